@@ -1,0 +1,38 @@
+"""Route guards: who may call a handler at all. Per-office checks live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from booking.accounts.principal import Principal
+from booking.errors import Forbidden, Unauthorized
+
+
+def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise Unauthorized()
+    return user
+
+
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not _principal(connection).is_admin:
+        raise Forbidden()
+
+
+def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Clerks and admins; the service then checks the office."""
+    if _principal(connection).role not in ("clerk", "admin"):
+        raise Forbidden()
+
+
+def requires_couple(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not _principal(connection).is_couple:
+        raise Forbidden()
+
+
+def requires_account(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _principal(connection)

@@ -1,0 +1,110 @@
+"""The Litestar application: controllers, error mapping, OpenAPI and the runtime's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from booking import __version__
+from booking.accounts.controllers import AccountController, AuthController
+from booking.accounts.tokens import build_jwt_auth
+from booking.audit.controllers import AuditController
+from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
+from booking.errors import exception_handlers
+from booking.logs import access_log_middleware
+from booking.offices.controllers import OfficeController
+from booking.offices.directory import OfficeDirectory
+from booking.ops.controllers import OpsController
+from booking.runtime import Runtime
+from booking.schedules.controllers import ScheduleController
+from booking.settings import Settings, get_settings
+from booking.slots.availability import AvailabilityReader
+from booking.slots.controllers import AvailabilityController, SlotController
+
+CONTROLLERS: list[Any] = [
+    OpsController,
+    AuthController,
+    AccountController,
+    OfficeController,
+    ScheduleController,
+    AvailabilityController,
+    SlotController,
+    AuditController,
+]
+
+
+def wire(runtime: Runtime) -> None:
+    """Attach the shared helpers the hot paths use (caches) to the runtime."""
+    directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
+    runtime.extras.setdefault("offices", directory)
+    runtime.extras.setdefault(
+        "availability",
+        AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the app. Tests pass their own ``runtime`` (database, clock); ``booking serve``
+    passes nothing and gets the settings from the environment."""
+    owns_runtime = runtime is None
+    if runtime is None:
+        runtime = Runtime.build(settings or get_settings())
+    settings = runtime.settings
+    wire(runtime)
+    jwt_auth = build_jwt_auth(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from booking.background import start_background, stop_background
+
+        await start_background(runtime)
+        try:
+            yield
+        finally:
+            await stop_background(runtime)
+            if owns_runtime:
+                await runtime.close()
+
+    app = Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "session": Provide(provide_session),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "locale": Provide(provide_locale, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        on_app_init=[jwt_auth.on_app_init],
+        middleware=[access_log_middleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Marriage registration booking API (婚姻登记预约)",
+            version=__version__,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            description="Appointments, cross-province applications and wedding events for China's marriage "
+            "registration offices. Errors are application/problem+json (RFC 9457); send "
+            "Accept-Language: zh-CN or en.",
+        ),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        debug=False,
+        logging_config=None,  # booking.logs configures JSON logs; no second set of handlers
+        request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
+    )
+    app.state.runtime = runtime
+    app.state.jwt_auth = jwt_auth
+    app.state.default_locale = settings.default_locale
+    return app

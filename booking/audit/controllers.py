@@ -1,0 +1,55 @@
+"""Admins read the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_admin
+from booking.audit.services import list_entries
+from booking.schemas import Output
+
+
+class AuditEntryOut(Output):
+    id: int
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_role: str
+    office_id: int | None
+    action: str
+    target_type: str
+    target_id: str
+    outcome: str
+    detail: dict[str, Any]
+
+
+class AuditList(Output):
+    data: list[AuditEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+    guards = [requires_admin]
+
+    @get("/", summary="The audit log, newest first (admins)")
+    async def list_audit(
+        self,
+        session: NamedDependency[AsyncSession],
+        office_id: Annotated[int | None, QueryParameter()] = None,
+        action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> AuditList:
+        rows, total = await list_entries(session, office_id=office_id, action=action, limit=limit, offset=offset)
+        return AuditList(data=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit,
+                         offset=offset)

@@ -1,0 +1,41 @@
+"""What runs beside the API in the same process.
+
+With Redis configured, the API only connects to it (queue, rate limits); the arq worker
+process does the background work. Without Redis (the embedded default) the same jobs run
+here, in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from booking.runtime import Runtime
+
+logger = logging.getLogger("booking.background")
+
+
+async def start_background(runtime: Runtime) -> None:
+    if runtime.settings.redis_url and runtime.redis is None:
+        from booking.queue import connect_redis
+
+        runtime.redis = await connect_redis(runtime.settings.redis_url)
+    tasks: list[asyncio.Task[None]] = runtime.extras.setdefault("background_tasks", [])
+    if not runtime.settings.redis_url and runtime.extras.get("run_in_process_jobs", True):
+        from booking.inprocess import run_in_process
+
+        tasks.append(asyncio.create_task(run_in_process(runtime), name="booking-in-process-jobs"))
+
+
+async def stop_background(runtime: Runtime) -> None:
+    tasks: list[asyncio.Task[None]] = runtime.extras.get("background_tasks", [])
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001
+            logger.exception("background task failed while stopping")
+    tasks.clear()

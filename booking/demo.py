@@ -1,0 +1,142 @@
+"""``booking demo`` and ``booking users create``: seed data through the same services the
+API uses. Running the demo twice changes nothing that exists."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from booking.accounts.principal import SYSTEM
+from booking.accounts.schemas import RegisterIn, UserCreateIn
+from booking.accounts.services import EmailTaken, create_staff, register_couple
+from booking.db.models import Office, OfficeDay, ScheduleWindow, UserAccount
+from booking.offices.schemas import OfficeCreate
+from booking.offices.services import create_office
+from booking.runtime import Runtime
+from booking.schedules.schemas import SpecialOpeningIn, WeeklyScheduleIn, WeeklyWindowIn, WindowIn
+from booking.schedules.services import add_special_opening, replace_schedule
+from booking.settings import Settings
+from booking.slots.generation import generate_slots
+
+DEMO_OFFICES = [
+    {"code": "GZ-TIANHE", "name_zh": "广州市天河区婚姻登记处", "name_en": "Tianhe District Marriage Registry, Guangzhou",
+     "province_code": "44", "division_code": "440106", "city": "广州",
+     "address_zh": "广州市天河区天府路1号", "address_en": "1 Tianfu Road, Tianhe District, Guangzhou"},
+    {"code": "SZ-FUTIAN", "name_zh": "深圳市福田区婚姻登记处", "name_en": "Futian District Marriage Registry, Shenzhen",
+     "province_code": "44", "division_code": "440304", "city": "深圳",
+     "address_zh": "深圳市福田区福中三路2号", "address_en": "2 Fuzhong 3rd Road, Futian District, Shenzhen"},
+    {"code": "CD-JINJIANG", "name_zh": "成都市锦江区婚姻登记处", "name_en": "Jinjiang District Marriage Registry, Chengdu",
+     "province_code": "51", "division_code": "510104", "city": "成都",
+     "address_zh": "成都市锦江区东大街3号", "address_en": "3 East Street, Jinjiang District, Chengdu"},
+    {"code": "BJ-CHAOYANG", "name_zh": "北京市朝阳区婚姻登记处", "name_en": "Chaoyang District Marriage Registry, Beijing",
+     "province_code": "11", "division_code": "110105", "city": "北京",
+     "address_zh": "北京市朝阳区朝阳路4号", "address_en": "4 Chaoyang Road, Chaoyang District, Beijing"},
+]
+
+DEMO_PASSWORDS = {"admin": "demo-admin-pass", "clerk": "demo-clerk-pass", "couple": "demo-couple-pass"}
+
+_HOURS = [(time(9), time(10)), (time(10), time(11)), (time(11), time(12)),
+          (time(14), time(15)), (time(15), time(16)), (time(16), time(17))]
+
+
+def demo_schedule() -> WeeklyScheduleIn:
+    return WeeklyScheduleIn(windows=[
+        WeeklyWindowIn(weekday=weekday, start=start, end=end,
+                       capacities={"marriage_registration": 10, "certificate_reissue": 3})
+        for weekday in range(1, 6) for start, end in _HOURS
+    ])
+
+
+def next_may_20(today: date) -> date:
+    candidate = date(today.year, 5, 20)
+    return candidate if candidate >= today else date(today.year + 1, 5, 20)
+
+
+async def seed_demo(settings: Settings) -> list[str]:
+    runtime = Runtime.build(settings)
+    lines: list[str] = []
+    try:
+        async with runtime.db.session() as session:
+            now = runtime.clock.now()
+            offices: list[Office] = []
+            for spec in DEMO_OFFICES:
+                office = (await session.execute(select(Office).where(Office.code == spec["code"]))).scalar_one_or_none()
+                if office is None:
+                    office = await create_office(session, OfficeCreate(
+                        **spec, services=["marriage_registration", "certificate_reissue"]), SYSTEM, now)
+                offices.append(office)
+            for office in offices:
+                assert office.id is not None
+                has_schedule = (await session.execute(
+                    select(ScheduleWindow.id).where(ScheduleWindow.office_id == office.id).limit(1))).first()
+                if not has_schedule:
+                    await replace_schedule(session, office.id, demo_schedule(), SYSTEM)
+                may20 = next_may_20(now.date())
+                has_opening = (await session.execute(
+                    select(OfficeDay.id).where(OfficeDay.office_id == office.id, OfficeDay.day == may20))).first()
+                if not has_opening:
+                    await add_special_opening(session, office.id, SpecialOpeningIn(
+                        date=may20, note="5·20 特别开放日 / 5-20 extended opening",
+                        windows=[WindowIn(start=time(8, 30), end=time(12), capacities={"marriage_registration": 40}),
+                                 WindowIn(start=time(13), end=time(18), capacities={"marriage_registration": 40})],
+                    ), SYSTEM)
+                rules = office.rules or {}
+                start = now.astimezone(ZoneInfo(office.timezone)).date()
+                end = start + timedelta(days=int(rules.get("booking_window_days", 15)) + 1)
+                result = await generate_slots(session, office.id, start, end, SYSTEM, now, allow_unannounced=True)
+                lines.append(f"office {office.code} (id {office.id}): {result.created} new slots "
+                             f"{start}..{end}")
+                if result.assumed_years:
+                    lines.append(f"  note: no published 调休 schedule for {result.assumed_years}; statutory "
+                                 "holidays only")
+
+            accounts = [("admin@demo.invalid", "admin", None, "演示管理员")]
+            for office in offices:
+                accounts.append((f"clerk.{office.code.lower()}@demo.invalid", "clerk", office.id,
+                                 f"{office.name_zh}登记员"))
+            for email, role, office_id, name in accounts:
+                exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == email))).first()
+                if not exists:
+                    await create_staff(session, runtime, UserCreateIn(
+                        email=email, password=DEMO_PASSWORDS[role], name=name, role=role, office_id=office_id),
+                        SYSTEM)
+                lines.append(f"{role:6} {email}  password: {DEMO_PASSWORDS[role]}")
+            couple_email = "couple@demo.invalid"
+            try:
+                await register_couple(session, runtime, RegisterIn(
+                    email=couple_email, password=DEMO_PASSWORDS["couple"], name="演示新人", phone="13800138000"))
+            except EmailTaken:
+                pass
+            lines.append(f"couple {couple_email}  password: {DEMO_PASSWORDS['couple']}")
+    finally:
+        await runtime.close()
+    return lines
+
+
+async def create_user_cli(settings: Settings, email: str, password: str, role: str, office_code: str | None,
+                          name: str | None) -> str:
+    runtime = Runtime.build(settings)
+    try:
+        async with runtime.db.session() as session:
+            office_id = None
+            if office_code:
+                office = (await session.execute(select(Office).where(Office.code == office_code))).scalar_one_or_none()
+                if office is None:
+                    raise ValueError(f"no office with code {office_code}")
+                office_id = office.id
+            if role == "clerk" and office_id is None:
+                raise ValueError("a clerk needs --office CODE")
+            try:
+                data = UserCreateIn(email=email, password=password, name=name or email.split("@")[0], role=role,
+                                    office_id=office_id)
+            except Exception as exc:  # pydantic's message names the field at fault
+                raise ValueError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[1].strip()) from exc
+            try:
+                account = await create_staff(session, runtime, data, SYSTEM)
+            except EmailTaken as exc:
+                raise ValueError(f"an account with email {email} exists") from exc
+            return f"created {account.role} {account.email} (id {account.id})"
+    finally:
+        await runtime.close()

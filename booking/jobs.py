@@ -1,0 +1,17 @@
+"""Periodic jobs of every area, as plain async functions of the runtime.
+
+The arq worker runs them as cron jobs; the embedded default runs them in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from booking.runtime import Runtime
+
+PeriodicJob = Callable[[Runtime], Awaitable[object]]
+
+PERIODIC_JOBS: list[PeriodicJob] = []
+
+# Functions the worker runs on demand (enqueued by name with ids as arguments).
+WORKER_FUNCTIONS: list[Callable[..., Awaitable[object]]] = []

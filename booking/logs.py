@@ -1,0 +1,76 @@
+"""Structured (JSON) logs. Nothing here logs bodies, query strings or personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access", "arq.worker", "arq.jobs"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+access_log = logging.getLogger("booking.access")
+
+
+def access_log_middleware(app: ASGIApp) -> ASGIApp:
+    """One line per request: method, the route's path template (not the concrete path,
+    which may carry codes), status and duration."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send=_send)
+        finally:
+            handler = scope.get("route_handler")
+            route = getattr(handler, "paths", None)
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": sorted(route)[0] if route else "unmatched",
+                    "status": status["code"],
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    return middleware

@@ -1,0 +1,20 @@
+"""The services (业务) an office can offer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from booking.i18n import lazy
+
+ServiceName = Literal["marriage_registration", "certificate_reissue"]
+SERVICES: tuple[str, ...] = ("marriage_registration", "certificate_reissue")
+
+SERVICE_TITLES = {
+    "marriage_registration": lazy("Marriage registration"),
+    "certificate_reissue": lazy("Marriage certificate reissue"),
+}
+
+
+def service_title(service: str, locale: str) -> str:
+    text = SERVICE_TITLES.get(service)
+    return text.render(locale) if text else service

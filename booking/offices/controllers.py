@@ -1,0 +1,73 @@
+"""Offices: public listing and detail; admins create and edit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_admin
+from booking.accounts.principal import Principal
+from booking.offices import services
+from booking.offices.catalog import ServiceName
+from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
+from booking.runtime import Runtime
+
+Limit = Annotated[int, QueryParameter(description="page size", ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(description="rows to skip", ge=0)]
+
+
+class OfficeController(Controller):
+    path = "/api/v1/offices"
+    tags = ["offices"]
+
+    @get("/", exclude_from_auth=True, summary="List offices", description="Filter by province and service.")
+    async def list_offices(
+        self,
+        session: NamedDependency[AsyncSession],
+        locale: NamedDependency[str],
+        province: Annotated[str | None, QueryParameter(description="GB/T 2260 province code", pattern=r"^\d{2}$")] = None,
+        service: Annotated[ServiceName | None, QueryParameter()] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> OfficeList:
+        rows, total = await services.list_offices(session, province=province, service=service, limit=limit,
+                                                  offset=offset)
+        return OfficeList(data=[services.office_public(o, locale) for o in rows], total=total, limit=limit,
+                          offset=offset)
+
+    @get("/{office_id:int}", exclude_from_auth=True, summary="One office")
+    async def get_office(
+        self, office_id: FromPath[int], session: NamedDependency[AsyncSession], locale: NamedDependency[str]
+    ) -> OfficePublic:
+        return services.office_public(await services.get_office(session, office_id), locale)
+
+    @post("/", guards=[requires_admin], status_code=201, summary="Create an office (admins)")
+    async def create_office(
+        self,
+        data: JSONBody[OfficeCreate],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        locale: NamedDependency[str],
+    ) -> OfficePublic:
+        office = await services.create_office(session, data, principal, runtime.clock.now())
+        return services.office_public(office, locale)
+
+    @patch("/{office_id:int}", guards=[requires_admin], summary="Edit an office and its booking rules (admins)")
+    async def update_office(
+        self,
+        office_id: FromPath[int],
+        data: JSONBody[OfficeUpdate],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        locale: NamedDependency[str],
+    ) -> OfficePublic:
+        office = await services.update_office(session, office_id, data, principal, runtime.clock.now())
+        return services.office_public(office, locale)
+
+

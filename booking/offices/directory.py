@@ -1,0 +1,74 @@
+"""A short-lived in-process cache of what the hot paths need to know about an office.
+
+Availability and booking read an office's timezone, rules and services on every request;
+re-reading them from the database each time would double the round trips of the hottest
+endpoints. Entries live a few seconds, and an edit in this process drops them at once.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from booking.db.engine import Database
+from booking.db.models import Office
+from booking.offices.rules import BookingRules, rules_of
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeInfo:
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    province_code: str
+    address_zh: str
+    address_en: str
+    email: str | None
+    timezone: str
+    tz: ZoneInfo
+    services: tuple[str, ...]
+    rules: BookingRules
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+    def address(self, locale: str) -> str:
+        return self.address_zh if locale.startswith("zh") or not self.address_en else self.address_en
+
+
+def office_info(office: Office) -> OfficeInfo:
+    return OfficeInfo(
+        id=office.id or 0, code=office.code, name_zh=office.name_zh, name_en=office.name_en,
+        province_code=office.province_code, address_zh=office.address_zh, address_en=office.address_en,
+        email=office.email, timezone=office.timezone, tz=ZoneInfo(office.timezone),
+        services=tuple(office.services or ()), rules=rules_of(office.rules),
+    )
+
+
+class OfficeDirectory:
+    def __init__(self, db: Database, ttl_seconds: float = 5.0) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._entries: dict[int, tuple[float, OfficeInfo | None]] = {}
+
+    async def get(self, office_id: int) -> OfficeInfo | None:
+        """The office, or None when it does not exist or is inactive."""
+        hit = self._entries.get(office_id)
+        now = _time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self._db.session() as session:
+            office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
+        info = office_info(office) if office is not None and office.is_active else None
+        self._entries[office_id] = (now + self._ttl, info)
+        return info
+
+    def forget(self, office_id: int | None = None) -> None:
+        if office_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(office_id, None)

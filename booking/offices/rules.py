@@ -1,0 +1,70 @@
+"""An office's booking rules, kept as data on the office (DESIGN.md section 5).
+
+All the time arithmetic of releasing days, cut-offs and deadlines lives here as pure
+functions of ``now``, in the office's timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NoShowPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=2, ge=1, le=20, description="no-shows within the window that trigger a ban")
+    window_days: int = Field(default=30, ge=1, le=365)
+    ban_days: int = Field(default=15, ge=0, le=365)
+
+
+class BookingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    booking_window_days: int = Field(default=15, ge=0, le=90, description="a day opens this many days ahead")
+    release_time: time = Field(default=time(8, 30), description="local time at which a new day is released")
+    cutoff_days_before: int = Field(default=1, ge=0, le=30, description="booking closes this many days before")
+    cutoff_time: time = Field(default=time(15, 0), description="...at this local time (and never after the start)")
+    cancel_deadline_hours: int = Field(default=2, ge=0, le=720, description="cancel or reschedule until then")
+    no_show: NoShowPolicy = Field(default_factory=NoShowPolicy)
+    review_hold_hours: int = Field(default=72, ge=1, le=720, description="cross-province: seat held this long")
+    prereview_nonlocal: bool = Field(default=True, description="pre-review couples with neither hukou local")
+    reminder_day_before_at: time = Field(default=time(18, 0), description="local time of the day-before reminder")
+    reminder_hours_before: int = Field(default=2, ge=0, le=48, description="second reminder; 0 = none")
+
+    # --- release and cut-off, all in the office's timezone -------------------------
+    def last_released_date(self, now_local: datetime) -> date:
+        """The latest local date whose slots are released at ``now_local``."""
+        today = now_local.date()
+        if now_local.time() >= self.release_time:
+            return today + timedelta(days=self.booking_window_days)
+        return today + timedelta(days=self.booking_window_days - 1)
+
+    def release_moment(self, day: date, tz: ZoneInfo) -> datetime:
+        """When the slots of ``day`` are released."""
+        return datetime.combine(day - timedelta(days=self.booking_window_days), self.release_time, tzinfo=tz)
+
+    def first_bookable_date(self, now_local: datetime) -> date:
+        """The earliest local date whose cut-off has not passed (slots must also start after now)."""
+        first = now_local.date() + timedelta(days=self.cutoff_days_before)
+        return first if now_local.time() < self.cutoff_time else first + timedelta(days=1)
+
+    def cutoff(self, local_date: date, starts_at: datetime, tz: ZoneInfo) -> datetime:
+        day_rule = datetime.combine(local_date - timedelta(days=self.cutoff_days_before), self.cutoff_time, tzinfo=tz)
+        return min(day_rule, starts_at)
+
+    def is_bookable(self, local_date: date, starts_at: datetime, now: datetime, tz: ZoneInfo) -> bool:
+        now_local = now.astimezone(tz)
+        return (
+            self.first_bookable_date(now_local) <= local_date <= self.last_released_date(now_local)
+            and starts_at > now
+        )
+
+    def cancel_deadline(self, starts_at: datetime) -> datetime:
+        return starts_at - timedelta(hours=self.cancel_deadline_hours)
+
+
+def rules_of(raw: dict | None) -> BookingRules:
+    return BookingRules.model_validate(raw or {})

@@ -1,0 +1,103 @@
+"""A clerk's weekly schedule, closures and special openings for their office."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_staff
+from booking.accounts.principal import Principal
+from booking.schedules import services
+from booking.schedules.schemas import (
+    ClosureIn,
+    OfficeDayList,
+    OfficeDayOut,
+    SpecialOpeningIn,
+    WeeklyScheduleIn,
+    WeeklyScheduleOut,
+)
+
+From = Annotated[date | None, QueryParameter(name="from", description="first date (YYYY-MM-DD)")]
+To = Annotated[date | None, QueryParameter(name="to", description="last date (YYYY-MM-DD)")]
+
+
+class ScheduleController(Controller):
+    path = "/api/v1/offices/{office_id:int}"
+    tags = ["schedules"]
+    guards = [requires_staff]
+
+    @get("/schedule", summary="The office's weekly schedule")
+    async def get_schedule(
+        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]
+    ) -> WeeklyScheduleOut:
+        principal.require_office(office_id)
+        return await services.get_schedule(session, office_id)
+
+    @put("/schedule", summary="Replace the office's weekly schedule")
+    async def put_schedule(
+        self,
+        office_id: FromPath[int],
+        data: JSONBody[WeeklyScheduleIn],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> WeeklyScheduleOut:
+        return await services.replace_schedule(session, office_id, data, principal)
+
+    @get("/closures", summary="Closures (停办) of the office")
+    async def list_closures(
+        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        start: From = None, end: To = None,
+    ) -> OfficeDayList:
+        principal.require_office(office_id)
+        return OfficeDayList(data=await services.list_days(session, office_id, "closure", start, end))
+
+    @post("/closures", status_code=201, summary="Close the office on a date",
+          description="Slots of that date stop being bookable; booked appointments are kept and counted.")
+    async def add_closure(
+        self,
+        office_id: FromPath[int],
+        data: JSONBody[ClosureIn],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> Response[OfficeDayOut]:
+        day, booked = await services.add_closure(session, office_id, data, principal)
+        return Response(day, status_code=201, headers={"X-Booked-Appointments": str(booked)})
+
+    @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (its slots reopen)")
+    async def remove_closure(
+        self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> None:
+        await services.remove_day(session, office_id, "closure", day, principal)
+
+    @get("/special-openings", summary="Special openings (特别开放日) of the office")
+    async def list_special_openings(
+        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        start: From = None, end: To = None,
+    ) -> OfficeDayList:
+        principal.require_office(office_id)
+        return OfficeDayList(data=await services.list_days(session, office_id, "special_opening", start, end))
+
+    @post("/special-openings", status_code=201, summary="Open the office on a date it would be closed",
+          description="E.g. 5月20日 on a weekend. Generate slots afterwards to make the date bookable.")
+    async def add_special_opening(
+        self,
+        office_id: FromPath[int],
+        data: JSONBody[SpecialOpeningIn],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> OfficeDayOut:
+        return await services.add_special_opening(session, office_id, data, principal)
+
+    @delete("/special-openings/{day:date}", status_code=204,
+            summary="Remove a special opening (its unbooked slots are removed)")
+    async def remove_special_opening(
+        self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> None:
+        await services.remove_day(session, office_id, "special_opening", day, principal)

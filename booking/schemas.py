@@ -1,0 +1,67 @@
+"""Building blocks shared by the HTTP schemas of every area."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+
+def invalid_value(message_id: str, **ctx: Any) -> PydanticCustomError:
+    """A field error whose message is a catalog id, translated when the problem is rendered."""
+    return PydanticCustomError("booking", message_id, ctx or None)
+
+
+class Schema(BaseModel):
+    """Input schemas refuse unknown fields: a client cannot set what it does not own."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise invalid_value("Must be an email address.")
+    return value.lower()
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_INTL = re.compile(r"^\+\d{7,15}$")
+
+
+def _phone(value: str) -> str:
+    compact = re.sub(r"[\s-]", "", value)
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    if _MOBILE.match(compact) or _INTL.match(compact):
+        return compact
+    raise invalid_value("Must be a mobile phone number.")
+
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_phone)]
+
+Locale = Annotated[str, AfterValidator(lambda v: _locale(v))]
+
+
+def _locale(value: str) -> str:
+    if value.lower().replace("-", "_") in ("zh", "zh_cn", "zh_hans", "zh_hans_cn"):
+        return "zh_Hans_CN"
+    if value.lower().startswith("en"):
+        return "en"
+    raise invalid_value("Must be zh-CN or en.")
+
+
+class Page(BaseModel):
+    limit: int
+    offset: int
+    total: int

@@ -1,0 +1,149 @@
+"""Typed settings, read once from the environment (prefix ``BOOKING_``).
+
+With no settings at all the service runs on the embedded default: a SQLite file and
+in-process notification delivery under ``BOOKING_DATA_DIR`` (``./var``), with secret keys
+generated on first start and kept in ``var/secrets.json``. In production every secret must
+be given, and placeholders are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "dev", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """The settings cannot be used (e.g. a placeholder secret in production)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOKING_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""  # default: sqlite file under data_dir (see resolve())
+    redis_url: str | None = None
+
+    # JWT signing key, and the key that encrypts and hashes personal data (ID numbers,
+    # phones). Separate so that rotating one does not force re-encrypting the other.
+    secret_key: str = ""
+    data_key: str = ""  # base64 of at least 32 random bytes
+
+    default_locale: Literal["zh_Hans_CN", "en"] = "zh_Hans_CN"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    token_audience: str = "booking-api"
+    token_issuer: str = "booking"
+    # argon2 cost; tests lower it, production keeps the library's defaults
+    password_time_cost: int = 3
+    password_memory_cost_kib: int = 65536
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "婚姻登记预约 <no-reply@booking.invalid>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    sms_provider: Literal["log"] = "log"
+    sms_per_number_per_hour: int = 5
+
+    upload_max_bytes: int = 10 * 1024 * 1024
+
+    cors_origins: list[str] = Field(default_factory=list)
+    # hot-path caches: the availability answer and the office's rules, per process
+    availability_cache_seconds: float = 1.0
+    office_cache_seconds: float = 5.0
+
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+    log_level: str = "INFO"
+
+    # Background delivery: the embedded default delivers in-process when no Redis is set.
+    outbox_poll_seconds: float = 2.0
+    notification_job_timeout_seconds: int = 20
+    notification_max_attempts: int = 6
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'booking.sqlite3').as_posix()}"
+        return self
+
+    # --- derived -------------------------------------------------------------------
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def data_key_bytes(self) -> bytes:
+        return base64.b64decode(self.data_key)
+
+    def ensure_secrets(self) -> Settings:
+        """Fill in or check the secret keys; call once at start-up.
+
+        Development and test: a missing key is generated and kept in ``data_dir/secrets.json``
+        so that tokens and encrypted data survive restarts. Production: refuse to start.
+        """
+        if self.env == "production":
+            problems = []
+            if self.secret_key.strip().lower() in PLACEHOLDERS or len(self.secret_key) < MIN_SECRET_LENGTH:
+                problems.append(f"BOOKING_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random characters")
+            try:
+                if len(base64.b64decode(self.data_key, validate=True)) < 32:
+                    raise ValueError
+            except ValueError:
+                problems.append("BOOKING_DATA_KEY must be base64 of at least 32 random bytes")
+            if self.is_sqlite:
+                problems.append("BOOKING_DATABASE_URL must point to PostgreSQL in production")
+            if problems:
+                raise SettingsError("; ".join(problems))
+            return self
+        if self.secret_key and self.data_key:
+            return self
+        path = self.data_dir / "secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        changed = False
+        if "secret_key" not in stored:
+            stored["secret_key"] = secrets.token_urlsafe(48)
+            changed = True
+        if "data_key" not in stored:
+            stored["data_key"] = base64.b64encode(secrets.token_bytes(32)).decode()
+            changed = True
+        if changed:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+            tmp.replace(path)
+        self.secret_key = self.secret_key or stored["secret_key"]
+        self.data_key = self.data_key or stored["data_key"]
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings().ensure_secrets()

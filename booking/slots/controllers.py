@@ -1,0 +1,103 @@
+"""Availability (public), slot generation and slot changes (clerks)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from litestar import Controller, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_staff
+from booking.accounts.principal import Principal
+from booking.errors import invalid
+from booking.i18n import lazy
+from booking.offices.catalog import ServiceName
+from booking.runtime import Runtime
+from booking.schedules.official_calendar import holiday_name
+from booking.slots import services
+from booking.slots.availability import AvailabilityReader
+from booking.slots.generation import generate_slots
+from booking.slots.schemas import Availability, GeneratedDay, GenerateIn, GenerateOut, SlotList, SlotOut, SlotPatch
+
+
+class AvailabilityController(Controller):
+    path = "/api/v1/offices/{office_id:int}"
+    tags = ["slots"]
+
+    @get(
+        "/availability",
+        exclude_from_auth=True,
+        summary="Bookable slots of an office",
+        description="Only released days, only slots before their cut-off, with the remaining capacity. "
+        "Times are ISO 8601 in the office's timezone.",
+        response_headers=None,
+    )
+    async def availability(
+        self,
+        office_id: FromPath[int],
+        service: Annotated[ServiceName, QueryParameter()],
+        runtime: NamedDependency[Runtime],
+        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
+    ) -> Response[Availability]:
+        reader: AvailabilityReader = runtime.extras["availability"]
+        body = await reader.read(office_id, service, start, end, runtime.clock.now())
+        return Response(content=body, media_type="application/json")
+
+    @post("/slots/generate", guards=[requires_staff], status_code=200, summary="Generate slots for a date range",
+          description="Skips public holidays, opens on make-up working days (调休), applies closures and "
+          "special openings. Idempotent: existing slots are never changed.")
+    async def generate(
+        self,
+        office_id: FromPath[int],
+        data: JSONBody[GenerateIn],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        locale: NamedDependency[str],
+    ) -> GenerateOut:
+        result = await generate_slots(session, office_id, data.from_, data.to, principal, runtime.clock.now(),
+                                      allow_unannounced=data.allow_unannounced_years)
+        return GenerateOut(
+            created=result.created,
+            existing=result.existing,
+            assumed_years=result.assumed_years,
+            days=[GeneratedDay(date=d.day, status=d.status, windows=len(d.windows), announced=d.announced,
+                               holiday=holiday_name(d.holiday, locale)) for d in result.days],
+        )
+
+    @get("/slots", guards=[requires_staff], summary="All slots of the office in a date range (clerks)")
+    async def list_slots(
+        self,
+        office_id: FromPath[int],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        start: Annotated[date, QueryParameter(name="from")],
+        end: Annotated[date, QueryParameter(name="to")],
+        service: Annotated[ServiceName | None, QueryParameter()] = None,
+    ) -> SlotList:
+        if end < start or end - start > timedelta(days=92):
+            raise invalid("to", lazy("At most {days} days at a time.", days=92))
+        rows = await services.list_slots(session, office_id, principal, start, end, service)
+        return SlotList(data=[services.slot_out(s) for s in rows])
+
+
+class SlotController(Controller):
+    path = "/api/v1/slots"
+    tags = ["slots"]
+    guards = [requires_staff]
+
+    @patch("/{slot_id:int}", summary="Change a slot's capacity or close it (clerks)")
+    async def patch_slot(
+        self,
+        slot_id: FromPath[int],
+        data: JSONBody[SlotPatch],
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> SlotOut:
+        slot = await services.patch_slot(session, slot_id, data, principal)
+        return services.slot_out(slot)

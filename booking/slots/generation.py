@@ -1,0 +1,164 @@
+"""Slot generation: from an office's schedule and the official calendar to slots.
+
+``plan_days`` is pure (schedule, exceptions, calendar in; the windows of each day out);
+``generate_slots`` inserts what is missing with ON CONFLICT DO NOTHING, so running it twice
+creates nothing new, and never touches an existing slot (booked or not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.audit.services import record
+from booking.db.models import OfficeDay, ScheduleWindow, Slot
+from booking.errors import Conflict
+from booking.i18n import lazy
+from booking.offices.services import get_office
+from booking.schedules.official_calendar import DayKind, official_day, unannounced_years
+
+MAX_RANGE_DAYS = 366
+
+
+class CalendarUnannounced(Conflict):
+    code = "holiday-calendar-unannounced"
+    title = lazy("The official holiday and make-up working day schedule for this year is not published yet.")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: time
+    end: time
+    capacities: dict[str, int]
+
+
+@dataclass(slots=True)
+class DayPlan:
+    day: date
+    status: str  # open | holiday | weekend | closure | makeup_workday | special_opening | no_schedule
+    windows: list[Window] = field(default_factory=list)
+    holiday: str | None = None
+    announced: bool = True
+
+
+def working_day_windows(weekly: dict[int, list[Window]]) -> list[Window]:
+    """The windows of a make-up working day (调休) or a special opening without its own.
+
+    The State Council's notice says which weekend day is worked, not which weekday it
+    stands for; offices open as on a normal working day, taken here as the first of Monday
+    to Friday that has windows.
+    """
+    for weekday in range(1, 6):
+        if weekly.get(weekday):
+            return weekly[weekday]
+    return []
+
+
+def plan_days(
+    start: date, end: date, weekly: dict[int, list[Window]], exceptions: dict[date, OfficeDay]
+) -> list[DayPlan]:
+    plans: list[DayPlan] = []
+    day = start
+    while day <= end:
+        official = official_day(day)
+        exception = exceptions.get(day)
+        if exception is not None and exception.kind == "closure":
+            plan = DayPlan(day, "closure")
+        elif exception is not None:  # special opening
+            own = [Window(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]), w["capacities"])
+                   for w in exception.windows or []]
+            plan = DayPlan(day, "special_opening", own or working_day_windows(weekly))
+        elif official.kind is DayKind.HOLIDAY:
+            plan = DayPlan(day, "holiday")
+        elif official.kind is DayKind.MAKEUP_WORKDAY:
+            plan = DayPlan(day, "makeup_workday", working_day_windows(weekly))
+        else:
+            windows = weekly.get(day.isoweekday(), [])
+            status = "open" if windows else ("weekend" if official.kind is DayKind.WEEKEND else "no_schedule")
+            plan = DayPlan(day, status, windows)
+        plan.holiday = official.holiday
+        plan.announced = official.announced
+        plans.append(plan)
+        day += timedelta(days=1)
+    return plans
+
+
+def slot_rows(office_id: int, tz: ZoneInfo, plans: Iterable[DayPlan], services: list[str],
+              now: datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for plan in plans:
+        for window in plan.windows:
+            starts = datetime.combine(plan.day, window.start, tzinfo=tz).astimezone(UTC)
+            ends = datetime.combine(plan.day, window.end, tzinfo=tz).astimezone(UTC)
+            for service, capacity in window.capacities.items():
+                if service in services and capacity > 0:
+                    rows.append({"office_id": office_id, "service": service, "local_date": plan.day,
+                                 "starts_at": starts, "ends_at": ends, "capacity": capacity, "booked": 0,
+                                 "status": "open", "created_at": now})
+    return rows
+
+
+@dataclass(slots=True)
+class GenerationResult:
+    created: int
+    existing: int
+    days: list[DayPlan]
+    assumed_years: list[int]
+
+
+async def generate_slots(
+    session: AsyncSession,
+    office_id: int,
+    start: date,
+    end: date,
+    actor: Principal,
+    now: datetime,
+    *,
+    allow_unannounced: bool = False,
+) -> GenerationResult:
+    actor.require_office(office_id)
+    office = await get_office(session, office_id)
+    unknown = unannounced_years(start, end)
+    if unknown and not allow_unannounced:
+        raise CalendarUnannounced(
+            lazy("Generating {years} would guess the holidays. Ask again with allow_unannounced_years set "
+                 "to generate with statutory holidays only and no make-up working days.",
+                 years=", ".join(str(y) for y in unknown)),
+            years=unknown,
+        )
+    weekly: dict[int, list[Window]] = {}
+    for w in (await session.execute(select(ScheduleWindow).where(ScheduleWindow.office_id == office_id)
+                                    .order_by(ScheduleWindow.start_time))).scalars():
+        weekly.setdefault(w.weekday, []).append(Window(w.start_time, w.end_time, w.capacities))
+    exceptions = {
+        d.day: d
+        for d in (await session.execute(
+            select(OfficeDay).where(OfficeDay.office_id == office_id, OfficeDay.day >= start, OfficeDay.day <= end)
+        )).scalars()
+    }
+    plans = plan_days(start, end, weekly, exceptions)
+    rows = slot_rows(office_id, ZoneInfo(office.timezone), plans, office.services, now)
+    created = 0
+    if rows:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
+        for chunk in range(0, len(rows), 500):  # stay far below the bind-parameter limits
+            statement = (
+                insert(Slot)
+                .values(rows[chunk : chunk + 500])
+                .on_conflict_do_nothing(index_elements=["office_id", "service", "starts_at"])
+                .returning(Slot.id)  # type: ignore[arg-type]
+            )
+            created += len((await session.execute(statement)).all())
+    record(session, actor, "slots.generate", target_type="office", target_id=office_id, office_id=office_id,
+           start=start.isoformat(), end=end.isoformat(), created=created, assumed_years=unknown)
+    await session.commit()
+    return GenerationResult(created=created, existing=len(rows) - created, days=plans, assumed_years=unknown)

@@ -1,0 +1,79 @@
+"""Slots at the HTTP boundary."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from booking.schemas import Output, Schema, invalid_value
+
+
+class AvailableSlot(Output):
+    slot_id: int
+    starts_at: AwareDatetime = Field(description="ISO 8601 in the office's timezone")
+    ends_at: AwareDatetime
+    capacity: int
+    remaining: int
+
+
+class Availability(Output):
+    office_id: int
+    service: str
+    timezone: str
+    data: list[AvailableSlot]
+
+
+class GenerateIn(Schema):
+    from_: date = Field(alias="from")
+    to: date
+    allow_unannounced_years: bool = Field(
+        default=False,
+        description="generate a year whose official 调休 schedule is not published yet, "
+        "with statutory holidays only and no make-up working days",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> GenerateIn:
+        if self.to < self.from_:
+            raise invalid_value("The end date must not be before the start date.")
+        if (self.to - self.from_).days >= 366:
+            raise invalid_value("At most 366 days at a time.")
+        return self
+
+
+class GeneratedDay(Output):
+    date: date
+    status: str
+    windows: int
+    holiday: str | None = None
+    announced: bool
+
+
+class GenerateOut(Output):
+    created: int
+    existing: int
+    assumed_years: list[int] = Field(description="years generated without a published 调休 schedule")
+    days: list[GeneratedDay]
+
+
+class SlotPatch(Schema):
+    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    status: Literal["open", "closed"] | None = None
+
+
+class SlotOut(Output):
+    id: int
+    office_id: int
+    service: str
+    date: date
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    booked: int
+    status: str
+
+
+class SlotList(Output):
+    data: list[SlotOut]

@@ -1,0 +1,87 @@
+"""The arq worker (``booking worker``): periodic sweeps and delivery jobs.
+
+Jobs reach the same services as requests, through a ``Runtime`` built in ``on_startup``.
+arq's per-job ``ctx`` is a copy, so nothing is stored in it from a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from arq import cron
+from arq.worker import Worker
+
+from booking.queue import QUEUE_NAME, redis_settings
+from booking.runtime import Runtime
+from booking.settings import Settings
+
+logger = logging.getLogger("booking.worker")
+
+HEARTBEAT_KEY = "booking:worker:heartbeat"
+HEARTBEAT_TTL_SECONDS = 90
+
+
+async def heartbeat(ctx: dict[str, Any]) -> None:
+    """Tells /ready that a worker is alive."""
+    await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=HEARTBEAT_TTL_SECONDS)
+
+
+async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
+    from booking.jobs import PERIODIC_JOBS
+
+    runtime: Runtime = ctx["runtime"]
+    for job in PERIODIC_JOBS:
+        try:
+            await job(runtime)
+        except Exception:  # noqa: BLE001 - one failing sweep must not stop the others
+            logger.exception("periodic job failed", extra={"job": job.__name__})
+
+
+def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        rt = runtime or Runtime.build(settings)
+        rt.redis = ctx["redis"]
+        ctx["runtime"] = rt
+        ctx["owns_runtime"] = runtime is None
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        rt: Runtime | None = ctx.get("runtime")
+        if rt is not None and ctx.get("owns_runtime"):
+            rt.redis = None  # arq closes its own pool
+            await rt.db.dispose()
+
+    from booking.jobs import WORKER_FUNCTIONS
+
+    return {
+        "functions": list(WORKER_FUNCTIONS),
+        "cron_jobs": [
+            cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
+            cron(run_periodic_jobs, second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
+        ],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "redis_settings": redis_settings(settings.redis_url or ""),
+        "queue_name": QUEUE_NAME,
+        # short timeouts: a killed worker's job is retried after job_timeout + 10 s
+        "job_timeout": settings.notification_job_timeout_seconds,
+        "max_tries": settings.notification_max_attempts,
+        "keep_result": 60,
+        "poll_delay": 0.05,
+        "handle_signals": True,
+    }
+
+
+def build_worker(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> Worker:
+    options = worker_settings(settings, runtime)
+    options.update(overrides)
+    return Worker(**options)
+
+
+def run_worker(settings: Settings) -> None:
+    worker = build_worker(settings)
+    worker.run()
+
+
+__all__ = ["build_worker", "run_worker", "worker_settings"]

@@ -1,0 +1,237 @@
+"""Shared fixtures: a real PostgreSQL database migrated from empty, a real Redis, the app.
+
+Each test run creates its own database (``booking_test_<random>``), runs the Alembic
+migrations on it, and drops it at the end; nothing else on the server is touched. Between
+tests every table is truncated, so tests may commit freely (the concurrency tests must).
+Set ``BOOKING_TEST_PG`` / ``BOOKING_TEST_REDIS`` to point elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from booking.accounts.principal import Principal
+from booking.accounts.tokens import build_jwt_auth, issue_token
+from booking.app import create_app
+from booking.clock import FixedClock
+from booking.migrations import upgrade
+from booking.runtime import Runtime
+from booking.settings import Settings
+
+PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BOOKING_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+# 2026-09-10 10:00 in Shanghai: a Thursday before the National Day holidays.
+DEFAULT_NOW = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
+
+
+def _server_url(database: str) -> str:
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """An empty database, migrated to head by Alembic; the asyncpg URL to it."""
+    name = f"booking_test_{secrets.token_hex(4)}"
+
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = _server_url(name).replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "data_dir": tmp,
+        "secret_key": "test-secret-" + "x" * 40,
+        "data_key": base64.b64encode(b"k" * 32).decode(),
+        "password_time_cost": 1,
+        "password_memory_cost_kib": 1024,
+        "availability_cache_seconds": 0,
+        "office_cache_seconds": 0,
+        "redis_url": None,
+        "db_pool_size": 30,
+        "db_max_overflow": 20,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+TABLES_SQL = """
+SELECT string_agg(format('%I', tablename), ', ')
+FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'
+"""
+
+
+@pytest.fixture
+async def clean_db(pg_database: str) -> str:
+    conn = await asyncpg.connect(pg_database.replace("+asyncpg", ""))
+    try:
+        tables = await conn.fetchval(TABLES_SQL)
+        if tables:
+            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    return pg_database
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DEFAULT_NOW)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+async def runtime(clean_db: str, tmp_path: Path, clock: FixedClock,
+                  settings_overrides: dict[str, Any]) -> AsyncIterator[Runtime]:
+    rt = Runtime.build(make_settings(clean_db, tmp_path, **settings_overrides), clock=clock)
+    rt.extras["run_in_process_jobs"] = False  # tests call the jobs themselves
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+@asynccontextmanager
+async def running(application: Litestar) -> AsyncIterator[Litestar]:
+    """Run the app's lifespan in one task of its own: anyio's cancel scopes inside it must be
+    entered and left by the same task, which pytest's fixture setup and teardown are not."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def _lifespan() -> None:
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(_lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # start-up failed: raise its error
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def app(runtime: Runtime) -> AsyncIterator[Litestar]:
+    async with running(create_app(runtime=runtime)) as application:
+        yield application
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+# --- accounts and tokens -----------------------------------------------------------
+
+
+@dataclass
+class Actor:
+    id: uuid.UUID
+    role: str
+    office_id: int | None
+    token: str
+    email: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.id, self.role, self.office_id)
+
+
+async def make_actor(runtime: Runtime, role: str, office_id: int | None = None, email: str | None = None) -> Actor:
+    """An account in the database plus a valid token for it."""
+    from booking.db.models import UserAccount
+
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    async with runtime.db.session() as session:
+        account = UserAccount(email=email, password_hash=await runtime.passwords.hash("password-123"),
+                              name=f"{role} test", role=role, office_id=office_id, locale="zh_Hans_CN")
+        session.add(account)
+        await session.commit()
+        account_id = account.id
+    token = issue_token(build_jwt_auth(runtime.settings), runtime.settings, subject=account_id, role=role,
+                        office_id=office_id)
+    return Actor(account_id, role, office_id, token, email)
+
+
+@pytest.fixture
+async def admin(runtime: Runtime) -> Actor:
+    return await make_actor(runtime, "admin")
+
+
+@pytest.fixture
+async def couple(runtime: Runtime) -> Actor:
+    return await make_actor(runtime, "couple")
+
+
+GD_OFFICE = {
+    "code": "GZ-TEST",
+    "name_zh": "广州市测试区婚姻登记处",
+    "name_en": "Test District Marriage Registry, Guangzhou",
+    "province_code": "44",
+    "division_code": "440106",
+    "city": "广州",
+    "address_zh": "广州市天河区测试路1号",
+    "address_en": "1 Test Road, Guangzhou",
+    "services": ["marriage_registration", "certificate_reissue"],
+}
+
+
+async def create_office(client: httpx.AsyncClient, admin: Actor, **overrides: Any) -> dict[str, Any]:
+    body = {**GD_OFFICE, **overrides}
+    response = await client.post("/api/v1/offices", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def weekday_schedule(capacity: int = 5, weekdays: range = range(1, 6),
+                     hours: tuple[tuple[str, str], ...] = (("09:00", "10:00"), ("14:00", "15:00")),
+                     services: tuple[str, ...] = ("marriage_registration",)) -> dict[str, Any]:
+    return {"windows": [
+        {"weekday": d, "start": s, "end": e, "capacities": {svc: capacity for svc in services}}
+        for d in weekdays for s, e in hours
+    ]}

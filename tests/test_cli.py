@@ -1,0 +1,86 @@
+"""The command line on the embedded default, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.sqlite
+
+BOOKING = [sys.executable, "-m", "booking.cli"]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
+    env["BOOKING_DATA_DIR"] = str(tmp_path / "var")
+    env["BOOKING_PASSWORD_TIME_COST"] = "1"
+    env["BOOKING_PASSWORD_MEMORY_COST_KIB"] = "1024"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_twice_then_serve(tmp_path: Path):
+    env = _env(tmp_path)
+    first = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "admin@demo.invalid" in first.stdout and "password" in first.stdout
+    second = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert " 0 new slots" in second.stdout
+
+    created = subprocess.run([*BOOKING, "users", "create", "--email", "clerk9@example.com", "--password",
+                              "password-123", "--role", "clerk", "--office", "GZ-TIANHE"],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0 and "created clerk clerk9@example.com" in created.stdout
+    refused = subprocess.run([*BOOKING, "users", "create", "--email", "c@example.com", "--password",
+                              "password-123", "--role", "clerk"],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--office" in refused.stderr
+
+    port = _free_port()
+    server = subprocess.Popen([*BOOKING, "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert httpx.get(f"{base}/ready").json()["status"] == "ok"
+        schema = httpx.get(f"{base}/schema/openapi.json").json()
+        assert "/api/v1/offices/{office_id}/availability" in schema["paths"]
+        offices = httpx.get(f"{base}/api/v1/offices").json()["data"]
+        assert len(offices) == 4
+        availability = httpx.get(f"{base}/api/v1/offices/{offices[0]['id']}/availability",
+                                 params={"service": "marriage_registration"})
+        assert availability.status_code == 200 and "data" in availability.json()
+        login = httpx.post(f"{base}/api/v1/auth/login",
+                           json={"email": "clerk9@example.com", "password": "password-123"})
+        assert login.status_code == 200
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=20)
+    # the logs are JSON lines and carry no personal data (no emails, no passwords)
+    assert "clerk9@example.com" not in err and "password-123" not in err
+    assert '"logger": "booking.access"' in err
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path: Path):
+    env = {**_env(tmp_path), "BOOKING_ENV": "production",
+           "BOOKING_DATABASE_URL": "postgresql+asyncpg://x@127.0.0.1:1/none"}
+    result = subprocess.run([*BOOKING, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "BOOKING_SECRET_KEY" in result.stderr

@@ -1,0 +1,75 @@
+"""The embedded default: the core flow on SQLite (aiosqlite), migrated by Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from booking.app import create_app
+from booking.clock import FixedClock
+from booking.migrations import upgrade_async
+from booking.runtime import Runtime
+from tests.conftest import GD_OFFICE, make_actor, make_settings, running, weekday_schedule
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
+
+
+@pytest.fixture
+async def sqlite_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'smoke.sqlite3'}"
+    await upgrade_async(url)
+    rt = Runtime.build(make_settings(url, tmp_path), clock=FixedClock(datetime(2026, 9, 14, 1, 0, tzinfo=UTC)))
+    rt.extras["run_in_process_jobs"] = False
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(runtime=sqlite_runtime)) as app:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            yield client
+
+
+async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):
+    client = sqlite_client
+    admin = await make_actor(sqlite_runtime, "admin")
+    response = await client.post("/api/v1/offices", json=GD_OFFICE, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    oid = response.json()["id"]
+    clerk = await make_actor(sqlite_runtime, "clerk", oid)
+    other = await client.post("/api/v1/offices", json={**GD_OFFICE, "code": "OTHER"}, headers=admin.headers)
+    other_clerk = await make_actor(sqlite_runtime, "clerk", other.json()["id"])
+    assert (await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(capacity=5),
+                             headers=clerk.headers)).status_code == 200
+    assert (await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(),
+                             headers=other_clerk.headers)).status_code == 404
+
+    generated = await client.post(f"/api/v1/offices/{oid}/slots/generate",
+                                  json={"from": "2026-09-14", "to": "2026-10-31"}, headers=clerk.headers)
+    assert generated.status_code == 200 and generated.json()["created"] == 62
+    again = await client.post(f"/api/v1/offices/{oid}/slots/generate",
+                              json={"from": "2026-09-14", "to": "2026-10-31"}, headers=clerk.headers)
+    assert again.json()["created"] == 0
+
+    slots = (await client.get(f"/api/v1/offices/{oid}/slots?from=2026-09-14&to=2026-10-31",
+                              headers=clerk.headers)).json()["data"]
+    dates = {s["date"] for s in slots}
+    assert "2026-09-20" in dates and "2026-10-10" in dates and "2026-10-01" not in dates
+    assert slots[0]["starts_at"] == "2026-09-14T01:00:00Z"  # UTC survives SQLite
+
+    # 09:00 Shanghai on 2026-09-14 (after the 08:30 release): released through 09-29, bookable from 09-15
+    available = await client.get(f"/api/v1/offices/{oid}/availability?service=marriage_registration")
+    assert available.status_code == 200
+    days = sorted({s["starts_at"][:10] for s in available.json()["data"]})
+    assert days[0] == "2026-09-15" and days[-1] == "2026-09-29" and "2026-09-20" in days
+    assert available.json()["data"][0]["starts_at"] == "2026-09-15T09:00:00+08:00"
+
+    bad = await client.get(f"/api/v1/offices/{oid}/availability?service=x", headers={"Accept-Language": "en"})
+    assert bad.status_code == 422 and bad.json()["title"] == "The input is not valid."
+    capacity = await client.patch(f"/api/v1/slots/{slots[0]['id']}", json={"capacity": -1}, headers=clerk.headers)
+    assert capacity.status_code == 422 and capacity.json()["title"] == "输入无效。"
