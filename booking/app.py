@@ -16,6 +16,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from booking import __version__
 from booking.accounts.controllers import AccountController, AuthController
 from booking.accounts.tokens import build_jwt_auth
+from booking.appointments.controllers import AppointmentController, DeskController
+from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
@@ -37,6 +39,8 @@ CONTROLLERS: list[Any] = [
     ScheduleController,
     AvailabilityController,
     SlotController,
+    AppointmentController,
+    DeskController,
     AuditController,
 ]
 
@@ -45,16 +49,19 @@ def wire(runtime: Runtime) -> None:
     """Attach the shared helpers the hot paths use (caches) to the runtime."""
     directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
     runtime.extras.setdefault("offices", directory)
+    runtime.extras.setdefault("booking_store", booking_store(runtime.db))
     runtime.extras.setdefault(
         "availability",
         AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),
     )
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,
+               close_runtime: bool | None = None) -> Litestar:
     """Build the app. Tests pass their own ``runtime`` (database, clock); ``booking serve``
-    passes nothing and gets the settings from the environment."""
-    owns_runtime = runtime is None
+    passes nothing and gets the settings from the environment. The runtime is closed with
+    the app when the app built it, or when ``close_runtime`` says so."""
+    owns_runtime = runtime is None if close_runtime is None else close_runtime
     if runtime is None:
         runtime = Runtime.build(settings or get_settings())
     settings = runtime.settings

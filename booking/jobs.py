@@ -11,7 +11,13 @@ from booking.runtime import Runtime
 
 PeriodicJob = Callable[[Runtime], Awaitable[object]]
 
-PERIODIC_JOBS: list[PeriodicJob] = []
+def _periodic() -> list[PeriodicJob]:
+    from booking.appointments.services import sweep_no_shows
+
+    return [sweep_no_shows]
+
+
+PERIODIC_JOBS: list[PeriodicJob] = _periodic()
 
 # Functions the worker runs on demand (enqueued by name with ids as arguments).
 WORKER_FUNCTIONS: list[Callable[..., Awaitable[object]]] = []

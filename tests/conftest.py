@@ -235,3 +235,16 @@ def weekday_schedule(capacity: int = 5, weekdays: range = range(1, 6),
         {"weekday": d, "start": s, "end": e, "capacities": {svc: capacity for svc in services}}
         for d in weekdays for s, e in hours
     ]}
+
+
+async def make_couples(runtime: Runtime, count: int) -> list[Actor]:
+    """Many couple accounts at once (one statement), each with a token."""
+    ids = [uuid.uuid4() for _ in range(count)]
+    async with runtime.db.raw() as conn:
+        await conn.executemany(
+            "INSERT INTO user_account (id, email, password_hash, name, locale, role, is_active, failed_logins, "
+            "created_at) VALUES ($1, $2, 'x', 'couple', 'zh_Hans_CN', 'couple', true, 0, now())",
+            [(i, f"c-{i.hex[:12]}@example.com") for i in ids])
+    auth = build_jwt_auth(runtime.settings)
+    return [Actor(i, "couple", None, issue_token(auth, runtime.settings, subject=i, role="couple", office_id=None),
+                  f"c-{i.hex[:12]}@example.com") for i in ids]

@@ -1,9 +1,25 @@
 """All table models; importing this module registers them on ``SQLModel.metadata``."""
 
 from booking.db.models.accounts import UserAccount
+from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
+from booking.db.models.idempotency import IdempotencyRecord
+from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
 from booking.db.models.schedules import OfficeDay, ScheduleWindow
 from booking.db.models.slots import Slot
 
-__all__ = ["AuditEntry", "Office", "OfficeDay", "ScheduleWindow", "Slot", "UserAccount"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "APPOINTMENT_STATUSES",
+    "Appointment",
+    "AppointmentParty",
+    "AuditEntry",
+    "IdempotencyRecord",
+    "Notification",
+    "Office",
+    "OfficeDay",
+    "ScheduleWindow",
+    "Slot",
+    "UserAccount",
+]

@@ -1,0 +1,197 @@
+"""Appointments: couples book, read, cancel and reschedule; clerks run the desk."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date
+from typing import Annotated
+
+import segno
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.principal import Principal
+from booking.appointments import services
+from booking.appointments.schemas import (
+    AppointmentIn,
+    AppointmentList,
+    AppointmentOut,
+    CancelIn,
+    CheckInIn,
+    RescheduleIn,
+    RevealOut,
+    Roster,
+)
+from booking.calendar.invites import appointment_calendar
+from booking.db.models import Appointment
+from booking.errors import NotFound
+from booking.runtime import Runtime
+
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
+    description="retrying with the same key and body returns the first answer and books nothing more")]
+
+
+class AppointmentController(Controller):
+    path = "/api/v1/appointments"
+    tags = ["appointments"]
+
+    @post("/", guards=[requires_couple], status_code=201, summary="Book an appointment",
+          description="Both parties; the slot's office rules apply. 201 with status `confirmed`, or "
+          "`pending_review` when a clerk must pre-review first. 409 when the slot is full, a party "
+          "already holds an active booking, or the Idempotency-Key was used for another body.")
+    async def book(
+        self,
+        data: JSONBody[AppointmentIn],
+        principal: NamedDependency[Principal],
+        runtime: NamedDependency[Runtime],
+        locale: NamedDependency[str],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[AppointmentOut]:
+        status, body = await services.book(runtime, principal, data, key=idempotency_key, locale=locale)
+        return Response(body, status_code=status)
+
+    @get("/", guards=[requires_couple], summary="The calling couple's appointments")
+    async def list_mine(
+        self,
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        status: Annotated[str | None, QueryParameter(
+            pattern=r"^(pending_review|confirmed|checked_in|completed|no_show|cancelled)$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> AppointmentList:
+        rows, total = await services.list_own(runtime, session, principal, status=status, limit=limit,
+                                              offset=offset)
+        return AppointmentList(data=rows, total=total, limit=limit, offset=offset)
+
+    @get("/{appointment_id:uuid}", guards=[requires_account], summary="One appointment (its couple or office)")
+    async def get_one(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        return await services.get_appointment(runtime, session, principal, appointment_id)
+
+    @post("/{appointment_id:uuid}/cancel", guards=[requires_account], status_code=200,
+          summary="Cancel (couples before the office's deadline; clerks of the office)")
+    async def cancel(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        data: JSONBody[CancelIn | None] = None,
+    ) -> AppointmentOut:
+        return await services.cancel(runtime, session, principal, appointment_id, data.reason if data else None)
+
+    @post("/{appointment_id:uuid}/reschedule", guards=[requires_account], status_code=200,
+          summary="Move to another slot of the same office and service, atomically")
+    async def reschedule(
+        self, appointment_id: FromPath[uuid.UUID], data: JSONBody[RescheduleIn],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        return await services.reschedule(runtime, session, principal, appointment_id, data.slot_id)
+
+    @get("/{appointment_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
+         description="METHOD:REQUEST while the appointment stands, CANCEL once cancelled; same UID, "
+         "SEQUENCE raised on every change. Text in the caller's language.")
+    async def invite(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[bytes]:
+        appt = await _visible(session, principal, appointment_id)
+        office = await services._office(runtime, appt.office_id)
+        attendee = await services.account_email(session, appt.account_id)
+        body, method = appointment_calendar(appt, office, runtime.settings, locale,
+                                            attendee if attendee[0] else None, runtime.clock.now())
+        return Response(body, media_type=f"text/calendar; method={method}",
+                        headers={"Content-Disposition": f'attachment; filename="appointment-{appt.code}.ics"'})
+
+    @get("/{appointment_id:uuid}/qr.svg", guards=[requires_account], summary="QR code of the booking code")
+    async def qr(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> Response[bytes]:
+        appt = await _visible(session, principal, appointment_id)
+        out = io.BytesIO()
+        segno.make_qr(appt.code, error="m").save(out, kind="svg", scale=6, border=2)
+        return Response(out.getvalue(), media_type="image/svg+xml")
+
+    @post("/{appointment_id:uuid}/check-in", guards=[requires_staff], status_code=200,
+          summary="Check the couple in (clerks, on the day)")
+    async def check_in(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        return await services.check_in(runtime, session, principal, appointment_id)
+
+    @post("/{appointment_id:uuid}/complete", guards=[requires_staff], status_code=200,
+          summary="Registration done (clerks)")
+    async def complete(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        return await services.complete(runtime, session, principal, appointment_id)
+
+    @post("/{appointment_id:uuid}/no-show", guards=[requires_staff], status_code=200,
+          summary="The couple did not come (clerks)")
+    async def no_show(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        return await services.mark_no_show(runtime, session, principal, appointment_id)
+
+    @post("/{appointment_id:uuid}/reveal", guards=[requires_staff], status_code=200,
+          summary="Full ID numbers and phones of the parties (clerks; audited)")
+    async def reveal(
+        self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> RevealOut:
+        parties = await services.reveal(runtime, session, principal, appointment_id)
+        return RevealOut(appointment_id=appointment_id, parties=parties)
+
+
+class DeskController(Controller):
+    path = "/api/v1/offices/{office_id:int}"
+    tags = ["clerk desk"]
+    guards = [requires_staff]
+
+    @get("/roster", summary="The day's appointments at the office (clerks)")
+    async def roster(
+        self, office_id: FromPath[int], day: Annotated[date, QueryParameter(name="date")],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> Roster:
+        entries, counts = await services.roster(runtime, session, principal, office_id, day)
+        return Roster(office_id=office_id, date=day, data=entries, counts=counts)
+
+    @post("/check-in", status_code=200, summary="Check a couple in by booking code (clerks)")
+    async def check_in_by_code(
+        self, office_id: FromPath[int], data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> AppointmentOut:
+        appointment_id = await services.find_by_code(session, principal, office_id, data.code)
+        return await services.check_in(runtime, session, principal, appointment_id)
+
+    @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
+    async def book_walk_in(
+        self, office_id: FromPath[int], data: JSONBody[AppointmentIn], principal: NamedDependency[Principal],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[AppointmentOut]:
+        principal.require_office(office_id)
+        status, body = await services.book(runtime, principal, data, key=idempotency_key, locale=locale,
+                                           counter_office=office_id)
+        return Response(body, status_code=status)
+
+
+async def _visible(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
+    appt = await session.get(Appointment, appointment_id)
+    if appt is None or not services._may_see(principal, appt):
+        raise NotFound()
+    return appt
+
+

@@ -1,0 +1,89 @@
+"""Appointments at the HTTP boundary (the fixed contract of DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from booking.offices.catalog import ServiceName
+from booking.parties.schemas import Parties, PartyOut, PartyRevealed
+from booking.schemas import Output, Schema
+
+
+class AppointmentIn(Schema):
+    slot_id: Annotated[int, Field(ge=1)]
+    service: ServiceName
+    parties: Parties
+    locale: Literal["zh_Hans_CN", "en"] | None = Field(
+        default=None, description="language of notifications; default: the request's language")
+
+
+class RescheduleIn(Schema):
+    slot_id: Annotated[int, Field(ge=1)]
+
+
+class CancelIn(Schema):
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class CheckInIn(Schema):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
+
+
+class AppointmentLinks(Output):
+    self: str
+    invite: str
+    qr: str
+
+
+class AppointmentOut(Output):
+    id: uuid.UUID
+    code: str = Field(description="booking code for the counter (also in the QR code)")
+    status: Literal["pending_review", "confirmed", "checked_in", "completed", "no_show", "cancelled"]
+    office_id: int
+    service: str
+    slot_id: int
+    starts_at: AwareDatetime = Field(description="in the office's timezone")
+    ends_at: AwareDatetime
+    cancel_deadline: AwareDatetime
+    channel: str
+    sequence: int
+    review_reason: str | None = None
+    parties: list[PartyOut]
+    created_at: datetime
+    links: AppointmentLinks
+
+
+class AppointmentList(Output):
+    data: list[AppointmentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RosterEntry(Output):
+    id: uuid.UUID
+    code: str
+    status: str
+    service: str
+    slot_id: int
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    channel: str
+    parties: list[PartyOut]
+    checked_in_at: datetime | None = None
+
+
+class Roster(Output):
+    office_id: int
+    date: date
+    data: list[RosterEntry]
+    counts: dict[str, int]
+
+
+class RevealOut(Output):
+    appointment_id: uuid.UUID
+    parties: list[PartyRevealed]

@@ -1,0 +1,336 @@
+"""The write that consumes a seat: the hottest path of the service (DESIGN.md 4 and 8).
+
+Everything a booking writes commits together or not at all: the idempotency record, the
+seat (``booked = booked + 1 WHERE booked < capacity``), the appointment, its two parties
+(whose partial unique index refuses a person's second active booking) and the outbox rows.
+
+``PgBookingStore`` does it in one statement on the raw asyncpg connection: data-modifying
+CTEs chained so that each runs only if the previous one wrote, and ``booking_fail()``
+(a migration's PL/pgSQL helper) aborts the statement, and so everything in it, when no
+seat was taken. ``SqlBookingStore`` does the same steps through SQLAlchemy in one
+transaction; it serves SQLite (the embedded default) and is exercised on PostgreSQL by
+the same concurrency tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.engine import Database
+from booking.db.models import Appointment, AppointmentParty, IdempotencyRecord, Slot
+from booking.db.models.appointments import ACTIVE_STATUSES
+from booking.notifications.outbox import OutboxRow, add_rows
+from booking.parties.services import PreparedParty
+
+# --- what the service hands to the store, and what can go wrong -----------------------
+
+
+@dataclass(slots=True)
+class IdempotencyClaim:
+    owner_id: uuid.UUID
+    key: str
+    scope: str
+    request_hash: str
+
+
+@dataclass(slots=True)
+class BookingDraft:
+    appointment_id: uuid.UUID
+    code: str
+    office_id: int
+    slot_id: int
+    service: str
+    account_id: uuid.UUID | None
+    booked_by: uuid.UUID
+    channel: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    locale: str
+    review_reason: str | None
+    parties: list[PreparedParty]
+    outbox: list[OutboxRow]
+    response: dict[str, Any]
+    now: datetime
+    claim: IdempotencyClaim | None = None
+
+
+class SlotFull(Exception):
+    """No seat was taken: the slot is full or was closed meanwhile."""
+
+
+class PartyHoldsBooking(Exception):
+    def __init__(self, id_hash: str | None) -> None:
+        super().__init__("party holds an active booking")
+        self.id_hash = id_hash
+
+
+class KeyTaken(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+class CodeTaken(Exception):
+    """The random booking code collided; draw another."""
+
+
+@dataclass(slots=True)
+class SlotFacts:
+    id: int
+    office_id: int
+    service: str
+    local_date: date
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    capacity: int
+    booked: int
+
+
+@dataclass(slots=True)
+class StoredAnswer:
+    scope: str
+    request_hash: str
+    status_code: int
+    response: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Preflight:
+    slot: SlotFacts | None
+    answer: StoredAnswer | None
+    no_shows: dict[str, list[datetime]] = field(default_factory=dict)
+
+
+# --- PostgreSQL: one round trip each ---------------------------------------------------
+
+_PG_PREFLIGHT = """
+SELECT s.id, s.office_id, s.service, s.local_date, s.starts_at, s.ends_at, s.status, s.capacity, s.booked,
+       r.scope, r.request_hash, r.status_code, r.response::text, ns.hashes, ns.times
+FROM (SELECT $1::bigint AS wanted) w
+LEFT JOIN slot s ON s.id = w.wanted
+LEFT JOIN idempotency_record r ON r.owner_id = $2 AND r.key = $3
+LEFT JOIN LATERAL (
+    SELECT array_agg(p.id_hash) AS hashes, array_agg(a.starts_at) AS times
+    FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
+    WHERE p.id_hash = ANY($4::text[]) AND a.status = 'no_show' AND a.starts_at > $5
+) ns ON true
+"""
+
+_PG_BOOK = """
+WITH idem AS (
+    INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
+    SELECT $1::uuid, $2::text, $3::text, $4::text, 201, $5::json, $6::timestamptz WHERE $2::text IS NOT NULL
+    RETURNING 1
+), seat AS (
+    UPDATE slot SET booked = booked + 1
+    WHERE id = $7::bigint AND booked < capacity AND status = 'open'
+      AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM idem))
+    RETURNING id
+), appt AS (
+    INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
+                             starts_at, ends_at, locale, sequence, review_reason, created_at, updated_at)
+    SELECT $8::uuid, $9::text, $10::int, seat.id, $11::text, $12::uuid, $13::uuid, $14::text, $15::text,
+           $16::timestamptz, $17::timestamptz, $18::text, 0, $19::text, $6::timestamptz, $6::timestamptz
+    FROM seat
+    RETURNING id
+), parties AS (
+    INSERT INTO appointment_party (id, appointment_id, position, name, id_type, id_hash, id_enc, id_masked,
+                                   phone_enc, phone_hash, phone_masked, sex, birth_date, hukou_province,
+                                   service, active)
+    SELECT p.id, appt.id, p.position, p.name, p.id_type, p.id_hash, p.id_enc, p.id_masked, p.phone_enc,
+           p.phone_hash, p.phone_masked, p.sex, p.birth_date, p.hukou_province, $11::text, true
+    FROM appt, unnest($20::uuid[], $21::smallint[], $22::text[], $23::text[], $24::text[], $25::text[],
+                      $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::date[], $32::text[])
+         AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
+              sex, birth_date, hukou_province)
+    RETURNING 1
+), outbox AS (
+    INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
+                              sequence, due_at, not_after, dedupe_key, state, attempts, payload, created_at)
+    SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, 'appointment', appt.id::text, 0,
+           n.due_at, n.not_after, n.dedupe_key, 'pending', 0, n.payload::json, $6::timestamptz
+    FROM appt, unnest($33::uuid[], $34::text[], $35::text[], $36::uuid[], $37::uuid[], $38::text[],
+                      $39::timestamptz[], $40::timestamptz[], $41::text[], $42::text[])
+         AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, dedupe_key, payload)
+    RETURNING 1
+)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
+            THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
+            ELSE booking_fail('slot_full') END
+"""
+
+_HASH_IN_DETAIL = re.compile(r"=\(([0-9a-f]{64}),")
+
+
+def _book_args(d: BookingDraft) -> list[Any]:
+    c = d.claim
+    p = d.parties
+    o = d.outbox
+    return [
+        c.owner_id if c else d.booked_by, c.key if c else None, c.scope if c else None,
+        c.request_hash if c else None, json.dumps(d.response, ensure_ascii=False, default=str), d.now,
+        d.slot_id, d.appointment_id, d.code, d.office_id, d.service, d.account_id, d.booked_by, d.channel,
+        d.status, d.starts_at, d.ends_at, d.locale, d.review_reason,
+        [x.id for x in p], [x.position for x in p], [x.name for x in p], [x.id_type for x in p],
+        [x.id_hash for x in p], [x.id_enc for x in p], [x.id_masked for x in p], [x.phone_enc for x in p],
+        [x.phone_hash for x in p], [x.phone_masked for x in p], [x.sex for x in p], [x.birth_date for x in p],
+        [x.hukou_province for x in p],
+        [r.id for r in o], [r.kind for r in o], [r.channel for r in o], [r.account_id for r in o],
+        [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
+        [r.dedupe_key for r in o], [json.dumps(r.payload, ensure_ascii=False) for r in o],
+    ]
+
+
+class PgBookingStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def preflight(self, slot_id: int, owner_id: uuid.UUID, key: str | None, id_hashes: list[str],
+                        no_shows_since: datetime) -> Preflight:
+        async with self._db.raw() as conn:
+            row = await conn.fetchrow(_PG_PREFLIGHT, slot_id, owner_id, key, id_hashes, no_shows_since)
+        slot = SlotFacts(*row[0:9]) if row[0] is not None else None
+        answer = StoredAnswer(row[9], row[10], row[11], json.loads(row[12])) if row[9] is not None else None
+        no_shows: dict[str, list[datetime]] = {}
+        for id_hash, at in zip(row[13] or [], row[14] or [], strict=True):
+            no_shows.setdefault(id_hash, []).append(at)
+        return Preflight(slot, answer, no_shows)
+
+    async def book(self, draft: BookingDraft) -> None:
+        try:
+            async with self._db.raw() as conn:
+                await conn.fetchval(_PG_BOOK, *_book_args(draft))
+        except asyncpg.exceptions.RaiseError as exc:
+            if "slot_full" in str(exc):
+                raise SlotFull() from exc
+            raise
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            constraint = exc.constraint_name or ""
+            if constraint == "uq_appointment_party_active":
+                match = _HASH_IN_DETAIL.search(exc.detail or "")
+                raise PartyHoldsBooking(match.group(1) if match else None) from exc
+            if constraint == "idempotency_record_pkey":
+                raise KeyTaken() from exc
+            if constraint == "appointment_code_key":
+                raise CodeTaken() from exc
+            raise
+
+
+# --- portable: SQLAlchemy in one transaction --------------------------------------------
+
+
+class SqlBookingStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def preflight(self, slot_id: int, owner_id: uuid.UUID, key: str | None, id_hashes: list[str],
+                        no_shows_since: datetime) -> Preflight:
+        async with self._db.session() as session:
+            slot_row = await session.get(Slot, slot_id)
+            slot = None
+            if slot_row is not None:
+                slot = SlotFacts(slot_row.id or 0, slot_row.office_id, slot_row.service, slot_row.local_date,
+                                 slot_row.starts_at, slot_row.ends_at, slot_row.status, slot_row.capacity,
+                                 slot_row.booked)
+            answer = None
+            if key is not None:
+                record = await session.get(IdempotencyRecord, (owner_id, key))
+                if record is not None:
+                    answer = StoredAnswer(record.scope, record.request_hash, record.status_code, record.response)
+            no_shows: dict[str, list[datetime]] = {}
+            rows = await session.execute(
+                select(AppointmentParty.id_hash, Appointment.starts_at)
+                .join(Appointment, Appointment.id == AppointmentParty.appointment_id)
+                .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.status == "no_show",  # type: ignore[attr-defined]
+                       Appointment.starts_at > no_shows_since)
+            )
+            for id_hash, at in rows:
+                no_shows.setdefault(id_hash, []).append(at)
+        return Preflight(slot, answer, no_shows)
+
+    async def book(self, d: BookingDraft, *,
+                   also: Callable[[AsyncSession], Awaitable[None]] | None = None) -> None:
+        """``also`` adds more rows to the same transaction (a clerk's audit entry)."""
+        async with self._db.session() as session:
+            if d.claim is not None:
+                c = d.claim
+                session.add(IdempotencyRecord(owner_id=c.owner_id, key=c.key, scope=c.scope,
+                                              request_hash=c.request_hash, status_code=201,
+                                              response=json.loads(json.dumps(d.response, default=str)),
+                                              created_at=d.now))
+                try:
+                    await session.flush()
+                except IntegrityError as exc:
+                    raise KeyTaken() from exc
+            seat = await session.execute(
+                update(Slot)
+                .where(Slot.id == d.slot_id, Slot.booked < Slot.capacity, Slot.status == "open")
+                .values(booked=Slot.booked + 1)
+                .returning(Slot.id)
+            )
+            if seat.first() is None:
+                await session.rollback()
+                raise SlotFull()
+            session.add(Appointment(
+                id=d.appointment_id, code=d.code, office_id=d.office_id, slot_id=d.slot_id, service=d.service,
+                account_id=d.account_id, booked_by=d.booked_by, channel=d.channel, status=d.status,
+                starts_at=d.starts_at, ends_at=d.ends_at, locale=d.locale, sequence=0,
+                review_reason=d.review_reason, created_at=d.now, updated_at=d.now))
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise CodeTaken() from exc
+            for p in d.parties:
+                session.add(AppointmentParty(
+                    id=p.id, appointment_id=d.appointment_id, position=p.position, name=p.name,
+                    id_type=p.id_type, id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked,
+                    phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked, sex=p.sex,
+                    birth_date=p.birth_date, hukou_province=p.hukou_province, service=d.service, active=True))
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                await session.rollback()
+                raise PartyHoldsBooking(await self._holder(d)) from exc
+            await add_rows(session, d.outbox, d.now)
+            if also is not None:
+                await also(session)
+            await session.commit()
+
+    async def _holder(self, d: BookingDraft) -> str | None:
+        async with self._db.session() as session:
+            found = await session.execute(
+                select(AppointmentParty.id_hash).where(
+                    and_(AppointmentParty.id_hash.in_([p.id_hash for p in d.parties]),  # type: ignore[attr-defined]
+                         AppointmentParty.service == d.service, AppointmentParty.active.is_(True)))  # type: ignore[attr-defined]
+            )
+            return found.scalars().first()
+
+
+def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
+    return PgBookingStore(db) if db.is_postgres else SqlBookingStore(db)
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "BookingDraft",
+    "CodeTaken",
+    "IdempotencyClaim",
+    "KeyTaken",
+    "PartyHoldsBooking",
+    "PgBookingStore",
+    "Preflight",
+    "SlotFull",
+    "SqlBookingStore",
+    "booking_store",
+]

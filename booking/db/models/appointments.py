@@ -1,0 +1,102 @@
+"""Appointments (预约) and their two parties (当事人)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from booking.db.models._base import utc_field
+from booking.db.types import DateTimeUTC
+
+APPOINTMENT_STATUSES = ("pending_review", "confirmed", "checked_in", "completed", "no_show", "cancelled")
+# A person holds at most one appointment per service in these states (DESIGN.md 4.2).
+ACTIVE_STATUSES = ("pending_review", "confirmed", "checked_in")
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        CheckConstraint(f"status IN {APPOINTMENT_STATUSES}", name="ck_appointment_status"),
+        CheckConstraint("channel IN ('online', 'counter')", name="ck_appointment_channel"),
+        Index("ix_appointment_office_starts", "office_id", "starts_at"),
+        Index("ix_appointment_account", "account_id", "starts_at"),
+        # the no-show sweep: confirmed appointments whose slot is over
+        Index("ix_appointment_unchecked", "starts_at", postgresql_where=text("status = 'confirmed'"),
+              sqlite_where=text("status = 'confirmed'")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    # short human code for the counter: unambiguous characters, random, unique
+    code: str = Field(sa_column=Column(String(12), nullable=False, unique=True))
+    office_id: int = Field(sa_column=Column(Integer, ForeignKey("office.id", ondelete="RESTRICT"), nullable=False))
+    slot_id: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                          ForeignKey("slot.id", ondelete="RESTRICT"), nullable=False, index=True))
+    service: str = Field(sa_column=Column(String(32), nullable=False))
+    # the couple's account; None for a walk-in couple booked by a clerk
+    account_id: uuid.UUID | None = Field(default=None, sa_column=Column(
+        Uuid, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True))
+    booked_by: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    channel: str = Field(default="online", sa_column=Column(String(10), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    # copied from the slot (moves with a reschedule): the roster, reminders and invites read it
+    starts_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
+    locale: str = Field(default="zh_Hans_CN", sa_column=Column(String(16), nullable=False))
+    # iCalendar SEQUENCE: raised on every change the couple's calendar must see
+    sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    review_reason: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    cancelled_by: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
+    cancelled_at: datetime | None = utc_field(nullable=True)
+    checked_in_at: datetime | None = utc_field(nullable=True)
+    completed_at: datetime | None = utc_field(nullable=True)
+    created_at: datetime = utc_field(default_now=True)
+    updated_at: datetime = utc_field(default_now=True)
+
+
+class AppointmentParty(SQLModel, table=True):
+    __tablename__ = "appointment_party"
+    __table_args__ = (
+        CheckConstraint("position IN (1, 2)", name="ck_appointment_party_position"),
+        CheckConstraint("sex IN ('M', 'F')", name="ck_appointment_party_sex"),
+        # One active booking per person per service, enforced by the database on a keyed
+        # hash of the ID number (DESIGN.md 4.2). ``active`` is never NULL.
+        Index("uq_appointment_party_active", "id_hash", "service", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+        Index("ix_appointment_party_id_hash", "id_hash"),
+        Index("uq_appointment_party_position", "appointment_id", "position", unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    appointment_id: uuid.UUID = Field(sa_column=Column(
+        Uuid, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False))
+    position: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    name: str = Field(sa_column=Column(String(50), nullable=False))
+    id_type: str = Field(sa_column=Column(String(24), nullable=False))
+    id_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    id_enc: str = Field(sa_column=Column(Text, nullable=False))
+    id_masked: str = Field(sa_column=Column(String(40), nullable=False))
+    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
+    phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
+    sex: str = Field(sa_column=Column(String(1), nullable=False))
+    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
+    service: str = Field(sa_column=Column(String(32), nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

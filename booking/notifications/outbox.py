@@ -1,0 +1,97 @@
+"""Writing to the outbox: rows planned here are inserted by the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import Notification
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    kind: str
+    channel: str  # email | sms
+    locale: str
+    subject_type: str
+    subject_id: str
+    sequence: int
+    due_at: datetime
+    dedupe_key: str
+    account_id: uuid.UUID | None = None
+    party_id: uuid.UUID | None = None
+    not_after: datetime | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "channel": self.channel, "account_id": self.account_id,
+            "party_id": self.party_id, "locale": self.locale, "subject_type": self.subject_type,
+            "subject_id": self.subject_id, "sequence": self.sequence, "due_at": self.due_at,
+            "not_after": self.not_after, "dedupe_key": self.dedupe_key, "state": "pending", "attempts": 0,
+            "payload": self.payload, "created_at": now,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who hears about a subject: the account by e-mail, each distinct phone by SMS."""
+
+    account_id: uuid.UUID | None
+    sms_parties: tuple[tuple[uuid.UUID, str], ...]  # (party id, phone hash)
+
+    def channels(self) -> list[tuple[str, uuid.UUID | None, uuid.UUID | None, str]]:
+        out: list[tuple[str, uuid.UUID | None, uuid.UUID | None, str]] = []
+        if self.account_id is not None:
+            out.append(("email", self.account_id, None, f"a{self.account_id}"))
+        seen: set[str] = set()
+        for party_id, phone_hash in self.sms_parties:
+            if phone_hash not in seen:
+                seen.add(phone_hash)
+                out.append(("sms", None, party_id, f"p{party_id}"))
+        return out
+
+
+def messages(kind: str, subject_type: str, subject_id: str, sequence: int, recipients: Recipients,
+             locale: str, due_at: datetime, *, not_after: datetime | None = None, tag: str = "",
+             channels: tuple[str, ...] = ("email", "sms"), payload: dict[str, Any] | None = None) -> list[OutboxRow]:
+    """One row per recipient and channel; the dedupe key makes a second write of the same
+    message a no-op, and a second delivery of the same row impossible."""
+    rows = []
+    for channel, account_id, party_id, who in recipients.channels():
+        if channel not in channels:
+            continue
+        key = f"{subject_type}:{subject_id}:{kind}:{tag}:{sequence}:{channel}:{who}"
+        rows.append(OutboxRow(kind=kind, channel=channel, locale=locale, subject_type=subject_type,
+                              subject_id=subject_id, sequence=sequence, due_at=due_at, dedupe_key=key,
+                              account_id=account_id, party_id=party_id, not_after=not_after,
+                              payload=dict(payload or {}, **({"which": tag} if tag else {}))))
+    return rows
+
+
+async def add_rows(session: AsyncSession, rows: list[OutboxRow], now: datetime) -> None:
+    if rows:
+        await session.execute(insert(Notification), [r.values(now) for r in rows])
+
+
+async def cancel_pending(session: AsyncSession, subject_type: str, subject_id: str,
+                         kinds: tuple[str, ...] | None = None) -> None:
+    """Pending messages about a subject that must not go out any more (reminders of a
+    cancelled or moved appointment)."""
+    statement = update(Notification).where(
+        Notification.subject_type == subject_type, Notification.subject_id == subject_id,
+        Notification.state == "pending")
+    if kinds:
+        statement = statement.where(Notification.kind.in_(kinds))  # type: ignore[attr-defined]
+    await session.execute(statement.values(state="cancelled"))
+
+
+def payload_json(row: OutboxRow) -> str:
+    return json.dumps(row.payload, ensure_ascii=False)

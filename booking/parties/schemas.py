@@ -1,0 +1,62 @@
+"""Parties at the HTTP boundary: what a couple submits, and the masked form returned."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from booking.parties.identity import IdType
+from booking.regions import is_province
+from booking.schemas import Output, Phone, Schema, invalid_value
+
+PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class PartyIn(Schema):
+    name: PartyName
+    id_type: IdType = IdType.RESIDENT_ID
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    phone: Phone
+    hukou_province: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] | None = Field(
+        default=None, description="two-digit GB/T 2260 code of the party's hukou (户籍) province")
+    sex: Literal["M", "F"] | None = Field(default=None, description="required unless the ID number carries it")
+    birth_date: date | None = Field(default=None, description="required unless the ID number carries it")
+
+    @field_validator("hukou_province")
+    @classmethod
+    def _province(cls, value: str | None) -> str | None:
+        if value is not None and not is_province(value):
+            raise invalid_value("Must be a two-digit GB/T 2260 province code.")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ch in value for ch in "\r\n\t<>") or not value.isprintable():
+            raise invalid_value("Has an invalid value.")
+        return value
+
+
+Parties = Annotated[list[PartyIn], Field(min_length=2, max_length=2)]
+
+
+class PartyOut(Output):
+    """A party as every response shows it: ID number and phone masked."""
+
+    position: int
+    name: str
+    id_type: str
+    id_number: str = Field(description="masked, e.g. 4401**********123X")
+    phone: str = Field(description="masked, e.g. 138****5678")
+    sex: str | None
+    hukou_province: str | None
+
+
+class PartyRevealed(Output):
+    position: int
+    name: str
+    id_type: str
+    id_number: str
+    phone: str

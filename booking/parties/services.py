@@ -1,0 +1,95 @@
+"""Turning submitted parties into what is stored: validated, derived, encrypted, hashed, masked."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from booking.errors import InvalidInput, field_error
+from booking.i18n import lazy
+from booking.parties.identity import InvalidIdentity, parse_identity
+from booking.parties.rules import PartyFacts
+from booking.parties.schemas import PartyIn, PartyOut
+from booking.security.pii import PersonalDataVault, mask_id_number, mask_phone
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedParty:
+    id: uuid.UUID
+    position: int  # 1 or 2
+    name: str
+    id_type: str
+    id_hash: str
+    id_enc: str
+    id_masked: str
+    phone_enc: str
+    phone_hash: str
+    phone_masked: str
+    sex: str
+    birth_date: date
+    hukou_province: str | None
+    id_region: str | None  # province carried by the ID number
+
+    @property
+    def facts(self) -> PartyFacts:
+        return PartyFacts(self.id_hash, self.sex, self.birth_date)
+
+    @property
+    def home_province(self) -> str | None:
+        """The hukou province if given, else the region of the resident ID (where it was first
+        issued: a proxy a clerk corrects at the counter)."""
+        return self.hukou_province or self.id_region
+
+    def out(self) -> PartyOut:
+        return PartyOut(position=self.position, name=self.name, id_type=self.id_type, id_number=self.id_masked,
+                        phone=self.phone_masked, sex=self.sex, hukou_province=self.hukou_province)
+
+
+def id_lookup_hash(vault: PersonalDataVault, id_type: str, number: str) -> str:
+    return vault.lookup_hash(f"{id_type}:{number}", kind="id_number")
+
+
+def prepare_parties(vault: PersonalDataVault, parties: list[PartyIn], today: date) -> list[PreparedParty]:
+    """Validate every party and collect every error before refusing (nothing is half-done)."""
+    errors = []
+    prepared: list[PreparedParty] = []
+    for index, party in enumerate(parties):
+        try:
+            identity = parse_identity(party.id_type, party.id_number, today)
+        except InvalidIdentity as exc:
+            errors.append(field_error(f"parties.{index}.id_number", exc.message))
+            continue
+        sex = identity.sex or party.sex
+        birth = identity.birth_date or party.birth_date
+        if identity.sex and party.sex and party.sex != identity.sex:
+            errors.append(field_error(f"parties.{index}.sex", lazy("Does not match the ID number.")))
+        if identity.birth_date and party.birth_date and party.birth_date != identity.birth_date:
+            errors.append(field_error(f"parties.{index}.birth_date", lazy("Does not match the ID number.")))
+        if sex is None:
+            errors.append(field_error(f"parties.{index}.sex", lazy("This field is required.")))
+        if birth is None:
+            errors.append(field_error(f"parties.{index}.birth_date", lazy("This field is required.")))
+        elif birth > today or birth.year < 1900:
+            errors.append(field_error(f"parties.{index}.birth_date", lazy("The birth date is not possible.")))
+        if errors or sex is None or birth is None:
+            continue
+        prepared.append(PreparedParty(
+            id=uuid.uuid4(),
+            position=index + 1,
+            name=party.name,
+            id_type=identity.id_type.value,
+            id_hash=id_lookup_hash(vault, identity.id_type.value, identity.number),
+            id_enc=vault.encrypt(identity.number, context="party.id_number"),
+            id_masked=mask_id_number(identity.number),
+            phone_enc=vault.encrypt(party.phone, context="party.phone"),
+            phone_hash=vault.lookup_hash(party.phone, kind="phone"),
+            phone_masked=mask_phone(party.phone),
+            sex=sex,
+            birth_date=birth,
+            hukou_province=party.hukou_province,
+            id_region=identity.region,
+        ))
+    if errors:
+        raise InvalidInput(errors=errors)
+    return prepared
