@@ -10,10 +10,17 @@ from booking.settings import Settings, SettingsError, get_settings
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return get_settings()
     except SettingsError as exc:
         print(f"booking: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"BOOKING_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"booking: invalid settings: {problems}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 

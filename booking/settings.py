@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "dev", "test"}
+PLACEHOLDER_WORDS = ("change", "replace", "placeholder", "example", "your-", "xxxx", "secret-key")
 MIN_SECRET_LENGTH = 32
 
 
@@ -71,8 +72,9 @@ class Settings(BaseSettings):
     availability_cache_seconds: float = 1.0
     office_cache_seconds: float = 5.0
 
-    db_pool_size: int = 20
-    db_max_overflow: int = 10
+    # per process: API replicas x (pool + overflow) + workers must fit max_connections
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
     log_level: str = "INFO"
 
     # Background delivery: the embedded default delivers in-process when no Redis is set.
@@ -106,7 +108,9 @@ class Settings(BaseSettings):
         """
         if self.env == "production":
             problems = []
-            if self.secret_key.strip().lower() in PLACEHOLDERS or len(self.secret_key) < MIN_SECRET_LENGTH:
+            lowered = self.secret_key.strip().lower()
+            if (lowered in PLACEHOLDERS or len(self.secret_key) < MIN_SECRET_LENGTH
+                    or any(word in lowered for word in PLACEHOLDER_WORDS)):
                 problems.append(f"BOOKING_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random characters")
             try:
                 if len(base64.b64decode(self.data_key, validate=True)) < 32:
