@@ -29,6 +29,7 @@ from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
 from booking.settings import Settings, get_settings
 from booking.slots.availability import AvailabilityReader
+from booking.slots.facts import SlotFactsCache
 from booking.slots.controllers import AvailabilityController, SlotController
 
 CONTROLLERS: list[Any] = [
@@ -50,6 +51,7 @@ def wire(runtime: Runtime) -> None:
     directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
     runtime.extras.setdefault("offices", directory)
     runtime.extras.setdefault("booking_store", booking_store(runtime.db))
+    runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
     runtime.extras.setdefault(
         "availability",
         AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),

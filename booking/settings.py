@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # per process: API replicas x (pool + overflow) + workers must fit max_connections
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    # the hot paths' own asyncpg pool (one statement per checkout)
+    db_fast_pool_size: int = 10
     log_level: str = "INFO"
 
     # Background delivery: the embedded default delivers in-process when no Redis is set.

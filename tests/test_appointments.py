@@ -11,6 +11,7 @@ import httpx
 import pytest
 import vobject
 
+from booking.appointments.schemas import AppointmentOut
 from booking.clock import FixedClock
 from tests.conftest import Actor, create_office, make_actor, weekday_schedule
 from tests.helpers import couple_parties, resident_id
@@ -72,6 +73,7 @@ async def test_book_read_and_list(client, runtime, admin, couple):
     assert groom["phone"] == parties[0]["phone"][:3] + "****" + parties[0]["phone"][-4:]
     assert groom["sex"] == "M" and booked["parties"][1]["sex"] == "F"
     assert no_full_numbers(response.text, parties)
+    assert AppointmentOut.model_validate(booked).code == booked["code"]  # the documented schema holds
     assert await remaining(client, office, slot_id) == 4
 
     one = await client.get(f"/api/v1/appointments/{booked['id']}", headers=couple.headers)
@@ -92,9 +94,11 @@ async def test_book_read_and_list(client, runtime, admin, couple):
         assert all(p["id_number"] not in str(list(row.values())) for p in parties)
         assert row["id_enc"].startswith("v1:") and len(row["id_hash"]) == 64
     kinds = [(r["kind"], r["channel"]) for r in outbox]
-    assert kinds.count(("appointment.confirmed", "email")) == 1
-    assert kinds.count(("appointment.confirmed", "sms")) == 2
-    assert ("appointment.reminder", "email") in kinds
+    # e-mail to the account, SMS to the contact party; reminders the day before (both) and
+    # two hours before (SMS)
+    assert sorted(kinds) == [("appointment.confirmed", "email"), ("appointment.confirmed", "sms"),
+                             ("appointment.reminder", "email"), ("appointment.reminder", "sms"),
+                             ("appointment.reminder", "sms")]
 
 
 async def test_invalid_bookings_change_nothing(client, runtime, admin, couple):

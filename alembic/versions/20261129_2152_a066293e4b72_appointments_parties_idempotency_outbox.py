@@ -42,11 +42,10 @@ def upgrade() -> None:
     sa.Column('party_id', sa.Uuid(), nullable=True),
     sa.Column('locale', sa.String(length=16), nullable=False),
     sa.Column('subject_type', sa.String(length=24), nullable=False),
-    sa.Column('subject_id', sa.String(length=64), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('not_after', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -56,8 +55,7 @@ def upgrade() -> None:
     sa.CheckConstraint("channel IN ('email', 'sms')", name='ck_notification_channel'),
     sa.CheckConstraint("state IN ('pending', 'sent', 'failed', 'dropped', 'cancelled')", name='ck_notification_state'),
     sa.CheckConstraint('account_id IS NOT NULL OR party_id IS NOT NULL', name='ck_notification_recipient'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('dedupe_key')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_due', ['due_at'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))

@@ -1,4 +1,8 @@
-"""Route guards: who may call a handler at all. Per-office checks live in the services."""
+"""Route guards: who may call a handler at all. Per-office checks live in the services.
+
+Guards are coroutines: Litestar runs a plain function guard in a worker thread, which
+measured as a thread hop on every request of the booking hot path.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +22,21 @@ def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not _principal(connection).is_admin:
         raise Forbidden()
 
 
-def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Clerks and admins; the service then checks the office."""
     if _principal(connection).role not in ("clerk", "admin"):
         raise Forbidden()
 
 
-def requires_couple(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_couple(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not _principal(connection).is_couple:
         raise Forbidden()
 
 
-def requires_account(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_account(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _principal(connection)

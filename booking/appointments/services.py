@@ -8,8 +8,9 @@ updates and rewrite the outbox, all in one transaction.
 
 from __future__ import annotations
 
-import json
 import uuid
+
+import msgspec
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,20 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.codes import display_code, new_code, normalise_code
-from booking.appointments.schemas import AppointmentIn, AppointmentLinks, AppointmentOut, RosterEntry
+from booking.appointments.schemas import AppointmentIn, RosterEntry
 from booking.appointments.store import (
     BookingDraft,
     CodeTaken,
     IdempotencyClaim,
     KeyTaken,
+    PartyBanned,
     PartyHoldsBooking,
+    SlotClosed,
     SlotFull,
     SqlBookingStore,
-    booking_store,
+    banned_until,
+    no_show_times,
+    stored_answer,
 )
 from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
-from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
+from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
@@ -100,33 +105,51 @@ def _directory(rt: Runtime) -> OfficeDirectory:
 
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
     """A keyed hash of the canonical request (the body carries personal data)."""
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    canonical = _canonical.encode(body).decode()
     return rt.vault.lookup_hash(f"{scope}|{canonical}", kind="idempotency")
 
 
-def links(appointment_id: uuid.UUID) -> AppointmentLinks:
-    base = f"/api/v1/appointments/{appointment_id}"
-    return AppointmentLinks(self=base, invite=f"{base}/invite.ics", qr=f"{base}/qr.svg")
+_canonical = msgspec.json.Encoder(order="sorted")
 
 
-def appointment_out(appt: Appointment, parties: list[PartyOut], office: OfficeInfo) -> AppointmentOut:
+def _iso(value: datetime, tz: Any = None) -> str:
+    """ISO 8601 with an offset; UTC written as Z (as pydantic writes it)."""
+    text = (value.astimezone(tz) if tz is not None else value.astimezone(UTC)).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def appointment_body(*, id: uuid.UUID, code: str, status: str, office: OfficeInfo, service: str, slot_id: int,
+                     starts_at: datetime, ends_at: datetime, channel: str, sequence: int, review_reason: str | None,
+                     parties: list[dict[str, Any]], created_at: datetime) -> dict[str, Any]:
+    """The one JSON shape of an appointment (``AppointmentOut`` documents it): built
+    directly, without ORM or schema objects, because the booking hot path returns it."""
     tz = office.tz
-    return AppointmentOut(
-        id=appt.id, code=appt.code, status=appt.status, office_id=appt.office_id, service=appt.service,  # type: ignore[arg-type]
-        slot_id=appt.slot_id, starts_at=appt.starts_at.astimezone(tz), ends_at=appt.ends_at.astimezone(tz),
-        cancel_deadline=office.rules.cancel_deadline(appt.starts_at).astimezone(tz), channel=appt.channel,
-        sequence=appt.sequence, review_reason=appt.review_reason, parties=parties, created_at=appt.created_at,
-        links=links(appt.id),
-    )
+    base = f"/api/v1/appointments/{id}"
+    return {
+        "id": str(id), "code": code, "status": status, "office_id": office.id, "service": service,
+        "slot_id": slot_id, "starts_at": _iso(starts_at, tz), "ends_at": _iso(ends_at, tz),
+        "cancel_deadline": _iso(office.rules.cancel_deadline(starts_at), tz), "channel": channel,
+        "sequence": sequence, "review_reason": review_reason, "parties": parties, "created_at": _iso(created_at),
+        "links": {"self": base, "invite": f"{base}/invite.ics", "qr": f"{base}/qr.svg"},
+    }
 
 
-def party_out(p: AppointmentParty) -> PartyOut:
-    return PartyOut(position=p.position, name=p.name, id_type=p.id_type, id_number=p.id_masked,
-                    phone=p.phone_masked, sex=p.sex, hukou_province=p.hukou_province)
+def appointment_out(appt: Appointment, parties: list[AppointmentParty], office: OfficeInfo) -> dict[str, Any]:
+    return appointment_body(
+        id=appt.id, code=appt.code, status=appt.status, office=office, service=appt.service, slot_id=appt.slot_id,
+        starts_at=appt.starts_at, ends_at=appt.ends_at, channel=appt.channel, sequence=appt.sequence,
+        review_reason=appt.review_reason, parties=[party_body(p) for p in parties], created_at=appt.created_at)
+
+
+def party_body(p: Any) -> dict[str, Any]:
+    """Masked: the ID number and phone never leave in full (see ``reveal``)."""
+    return {"position": p.position, "name": p.name, "id_type": p.id_type, "id_number": p.id_masked,
+            "phone": p.phone_masked, "sex": p.sex, "hukou_province": p.hukou_province}
 
 
 def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
-    return Recipients(account_id, tuple((p.id, p.phone_hash) for p in sorted(parties, key=lambda p: p.position)))
+    contact = min(parties, key=lambda p: p.position) if parties else None
+    return Recipients(account_id, contact.id if contact else None)
 
 
 def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
@@ -139,12 +162,12 @@ def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, loc
     rows: list[OutboxRow] = []
     day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
     if day_before > now:
-        rows += messages(REMINDER, "appointment", str(appointment_id), sequence, who, locale,
+        rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
                          day_before.astimezone(UTC), not_after=starts_at, tag="day_before")
     if rules.reminder_hours_before:
         hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
         if hours_before > now:
-            rows += messages(REMINDER, "appointment", str(appointment_id), sequence, who, locale, hours_before,
+            rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
                              not_after=starts_at, tag="hours_before", channels=("sms",))
     return rows
 
@@ -161,57 +184,50 @@ def _release_problem(rules: BookingRules, slot_date: date, starts_at: datetime, 
     return None
 
 
-def _ban_end(rules: BookingRules, times: list[datetime], now: datetime) -> datetime | None:
-    window_start = now - timedelta(days=rules.no_show.window_days)
-    recent = sorted(t for t in times if t > window_start)
-    if len(recent) < rules.no_show.limit:
-        return None
-    ends = recent[-1] + timedelta(days=rules.no_show.ban_days)
-    return ends if ends > now else None
-
-
 # --- booking -------------------------------------------------------------------------
 
 
 async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
                counter_office: int | None = None) -> tuple[int, dict[str, Any]]:
     """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
-    when a clerk books for a walk-in couple at their own office."""
+    when a clerk books for a walk-in couple at their own office.
+
+    One database round trip when all is well: the slot's fixed facts and the office come
+    from per-process caches, and everything that can change (seats, open/closed, the
+    parties' other bookings, no-show bans, the idempotency key) is checked by the write.
+    """
     now = rt.clock.now()
     body = data.model_dump(mode="json")
     if counter_office is not None:
         body["counter_office"] = counter_office
     fingerprint = request_fingerprint(rt, CREATE_SCOPE, body)
-    parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
-    store = rt.extras.get("booking_store") or booking_store(rt.db)
-    pre = await store.preflight(data.slot_id, principal.id, key, [p.id_hash for p in parties],
-                                now - timedelta(days=366))
-    if pre.answer is not None:
-        return _replay(pre.answer.scope, pre.answer.request_hash, pre.answer.status_code, pre.answer.response,
-                       fingerprint)
+    try:
+        return await _book(rt, principal, data, key, locale, counter_office, now, fingerprint)
+    except Problem:
+        # A retry of a request that succeeded gets the first answer, even if the slot has
+        # filled up or closed since.
+        if key is not None:
+            answer = await stored_answer(rt.db, principal.id, key)
+            if answer is not None:
+                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
+        raise
 
-    slot = pre.slot
+
+async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
+                counter_office: int | None, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+    parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
+    slot = await rt.extras["slot_facts"].get(data.slot_id)
     office = await _directory(rt).get(slot.office_id) if slot is not None else None
-    if slot is None or office is None:
-        raise invalid("slot_id", lazy("No such slot."))
-    if counter_office is not None and slot.office_id != counter_office:
+    if slot is None or office is None or (counter_office is not None and slot.office_id != counter_office):
         raise invalid("slot_id", lazy("No such slot."))
     if data.service not in office.services or slot.service != data.service:
         raise invalid("service", lazy("The slot is not for this service."))
-    if slot.status != "open":
-        raise SlotNotBookable(lazy("The office has closed this slot."))
     problem = _release_problem(office.rules, slot.local_date, slot.starts_at, now, office)
     if problem is not None:
         raise problem
     refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    for party in parties:
-        ends = _ban_end(office.rules, pre.no_shows.get(party.id_hash, []), now)
-        if ends is not None:
-            ends_on = ends.astimezone(office.tz).date().isoformat()
-            raise NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
-                                 date=ends_on), party=party.position, ban_ends_on=ends_on)
     verdict = assess(office.province_code, data.service,
                      [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
                      prereview_nonlocal=office.rules.prereview_nonlocal)
@@ -224,29 +240,30 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
     notice_locale = data.locale or locale
     who = recipients(account_id, parties)
     if status == "confirmed":
-        outbox = messages("appointment.confirmed", "appointment", str(appointment_id), 0, who, notice_locale, now)
+        outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
         outbox += reminder_rows(appointment_id, 0, who, notice_locale, slot.starts_at, office, now)
     else:
-        outbox = messages("appointment.received", "appointment", str(appointment_id), 0, who, notice_locale, now)
-
-    appt = Appointment(id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id,
-                       service=data.service, account_id=account_id, booked_by=principal.id,
-                       channel="online" if counter_office is None else "counter", status=status,
-                       starts_at=slot.starts_at, ends_at=slot.ends_at, locale=notice_locale, sequence=0,
-                       review_reason=verdict.reason if verdict.prereview else None, created_at=now, updated_at=now)
+        outbox = messages("appointment.received", "appointment", appointment_id, 0, who, notice_locale, now)
+    channel = "online" if counter_office is None else "counter"
+    review_reason = verdict.reason if verdict.prereview else None
+    policy = office.rules.no_show
     draft = BookingDraft(
-        appointment_id=appointment_id, code=appt.code, office_id=office.id, slot_id=slot.id, service=data.service,
-        account_id=account_id, booked_by=principal.id, channel=appt.channel, status=status,
-        starts_at=slot.starts_at, ends_at=slot.ends_at, locale=notice_locale, review_reason=appt.review_reason,
-        parties=parties, outbox=outbox, response={}, now=now,
+        appointment_id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id, service=data.service,
+        account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
+        ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
+        response={}, now=now, no_show_since=now - timedelta(days=policy.window_days),
+        no_show_limit=policy.limit, ban_days=policy.ban_days,
         claim=IdempotencyClaim(principal.id, key, CREATE_SCOPE, fingerprint) if key else None,
     )
+    party_bodies = [party_body(p) for p in parties]
     for _attempt in range(5):
-        response = appointment_out(appt, [p.out() for p in parties], office).model_dump(mode="json")
-        draft.response = response
+        draft.response = appointment_body(
+            id=appointment_id, code=draft.code, status=status, office=office, service=data.service,
+            slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at, channel=channel, sequence=0,
+            review_reason=review_reason, parties=party_bodies, created_at=now)
         try:
             if counter_office is None:
-                await store.book(draft)
+                await rt.extras["booking_store"].book(draft)
             else:
                 # A walk-in is a clerk's action: the transactional store commits its audit
                 # entry with the booking.
@@ -256,20 +273,38 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
                            at=now)
 
                 await SqlBookingStore(rt.db).book(draft, also=audit)
-            return 201, response
+            return 201, draft.response
         except CodeTaken:
-            appt.code = draft.code = new_code()
+            draft.code = new_code()
         except KeyTaken:
-            again = await store.preflight(data.slot_id, principal.id, key, [], now)
-            assert again.answer is not None
-            return _replay(again.answer.scope, again.answer.request_hash, again.answer.status_code,
-                           again.answer.response, fingerprint)
+            answer = await stored_answer(rt.db, principal.id, key or "")
+            if answer is None:  # the other request rolled back after all: try again
+                continue
+            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
         except SlotFull:
             raise SlotFullProblem() from None
+        except SlotClosed:
+            raise SlotNotBookable(lazy("The office has closed this slot.")) from None
+        except PartyBanned:
+            raise await _ban_problem(rt, office, parties, now) from None
         except PartyHoldsBooking as exc:
             position = next((p.position for p in parties if p.id_hash == exc.id_hash), None)
             raise PartyAlreadyBooked(party=position) from None
     raise RuntimeError("could not draw a free booking code")  # pragma: no cover - 31**8 codes
+
+
+async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
+    policy = office.rules.no_show
+    async with rt.db.session() as session:
+        times = await no_show_times(session, [p.id_hash for p in parties],
+                                    now - timedelta(days=policy.window_days))
+    for party in parties:
+        ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
+        if ends is not None:
+            ends_on = ends.astimezone(office.tz).date().isoformat()
+            return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
+                                  date=ends_on), party=party.position, ban_ends_on=ends_on)
+    return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
 
 
 def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
@@ -299,16 +334,16 @@ async def _parties(session: AsyncSession, appointment_id: uuid.UUID) -> list[App
 
 
 async def get_appointment(rt: Runtime, session: AsyncSession, principal: Principal,
-                          appointment_id: uuid.UUID) -> AppointmentOut:
+                          appointment_id: uuid.UUID) -> dict[str, Any]:
     appt = await _load(session, appointment_id)
     if appt is None or not _may_see(principal, appt):
         raise NotFound()
     office = await _office(rt, appt.office_id)
-    return appointment_out(appt, [party_out(p) for p in await _parties(session, appt.id)], office)
+    return appointment_out(appt, await _parties(session, appt.id), office)
 
 
 async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None,
-                   limit: int, offset: int) -> tuple[list[AppointmentOut], int]:
+                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(Appointment).where(Appointment.account_id == principal.id)
     if status:
         query = query.where(Appointment.status == status)
@@ -318,7 +353,7 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
     out = []
     for appt in appts:
         office = await _office(rt, appt.office_id)
-        out.append(appointment_out(appt, [party_out(p) for p in await _parties(session, appt.id)], office))
+        out.append(appointment_out(appt, await _parties(session, appt.id), office))
     return out, total
 
 
@@ -350,7 +385,7 @@ async def _deactivate_parties(session: AsyncSession, appt: Appointment) -> None:
 
 
 async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                 reason: str | None = None) -> AppointmentOut:
+                 reason: str | None = None) -> dict[str, Any]:
     """Cancel: before the office's deadline for couples, any time before the start for the
     office. The seat returns at once; pending reminders are cancelled; a CANCEL goes out."""
     now = rt.clock.now()
@@ -372,19 +407,19 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     await _release_seat(session, appt)
     await _deactivate_parties(session, appt)
     parties = await _parties(session, appt.id)
-    await cancel_pending(session, "appointment", str(appt.id), kinds=(REMINDER,))
-    await add_rows(session, messages("appointment.cancelled", "appointment", str(appt.id), appt.sequence,
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+    await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
                                      recipients(appt.account_id, parties), appt.locale, now,
                                      payload={"by": appt.cancelled_by}), now)
     if by_office:
         record(session, principal, "appointment.cancel", target_type="appointment", target_id=appt.id,
                office_id=appt.office_id, at=now, reason_given=bool(reason))
     await session.commit()
-    return appointment_out(appt, [party_out(p) for p in parties], office)
+    return appointment_out(appt, parties, office)
 
 
 async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                     new_slot_id: int) -> AppointmentOut:
+                     new_slot_id: int) -> dict[str, Any]:
     """Move to another slot of the same office and service in one transaction: the new
     seat is taken and the old one released together, or nothing changes."""
     now = rt.clock.now()
@@ -430,8 +465,8 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     appt.sequence += 1
     appt.updated_at = now
     who = recipients(appt.account_id, parties)
-    await cancel_pending(session, "appointment", str(appt.id), kinds=(REMINDER,))
-    rows = messages("appointment.rescheduled", "appointment", str(appt.id), appt.sequence, who, appt.locale, now)
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+    rows = messages("appointment.rescheduled", "appointment", appt.id, appt.sequence, who, appt.locale, now)
     if appt.status == "confirmed":
         rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
     await add_rows(session, rows, now)
@@ -439,7 +474,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
         record(session, principal, "appointment.reschedule", target_type="appointment", target_id=appt.id,
                office_id=appt.office_id, at=now, to_slot=new_slot_id)
     await session.commit()
-    return appointment_out(appt, [party_out(p) for p in parties], office)
+    return appointment_out(appt, parties, office)
 
 
 # --- the clerk's desk ------------------------------------------------------------------
@@ -465,7 +500,7 @@ async def find_by_code(session: AsyncSession, principal: Principal, office_id: i
     return found
 
 
-async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
+async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
     """Check a couple in on the day of their appointment."""
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
@@ -478,14 +513,14 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, app
     appt.status = "checked_in"
     appt.checked_in_at = now
     appt.updated_at = now
-    await cancel_pending(session, "appointment", str(appt.id), kinds=(REMINDER,))
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
     record(session, principal, "appointment.check_in", target_type="appointment", target_id=appt.id,
            office_id=appt.office_id, at=now)
     await session.commit()
-    return appointment_out(appt, [party_out(p) for p in await _parties(session, appt.id)], office)
+    return appointment_out(appt, await _parties(session, appt.id), office)
 
 
-async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
+async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
     office = await _office(rt, appt.office_id)
@@ -498,11 +533,11 @@ async def complete(rt: Runtime, session: AsyncSession, principal: Principal, app
     record(session, principal, "appointment.complete", target_type="appointment", target_id=appt.id,
            office_id=appt.office_id, at=now)
     await session.commit()
-    return appointment_out(appt, [party_out(p) for p in await _parties(session, appt.id)], office)
+    return appointment_out(appt, await _parties(session, appt.id), office)
 
 
 async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
-                       appointment_id: uuid.UUID) -> AppointmentOut:
+                       appointment_id: uuid.UUID) -> dict[str, Any]:
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
     office = await _office(rt, appt.office_id)
@@ -515,14 +550,14 @@ async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
     record(session, principal, "appointment.no_show", target_type="appointment", target_id=appt.id,
            office_id=appt.office_id, at=now)
     await session.commit()
-    return appointment_out(appt, [party_out(p) for p in await _parties(session, appt.id)], office)
+    return appointment_out(appt, await _parties(session, appt.id), office)
 
 
 async def _to_no_show(session: AsyncSession, appt: Appointment, now: datetime) -> None:
     appt.status = "no_show"
     appt.updated_at = now
     await _deactivate_parties(session, appt)
-    await cancel_pending(session, "appointment", str(appt.id), kinds=(REMINDER,))
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
 
 
 async def _staff_load(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
@@ -563,7 +598,7 @@ async def roster(rt: Runtime, session: AsyncSession, principal: Principal, offic
         rows = await session.execute(select(AppointmentParty).where(
             AppointmentParty.appointment_id.in_([a.id for a in appts])).order_by(AppointmentParty.position))  # type: ignore[attr-defined]
         for p in rows.scalars():
-            parties_by.setdefault(p.appointment_id, []).append(party_out(p))
+            parties_by.setdefault(p.appointment_id, []).append(PartyOut(**party_body(p)))
     entries = [RosterEntry(id=a.id, code=a.code, status=a.status, service=a.service, slot_id=a.slot_id,
                            starts_at=a.starts_at.astimezone(office.tz), ends_at=a.ends_at.astimezone(office.tz),
                            channel=a.channel, parties=parties_by.get(a.id, []), checked_in_at=a.checked_in_at)

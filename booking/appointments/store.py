@@ -18,11 +18,12 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,11 +64,23 @@ class BookingDraft:
     outbox: list[OutboxRow]
     response: dict[str, Any]
     now: datetime
+    # the office's no-show policy, checked inside the write
+    no_show_since: datetime
+    no_show_limit: int
+    ban_days: int
     claim: IdempotencyClaim | None = None
 
 
 class SlotFull(Exception):
-    """No seat was taken: the slot is full or was closed meanwhile."""
+    """No seat was taken: the slot is full."""
+
+
+class SlotClosed(Exception):
+    """No seat was taken: the office closed the slot."""
+
+
+class PartyBanned(Exception):
+    """A party has too many recent no-shows under the office's policy."""
 
 
 class PartyHoldsBooking(Exception):
@@ -85,19 +98,6 @@ class CodeTaken(Exception):
 
 
 @dataclass(slots=True)
-class SlotFacts:
-    id: int
-    office_id: int
-    service: str
-    local_date: date
-    starts_at: datetime
-    ends_at: datetime
-    status: str
-    capacity: int
-    booked: int
-
-
-@dataclass(slots=True)
 class StoredAnswer:
     scope: str
     request_hash: str
@@ -105,37 +105,23 @@ class StoredAnswer:
     response: dict[str, Any]
 
 
-@dataclass(slots=True)
-class Preflight:
-    slot: SlotFacts | None
-    answer: StoredAnswer | None
-    no_shows: dict[str, list[datetime]] = field(default_factory=dict)
-
-
 # --- PostgreSQL: one round trip each ---------------------------------------------------
-
-_PG_PREFLIGHT = """
-SELECT s.id, s.office_id, s.service, s.local_date, s.starts_at, s.ends_at, s.status, s.capacity, s.booked,
-       r.scope, r.request_hash, r.status_code, r.response::text, ns.hashes, ns.times
-FROM (SELECT $1::bigint AS wanted) w
-LEFT JOIN slot s ON s.id = w.wanted
-LEFT JOIN idempotency_record r ON r.owner_id = $2 AND r.key = $3
-LEFT JOIN LATERAL (
-    SELECT array_agg(p.id_hash) AS hashes, array_agg(a.starts_at) AS times
-    FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
-    WHERE p.id_hash = ANY($4::text[]) AND a.status = 'no_show' AND a.starts_at > $5
-) ns ON true
-"""
 
 _PG_BOOK = """
 WITH idem AS (
     INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
     SELECT $1::uuid, $2::text, $3::text, $4::text, 201, $5::json, $6::timestamptz WHERE $2::text IS NOT NULL
     RETURNING 1
+), banned AS (
+    SELECT p.id_hash FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
+    WHERE p.id_hash = ANY($24::text[]) AND a.status = 'no_show' AND a.starts_at > $42::timestamptz
+    GROUP BY p.id_hash
+    HAVING count(*) >= $43::int AND max(a.starts_at) + make_interval(days => $44::int) > $6::timestamptz
 ), seat AS (
     UPDATE slot SET booked = booked + 1
     WHERE id = $7::bigint AND booked < capacity AND status = 'open'
       AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM idem))
+      AND NOT EXISTS (SELECT 1 FROM banned)
     RETURNING id
 ), appt AS (
     INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
@@ -157,18 +143,28 @@ WITH idem AS (
     RETURNING 1
 ), outbox AS (
     INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
-                              sequence, due_at, not_after, dedupe_key, state, attempts, payload, created_at)
-    SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, 'appointment', appt.id::text, 0,
-           n.due_at, n.not_after, n.dedupe_key, 'pending', 0, n.payload::json, $6::timestamptz
+                              sequence, due_at, not_after, state, attempts, payload, created_at)
+    SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, 'appointment', appt.id, 0,
+           n.due_at, n.not_after, 'pending', 0, n.payload::json, $6::timestamptz
     FROM appt, unnest($33::uuid[], $34::text[], $35::text[], $36::uuid[], $37::uuid[], $38::text[],
-                      $39::timestamptz[], $40::timestamptz[], $41::text[], $42::text[])
-         AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, dedupe_key, payload)
+                      $39::timestamptz[], $40::timestamptz[], $41::text[])
+         AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload)
     RETURNING 1
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
+            WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
+            WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status = 'closed')
+                THEN booking_fail('slot_closed')
             ELSE booking_fail('slot_full') END
 """
+
+_encode = msgspec.json.Encoder()
+
+
+def _json(value: Any) -> str:
+    return _encode.encode(value).decode()
+
 
 _HASH_IN_DETAIL = re.compile(r"=\(([0-9a-f]{64}),")
 
@@ -179,7 +175,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
     o = d.outbox
     return [
         c.owner_id if c else d.booked_by, c.key if c else None, c.scope if c else None,
-        c.request_hash if c else None, json.dumps(d.response, ensure_ascii=False, default=str), d.now,
+        c.request_hash if c else None, _json(d.response), d.now,
         d.slot_id, d.appointment_id, d.code, d.office_id, d.service, d.account_id, d.booked_by, d.channel,
         d.status, d.starts_at, d.ends_at, d.locale, d.review_reason,
         [x.id for x in p], [x.position for x in p], [x.name for x in p], [x.id_type for x in p],
@@ -188,24 +184,14 @@ def _book_args(d: BookingDraft) -> list[Any]:
         [x.hukou_province for x in p],
         [r.id for r in o], [r.kind for r in o], [r.channel for r in o], [r.account_id for r in o],
         [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
-        [r.dedupe_key for r in o], [json.dumps(r.payload, ensure_ascii=False) for r in o],
+        [_json(r.payload) for r in o],
+        d.no_show_since, d.no_show_limit, d.ban_days,
     ]
 
 
 class PgBookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    async def preflight(self, slot_id: int, owner_id: uuid.UUID, key: str | None, id_hashes: list[str],
-                        no_shows_since: datetime) -> Preflight:
-        async with self._db.raw() as conn:
-            row = await conn.fetchrow(_PG_PREFLIGHT, slot_id, owner_id, key, id_hashes, no_shows_since)
-        slot = SlotFacts(*row[0:9]) if row[0] is not None else None
-        answer = StoredAnswer(row[9], row[10], row[11], json.loads(row[12])) if row[9] is not None else None
-        no_shows: dict[str, list[datetime]] = {}
-        for id_hash, at in zip(row[13] or [], row[14] or [], strict=True):
-            no_shows.setdefault(id_hash, []).append(at)
-        return Preflight(slot, answer, no_shows)
 
     async def book(self, draft: BookingDraft) -> None:
         try:
@@ -214,6 +200,10 @@ class PgBookingStore:
         except asyncpg.exceptions.RaiseError as exc:
             if "slot_full" in str(exc):
                 raise SlotFull() from exc
+            if "slot_closed" in str(exc):
+                raise SlotClosed() from exc
+            if "no_show_ban" in str(exc):
+                raise PartyBanned() from exc
             raise
         except asyncpg.exceptions.UniqueViolationError as exc:
             constraint = exc.constraint_name or ""
@@ -234,31 +224,6 @@ class SqlBookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def preflight(self, slot_id: int, owner_id: uuid.UUID, key: str | None, id_hashes: list[str],
-                        no_shows_since: datetime) -> Preflight:
-        async with self._db.session() as session:
-            slot_row = await session.get(Slot, slot_id)
-            slot = None
-            if slot_row is not None:
-                slot = SlotFacts(slot_row.id or 0, slot_row.office_id, slot_row.service, slot_row.local_date,
-                                 slot_row.starts_at, slot_row.ends_at, slot_row.status, slot_row.capacity,
-                                 slot_row.booked)
-            answer = None
-            if key is not None:
-                record = await session.get(IdempotencyRecord, (owner_id, key))
-                if record is not None:
-                    answer = StoredAnswer(record.scope, record.request_hash, record.status_code, record.response)
-            no_shows: dict[str, list[datetime]] = {}
-            rows = await session.execute(
-                select(AppointmentParty.id_hash, Appointment.starts_at)
-                .join(Appointment, Appointment.id == AppointmentParty.appointment_id)
-                .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.status == "no_show",  # type: ignore[attr-defined]
-                       Appointment.starts_at > no_shows_since)
-            )
-            for id_hash, at in rows:
-                no_shows.setdefault(id_hash, []).append(at)
-        return Preflight(slot, answer, no_shows)
-
     async def book(self, d: BookingDraft, *,
                    also: Callable[[AsyncSession], Awaitable[None]] | None = None) -> None:
         """``also`` adds more rows to the same transaction (a clerk's audit entry)."""
@@ -273,6 +238,10 @@ class SqlBookingStore:
                     await session.flush()
                 except IntegrityError as exc:
                     raise KeyTaken() from exc
+            times = await no_show_times(session, [p.id_hash for p in d.parties], d.no_show_since)
+            if any(banned_until(t, d.no_show_limit, d.ban_days, d.now) for t in times.values()):
+                await session.rollback()
+                raise PartyBanned()
             seat = await session.execute(
                 update(Slot)
                 .where(Slot.id == d.slot_id, Slot.booked < Slot.capacity, Slot.status == "open")
@@ -280,8 +249,9 @@ class SqlBookingStore:
                 .returning(Slot.id)
             )
             if seat.first() is None:
+                closed = (await session.execute(select(Slot.status).where(Slot.id == d.slot_id))).scalar()
                 await session.rollback()
-                raise SlotFull()
+                raise SlotClosed() if closed == "closed" else SlotFull()
             session.add(Appointment(
                 id=d.appointment_id, code=d.code, office_id=d.office_id, slot_id=d.slot_id, service=d.service,
                 account_id=d.account_id, booked_by=d.booked_by, channel=d.channel, status=d.status,
@@ -317,6 +287,38 @@ class SqlBookingStore:
             return found.scalars().first()
 
 
+# --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------
+
+
+async def no_show_times(session: AsyncSession, id_hashes: list[str], since: datetime) -> dict[str, list[datetime]]:
+    rows = await session.execute(
+        select(AppointmentParty.id_hash, Appointment.starts_at)
+        .join(Appointment, Appointment.id == AppointmentParty.appointment_id)
+        .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.status == "no_show",  # type: ignore[attr-defined]
+               Appointment.starts_at > since))
+    found: dict[str, list[datetime]] = {}
+    for id_hash, at in rows:
+        found.setdefault(id_hash, []).append(at)
+    return found
+
+
+def banned_until(times: list[datetime], limit: int, ban_days: int, now: datetime) -> datetime | None:
+    """The end of a ban, given the no-shows inside the policy's window; the same rule as
+    the ``banned`` CTE of the single-statement write."""
+    if len(times) < limit:
+        return None
+    ends = max(times) + timedelta(days=ban_days)
+    return ends if ends > now else None
+
+
+async def stored_answer(db: Database, owner_id: uuid.UUID, key: str) -> StoredAnswer | None:
+    async with db.session() as session:
+        record = await session.get(IdempotencyRecord, (owner_id, key))
+        if record is None:
+            return None
+        return StoredAnswer(record.scope, record.request_hash, record.status_code, record.response)
+
+
 def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
     return PgBookingStore(db) if db.is_postgres else SqlBookingStore(db)
 
@@ -328,9 +330,14 @@ __all__ = [
     "IdempotencyClaim",
     "KeyTaken",
     "PartyHoldsBooking",
+    "PartyBanned",
     "PgBookingStore",
-    "Preflight",
+    "SlotClosed",
     "SlotFull",
     "SqlBookingStore",
+    "StoredAnswer",
+    "banned_until",
     "booking_store",
+    "no_show_times",
+    "stored_answer",
 ]

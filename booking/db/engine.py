@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,6 +49,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+async def _no_reset(_connection: Any) -> None:
+    """Hot-path connections run single autocommit statements and change no session state,
+    so asyncpg's reset query on every release (an extra round trip) is not needed."""
+
+
 class Database:
     """The engine plus the session factory; one per process (app or worker)."""
 
@@ -55,6 +61,8 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._fast_pool: Any = None
+        self._fast_pool_lock: asyncio.Lock | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -70,16 +78,33 @@ class Database:
 
     @asynccontextmanager
     async def raw(self) -> AsyncIterator[Any]:
-        """The asyncpg connection under a pooled SQLAlchemy connection (PostgreSQL only).
+        """A plain asyncpg connection from a small pool of its own (PostgreSQL only).
 
         The hot paths (availability, booking, outbox sweep) run one statement each through
-        it: measured here, this is ~2.8x the throughput of the same statement through
-        SQLAlchemy Core in a transaction, and also beats asyncpg's own pool, whose release
-        costs an extra round trip.
+        it. Measured here: the same statement through SQLAlchemy Core in a transaction ran
+        at ~0.36x of this, and the raw connection under SQLAlchemy's pool still paid for a
+        greenlet hop per checkout. No reset on release (see ``_no_reset``).
         """
-        async with self.engine.connect() as conn:
-            fairy = await conn.get_raw_connection()
-            yield fairy.driver_connection  # type: ignore[union-attr]
+        pool = self._fast_pool or await self._create_fast_pool()
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _create_fast_pool(self) -> Any:
+        import asyncpg
+
+        if self._fast_pool_lock is None:
+            self._fast_pool_lock = asyncio.Lock()
+        async with self._fast_pool_lock:
+            if self._fast_pool is None:
+                url = self.engine.url
+                self._fast_pool = await asyncpg.create_pool(
+                    user=url.username, password=url.password, host=url.host, port=url.port, database=url.database,
+                    min_size=1, max_size=self.settings.db_fast_pool_size, reset=_no_reset,
+                    server_settings={"application_name": "booking-hot", "timezone": "UTC"})
+        return self._fast_pool
 
     async def dispose(self) -> None:
+        if self._fast_pool is not None:
+            await self._fast_pool.close()
+            self._fast_pool = None
         await self.engine.dispose()

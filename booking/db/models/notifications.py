@@ -3,6 +3,10 @@
 Rows commit in the same transaction as their cause; the sweep delivers them. The address
 is not stored: it is resolved at send time from the account or the party (so no e-mail
 address or phone number sits in the outbox, in Redis or in job arguments).
+
+The primary key is the dedupe key: a UUIDv5 of what the message is (subject, kind,
+sequence, channel, recipient), so writing the same message twice is refused by the key
+itself, and one index fewer is maintained on the booking hot path.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class Notification(SQLModel, table=True):
         Index("ix_notification_subject", "subject_type", "subject_id"),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
     # "appointment.confirmed", "appointment.reminder", "signup.promoted", ...
     kind: str = Field(sa_column=Column(String(48), nullable=False))
     channel: str = Field(sa_column=Column(String(8), nullable=False))
@@ -40,13 +44,12 @@ class Notification(SQLModel, table=True):
     party_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     locale: str = Field(sa_column=Column(String(16), nullable=False))
     subject_type: str = Field(sa_column=Column(String(24), nullable=False))
-    subject_id: str = Field(sa_column=Column(String(64), nullable=False))
+    subject_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     # the subject's iCalendar SEQUENCE when this row was written
     sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     due_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
     # a reminder is dropped, not sent late, once this has passed
     not_after: datetime | None = Field(default=None, sa_column=Column(DateTimeUTC(), nullable=True))
-    dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
     state: str = Field(default="pending", sa_column=Column(String(10), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,259 @@
+"""Shared plumbing of the benchmarks: a throwaway database, the real server in its own
+process, a lean HTTP/1.1 keep-alive client, and percentiles.
+
+The benchmarks are run by hand against PostgreSQL; they print figures and assert nothing
+about speed. Each creates its own database ``booking_bench_<random>`` and drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = os.environ.get("BOOKING_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_line(latencies_s: list[float]) -> str:
+    ms = [v * 1000 for v in latencies_s]
+    return (f"p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
+            f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms")
+
+
+@contextlib.asynccontextmanager
+async def bench_database() -> AsyncIterator[tuple[str, str]]:
+    """(asyncpg DSN, SQLAlchemy URL) of a fresh database migrated by Alembic."""
+    from booking.migrations import upgrade_async
+
+    name = f"booking_bench_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
+    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        await upgrade_async(url)
+        yield dsn, url
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_secrets() -> dict[str, str]:
+    return {"BOOKING_SECRET_KEY": secrets.token_urlsafe(48),
+            "BOOKING_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """``booking serve`` in its own process (the real ASGI server), until the block ends."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
+    full_env.update(env)
+    full_env.setdefault("BOOKING_LOG_LEVEL", "WARNING")
+    command = [sys.executable, "-m", "booking.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if os.environ.get("BENCH_PYSPY"):  # e.g. BENCH_PYSPY=/tmp/server.txt: collapsed stacks of the server
+        command = ["py-spy", "record", "--format", "raw", "-r", "400", "-o", os.environ["BENCH_PYSPY"],
+                   "--", *command]
+    process = subprocess.Popen(
+        command,
+        env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited: {process.stderr.read() if process.stderr else ''}")
+                time.sleep(0.1)
+        time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class RawClient:
+    """One keep-alive HTTP/1.1 connection; far less client CPU per request than httpx, so
+    the load generator does not steal the server's share of a 2-core machine."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        try:
+            return await self._request(method, path, body, headers)
+        except (ConnectionError, IndexError, asyncio.IncompleteReadError):
+            # the server closed an idle keep-alive connection: reconnect once
+            await self.close()
+            self.reader = self.writer = None
+            return await self._request(method, path, body, headers)
+
+    async def _request(self, method: str, path: str, body: Any,
+                       headers: dict[str, str] | None) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        payload = b"" if body is None else json.dumps(body).encode()
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}"]
+        if body is not None:
+            lines.append("Content-Type: application/json")
+        for key, value in (headers or {}).items():
+            lines.append(f"{key}: {value}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        chunked = False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value.strip())
+            elif name.lower() == "transfer-encoding" and "chunked" in value:
+                chunked = True
+        if chunked:
+            data = b""
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                data += await self.reader.readexactly(size)
+                await self.reader.readline()
+            return status, data
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def client_pool(address: str, size: int) -> AsyncIterator[asyncio.Queue[RawClient]]:
+    host, port = address.split(":")
+    pool: asyncio.Queue[RawClient] = asyncio.Queue()
+    clients = [RawClient(host, int(port)) for _ in range(size)]
+    for c in clients:
+        pool.put_nowait(c)
+    try:
+        yield pool
+    finally:
+        for c in clients:
+            await c.close()
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    token: str
+
+
+async def make_couple_accounts(dsn: str, secret_key: str, count: int) -> list[Account]:
+    """Accounts straight into the database, tokens minted with the server's key."""
+    from booking.accounts.tokens import build_jwt_auth, issue_token
+    from booking.settings import Settings
+
+    settings = Settings(secret_key=secret_key, data_key=base64.b64encode(b"x" * 32).decode(),
+                        access_token_ttl_seconds=3600)
+    auth = build_jwt_auth(settings)
+    ids = [uuid.uuid4() for _ in range(count)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            "INSERT INTO user_account (id, email, password_hash, name, locale, role, is_active, failed_logins, "
+            "created_at) VALUES ($1, $2, 'x', 'bench', 'zh_Hans_CN', 'couple', true, 0, now())",
+            [(i, f"bench-{i.hex}@example.com") for i in ids])
+    finally:
+        await conn.close()
+    return [Account(i, issue_token(auth, settings, subject=i, role="couple", office_id=None)) for i in ids]
+
+
+async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 32,
+                                slots: int = 1000) -> float:
+    """The baseline of DESIGN.md section 8: a conditional UPDATE and an INSERT in one
+    transaction through plain asyncpg, over ``slots`` slots; returns transactions/s."""
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("""
+        DROP TABLE IF EXISTS bench_booking; DROP TABLE IF EXISTS bench_slot;
+        CREATE TABLE bench_slot (id bigint PRIMARY KEY, capacity int NOT NULL, booked int NOT NULL DEFAULT 0,
+                                 CHECK (booked BETWEEN 0 AND capacity));
+        CREATE TABLE bench_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES bench_slot(id),
+                                    created_at timestamptz NOT NULL DEFAULT now());
+    """)
+    await conn.execute("INSERT INTO bench_slot (id, capacity) SELECT g, 1000000 FROM generate_series(1, $1) g",
+                       slots)
+    await conn.close()
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    counter = iter(range(transactions))
+
+    async def worker() -> None:
+        for n in counter:
+            async with pool.acquire() as c, c.transaction():
+                slot = await c.fetchval("UPDATE bench_slot SET booked = booked + 1 "
+                                        "WHERE id = $1 AND booked < capacity RETURNING id", n % slots + 1)
+                await c.execute("INSERT INTO bench_booking (id, slot_id) VALUES ($1, $2)", uuid.uuid4(), slot)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return transactions / elapsed
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

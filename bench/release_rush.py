@@ -1,0 +1,190 @@
+"""The 08:30 rush: thousands of couples press "book" the second a day is released.
+
+Run by hand against PostgreSQL (nothing here is a test):
+
+    .venv/bin/python bench/release_rush.py [--couples 2000] [--connections 64]
+        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1]
+
+1. Seeds an office whose next day is released a few seconds from now, with ``--slots``
+   slots of ``--capacity`` seats; starts the real server (``booking serve``, uvicorn) in
+   its own process; at the release moment ``--couples`` couples try to book through
+   ``POST /api/v1/appointments`` over ``--connections`` keep-alive connections.
+   Prints bookings (must equal the total capacity), rejections by reason, overbooked
+   slots (must be 0), requests/s and latency percentiles.
+2. Sustained booking throughput: ``--sustained`` bookings that all succeed (1,000 slots
+   with room), against the raw primitive measured in the same process (the conditional
+   UPDATE + INSERT in one transaction through plain asyncpg, 1,000 slots, 32
+   connections, DESIGN.md section 8), and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import asyncio
+import itertools
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from common import (
+    Account,
+    bench_database,
+    bench_secrets,
+    client_pool,
+    latency_line,
+    make_couple_accounts,
+    raw_booking_primitive,
+    running_server,
+)
+
+from booking.parties.identity import check_character
+
+SH = ZoneInfo("Asia/Shanghai")
+_ids = itertools.count()
+
+
+def _resident_id(sex: str) -> str:
+    n = next(_ids)
+    birth = date(1975, 1, 1) + timedelta(days=n % 7000)
+    sequence = (n // 7000) % 499 * 2 + (1 if sex == "M" else 2)
+    first17 = f"440106{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def _parties() -> list[dict[str, str]]:
+    n = next(_ids)
+    return [
+        {"name": "张伟", "id_type": "resident_id", "id_number": _resident_id("M"), "phone": f"139{n:08d}",
+         "hukou_province": "44"},
+        {"name": "李娜", "id_type": "resident_id", "id_number": _resident_id("F"), "phone": f"138{n:08d}",
+         "hukou_province": "44"},
+    ]
+
+
+async def _seed_office(dsn: str, release_local: datetime, window: int) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rules = {"booking_window_days": window, "release_time": release_local.time().isoformat(timespec="seconds"),
+                 "cutoff_days_before": 1, "cutoff_time": "15:00:00"}
+        return int(await conn.fetchval(
+            """INSERT INTO office (code, name_zh, name_en, province_code, city, address_zh, address_en, timezone,
+                                   services, rules, is_active, created_at, updated_at)
+               VALUES ('BENCH', '压测登记处', 'Bench Registry', '44', '广州', '广州市', 'Guangzhou', 'Asia/Shanghai',
+                       '["marriage_registration"]', $1::json, true, now(), now()) RETURNING id""",
+            json.dumps(rules)))
+    finally:
+        await conn.close()
+
+
+async def _seed_slots(dsn: str, office_id: int, day: date, count: int, capacity: int,
+                      minutes: int = 10) -> list[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = []
+        for i in range(count):
+            start = datetime.combine(day, datetime.min.time(), tzinfo=SH) + timedelta(hours=6, minutes=minutes * i)
+            rows.append((office_id, day, start.astimezone(UTC), (start + timedelta(minutes=minutes)).astimezone(UTC),
+                         capacity))
+        await conn.executemany(
+            "INSERT INTO slot (office_id, service, local_date, starts_at, ends_at, capacity, booked, status, "
+            "created_at) VALUES ($1, 'marriage_registration', $2, $3, $4, $5, 0, 'open', now())", rows)
+        return [r["id"] for r in await conn.fetch(
+            "SELECT id FROM slot WHERE office_id = $1 AND local_date = $2 ORDER BY id", office_id, day)]
+    finally:
+        await conn.close()
+
+
+async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]], start_at: float
+                ) -> tuple[list[float], Counter[str], float]:
+    import json
+
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    queue: asyncio.Queue[tuple[Account, int]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    async with client_pool(address, connections) as pool:
+        clients = [pool.get_nowait() for _ in range(connections)]
+        # open the connections before the moment, as browsers and apps would have
+        await asyncio.gather(*(c.request("GET", "/health") for c in clients))
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        started = time.perf_counter()
+
+        async def worker(client) -> None:  # type: ignore[no-untyped-def]
+            while not queue.empty():
+                account, slot_id = queue.get_nowait()
+                t0 = time.perf_counter()
+                status, body = await client.request(
+                    "POST", "/api/v1/appointments",
+                    {"slot_id": slot_id, "service": "marriage_registration", "parties": _parties()},
+                    {"Authorization": f"Bearer {account.token}"})
+                latencies.append(time.perf_counter() - t0)
+                outcomes["201 booked" if status == 201 else f"{status} {json.loads(body).get('code')}"] += 1
+
+        await asyncio.gather(*(worker(c) for c in clients))
+        elapsed = time.perf_counter() - started
+        for c in clients:
+            pool.put_nowait(c)
+    return latencies, outcomes, elapsed
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with bench_database() as (dsn, url):
+        keys = bench_secrets()
+        now_local = datetime.now(SH)
+        release = (now_local + timedelta(seconds=12)).replace(microsecond=0)
+        window = 15
+        office_id = await _seed_office(dsn, release, window)
+        rush_day = release.date() + timedelta(days=window)
+        rush_slots = await _seed_slots(dsn, office_id, rush_day, args.slots, args.capacity)
+        steady_day = rush_day - timedelta(days=3)  # already released: the sustained phase
+        steady_slots = await _seed_slots(dsn, office_id, steady_day, 1000, 1000, minutes=1)
+        accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.couples)
+
+        env = {**keys, "BOOKING_DATABASE_URL": url, "BOOKING_DB_POOL_SIZE": str(args.pool),
+               "BOOKING_DB_MAX_OVERFLOW": "0", "BOOKING_ENV": "development", "BOOKING_DATA_DIR": "/tmp/booking-bench"}
+        with running_server(env, workers=args.workers) as address:
+            print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
+                  f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
+            jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
+            latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, release.timestamp() + 0.05)
+            conn = await asyncpg.connect(dsn)
+            booked = await conn.fetchval("SELECT count(*) FROM appointment a JOIN slot s ON s.id = a.slot_id "
+                                         "WHERE s.local_date = $1", rush_day)
+            overbooked = await conn.fetchval(
+                "SELECT count(*) FROM (SELECT s.id FROM slot s LEFT JOIN appointment a ON a.slot_id = s.id "
+                "WHERE s.local_date = $1 GROUP BY s.id, s.capacity, s.booked "
+                "HAVING count(a.id) > s.capacity OR s.booked <> count(a.id)) x", rush_day)
+            await conn.close()
+            print("\n== the rush ==")
+            print(f"successful bookings: {booked} (total capacity {args.slots * args.capacity})")
+            print("outcomes:", ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+            print(f"overbooked or miscounted slots: {overbooked}")
+            print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
+
+            print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
+            jobs = [(accounts[i % len(accounts)], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
+            latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, time.time())
+            endpoint_rate = outcomes["201 booked"] / elapsed
+            print("outcomes:", ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+            print(f"POST /api/v1/appointments: {endpoint_rate:.0f} bookings/s; {latency_line(latencies)}")
+
+        primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))
+        print(f"raw primitive (asyncpg, UPDATE+INSERT in one transaction, 1,000 slots, 32 connections): "
+              f"{primitive:.0f} tx/s")
+        print(f"ratio endpoint / primitive: {endpoint_rate / primitive:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--couples", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--slots", type=int, default=20)
+    parser.add_argument("--capacity", type=int, default=5)
+    parser.add_argument("--sustained", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pool", type=int, default=32, help="server's database pool size")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,59 @@
+"""What never changes about a slot (office, service, date, times), cached per process.
+
+The booking hot path needs these to validate a request (release window, cut-off, the
+parties' ages on the date) before its single write. Capacity, bookings and open/closed
+change and are never taken from here: the write checks them itself.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from booking.db.engine import Database
+from booking.db.models import Slot
+
+
+@dataclass(frozen=True, slots=True)
+class SlotFacts:
+    id: int
+    office_id: int
+    service: str
+    local_date: date
+    starts_at: datetime
+    ends_at: datetime
+
+
+class SlotFactsCache:
+    def __init__(self, db: Database, ttl_seconds: float = 300.0, max_entries: int = 50_000) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: dict[int, tuple[float, SlotFacts | None]] = {}
+
+    async def get(self, slot_id: int) -> SlotFacts | None:
+        now = _time.monotonic()
+        hit = self._entries.get(slot_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        facts = await self._load(slot_id)
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        # an unknown id is remembered only briefly: it may be created by the next generation
+        self._entries[slot_id] = (now + (self._ttl if facts else 2.0), facts)
+        return facts
+
+    async def _load(self, slot_id: int) -> SlotFacts | None:
+        if self._db.is_postgres:
+            async with self._db.raw() as conn:
+                row = await conn.fetchrow(
+                    "SELECT id, office_id, service, local_date, starts_at, ends_at FROM slot WHERE id = $1", slot_id)
+            return SlotFacts(*row) if row else None
+        async with self._db.session() as session:
+            row = (await session.execute(
+                select(Slot.id, Slot.office_id, Slot.service, Slot.local_date, Slot.starts_at, Slot.ends_at)
+                .where(Slot.id == slot_id))).first()
+            return SlotFacts(*row) if row else None  # type: ignore[arg-type]
