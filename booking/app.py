@@ -22,6 +22,7 @@ from booking.audit.controllers import AuditController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
 from booking.logs import access_log_middleware
+from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
 from booking.offices.directory import OfficeDirectory
 from booking.ops.controllers import OpsController
@@ -43,6 +44,7 @@ CONTROLLERS: list[Any] = [
     AppointmentController,
     DeskController,
     AuditController,
+    NotificationController,
 ]
 
 

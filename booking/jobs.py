@@ -1,23 +1,33 @@
-"""Periodic jobs of every area, as plain async functions of the runtime.
+"""The background jobs of every area, as plain async functions of the runtime.
 
-The arq worker runs them as cron jobs; the embedded default runs them in-process.
+``PERIODIC_JOBS`` run as arq cron jobs in ``booking worker``, or in-process in
+``booking serve`` when no Redis is configured. ``WORKER_FUNCTIONS`` are enqueued by name
+with ids as their only arguments.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from booking.runtime import Runtime
 
 PeriodicJob = Callable[[Runtime], Awaitable[object]]
 
-def _periodic() -> list[PeriodicJob]:
+
+def periodic_jobs() -> list[PeriodicJob]:
     from booking.appointments.services import sweep_no_shows
+    from booking.notifications.delivery import sweep
 
-    return [sweep_no_shows]
+    return [sweep_no_shows, sweep]
 
 
-PERIODIC_JOBS: list[PeriodicJob] = _periodic()
+async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:
+    from booking.notifications.delivery import deliver
 
-# Functions the worker runs on demand (enqueued by name with ids as arguments).
-WORKER_FUNCTIONS: list[Callable[..., Awaitable[object]]] = []
+    return await deliver(ctx["runtime"], uuid.UUID(notification_id))
+
+
+PERIODIC_JOBS: list[PeriodicJob] = periodic_jobs()
+WORKER_FUNCTIONS: list[Callable[..., Awaitable[object]]] = [deliver_notification]

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 2.0
     notification_job_timeout_seconds: int = 20
     notification_max_attempts: int = 6
+    # a delivery holds its row for job timeout + this margin; a row handed to the queue
+    # but not started within the requeue interval is handed on again (lost job)
+    notification_lease_margin_seconds: int = 10
+    notification_requeue_seconds: int = 60
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -7,6 +7,8 @@ arq's per-job ``ctx`` is a copy, so nothing is stored in it from a job.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from typing import Any
 
@@ -19,13 +21,21 @@ from booking.settings import Settings
 
 logger = logging.getLogger("booking.worker")
 
-HEARTBEAT_KEY = "booking:worker:heartbeat"
-HEARTBEAT_TTL_SECONDS = 90
+HEARTBEAT_PREFIX = "booking:worker:heartbeat:"
+HEARTBEAT_TTL_SECONDS = 60
+
+
+def heartbeat_key() -> str:
+    """One key per worker process (a probe can check its own; /ready counts them all)."""
+    return f"{HEARTBEAT_PREFIX}{socket.gethostname()}:{os.getpid()}"
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
-    """Tells /ready that a worker is alive."""
-    await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=HEARTBEAT_TTL_SECONDS)
+    await ctx["redis"].set(heartbeat_key(), str(int(time.time())), ex=HEARTBEAT_TTL_SECONDS)
+
+
+async def live_workers(redis: Any) -> int:
+    return len([key async for key in redis.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=100)])
 
 
 async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
@@ -42,15 +52,17 @@ async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
 def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         rt = runtime or Runtime.build(settings)
-        rt.redis = ctx["redis"]
+        if rt.redis is None:
+            rt.redis = ctx["redis"]
         ctx["runtime"] = rt
         ctx["owns_runtime"] = runtime is None
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         rt: Runtime | None = ctx.get("runtime")
         if rt is not None and ctx.get("owns_runtime"):
-            rt.redis = None  # arq closes its own pool
-            await rt.db.dispose()
+            if rt.redis is ctx["redis"]:
+                rt.redis = None  # arq closes its own pool
+            await rt.close()
 
     from booking.jobs import WORKER_FUNCTIONS
 
@@ -66,8 +78,10 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         "queue_name": QUEUE_NAME,
         # short timeouts: a killed worker's job is retried after job_timeout + 10 s
         "job_timeout": settings.notification_job_timeout_seconds,
-        "max_tries": settings.notification_max_attempts,
-        "keep_result": 60,
+        # Retries are the outbox's business (state in PostgreSQL), not arq's; no result is
+        # kept, so a job id is free again as soon as its job ends.
+        "max_tries": 1,
+        "keep_result": 0,
         "poll_delay": 0.05,
         "handle_signals": True,
     }

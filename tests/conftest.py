@@ -33,6 +33,7 @@ from booking.migrations import upgrade
 from booking.runtime import Runtime
 from booking.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BOOKING_TEST_REDIS", "redis://127.0.0.1:6379/15")
 

@@ -71,3 +71,59 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives.
+
+    ``stop()``/``start()`` take it down and bring it back on the same port; ``hold_rcpt``
+    makes it wait before answering RCPT, so a client can be killed mid-delivery."""
+
+    def __init__(self) -> None:
+        import email
+        import email.policy
+
+        self.port = free_port()
+        self.messages: list[Any] = []
+        self.hold_rcpt = threading.Event()
+        self.in_rcpt = threading.Event()
+        self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
+        self._controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001, ANN201
+                sink.in_rcpt.set()
+                while sink.hold_rcpt.is_set():
+                    await asyncio.sleep(0.05)
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201
+                sink.messages.append(sink._parse(envelope.content))
+                return "250 Message accepted"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def by_message_id(self) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        for message in self.messages:
+            found.setdefault(message["Message-ID"], []).append(message)
+        return found
+
+
+def calendar_part(message: Any) -> Any:
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part
+    return None

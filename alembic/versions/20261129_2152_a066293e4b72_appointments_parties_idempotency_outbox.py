@@ -47,6 +47,8 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('not_after', sa.DateTime(timezone=True), nullable=True),
     sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
@@ -58,7 +60,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_due', ['due_at'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_notification_next', ['next_attempt_at'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
         batch_op.create_index('ix_notification_subject', ['subject_type', 'subject_id'], unique=False)
 
     op.create_table('appointment',
@@ -156,7 +158,7 @@ def downgrade() -> None:
     op.drop_table('appointment')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_subject')
-        batch_op.drop_index('ix_notification_due', postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.drop_index('ix_notification_next', postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
 
     op.drop_table('notification')
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:

@@ -94,6 +94,9 @@ class InvalidTransition(Conflict):
 CREATE_SCOPE = "appointment.create"
 REMINDER = "appointment.reminder"
 NO_SHOW_GRACE = timedelta(hours=1)
+# how late a reminder may still go out; after that it is dropped (never after the start)
+DAY_BEFORE_GRACE = timedelta(hours=3)
+HOURS_BEFORE_GRACE = timedelta(minutes=45)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -154,21 +157,24 @@ def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
 
 def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
                   office: OfficeInfo, now: datetime) -> list[OutboxRow]:
-    """The day before at the office's reminder hour, and a few hours before; a reminder
+    """The day before at the office's reminder hour, and a few hours before. A reminder
     whose moment has already passed is not written (a booking made an hour before its
-    slot gets no day-before reminder). Each is dropped if still unsent at the start."""
+    slot gets no day-before reminder); one still unsent a while after its moment, or at
+    the start of the appointment, is dropped rather than sent late."""
     rules: BookingRules = office.rules
     local_day = starts_at.astimezone(office.tz).date()
     rows: list[OutboxRow] = []
     day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
     if day_before > now:
         rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
-                         day_before.astimezone(UTC), not_after=starts_at, tag="day_before")
+                         day_before.astimezone(UTC), not_after=min(starts_at, day_before + DAY_BEFORE_GRACE),
+                         tag="day_before")
     if rules.reminder_hours_before:
         hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
         if hours_before > now:
             rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
-                             not_after=starts_at, tag="hours_before", channels=("sms",))
+                             not_after=min(starts_at, hours_before + HOURS_BEFORE_GRACE), tag="hours_before",
+                             channels=("sms",))
     return rows
 
 
@@ -338,7 +344,7 @@ async def get_appointment(rt: Runtime, session: AsyncSession, principal: Princip
     appt = await _load(session, appointment_id)
     if appt is None or not _may_see(principal, appt):
         raise NotFound()
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     return appointment_out(appt, await _parties(session, appt.id), office)
 
 
@@ -352,23 +358,27 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
                  .scalars().all())
     out = []
     for appt in appts:
-        office = await _office(rt, appt.office_id)
+        office = await _office(rt, appt.office_id, session)
         out.append(appointment_out(appt, await _parties(session, appt.id), office))
     return out, total
 
 
-async def _office(rt: Runtime, office_id: int) -> OfficeInfo:
-    office = await _directory(rt).get(office_id)
-    if office is None:
-        from booking.db.models import Office
-        from booking.offices.directory import office_info
+async def _office(rt: Runtime, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
+    """The office of an existing appointment (also when the office was deactivated since)."""
+    office = await _directory(rt).get(office_id, session)
+    if office is not None:
+        return office
+    from booking.db.models import Office
+    from booking.offices.directory import office_info
 
-        async with rt.db.session() as session:
-            row = await session.get(Office, office_id)
-        if row is None:
-            raise NotFound()
-        return office_info(row)
-    return office
+    if session is None:
+        async with rt.db.session() as own:
+            row = await own.get(Office, office_id)
+    else:
+        row = await session.get(Office, office_id)
+    if row is None:
+        raise NotFound()
+    return office_info(row)
 
 
 # --- changes ---------------------------------------------------------------------------
@@ -392,7 +402,7 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     appt = await _load(session, appointment_id, lock=True)
     if appt is None or not _may_see(principal, appt):
         raise NotFound()
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     by_office = not principal.is_couple
     if appt.status not in ("confirmed", "pending_review"):
         await _refuse(session, principal, "appointment.cancel", appt, InvalidTransition())
@@ -426,7 +436,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     appt = await _load(session, appointment_id, lock=True)
     if appt is None or not _may_see(principal, appt):
         raise NotFound()
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     if appt.status not in ("confirmed", "pending_review"):
         raise InvalidTransition()
     if principal.is_couple and now > office.rules.cancel_deadline(appt.starts_at):
@@ -504,7 +514,7 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, app
     """Check a couple in on the day of their appointment."""
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     if appt.status != "confirmed":
         await _refuse(session, principal, "appointment.check_in", appt, InvalidTransition())
     if appt.starts_at.astimezone(office.tz).date() != now.astimezone(office.tz).date():
@@ -523,7 +533,7 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, app
 async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     if appt.status != "checked_in":
         await _refuse(session, principal, "appointment.complete", appt, InvalidTransition())
     appt.status = "completed"
@@ -540,7 +550,7 @@ async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
                        appointment_id: uuid.UUID) -> dict[str, Any]:
     now = rt.clock.now()
     appt = await _staff_load(session, principal, appointment_id)
-    office = await _office(rt, appt.office_id)
+    office = await _office(rt, appt.office_id, session)
     if appt.status != "confirmed":
         await _refuse(session, principal, "appointment.no_show", appt, InvalidTransition())
     if now < appt.starts_at:
@@ -586,7 +596,7 @@ async def sweep_no_shows(rt: Runtime) -> int:
 async def roster(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int,
                  day: date) -> tuple[list[RosterEntry], dict[str, int]]:
     principal.require_office(office_id)
-    office = await _office(rt, office_id)
+    office = await _office(rt, office_id, session)
     start = datetime.combine(day, time(0), tzinfo=office.tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=office.tz).astimezone(UTC)
     appts = list((await session.execute(

@@ -143,9 +143,9 @@ WITH idem AS (
     RETURNING 1
 ), outbox AS (
     INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
-                              sequence, due_at, not_after, state, attempts, payload, created_at)
+                              sequence, due_at, not_after, state, next_attempt_at, attempts, payload, created_at)
     SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, 'appointment', appt.id, 0,
-           n.due_at, n.not_after, 'pending', 0, n.payload::json, $6::timestamptz
+           n.due_at, n.not_after, 'pending', n.due_at, 0, n.payload::json, $6::timestamptz
     FROM appt, unnest($33::uuid[], $34::text[], $35::text[], $36::uuid[], $37::uuid[], $38::text[],
                       $39::timestamptz[], $40::timestamptz[], $41::text[])
          AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload)

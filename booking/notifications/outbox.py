@@ -41,7 +41,7 @@ class OutboxRow:
             "id": self.id, "kind": self.kind, "channel": self.channel, "account_id": self.account_id,
             "party_id": self.party_id, "locale": self.locale, "subject_type": self.subject_type,
             "subject_id": self.subject_id, "sequence": self.sequence, "due_at": self.due_at,
-            "not_after": self.not_after, "state": "pending", "attempts": 0,
+            "not_after": self.not_after, "state": "pending", "attempts": 0, "next_attempt_at": self.due_at,
             "payload": self.payload, "created_at": now,
         }
 

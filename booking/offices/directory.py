@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.engine import Database
 from booking.db.models import Office
@@ -55,14 +56,18 @@ class OfficeDirectory:
         self._ttl = ttl_seconds
         self._entries: dict[int, tuple[float, OfficeInfo | None]] = {}
 
-    async def get(self, office_id: int) -> OfficeInfo | None:
-        """The office, or None when it does not exist or is inactive."""
+    async def get(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo | None:
+        """The office, or None when it does not exist or is inactive. Inside a transaction,
+        pass its session: a second connection would wait on the first's locks (SQLite)."""
         hit = self._entries.get(office_id)
         now = _time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        async with self._db.session() as session:
+        if session is not None:
             office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
+        else:
+            async with self._db.session() as own:
+                office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
         info = office_info(office) if office is not None and office.is_active else None
         self._entries[office_id] = (now + self._ttl, info)
         return info

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from booking.runtime import Runtime
+from booking.worker import live_workers
 
 
 class OpsController(Controller):
@@ -33,6 +34,10 @@ class OpsController(Controller):
             try:
                 await runtime.redis.ping()  # type: ignore[union-attr]
                 checks["redis"] = "ok"
+                # reported, not required: the API serves without a worker, mail waits in the outbox
+                workers = await live_workers(runtime.redis)
+                checks["workers"] = workers
+                checks["worker_heartbeat"] = "ok" if workers else "missing"
             except Exception as exc:  # noqa: BLE001
                 checks["redis"] = f"error: {type(exc).__name__}"
                 ok = False

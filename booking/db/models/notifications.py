@@ -30,8 +30,8 @@ class Notification(SQLModel, table=True):
         CheckConstraint(f"state IN {NOTIFICATION_STATES}", name="ck_notification_state"),
         CheckConstraint("channel IN ('email', 'sms')", name="ck_notification_channel"),
         CheckConstraint("account_id IS NOT NULL OR party_id IS NOT NULL", name="ck_notification_recipient"),
-        # the sweep: pending rows by due time
-        Index("ix_notification_due", "due_at", postgresql_where=text("state = 'pending'"),
+        # the sweep: pending rows by their next attempt
+        Index("ix_notification_next", "next_attempt_at", postgresql_where=text("state = 'pending'"),
               sqlite_where=text("state = 'pending'")),
         Index("ix_notification_subject", "subject_type", "subject_id"),
     )
@@ -51,6 +51,11 @@ class Notification(SQLModel, table=True):
     # a reminder is dropped, not sent late, once this has passed
     not_after: datetime | None = Field(default=None, sa_column=Column(DateTimeUTC(), nullable=True))
     state: str = Field(default="pending", sa_column=Column(String(10), nullable=False))
+    # when the sweep should (re)enqueue it: the due time, then retries with backoff, and a
+    # re-enqueue if a job was lost (a killed worker, a flushed Redis)
+    next_attempt_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
+    # a delivery in progress holds the row until then; a killed worker's lease runs out
+    leased_until: datetime | None = Field(default=None, sa_column=Column(DateTimeUTC(), nullable=True))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,111 @@
+"""How messages leave: e-mail over SMTP, SMS through a provider, with rate limits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+from typing import Any, Protocol
+
+import aiosmtplib
+
+from booking.notifications.registry import Rendered
+from booking.security.pii import mask_phone
+from booking.settings import Settings
+
+logger = logging.getLogger("booking.notifications")
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver now; the row is retried later."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+def build_email(settings: Settings, to: str, to_name: str | None, rendered: Rendered, message_id: str,
+                calendar_name: str = "invite.ics") -> EmailMessage:
+    """Plain text and HTML alternatives; the invite attached as ``text/calendar`` with its
+    METHOD (REQUEST or CANCEL), which is what calendar clients act on."""
+    message = EmailMessage()
+    sender_name, sender = parseaddr(settings.smtp_from)
+    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    message["To"] = formataddr((to_name, to)) if to_name else to
+    message["Subject"] = rendered.subject
+    message["Message-ID"] = message_id
+    message["Date"] = formatdate(localtime=False)
+    message["X-Booking-Dedupe-Key"] = message_id.strip("<>").split("@")[0]
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if rendered.calendar is not None:
+        message.add_attachment(rendered.calendar, maintype="text", subtype="calendar", filename=calendar_name,
+                               params={"method": rendered.calendar_method or "PUBLISH", "charset": "utf-8"})
+    return message
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpMailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        try:
+            await aiosmtplib.send(message, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
+                                  password=s.smtp_password, start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"smtp: {type(exc).__name__}") from exc
+
+
+class LogMailer:
+    """No SMTP server configured (the embedded default): say that a mail would go out."""
+
+    async def send(self, message: EmailMessage) -> None:
+        logger.info("mail not sent (no BOOKING_SMTP_HOST)", extra={"message_id": message["Message-ID"]})
+
+
+class SmsProvider(Protocol):
+    async def send(self, phone: str, text: str, dedupe_key: str) -> None: ...
+
+
+class LogSmsProvider:
+    """The default provider: logs that an SMS would go out, with the number masked."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []  # (masked phone, dedupe key), for the embedded default and tests
+
+    async def send(self, phone: str, text: str, dedupe_key: str) -> None:
+        self.sent.append((mask_phone(phone), dedupe_key))
+        logger.info("sms", extra={"to": mask_phone(phone), "dedupe_key": dedupe_key, "chars": len(text)})
+
+
+class SmsRateLimiter:
+    """At most ``per_hour`` messages to one number (by its keyed hash) per clock hour:
+    counters in Redis when configured, else in this process."""
+
+    def __init__(self, per_hour: int, redis: Any | None = None) -> None:
+        self.per_hour = per_hour
+        self.redis = redis
+        self._local: dict[str, int] = {}
+
+    async def take(self, phone_hash: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        hour = int(now // 3600)
+        key = f"booking:sms:rate:{phone_hash}:{hour}"
+        if self.redis is not None:
+            count = await self.redis.incr(key)
+            if count == 1:
+                await self.redis.expire(key, 3700)
+        else:
+            if len(self._local) > 100_000:
+                self._local.clear()
+            count = self._local[key] = self._local.get(key, 0) + 1
+        if count > self.per_hour:
+            raise RateLimited(retry_after=(hour + 1) * 3600 - now)

@@ -1,0 +1,68 @@
+"""Operators see the outbox: counts by state, and the rows that failed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_admin
+from booking.db.models import Notification
+from booking.notifications.delivery import counts
+from booking.runtime import Runtime
+from booking.schemas import Output
+
+
+class NotificationCounts(Output):
+    pending: int
+    sent: int
+    failed: int
+    dropped: int
+    cancelled: int
+
+
+class NotificationRow(Output):
+    id: uuid.UUID
+    kind: str
+    channel: str
+    subject_type: str
+    subject_id: uuid.UUID
+    state: str
+    attempts: int
+    due_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+
+
+class NotificationList(Output):
+    data: list[NotificationRow]
+
+
+class NotificationController(Controller):
+    path = "/api/v1/admin/notifications"
+    tags = ["operations"]
+    guards = [requires_admin]
+
+    @get("/counts", summary="Outbox rows by state (admins)")
+    async def counts(self, runtime: NamedDependency[Runtime]) -> NotificationCounts:
+        return NotificationCounts(**await counts(runtime))
+
+    @get("/", summary="Outbox rows in one state, oldest first (admins)",
+         description="No addresses or phone numbers: recipients are resolved only when a row is sent.")
+    async def rows(
+        self,
+        session: NamedDependency[AsyncSession],
+        in_state: Annotated[Literal["pending", "sent", "failed", "dropped", "cancelled"],
+                            QueryParameter(name="state")] = "failed",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> NotificationList:
+        rows = (await session.execute(select(Notification).where(Notification.state == in_state)
+                                      .order_by(Notification.due_at).limit(limit))).scalars().all()
+        return NotificationList(data=[NotificationRow.model_validate(r) for r in rows])

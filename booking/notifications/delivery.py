@@ -1,0 +1,232 @@
+"""Delivering the outbox: the sweep and the delivery of one row.
+
+All retry state is in PostgreSQL, so losing Redis or a worker loses nothing:
+
+- ``sweep`` drops reminders past their moment, then picks pending rows whose next
+  attempt is due and hands them on: to arq by id (job id ``notify:<id>:<attempt>``, so a
+  row queued twice is one job) or, without Redis, straight to ``deliver``. It pushes
+  ``next_attempt_at`` forward, so a job lost with a flushed Redis or a killed worker is
+  enqueued again by a later sweep.
+- ``deliver`` takes a lease with a conditional update (one delivery of a row at a time),
+  renders, sends, and marks the row sent with a compare-and-swap on ``state``. A job run
+  twice sends once. Failures are retried with backoff, then the row is ``failed``.
+- Every e-mail carries the row id in its Message-ID: if a worker dies after the server
+  accepted a message but before the row was marked, the redelivery is the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from booking.db.models import Notification, UserAccount
+from booking.notifications.channels import (
+    DeliveryError,
+    LogMailer,
+    LogSmsProvider,
+    RateLimited,
+    SmsRateLimiter,
+    SmtpMailer,
+    build_email,
+)
+from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
+from booking.runtime import Runtime
+
+logger = logging.getLogger("booking.notifications")
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+# How to find the phone of the party a row names, per subject type: (phone, phone hash).
+PhoneResolver = Callable[[Runtime, Any, uuid.UUID], Awaitable[tuple[str, str] | None]]
+PHONE_RESOLVERS: dict[str, PhoneResolver] = {}
+
+
+def phone_resolver(subject_type: str) -> Callable[[PhoneResolver], PhoneResolver]:
+    def register(fn: PhoneResolver) -> PhoneResolver:
+        PHONE_RESOLVERS[subject_type] = fn
+        return fn
+
+    return register
+
+
+@dataclass(slots=True)
+class Channels:
+    mailer: Any
+    sms: Any
+    sms_limiter: SmsRateLimiter
+
+
+def channels(rt: Runtime) -> Channels:
+    found = rt.extras.get("channels")
+    if found is None:
+        s = rt.settings
+        found = Channels(
+            mailer=SmtpMailer(s) if s.smtp_host else LogMailer(),
+            sms=LogSmsProvider(),
+            sms_limiter=SmsRateLimiter(s.sms_per_number_per_hour, rt.redis),
+        )
+        rt.extras["channels"] = found
+    return found  # type: ignore[no-any-return]
+
+
+def lease_length(rt: Runtime) -> timedelta:
+    s = rt.settings
+    return timedelta(seconds=s.notification_job_timeout_seconds + s.notification_lease_margin_seconds)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1), BACKOFF_MAX_SECONDS))
+
+
+@dataclass(slots=True)
+class SweepResult:
+    dropped: int
+    handed_on: int
+
+
+async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        dropped = (await session.execute(
+            update(Notification)
+            .where(Notification.state == "pending", Notification.not_after.is_not(None),  # type: ignore[union-attr]
+                   Notification.not_after <= now)  # type: ignore[operator]
+            .values(state="dropped", last_error="its moment had passed", leased_until=None)
+            .returning(Notification.id))).all()
+        due_query = (
+            select(Notification.id, Notification.attempts)
+            .where(Notification.state == "pending", Notification.next_attempt_at <= now,
+                   (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
+            .order_by(Notification.next_attempt_at)
+            .limit(limit)
+        )
+        if rt.db.is_postgres:
+            due_query = due_query.with_for_update(skip_locked=True)
+        due = (await session.execute(due_query)).all()
+        if due:
+            await session.execute(
+                update(Notification).where(Notification.id.in_([d[0] for d in due]))  # type: ignore[union-attr]
+                .values(next_attempt_at=now + timedelta(seconds=rt.settings.notification_requeue_seconds)))
+        await session.commit()
+    if rt.redis is not None:
+        from booking.queue import enqueue
+
+        for notification_id, attempts in due:
+            await enqueue(rt.redis, "deliver_notification", str(notification_id),
+                          job_id=f"notify:{notification_id}:{attempts}")
+    else:
+        for notification_id, _attempts in due:
+            await deliver(rt, notification_id)
+    if dropped:
+        logger.info("reminders dropped", extra={"count": len(dropped)})
+    return SweepResult(dropped=len(dropped), handed_on=len(due))
+
+
+async def deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
+    """Deliver one row; returns what happened: sent, skipped, dropped, retry or failed.
+
+    Three short transactions, none open while a message is on the wire: take the lease;
+    read and render; record the outcome.
+    """
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        leased = (await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.state == "pending",
+                   (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
+            .values(leased_until=now + lease_length(rt), attempts=Notification.attempts + 1)
+            .returning(Notification.id))).first()
+        await session.commit()
+    if leased is None:
+        return "skipped"  # sent, cancelled, dropped, or another worker holds it
+    kind, attempts = "?", 1
+    try:
+        async with rt.db.session() as session:
+            row = await session.get(Notification, notification_id)
+            assert row is not None
+            kind, attempts = row.kind, row.attempts
+            if row.not_after is not None and row.not_after <= now:
+                raise SubjectGone("its moment had passed")
+            send = await _prepare(rt, session, row)
+            await session.rollback()  # nothing was written: end the read before sending
+        await send()
+    except SubjectGone as exc:
+        return await _finish(rt, notification_id, "dropped", str(exc) or "subject gone")
+    except RateLimited as exc:
+        return await _retry(rt, notification_id, attempts - 1, now + timedelta(seconds=exc.retry_after), str(exc))
+    except DeliveryError as exc:
+        return await _failed_attempt(rt, notification_id, attempts, now, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others
+        logger.exception("delivery failed", extra={"notification": str(notification_id), "kind": kind})
+        return await _failed_attempt(rt, notification_id, attempts, now, f"error: {type(exc).__name__}")
+    return await _finish(rt, notification_id, "sent", None, sent_at=now)
+
+
+async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[], Awaitable[None]]:
+    """Resolve the recipient and render; return the send itself, to run after the read."""
+    render = renderer_for(row.kind)
+    if render is None:
+        raise SubjectGone(f"no renderer for {row.kind}")
+    chan = channels(rt)
+    if row.channel == "email":
+        account = await session.get(UserAccount, row.account_id) if row.account_id else None
+        if account is None or not account.is_active:
+            raise SubjectGone("recipient account gone")
+        rendered = await render(RenderContext(rt, session, row, row.locale, email=account.email, name=account.name))
+        message = build_email(rt.settings, account.email, account.name, rendered, message_id(row.id))
+        return lambda: chan.mailer.send(message)
+    resolve = PHONE_RESOLVERS.get(row.subject_type)
+    found = await resolve(rt, session, row.party_id) if resolve and row.party_id else None
+    if found is None:
+        raise SubjectGone("recipient phone gone")
+    phone, phone_hash = found
+    rendered = await render(RenderContext(rt, session, row, row.locale))
+    dedupe = str(row.id)
+
+    async def send_sms() -> None:
+        await chan.sms_limiter.take(phone_hash, now=rt.clock.now().timestamp())
+        await chan.sms.send(phone, rendered.sms, dedupe)
+
+    return send_sms
+
+
+async def _finish(rt: Runtime, notification_id: uuid.UUID, state: str, error: str | None,
+                  sent_at: datetime | None = None) -> str:
+    async with rt.db.session() as session:
+        done = (await session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
+            .values(state=state, last_error=error, sent_at=sent_at, leased_until=None)
+            .returning(Notification.id))).first()
+        await session.commit()
+    return state if done else "skipped"
+
+
+async def _retry(rt: Runtime, notification_id: uuid.UUID, attempts: int, at: datetime, error: str) -> str:
+    async with rt.db.session() as session:
+        await session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
+            .values(next_attempt_at=at, leased_until=None, last_error=error, attempts=attempts))
+        await session.commit()
+    return "retry"
+
+
+async def _failed_attempt(rt: Runtime, notification_id: uuid.UUID, attempts: int, now: datetime, error: str) -> str:
+    if attempts >= rt.settings.notification_max_attempts:
+        return await _finish(rt, notification_id, "failed", error)
+    return await _retry(rt, notification_id, attempts, now + backoff(attempts), error)
+
+
+async def counts(rt: Runtime) -> dict[str, int]:
+    async with rt.db.session() as session:
+        rows = (await session.execute(
+            select(Notification.state, func.count()).group_by(Notification.state))).all()
+    result = {state: 0 for state in ("pending", "sent", "failed", "dropped", "cancelled")}
+    result.update({state: n for state, n in rows})
+    return result

@@ -1,0 +1,78 @@
+"""Which code renders which kind of notification.
+
+Each area renders its own kinds (``booking/<area>/notices.py``) and registers them here;
+delivery asks the registry. A renderer gets the outbox row and loads what it needs itself.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import Notification
+from booking.runtime import Runtime
+
+
+@dataclass(slots=True)
+class Rendered:
+    subject: str  # e-mail subject
+    lines: list[str]  # the message, one paragraph per line (text and HTML are made from it)
+    sms: str
+    calendar: bytes | None = None  # an iCalendar to attach
+    calendar_method: str | None = None  # REQUEST | CANCEL | PUBLISH
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.lines) + "\n"
+
+    @property
+    def html(self) -> str:
+        body = "".join(f"<p>{html.escape(line).replace(chr(10), '<br>')}</p>" for line in self.lines)
+        return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
+
+
+@dataclass(slots=True)
+class RenderContext:
+    rt: Runtime
+    session: AsyncSession
+    row: Notification
+    locale: str
+    email: str | None = None  # the recipient's address when the channel is e-mail
+    name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SubjectGone(Exception):
+    """The subject of a notification no longer exists: the row is dropped."""
+
+
+Renderer = Callable[[RenderContext], Awaitable[Rendered]]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def notice(kind: str) -> Callable[[Renderer], Renderer]:
+    def register(fn: Renderer) -> Renderer:
+        _RENDERERS[kind] = fn
+        return fn
+
+    return register
+
+
+def renderer_for(kind: str) -> Renderer | None:
+    load_renderers()
+    return _RENDERERS.get(kind)
+
+
+def load_renderers() -> None:
+    """Import every area's notices module (each registers its kinds)."""
+    import booking.appointments.notices  # noqa: F401
+
+
+def message_id(notification_id: uuid.UUID) -> str:
+    """The dedupe key every e-mail carries: a redelivery is the same message to clients."""
+    return f"<{notification_id}@booking.marriage-registry>"
