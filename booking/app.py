@@ -19,6 +19,7 @@ from booking.accounts.tokens import build_jwt_auth
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
+from booking.calendar.controllers import CalendarFeedController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
 from booking.logs import access_log_middleware
@@ -45,6 +46,7 @@ CONTROLLERS: list[Any] = [
     DeskController,
     AuditController,
     NotificationController,
+    CalendarFeedController,
 ]
 
 

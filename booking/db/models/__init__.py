@@ -3,6 +3,7 @@
 from booking.db.models.accounts import UserAccount
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
+from booking.db.models.calendars import CalendarFeed
 from booking.db.models.idempotency import IdempotencyRecord
 from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
@@ -15,6 +16,7 @@ __all__ = [
     "Appointment",
     "AppointmentParty",
     "AuditEntry",
+    "CalendarFeed",
     "IdempotencyRecord",
     "Notification",
     "Office",
