@@ -25,14 +25,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from common import bench_database, bench_secrets, client_pool, latency_line, running_server
 
+from booking.slots.availability import PG_AVAILABILITY
+
 SH = ZoneInfo("Asia/Shanghai")
-LISTING = """
-SELECT id, starts_at, ends_at, capacity, booked
-FROM slot
-WHERE office_id = $1 AND service = $2 AND local_date BETWEEN $3 AND $4
-  AND starts_at > $5 AND status = 'open'
-ORDER BY starts_at, id
-"""
+# the very statement the endpoint runs, so the baseline cannot drift from it
+LISTING = PG_AVAILABILITY
 
 
 async def _seed(dsn: str, slots: int) -> tuple[int, date, date]:

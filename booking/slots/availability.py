@@ -25,7 +25,7 @@ from booking.offices.directory import OfficeDirectory
 
 MAX_SPAN_DAYS = 92
 
-_PG_AVAILABILITY = """
+PG_AVAILABILITY = """
 SELECT id, starts_at, ends_at, capacity, booked
 FROM slot
 WHERE office_id = $1 AND service = $2 AND local_date BETWEEN $3 AND $4
@@ -86,7 +86,7 @@ class AvailabilityReader:
     async def _fetch(self, office_id: int, service: str, first: date, last: date, now: datetime) -> list[Any]:
         if self._db.is_postgres:
             async with self._db.raw() as conn:
-                return await conn.fetch(_PG_AVAILABILITY, office_id, service, first, last, now)  # type: ignore[no-any-return]
+                return await conn.fetch(PG_AVAILABILITY, office_id, service, first, last, now)  # type: ignore[no-any-return]
         async with self._db.session() as session:
             result = await session.execute(
                 select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
