@@ -19,8 +19,9 @@ PeriodicJob = Callable[[Runtime], Awaitable[object]]
 def periodic_jobs() -> list[PeriodicJob]:
     from booking.appointments.services import sweep_no_shows
     from booking.notifications.delivery import sweep
+    from booking.ops.retention import purge_expired
 
-    return [sweep_no_shows, sweep]
+    return [sweep_no_shows, sweep, purge_expired]
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:
