@@ -91,7 +91,8 @@ async def until(predicate: Any, timeout: float = 15.0, sweep_rt: Runtime | None 
     raise AssertionError("timed out waiting")
 
 
-async def _book(client: httpx.AsyncClient, runtime: Runtime, day: str | None = None) -> tuple[dict, Any, list, list]:
+async def _book(client: httpx.AsyncClient, runtime: Runtime, day: str | None = None,
+                language: str = "en") -> tuple[dict, Any, list, list]:
     """An office, a schedule, slots for the coming weeks, and one booking (on ``day``, or
     on the first bookable working day after the runtime's now)."""
     today = runtime.clock.now().astimezone(SH).date()
@@ -108,7 +109,7 @@ async def _book(client: httpx.AsyncClient, runtime: Runtime, day: str | None = N
     couple = await make_actor(runtime, "couple")
     parties = couple_parties()
     slot = next(s for s in slots if s["date"] == day) if day else slots[0]
-    response = await client.post("/api/v1/appointments", headers={**couple.headers, "Accept-Language": "en"},
+    response = await client.post("/api/v1/appointments", headers={**couple.headers, "Accept-Language": language},
                                  json={"slot_id": slot["id"], "service": "marriage_registration", "parties": parties})
     assert response.status_code == 201, response.text
     return response.json(), couple, [s for s in slots if s["id"] != slot["id"]], parties
@@ -164,7 +165,7 @@ async def test_confirmation_reschedule_and_cancel_by_mail(client, runtime, sink,
 
 
 async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, worker, clock: FixedClock):
-    booked, couple, _slots, parties = await _book(client, runtime, day="2026-09-15")
+    booked, couple, _slots, parties = await _book(client, runtime, day="2026-09-15", language="zh-CN")
     await until(lambda: len(sink.messages) == 1, sweep_rt=runtime)
     sms = channels(runtime).sms.sent
     assert len(sms) == 1
@@ -175,7 +176,9 @@ async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, w
     clock.set(datetime(2026, 9, 14, 18, 0, tzinfo=SH))  # the day before, at the office's hour
     await until(lambda: len(sink.messages) == 2 and len(sms) == 2, sweep_rt=runtime)
     reminder = sink.messages[1]
-    assert reminder["Subject"].startswith("Reminder: Marriage registration")
+    # the couple booked in Chinese: the texts are Chinese, the time in the office's timezone
+    assert reminder["Subject"] == "预约提醒：结婚登记，2026年9月15日星期二 09:00"
+    assert "广州市天河区测试路1号" in reminder.get_body(("plain",)).get_content()
     assert calendar_part(reminder) is None
     # the two-hours-before SMS was missed by far (the worker "slept" through it): dropped
     clock.set(datetime(2026, 9, 15, 8, 50, tzinfo=SH))
@@ -385,3 +388,45 @@ async def test_embedded_default_delivers_in_process(tmp_path, sink):
             assert cancelled.status_code == 200
             await until(lambda: len(sink.messages) == 2 and len(channels(rt).sms.sent) == 2)
             assert _invite(sink.messages[1])[1].method.value == "CANCEL"
+
+
+async def test_attempts_exhausted_row_is_failed_and_visible(client, runtime, sink, worker, admin, clock):
+    sink.stop()
+    runtime.settings.notification_max_attempts = 2
+    await _book(client, runtime)
+    for _ in range(3):
+        await sweep(runtime)
+        await asyncio.sleep(1.0)
+        clock.advance(seconds=400)
+    await until(lambda: True, timeout=0.1)
+
+    async def failed() -> list[dict]:
+        response = await client.get("/api/v1/admin/notifications?state=failed", headers=admin.headers)
+        return response.json()["data"]
+
+    deadline = time.monotonic() + 15
+    while not await failed():
+        assert time.monotonic() < deadline, "the e-mail row never failed"
+        clock.advance(seconds=400)
+        await sweep(runtime)
+        await asyncio.sleep(0.3)
+    rows = await failed()
+    assert [(r["kind"], r["channel"], r["attempts"]) for r in rows] == [("appointment.confirmed", "email", 2)]
+    assert rows[0]["last_error"].startswith("smtp")
+    assert "@" not in str(rows)  # no address in what operators see
+
+
+async def test_sms_rate_limit_per_number(redis_url):
+    from booking.notifications.channels import RateLimited, SmsRateLimiter
+
+    client = aioredis.from_url(redis_url)
+    for limiter in (SmsRateLimiter(3), SmsRateLimiter(3, client)):
+        hour = 1_800_000_000.0
+        for _ in range(3):
+            await limiter.take("phone-a", now=hour)
+        with pytest.raises(RateLimited) as refused:
+            await limiter.take("phone-a", now=hour + 60)
+        assert 0 < refused.value.retry_after <= 3600
+        await limiter.take("phone-b", now=hour + 60)  # another number is not affected
+        await limiter.take("phone-a", now=hour + 3600)  # the next hour starts afresh
+    await client.aclose()
