@@ -23,7 +23,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import IntegrityError, OperationalError
+import asyncpg
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from booking.i18n import N_, LazyText, lazy, negotiate
@@ -348,11 +349,37 @@ def _on_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Respo
 
 
 def _on_db_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    logger.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                 type(getattr(exc, "orig", None) or exc).__name__)
     return problem_response(request, ServiceUnavailable(headers={"Retry-After": "2"}))
 
 
+_UNAVAILABLE = (
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The database is out of connections, restarting or unreachable: the client should
+    retry shortly (503), this is not a bug of ours (500)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE) or (isinstance(current, DBAPIError) and current.connection_invalidated):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _unavailable(exc):
+        return _on_db_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, _generic(HTTP_500_INTERNAL_SERVER_ERROR))
 

@@ -79,8 +79,11 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "availability_cache_seconds": 0,
         "office_cache_seconds": 0,
         "redis_url": None,
-        "db_pool_size": 30,
-        "db_max_overflow": 20,
+        # small pools: two test workers, each with a test and a server runtime, stay far
+        # below PostgreSQL's 100 connections
+        "db_pool_size": 8,
+        "db_max_overflow": 8,
+        "db_fast_pool_size": 8,
     }
     values.update(overrides)
     return Settings(**values)

@@ -83,3 +83,20 @@ async def test_malformed_json_and_wrong_types(client, admin: Actor):
     assert response.json()["errors"] == [{"field": "limit", "message": "Must be at most 200."}]
     response = await client.get("/api/v1/offices?service=divorce")
     assert response.json()["errors"] == [{"field": "service", "message": "不是允许的取值之一。"}]
+
+
+async def test_database_out_of_connections_is_a_503(client, runtime, monkeypatch):
+    """Running out of database connections is the service's trouble, not a bug: 503 with
+    Retry-After, in the caller's language, not a 500."""
+    import asyncpg
+
+    from booking.offices import directory
+
+    async def refuse(*_args, **_kwargs):
+        raise asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
+
+    monkeypatch.setattr(directory.OfficeDirectory, "get", refuse)
+    response = await client.get("/api/v1/offices/1/availability?service=marriage_registration",
+                                headers={"Accept-Language": "en"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "service-unavailable"

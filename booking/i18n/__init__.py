@@ -11,7 +11,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ SUPPORTED = ("zh_Hans_CN", "en")
 DEFAULT_LOCALE = "zh_Hans_CN"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     po = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po.exists():
