@@ -21,6 +21,8 @@ from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
+from booking.jurisdiction.controllers import JurisdictionController
+from booking.jurisdiction.periods import PolicyBook
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
@@ -45,6 +47,7 @@ CONTROLLERS: list[Any] = [
     DeskController,
     AuditController,
     NotificationController,
+    JurisdictionController,
 ]
 
 
@@ -54,6 +57,7 @@ def wire(runtime: Runtime) -> None:
     runtime.extras.setdefault("offices", directory)
     runtime.extras.setdefault("booking_store", booking_store(runtime.db))
     runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
+    runtime.extras.setdefault("policy", PolicyBook(runtime.db))
     runtime.extras.setdefault(
         "availability",
         AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),

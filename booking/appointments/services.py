@@ -39,6 +39,7 @@ from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
 from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error, invalid
 from booking.i18n import lazy
+from booking.jurisdiction.periods import office_area, policy_book
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeDirectory, OfficeInfo
@@ -79,6 +80,10 @@ class NoShowBan(Conflict):
 class NotInJurisdiction(Conflict):
     code = "not-in-jurisdiction"
     title = lazy("This office cannot register this couple on that date.")
+
+
+PERMIT_REQUIRED = lazy("On that date a couple with neither hukou in this province needs a party's residence "
+                       "permit issued in the office's area.")
 
 
 class CancelDeadlinePassed(Conflict):
@@ -234,11 +239,14 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
     refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    verdict = assess(office.province_code, data.service,
+    # The policy periods come from the in-process cache: no round trip on this path.
+    verdict = assess(office_area(office), data.service,
                      [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
-                     prereview_nonlocal=office.rules.prereview_nonlocal)
+                     await policy_book(rt).periods())
     if not verdict.may_register:
-        raise NotInJurisdiction()
+        if verdict.reason == "residence_permit_required":
+            raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
+        raise NotInJurisdiction(reason=verdict.reason)
 
     status = "pending_review" if verdict.prereview else "confirmed"
     appointment_id = uuid.uuid4()

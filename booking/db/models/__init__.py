@@ -4,6 +4,7 @@ from booking.db.models.accounts import UserAccount
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
 from booking.db.models.idempotency import IdempotencyRecord
+from booking.db.models.jurisdiction import JurisdictionArea, JurisdictionPeriod
 from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
 from booking.db.models.schedules import OfficeDay, ScheduleWindow
@@ -16,6 +17,8 @@ __all__ = [
     "AppointmentParty",
     "AuditEntry",
     "IdempotencyRecord",
+    "JurisdictionArea",
+    "JurisdictionPeriod",
     "Notification",
     "Office",
     "OfficeDay",
