@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from booking import __version__
 from booking.accounts.controllers import AccountController, AuthController
 from booking.accounts.tokens import build_jwt_auth
+from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
@@ -48,6 +49,8 @@ CONTROLLERS: list[Any] = [
     AuditController,
     NotificationController,
     JurisdictionController,
+    ApplicationController,
+    ApplicationQueueController,
 ]
 
 

@@ -1,6 +1,7 @@
 """All table models; importing this module registers them on ``SQLModel.metadata``."""
 
 from booking.db.models.accounts import UserAccount
+from booking.db.models.applications import ApplicationDocument, CrossProvinceApplication
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
 from booking.db.models.idempotency import IdempotencyRecord
@@ -13,9 +14,11 @@ from booking.db.models.slots import Slot
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
+    "ApplicationDocument",
     "Appointment",
     "AppointmentParty",
     "AuditEntry",
+    "CrossProvinceApplication",
     "IdempotencyRecord",
     "JurisdictionArea",
     "JurisdictionPeriod",
