@@ -354,6 +354,7 @@ async def test_an_expired_hold_returns_its_seat(client, runtime, admin, couple, 
     late = await client.post(f"{APPS}/{first['id']}/decision", json={"decision": "reject", "reason": "x"},
                              headers=office.clerk.headers)
     assert late.status_code == 409 and late.json()["code"] == "application-state"
+    assert late.json()["status"] == 409 and late.json()["application_status"] == "expired"
     # the expiry job runs with the other periodic jobs
     from booking.jobs import periodic_jobs
 

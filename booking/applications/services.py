@@ -14,6 +14,7 @@ circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -244,7 +245,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
     allowed = {"approve": ("submitted",), "needs_more_info": ("submitted",),
                "reject": ("submitted", "needs_more_info")}[data.decision]
     if app.status not in allowed or appt.status != "pending_review":
-        await _refuse(session, principal, action, app, InvalidApplicationStatus(status=app.status),
+        await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
                       decision=data.decision)
     parties = await appointments._parties(session, appt.id)
     who = appointments.recipients(appt.account_id, parties)
@@ -260,7 +261,8 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
         # The seat was taken when the hold was placed, under the capacity guard, and is
         # counted in ``booked``; capacity can never be lowered below ``booked``
         # (``slots.services.patch_slot`` and the CHECK constraint). So approval takes no
-        # second seat: it re-reads the slot under a share lock only to confirm that.
+        # second seat: it re-reads the slot under a share lock only to confirm that. A slot
+        # the office closed meanwhile keeps its held seat, as it keeps its confirmed ones.
         slot = (await session.execute(select(Slot.booked, Slot.capacity).where(Slot.id == appt.slot_id)
                                       .with_for_update(read=True))).one()
         assert slot.booked <= slot.capacity
@@ -292,7 +294,7 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status != "needs_more_info" or appt.status != "pending_review":
-        await _refuse(session, principal, "application.resubmit", app, InvalidApplicationStatus(status=app.status))
+        await _refuse(session, principal, "application.resubmit", app, InvalidApplicationStatus(application_status=app.status))
     _transition(app, "submitted", now, "couple", principal, note)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
@@ -304,7 +306,7 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
-        await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(status=app.status))
+        await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(application_status=app.status))
     await _release(session, appt, now, "couple")
     _transition(app, "withdrawn", now, "couple", principal)
     parties = await appointments._parties(session, appt.id)
@@ -357,16 +359,24 @@ def _party(kind: str, raw: str | None) -> int | None:
 async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
                  form: DocumentUpload, locale: str) -> dict[str, Any]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
-    counter). The file is written before the row commits and removed if it does not."""
+    counter). The content is checked and cleaned in a worker thread before any row is
+    locked (decoding a large image takes a while); the file is written before the row
+    commits and removed if it does not."""
     now = rt.clock.now()
-    app = await _visible(session, principal, application_id, lock=True)
+    app = await _visible(session, principal, application_id)
     if app.status not in OPEN_STATUSES:
         await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(status=app.status))
+                      InvalidApplicationStatus(application_status=app.status))
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
     data = await form.file.read(rt.settings.upload_max_bytes + 1)
-    media_type, content = inspect_upload(data, rt.settings.upload_max_bytes)
+    media_type, content = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+
+    # Now the short part under the application's lock: its state cannot change meanwhile.
+    app = await _visible(session, principal, application_id, lock=True)
+    if app.status not in OPEN_STATUSES:
+        await _refuse(session, principal, "application.document.upload", app,
+                      InvalidApplicationStatus(application_status=app.status))
     count = (await session.execute(select(func.count()).where(
         ApplicationDocument.application_id == app.id))).scalar_one()
     if count >= MAX_DOCUMENTS:
@@ -376,7 +386,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
                               sha256=hashlib.sha256(content).hexdigest(), file_name=file_name,
                               uploaded_by=principal.id, created_at=now)
     files = store(rt)
-    files.write(doc.id, content)
+    await asyncio.to_thread(files.write, doc.id, content)
     try:
         session.add(doc)
         app.updated_at = now
@@ -399,7 +409,7 @@ async def read_document(rt: Runtime, session: AsyncSession, principal: Principal
     if doc is None or doc.application_id != app.id:
         raise NotFound()
     try:
-        content = store(rt).read(doc.id)
+        content = await asyncio.to_thread(store(rt).read, doc.id)
     except FileNotFoundError:
         raise NotFound() from None
     if not principal.is_couple:
