@@ -16,12 +16,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from booking import __version__
 from booking.accounts.controllers import AccountController, AuthController
 from booking.accounts.tokens import build_jwt_auth
+from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
 from booking.calendar.controllers import CalendarFeedController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
+from booking.jurisdiction.controllers import JurisdictionController
+from booking.jurisdiction.periods import PolicyBook
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
@@ -47,6 +50,9 @@ CONTROLLERS: list[Any] = [
     AuditController,
     NotificationController,
     CalendarFeedController,
+    JurisdictionController,
+    ApplicationController,
+    ApplicationQueueController,
 ]
 
 
@@ -56,6 +62,7 @@ def wire(runtime: Runtime) -> None:
     runtime.extras.setdefault("offices", directory)
     runtime.extras.setdefault("booking_store", booking_store(runtime.db))
     runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
+    runtime.extras.setdefault("policy", PolicyBook(runtime.db))
     runtime.extras.setdefault(
         "availability",
         AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),

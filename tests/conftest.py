@@ -93,15 +93,36 @@ TABLES_SQL = """
 SELECT string_agg(format('%I', tablename), ', ')
 FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'
 """
+# Reference data the migrations insert (the jurisdiction policy periods): every test starts
+# from it as a new database would, whatever an earlier test changed.
+SEEDED_TABLES = ("jurisdiction_period", "jurisdiction_area")
+
+
+@pytest.fixture(scope="session")
+def seeded_rows(pg_database: str) -> dict[str, list[Any]]:
+    async def _snapshot() -> dict[str, list[Any]]:
+        conn = await asyncpg.connect(pg_database.replace("+asyncpg", ""))
+        try:
+            return {table: await conn.fetch(f"SELECT * FROM {table}") for table in SEEDED_TABLES}
+        finally:
+            await conn.close()
+
+    return asyncio.run(_snapshot())
 
 
 @pytest.fixture
-async def clean_db(pg_database: str) -> str:
+async def clean_db(pg_database: str, seeded_rows: dict[str, list[Any]]) -> str:
     conn = await asyncpg.connect(pg_database.replace("+asyncpg", ""))
     try:
         tables = await conn.fetchval(TABLES_SQL)
         if tables:
             await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        for table, rows in seeded_rows.items():
+            if rows:
+                await conn.copy_records_to_table(table, records=[tuple(r.values()) for r in rows],
+                                                 columns=list(rows[0].keys()))
+        await conn.execute("SELECT setval(pg_get_serial_sequence('jurisdiction_period', 'id'), "
+                           "(SELECT max(id) FROM jurisdiction_period))")
     finally:
         await conn.close()
     return pg_database

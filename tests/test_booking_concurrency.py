@@ -161,3 +161,35 @@ async def test_concurrent_reschedules_into_the_last_seat(http, runtime):
     for i, (b, c) in enumerate(zip(booked, couples, strict=True)):  # the losers keep their old slot
         current = (await http.get(f"/api/v1/appointments/{b['id']}", headers=c.headers)).json()
         assert current["slot_id"] == (target if i == winner else b["slot_id"])
+
+
+@BOTH_STORES
+async def test_held_seats_and_bookings_race_for_the_same_seats(http, runtime):
+    """Cross-province applications hold their seat through the same guarded write: 40
+    couples, half applying for pre-review and half booking directly, for 4 seats."""
+    office_id, clerk, slots = await _office(http, runtime, capacity=4)
+    couples = await make_couples(runtime, 40)
+
+    async def attempt(i, actor):
+        if i % 2:
+            return await http.post("/api/v1/cross-province-applications", headers=actor.headers, json={
+                "slot_id": slots[0], "service": "marriage_registration",
+                "parties": couple_parties(region="510104", hukou="51")})
+        return await http.post("/api/v1/appointments", headers=actor.headers, json={
+            "slot_id": slots[0], "service": "marriage_registration", "parties": couple_parties()})
+
+    responses = await asyncio.gather(*(attempt(i, c) for i, c in enumerate(couples)))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 4, 409: 36}, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"slot-full"}
+    held = sum(1 for r in responses if r.status_code == 201 and "appointment" in r.json())
+    appointments, parties, slot_rows = await _counts(runtime)
+    assert appointments == 4 and parties == 8 and slot_rows[0] == (4, 4)
+    async with runtime.db.raw() as conn:
+        pending = await conn.fetchval("SELECT count(*) FROM appointment WHERE status = 'pending_review'")
+        applications = await conn.fetchval(
+            "SELECT count(*) FROM cross_province_application a JOIN appointment p ON p.id = a.appointment_id "
+            "WHERE a.status = 'submitted' AND p.status = 'pending_review'")
+    assert pending == applications == held  # every held seat has its application, and only those
+    queue = await http.get(f"/api/v1/offices/{office_id}/cross-province-applications", headers=clerk.headers)
+    assert queue.json()["total"] == held

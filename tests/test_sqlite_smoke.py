@@ -73,3 +73,43 @@ async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runt
     assert bad.status_code == 422 and bad.json()["title"] == "The input is not valid."
     capacity = await client.patch(f"/api/v1/slots/{slots[0]['id']}", json={"capacity": -1}, headers=clerk.headers)
     assert capacity.status_code == 422 and capacity.json()["title"] == "输入无效。"
+
+
+async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):
+    """The embedded default runs the pre-review too: the portable store opens the
+    application with the held seat, the seeded policy applies, approval and expiry work."""
+    from booking.applications.services import expire_holds
+    from tests.helpers import couple_parties
+
+    client = sqlite_client
+    admin = await make_actor(sqlite_runtime, "admin")
+    oid = (await client.post("/api/v1/offices", json=GD_OFFICE, headers=admin.headers)).json()["id"]
+    clerk = await make_actor(sqlite_runtime, "clerk", oid)
+    await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(capacity=5), headers=clerk.headers)
+    await client.post(f"/api/v1/offices/{oid}/slots/generate", json={"from": "2026-09-14", "to": "2026-09-30"},
+                      headers=clerk.headers)
+    slot = (await client.get(f"/api/v1/offices/{oid}/slots?from=2026-09-16&to=2026-09-16",
+                             headers=clerk.headers)).json()["data"][0]
+    couples = [await make_actor(sqlite_runtime, "couple") for _ in range(2)]
+    apps = []
+    for couple in couples:
+        response = await client.post("/api/v1/cross-province-applications", headers=couple.headers,
+                                     json={"slot_id": slot["id"], "service": "marriage_registration",
+                                           "parties": couple_parties(region="510104", hukou="51")})
+        assert response.status_code == 201, response.text
+        apps.append(response.json())
+    assert apps[0]["policy_period_id"] == 3 and apps[0]["appointment"]["status"] == "pending_review"
+    for kind, party in (("id_card", 1), ("id_card", 2), ("no_spouse_declaration", 1), ("no_spouse_declaration", 2)):
+        uploaded = await client.post(f"/api/v1/cross-province-applications/{apps[0]['id']}/documents",
+                                     data={"kind": kind, "party": str(party)},
+                                     files={"file": ("scan.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+                                     headers=couples[0].headers)
+        assert uploaded.status_code == 201, uploaded.text
+    approved = await client.post(f"/api/v1/cross-province-applications/{apps[0]['id']}/decision",
+                                 json={"decision": "approve"}, headers=clerk.headers)
+    assert approved.status_code == 200 and approved.json()["appointment"]["status"] == "confirmed"
+    sqlite_runtime.clock.advance(hours=73)  # type: ignore[attr-defined]
+    assert await expire_holds(sqlite_runtime) == 1 and await expire_holds(sqlite_runtime) == 0
+    slots = (await client.get(f"/api/v1/offices/{oid}/slots?from=2026-09-16&to=2026-09-16",
+                              headers=clerk.headers)).json()["data"]
+    assert slots[0]["booked"] == 1  # the approved seat stays, the expired hold went back

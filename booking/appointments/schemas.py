@@ -37,6 +37,7 @@ class AppointmentLinks(Output):
     self: str
     invite: str
     qr: str
+    application: str | None = Field(default=None, description="the cross-province application holding the seat")
 
 
 class AppointmentOut(Output):

@@ -19,6 +19,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
+from booking.applications.drafts import (
+    APPLICATION_SCOPE,
+    PrereviewNotRequired,
+    ReviewRequest,
+    application_body,
+    new_application,
+    received_rows,
+)
 from booking.appointments.codes import display_code, new_code, normalise_code
 from booking.appointments.schemas import AppointmentIn, RosterEntry
 from booking.appointments.store import (
@@ -36,10 +44,11 @@ from booking.appointments.store import (
     stored_answer,
 )
 from booking.audit.services import record
-from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
+from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot, UserAccount
 from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error, invalid
 from booking.i18n import lazy
-from booking.jurisdiction.policy import PartyHome, assess
+from booking.jurisdiction.periods import office_area, policy_book
+from booking.jurisdiction.policy import UNANSWERED, PartyHome, assess
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeDirectory, OfficeInfo
 from booking.offices.rules import BookingRules
@@ -79,6 +88,10 @@ class NoShowBan(Conflict):
 class NotInJurisdiction(Conflict):
     code = "not-in-jurisdiction"
     title = lazy("This office cannot register this couple on that date.")
+
+
+PERMIT_REQUIRED = lazy("On that date a couple with neither hukou in this province needs a party's residence "
+                       "permit issued in the office's area.")
 
 
 class CancelDeadlinePassed(Conflict):
@@ -123,25 +136,39 @@ def _iso(value: datetime, tz: Any = None) -> str:
 
 def appointment_body(*, id: uuid.UUID, code: str, status: str, office: OfficeInfo, service: str, slot_id: int,
                      starts_at: datetime, ends_at: datetime, channel: str, sequence: int, review_reason: str | None,
-                     parties: list[dict[str, Any]], created_at: datetime) -> dict[str, Any]:
+                     parties: list[dict[str, Any]], created_at: datetime,
+                     application_id: uuid.UUID | None = None) -> dict[str, Any]:
     """The one JSON shape of an appointment (``AppointmentOut`` documents it): built
     directly, without ORM or schema objects, because the booking hot path returns it."""
     tz = office.tz
     base = f"/api/v1/appointments/{id}"
+    links = {"self": base, "invite": f"{base}/invite.ics", "qr": f"{base}/qr.svg"}
+    if application_id is not None:  # the cross-province application that holds this seat
+        links["application"] = f"/api/v1/cross-province-applications/{application_id}"
     return {
         "id": str(id), "code": code, "status": status, "office_id": office.id, "service": service,
         "slot_id": slot_id, "starts_at": _iso(starts_at, tz), "ends_at": _iso(ends_at, tz),
         "cancel_deadline": _iso(office.rules.cancel_deadline(starts_at), tz), "channel": channel,
         "sequence": sequence, "review_reason": review_reason, "parties": parties, "created_at": _iso(created_at),
-        "links": {"self": base, "invite": f"{base}/invite.ics", "qr": f"{base}/qr.svg"},
+        "links": links,
     }
 
 
-def appointment_out(appt: Appointment, parties: list[AppointmentParty], office: OfficeInfo) -> dict[str, Any]:
+def appointment_out(appt: Appointment, parties: list[AppointmentParty], office: OfficeInfo,
+                    application_id: uuid.UUID | None = None) -> dict[str, Any]:
     return appointment_body(
         id=appt.id, code=appt.code, status=appt.status, office=office, service=appt.service, slot_id=appt.slot_id,
         starts_at=appt.starts_at, ends_at=appt.ends_at, channel=appt.channel, sequence=appt.sequence,
-        review_reason=appt.review_reason, parties=[party_body(p) for p in parties], created_at=appt.created_at)
+        review_reason=appt.review_reason, parties=[party_body(p) for p in parties], created_at=appt.created_at,
+        application_id=application_id)
+
+
+async def _application_id(session: AsyncSession, appt: Appointment) -> uuid.UUID | None:
+    """Only an appointment routed to pre-review has an application: others cost no query."""
+    if appt.review_reason is None:
+        return None
+    return (await session.execute(select(CrossProvinceApplication.id).where(
+        CrossProvinceApplication.appointment_id == appt.id))).scalar_one_or_none()
 
 
 def party_body(p: Any) -> dict[str, Any]:
@@ -194,9 +221,13 @@ def _release_problem(rules: BookingRules, slot_date: date, starts_at: datetime, 
 
 
 async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
-               counter_office: int | None = None) -> tuple[int, dict[str, Any]]:
+               counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, dict[str, Any]]:
     """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
-    when a clerk books for a walk-in couple at their own office.
+    when a clerk books for a walk-in couple at their own office; ``review`` when the couple
+    applies through the cross-province endpoint (the body is then the application).
+
+    Whenever the policy routes the couple to pre-review, from either endpoint, the same
+    write opens the application that holds the seat (``booking.applications``).
 
     One database round trip when all is well: the slot's fixed facts and the office come
     from per-process caches, and everything that can change (seats, open/closed, the
@@ -206,21 +237,27 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
     body = data.model_dump(mode="json")
     if counter_office is not None:
         body["counter_office"] = counter_office
-    fingerprint = request_fingerprint(rt, CREATE_SCOPE, body)
+    scope = CREATE_SCOPE
+    if review is not None:
+        body["answers"] = review.answers
+        scope = APPLICATION_SCOPE
+    fingerprint = request_fingerprint(rt, scope, body)
     try:
-        return await _book(rt, principal, data, key, locale, counter_office, now, fingerprint)
+        return await _book(rt, principal, data, key, locale, counter_office, now, fingerprint, review, scope)
     except Problem:
         # A retry of a request that succeeded gets the first answer, even if the slot has
         # filled up or closed since.
         if key is not None:
             answer = await stored_answer(rt.db, principal.id, key)
             if answer is not None:
-                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
+                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
+                               scope)
         raise
 
 
 async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
-                counter_office: int | None, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+                counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
+                scope: str) -> tuple[int, dict[str, Any]]:
     parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
     slot = await rt.extras["slot_facts"].get(data.slot_id)
     office = await _directory(rt).get(slot.office_id) if slot is not None else None
@@ -234,22 +271,33 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
     refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    verdict = assess(office.province_code, data.service,
+    # The policy periods come from the in-process cache: no round trip on this path.
+    verdict = assess(office_area(office), data.service,
                      [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
-                     prereview_nonlocal=office.rules.prereview_nonlocal)
+                     await policy_book(rt).periods(),
+                     residence_permit=review.residence_permit if review is not None else UNANSWERED)
     if not verdict.may_register:
-        raise NotInJurisdiction()
+        if verdict.reason == "residence_permit_required":
+            raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
+        raise NotInJurisdiction(reason=verdict.reason)
+    if review is not None and not verdict.prereview:
+        raise PrereviewNotRequired()
 
     status = "pending_review" if verdict.prereview else "confirmed"
     appointment_id = uuid.uuid4()
     account_id = principal.id if counter_office is None else None
     notice_locale = data.locale or locale
     who = recipients(account_id, parties)
+    application = None
     if status == "confirmed":
         outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
         outbox += reminder_rows(appointment_id, 0, who, notice_locale, slot.starts_at, office, now)
     else:
-        outbox = messages("appointment.received", "appointment", appointment_id, 0, who, notice_locale, now)
+        application = new_application(
+            appointment_id=appointment_id, office_id=office.id, account_id=account_id, service=data.service,
+            verdict=verdict, review=review, now=now, hold_hours=office.rules.review_hold_hours,
+            starts_at=slot.starts_at, by="office" if counter_office is not None else "couple")
+        outbox = received_rows(application, who, notice_locale, now)
     channel = "online" if counter_office is None else "counter"
     review_reason = verdict.reason if verdict.prereview else None
     policy = office.rules.no_show
@@ -259,14 +307,18 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
         response={}, now=now, no_show_since=now - timedelta(days=policy.window_days),
         no_show_limit=policy.limit, ban_days=policy.ban_days,
-        claim=IdempotencyClaim(principal.id, key, CREATE_SCOPE, fingerprint) if key else None,
+        claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
+        application=application,
     )
     party_bodies = [party_body(p) for p in parties]
     for _attempt in range(5):
         draft.response = appointment_body(
             id=appointment_id, code=draft.code, status=status, office=office, service=data.service,
             slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at, channel=channel, sequence=0,
-            review_reason=review_reason, parties=party_bodies, created_at=now)
+            review_reason=review_reason, parties=party_bodies, created_at=now,
+            application_id=application.id if application else None)
+        if review is not None and application is not None:
+            draft.response = application_body(application, office.tz, draft.response, [], notice_locale)
         try:
             if counter_office is None:
                 await rt.extras["booking_store"].book(draft)
@@ -286,7 +338,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             answer = await stored_answer(rt.db, principal.id, key or "")
             if answer is None:  # the other request rolled back after all: try again
                 continue
-            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
+            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
+                           scope)
         except SlotFull:
             raise SlotFullProblem() from None
         except SlotClosed:
@@ -314,8 +367,8 @@ async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedPa
 
 
 def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
-            fingerprint: str) -> tuple[int, dict[str, Any]]:
-    if scope != CREATE_SCOPE or stored_hash != fingerprint:
+            fingerprint: str, expected_scope: str = CREATE_SCOPE) -> tuple[int, dict[str, Any]]:
+    if scope != expected_scope or stored_hash != fingerprint:
         raise IdempotencyKeyReused()
     return status_code, response
 
@@ -345,7 +398,7 @@ async def get_appointment(rt: Runtime, session: AsyncSession, principal: Princip
     if appt is None or not _may_see(principal, appt):
         raise NotFound()
     office = await _office(rt, appt.office_id, session)
-    return appointment_out(appt, await _parties(session, appt.id), office)
+    return appointment_out(appt, await _parties(session, appt.id), office, await _application_id(session, appt))
 
 
 async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None,
@@ -359,7 +412,8 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
     out = []
     for appt in appts:
         office = await _office(rt, appt.office_id, session)
-        out.append(appointment_out(appt, await _parties(session, appt.id), office))
+        out.append(appointment_out(appt, await _parties(session, appt.id), office,
+                                   await _application_id(session, appt)))
     return out, total
 
 
@@ -409,6 +463,11 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     if not by_office and now > office.rules.cancel_deadline(appt.starts_at):
         await _refuse(session, principal, "appointment.cancel", appt, CancelDeadlinePassed(
             deadline=office.rules.cancel_deadline(appt.starts_at).astimezone(office.tz).isoformat()))
+    if appt.status == "pending_review":
+        # the seat was held for a cross-province application: it closes with the appointment
+        from booking.applications.services import close_with_appointment
+
+        await close_with_appointment(session, appt, by_office=by_office, now=now, reason=reason)
     appt.status = "cancelled"
     appt.cancelled_by = "office" if by_office else "couple"
     appt.cancelled_at = now

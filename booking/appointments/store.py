@@ -2,7 +2,9 @@
 
 Everything a booking writes commits together or not at all: the idempotency record, the
 seat (``booked = booked + 1 WHERE booked < capacity``), the appointment, its two parties
-(whose partial unique index refuses a person's second active booking) and the outbox rows.
+(whose partial unique index refuses a person's second active booking), the cross-province
+application when the policy routes the couple to pre-review (its seat is this held seat)
+and the outbox rows.
 
 ``PgBookingStore`` does it in one statement on the raw asyncpg connection: data-modifying
 CTEs chained so that each runs only if the previous one wrote, and ``booking_fail()``
@@ -29,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.engine import Database
-from booking.db.models import Appointment, AppointmentParty, IdempotencyRecord, Slot
+from booking.applications.drafts import ApplicationDraft
+from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, IdempotencyRecord, Slot
 from booking.db.models.appointments import ACTIVE_STATUSES
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.parties.services import PreparedParty
@@ -69,6 +72,8 @@ class BookingDraft:
     no_show_limit: int
     ban_days: int
     claim: IdempotencyClaim | None = None
+    # set when a clerk must pre-review: the application holding this seat
+    application: ApplicationDraft | None = None
 
 
 class SlotFull(Exception):
@@ -141,18 +146,28 @@ WITH idem AS (
          AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
               sex, birth_date, hukou_province)
     RETURNING 1
+), application AS (
+    INSERT INTO cross_province_application (id, appointment_id, office_id, account_id, service, status, route,
+                                            policy_period_id, documents_required, answers, hold_expires_at,
+                                            version, history, created_at, updated_at)
+    SELECT $45::uuid, appt.id, $10::int, $12::uuid, $11::text, 'submitted', $46::text, $47::int, $48::json,
+           $49::json, $50::timestamptz, 0, $51::json, $6::timestamptz, $6::timestamptz
+    FROM appt WHERE $45::uuid IS NOT NULL
+    RETURNING 1
 ), outbox AS (
     INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
                               sequence, due_at, not_after, state, next_attempt_at, attempts, payload, created_at)
-    SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, 'appointment', appt.id, 0,
+    SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, n.subject_type, n.subject_id, 0,
            n.due_at, n.not_after, 'pending', n.due_at, 0, n.payload::json, $6::timestamptz
     FROM appt, unnest($33::uuid[], $34::text[], $35::text[], $36::uuid[], $37::uuid[], $38::text[],
-                      $39::timestamptz[], $40::timestamptz[], $41::text[])
-         AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload)
+                      $39::timestamptz[], $40::timestamptz[], $41::text[], $52::text[], $53::uuid[])
+         AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload, subject_type,
+              subject_id)
     RETURNING 1
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
+                 + (SELECT count(*) FROM application)
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
             WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status = 'closed')
                 THEN booking_fail('slot_closed')
@@ -173,6 +188,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
     c = d.claim
     p = d.parties
     o = d.outbox
+    a = d.application
     return [
         c.owner_id if c else d.booked_by, c.key if c else None, c.scope if c else None,
         c.request_hash if c else None, _json(d.response), d.now,
@@ -186,6 +202,10 @@ def _book_args(d: BookingDraft) -> list[Any]:
         [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
         [_json(r.payload) for r in o],
         d.no_show_since, d.no_show_limit, d.ban_days,
+        a.id if a else None, a.route if a else None, a.policy_period_id if a else None,
+        _json(a.documents_required) if a else None, _json(a.answers) if a else None,
+        a.hold_expires_at if a else None, _json(a.history) if a else None,
+        [r.subject_type for r in o], [r.subject_id for r in o],
     ]
 
 
@@ -272,6 +292,14 @@ class SqlBookingStore:
             except IntegrityError as exc:
                 await session.rollback()
                 raise PartyHoldsBooking(await self._holder(d)) from exc
+            if d.application is not None:
+                a = d.application
+                session.add(CrossProvinceApplication(
+                    id=a.id, appointment_id=d.appointment_id, office_id=d.office_id, account_id=d.account_id,
+                    service=d.service, status="submitted", route=a.route, policy_period_id=a.policy_period_id,
+                    documents_required=a.documents_required, answers=a.answers,
+                    hold_expires_at=a.hold_expires_at, version=0, history=a.history, created_at=d.now,
+                    updated_at=d.now))
             await add_rows(session, d.outbox, d.now)
             if also is not None:
                 await also(session)

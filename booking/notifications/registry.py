@@ -70,6 +70,7 @@ def renderer_for(kind: str) -> Renderer | None:
 
 def load_renderers() -> None:
     """Import every area's notices module (each registers its kinds)."""
+    import booking.applications.notices  # noqa: F401
     import booking.appointments.notices  # noqa: F401
 
 

@@ -33,6 +33,8 @@ class OfficeInfo:
     tz: ZoneInfo
     services: tuple[str, ...]
     rules: BookingRules
+    # GB/T 2260 six digits: city-level jurisdiction scopes (Wuhan 4201, Xi'an 6101) need it
+    division_code: str | None = None
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
@@ -46,7 +48,7 @@ def office_info(office: Office) -> OfficeInfo:
         id=office.id or 0, code=office.code, name_zh=office.name_zh, name_en=office.name_en,
         province_code=office.province_code, address_zh=office.address_zh, address_en=office.address_en,
         email=office.email, timezone=office.timezone, tz=ZoneInfo(office.timezone),
-        services=tuple(office.services or ()), rules=rules_of(office.rules),
+        services=tuple(office.services or ()), rules=rules_of(office.rules), division_code=office.division_code,
     )
 
 

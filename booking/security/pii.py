@@ -1,4 +1,4 @@
-"""Personal data at rest: ID numbers and phones.
+"""Personal data at rest: ID numbers, phones, and scans of identity documents.
 
 Values are encrypted with AES-256-GCM under a key from the settings (never stored in the
 database), looked up by a keyed hash (HMAC-SHA256), and shown masked. Both keys are
@@ -45,6 +45,16 @@ class PersonalDataVault:
             raise ValueError("unknown ciphertext version")
         raw = base64.urlsafe_b64decode(body)
         return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def seal(self, data: bytes, *, context: str) -> bytes:
+        """Binary personal data (scans of identity documents): version, nonce, ciphertext."""
+        nonce = os.urandom(12)
+        return _VERSION.encode() + nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def unseal(self, blob: bytes, *, context: str) -> bytes:
+        if blob[:2] != _VERSION.encode():
+            raise ValueError("unknown ciphertext version")
+        return self._aead.decrypt(blob[2:14], blob[14:], context.encode())
 
     def lookup_hash(self, value: str, *, kind: str) -> str:
         """A stable keyed hash for equality lookups and unique indexes."""

@@ -1,10 +1,12 @@
 """All table models; importing this module registers them on ``SQLModel.metadata``."""
 
 from booking.db.models.accounts import UserAccount
+from booking.db.models.applications import ApplicationDocument, CrossProvinceApplication
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
 from booking.db.models.calendars import CalendarFeed
 from booking.db.models.idempotency import IdempotencyRecord
+from booking.db.models.jurisdiction import JurisdictionArea, JurisdictionPeriod
 from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
 from booking.db.models.schedules import OfficeDay, ScheduleWindow
@@ -13,11 +15,15 @@ from booking.db.models.slots import Slot
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
+    "ApplicationDocument",
     "Appointment",
     "AppointmentParty",
     "AuditEntry",
     "CalendarFeed",
+    "CrossProvinceApplication",
     "IdempotencyRecord",
+    "JurisdictionArea",
+    "JurisdictionPeriod",
     "Notification",
     "Office",
     "OfficeDay",

@@ -1,0 +1,154 @@
+"""Cross-province applications (跨省通办): couples apply and upload; clerks review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.principal import Principal
+from booking.applications import services
+from booking.applications.documents import EXTENSIONS
+from booking.applications.schemas import (
+    ApplicationIn,
+    ApplicationList,
+    ApplicationOut,
+    DecisionIn,
+    DocumentOut,
+    DocumentUpload,
+    ResubmitIn,
+)
+from booking.appointments.controllers import IdempotencyKey
+from booking.errors import request_locale
+from booking.runtime import Runtime
+
+StatusFilter = Annotated[str | None, QueryParameter(
+    pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+class ApplicationController(Controller):
+    path = "/api/v1/cross-province-applications"
+    tags = ["cross-province applications"]
+
+    @post("/", guards=[requires_couple], status_code=201, summary="Apply, holding a seat during the review",
+          description="The couple, the slot (its seat is held until the office decides or the hold ends) and "
+          "the answers the policy in force asks for. 409 when the office cannot register the couple on that "
+          "date, when they need no pre-review (book the appointment directly), or as for a booking.")
+    async def submit(
+        self, request: Request[Principal, Any, Any], data: JSONBody[ApplicationIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ApplicationOut]:
+        status, body = await services.submit(request.app.state.runtime, request.user, data, key=idempotency_key,
+                                             locale=request_locale(request))
+        return Response(body, status_code=status)
+
+    @get("/", guards=[requires_couple], summary="The calling couple's applications")
+    async def list_mine(
+        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str], status: StatusFilter = None,
+        limit: Limit = 20, offset: Offset = 0,
+    ) -> ApplicationList:
+        rows, total = await services.list_own(runtime, session, principal, status=status, limit=limit,
+                                              offset=offset, locale=locale)
+        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+                               offset=offset)
+
+    @get("/{application_id:uuid}", guards=[requires_account], summary="One application (its couple or office)")
+    async def get_one(
+        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[ApplicationOut]:
+        return Response(await services.get_application(runtime, session, principal, application_id, locale))
+
+    @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201,
+          summary="Upload a scan (PDF, JPEG or PNG)",
+          description="multipart/form-data with `file`, `kind` (id_card, household_register, residence_permit, "
+          "no_spouse_declaration, identity_document, other) and `party` (1 or 2, for per-party kinds). The type "
+          "is read from the content; image metadata (EXIF) is removed. The couple, or a clerk of the office.")
+    async def upload(
+        self, application_id: FromPath[uuid.UUID],
+        data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[DocumentOut]:
+        try:
+            body = await services.upload(runtime, session, principal, application_id, data, locale)
+        finally:
+            await data.file.close()
+        return Response(body, status_code=201)
+
+    @get("/{application_id:uuid}/documents/{document_id:uuid}", guards=[requires_account],
+         summary="Read a scan (its couple; clerks of the office, audited)")
+    async def read_document(
+        self, application_id: FromPath[uuid.UUID], document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> Response[bytes]:
+        content, doc = await services.read_document(runtime, session, principal, application_id, document_id)
+        # A generated name: the client's file name never reaches a header.
+        name = f"{doc.kind}-{doc.party or 'couple'}{EXTENSIONS[doc.media_type]}"
+        return Response(content, media_type=doc.media_type, headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        })
+
+    @post("/{application_id:uuid}/decision", guards=[requires_staff], status_code=200,
+          summary="Decide: approve, reject or ask for more information (clerks of the office)",
+          description="A reason is required unless approving; the couple sees it as written. Approval "
+          "confirms the held appointment; rejection releases the seat.")
+    async def decide(
+        self, application_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[ApplicationOut]:
+        return Response(await services.decide(runtime, session, principal, application_id, data, locale))
+
+    @post("/{application_id:uuid}/resubmit", guards=[requires_couple], status_code=200,
+          summary="Send the application back to the office after adding what it asked for")
+    async def resubmit(
+        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        data: JSONBody[ResubmitIn | None] = None,
+    ) -> Response[ApplicationOut]:
+        return Response(await services.resubmit(runtime, session, principal, application_id,
+                                                data.note if data else None, locale))
+
+    @post("/{application_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
+          summary="Withdraw the application; the held seat is released")
+    async def withdraw(
+        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[ApplicationOut]:
+        return Response(await services.withdraw(runtime, session, principal, application_id, locale))
+
+
+class ApplicationQueueController(Controller):
+    path = "/api/v1/offices/{office_id:int}/cross-province-applications"
+    tags = ["cross-province applications"]
+    guards = [requires_staff]
+
+    @get("/", summary="The office's pre-review queue, oldest first (clerks)",
+         description="Open applications (submitted and needs_more_info) unless `status` says otherwise; "
+         "`from`/`to` filter by appointment date.")
+    async def queue(
+        self, office_id: FromPath[int], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        status: StatusFilter = None,
+        start: Annotated[date | None, QueryParameter(name="from")] = None,
+        end: Annotated[date | None, QueryParameter(name="to")] = None,
+        limit: Limit = 50, offset: Offset = 0,
+    ) -> ApplicationList:
+        rows, total = await services.queue(runtime, session, principal, office_id, status=status, start=start,
+                                           end=end, limit=limit, offset=offset, locale=locale)
+        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+                               offset=offset)

@@ -1,0 +1,146 @@
+"""Cross-province applications at the HTTP boundary."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar.datastructures import UploadFile
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+from booking.appointments.schemas import AppointmentOut
+from booking.offices.catalog import ServiceName
+from booking.parties.schemas import Parties
+from booking.regions import is_province
+from booking.schemas import Output, Schema, invalid_value
+
+
+def _division(value: str) -> str:
+    if not is_province(value[:2]):
+        raise invalid_value("Must be a six-digit GB/T 2260 division code.")
+    return value
+
+
+class ResidencePermitAnswer(Schema):
+    party: Literal[1, 2] = Field(description="the party (1 or 2) who holds the residence permit (居住证)")
+    division_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$"), AfterValidator(_division)] = Field(
+        description="GB/T 2260 division where the permit was issued")
+
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class AnswersIn(Schema):
+    residence_permit: ResidencePermitAnswer | None = Field(
+        default=None, description="needed where the policy in force admits couples with a residence permit; "
+        "null: neither party holds one here")
+    note: Note | None = Field(default=None, description="anything the couple wants the clerk to know")
+
+
+class ApplicationIn(Schema):
+    slot_id: Annotated[int, Field(ge=1)] = Field(description="its seat is held for the couple during the review")
+    service: ServiceName
+    parties: Parties
+    answers: AnswersIn = Field(default_factory=AnswersIn)
+    locale: Literal["zh_Hans_CN", "en"] | None = Field(
+        default=None, description="language of notifications; default: the request's language")
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+
+
+class DecisionIn(Schema):
+    decision: Literal["approve", "reject", "needs_more_info"]
+    reason: Reason | None = Field(default=None, description="shown to the couple as written; required unless "
+                                  "approving")
+
+
+class ResubmitIn(Schema):
+    note: Note | None = None
+
+
+@dataclass
+class DocumentUpload:
+    """multipart/form-data: the file, what it is, and whose (1 or 2; per-party kinds)."""
+
+    file: UploadFile
+    kind: str
+    party: str | None = None
+
+
+class Requirement(Output):
+    kind: str
+    title: str
+    per_party: bool
+
+
+class Missing(Output):
+    kind: str
+    party: int | None
+    title: str
+
+
+class DocumentLinks(Output):
+    content: str
+
+
+class DocumentOut(Output):
+    id: uuid.UUID
+    kind: str
+    title: str
+    party: int | None
+    media_type: str
+    size_bytes: int
+    file_name: str = Field(description="the name the file was uploaded with (display only)")
+    created_at: datetime
+    links: DocumentLinks
+
+
+class Decision(Output):
+    status: str
+    reason: str | None = Field(description="the clerk's words, as written")
+    message: str | None = Field(description="the decision in the caller's language, with the reason")
+    at: datetime
+
+
+class HistoryEntry(Output):
+    status: str
+    at: datetime
+    by: Literal["couple", "office", "system"]
+    reason: str | None = None
+
+
+class ApplicationLinks(Output):
+    self: str
+    documents: str
+    appointment: str
+
+
+class ApplicationOut(Output):
+    id: uuid.UUID
+    status: Literal["submitted", "needs_more_info", "approved", "rejected", "withdrawn", "expired"]
+    office_id: int
+    service: str
+    route: str = Field(description="why it is reviewed: nonlocal, residence_permit or foreign_or_hmt")
+    policy_period_id: int | None
+    appointment_id: uuid.UUID
+    hold_expires_at: AwareDatetime = Field(description="the held seat is released then unless decided")
+    required_documents: list[Requirement]
+    missing_documents: list[Missing]
+    answers: dict[str, Any]
+    documents: list[DocumentOut]
+    decision: Decision | None
+    history: list[HistoryEntry]
+    appointment: AppointmentOut
+    created_at: datetime
+    updated_at: datetime
+    links: ApplicationLinks
+
+
+class ApplicationList(Output):
+    data: list[ApplicationOut]
+    total: int
+    limit: int
+    offset: int

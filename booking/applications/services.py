@@ -1,0 +1,455 @@
+"""Cross-province applications: submitting, documents, the clerk's queue and decisions,
+withdrawal and the expiry of seat holds.
+
+The seat: an application holds it through its appointment, which stays
+``pending_review`` while the application is open (counted in ``slot.booked`` and in the
+one-active-booking index). Approval turns that appointment ``confirmed`` without taking
+another seat; rejection, withdrawal and expiry cancel it and give the seat back, in the
+same transaction as the decision and its notification.
+
+Locks: every change locks the appointment row first, then the application row (as
+``appointments.services.cancel`` does), so two changes never wait on each other in a
+circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import SYSTEM, Principal
+from booking.applications.documents import DocumentStore, inspect_upload, safe_file_name
+from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
+from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
+from booking.appointments import services as appointments
+from booking.appointments.schemas import AppointmentIn
+from booking.audit.services import record
+from booking.db.models import (
+    ApplicationDocument,
+    Appointment,
+    AppointmentParty,
+    CrossProvinceApplication,
+    Slot,
+)
+from booking.db.models.applications import OPEN_STATUSES
+from booking.errors import Conflict, NotFound, invalid
+from booking.i18n import lazy
+from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
+from booking.notifications.outbox import add_rows, cancel_pending, messages
+from booking.offices.directory import OfficeInfo
+from booking.runtime import Runtime
+
+MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
+
+
+class InvalidApplicationStatus(Conflict):
+    code = "application-state"  # short: audit outcomes are "refused:<code>" in 32 characters
+    title = lazy("The application is not in a state that allows this.")
+
+
+class DocumentsMissing(Conflict):
+    code = "documents-missing"
+    title = lazy("Required documents are missing.")
+
+
+class HoldOver(Conflict):
+    code = "hold-expired"
+    title = lazy("The seat hold of this application has ended.")
+
+
+class TooManyDocuments(Conflict):
+    code = "too-many-documents"
+    title = lazy("This application has as many documents as it may have.")
+
+
+# --- submitting ------------------------------------------------------------------------
+
+
+async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key: str | None,
+                 locale: str) -> tuple[int, dict[str, Any]]:
+    """Book the chosen slot as a held seat and open the application, in one write."""
+    booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, locale=data.locale)
+    review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True))
+    return await appointments.book(rt, principal, booking, key=key, locale=locale, review=review)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _may_see(principal: Principal, app: CrossProvinceApplication) -> bool:
+    if principal.is_couple:
+        return app.account_id is not None and app.account_id == principal.id
+    return principal.manages_office(app.office_id)
+
+
+async def _visible(session: AsyncSession, principal: Principal, application_id: uuid.UUID, *,
+                   lock: bool = False) -> CrossProvinceApplication:
+    """The application if the caller may see it; unknown and forbidden are both 404."""
+    app = await session.get(CrossProvinceApplication, application_id)
+    if app is None or not _may_see(principal, app):
+        raise NotFound()
+    if lock:
+        app = (await session.execute(
+            select(CrossProvinceApplication).where(CrossProvinceApplication.id == application_id)
+            .with_for_update().execution_options(populate_existing=True))).scalar_one()
+    return app
+
+
+async def _documents(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ApplicationDocument]]:
+    found: dict[uuid.UUID, list[ApplicationDocument]] = {i: [] for i in ids}
+    if ids:
+        rows = await session.execute(select(ApplicationDocument).where(
+            ApplicationDocument.application_id.in_(list(ids))).order_by(ApplicationDocument.created_at))  # type: ignore[attr-defined]
+        for doc in rows.scalars():
+            found[doc.application_id].append(doc)
+    return found
+
+
+async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvinceApplication],
+                  locale: str) -> list[dict[str, Any]]:
+    """Several applications with their appointments, parties and documents in four queries."""
+    if not apps:
+        return []
+    appt_ids = [a.appointment_id for a in apps]
+    appts = {a.id: a for a in (await session.execute(
+        select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
+    parties: dict[uuid.UUID, list[AppointmentParty]] = {}
+    for p in (await session.execute(select(AppointmentParty).where(
+            AppointmentParty.appointment_id.in_(appt_ids)).order_by(AppointmentParty.position))).scalars():  # type: ignore[attr-defined]
+        parties.setdefault(p.appointment_id, []).append(p)
+    documents = await _documents(session, [a.id for a in apps])
+    offices: dict[int, OfficeInfo] = {}
+    out = []
+    for app in apps:
+        if app.office_id not in offices:
+            offices[app.office_id] = await appointments._office(rt, app.office_id, session)
+        office = offices[app.office_id]
+        appt = appts[app.appointment_id]
+        appt_body = appointments.appointment_out(appt, parties.get(appt.id, []), office, app.id)
+        out.append(application_body(app, office.tz, appt_body, documents[app.id], locale))
+    return out
+
+
+async def get_application(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                          locale: str) -> dict[str, Any]:
+    app = await _visible(session, principal, application_id)
+    return (await _bodies(rt, session, [app], locale))[0]
+
+
+async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None, limit: int,
+                   offset: int, locale: str) -> tuple[list[dict[str, Any]], int]:
+    query = select(CrossProvinceApplication).where(CrossProvinceApplication.account_id == principal.id)
+    if status:
+        query = query.where(CrossProvinceApplication.status == status)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    apps = list((await session.execute(query.order_by(CrossProvinceApplication.created_at.desc())  # type: ignore[attr-defined]
+                                       .limit(limit).offset(offset))).scalars())
+    return await _bodies(rt, session, apps, locale), total
+
+
+async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, *,
+                status: str | None, start: date | None, end: date | None, limit: int, offset: int,
+                locale: str) -> tuple[list[dict[str, Any]], int]:
+    """The office's applications, oldest first (first come, first reviewed); the open
+    ones unless a status is asked for. ``start``/``end`` filter by appointment date."""
+    principal.require_office(office_id)
+    query = select(CrossProvinceApplication).where(CrossProvinceApplication.office_id == office_id)
+    if status:
+        query = query.where(CrossProvinceApplication.status == status)
+    else:
+        query = query.where(CrossProvinceApplication.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+    if start is not None or end is not None:
+        office = await appointments._office(rt, office_id, session)
+        query = query.join(Appointment, Appointment.id == CrossProvinceApplication.appointment_id)
+        if start is not None:
+            query = query.where(Appointment.starts_at >= datetime.combine(start, time(0), tzinfo=office.tz))
+        if end is not None:
+            query = query.where(Appointment.starts_at < datetime.combine(end + timedelta(days=1), time(0),
+                                                                          tzinfo=office.tz))
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    apps = list((await session.execute(query.order_by(CrossProvinceApplication.created_at,
+                                                      CrossProvinceApplication.id)
+                                       .limit(limit).offset(offset))).scalars())
+    return await _bodies(rt, session, apps, locale), total
+
+
+# --- changing state -----------------------------------------------------------------------
+
+
+def _transition(app: CrossProvinceApplication, status: str, now: datetime, by: str, actor: Principal | None,
+                reason: str | None = None) -> None:
+    app.status = status
+    app.version += 1
+    app.updated_at = now
+    app.history = [*app.history, history_entry(status, now, by, reason)]
+    if by == "office":
+        app.decision_reason = reason
+        app.decided_by = actor.id if actor else None
+        app.decided_at = now
+
+
+async def _locked_pair(session: AsyncSession, principal: Principal, application_id: uuid.UUID
+                       ) -> tuple[CrossProvinceApplication, Appointment]:
+    """Lock the appointment, then the application (the order every change uses)."""
+    app = await _visible(session, principal, application_id)
+    appt = await session.get(Appointment, app.appointment_id, with_for_update=True)
+    assert appt is not None  # the foreign key cascades
+    app = await _visible(session, principal, application_id, lock=True)
+    return app, appt
+
+
+async def _refuse(session: AsyncSession, actor: Principal, action: str, app: CrossProvinceApplication,
+                  problem: Conflict, **detail: Any) -> None:
+    """Refused office actions are audited too (in a transaction of their own), then raised."""
+    if not actor.is_couple:
+        target_id, office_id = app.id, app.office_id  # read before the rollback expires them
+        await session.rollback()
+        record(session, actor, action, target_type="application", target_id=target_id, office_id=office_id,
+               outcome=f"refused:{problem.code}", **detail)
+        await session.commit()
+    else:
+        await session.rollback()
+    raise problem
+
+
+async def _release(session: AsyncSession, appt: Appointment, now: datetime, by: str) -> None:
+    """The held seat goes back at once; the parties may book again."""
+    appt.status = "cancelled"
+    appt.cancelled_by = by
+    appt.cancelled_at = now
+    appt.sequence += 1
+    appt.updated_at = now
+    await appointments._release_seat(session, appt)
+    await appointments._deactivate_parties(session, appt)
+    await cancel_pending(session, "appointment", appt.id, kinds=(appointments.REMINDER,))
+
+
+async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                 data: DecisionIn, locale: str) -> dict[str, Any]:
+    """A clerk's decision, with its notification to the couple, in one transaction."""
+    now = rt.clock.now()
+    if principal.is_couple:
+        raise NotFound()
+    reason = data.reason or None
+    if data.decision != "approve" and not reason:
+        raise invalid("reason", lazy("A reason is required for this decision."))
+    app, appt = await _locked_pair(session, principal, application_id)
+    action = "application.decide"
+    allowed = {"approve": ("submitted",), "needs_more_info": ("submitted",),
+               "reject": ("submitted", "needs_more_info")}[data.decision]
+    if app.status not in allowed or appt.status != "pending_review":
+        await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
+                      decision=data.decision)
+    parties = await appointments._parties(session, appt.id)
+    who = appointments.recipients(appt.account_id, parties)
+
+    if data.decision == "approve":
+        if now >= app.hold_expires_at or now >= appt.starts_at:
+            await _refuse(session, principal, action, app, HoldOver(), decision=data.decision)
+        docs = (await _documents(session, [app.id]))[app.id]
+        missing = missing_documents(app.documents_required, [(d.kind, d.party) for d in docs])
+        if missing:
+            await _refuse(session, principal, action, app, DocumentsMissing(
+                missing=[{"kind": k, "party": p} for k, p in missing]), decision=data.decision)
+        # The seat was taken when the hold was placed, under the capacity guard, and is
+        # counted in ``booked``; capacity can never be lowered below ``booked``
+        # (``slots.services.patch_slot`` and the CHECK constraint). So approval takes no
+        # second seat: it re-reads the slot under a share lock only to confirm that. A slot
+        # the office closed meanwhile keeps its held seat, as it keeps its confirmed ones.
+        slot = (await session.execute(select(Slot.booked, Slot.capacity).where(Slot.id == appt.slot_id)
+                                      .with_for_update(read=True))).one()
+        assert slot.booked <= slot.capacity
+        office = await appointments._office(rt, appt.office_id, session)
+        appt.status = "confirmed"
+        appt.sequence += 1
+        appt.updated_at = now
+        _transition(app, "approved", now, "office", principal, reason)
+        rows = messages("application.approved", "application", app.id, app.version, who, appt.locale, now)
+        rows += appointments.reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+    elif data.decision == "reject":
+        await _release(session, appt, now, "office")
+        _transition(app, "rejected", now, "office", principal, reason)
+        rows = messages("application.rejected", "application", app.id, app.version, who, appt.locale, now)
+    else:
+        _transition(app, "needs_more_info", now, "office", principal, reason)
+        rows = messages("application.needs_more_info", "application", app.id, app.version, who, appt.locale,
+                        now)
+    await add_rows(session, rows, now)
+    record(session, principal, action, target_type="application", target_id=app.id, office_id=app.office_id,
+           at=now, decision=data.decision, status=app.status, appointment_id=str(appt.id))
+    await session.commit()
+    return (await _bodies(rt, session, [app], locale))[0]
+
+
+async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                   note: str | None, locale: str) -> dict[str, Any]:
+    """The couple has added what the office asked for: back to the office's queue."""
+    now = rt.clock.now()
+    app, appt = await _locked_pair(session, principal, application_id)
+    if app.status != "needs_more_info" or appt.status != "pending_review":
+        await _refuse(session, principal, "application.resubmit", app, InvalidApplicationStatus(application_status=app.status))
+    _transition(app, "submitted", now, "couple", principal, note)
+    await session.commit()
+    return (await _bodies(rt, session, [app], locale))[0]
+
+
+async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                   locale: str) -> dict[str, Any]:
+    """The couple gives up the application; the seat returns at once."""
+    now = rt.clock.now()
+    app, appt = await _locked_pair(session, principal, application_id)
+    if app.status not in OPEN_STATUSES or appt.status != "pending_review":
+        await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(application_status=app.status))
+    await _release(session, appt, now, "couple")
+    _transition(app, "withdrawn", now, "couple", principal)
+    parties = await appointments._parties(session, appt.id)
+    # the calendar's tentative event is cancelled like any cancelled appointment's
+    await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
+                                     appointments.recipients(appt.account_id, parties), appt.locale, now,
+                                     payload={"by": "couple"}), now)
+    await session.commit()
+    return (await _bodies(rt, session, [app], locale))[0]
+
+
+async def close_with_appointment(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
+                                 reason: str | None) -> None:
+    """``POST /appointments/{id}/cancel`` on a held seat: the application closes with it
+    (withdrawn by the couple, rejected by the office). Called with the appointment locked;
+    the appointment's own cancellation notice tells the couple."""
+    app = (await session.execute(
+        select(CrossProvinceApplication).where(CrossProvinceApplication.appointment_id == appt.id)
+        .with_for_update())).scalar_one_or_none()
+    if app is None or app.status not in OPEN_STATUSES:
+        return
+    if by_office:
+        _transition(app, "rejected", now, "office", None, reason)
+    else:
+        _transition(app, "withdrawn", now, "couple", None)
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+def store(rt: Runtime) -> DocumentStore:
+    found = rt.extras.get("document_store")
+    if found is None:
+        found = rt.extras["document_store"] = DocumentStore(rt.settings.upload_dir, rt.vault)
+    return found  # type: ignore[no-any-return]
+
+
+def _party(kind: str, raw: str | None) -> int | None:
+    if kind not in DOCUMENT_KINDS:
+        raise invalid("kind", lazy("Is not one of the allowed values."))
+    if raw in (None, ""):
+        if DOCUMENT_KINDS[kind].per_party:
+            raise invalid("party", lazy("Say whose document this is: party 1 or 2."))
+        return None
+    if raw not in ("1", "2"):
+        raise invalid("party", lazy("Must be 1 or 2."))
+    return int(raw)
+
+
+async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                 form: DocumentUpload, locale: str) -> dict[str, Any]:
+    """Add a scan to an open application (the couple, or a clerk of the office at the
+    counter). The content is checked and cleaned in a worker thread before any row is
+    locked (decoding a large image takes a while); the file is written before the row
+    commits and removed if it does not."""
+    now = rt.clock.now()
+    app = await _visible(session, principal, application_id)
+    if app.status not in OPEN_STATUSES:
+        await _refuse(session, principal, "application.document.upload", app,
+                      InvalidApplicationStatus(application_status=app.status))
+    party = _party(form.kind, form.party)
+    file_name = safe_file_name(form.file.filename)
+    data = await form.file.read(rt.settings.upload_max_bytes + 1)
+    media_type, content = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+
+    # Now the short part under the application's lock: its state cannot change meanwhile.
+    app = await _visible(session, principal, application_id, lock=True)
+    if app.status not in OPEN_STATUSES:
+        await _refuse(session, principal, "application.document.upload", app,
+                      InvalidApplicationStatus(application_status=app.status))
+    count = (await session.execute(select(func.count()).where(
+        ApplicationDocument.application_id == app.id))).scalar_one()
+    if count >= MAX_DOCUMENTS:
+        await _refuse(session, principal, "application.document.upload", app, TooManyDocuments())
+    doc = ApplicationDocument(id=uuid.uuid4(), application_id=app.id, kind=form.kind, party=party,
+                              media_type=media_type, size_bytes=len(content),
+                              sha256=hashlib.sha256(content).hexdigest(), file_name=file_name,
+                              uploaded_by=principal.id, created_at=now)
+    files = store(rt)
+    await asyncio.to_thread(files.write, doc.id, content)
+    try:
+        session.add(doc)
+        app.updated_at = now
+        if not principal.is_couple:
+            record(session, principal, "application.document.upload", target_type="application",
+                   target_id=app.id, office_id=app.office_id, at=now, document_id=str(doc.id), kind=doc.kind)
+        await session.commit()
+    except BaseException:
+        files.delete(doc.id)
+        raise
+    return document_body(app.id, doc, locale)
+
+
+async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                        document_id: uuid.UUID) -> tuple[bytes, ApplicationDocument]:
+    """The couple reads their own; a clerk of the office reads, and the read is audited
+    (committed before the bytes leave)."""
+    app = await _visible(session, principal, application_id)
+    doc = await session.get(ApplicationDocument, document_id)
+    if doc is None or doc.application_id != app.id:
+        raise NotFound()
+    try:
+        content = await asyncio.to_thread(store(rt).read, doc.id)
+    except FileNotFoundError:
+        raise NotFound() from None
+    if not principal.is_couple:
+        record(session, principal, "application.document.read", target_type="application", target_id=app.id,
+               office_id=app.office_id, at=rt.clock.now(), document_id=str(doc.id), kind=doc.kind)
+        await session.commit()
+    return content, doc
+
+
+# --- the expiry of holds ---------------------------------------------------------------------
+
+
+async def expire_holds(rt: Runtime, limit: int = 200) -> int:
+    """Open applications whose hold has ended (or whose appointment has begun) expire and
+    give their seats back. Safe to run twice and concurrently: the rows are taken with
+    SKIP LOCKED (a clerk deciding one at this moment keeps it), and only open ones are
+    picked, so a second run finds nothing left to do."""
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        query = (select(CrossProvinceApplication, Appointment)
+                 .join(Appointment, Appointment.id == CrossProvinceApplication.appointment_id)
+                 .where(CrossProvinceApplication.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+                        or_(CrossProvinceApplication.hold_expires_at <= now, Appointment.starts_at <= now))
+                 .order_by(CrossProvinceApplication.hold_expires_at).limit(limit))
+        if rt.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        pairs = (await session.execute(query)).all()
+        for app, appt in pairs:
+            if appt.status == "pending_review":
+                await _release(session, appt, now, "system")
+            _transition(app, "expired", now, "system", None)
+            parties = await appointments._parties(session, appt.id)
+            await add_rows(session, messages("application.expired", "application", app.id, app.version,
+                                             appointments.recipients(appt.account_id, parties), appt.locale, now),
+                           now)
+            record(session, SYSTEM, "application.expire", target_type="application", target_id=app.id,
+                   office_id=app.office_id, at=now, automatic=True, appointment_id=str(appt.id))
+        await session.commit()
+        return len(pairs)
+
+
+__all__ = ["close_with_appointment", "decide", "expire_holds", "get_application", "list_own", "queue",
+           "read_document", "resubmit", "submit", "upload", "withdraw"]

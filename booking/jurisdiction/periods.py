@@ -1,0 +1,72 @@
+"""The policy periods, cached in-process for the booking hot path.
+
+Every booking asks ``assess``; reading the periods from the database each time would add
+a round trip to the hottest write. They change a few times a decade, so each process
+keeps them for ``ttl_seconds``; an admin's edit drops this process's copy at once, other
+processes (API replicas, workers) see it within the TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as _time
+
+from sqlalchemy import select
+
+from booking.db.engine import Database
+from booking.db.models import JurisdictionArea, JurisdictionPeriod
+from booking.jurisdiction.policy import OfficeArea, Period
+from booking.offices.directory import OfficeInfo
+from booking.runtime import Runtime
+
+DEFAULT_TTL_SECONDS = 30.0
+
+
+def period_of(row: JurisdictionPeriod, areas: list[tuple[str, str]]) -> Period:
+    return Period(id=row.id, code=row.code, effective_from=row.effective_from, effective_to=row.effective_to,
+                  rule=row.rule, documents_local=tuple(row.documents_local),
+                  documents_nonlocal=tuple(row.documents_nonlocal), prereview=row.prereview,
+                  areas=frozenset(areas))
+
+
+class PolicyBook:
+    def __init__(self, db: Database, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._entry: tuple[float, tuple[Period, ...]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def periods(self) -> tuple[Period, ...]:
+        entry = self._entry
+        if entry is not None and entry[0] > _time.monotonic():
+            return entry[1]
+        async with self._lock:  # one reload at a time, however many requests wait for it
+            entry = self._entry
+            if entry is not None and entry[0] > _time.monotonic():
+                return entry[1]
+            loaded = await self._load()
+            self._entry = (_time.monotonic() + self._ttl, loaded)
+            return loaded
+
+    async def _load(self) -> tuple[Period, ...]:
+        async with self._db.session() as session:
+            rows = (await session.execute(select(JurisdictionPeriod).order_by(JurisdictionPeriod.id))).scalars().all()
+            areas: dict[int, list[tuple[str, str]]] = {}
+            for period_id, service, code in (await session.execute(
+                    select(JurisdictionArea.period_id, JurisdictionArea.service, JurisdictionArea.area_code))).all():
+                areas.setdefault(period_id, []).append((service, code))
+        return tuple(period_of(row, areas.get(row.id or 0, [])) for row in rows)
+
+    def forget(self) -> None:
+        self._entry = None
+
+
+def policy_book(rt: Runtime) -> PolicyBook:
+    book = rt.extras.get("policy")
+    if book is None:
+        book = rt.extras["policy"] = PolicyBook(rt.db)
+    return book  # type: ignore[no-any-return]
+
+
+def office_area(office: OfficeInfo) -> OfficeArea:
+    return OfficeArea(office.province_code, office.division_code, office.rules.prereview_nonlocal)
