@@ -3,6 +3,15 @@
 from booking.db.models.accounts import UserAccount
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
+from booking.db.models.events import (
+    ACTIVE_SIGNUP_STATUSES,
+    EVENT_KINDS,
+    HOLDING_STATUSES,
+    SIGNUP_STATUSES,
+    Event,
+    Signup,
+    SignupParty,
+)
 from booking.db.models.idempotency import IdempotencyRecord
 from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
@@ -10,16 +19,23 @@ from booking.db.models.schedules import OfficeDay, ScheduleWindow
 from booking.db.models.slots import Slot
 
 __all__ = [
+    "ACTIVE_SIGNUP_STATUSES",
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "Appointment",
     "AppointmentParty",
     "AuditEntry",
+    "EVENT_KINDS",
+    "Event",
+    "HOLDING_STATUSES",
     "IdempotencyRecord",
     "Notification",
     "Office",
     "OfficeDay",
+    "SIGNUP_STATUSES",
     "ScheduleWindow",
+    "Signup",
+    "SignupParty",
     "Slot",
     "UserAccount",
 ]
