@@ -21,6 +21,7 @@ from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
+from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
@@ -45,6 +46,9 @@ CONTROLLERS: list[Any] = [
     DeskController,
     AuditController,
     NotificationController,
+    EventController,
+    SignupController,
+    EventFeedController,
 ]
 
 

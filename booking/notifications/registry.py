@@ -71,6 +71,7 @@ def renderer_for(kind: str) -> Renderer | None:
 def load_renderers() -> None:
     """Import every area's notices module (each registers its kinds)."""
     import booking.appointments.notices  # noqa: F401
+    import booking.events.notices  # noqa: F401
 
 
 def message_id(notification_id: uuid.UUID) -> str:
