@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from booking.app import create_app
 from booking.runtime import Runtime
 from tests.conftest import create_office, make_actor, make_couples
 from tests.events_helpers import distinct_couples, event_body, signup_body
-from tests.helpers import live_server
+from tests.helpers import couple_parties, live_server
 
 
 @pytest.fixture
@@ -191,3 +192,25 @@ async def test_guest_seats_hold_as_a_second_limit_under_load(http, crowd, runtim
     if not skip:  # strict order: promotions are a prefix of the queue
         first_waiting = min((s["arrival_no"] for s in waiting), default=10**9)
         assert all(s["arrival_no"] < first_waiting for s in signups if s["id"] in promoted)
+
+
+async def test_one_person_many_signups_and_one_key_many_retries_at_once(http, crowd, runtime):
+    event_id, _clerk = await _event(http, runtime, capacity=5)
+    people = distinct_couples(11)
+    bride = people[0][1]
+    accounts = await make_couples(runtime, 11)
+    # the same bride with ten different grooms, from ten accounts, all at once: one place
+    attempts = await crowd.all("POST", [(f"/api/v1/events/{event_id}/signups",
+                                         signup_body([people[i][0], bride]), accounts[i].headers)
+                                        for i in range(1, 11)])
+    assert Counter(r.status_code for r in attempts) == {201: 1, 409: 9}
+    assert {r.json()["code"] for r in attempts if r.status_code == 409} == {"already-signed-up"}
+    assert {r.json()["party"] for r in attempts if r.status_code == 409} == {2}
+    # one couple's client retries twenty times with one Idempotency-Key: one sign-up, one answer
+    headers = {**accounts[0].headers, "Idempotency-Key": "retry-signup-1"}
+    body = signup_body(couple_parties(groom_birth=date(1985, 5, 5), bride_birth=date(1987, 7, 7)))
+    retries = await crowd.all("POST", [(f"/api/v1/events/{event_id}/signups", body, headers)] * 20)
+    assert [r.status_code for r in retries] == [201] * 20 and len({r.text for r in retries}) == 1
+    event, signups = await _state(runtime, event_id)
+    _assert_counters(event, signups)
+    assert (event["places_taken"], len(signups)) == (2, 2)
