@@ -5,7 +5,8 @@ CHECK constraints as well (``ck_event_places``, ``ck_event_guest_seats``):
 
 - a sign-up takes a place with one conditional UPDATE (``places_taken < capacity`` and the
   guests fit, and nobody waits ahead, unless the event lets fitting couples pass), which
-  also draws its arrival ticket; otherwise a second UPDATE queues it on the same locked row;
+  also draws its arrival ticket; otherwise a second UPDATE, on the opposite condition,
+  queues it; the UPDATE that matched holds the row lock until the sign-up commits;
 - freeing a place (cancellation, rejection, a raised limit) promotes waitlisted couples in
   arrival order in the same transaction: ``promote`` walks the queue under the lock.
 
@@ -18,11 +19,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import HOLDING_STATUSES, Event, Signup
+
+# The counters are read from the database (RETURNING, or a fresh SELECT), never from an
+# ORM object a session may hold: no in-Python re-evaluation of these updates.
+NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,41 +46,55 @@ async def lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | None
         .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
+def _fits(guests: int) -> Any:
+    """A newcomer takes a place when one is free, their guests fit the free seats, and
+    nobody waits ahead. When anyone waits, the head of the queue did not fit (else it would
+    have been promoted), so the newcomer queues behind, unless the event lets fitting
+    couples pass (``waitlist_skip_unfit``): then nobody waiting fits, and a fitting
+    newcomer goes straight in."""
+    return and_(Event.places_taken < Event.capacity, Event.guest_seats_taken + guests <= Event.guest_seats,
+                or_(Event.waitlisted == 0, Event.waitlist_skip_unfit.is_(True)))  # type: ignore[attr-defined]
+
+
 async def claim(session: AsyncSession, event_id: uuid.UUID, guests: int) -> Claim | None:
     """Take a place or join the waitlist; None when the event is no longer published.
 
-    A newcomer never passes a waiting couple: when anyone waits, the head of the queue did
-    not fit (it would have been promoted), so the newcomer queues behind, unless the event
-    lets fitting couples pass (``waitlist_skip_unfit``), in which case nobody waiting fits
-    and a fitting newcomer goes straight in.
+    Two conditional UPDATEs whose conditions are each other's negation: exactly one
+    matches the row as it is when it is locked, and the one that matches holds the lock
+    to the end of the transaction. If neither matched, the row changed between the two
+    (a place freed after the first found none): decide again.
     """
-    took = (await session.execute(
-        update(Event)
-        .where(Event.id == event_id, Event.status == "published",
-               Event.places_taken < Event.capacity,
-               Event.guest_seats_taken + guests <= Event.guest_seats,
-               or_(Event.waitlisted == 0, Event.waitlist_skip_unfit.is_(True)))  # type: ignore[attr-defined]
-        .values(places_taken=Event.places_taken + 1, guest_seats_taken=Event.guest_seats_taken + guests,
-                arrivals=Event.arrivals + 1)
-        .returning(Event.arrivals, Event.requires_approval))).first()
-    if took is not None:
-        return Claim(True, took[0], None, bool(took[1]))
-    queued = (await session.execute(
-        update(Event).where(Event.id == event_id, Event.status == "published")
-        .values(waitlisted=Event.waitlisted + 1, arrivals=Event.arrivals + 1)
-        .returning(Event.arrivals, Event.waitlisted, Event.requires_approval))).first()
-    if queued is None:
-        return None
-    return Claim(False, queued[0], queued[1], bool(queued[2]))
+    fits = _fits(guests)
+    for _attempt in range(10):
+        took = (await session.execute(
+            update(Event).where(Event.id == event_id, Event.status == "published", fits)
+            .values(places_taken=Event.places_taken + 1, guest_seats_taken=Event.guest_seats_taken + guests,
+                    arrivals=Event.arrivals + 1)
+            .returning(Event.arrivals, Event.requires_approval).execution_options(**NO_SYNC))).first()
+        if took is not None:
+            return Claim(True, took[0], None, bool(took[1]))
+        queued = (await session.execute(
+            update(Event).where(Event.id == event_id, Event.status == "published", not_(fits))
+            .values(waitlisted=Event.waitlisted + 1, arrivals=Event.arrivals + 1)
+            .returning(Event.arrivals, Event.waitlisted, Event.requires_approval)
+            .execution_options(**NO_SYNC))).first()
+        if queued is not None:
+            return Claim(False, queued[0], queued[1], bool(queued[2]))
+        status = (await session.execute(select(Event.status).where(Event.id == event_id))).scalar_one_or_none()
+        if status != "published":
+            return None
+    raise RuntimeError("the event kept changing under the sign-up")  # pragma: no cover
 
 
 async def release(session: AsyncSession, event_id: uuid.UUID, status: str, guests: int) -> None:
     """A sign-up in ``status`` leaves (the event row is locked by the caller)."""
     if status in HOLDING_STATUSES:
         await session.execute(update(Event).where(Event.id == event_id).values(
-            places_taken=Event.places_taken - 1, guest_seats_taken=Event.guest_seats_taken - guests))
+            places_taken=Event.places_taken - 1, guest_seats_taken=Event.guest_seats_taken - guests)
+            .execution_options(**NO_SYNC))
     elif status == "waitlisted":
-        await session.execute(update(Event).where(Event.id == event_id).values(waitlisted=Event.waitlisted - 1))
+        await session.execute(update(Event).where(Event.id == event_id).values(waitlisted=Event.waitlisted - 1)
+                              .execution_options(**NO_SYNC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +134,13 @@ async def promote(session: AsyncSession, event_id: uuid.UUID, now: datetime) -> 
     moved = (await session.execute(
         update(Signup).where(Signup.id.in_(chosen), Signup.status == "waitlisted")  # type: ignore[attr-defined]
         .values(status=status, promoted_at=now, updated_at=now, sequence=Signup.sequence + 1)
-        .returning(Signup.id))).all()
+        .returning(Signup.id).execution_options(**NO_SYNC))).all()
     if len(moved) != len(chosen):  # every sign-up change takes the event lock first
         raise RuntimeError("a waitlisted sign-up changed without the event lock")
     # the CHECK constraints refuse this update if the arithmetic above were ever wrong
     await session.execute(update(Event).where(Event.id == event_id).values(
         places_taken=Event.places_taken + len(chosen), guest_seats_taken=Event.guest_seats_taken + guests_in,
-        waitlisted=Event.waitlisted - len(chosen)))
+        waitlisted=Event.waitlisted - len(chosen)).execution_options(**NO_SYNC))
     return [Promotion(signup_id, status) for signup_id in chosen]
 
 
@@ -133,7 +153,7 @@ async def recount(session: AsyncSession, event_id: uuid.UUID) -> None:
     waiting = (await session.execute(
         select(func.count()).where(Signup.event_id == event_id, Signup.status == "waitlisted"))).scalar_one()
     await session.execute(update(Event).where(Event.id == event_id).values(
-        places_taken=holding[0], guest_seats_taken=holding[1], waitlisted=waiting))
+        places_taken=holding[0], guest_seats_taken=holding[1], waitlisted=waiting).execution_options(**NO_SYNC))
 
 
 async def waitlist_position(session: AsyncSession, event_id: uuid.UUID, arrival_no: int) -> int:
