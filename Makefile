@@ -31,7 +31,7 @@ messages: install
 	$(BIN)/pybabel extract -F pyproject.toml $(BABEL_KEYWORDS) --no-location --sort-output \
 		--omit-header -o booking/i18n/messages.pot booking
 	$(BIN)/pybabel update -i booking/i18n/messages.pot -d booking/i18n/locales --no-fuzzy-matching \
-		--omit-header --ignore-obsolete
+		--ignore-obsolete --width 0
 
 bench: install-test
 	$(BIN)/python bench/release_rush.py

@@ -25,6 +25,7 @@ from booking.deps import provide_locale, provide_principal, provide_runtime, pro
 from booking.errors import exception_handlers
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.jurisdiction.periods import PolicyBook
+from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
@@ -53,6 +54,9 @@ CONTROLLERS: list[Any] = [
     JurisdictionController,
     ApplicationController,
     ApplicationQueueController,
+    EventController,
+    SignupController,
+    EventFeedController,
 ]
 
 

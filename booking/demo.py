@@ -1,17 +1,19 @@
 """``booking demo`` and ``booking users create``: seed data through the same services the
-API uses. Running the demo twice changes nothing that exists."""
+API uses (offices, schedules, slots, accounts, and an event of each kind per office).
+Running the demo twice changes nothing that exists."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM
 from booking.accounts.schemas import RegisterIn, UserCreateIn
 from booking.accounts.services import EmailTaken, create_staff, register_couple
-from booking.db.models import Office, OfficeDay, ScheduleWindow, UserAccount
+from booking.db.models import Event, Office, OfficeDay, ScheduleWindow, UserAccount
 from booking.offices.schemas import OfficeCreate
 from booking.offices.services import create_office
 from booking.runtime import Runtime
@@ -103,6 +105,7 @@ async def seed_demo(settings: Settings) -> list[str]:
                         email=email, password=DEMO_PASSWORDS[role], name=name, role=role, office_id=office_id),
                         SYSTEM)
                 lines.append(f"{role:6} {email}  password: {DEMO_PASSWORDS[role]}")
+            lines += await seed_events(runtime, session, offices)
             couple_email = "couple@demo.invalid"
             try:
                 await register_couple(session, runtime, RegisterIn(
@@ -112,6 +115,50 @@ async def seed_demo(settings: Settings) -> list[str]:
             lines.append(f"couple {couple_email}  password: {DEMO_PASSWORDS['couple']}")
     finally:
         await runtime.close()
+    return lines
+
+
+# One event of each kind per demo office: (kind, days ahead, weekday (ISO), start, hours, capacity,
+# guests per couple, guest seats, eligibility, title zh, title en)
+DEMO_EVENTS = [
+    ("collective", 30, 6, time(9, 30), 2, 100, 2, 160, {}, "{office}新婚集体婚礼",
+     "Collective Wedding at {office}"),
+    ("charity", 45, 6, time(10, 0), 3, 20, 4, 60, {}, "{office}爱心慈善婚礼", "Charity Wedding at {office}"),
+    ("memorial", 60, 7, time(9, 0), 2, 30, 4, 100, {"min_years_married": 50}, "{office}金婚纪念婚礼",
+     "Golden Wedding Celebration at {office}"),
+]
+
+
+async def seed_events(runtime: Runtime, session: AsyncSession, offices: list[Office]) -> list[str]:
+    """An upcoming event of each kind per office, unless the office has one of that kind
+    not yet over (so a second run adds nothing)."""
+    from booking.events.schemas import EligibilityIn, EventCreate
+    from booking.events.services import create_event
+    from booking.offices.directory import OfficeDirectory
+
+    runtime.extras.setdefault("offices", OfficeDirectory(runtime.db, ttl_seconds=0))
+    now = runtime.clock.now()
+    lines = []
+    for office in offices:
+        tz = ZoneInfo(office.timezone)
+        for kind, ahead, weekday, start, hours, capacity, guests, seats, rules, title_zh, title_en in DEMO_EVENTS:
+            existing = (await session.execute(select(Event.id).where(
+                Event.office_id == office.id, Event.kind == kind, Event.ends_at > now).limit(1))).first()
+            if existing:
+                lines.append(f"event  {kind:10} at {office.code}: exists")
+                continue
+            day = now.astimezone(tz).date() + timedelta(days=ahead)
+            day += timedelta(days=(weekday - day.isoweekday()) % 7)
+            starts = datetime.combine(day, start, tzinfo=tz)
+            created = await create_event(runtime, session, SYSTEM, EventCreate(
+                office_id=office.id or 0, kind=kind,  # type: ignore[arg-type]
+                title_zh=title_zh.format(office=office.name_zh), title_en=title_en.format(office=office.name_en),
+                description_zh="演示活动：欢迎报名。", description_en="A demo event: sign-ups welcome.",
+                venue_zh="婚姻登记处颁证大厅", venue_en="Certificate Hall of the Registry",
+                address_zh=office.address_zh, address_en=office.address_en, starts_at=starts,
+                ends_at=starts + timedelta(hours=hours), capacity=capacity, guests_per_couple=guests,
+                guest_seats=seats, eligibility=EligibilityIn(**rules)), "zh_Hans_CN")
+            lines.append(f"event  {kind:10} at {office.code}: {created.id} on {day}")
     return lines
 
 

@@ -39,6 +39,7 @@ def test_demo_twice_then_serve(tmp_path: Path):
     second = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert " 0 new slots" in second.stdout
+    assert first.stdout.count("event  ") == 12 and second.stdout.count(": exists") == 12  # one of each kind per office
 
     created = subprocess.run([*BOOKING, "users", "create", "--email", "clerk9@example.com", "--password",
                               "password-123", "--role", "clerk", "--office", "GZ-TIANHE"],
@@ -68,6 +69,8 @@ def test_demo_twice_then_serve(tmp_path: Path):
         availability = httpx.get(f"{base}/api/v1/offices/{offices[0]['id']}/availability",
                                  params={"service": "marriage_registration"})
         assert availability.status_code == 200 and "data" in availability.json()
+        events = httpx.get(f"{base}/api/v1/events").json()
+        assert events["total"] == 12 and {e["kind"] for e in events["data"]} == {"collective", "charity", "memorial"}
         login = httpx.post(f"{base}/api/v1/auth/login",
                            json={"email": "clerk9@example.com", "password": "password-123"})
         assert login.status_code == 200

@@ -5,6 +5,15 @@ from booking.db.models.applications import ApplicationDocument, CrossProvinceApp
 from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
 from booking.db.models.audit import AuditEntry
 from booking.db.models.calendars import CalendarFeed
+from booking.db.models.events import (
+    ACTIVE_SIGNUP_STATUSES,
+    EVENT_KINDS,
+    HOLDING_STATUSES,
+    SIGNUP_STATUSES,
+    Event,
+    Signup,
+    SignupParty,
+)
 from booking.db.models.idempotency import IdempotencyRecord
 from booking.db.models.jurisdiction import JurisdictionArea, JurisdictionPeriod
 from booking.db.models.notifications import Notification
@@ -13,6 +22,7 @@ from booking.db.models.schedules import OfficeDay, ScheduleWindow
 from booking.db.models.slots import Slot
 
 __all__ = [
+    "ACTIVE_SIGNUP_STATUSES",
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "ApplicationDocument",
@@ -21,13 +31,19 @@ __all__ = [
     "AuditEntry",
     "CalendarFeed",
     "CrossProvinceApplication",
+    "EVENT_KINDS",
+    "Event",
+    "HOLDING_STATUSES",
     "IdempotencyRecord",
     "JurisdictionArea",
     "JurisdictionPeriod",
     "Notification",
     "Office",
     "OfficeDay",
+    "SIGNUP_STATUSES",
     "ScheduleWindow",
+    "Signup",
+    "SignupParty",
     "Slot",
     "UserAccount",
 ]

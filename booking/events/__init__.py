@@ -1,0 +1,1 @@
+"""Wedding events: collective, charity and memorial weddings, their sign-ups and waitlists."""

@@ -1,0 +1,242 @@
+"""Events and sign-ups over HTTP: public listing and feed, couples' sign-ups, the organiser's desk."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.principal import Principal
+from booking.appointments.services import account_email
+from booking.db.models import Event
+from booking.errors import Conflict, NotFound, request_locale
+from booking.events import desk, services, signups
+from booking.events.invites import signup_calendar
+from booking.events.schemas import (
+    AttendanceIn,
+    CheckInIn,
+    DecisionIn,
+    EventCancelIn,
+    EventCreate,
+    EventKind,
+    EventList,
+    EventOut,
+    EventUpdate,
+    PledgeList,
+    SignupCancelIn,
+    SignupIn,
+    SignupList,
+    SignupOut,
+    SignupRevealOut,
+    SignupStatus,
+)
+from booking.i18n import lazy
+from booking.runtime import Runtime
+
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
+    description="retrying with the same key and body returns the first answer and signs up nothing more")]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+class SignupWaitlisted(Conflict):
+    code = "signup-waitlisted"
+    title = lazy("The sign-up is on the waitlist; its invite comes with a place.")
+
+
+class EventController(Controller):
+    path = "/api/v1/events"
+    tags = ["events"]
+
+    @get("/", exclude_from_auth=True, summary="List events (public), with the places remaining",
+         description="By default the published events not yet over; `from`/`to` are dates (China Standard Time).")
+    async def list_events(
+        self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        office_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        kind: Annotated[EventKind | None, QueryParameter()] = None,
+        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
+        include_cancelled: Annotated[bool, QueryParameter()] = False,
+        limit: Limit = 50, offset: Offset = 0,
+    ) -> EventList:
+        rows, total = await services.list_events(runtime, session, office_id=office_id, kind=kind, start=start,
+                                                 end=end, include_cancelled=include_cancelled, limit=limit,
+                                                 offset=offset, locale=locale)
+        return EventList(data=rows, total=total, limit=limit, offset=offset)
+
+    @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
+    async def get_event(
+        self, event_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> EventOut:
+        return await services.get_event(runtime, session, event_id, locale)
+
+    @post("/", guards=[requires_staff], status_code=201, summary="Create an event (clerks of the office, admins)")
+    async def create_event(
+        self, data: JSONBody[EventCreate], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> EventOut:
+        return await services.create_event(runtime, session, principal, data, locale)
+
+    @patch("/{event_id:uuid}", guards=[requires_staff], summary="Edit an event (clerks of the office, admins)",
+           description="A raised capacity or guest seats promotes waitlisted couples at once; a limit below what "
+           "is taken is refused (409). Changes couples see re-send their invites.")
+    async def update_event(
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventUpdate], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> EventOut:
+        return await services.update_event(runtime, session, principal, event_id, data, locale)
+
+    @post("/{event_id:uuid}/cancel", guards=[requires_staff], status_code=200,
+          summary="Cancel an event; every couple signed up is told")
+    async def cancel_event(
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventCancelIn], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> EventOut:
+        return await services.cancel_event(runtime, session, principal, event_id, data.reason, locale)
+
+    @post("/{event_id:uuid}/signups", guards=[requires_couple], status_code=201, summary="Sign up for an event",
+          description="Both parties (validated as for appointments), the marriage date where the event's "
+          "eligibility needs it, guests, contact. 201 with status `confirmed`, `pending_approval` or "
+          "`waitlisted` (with `waitlist_position`). 422 `not-eligible` names the rule (`rule`); 409 when "
+          "sign-ups are not open, a party is already signed up, or the Idempotency-Key was used for another body.")
+    async def sign_up(
+        self, request: Request[Principal, Any, Any], event_id: FromPath[uuid.UUID], data: JSONBody[SignupIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SignupOut]:
+        status, body = await signups.sign_up(request.app.state.runtime, request.user, event_id, data,
+                                             key=idempotency_key, locale=request_locale(request))
+        return Response(body, status_code=status)
+
+    @get("/{event_id:uuid}/signups", guards=[requires_staff], summary="The event's sign-ups and counts (organisers)")
+    async def list_signups(
+        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        status: Annotated[SignupStatus | None, QueryParameter()] = None, limit: Limit = 100, offset: Offset = 0,
+    ) -> SignupList:
+        rows, total, counts = await desk.list_signups(runtime, session, principal, event_id, status=status,
+                                                      limit=limit, offset=offset)
+        return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset,
+                          counts=counts)
+
+    @get("/{event_id:uuid}/signups.csv", guards=[requires_staff], summary="Export the sign-ups as CSV (organisers)",
+         description="ID numbers and phones masked unless `reveal=true`; every export is audited.")
+    async def export(
+        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        reveal: Annotated[bool, QueryParameter()] = False,
+    ) -> Response[bytes]:
+        body, filename = await desk.export_csv(runtime, session, principal, event_id, reveal=reveal, locale=locale)
+        return Response(body, media_type="text/csv",  # Litestar adds "; charset=utf-8"
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @get("/{event_id:uuid}/pledges", guards=[requires_staff], summary="Charity pledges and sponsors, with totals")
+    async def pledges(
+        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> PledgeList:
+        return await desk.pledges(runtime, session, principal, event_id)
+
+    @post("/{event_id:uuid}/check-in", guards=[requires_staff], status_code=200,
+          summary="Check a couple in at the venue by their code (organisers, on the day)")
+    async def check_in(
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> Response[SignupOut]:
+        return Response(await desk.check_in(runtime, session, principal, event_id, data.code))
+
+
+class SignupController(Controller):
+    path = "/api/v1/signups"
+    tags = ["events"]
+
+    @get("/", guards=[requires_couple], summary="The calling couple's sign-ups")
+    async def list_mine(
+        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        limit: Limit = 20, offset: Offset = 0,
+    ) -> SignupList:
+        rows, total = await signups.list_own(session, principal, limit=limit, offset=offset)
+        return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{signup_id:uuid}", guards=[requires_account], summary="One sign-up (its couple or the organisers)")
+    async def get_one(
+        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
+    ) -> Response[SignupOut]:
+        return Response(await signups.get_signup(session, principal, signup_id))
+
+    @post("/{signup_id:uuid}/cancel", guards=[requires_account], status_code=200,
+          summary="Cancel before the event (the couple or the organisers); the place goes to the waitlist")
+    async def cancel(
+        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        data: JSONBody[SignupCancelIn | None] = None,
+    ) -> Response[SignupOut]:
+        return Response(await signups.cancel(runtime, session, principal, signup_id, data.reason if data else None))
+
+    @post("/{signup_id:uuid}/decision", guards=[requires_staff], status_code=200,
+          summary="Approve, or reject with a reason (organisers)")
+    async def decide(
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> Response[SignupOut]:
+        return Response(await desk.decide(runtime, session, principal, signup_id, data))
+
+    @post("/{signup_id:uuid}/attendance", guards=[requires_staff], status_code=200,
+          summary="Mark a couple attended or absent (organisers, once the event has started)")
+    async def attendance(
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[AttendanceIn], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> Response[SignupOut]:
+        return Response(await desk.mark_attendance(runtime, session, principal, signup_id, data.attended))
+
+    @post("/{signup_id:uuid}/reveal", guards=[requires_staff], status_code=200,
+          summary="Full ID numbers and phones of a sign-up (organisers; audited)")
+    async def reveal(
+        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    ) -> SignupRevealOut:
+        return await desk.reveal(runtime, session, principal, signup_id)
+
+    @get("/{signup_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
+         description="METHOD:REQUEST while the couple holds a place (STATUS:TENTATIVE until approved), CANCEL once "
+         "cancelled, rejected or the event is cancelled; one UID per sign-up, SEQUENCE raised on every change. "
+         "409 while on the waitlist.")
+    async def invite(
+        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    ) -> Response[bytes]:
+        signup = await signups.visible_signup(session, principal, signup_id)
+        event = await session.get(Event, signup.event_id)
+        if event is None:
+            raise NotFound()
+        if signup.status == "waitlisted" and event.status != "cancelled":
+            raise SignupWaitlisted()
+        office = await services.office_of(runtime, event.office_id, session)
+        attendee = await account_email(session, signup.account_id)
+        body, method = signup_calendar(signup, event, office, runtime.settings, locale,
+                                       attendee if attendee[0] else None, runtime.clock.now())
+        return Response(body, media_type=f"text/calendar; method={method}",
+                        headers={"Content-Disposition": f'attachment; filename="signup-{signup.code}.ics"'})
+
+
+class EventFeedController(Controller):
+    path = "/api/v1/calendars/offices/{office_id:int}"
+    tags = ["events"]
+
+    @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
+         description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
+    async def feed(
+        self, office_id: FromPath[int], session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        locale: NamedDependency[str],
+    ) -> Response[bytes]:
+        body = await services.office_feed(runtime, session, office_id, locale)
+        return Response(body, media_type="text/calendar; method=PUBLISH",
+                        headers={"Content-Disposition": f'inline; filename="office-{office_id}-events.ics"'})

@@ -1,0 +1,407 @@
+"""Couples sign up for events, read and cancel their sign-ups.
+
+A sign-up is validated completely first (parties as for appointments, the sign-up window,
+guests, the kind's eligibility), then written in one transaction: the Idempotency-Key's
+record, the place or the waitlist ticket (``capacity.claim``, under the event row lock),
+the sign-up, its two parties (whose partial unique index refuses a person's second active
+sign-up for the event) and the outbox rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.appointments.codes import new_code
+from booking.appointments.services import IdempotencyKeyReused, party_body, request_fingerprint
+from booking.appointments.store import stored_answer
+from booking.audit.services import record
+from booking.db.models import (
+    HOLDING_STATUSES,
+    Appointment,
+    AppointmentParty,
+    Event,
+    IdempotencyRecord,
+    Office,
+    Signup,
+    SignupParty,
+)
+from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
+from booking.events import capacity, eligibility
+from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
+from booking.events.schemas import SignupIn
+from booking.events.services import EventCancelled, iso, office_of
+from booking.i18n import lazy
+from booking.notifications.outbox import add_rows
+from booking.parties.rules import check_reissue
+from booking.parties.services import PreparedParty, prepare_parties
+from booking.runtime import Runtime
+from booking.security.pii import mask_phone
+
+CREATE_SCOPE = "signup.create"
+STANDING = ("pending_approval", "confirmed", "waitlisted")  # a couple may still cancel these
+
+
+class SignupsNotOpen(Conflict):
+    code = "signups-not-open"
+    title = lazy("Sign-ups for this event are not open yet.")
+
+
+class SignupsClosed(Conflict):
+    code = "signups-closed"
+    title = lazy("Sign-ups for this event have closed.")
+
+
+class AlreadySignedUp(Conflict):
+    code = "already-signed-up"
+    title = lazy("A party is already signed up for this event.")
+
+
+class InvalidSignupStatus(Conflict):
+    code = "invalid-status"
+    title = lazy("The sign-up is not in a state that allows this.")
+
+
+class EventStarted(Conflict):
+    code = "event-started"
+    title = lazy("The event has already started.")
+
+
+# --- the JSON shape of a sign-up -------------------------------------------------------
+
+
+def yuan(fen: int | None) -> str | None:
+    return None if fen is None else f"{Decimal(fen) / 100:.2f}"
+
+
+def signup_body(signup: Any, event_sequence: int, parties: list[Any], position: int | None) -> dict[str, Any]:
+    """The one JSON shape of a sign-up (``SignupOut`` documents it); ID numbers and phones masked."""
+    base = f"/api/v1/signups/{signup.id}"
+    return {
+        "id": str(signup.id), "event_id": str(signup.event_id), "office_id": signup.office_id, "code": signup.code,
+        "status": signup.status, "waitlist_position": position if signup.status == "waitlisted" else None,
+        "arrival_no": signup.arrival_no, "guests": signup.guests,
+        "marriage_date": signup.marriage_date.isoformat() if signup.marriage_date else None,
+        "eligible_by": signup.eligible_by,
+        "parties": [party_body(p) for p in sorted(parties, key=lambda p: p.position)],
+        "contact": ({"name": signup.contact_name, "phone": signup.contact_phone_masked}
+                    if signup.contact_name else None),
+        "pledge": ({"amount": yuan(signup.pledge_amount_fen), "cause": signup.pledge_cause}
+                   if signup.pledge_amount_fen else None),
+        "sponsor": {"name": signup.sponsor_name} if signup.sponsor_name else None,
+        "decision_reason": signup.decision_reason, "sequence": event_sequence + signup.sequence,
+        "created_at": iso(signup.created_at),
+        "links": {"self": base, "event": f"/api/v1/events/{signup.event_id}", "invite": f"{base}/invite.ics",
+                  "cancel": f"{base}/cancel"},
+    }
+
+
+async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[SignupParty]]:
+    found: dict[uuid.UUID, list[SignupParty]] = {}
+    if signup_ids:
+        rows = await session.execute(select(SignupParty).where(
+            SignupParty.signup_id.in_(signup_ids)).order_by(SignupParty.position))  # type: ignore[attr-defined]
+        for party in rows.scalars():
+            found.setdefault(party.signup_id, []).append(party)
+    return found
+
+
+async def body_of(session: AsyncSession, signup: Signup, event: Event | None = None) -> dict[str, Any]:
+    event = event or await session.get(Event, signup.event_id)
+    assert event is not None
+    position = (await capacity.waitlist_position(session, signup.event_id, signup.arrival_no)
+                if signup.status == "waitlisted" else None)
+    parties = (await signup_parties(session, [signup.id])).get(signup.id, [])
+    return signup_body(signup, event.sequence, parties, position)
+
+
+# --- signing up ------------------------------------------------------------------------
+
+
+class _CodeTaken(Exception):
+    """The random check-in code collided; draw another."""
+
+
+class _KeyTaken(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
+            fingerprint: str) -> tuple[int, dict[str, Any]]:
+    if scope != CREATE_SCOPE or stored_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return status_code, response
+
+
+async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, *, key: str | None,
+                  locale: str) -> tuple[int, dict[str, Any]]:
+    """Sign a couple up; returns (status code, body) with status ``confirmed``,
+    ``pending_approval`` or ``waitlisted`` (and the position)."""
+    now = rt.clock.now()
+    fingerprint = request_fingerprint(rt, CREATE_SCOPE, {"event_id": str(event_id), **data.model_dump(mode="json")})
+    try:
+        return await _sign_up(rt, principal, event_id, data, key, locale, now, fingerprint)
+    except Problem:
+        # A retry of a request that succeeded gets the first answer, even if the event
+        # has filled up or closed since.
+        if key is not None:
+            answer = await stored_answer(rt.db, principal.id, key)
+            if answer is not None:
+                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
+        raise
+
+
+async def _sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, key: str | None,
+                   locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+    today = now.astimezone(UTC).date()
+    parties = prepare_parties(rt.vault, data.parties, today)
+    refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
+    if refusals:
+        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+    contact = None
+    if data.contact is not None:
+        contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
+                   rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+    for _attempt in range(5):
+        try:
+            return await _write(rt, principal, event_id, data, parties, contact, key, locale, now, fingerprint)
+        except _CodeTaken:
+            continue
+        except _KeyTaken:
+            answer = await stored_answer(rt.db, principal.id, key or "")
+            if answer is None:  # the other request rolled back after all: try again
+                continue
+            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
+    raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
+
+
+def _check_request(event: Event, data: SignupIn, now: datetime) -> None:
+    tz = ZoneInfo(event.timezone)
+    if event.status == "cancelled":
+        raise EventCancelled()
+    if now < event.signup_opens_at:
+        raise SignupsNotOpen(lazy("Sign-ups open at {opens}.", opens=iso(event.signup_opens_at, tz)),
+                             opens_at=iso(event.signup_opens_at, tz))
+    if now >= event.signup_closes_at:
+        raise SignupsClosed(closed_at=iso(event.signup_closes_at, tz))
+    most = min(event.guests_per_couple, event.guest_seats)
+    errors = []
+    if data.guests > most:
+        errors.append(field_error("guests", lazy("At most {guests} guests per couple.", guests=most)))
+    if event.kind != "charity":
+        for name in ("pledge", "sponsor"):
+            if getattr(data, name) is not None:
+                errors.append(field_error(name, lazy("Only charity weddings take pledges and sponsors.")))
+    elif data.pledge is not None and data.sponsor is not None:
+        errors.append(field_error("sponsor", lazy("Give either a pledge or a sponsor, not both.")))
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[date | None, datetime | None]:
+    """What this service knows of the couple: the date it registered their marriage (a
+    completed registration of both), and the start of their booked one, if any."""
+    rows = (await session.execute(
+        select(Appointment.status, Appointment.starts_at, Office.timezone)
+        .join(AppointmentParty, AppointmentParty.appointment_id == Appointment.id)
+        .join(Office, Office.id == Appointment.office_id)
+        .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.service == "marriage_registration",  # type: ignore[attr-defined]
+               Appointment.status.in_(("pending_review", "confirmed", "checked_in", "completed")))  # type: ignore[attr-defined]
+        .group_by(Appointment.id, Appointment.status, Appointment.starts_at, Office.timezone)
+        .having(func.count(func.distinct(AppointmentParty.id_hash)) == 2))).all()
+    registered = [at.astimezone(ZoneInfo(tz)).date() for status, at, tz in rows if status == "completed"]
+    booked = [at for status, at, _tz in rows if status != "completed"]
+    return (max(registered) if registered else None), (min(booked) if booked else None)
+
+
+async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
+                 parties: list[PreparedParty], contact: tuple[str, str, str, str] | None, key: str | None,
+                 locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+    async with rt.db.session() as session:
+        event = await session.get(Event, event_id)
+        if event is None:
+            raise NotFound()
+        _check_request(event, data, now)
+        registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
+        verdict = eligibility.check(
+            event.kind, event.eligibility or {}, eligibility.CoupleFacts(
+                birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
+                registered_on=registered_on, appointment_at=appointment_at,
+                has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
+            event.starts_at.astimezone(ZoneInfo(event.timezone)).date(), event.starts_at, now.astimezone(UTC).date())
+        verdict.raise_if_refused()
+        office = await office_of(rt, event.office_id, session)
+
+        # --- the write: everything below commits together or not at all ---
+        if key is not None:
+            session.add(IdempotencyRecord(owner_id=principal.id, key=key, scope=CREATE_SCOPE, request_hash=fingerprint,
+                                          status_code=201, response={}, created_at=now))
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                await session.rollback()
+                raise _KeyTaken() from exc
+        claim = await capacity.claim(session, event_id, data.guests)
+        if claim is None:
+            await session.rollback()
+            raise EventCancelled()
+        status = ("waitlisted" if not claim.placed
+                  else "pending_approval" if claim.requires_approval else "confirmed")
+        signup = Signup(
+            id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
+            status=status, arrival_no=claim.arrival_no, guests=data.guests, marriage_date=verdict.marriage_date,
+            eligible_by=verdict.eligible_by,
+            pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
+            pledge_cause=data.pledge.cause if data.pledge else None,
+            sponsor_name=data.sponsor.name if data.sponsor else None,
+            contact_name=contact[0] if contact else None, contact_phone_enc=contact[1] if contact else None,
+            contact_phone_hash=contact[2] if contact else None, contact_phone_masked=contact[3] if contact else None,
+            locale=data.locale or locale, sequence=0, created_at=now, updated_at=now)
+        session.add(signup)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            await session.rollback()
+            raise _CodeTaken() from exc
+        stored = [SignupParty(
+            id=p.id, signup_id=signup.id, event_id=event_id, position=p.position, name=p.name, id_type=p.id_type,
+            id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc,
+            phone_hash=p.phone_hash, phone_masked=p.phone_masked, sex=p.sex, birth_date=p.birth_date,
+            hukou_province=p.hukou_province, active=True) for p in parties]
+        session.add_all(stored)
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            raise AlreadySignedUp(party=await _holder(session, event_id, parties)) from None
+        if status == "confirmed":
+            rows = notice_rows("signup.confirmed", signup, event, now) + reminder_rows(signup, event, office.rules, now)
+        elif status == "pending_approval":
+            rows = notice_rows("signup.received", signup, event, now)
+        else:
+            rows = notice_rows("signup.waitlisted", signup, event, now, {"position": claim.waitlist_position})
+        await add_rows(session, rows, now)
+        body = signup_body(signup, event.sequence, stored, claim.waitlist_position)
+        if key is not None:
+            await session.execute(update(IdempotencyRecord).where(
+                IdempotencyRecord.owner_id == principal.id, IdempotencyRecord.key == key).values(response=body))
+        await session.commit()
+        return 201, body
+
+
+async def _holder(session: AsyncSession, event_id: uuid.UUID, parties: list[PreparedParty]) -> int | None:
+    """Which party (1 or 2) is already in an active sign-up of the event."""
+    taken = set((await session.execute(select(SignupParty.id_hash).where(
+        SignupParty.event_id == event_id, SignupParty.active.is_(True),  # type: ignore[attr-defined]
+        SignupParty.id_hash.in_([p.id_hash for p in parties])))).scalars())  # type: ignore[attr-defined]
+    return next((p.position for p in parties if p.id_hash in taken), None)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def may_see(principal: Principal, signup: Signup) -> bool:
+    if principal.is_couple:
+        return signup.account_id == principal.id
+    return principal.manages_office(signup.office_id)
+
+
+async def visible_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
+    signup = await session.get(Signup, signup_id)
+    if signup is None or not may_see(principal, signup):
+        raise NotFound()
+    return signup
+
+
+async def get_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> dict[str, Any]:
+    return await body_of(session, await visible_signup(session, principal, signup_id))
+
+
+async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
+                   offset: int) -> tuple[list[dict[str, Any]], int]:
+    query = select(Signup).where(Signup.account_id == principal.id)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    signups = list((await session.execute(
+        query.order_by(Signup.created_at.desc()).limit(limit).offset(offset))).scalars())  # type: ignore[attr-defined]
+    return [await body_of(session, s) for s in signups], total
+
+
+# --- cancelling --------------------------------------------------------------------------
+
+
+async def refuse(session: AsyncSession, actor: Principal, action: str, signup: Signup, problem: Conflict) -> None:
+    """Refused organiser actions are audited too (in their own transaction), then raised."""
+    if not actor.is_couple:
+        target_id, office_id = signup.id, signup.office_id  # read before the rollback expires them
+        await session.rollback()
+        record(session, actor, action, target_type="signup", target_id=target_id, office_id=office_id,
+               outcome=f"refused:{problem.code}")
+        await session.commit()
+    raise problem
+
+
+async def lock_signup(session: AsyncSession, signup: Signup) -> tuple[Event, Signup]:
+    """The event row, then the sign-up row, locked in that order (see ``capacity``)."""
+    event = await capacity.lock_event(session, signup.event_id)
+    assert event is not None
+    locked = (await session.execute(select(Signup).where(Signup.id == signup.id).with_for_update()
+                                    .execution_options(populate_existing=True))).scalar_one()
+    return event, locked
+
+
+async def deactivate_parties(session: AsyncSession, signup_id: uuid.UUID) -> None:
+    await session.execute(update(SignupParty).where(SignupParty.signup_id == signup_id).values(active=False))
+
+
+async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup, status: str, now: datetime,
+                notice: str, payload: dict[str, Any]) -> int:
+    """A sign-up leaves (cancelled or rejected): its place or ticket goes back, its
+    reminders are cancelled, it is told, and the freed place goes to the waitlist in the
+    same transaction. Returns how many were promoted."""
+    previous = signup.status
+    signup.status = status
+    signup.sequence += 1
+    signup.updated_at = now
+    await deactivate_parties(session, signup.id)
+    await session.flush()
+    await capacity.release(session, event.id, previous, signup.guests)
+    office = await office_of(rt, event.office_id, session)
+    await cancel_reminders(session, [signup.id])
+    # "held": whether the couple ever had an invite to cancel (a waitlisted one had none)
+    await add_rows(session, notice_rows(notice, signup, event, now, {**payload, "held": previous in HOLDING_STATUSES}),
+                   now)
+    promoted = await capacity.promote(session, event.id, now) if previous in HOLDING_STATUSES else []
+    await announce(session, "signup.promoted", [p.signup_id for p in promoted], event, office.rules, now)
+    return len(promoted)
+
+
+async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+                 reason: str | None = None) -> dict[str, Any]:
+    """Cancel before the event starts (the couple, or the organiser)."""
+    now = rt.clock.now()
+    event, signup = await lock_signup(session, await visible_signup(session, principal, signup_id))
+    by_office = not principal.is_couple
+    if signup.status not in STANDING:
+        await refuse(session, principal, "signup.cancel", signup, InvalidSignupStatus())
+    if now >= event.starts_at:
+        await refuse(session, principal, "signup.cancel", signup, EventStarted())
+    signup.cancelled_by = "office" if by_office else "couple"
+    signup.cancelled_at = now
+    promoted = await leave(rt, session, event, signup, "cancelled", now, "signup.cancelled",
+                           {"by": signup.cancelled_by})
+    if by_office:
+        record(session, principal, "signup.cancel", target_type="signup", target_id=signup.id,
+               office_id=signup.office_id, at=now, reason_given=bool(reason), promoted=promoted)
+    await session.commit()
+    return await body_of(session, signup, event)
+
+
+__all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "list_own", "sign_up", "signup_body"]
