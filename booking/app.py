@@ -23,9 +23,9 @@ from booking.audit.controllers import AuditController
 from booking.calendar.controllers import CalendarFeedController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
+from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.jurisdiction.periods import PolicyBook
-from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
@@ -35,8 +35,8 @@ from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
 from booking.settings import Settings, get_settings
 from booking.slots.availability import AvailabilityReader
-from booking.slots.facts import SlotFactsCache
 from booking.slots.controllers import AvailabilityController, SlotController
+from booking.slots.facts import SlotFactsCache
 
 CONTROLLERS: list[Any] = [
     OpsController,

@@ -18,7 +18,7 @@ PeriodicJob = Callable[[Runtime], Awaitable[object]]
 
 def periodic_jobs() -> list[PeriodicJob]:
     from booking.applications.services import expire_holds
-    from booking.appointments.services import sweep_no_shows
+    from booking.appointments.desk import sweep_no_shows
     from booking.notifications.delivery import sweep
     from booking.ops.retention import purge_expired
 

@@ -6,8 +6,8 @@ import pytest
 import vobject
 
 from tests.conftest import make_actor
-from tests.test_appointments import body, open_office, slot_on
 from tests.helpers import couple_parties
+from tests.test_appointments import body, open_office, slot_on
 
 pytestmark = pytest.mark.asyncio
 

@@ -6,7 +6,14 @@ from datetime import date
 
 import pytest
 
-from booking.parties.identity import IdType, InvalidIdentity, add_years, age_on, check_character, parse_identity
+from booking.parties.identity import (
+    IdType,
+    InvalidIdentity,
+    add_years,
+    age_on,
+    check_character,
+    parse_identity,
+)
 from booking.parties.rules import PartyFacts, check_marriage, check_reissue
 from tests.helpers import resident_id
 

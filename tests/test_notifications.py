@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-
 from typing import Any
 from zoneinfo import ZoneInfo
 

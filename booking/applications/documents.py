@@ -24,8 +24,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from booking.errors import Problem, invalid
 from booking.errors import PayloadTooLarge as _PayloadTooLarge
+from booking.errors import Problem, invalid
 from booking.i18n import lazy
 from booking.security.pii import PersonalDataVault
 

@@ -2,7 +2,7 @@
 
 Both entry points converge here: ``POST /api/v1/cross-province-applications`` (with the
 couple's answers) and ``POST /api/v1/appointments`` (no answers) book through the same
-``booking.appointments.services.book``, which writes the application row in the same
+``booking.appointments.book.book``, which writes the application row in the same
 statement as the held seat (``booking.appointments.store``). This module imports nothing
 from the appointments area, which imports it.
 """

@@ -8,7 +8,7 @@ another seat; rejection, withdrawal and expiry cancel it and give the seat back,
 same transaction as the decision and its notification.
 
 Locks: every change locks the appointment row first, then the application row (as
-``appointments.services.cancel`` does), so two changes never wait on each other in a
+``appointments.changes.cancel`` does), so two changes never wait on each other in a
 circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
 """
 
@@ -28,8 +28,10 @@ from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import DocumentStore, inspect_upload, safe_file_name
 from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
-from booking.appointments import services as appointments
+from booking.appointments.book import REMINDER, book, recipients, reminder_rows
+from booking.appointments.records import deactivate_parties, office_of, parties_of, release_seat
 from booking.appointments.schemas import AppointmentIn
+from booking.appointments.views import appointment_out
 from booking.audit.services import record
 from booking.db.models import (
     ApplicationDocument,
@@ -77,7 +79,7 @@ async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key:
     """Book the chosen slot as a held seat and open the application, in one write."""
     booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, locale=data.locale)
     review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True))
-    return await appointments.book(rt, principal, booking, key=key, locale=locale, review=review)
+    return await book(rt, principal, booking, key=key, locale=locale, review=review)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -129,10 +131,10 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     out = []
     for app in apps:
         if app.office_id not in offices:
-            offices[app.office_id] = await appointments._office(rt, app.office_id, session)
+            offices[app.office_id] = await office_of(rt, app.office_id, session)
         office = offices[app.office_id]
         appt = appts[app.appointment_id]
-        appt_body = appointments.appointment_out(appt, parties.get(appt.id, []), office, app.id)
+        appt_body = appointment_out(appt, parties.get(appt.id, []), office, app.id)
         out.append(application_body(app, office.tz, appt_body, documents[app.id], locale))
     return out
 
@@ -166,7 +168,7 @@ async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office
     else:
         query = query.where(CrossProvinceApplication.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
     if start is not None or end is not None:
-        office = await appointments._office(rt, office_id, session)
+        office = await office_of(rt, office_id, session)
         query = query.join(Appointment, Appointment.id == CrossProvinceApplication.appointment_id)
         if start is not None:
             query = query.where(Appointment.starts_at >= datetime.combine(start, time(0), tzinfo=office.tz))
@@ -226,9 +228,9 @@ async def _release(session: AsyncSession, appt: Appointment, now: datetime, by: 
     appt.cancelled_at = now
     appt.sequence += 1
     appt.updated_at = now
-    await appointments._release_seat(session, appt)
-    await appointments._deactivate_parties(session, appt)
-    await cancel_pending(session, "appointment", appt.id, kinds=(appointments.REMINDER,))
+    await release_seat(session, appt)
+    await deactivate_parties(session, appt)
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
@@ -247,8 +249,8 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
     if app.status not in allowed or appt.status != "pending_review":
         await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
                       decision=data.decision)
-    parties = await appointments._parties(session, appt.id)
-    who = appointments.recipients(appt.account_id, parties)
+    parties = await parties_of(session, appt.id)
+    who = recipients(appt.account_id, parties)
 
     if data.decision == "approve":
         if now >= app.hold_expires_at or now >= appt.starts_at:
@@ -266,13 +268,13 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
         slot = (await session.execute(select(Slot.booked, Slot.capacity).where(Slot.id == appt.slot_id)
                                       .with_for_update(read=True))).one()
         assert slot.booked <= slot.capacity
-        office = await appointments._office(rt, appt.office_id, session)
+        office = await office_of(rt, appt.office_id, session)
         appt.status = "confirmed"
         appt.sequence += 1
         appt.updated_at = now
         _transition(app, "approved", now, "office", principal, reason)
         rows = messages("application.approved", "application", app.id, app.version, who, appt.locale, now)
-        rows += appointments.reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+        rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
     elif data.decision == "reject":
         await _release(session, appt, now, "office")
         _transition(app, "rejected", now, "office", principal, reason)
@@ -309,10 +311,10 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
         await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(application_status=app.status))
     await _release(session, appt, now, "couple")
     _transition(app, "withdrawn", now, "couple", principal)
-    parties = await appointments._parties(session, appt.id)
+    parties = await parties_of(session, appt.id)
     # the calendar's tentative event is cancelled like any cancelled appointment's
     await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
-                                     appointments.recipients(appt.account_id, parties), appt.locale, now,
+                                     recipients(appt.account_id, parties), appt.locale, now,
                                      payload={"by": "couple"}), now)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
@@ -441,9 +443,9 @@ async def expire_holds(rt: Runtime, limit: int = 200) -> int:
             if appt.status == "pending_review":
                 await _release(session, appt, now, "system")
             _transition(app, "expired", now, "system", None)
-            parties = await appointments._parties(session, appt.id)
+            parties = await parties_of(session, appt.id)
             await add_rows(session, messages("application.expired", "application", app.id, app.version,
-                                             appointments.recipients(appt.account_id, parties), appt.locale, now),
+                                             recipients(appt.account_id, parties), appt.locale, now),
                            now)
             record(session, SYSTEM, "application.expire", target_type="application", target_id=app.id,
                    office_id=app.office_id, at=now, automatic=True, appointment_id=str(appt.id))

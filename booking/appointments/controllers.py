@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.appointments import services
+from booking.appointments.book import book
+from booking.appointments.changes import cancel, reschedule
+from booking.appointments.desk import check_in, complete, find_by_code, mark_no_show, reveal, roster
+from booking.appointments.reads import get_appointment, list_own
+from booking.appointments.records import account_email, may_see, office_of
 from booking.appointments.schemas import (
     AppointmentIn,
     AppointmentList,
@@ -52,7 +56,7 @@ class AppointmentController(Controller):
     ) -> Response[AppointmentOut]:
         # The hottest write takes no injected dependencies: Litestar resolves several at
         # once through an anyio task group, which measured ~8% of this request's CPU.
-        status, body = await services.book(request.app.state.runtime, request.user, data, key=idempotency_key,
+        status, body = await book(request.app.state.runtime, request.user, data, key=idempotency_key,
                                            locale=request_locale(request))
         return Response(body, status_code=status)
 
@@ -67,7 +71,7 @@ class AppointmentController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> AppointmentList:
-        rows, total = await services.list_own(runtime, session, principal, status=status, limit=limit,
+        rows, total = await list_own(runtime, session, principal, status=status, limit=limit,
                                               offset=offset)
         return AppointmentList(data=[AppointmentOut.model_validate(r) for r in rows], total=total, limit=limit,
                                offset=offset)
@@ -77,7 +81,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        return Response(await services.get_appointment(runtime, session, principal, appointment_id))
+        return Response(await get_appointment(runtime, session, principal, appointment_id))
 
     @post("/{appointment_id:uuid}/cancel", guards=[requires_account], status_code=200,
           summary="Cancel (couples before the office's deadline; clerks of the office)")
@@ -86,7 +90,7 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
         data: JSONBody[CancelIn | None] = None,
     ) -> Response[AppointmentOut]:
-        return Response(await services.cancel(runtime, session, principal, appointment_id, data.reason if data else None))
+        return Response(await cancel(runtime, session, principal, appointment_id, data.reason if data else None))
 
     @post("/{appointment_id:uuid}/reschedule", guards=[requires_account], status_code=200,
           summary="Move to another slot of the same office and service, atomically")
@@ -95,7 +99,7 @@ class AppointmentController(Controller):
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        return Response(await services.reschedule(runtime, session, principal, appointment_id, data.slot_id))
+        return Response(await reschedule(runtime, session, principal, appointment_id, data.slot_id))
 
     @get("/{appointment_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
          description="METHOD:REQUEST while the appointment stands, CANCEL once cancelled; same UID, "
@@ -105,8 +109,8 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[bytes]:
         appt = await _visible(session, principal, appointment_id)
-        office = await services._office(runtime, appt.office_id)
-        attendee = await services.account_email(session, appt.account_id)
+        office = await office_of(runtime, appt.office_id)
+        attendee = await account_email(session, appt.account_id)
         body, method = appointment_calendar(appt, office, runtime.settings, locale,
                                             attendee if attendee[0] else None, runtime.clock.now())
         return Response(body, media_type=f"text/calendar; method={method}",
@@ -128,7 +132,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        return Response(await services.check_in(runtime, session, principal, appointment_id))
+        return Response(await check_in(runtime, session, principal, appointment_id))
 
     @post("/{appointment_id:uuid}/complete", guards=[requires_staff], status_code=200,
           summary="Registration done (clerks)")
@@ -136,7 +140,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        return Response(await services.complete(runtime, session, principal, appointment_id))
+        return Response(await complete(runtime, session, principal, appointment_id))
 
     @post("/{appointment_id:uuid}/no-show", guards=[requires_staff], status_code=200,
           summary="The couple did not come (clerks)")
@@ -144,7 +148,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        return Response(await services.mark_no_show(runtime, session, principal, appointment_id))
+        return Response(await mark_no_show(runtime, session, principal, appointment_id))
 
     @post("/{appointment_id:uuid}/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of the parties (clerks; audited)")
@@ -152,7 +156,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> RevealOut:
-        parties = await services.reveal(runtime, session, principal, appointment_id)
+        parties = await reveal(runtime, session, principal, appointment_id)
         return RevealOut(appointment_id=appointment_id, parties=parties)
 
 
@@ -167,7 +171,7 @@ class DeskController(Controller):
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> Roster:
-        entries, counts = await services.roster(runtime, session, principal, office_id, day)
+        entries, counts = await roster(runtime, session, principal, office_id, day)
         return Roster(office_id=office_id, date=day, data=entries, counts=counts)
 
     @post("/check-in", status_code=200, summary="Check a couple in by booking code (clerks)")
@@ -175,8 +179,8 @@ class DeskController(Controller):
         self, office_id: FromPath[int], data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
-        appointment_id = await services.find_by_code(session, principal, office_id, data.code)
-        return Response(await services.check_in(runtime, session, principal, appointment_id))
+        appointment_id = await find_by_code(session, principal, office_id, data.code)
+        return Response(await check_in(runtime, session, principal, appointment_id))
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(
@@ -185,14 +189,14 @@ class DeskController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AppointmentOut]:
         principal.require_office(office_id)
-        status, body = await services.book(runtime, principal, data, key=idempotency_key, locale=locale,
+        status, body = await book(runtime, principal, data, key=idempotency_key, locale=locale,
                                            counter_office=office_id)
         return Response(body, status_code=status)
 
 
 async def _visible(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
     appt = await session.get(Appointment, appointment_id)
-    if appt is None or not services._may_see(principal, appt):
+    if appt is None or not may_see(principal, appt):
         raise NotFound()
     return appt
 

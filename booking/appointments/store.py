@@ -30,8 +30,8 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.db.engine import Database
 from booking.applications.drafts import ApplicationDraft
+from booking.db.engine import Database
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, IdempotencyRecord, Slot
 from booking.db.models.appointments import ACTIVE_STATUSES
 from booking.notifications.outbox import OutboxRow, add_rows

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.appointments.services import account_email
+from booking.appointments.records import account_email
 from booking.db.models import Event
 from booking.errors import Conflict, NotFound, request_locale
 from booking.events import desk, services, signups

@@ -14,7 +14,14 @@ from sqlalchemy import select
 
 from booking.appointments.codes import display_code
 from booking.db.models import Event, Office, Signup, SignupParty
-from booking.events.invites import INVITED, event_address, event_title, event_venue, kind_title, signup_calendar
+from booking.events.invites import (
+    INVITED,
+    event_address,
+    event_title,
+    event_venue,
+    kind_title,
+    signup_calendar,
+)
 from booking.events.messages import invite_sequence
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when

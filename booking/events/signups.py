@@ -20,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.book import request_fingerprint
 from booking.appointments.codes import new_code
-from booking.appointments.services import IdempotencyKeyReused, party_body, request_fingerprint
+from booking.appointments.problems import IdempotencyKeyReused
 from booking.appointments.store import stored_answer
+from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
     HOLDING_STATUSES,

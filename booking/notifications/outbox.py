@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Notification
 
-
 OUTBOX_NAMESPACE = uuid.UUID("6f1c2b0e-5d1a-4c47-9a58-2a0f1de1b5a9")
 
 

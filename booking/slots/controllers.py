@@ -20,7 +20,15 @@ from booking.schedules.official_calendar import holiday_name
 from booking.slots import services
 from booking.slots.availability import AvailabilityReader
 from booking.slots.generation import generate_slots
-from booking.slots.schemas import Availability, GeneratedDay, GenerateIn, GenerateOut, SlotList, SlotOut, SlotPatch
+from booking.slots.schemas import (
+    Availability,
+    GeneratedDay,
+    GenerateIn,
+    GenerateOut,
+    SlotList,
+    SlotOut,
+    SlotPatch,
+)
 
 
 class AvailabilityController(Controller):

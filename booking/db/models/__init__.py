@@ -2,7 +2,12 @@
 
 from booking.db.models.accounts import UserAccount
 from booking.db.models.applications import ApplicationDocument, CrossProvinceApplication
-from booking.db.models.appointments import ACTIVE_STATUSES, APPOINTMENT_STATUSES, Appointment, AppointmentParty
+from booking.db.models.appointments import (
+    ACTIVE_STATUSES,
+    APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentParty,
+)
 from booking.db.models.audit import AuditEntry
 from booking.db.models.calendars import CalendarFeed
 from booking.db.models.events import (

@@ -1,0 +1,273 @@
+"""Booking: validate everything first (parties, slot, office rules, the jurisdiction policy),
+then one write that takes the seat and records everything else (``store.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.applications.drafts import (
+    APPLICATION_SCOPE,
+    PrereviewNotRequired,
+    ReviewRequest,
+    application_body,
+    new_application,
+    received_rows,
+)
+from booking.appointments.codes import new_code
+from booking.appointments.problems import (
+    PERMIT_REQUIRED,
+    IdempotencyKeyReused,
+    NoShowBan,
+    NotInJurisdiction,
+    PartyAlreadyBooked,
+    SlotFullProblem,
+    SlotNotBookable,
+)
+from booking.appointments.records import directory
+from booking.appointments.schemas import AppointmentIn
+from booking.appointments.store import (
+    BookingDraft,
+    CodeTaken,
+    IdempotencyClaim,
+    KeyTaken,
+    PartyBanned,
+    PartyHoldsBooking,
+    SlotClosed,
+    SlotFull,
+    SqlBookingStore,
+    banned_until,
+    no_show_times,
+    stored_answer,
+)
+from booking.appointments.views import appointment_body, party_body
+from booking.audit.services import record
+from booking.errors import Conflict, InvalidInput, Problem, field_error, invalid
+from booking.i18n import lazy
+from booking.jurisdiction.periods import office_area, policy_book
+from booking.jurisdiction.policy import UNANSWERED, PartyHome, assess
+from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.offices.directory import OfficeInfo
+from booking.offices.rules import BookingRules
+from booking.parties.rules import check_parties
+from booking.parties.services import PreparedParty, prepare_parties
+from booking.runtime import Runtime
+
+CREATE_SCOPE = "appointment.create"
+
+
+REMINDER = "appointment.reminder"
+
+
+# how late a reminder may still go out; after that it is dropped (never after the start)
+DAY_BEFORE_GRACE = timedelta(hours=3)
+
+
+HOURS_BEFORE_GRACE = timedelta(minutes=45)
+
+
+def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
+    """A keyed hash of the canonical request (the body carries personal data)."""
+    canonical = _canonical.encode(body).decode()
+    return rt.vault.lookup_hash(f"{scope}|{canonical}", kind="idempotency")
+
+
+def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
+    contact = min(parties, key=lambda p: p.position) if parties else None
+    return Recipients(account_id, contact.id if contact else None)
+
+
+def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
+                  office: OfficeInfo, now: datetime) -> list[OutboxRow]:
+    """The day before at the office's reminder hour, and a few hours before. A reminder
+    whose moment has already passed is not written (a booking made an hour before its
+    slot gets no day-before reminder); one still unsent a while after its moment, or at
+    the start of the appointment, is dropped rather than sent late."""
+    rules: BookingRules = office.rules
+    local_day = starts_at.astimezone(office.tz).date()
+    rows: list[OutboxRow] = []
+    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
+    if day_before > now:
+        rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
+                         day_before.astimezone(UTC), not_after=min(starts_at, day_before + DAY_BEFORE_GRACE),
+                         tag="day_before")
+    if rules.reminder_hours_before:
+        hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
+        if hours_before > now:
+            rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
+                             not_after=min(starts_at, hours_before + HOURS_BEFORE_GRACE), tag="hours_before",
+                             channels=("sms",))
+    return rows
+
+
+def release_problem(rules: BookingRules, slot_date: date, starts_at: datetime, now: datetime,
+                     office: OfficeInfo) -> SlotNotBookable | None:
+    now_local = now.astimezone(office.tz)
+    if slot_date > rules.last_released_date(now_local):
+        opens = rules.release_moment(slot_date, office.tz)
+        return SlotNotBookable(lazy("Booking for this date opens at {opens}.", opens=opens.isoformat()),
+                               opens_at=opens.isoformat())
+    if slot_date < rules.first_bookable_date(now_local) or starts_at <= now:
+        return SlotNotBookable(lazy("Booking for this slot has closed."))
+    return None
+
+
+async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
+               counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, dict[str, Any]]:
+    """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
+    when a clerk books for a walk-in couple at their own office; ``review`` when the couple
+    applies through the cross-province endpoint (the body is then the application).
+
+    Whenever the policy routes the couple to pre-review, from either endpoint, the same
+    write opens the application that holds the seat (``booking.applications``).
+
+    One database round trip when all is well: the slot's fixed facts and the office come
+    from per-process caches, and everything that can change (seats, open/closed, the
+    parties' other bookings, no-show bans, the idempotency key) is checked by the write.
+    """
+    now = rt.clock.now()
+    body = data.model_dump(mode="json")
+    if counter_office is not None:
+        body["counter_office"] = counter_office
+    scope = CREATE_SCOPE
+    if review is not None:
+        body["answers"] = review.answers
+        scope = APPLICATION_SCOPE
+    fingerprint = request_fingerprint(rt, scope, body)
+    try:
+        return await _book(rt, principal, data, key, locale, counter_office, now, fingerprint, review, scope)
+    except Problem:
+        # A retry of a request that succeeded gets the first answer, even if the slot has
+        # filled up or closed since.
+        if key is not None:
+            answer = await stored_answer(rt.db, principal.id, key)
+            if answer is not None:
+                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
+                               scope)
+        raise
+
+
+async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
+                counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
+                scope: str) -> tuple[int, dict[str, Any]]:
+    parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
+    slot = await rt.extras["slot_facts"].get(data.slot_id)
+    office = await directory(rt).get(slot.office_id) if slot is not None else None
+    if slot is None or office is None or (counter_office is not None and slot.office_id != counter_office):
+        raise invalid("slot_id", lazy("No such slot."))
+    if data.service not in office.services or slot.service != data.service:
+        raise invalid("service", lazy("The slot is not for this service."))
+    problem = release_problem(office.rules, slot.local_date, slot.starts_at, now, office)
+    if problem is not None:
+        raise problem
+    refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
+    if refusals:
+        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+    # The policy periods come from the in-process cache: no round trip on this path.
+    verdict = assess(office_area(office), data.service,
+                     [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
+                     await policy_book(rt).periods(),
+                     residence_permit=review.residence_permit if review is not None else UNANSWERED)
+    if not verdict.may_register:
+        if verdict.reason == "residence_permit_required":
+            raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
+        raise NotInJurisdiction(reason=verdict.reason)
+    if review is not None and not verdict.prereview:
+        raise PrereviewNotRequired()
+
+    status = "pending_review" if verdict.prereview else "confirmed"
+    appointment_id = uuid.uuid4()
+    account_id = principal.id if counter_office is None else None
+    notice_locale = data.locale or locale
+    who = recipients(account_id, parties)
+    application = None
+    if status == "confirmed":
+        outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
+        outbox += reminder_rows(appointment_id, 0, who, notice_locale, slot.starts_at, office, now)
+    else:
+        application = new_application(
+            appointment_id=appointment_id, office_id=office.id, account_id=account_id, service=data.service,
+            verdict=verdict, review=review, now=now, hold_hours=office.rules.review_hold_hours,
+            starts_at=slot.starts_at, by="office" if counter_office is not None else "couple")
+        outbox = received_rows(application, who, notice_locale, now)
+    channel = "online" if counter_office is None else "counter"
+    review_reason = verdict.reason if verdict.prereview else None
+    policy = office.rules.no_show
+    draft = BookingDraft(
+        appointment_id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id, service=data.service,
+        account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
+        ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
+        response={}, now=now, no_show_since=now - timedelta(days=policy.window_days),
+        no_show_limit=policy.limit, ban_days=policy.ban_days,
+        claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
+        application=application,
+    )
+    party_bodies = [party_body(p) for p in parties]
+    for _attempt in range(5):
+        draft.response = appointment_body(
+            id=appointment_id, code=draft.code, status=status, office=office, service=data.service,
+            slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at, channel=channel, sequence=0,
+            review_reason=review_reason, parties=party_bodies, created_at=now,
+            application_id=application.id if application else None)
+        if review is not None and application is not None:
+            draft.response = application_body(application, office.tz, draft.response, [], notice_locale)
+        try:
+            if counter_office is None:
+                await rt.extras["booking_store"].book(draft)
+            else:
+                # A walk-in is a clerk's action: the transactional store commits its audit
+                # entry with the booking.
+                async def audit(session: AsyncSession, draft: BookingDraft = draft) -> None:
+                    record(session, principal, "appointment.book_counter", target_type="appointment",
+                           target_id=draft.appointment_id, office_id=draft.office_id, slot_id=draft.slot_id,
+                           at=now)
+
+                await SqlBookingStore(rt.db).book(draft, also=audit)
+            return 201, draft.response
+        except CodeTaken:
+            draft.code = new_code()
+        except KeyTaken:
+            answer = await stored_answer(rt.db, principal.id, key or "")
+            if answer is None:  # the other request rolled back after all: try again
+                continue
+            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
+                           scope)
+        except SlotFull:
+            raise SlotFullProblem() from None
+        except SlotClosed:
+            raise SlotNotBookable(lazy("The office has closed this slot.")) from None
+        except PartyBanned:
+            raise await _ban_problem(rt, office, parties, now) from None
+        except PartyHoldsBooking as exc:
+            position = next((p.position for p in parties if p.id_hash == exc.id_hash), None)
+            raise PartyAlreadyBooked(party=position) from None
+    raise RuntimeError("could not draw a free booking code")  # pragma: no cover - 31**8 codes
+
+
+async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
+    policy = office.rules.no_show
+    async with rt.db.session() as session:
+        times = await no_show_times(session, [p.id_hash for p in parties],
+                                    now - timedelta(days=policy.window_days))
+    for party in parties:
+        ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
+        if ends is not None:
+            ends_on = ends.astimezone(office.tz).date().isoformat()
+            return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
+                                  date=ends_on), party=party.position, ban_ends_on=ends_on)
+    return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+
+
+def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
+            fingerprint: str, expected_scope: str = CREATE_SCOPE) -> tuple[int, dict[str, Any]]:
+    if scope != expected_scope or stored_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return status_code, response
+
+
+_canonical = msgspec.json.Encoder(order="sorted")

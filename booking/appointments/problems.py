@@ -1,0 +1,50 @@
+"""What refuses an appointment request or change: stable codes, titles in the caller's language."""
+
+from __future__ import annotations
+
+from booking.errors import Conflict
+from booking.i18n import lazy
+
+
+class SlotFullProblem(Conflict):
+    code = "slot-full"
+    title = lazy("This slot is fully booked.")
+
+
+class SlotNotBookable(Conflict):
+    code = "slot-not-bookable"
+    title = lazy("This slot cannot be booked now.")
+
+
+class PartyAlreadyBooked(Conflict):
+    code = "party-already-booked"
+    title = lazy("A party already holds an active booking for this service.")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency-key-reused"
+    title = lazy("This Idempotency-Key was already used for a different request.")
+
+
+class NoShowBan(Conflict):
+    code = "no-show-ban"
+    title = lazy("Booking is suspended after missed appointments.")
+
+
+class NotInJurisdiction(Conflict):
+    code = "not-in-jurisdiction"
+    title = lazy("This office cannot register this couple on that date.")
+
+
+PERMIT_REQUIRED = lazy("On that date a couple with neither hukou in this province needs a party's residence "
+                       "permit issued in the office's area.")
+
+
+class CancelDeadlinePassed(Conflict):
+    code = "cancel-deadline-passed"
+    title = lazy("The deadline for changing this appointment has passed.")
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-status"
+    title = lazy("The appointment is not in a state that allows this.")

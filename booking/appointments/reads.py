@@ -1,0 +1,41 @@
+"""A couple or clerk reading appointments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.appointments.records import load, may_see, office_of, parties_of
+from booking.appointments.views import application_id_of, appointment_out
+from booking.db.models import Appointment
+from booking.errors import NotFound
+from booking.runtime import Runtime
+
+
+async def get_appointment(rt: Runtime, session: AsyncSession, principal: Principal,
+                          appointment_id: uuid.UUID) -> dict[str, Any]:
+    appt = await load(session, appointment_id)
+    if appt is None or not may_see(principal, appt):
+        raise NotFound()
+    office = await office_of(rt, appt.office_id, session)
+    return appointment_out(appt, await parties_of(session, appt.id), office, await application_id_of(session, appt))
+
+
+async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None,
+                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    query = select(Appointment).where(Appointment.account_id == principal.id)
+    if status:
+        query = query.where(Appointment.status == status)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    appts = list((await session.execute(query.order_by(Appointment.starts_at.desc()).limit(limit).offset(offset)))  # type: ignore[attr-defined]
+                 .scalars().all())
+    out = []
+    for appt in appts:
+        office = await office_of(rt, appt.office_id, session)
+        out.append(appointment_out(appt, await parties_of(session, appt.id), office,
+                                   await application_id_of(session, appt)))
+    return out, total

@@ -1,0 +1,89 @@
+"""Reading an appointment record and what goes with it (parties, office), the access rule,
+and the seat and party changes that cancel, reschedule, the desk and pre-review share."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.audit.services import record
+from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
+from booking.errors import Conflict, NotFound
+from booking.offices.directory import OfficeDirectory, OfficeInfo
+from booking.runtime import Runtime
+
+
+def directory(rt: Runtime) -> OfficeDirectory:
+    return rt.extras["offices"]  # type: ignore[no-any-return]
+
+
+async def load(session: AsyncSession, appointment_id: uuid.UUID, *, lock: bool = False) -> Appointment | None:
+    return await session.get(Appointment, appointment_id, with_for_update=lock or None)  # type: ignore[arg-type]
+
+
+def may_see(principal: Principal, appt: Appointment) -> bool:
+    if principal.is_couple:
+        return appt.account_id == principal.id
+    return principal.manages_office(appt.office_id)
+
+
+async def parties_of(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentParty]:
+    rows = await session.execute(select(AppointmentParty).where(AppointmentParty.appointment_id == appointment_id)
+                                 .order_by(AppointmentParty.position))
+    return list(rows.scalars().all())
+
+
+async def office_of(rt: Runtime, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
+    """The office of an existing appointment (also when the office was deactivated since)."""
+    office = await directory(rt).get(office_id, session)
+    if office is not None:
+        return office
+    from booking.db.models import Office
+    from booking.offices.directory import office_info
+
+    if session is None:
+        async with rt.db.session() as own:
+            row = await own.get(Office, office_id)
+    else:
+        row = await session.get(Office, office_id)
+    if row is None:
+        raise NotFound()
+    return office_info(row)
+
+
+async def release_seat(session: AsyncSession, appt: Appointment) -> None:
+    await session.execute(update(Slot).where(Slot.id == appt.slot_id, Slot.booked > 0)
+                          .values(booked=Slot.booked - 1))
+
+
+async def deactivate_parties(session: AsyncSession, appt: Appointment) -> None:
+    await session.execute(update(AppointmentParty).where(AppointmentParty.appointment_id == appt.id)
+                          .values(active=False))
+
+
+async def refuse(session: AsyncSession, actor: Principal, action: str, appt: Appointment, problem: Conflict) -> None:
+    """Refused clerk actions are audited too (in their own transaction), then raised."""
+    if not actor.is_couple:
+        target_id, office_id = appt.id, appt.office_id  # read before the rollback expires them
+        await session.rollback()
+        record(session, actor, action, target_type="appointment", target_id=target_id, office_id=office_id,
+               outcome=f"refused:{problem.code}")
+        await session.commit()
+    raise problem
+
+
+async def staff_load(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
+    appt = await load(session, appointment_id, lock=True)
+    if appt is None or principal.is_couple or not principal.manages_office(appt.office_id):
+        raise NotFound()
+    return appt
+
+
+async def account_email(session: AsyncSession, account_id: uuid.UUID | None) -> tuple[str | None, str | None]:
+    if account_id is None:
+        return None, None
+    account = await session.get(UserAccount, account_id)
+    return (account.email, account.name) if account else (None, None)
