@@ -35,11 +35,12 @@ def _email(value: str) -> str:
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_INTL = re.compile(r"^\+\d{7,15}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_INTL = re.compile(r"^\+[0-9]{7,15}$")
 
 
 def _phone(value: str) -> str:
+    # [0-9], not \\d: digits of other scripts would make one number look like many
     compact = re.sub(r"[\s-]", "", value)
     if compact.startswith("+86"):
         compact = compact[3:]

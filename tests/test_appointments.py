@@ -169,6 +169,13 @@ async def test_one_active_booking_per_person_and_service(client, runtime, admin,
     assert response.status_code == 409
     assert response.json()["code"] == "party-already-booked" and response.json()["party"] == 2
     assert await remaining(client, office, second) == 5
+    # the same bride with her birth year in Arabic-Indic digits is not another person
+    spoofed = {**parties[1], "id_number": parties[1]["id_number"][:6]
+               + parties[1]["id_number"][6:10].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+               + parties[1]["id_number"][10:]}
+    response = await client.post("/api/v1/appointments", json=body(second, [couple_parties()[0], spoofed]),
+                                 headers=other.headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "parties.1.id_number"
     # a certificate reissue is another service: allowed
     reissue_office = await open_office(client, runtime, admin, code="REISSUE", services=["certificate_reissue"])
     response = await client.get(f"/api/v1/offices/{reissue_office.id}/slots?from=2026-09-15&to=2026-09-15",

@@ -100,6 +100,20 @@ def test_invalid_numbers(number, reason):
         parse_identity(IdType.RESIDENT_ID, number, TODAY)
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+@pytest.mark.parametrize("number", VALID)
+@pytest.mark.parametrize("script", [ARABIC_INDIC, DEVANAGARI])
+def test_digits_of_other_scripts_are_refused(number, script):
+    """Python's isdigit() and int() accept them and NFKC keeps them: accepted, they would
+    hash differently and let one person hold many bookings."""
+    for spoofed in (number.translate(script), number[:6] + number[6:10].translate(script) + number[10:]):
+        with pytest.raises(InvalidIdentity):
+            parse_identity(IdType.RESIDENT_ID, spoofed, TODAY)
+
+
 def test_other_documents():
     assert parse_identity("hk_macao_permit", "h12345678", TODAY).number == "H12345678"
     assert parse_identity("taiwan_permit", "12345678", TODAY).sex is None

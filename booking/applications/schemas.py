@@ -25,7 +25,7 @@ def _division(value: str) -> str:
 
 class ResidencePermitAnswer(Schema):
     party: Literal[1, 2] = Field(description="the party (1 or 2) who holds the residence permit (居住证)")
-    division_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$"), AfterValidator(_division)] = Field(
+    division_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), AfterValidator(_division)] = Field(
         description="GB/T 2260 division where the permit was issued")
 
 

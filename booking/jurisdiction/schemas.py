@@ -26,7 +26,7 @@ def _area(value: str) -> str:
     return value
 
 
-AreaCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$"), AfterValidator(_area)]
+AreaCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$"), AfterValidator(_area)]
 
 
 def _unique(value: list[str]) -> list[str]:
@@ -105,7 +105,7 @@ class PeriodList(Output):
 
 
 class PartyHomeIn(Schema):
-    hukou_province: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+    hukou_province: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
     id_type: IdType = IdType.RESIDENT_ID
 
 
@@ -114,7 +114,7 @@ class AssessIn(Schema):
     service: ServiceName
     date: dt.date = Field(description="the appointment date")
     parties: Annotated[list[PartyHomeIn], Field(min_length=2, max_length=2)]
-    residence_permit_division: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = Field(
+    residence_permit_division: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
         default=None, description="where a party's residence permit was issued; null: neither holds one; "
         "leave out: not answered")
 

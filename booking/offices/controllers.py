@@ -29,7 +29,7 @@ class OfficeController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         locale: NamedDependency[str],
-        province: Annotated[str | None, QueryParameter(description="GB/T 2260 province code", pattern=r"^\d{2}$")] = None,
+        province: Annotated[str | None, QueryParameter(description="GB/T 2260 province code", pattern=r"^[0-9]{2}$")] = None,
         service: Annotated[ServiceName | None, QueryParameter()] = None,
         limit: Limit = 50,
         offset: Offset = 0,

@@ -32,7 +32,7 @@ Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time
 OfficeCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-DivisionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 def _services(value: list[str]) -> list[str]:

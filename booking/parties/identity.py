@@ -52,15 +52,25 @@ def check_character(first17: str) -> str:
 
 
 def normalise(raw: str) -> str:
+    """Full-width forms fold to ASCII (NFKC); digits of other scripts (Arabic-Indic,
+    Devanagari...) do not, and are refused below: Python's ``isdigit``/``int`` accept
+    them, so without this one person could hash to many and hold many bookings."""
     return unicodedata.normalize("NFKC", raw).strip().upper().replace(" ", "")
 
 
+_GB11643_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def _gb11643(number: str, today: date, *, permit: bool) -> Identity:
-    if len(number) == 15 and number.isdigit():
+    if len(number) == 15 and _ascii_digits(number):
         raise InvalidIdentity(lazy("15-digit first-generation ID numbers are no longer valid; use the 18-digit number."))
     if len(number) != 18:
         raise InvalidIdentity(lazy("An ID number has 18 characters."))
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _GB11643_SHAPE.fullmatch(number):
         raise InvalidIdentity(lazy("An ID number is 17 digits followed by a digit or X."))
     region = number[:6]
     if permit:
@@ -85,8 +95,8 @@ def _gb11643(number: str, today: date, *, permit: bool) -> Identity:
     return Identity(IdType.HMT_RESIDENCE_PERMIT if permit else IdType.RESIDENT_ID, number, sex, born, province)
 
 
-_HK_MACAO = re.compile(r"^[HM]\d{8}(\d{2})?$")
-_TAIWAN = re.compile(r"^\d{8}(\d{2})?$")
+_HK_MACAO = re.compile(r"^[HM][0-9]{8}([0-9]{2})?$")
+_TAIWAN = re.compile(r"^[0-9]{8}([0-9]{2})?$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 
 

@@ -19,7 +19,7 @@ class PartyIn(Schema):
     id_type: IdType = IdType.RESIDENT_ID
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     phone: Phone
-    hukou_province: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] | None = Field(
+    hukou_province: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None = Field(
         default=None, description="two-digit GB/T 2260 code of the party's hukou (户籍) province")
     sex: Literal["M", "F"] | None = Field(default=None, description="required unless the ID number carries it")
     birth_date: date | None = Field(default=None, description="required unless the ID number carries it")
