@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
+from litestar.params import HeaderParameter
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -66,3 +68,15 @@ class Page(BaseModel):
     limit: int
     offset: int
     total: int
+
+
+def iso(value: datetime, tz: tzinfo | None = None) -> str:
+    """A time as the API writes it: ISO 8601 with an offset (the office's when ``tz`` is
+    given), UTC written as Z, as pydantic writes it."""
+    text = value.astimezone(tz or UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
+    description="retrying with the same key and body returns the first answer and creates nothing more")]

@@ -25,9 +25,9 @@ from booking.applications.schemas import (
     DocumentUpload,
     ResubmitIn,
 )
-from booking.appointments.controllers import IdempotencyKey
 from booking.errors import request_locale
 from booking.runtime import Runtime
+from booking.schemas import IdempotencyKey
 
 StatusFilter = Annotated[str | None, QueryParameter(
     pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from booking.errors import Conflict
 from booking.i18n import LazyText, gettext, lazy
 from booking.jurisdiction.policy import DOCUMENT_KINDS, Assessment, missing_documents
 from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.schemas import iso
 
 APPLICATION_SCOPE = "application.create"
 RECEIVED = "application.received"
@@ -117,11 +118,6 @@ def decision_message(status: str, reason: str | None, locale: str) -> str | None
     if reason:  # replace, not format: the clerk's text may hold braces
         return gettext(with_reason.message, locale).replace("{reason}", reason)
     return plain.render(locale)
-
-
-def iso(value: datetime, tz: ZoneInfo | None = None) -> str:
-    text = (value.astimezone(tz) if tz is not None else value.astimezone(UTC)).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def document_body(application_id: uuid.UUID, doc: Any, locale: str) -> dict[str, Any]:

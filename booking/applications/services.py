@@ -29,7 +29,7 @@ from booking.applications.documents import DocumentStore, inspect_upload, safe_f
 from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.appointments.book import REMINDER, book, recipients, reminder_rows
-from booking.appointments.records import deactivate_parties, office_of, parties_of, release_seat
+from booking.appointments.records import deactivate_parties, parties_of, release_seat
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
@@ -45,7 +45,7 @@ from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.notifications.outbox import add_rows, cancel_pending, messages
-from booking.offices.directory import OfficeInfo
+from booking.offices.directory import OfficeInfo, office_of
 from booking.runtime import Runtime
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill

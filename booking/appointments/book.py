@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
@@ -49,6 +48,7 @@ from booking.appointments.views import appointment_body, party_body
 from booking.audit.services import record
 from booking.errors import Conflict, InvalidInput, Problem, field_error, invalid
 from booking.i18n import lazy
+from booking.idempotency import fingerprint
 from booking.jurisdiction.periods import office_area, policy_book
 from booking.jurisdiction.policy import UNANSWERED, PartyHome, assess
 from booking.notifications.outbox import OutboxRow, Recipients, messages
@@ -72,9 +72,7 @@ HOURS_BEFORE_GRACE = timedelta(minutes=45)
 
 
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
-    """A keyed hash of the canonical request (the body carries personal data)."""
-    canonical = _canonical.encode(body).decode()
-    return rt.vault.lookup_hash(f"{scope}|{canonical}", kind="idempotency")
+    return fingerprint(rt.vault, scope, body)
 
 
 def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
@@ -270,4 +268,3 @@ def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, 
     return status_code, response
 
 
-_canonical = msgspec.json.Encoder(order="sorted")

@@ -21,7 +21,6 @@ from booking.appointments.records import (
     deactivate_parties,
     load,
     may_see,
-    office_of,
     parties_of,
     refuse,
     release_seat,
@@ -32,6 +31,7 @@ from booking.db.models import Slot
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
 from booking.notifications.outbox import add_rows, cancel_pending, messages
+from booking.offices.directory import office_of
 from booking.parties.rules import PartyFacts, check_parties
 from booking.runtime import Runtime
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
@@ -19,7 +19,7 @@ from booking.appointments.book import book
 from booking.appointments.changes import cancel, reschedule
 from booking.appointments.desk import check_in, complete, find_by_code, mark_no_show, reveal, roster
 from booking.appointments.reads import get_appointment, list_own
-from booking.appointments.records import account_email, may_see, office_of
+from booking.appointments.records import account_email, may_see
 from booking.appointments.schemas import (
     AppointmentIn,
     AppointmentList,
@@ -33,11 +33,9 @@ from booking.appointments.schemas import (
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment
 from booking.errors import NotFound, request_locale
+from booking.offices.directory import office_of
 from booking.runtime import Runtime
-
-IdempotencyKey = Annotated[str | None, HeaderParameter(
-    name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
-    description="retrying with the same key and body returns the first answer and books nothing more")]
+from booking.schemas import IdempotencyKey
 
 
 class AppointmentController(Controller):

@@ -15,7 +15,7 @@ from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.book import REMINDER
 from booking.appointments.codes import normalise_code
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import deactivate_parties, load, office_of, parties_of, refuse, staff_load
+from booking.appointments.records import deactivate_parties, load, parties_of, refuse, staff_load
 from booking.appointments.schemas import RosterEntry
 from booking.appointments.views import appointment_out, party_body
 from booking.audit.services import record
@@ -23,6 +23,7 @@ from booking.db.models import Appointment, AppointmentParty
 from booking.errors import NotFound
 from booking.i18n import lazy
 from booking.notifications.outbox import cancel_pending
+from booking.offices.directory import office_of
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
 

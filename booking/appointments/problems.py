@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from booking.errors import Conflict
 from booking.i18n import lazy
+from booking.idempotency import IdempotencyKeyReused  # noqa: F401  (one definition, re-used here)
 
 
 class SlotFullProblem(Conflict):
@@ -19,11 +20,6 @@ class SlotNotBookable(Conflict):
 class PartyAlreadyBooked(Conflict):
     code = "party-already-booked"
     title = lazy("A party already holds an active booking for this service.")
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency-key-reused"
-    title = lazy("This Idempotency-Key was already used for a different request.")
 
 
 class NoShowBan(Conflict):

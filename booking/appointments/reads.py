@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import load, may_see, office_of, parties_of
+from booking.appointments.records import load, may_see, parties_of
 from booking.appointments.views import application_id_of, appointment_out
 from booking.db.models import Appointment
 from booking.errors import NotFound
+from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 

@@ -12,7 +12,7 @@ from booking.accounts.principal import Principal
 from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
 from booking.errors import Conflict, NotFound
-from booking.offices.directory import OfficeDirectory, OfficeInfo
+from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 
 
@@ -34,24 +34,6 @@ async def parties_of(session: AsyncSession, appointment_id: uuid.UUID) -> list[A
     rows = await session.execute(select(AppointmentParty).where(AppointmentParty.appointment_id == appointment_id)
                                  .order_by(AppointmentParty.position))
     return list(rows.scalars().all())
-
-
-async def office_of(rt: Runtime, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
-    """The office of an existing appointment (also when the office was deactivated since)."""
-    office = await directory(rt).get(office_id, session)
-    if office is not None:
-        return office
-    from booking.db.models import Office
-    from booking.offices.directory import office_info
-
-    if session is None:
-        async with rt.db.session() as own:
-            row = await own.get(Office, office_id)
-    else:
-        row = await session.get(Office, office_id)
-    if row is None:
-        raise NotFound()
-    return office_info(row)
 
 
 async def release_seat(session: AsyncSession, appt: Appointment) -> None:

@@ -4,7 +4,7 @@ or schema objects because the booking hot path returns it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,12 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.offices.directory import OfficeInfo
-
-
-def iso(value: datetime, tz: Any = None) -> str:
-    """ISO 8601 with an offset; UTC written as Z (as pydantic writes it)."""
-    text = (value.astimezone(tz) if tz is not None else value.astimezone(UTC)).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+from booking.schemas import iso
 
 
 def appointment_body(*, id: uuid.UUID, code: str, status: str, office: OfficeInfo, service: str, slot_id: int,

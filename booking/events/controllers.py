@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
@@ -38,10 +38,8 @@ from booking.events.schemas import (
 )
 from booking.i18n import lazy
 from booking.runtime import Runtime
+from booking.schemas import IdempotencyKey
 
-IdempotencyKey = Annotated[str | None, HeaderParameter(
-    name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
-    description="retrying with the same key and body returns the first answer and signs up nothing more")]
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]
 

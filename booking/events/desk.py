@@ -28,7 +28,7 @@ from booking.db.models import Event, Signup
 from booking.errors import NotFound, invalid
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import DecisionIn, PledgeEntry, PledgeList, PledgeOut, SignupRevealOut, SponsorOut
-from booking.events.services import office_of, staff_event
+from booking.events.services import staff_event
 from booking.events.signups import (
     EventStarted,
     InvalidSignupStatus,
@@ -42,6 +42,7 @@ from booking.events.signups import (
 )
 from booking.i18n import N_, gettext, lazy
 from booking.notifications.outbox import add_rows
+from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed
 from booking.runtime import Runtime
 

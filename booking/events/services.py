@@ -8,7 +8,7 @@ transaction, a lowered one never goes below what is taken, and a change couples 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,14 +19,14 @@ from booking.accounts.principal import Principal
 from booking.audit.services import record
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.calendar.invites import organizer
-from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Office, Signup, SignupParty
+from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Signup, SignupParty
 from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
 from booking.events import capacity, eligibility
 from booking.events.invites import event_description, event_location, event_title
 from booking.events.messages import announce, cancel_reminders
 from booking.events.schemas import EventCreate, EventLinks, EventOut, EventUpdate
 from booking.i18n import gettext, lazy
-from booking.offices.directory import OfficeInfo, office_info
+from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 # --- problems -------------------------------------------------------------------------
@@ -55,27 +55,6 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-async def office_of(rt: Runtime, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
-    """The office of an existing event (also when the office was deactivated since)."""
-    found = await rt.extras["offices"].get(office_id, session)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    if session is None:
-        async with rt.db.session() as own:
-            row = await own.get(Office, office_id)
-    else:
-        row = await session.get(Office, office_id)
-    if row is None:
-        raise NotFound()
-    return office_info(row)
-
-
-def iso(value: datetime, tz: ZoneInfo | None = None) -> str:
-    """ISO 8601 with an offset; UTC written as Z."""
-    text = value.astimezone(tz or UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def event_out(event: Event, locale: str, now: datetime) -> EventOut:

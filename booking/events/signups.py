@@ -40,12 +40,14 @@ from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_erro
 from booking.events import capacity, eligibility
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import SignupIn
-from booking.events.services import EventCancelled, iso, office_of
+from booking.events.services import EventCancelled
 from booking.i18n import lazy
 from booking.notifications.outbox import add_rows
+from booking.offices.directory import office_of
 from booking.parties.rules import check_reissue
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
+from booking.schemas import iso
 from booking.security.pii import mask_phone
 
 CREATE_SCOPE = "signup.create"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -79,3 +80,21 @@ class OfficeDirectory:
             self._entries.clear()
         else:
             self._entries.pop(office_id, None)
+
+
+async def office_of(rt: Any, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
+    """The office of an existing record (appointment, event, application), also when the
+    office was deactivated since. Inside a transaction, pass its session."""
+    from booking.errors import NotFound
+
+    found = await rt.extras["offices"].get(office_id, session)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    if session is None:
+        async with rt.db.session() as own:
+            row = await own.get(Office, office_id)
+    else:
+        row = await session.get(Office, office_id)
+    if row is None:
+        raise NotFound()
+    return office_info(row)

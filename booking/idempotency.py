@@ -1,0 +1,86 @@
+"""``Idempotency-Key`` for creating endpoints off the hot path (DESIGN.md 4.3).
+
+The booking write has its own single-statement version (``appointments/store.py``); every
+other creating service uses this, inside its own transaction:
+
+    claim = IdempotencyClaim.of(rt, principal, key, "event.create", body)
+    if (answer := await claim.take(session)) is not None:
+        return answer                      # a retry: the first answer, nothing created
+    ... create ...
+    claim.settle(session, 201, response)   # before the commit, in the same transaction
+    await session.commit()
+
+``take`` inserts the key first: a concurrent request with the same key waits on it until
+the first commits (then replays its answer) or rolls back (then goes ahead itself).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import IdempotencyRecord
+from booking.errors import Conflict
+from booking.i18n import lazy
+
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency-key-reused"
+    title = lazy("This Idempotency-Key was already used for a different request.")
+
+
+def fingerprint(vault: Any, scope: str, body: Any) -> str:
+    """A keyed hash of the canonical request (bodies may carry personal data)."""
+    return vault.lookup_hash(f"{scope}|{_canonical.encode(body).decode()}", kind="idempotency")
+
+
+@dataclass(slots=True)
+class IdempotencyClaim:
+    owner_id: uuid.UUID
+    key: str
+    scope: str
+    request_hash: str
+    record: IdempotencyRecord | None = None
+
+    @classmethod
+    def of(cls, rt: Any, owner_id: uuid.UUID, key: str | None, scope: str, body: Any) -> IdempotencyClaim | None:
+        if key is None:
+            return None
+        return cls(owner_id, key, scope, fingerprint(rt.vault, scope, body))
+
+    def _answer(self, record: IdempotencyRecord) -> tuple[int, dict[str, Any]]:
+        if record.scope != self.scope or record.request_hash != self.request_hash:
+            raise IdempotencyKeyReused()
+        return record.status_code, record.response
+
+    async def take(self, session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
+        """The stored answer of an earlier request with this key, or None once the key is
+        claimed for this request (in the session's transaction)."""
+        existing = await session.get(IdempotencyRecord, (self.owner_id, self.key))
+        if existing is not None:
+            return self._answer(existing)
+        self.record = IdempotencyRecord(owner_id=self.owner_id, key=self.key, scope=self.scope,
+                                        request_hash=self.request_hash, status_code=0, response={})
+        session.add(self.record)
+        try:
+            await session.flush()
+        except IntegrityError:
+            # another request with the key committed while this one waited on it
+            await session.rollback()
+            existing = await session.get(IdempotencyRecord, (self.owner_id, self.key))
+            assert existing is not None
+            return self._answer(existing)
+        return None
+
+    def settle(self, status_code: int, response: dict[str, Any]) -> None:
+        """Record the answer; it commits with the change it describes."""
+        assert self.record is not None, "take() first"
+        self.record.status_code = status_code
+        self.record.response = response
