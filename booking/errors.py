@@ -377,9 +377,31 @@ def _unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _sqlstate(exc: BaseException) -> str:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        current = getattr(current, "orig", None) or current.__cause__
+    return ""
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _unavailable(exc):
         return _on_db_unavailable(request, exc)
+    state = _sqlstate(exc)
+    if state.startswith("22") or isinstance(exc, OverflowError):
+        # A number or date beyond what the database (or the calendar) holds, e.g. an id
+        # of 2**63 or the year 9999 plus a day: the caller's input, not our bug.
+        logger.info("out-of-range input on %s %s", request.method, request.url.path)
+        return problem_response(request, InvalidInput(lazy("A value in the request is out of range.")))
+    if state in ("40001", "40P01"):
+        # a serialization failure or deadlock: nothing was written, a retry will do
+        logger.warning("transaction conflict on %s %s: %s", request.method, request.url.path, state)
+        return problem_response(request, ServiceUnavailable(headers={"Retry-After": "1"}))
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, _generic(HTTP_500_INTERNAL_SERVER_ERROR))
 

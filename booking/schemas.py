@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -80,3 +80,9 @@ def iso(value: datetime, tz: tzinfo | None = None) -> str:
 IdempotencyKey = Annotated[str | None, HeaderParameter(
     name="Idempotency-Key", required=False, max_length=200, pattern=r"^[\x21-\x7e]{1,200}$",
     description="retrying with the same key and body returns the first answer and creates nothing more")]
+
+
+# Bounds for list parameters: deep paging past a million rows is not a use, and an
+# unbounded integer would reach the database as an out-of-range value.
+MAX_OFFSET = 1_000_000
+Offset = Annotated[int, QueryParameter(description="rows to skip", ge=0, le=MAX_OFFSET)]

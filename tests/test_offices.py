@@ -100,3 +100,25 @@ async def test_database_out_of_connections_is_a_503(client, runtime, monkeypatch
                                 headers={"Accept-Language": "en"})
     assert response.status_code == 503 and response.headers["retry-after"] == "2"
     assert response.json()["code"] == "service-unavailable"
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    ("GET", "/api/v1/offices/99999999999", None),
+    ("GET", "/api/v1/offices/99999999999/availability?service=marriage_registration", None),
+    ("GET", "/api/v1/offices?offset=100000000000000000000", None),
+    ("POST", "/api/v1/appointments", {"slot_id": 2 ** 63, "service": "marriage_registration", "parties": []}),
+    ("PATCH", "/api/v1/slots/9223372036854775808", {"capacity": 1}),
+    ("GET", "/api/v1/offices/1/roster?date=9999-12-31", None),
+    ("GET", "/api/v1/offices/1/roster?date=0001-01-01", None),
+    ("POST", "/api/v1/offices/1/slots/generate", {"from": "9999-12-30", "to": "9999-12-31"}),
+    ("GET", "/api/v1/audit?office_id=99999999999", None),
+])
+async def test_out_of_range_input_is_a_4xx_never_a_500(client, runtime, admin, couple, method, url, body):
+    from tests.conftest import create_office
+
+    office = await create_office(client, admin)
+    assert office["id"] == 1
+    headers = couple.headers if url.startswith("/api/v1/appointments") else admin.headers
+    response = await client.request(method, url, json=body, headers={**headers, "Accept-Language": "en"})
+    assert 400 <= response.status_code < 500, (url, response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")

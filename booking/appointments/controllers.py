@@ -35,7 +35,7 @@ from booking.db.models import Appointment
 from booking.errors import NotFound, request_locale
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey
+from booking.schemas import IdempotencyKey, Offset
 
 
 class AppointmentController(Controller):
@@ -67,7 +67,7 @@ class AppointmentController(Controller):
         status: Annotated[str | None, QueryParameter(
             pattern=r"^(pending_review|confirmed|checked_in|completed|no_show|cancelled)$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> AppointmentList:
         rows, total = await list_own(runtime, session, principal, status=status, limit=limit,
                                               offset=offset)

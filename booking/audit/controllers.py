@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
 from booking.audit.services import list_entries
-from booking.schemas import Output
+from booking.schemas import Offset, Output
 
 
 class AuditEntryOut(Output):
@@ -48,7 +48,7 @@ class AuditController(Controller):
         office_id: Annotated[int | None, QueryParameter()] = None,
         action: Annotated[str | None, QueryParameter(max_length=64)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> AuditList:
         rows, total = await list_entries(session, office_id=office_id, action=action, limit=limit, offset=offset)
         return AuditList(data=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit,

@@ -15,9 +15,9 @@ from booking.offices import services
 from booking.offices.catalog import ServiceName
 from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
 from booking.runtime import Runtime
+from booking.schemas import Offset
 
 Limit = Annotated[int, QueryParameter(description="page size", ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(description="rows to skip", ge=0)]
 
 
 class OfficeController(Controller):
