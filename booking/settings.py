@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite file under data_dir (see resolve())
     redis_url: str | None = None
+    # the arq queue; deployments sharing one Redis database keep apart by naming theirs
+    queue_name: str = "booking:queue"
 
     # JWT signing key, and the key that encrypts and hashes personal data (ID numbers,
     # phones). Separate so that rotating one does not force re-encrypting the other.

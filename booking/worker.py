@@ -15,7 +15,7 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker
 
-from booking.queue import QUEUE_NAME, redis_settings
+from booking.queue import redis_settings
 from booking.runtime import Runtime
 from booking.settings import Settings
 
@@ -75,7 +75,7 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "redis_settings": redis_settings(settings.redis_url or ""),
-        "queue_name": QUEUE_NAME,
+        "queue_name": settings.queue_name,
         # short timeouts: a killed worker's job is retried after job_timeout + 10 s
         "job_timeout": settings.notification_job_timeout_seconds,
         # Retries are the outbox's business (state in PostgreSQL), not arq's; no result is

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BOOKING_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
+QUEUE_NAME = f"booking:test:{secrets.token_hex(4)}"
+
 # 2026-09-10 10:00 in Shanghai: a Thursday before the National Day holidays.
 DEFAULT_NOW = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
@@ -79,6 +81,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "availability_cache_seconds": 0,
         "office_cache_seconds": 0,
         "redis_url": None,
+        # this run's own arq queue: another test run on the same Redis cannot take its jobs
+        "queue_name": QUEUE_NAME,
         # small pools: two test workers, each with a test and a server runtime, stay far
         # below PostgreSQL's 100 connections
         "db_pool_size": 8,

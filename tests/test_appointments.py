@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -455,3 +456,44 @@ async def test_only_couples_book_online(client, runtime, admin):
                               headers=office.clerk.headers)).status_code == 403
 
 
+
+
+async def test_closing_a_date_cancels_its_appointments_and_tells_the_couples(client, runtime, admin, couple):
+    office = await open_office(client, runtime, admin)
+    slot_id = await slot_on(client, office, "2026-09-16")
+    booked = (await client.post("/api/v1/appointments", json=body(slot_id), headers=couple.headers)).json()
+    other_day = (await client.post("/api/v1/appointments", json=body(await slot_on(client, office, "2026-09-17")),
+                                   headers=(await make_actor(runtime, "couple")).headers)).json()
+    closed = await client.post(f"/api/v1/offices/{office.id}/closures",
+                               json={"date": "2026-09-16", "note": "停电"}, headers=office.clerk.headers)
+    assert closed.status_code == 201 and closed.json()["cancelled_appointments"] == 1
+    after = (await client.get(f"/api/v1/appointments/{booked['id']}", headers=couple.headers)).json()
+    assert after["status"] == "cancelled" and after["sequence"] == 1
+    assert (await client.get(f"/api/v1/appointments/{other_day['id']}",
+                             headers=office.clerk.headers)).json()["status"] == "confirmed"
+    async with runtime.db.raw() as conn:
+        states = {(r["kind"], r["state"]) for r in await conn.fetch(
+            "SELECT kind, state FROM notification WHERE subject_id = $1", uuid.UUID(booked["id"]))}
+        by = await conn.fetchval("SELECT payload->>'by' FROM notification WHERE subject_id = $1 "
+                                 "AND kind = 'appointment.cancelled' LIMIT 1", uuid.UUID(booked["id"]))
+        active = await conn.fetchval("SELECT count(*) FROM appointment_party WHERE active")
+    assert ("appointment.cancelled", "pending") in states and ("appointment.reminder", "cancelled") in states
+    assert by == "office" and active == 2  # only the other day's couple still holds a booking
+
+
+async def test_removing_a_special_opening_with_a_cancelled_booking(client, runtime, admin, couple, clock):
+    office = await open_office(client, runtime, admin)
+    response = await client.post(f"/api/v1/offices/{office.id}/special-openings", json={"date": "2026-09-19"},
+                                 headers=office.clerk.headers)
+    assert response.status_code == 201
+    await client.post(f"/api/v1/offices/{office.id}/slots/generate", json={"from": "2026-09-19", "to": "2026-09-19"},
+                      headers=office.clerk.headers)
+    saturday = await slot_on(client, office, "2026-09-19")
+    booked = (await client.post("/api/v1/appointments", json=body(saturday), headers=couple.headers)).json()
+    await client.post(f"/api/v1/appointments/{booked['id']}/cancel", headers=couple.headers)
+    removed = await client.delete(f"/api/v1/offices/{office.id}/special-openings/2026-09-19",
+                                  headers=office.clerk.headers)
+    assert removed.status_code == 204
+    slots = (await client.get(f"/api/v1/offices/{office.id}/slots?from=2026-09-19&to=2026-09-19",
+                              headers=office.clerk.headers)).json()["data"]
+    assert [(s["id"], s["status"]) for s in slots] == [(saturday, "day_closed")]  # kept: a booking refers to it

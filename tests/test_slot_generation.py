@@ -140,7 +140,7 @@ async def test_closures_and_special_openings(client, runtime, admin: Actor):
     assert (await client.post(f"/api/v1/offices/{oid}/closures", json={"date": "2026-10-14"},
                               headers=clerk.headers)).status_code == 201
     _, slots = await _slot_dates(client, oid, clerk, "2026-10-14", "2026-10-14")
-    assert {s["status"] for s in slots} == {"closed"}
+    assert {s["status"] for s in slots} == {"day_closed"}
     # removing it reopens them
     assert (await client.delete(f"/api/v1/offices/{oid}/closures/2026-10-14",
                                 headers=clerk.headers)).status_code == 204
@@ -198,3 +198,18 @@ async def test_schedule_validation(client, runtime, admin: Actor):
         {"weekday": 1, "start": "09:00", "end": "10:00", "capacities": {"certificate_reissue": 1}}]})
     assert response.status_code == 422
     assert (await client.get(f"/api/v1/offices/{oid}/schedule", headers=clerk.headers)).json()["windows"] == []
+
+
+async def test_closure_reopens_only_what_it_closed(client, runtime, admin: Actor):
+    office, clerk = await _office_with_clerk(client, runtime, admin)
+    oid = office["id"]
+    await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(), headers=clerk.headers)
+    await client.post(f"/api/v1/offices/{oid}/slots/generate", json={"from": "2026-10-14", "to": "2026-10-14"},
+                      headers=clerk.headers)
+    _, slots = await _slot_dates(client, oid, clerk, "2026-10-14", "2026-10-14")
+    by_hand = slots[0]["id"]
+    await client.patch(f"/api/v1/slots/{by_hand}", json={"status": "closed"}, headers=clerk.headers)
+    await client.post(f"/api/v1/offices/{oid}/closures", json={"date": "2026-10-14"}, headers=clerk.headers)
+    await client.delete(f"/api/v1/offices/{oid}/closures/2026-10-14", headers=clerk.headers)
+    _, slots = await _slot_dates(client, oid, clerk, "2026-10-14", "2026-10-14")
+    assert {s["id"]: s["status"] for s in slots} == {by_hand: "closed", slots[1]["id"]: "open"}

@@ -4,6 +4,7 @@ rewrite the outbox, all in one transaction."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,7 +28,7 @@ from booking.appointments.records import (
 )
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
-from booking.db.models import Slot
+from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
 from booking.notifications.outbox import add_rows, cancel_pending, messages
@@ -51,6 +52,19 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     if not by_office and now > office.rules.cancel_deadline(appt.starts_at):
         await refuse(session, principal, "appointment.cancel", appt, CancelDeadlinePassed(
             deadline=office.rules.cancel_deadline(appt.starts_at).astimezone(office.tz).isoformat()))
+    parties = await _cancel_locked(session, appt, by_office=by_office, now=now, reason=reason)
+    if by_office:
+        record(session, principal, "appointment.cancel", target_type="appointment", target_id=appt.id,
+               office_id=appt.office_id, at=now, reason_given=bool(reason))
+    await session.commit()
+    return appointment_out(appt, parties, office)
+
+
+async def _cancel_locked(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
+                         reason: str | None) -> list[AppointmentParty]:
+    """Cancel a locked appointment: its seat returns, its parties are free to book again,
+    its pending reminders are cancelled and a CANCEL goes out, all in the caller's
+    transaction."""
     if appt.status == "pending_review":
         # the seat was held for a cross-province application: it closes with the appointment
         from booking.applications.services import close_with_appointment
@@ -68,11 +82,22 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
                                      recipients(appt.account_id, parties), appt.locale, now,
                                      payload={"by": appt.cancelled_by}), now)
-    if by_office:
-        record(session, principal, "appointment.cancel", target_type="appointment", target_id=appt.id,
-               office_id=appt.office_id, at=now, reason_given=bool(reason))
-    await session.commit()
-    return appointment_out(appt, parties, office)
+    return parties
+
+
+async def cancel_day(session: AsyncSession, office_id: int, start: datetime, end: datetime, now: datetime,
+                     reason: str | None) -> list[uuid.UUID]:
+    """The office closes a date: every appointment still standing on it is cancelled by the
+    office, and each couple is told. Appointment rows are locked (in id order) before the
+    caller touches the day's slots, the order cancel and reschedule use too."""
+    standing = list((await session.execute(
+        select(Appointment).where(Appointment.office_id == office_id, Appointment.starts_at >= start,
+                                  Appointment.starts_at < end,
+                                  Appointment.status.in_(("confirmed", "pending_review")))  # type: ignore[attr-defined]
+        .order_by(Appointment.id).with_for_update())).scalars().all())
+    for appt in standing:
+        await _cancel_locked(session, appt, by_office=True, now=now, reason=reason)
+    return [a.id for a in standing]
 
 
 async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,

@@ -97,7 +97,9 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
         dropped = (await session.execute(
             update(Notification)
             .where(Notification.state == "pending", Notification.not_after.is_not(None),  # type: ignore[union-attr]
-                   Notification.not_after <= now)  # type: ignore[operator]
+                   Notification.not_after <= now,  # type: ignore[operator]
+                   # a row being delivered right now is the delivery's to finish
+                   (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
             .values(state="dropped", last_error="its moment had passed", leased_until=None)
             .returning(Notification.id))).all()
         due_query = (

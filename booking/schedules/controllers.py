@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
+from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.schemas import (
     ClosureIn,
+    ClosureOut,
     OfficeDayList,
     OfficeDayOut,
     SpecialOpeningIn,
@@ -57,23 +59,25 @@ class ScheduleController(Controller):
         return OfficeDayList(data=await services.list_days(session, office_id, "closure", start, end))
 
     @post("/closures", status_code=201, summary="Close the office on a date",
-          description="Slots of that date stop being bookable; booked appointments are kept and counted.")
+          description="The date's open slots stop being bookable; its standing appointments are cancelled by "
+          "the office and each couple told. Removing the closure reopens the slots it closed.")
     async def add_closure(
         self,
         office_id: FromPath[int],
         data: JSONBody[ClosureIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
-    ) -> Response[OfficeDayOut]:
-        day, booked = await services.add_closure(session, office_id, data, principal)
-        return Response(day, status_code=201, headers={"X-Booked-Appointments": str(booked)})
+        runtime: NamedDependency[Runtime],
+    ) -> ClosureOut:
+        day, cancelled = await services.add_closure(session, office_id, data, principal, runtime.clock.now())
+        return ClosureOut(**day.model_dump(), cancelled_appointments=cancelled)
 
-    @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (its slots reopen)")
+    @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (the slots it closed reopen)")
     async def remove_closure(
         self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> None:
-        await services.remove_day(session, office_id, "closure", day, principal)
+        await services.remove_day(session, office_id, "closure", day, principal, runtime.clock.now())
 
     @get("/special-openings", summary="Special openings (特别开放日) of the office")
     async def list_special_openings(
@@ -95,9 +99,9 @@ class ScheduleController(Controller):
         return await services.add_special_opening(session, office_id, data, principal)
 
     @delete("/special-openings/{day:date}", status_code=204,
-            summary="Remove a special opening (its unbooked slots are removed)")
+            summary="Remove a special opening (its appointments are cancelled by the office)")
     async def remove_special_opening(
         self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> None:
-        await services.remove_day(session, office_id, "special_opening", day, principal)
+        await services.remove_day(session, office_id, "special_opening", day, principal, runtime.clock.now())

@@ -86,5 +86,9 @@ class OfficeDayOut(Output):
     windows: list[WindowOut] | None = None
 
 
+class ClosureOut(OfficeDayOut):
+    cancelled_appointments: int = Field(description="appointments on that date cancelled by the office")
+
+
 class OfficeDayList(Output):
     data: list[OfficeDayOut]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.changes import cancel_day
 from booking.audit.services import record
-from booking.db.models import OfficeDay, ScheduleWindow, Slot
+from booking.db.models import Appointment, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.offices.services import get_office
@@ -89,14 +91,26 @@ async def list_days(
     return [_day_out(r) for r in rows]
 
 
-async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, actor: Principal) -> tuple[OfficeDayOut, int]:
-    """Close the office on a date: its slots stop being bookable at once.
+def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(timezone)
+    return (datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
 
-    Appointments already booked on that date are kept (the office contacts those couples);
-    their number is returned so the clerk sees it.
-    """
+
+async def _lock_day_slots(session: AsyncSession, office_id: int, day: date) -> None:
+    """Lock the date's slots in id order, after any appointment rows (the order booking
+    changes use), so a closure and a reschedule can wait on each other but not deadlock."""
+    await session.execute(select(Slot.id).where(Slot.office_id == office_id, Slot.local_date == day)
+                          .order_by(Slot.id).with_for_update())
+
+
+async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, actor: Principal,
+                      now: datetime) -> tuple[OfficeDayOut, int]:
+    """Close the office on a date: its open slots stop being bookable at once, and every
+    appointment still standing on that date is cancelled by the office, each couple told
+    (with a calendar CANCEL). Returns the number cancelled."""
     actor.require_office(office_id)
-    await get_office(session, office_id)
+    office = await get_office(session, office_id)
     row = OfficeDay(office_id=office_id, day=data.date, kind="closure", note=data.note)
     session.add(row)
     try:
@@ -104,18 +118,15 @@ async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, ac
     except IntegrityError as exc:
         await session.rollback()
         raise DayTaken() from exc
-    await session.execute(
-        update(Slot).where(Slot.office_id == office_id, Slot.local_date == data.date).values(status="closed")
-    )
-    booked = sum(
-        (await session.execute(
-            select(Slot.booked).where(Slot.office_id == office_id, Slot.local_date == data.date)
-        )).scalars().all()
-    )
+    start, end = _day_bounds(data.date, office.timezone)
+    cancelled = await cancel_day(session, office_id, start, end, now, data.note or None)
+    await _lock_day_slots(session, office_id, data.date)
+    await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == data.date,
+                                             Slot.status == "open").values(status="day_closed"))
     record(session, actor, "office_day.closure.add", target_type="office_day", target_id=data.date.isoformat(),
-           office_id=office_id, booked_appointments=booked)
+           office_id=office_id, cancelled_appointments=len(cancelled), at=now)
     await session.commit()
-    return _day_out(row), booked
+    return _day_out(row), len(cancelled)
 
 
 async def add_special_opening(
@@ -141,10 +152,14 @@ async def add_special_opening(
     return _day_out(row)
 
 
-async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date, actor: Principal) -> None:
-    """Remove a closure (its date's slots reopen) or a special opening (its slots without
-    bookings are removed; booked ones stay)."""
+async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date, actor: Principal,
+                     now: datetime) -> int:
+    """Remove a closure: the slots it closed reopen (slots a clerk closed stay closed).
+    Remove a special opening: the office is no longer open that day, so its standing
+    appointments are cancelled by the office (couples told), slots nobody ever booked are
+    deleted and the others closed. Returns the number of appointments cancelled."""
     actor.require_office(office_id)
+    office = await get_office(session, office_id, active_only=False)
     row = (
         await session.execute(
             select(OfficeDay).where(OfficeDay.office_id == office_id, OfficeDay.day == day, OfficeDay.kind == kind)
@@ -153,14 +168,20 @@ async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date
     if row is None:
         raise NotFound()
     await session.delete(row)
+    cancelled: list[Any] = []
     if kind == "closure":
-        await session.execute(
-            update(Slot).where(Slot.office_id == office_id, Slot.local_date == day).values(status="open")
-        )
+        await _lock_day_slots(session, office_id, day)
+        await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == day,
+                                                 Slot.status == "day_closed").values(status="open"))
     else:
-        await session.execute(
-            delete(Slot).where(Slot.office_id == office_id, Slot.local_date == day, Slot.booked == 0)
-        )
+        start, end = _day_bounds(day, office.timezone)
+        cancelled = await cancel_day(session, office_id, start, end, now, None)
+        await _lock_day_slots(session, office_id, day)
+        referenced = select(Appointment.slot_id).where(Appointment.slot_id == Slot.id).exists()
+        await session.execute(delete(Slot).where(Slot.office_id == office_id, Slot.local_date == day, ~referenced))
+        await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == day)
+                              .values(status="day_closed"))
     record(session, actor, f"office_day.{kind}.remove", target_type="office_day", target_id=day.isoformat(),
-           office_id=office_id)
+           office_id=office_id, cancelled_appointments=len(cancelled), at=now)
     await session.commit()
+    return len(cancelled)

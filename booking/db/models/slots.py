@@ -27,7 +27,8 @@ class Slot(SQLModel, table=True):
         # The capacity invariant, backed by the database (DESIGN.md 4.1).
         CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_slot_capacity"),
         CheckConstraint("capacity >= 0", name="ck_slot_capacity_nonnegative"),
-        CheckConstraint("status IN ('open', 'closed')", name="ck_slot_status"),
+        # closed: by a clerk, one slot; day_closed: by a closure of its date (reopened with it)
+        CheckConstraint("status IN ('open', 'closed', 'day_closed')", name="ck_slot_status"),
         CheckConstraint("starts_at < ends_at", name="ck_slot_order"),
         # generation is idempotent on this key
         UniqueConstraint("office_id", "service", "starts_at", name="uq_slot_office_service_start"),
