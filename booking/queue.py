@@ -8,6 +8,7 @@ from typing import Any
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 

@@ -64,12 +64,6 @@ def _locale(value: str) -> str:
     raise invalid_value("Must be zh-CN or en.")
 
 
-class Page(BaseModel):
-    limit: int
-    offset: int
-    total: int
-
-
 def iso(value: datetime, tz: tzinfo | None = None) -> str:
     """A time as the API writes it: ISO 8601 with an offset (the office's when ``tz`` is
     given), UTC written as Z, as pydantic writes it."""

@@ -317,6 +317,9 @@ async def test_invite_request_then_cancel(client, runtime, admin, couple):
     assert cancel.vevent.status.value == "CANCELLED"
     qr = await client.get(f"/api/v1/appointments/{booked['id']}/qr.svg", headers=couple.headers)
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    staff = await client.get(f"/api/v1/appointments/{booked['id']}/invite.ics", headers=office.clerk.headers)
+    assert couple.email not in staff.text and "ATTENDEE" not in staff.text  # clerks get no couple's address
+    assert vobject.readOne(staff.text).method.value == "CANCEL"
     missing = await client.get(f"/api/v1/appointments/{booked['id']}/invite.ics",
                                headers=(await make_actor(runtime, "couple")).headers)
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
@@ -497,3 +500,27 @@ async def test_removing_a_special_opening_with_a_cancelled_booking(client, runti
     slots = (await client.get(f"/api/v1/offices/{office.id}/slots?from=2026-09-19&to=2026-09-19",
                               headers=office.clerk.headers)).json()["data"]
     assert [(s["id"], s["status"]) for s in slots] == [(saturday, "day_closed")]  # kept: a booking refers to it
+
+
+async def test_reschedule_follows_the_policy_of_the_new_date(client, runtime, admin, couple):
+    """A move across the start of a stricter policy period is refused, and nothing changes."""
+    office = await open_office(client, runtime, admin)
+    nonlocal_couple = couple_parties(region="510104", hukou="51")
+    booked = (await client.post("/api/v1/appointments", json=body(await slot_on(client, office, "2026-09-15"),
+                                                                  nonlocal_couple), headers=couple.headers)).json()
+    assert booked["status"] == "pending_review"
+    period = {"code": "local-only-2026q4", "title_zh": "仅限本地户籍", "title_en": "Local hukou only",
+              "effective_from": "2026-09-18", "rule": "local_hukou", "prereview": False,
+              "areas": {"marriage_registration": ["44"]}}
+    assert (await client.post("/api/v1/jurisdiction/periods", json=period, headers=admin.headers)).status_code == 201
+    later = await slot_on(client, office, "2026-09-21")
+    refused = await client.post(f"/api/v1/appointments/{booked['id']}/reschedule", json={"slot_id": later},
+                                headers={**couple.headers, "Accept-Language": "en"})
+    assert refused.status_code == 409 and refused.json()["code"] == "not-in-jurisdiction"
+    assert await remaining(client, office, later) == 5
+    still = (await client.get(f"/api/v1/appointments/{booked['id']}", headers=couple.headers)).json()
+    assert still["slot_id"] == booked["slot_id"]
+    # before the new period, a move is fine
+    sooner = await slot_on(client, office, "2026-09-16")
+    assert (await client.post(f"/api/v1/appointments/{booked['id']}/reschedule", json={"slot_id": sooner},
+                              headers=couple.headers)).status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,22 +34,20 @@ def test_first_bookable_date(now, first):
     assert BookingRules().first_bookable_date(now) == first
 
 
-def test_is_bookable_uses_the_office_timezone():
+def test_release_and_cutoff_are_read_in_the_office_timezone():
     rules = BookingRules()
-    slot_day = date(2026, 5, 20)
-    starts = datetime(2026, 5, 20, 9, tzinfo=SH)
-    # 00:29 UTC on 5 May is 08:29 in Shanghai: not released yet
-    assert not rules.is_bookable(slot_day, starts, datetime(2026, 5, 5, 0, 29, tzinfo=UTC), SH)
-    assert rules.is_bookable(slot_day, starts, datetime(2026, 5, 5, 0, 30, tzinfo=UTC), SH)
-    assert rules.is_bookable(slot_day, starts, datetime(2026, 5, 19, 6, 59, tzinfo=UTC), SH)
-    assert not rules.is_bookable(slot_day, starts, datetime(2026, 5, 19, 7, 0, tzinfo=UTC), SH)
+    may_20 = date(2026, 5, 20)
+    # 00:29 UTC on 5 May is 08:29 in Shanghai: 5月20日 not released yet; 00:30 UTC is 08:30
+    assert rules.last_released_date(datetime(2026, 5, 5, 0, 29, tzinfo=UTC).astimezone(SH)) < may_20
+    assert rules.last_released_date(datetime(2026, 5, 5, 0, 30, tzinfo=UTC).astimezone(SH)) == may_20
+    # booking for 5月20日 closes at 15:00 Shanghai on 19 May, which is 07:00 UTC
+    assert rules.first_bookable_date(datetime(2026, 5, 19, 6, 59, tzinfo=UTC).astimezone(SH)) == may_20
+    assert rules.first_bookable_date(datetime(2026, 5, 19, 7, 0, tzinfo=UTC).astimezone(SH)) > may_20
 
 
-def test_cutoff_and_cancel_deadline():
-    rules = BookingRules(cutoff_days_before=0, cutoff_time=time(23, 59), cancel_deadline_hours=2)
-    starts = datetime(2026, 5, 20, 9, tzinfo=SH)
-    assert rules.cutoff(date(2026, 5, 20), starts, SH) == starts
-    assert rules.cancel_deadline(starts) == datetime(2026, 5, 20, 7, tzinfo=SH)
+def test_cancel_deadline():
+    rules = BookingRules(cancel_deadline_hours=2)
+    assert rules.cancel_deadline(datetime(2026, 5, 20, 9, tzinfo=SH)) == datetime(2026, 5, 20, 7, tzinfo=SH)
 
 
 @pytest.mark.parametrize(("day", "kind", "name"), [

@@ -14,6 +14,7 @@ from booking.clock import FixedClock
 from booking.migrations import upgrade_async
 from booking.runtime import Runtime
 from tests.conftest import GD_OFFICE, make_actor, make_settings, running, weekday_schedule
+from tests.helpers import couple_parties
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
 
@@ -73,6 +74,21 @@ async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runt
     assert bad.status_code == 422 and bad.json()["title"] == "The input is not valid."
     capacity = await client.patch(f"/api/v1/slots/{slots[0]['id']}", json={"capacity": -1}, headers=clerk.headers)
     assert capacity.status_code == 422 and capacity.json()["title"] == "输入无效。"
+
+    # a booking through the transactional store, its invite (the office cache is cold in
+    # tests: the lookup must reuse the request's transaction, or SQLite waits on itself)
+    couple = await make_actor(sqlite_runtime, "couple")
+    slot_id = available.json()["data"][0]["slot_id"]
+    booked = await client.post("/api/v1/appointments", headers=couple.headers, json={
+        "slot_id": slot_id, "service": "marriage_registration", "parties": couple_parties()})
+    assert booked.status_code == 201, booked.text
+    again = await client.post("/api/v1/appointments", headers=couple.headers, json={
+        "slot_id": slot_id, "service": "marriage_registration", "parties": couple_parties()})
+    assert again.status_code == 201
+    invite = await client.get(f"/api/v1/appointments/{booked.json()['id']}/invite.ics", headers=couple.headers)
+    assert invite.status_code == 200 and "BEGIN:VEVENT" in invite.text
+    cancelled = await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=couple.headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
 
 async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):

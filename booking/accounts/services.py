@@ -88,6 +88,9 @@ async def login(session: AsyncSession, rt: Runtime, email: str, password: str) -
     """
     now = rt.clock.now()
     account = (await session.execute(select(UserAccount).where(UserAccount.email == email))).scalar_one_or_none()
+    if account is not None:
+        session.expunge(account)  # keep what was read: the rollback below would expire it
+    await session.rollback()  # nothing written yet: no transaction is held while hashing
     if account is not None and account.locked_until is not None and account.locked_until > now:
         retry = max(1, int((account.locked_until - now).total_seconds()))
         raise LoginLocked(headers={"Retry-After": str(retry)})

@@ -15,6 +15,7 @@ from booking.appointments.book import REMINDER, recipients, release_problem, rem
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,
+    NotInJurisdiction,
     SlotFullProblem,
     SlotNotBookable,
 )
@@ -31,6 +32,8 @@ from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
+from booking.jurisdiction.periods import office_area, policy_book
+from booking.jurisdiction.policy import PartyHome, assess
 from booking.notifications.outbox import add_rows, cancel_pending, messages
 from booking.offices.directory import office_of
 from booking.parties.rules import PartyFacts, check_parties
@@ -58,6 +61,14 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
                office_id=appt.office_id, at=now, reason_given=bool(reason))
     await session.commit()
     return appointment_out(appt, parties, office)
+
+
+def stored_home(party: AppointmentParty) -> str | None:
+    """A stored party's home province: the hukou given, else the resident ID's region (its
+    first two digits are kept in the masked number), as at booking."""
+    if party.hukou_province:
+        return party.hukou_province
+    return party.id_masked[:2] if party.id_type == "resident_id" else None
 
 
 async def _cancel_locked(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
@@ -129,6 +140,15 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
                              new_slot.local_date)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+    # The policy in force on the new date decides, as it did at booking (a move across the
+    # start of a policy period can change it).
+    verdict = assess(office_area(office), appt.service, [PartyHome(stored_home(p), p.id_type) for p in parties],
+                     new_slot.local_date, await policy_book(rt).periods())
+    if not verdict.may_register:
+        raise NotInJurisdiction(reason=verdict.reason)
+    if verdict.prereview and appt.status == "confirmed":
+        raise NotInJurisdiction(lazy("On that date the office must pre-review this couple: book that date anew."),
+                                reason="prereview_required")
 
     # Lock both slots in id order (two reschedules crossing each other cannot deadlock),
     # then take the new seat with a conditional update and release the old one.

@@ -107,8 +107,10 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[bytes]:
         appt = await _visible(session, principal, appointment_id)
-        office = await office_of(runtime, appt.office_id)
-        attendee = await account_email(session, appt.account_id)
+        office = await office_of(runtime, appt.office_id, session)
+        # The couple's own invite names them as attendee (METHOD:REQUEST); staff get the
+        # event without anyone's address (PUBLISH).
+        attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)
         body, method = appointment_calendar(appt, office, runtime.settings, locale,
                                             attendee if attendee[0] else None, runtime.clock.now())
         return Response(body, media_type=f"text/calendar; method={method}",

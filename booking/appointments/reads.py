@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.records import load, may_see, parties_of
 from booking.appointments.views import application_id_of, appointment_out
-from booking.db.models import Appointment
+from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
@@ -34,9 +34,17 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     appts = list((await session.execute(query.order_by(Appointment.starts_at.desc()).limit(limit).offset(offset)))  # type: ignore[attr-defined]
                  .scalars().all())
+    # parties and applications of the whole page in two queries, not two per appointment
+    parties: dict[uuid.UUID, list[AppointmentParty]] = {}
+    for party in (await session.execute(select(AppointmentParty).where(
+            AppointmentParty.appointment_id.in_([a.id for a in appts]))  # type: ignore[attr-defined]
+            .order_by(AppointmentParty.position))).scalars():
+        parties.setdefault(party.appointment_id, []).append(party)
+    applications = dict((await session.execute(select(
+        CrossProvinceApplication.appointment_id, CrossProvinceApplication.id).where(
+        CrossProvinceApplication.appointment_id.in_([a.id for a in appts if a.review_reason])))).all())  # type: ignore[attr-defined]
     out = []
     for appt in appts:
         office = await office_of(rt, appt.office_id, session)
-        out.append(appointment_out(appt, await parties_of(session, appt.id), office,
-                                   await application_id_of(session, appt)))
+        out.append(appointment_out(appt, parties.get(appt.id, []), office, applications.get(appt.id)))
     return out, total

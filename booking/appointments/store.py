@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.applications.drafts import ApplicationDraft
 from booking.db.engine import Database
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, IdempotencyRecord, Slot
-from booking.db.models.appointments import ACTIVE_STATUSES
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.parties.services import PreparedParty
 
@@ -352,7 +351,6 @@ def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
 
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "BookingDraft",
     "CodeTaken",
     "IdempotencyClaim",

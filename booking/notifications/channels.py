@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from email.message import EmailMessage
@@ -79,7 +80,8 @@ class LogSmsProvider:
     """The default provider: logs that an SMS would go out, with the number masked."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []  # (masked phone, dedupe key), for the embedded default and tests
+        # the last messages (masked phone, dedupe key), for the embedded default and tests
+        self.sent: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
 
     async def send(self, phone: str, text: str, dedupe_key: str) -> None:
         self.sent.append((mask_phone(phone), dedupe_key))

@@ -54,6 +54,8 @@ def office_info(office: Office) -> OfficeInfo:
 
 
 class OfficeDirectory:
+    MAX_ENTRIES = 10_000
+
     def __init__(self, db: Database, ttl_seconds: float = 5.0) -> None:
         self._db = db
         self._ttl = ttl_seconds
@@ -72,7 +74,9 @@ class OfficeDirectory:
             async with self._db.session() as own:
                 office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
         info = office_info(office) if office is not None and office.is_active else None
-        self._entries[office_id] = (now + self._ttl, info)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()  # ids come from public URLs: unknown ones must not pile up
+        self._entries[office_id] = (now + (self._ttl if info else min(self._ttl, 1.0)), info)
         return info
 
     def forget(self, office_id: int | None = None) -> None:

@@ -51,17 +51,6 @@ class BookingRules(BaseModel):
         first = now_local.date() + timedelta(days=self.cutoff_days_before)
         return first if now_local.time() < self.cutoff_time else first + timedelta(days=1)
 
-    def cutoff(self, local_date: date, starts_at: datetime, tz: ZoneInfo) -> datetime:
-        day_rule = datetime.combine(local_date - timedelta(days=self.cutoff_days_before), self.cutoff_time, tzinfo=tz)
-        return min(day_rule, starts_at)
-
-    def is_bookable(self, local_date: date, starts_at: datetime, now: datetime, tz: ZoneInfo) -> bool:
-        now_local = now.astimezone(tz)
-        return (
-            self.first_bookable_date(now_local) <= local_date <= self.last_released_date(now_local)
-            and starts_at > now
-        )
-
     def cancel_deadline(self, starts_at: datetime) -> datetime:
         return starts_at - timedelta(hours=self.cancel_deadline_hours)
 

@@ -71,10 +71,3 @@ async def list_slots(
     if service:
         query = query.where(Slot.service == service)
     return list((await session.execute(query.order_by(Slot.starts_at, Slot.service))).scalars().all())
-
-
-async def require_slot(session: AsyncSession, slot_id: int) -> Slot:
-    slot = await session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound()
-    return slot
