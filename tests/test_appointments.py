@@ -482,6 +482,9 @@ async def test_closing_a_date_cancels_its_appointments_and_tells_the_couples(cli
         active = await conn.fetchval("SELECT count(*) FROM appointment_party WHERE active")
     assert ("appointment.cancelled", "pending") in states and ("appointment.reminder", "cancelled") in states
     assert by == "office" and active == 2  # only the other day's couple still holds a booking
+    late = await client.post("/api/v1/appointments", json=body(slot_id), headers={
+        **(await make_actor(runtime, "couple")).headers, "Accept-Language": "en"})
+    assert late.status_code == 409 and late.json()["code"] == "slot-not-bookable"  # closed, not "full"
 
 
 async def test_removing_a_special_opening_with_a_cancelled_booking(client, runtime, admin, couple, clock):

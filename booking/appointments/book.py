@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from booking.accounts.principal import Principal
 from booking.applications.drafts import (
     APPLICATION_SCOPE,
@@ -39,13 +37,11 @@ from booking.appointments.store import (
     PartyHoldsBooking,
     SlotClosed,
     SlotFull,
-    SqlBookingStore,
     banned_until,
     no_show_times,
     stored_answer,
 )
 from booking.appointments.views import appointment_body, party_body
-from booking.audit.services import record
 from booking.errors import Conflict, InvalidInput, Problem, field_error, invalid
 from booking.i18n import lazy
 from booking.idempotency import fingerprint
@@ -204,6 +200,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         no_show_limit=policy.limit, ban_days=policy.ban_days,
         claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
         application=application,
+        # a walk-in is a clerk's action: its audit entry commits with the booking
+        audit_role=principal.role if counter_office is not None else None,
     )
     party_bodies = [party_body(p) for p in parties]
     for _attempt in range(5):
@@ -215,17 +213,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         if review is not None and application is not None:
             draft.response = application_body(application, office.tz, draft.response, [], notice_locale)
         try:
-            if counter_office is None:
-                await rt.extras["booking_store"].book(draft)
-            else:
-                # A walk-in is a clerk's action: the transactional store commits its audit
-                # entry with the booking.
-                async def audit(session: AsyncSession, draft: BookingDraft = draft) -> None:
-                    record(session, principal, "appointment.book_counter", target_type="appointment",
-                           target_id=draft.appointment_id, office_id=draft.office_id, slot_id=draft.slot_id,
-                           at=now)
-
-                await SqlBookingStore(rt.db).book(draft, also=audit)
+            await rt.extras["booking_store"].book(draft)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.applications.drafts import ApplicationDraft
 from booking.db.engine import Database
-from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, IdempotencyRecord, Slot
+from booking.db.models import (
+    Appointment,
+    AppointmentParty,
+    AuditEntry,
+    CrossProvinceApplication,
+    IdempotencyRecord,
+    Slot,
+)
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.parties.services import PreparedParty
 
@@ -73,6 +79,8 @@ class BookingDraft:
     claim: IdempotencyClaim | None = None
     # set when a clerk must pre-review: the application holding this seat
     application: ApplicationDraft | None = None
+    # set when a clerk books for a walk-in couple: the booker's role, audited with the booking
+    audit_role: str | None = None
 
 
 class SlotFull(Exception):
@@ -163,12 +171,18 @@ WITH idem AS (
          AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload, subject_type,
               subject_id)
     RETURNING 1
+), audit AS (
+    INSERT INTO audit_entry (at, actor_id, actor_role, office_id, action, target_type, target_id, outcome, detail)
+    SELECT $6::timestamptz, $13::uuid, $54::text, $10::int, 'appointment.book_counter', 'appointment',
+           appt.id::text, 'ok', json_build_object('slot_id', $7::bigint)
+    FROM appt WHERE $54::text IS NOT NULL
+    RETURNING 1
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
-                 + (SELECT count(*) FROM application)
+                 + (SELECT count(*) FROM application) + (SELECT count(*) FROM audit)
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
-            WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status = 'closed')
+            WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status <> 'open')
                 THEN booking_fail('slot_closed')
             ELSE booking_fail('slot_full') END
 """
@@ -205,6 +219,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
         _json(a.documents_required) if a else None, _json(a.answers) if a else None,
         a.hold_expires_at if a else None, _json(a.history) if a else None,
         [r.subject_type for r in o], [r.subject_id for r in o],
+        d.audit_role,
     ]
 
 
@@ -243,9 +258,7 @@ class SqlBookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def book(self, d: BookingDraft, *,
-                   also: Callable[[AsyncSession], Awaitable[None]] | None = None) -> None:
-        """``also`` adds more rows to the same transaction (a clerk's audit entry)."""
+    async def book(self, d: BookingDraft) -> None:
         async with self._db.session() as session:
             if d.claim is not None:
                 c = d.claim
@@ -268,9 +281,9 @@ class SqlBookingStore:
                 .returning(Slot.id)
             )
             if seat.first() is None:
-                closed = (await session.execute(select(Slot.status).where(Slot.id == d.slot_id))).scalar()
+                status = (await session.execute(select(Slot.status).where(Slot.id == d.slot_id))).scalar()
                 await session.rollback()
-                raise SlotClosed() if closed == "closed" else SlotFull()
+                raise SlotClosed() if status != "open" else SlotFull()
             session.add(Appointment(
                 id=d.appointment_id, code=d.code, office_id=d.office_id, slot_id=d.slot_id, service=d.service,
                 account_id=d.account_id, booked_by=d.booked_by, channel=d.channel, status=d.status,
@@ -300,8 +313,11 @@ class SqlBookingStore:
                     hold_expires_at=a.hold_expires_at, version=0, history=a.history, created_at=d.now,
                     updated_at=d.now))
             await add_rows(session, d.outbox, d.now)
-            if also is not None:
-                await also(session)
+            if d.audit_role is not None:
+                session.add(AuditEntry(at=d.now, actor_id=d.booked_by, actor_role=d.audit_role,
+                                       office_id=d.office_id, action="appointment.book_counter",
+                                       target_type="appointment", target_id=str(d.appointment_id),
+                                       detail={"slot_id": d.slot_id}))
             await session.commit()
 
     async def _holder(self, d: BookingDraft) -> str | None:
