@@ -625,3 +625,56 @@ async def test_couples_are_told_in_their_language(client, runtime, admin, clock:
     calendars = {email: [p for p in m.walk() if p.get_content_type() == "text/calendar"] for email, m in told.items()}
     assert calendars[second.email][0].get_param("method") == "CANCEL"
     assert calendars[third.email] == []  # a waitlisted couple never had an invite to cancel
+
+
+@pytest.mark.parametrize("how", ["couple cancels", "organiser cancels", "organiser rejects"])
+async def test_a_waitlisted_head_leaving_unblocks_the_queue(client, runtime, admin, how):
+    # strict order, 3 places, 2 guest seats: A takes both seats; B (1 guest) waits because
+    # their guest does not fit; C (no guests) fits but waits behind B
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id, capacity=3, guests_per_couple=2, guest_seats=2)
+    actors = [await make_actor(runtime, "couple") for _ in range(4)]
+    signed = []
+    for actor, guests in zip(actors[:3], (2, 1, 0), strict=True):
+        response = await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(guests=guests),
+                                     headers=actor.headers)
+        assert response.status_code == 201, response.text
+        signed.append(response.json())
+    assert [s["status"] for s in signed] == ["confirmed", "waitlisted", "waitlisted"]
+    assert await counters(runtime, event["id"]) == (1, 2, 2)
+
+    head = signed[1]
+    if how == "couple cancels":
+        left = await client.post(f"/api/v1/signups/{head['id']}/cancel", headers=actors[1].headers)
+    elif how == "organiser cancels":
+        left = await client.post(f"/api/v1/signups/{head['id']}/cancel", headers=clerk.headers)
+    else:
+        left = await client.post(f"/api/v1/signups/{head['id']}/decision", headers=clerk.headers,
+                                 json={"decision": "reject", "reason": "名额有限"})
+    assert left.status_code == 200, left.text
+    # the couple who fits is promoted at once, in the same transaction
+    fitting = await client.get(f"/api/v1/signups/{signed[2]['id']}", headers=actors[2].headers)
+    assert fitting.json()["status"] == "confirmed" and fitting.json()["waitlist_position"] is None
+    assert await counters(runtime, event["id"]) == (2, 2, 0)
+    assert [r["kind"] for r in await outbox(runtime, subject_id=uuid.UUID(signed[2]["id"]), channel="email")
+            if r["kind"] == "signup.promoted"] == ["signup.promoted"]
+    # and a new couple who fits takes the free place instead of queueing
+    newcomer = await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(),
+                                 headers=actors[3].headers)
+    assert newcomer.status_code == 201 and newcomer.json()["status"] == "confirmed"
+    assert await counters(runtime, event["id"]) == (3, 2, 0)
+
+
+async def test_letting_fitting_couples_pass_promotes_them_at_once(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id, capacity=3, guests_per_couple=2, guest_seats=2)
+    actors = [await make_actor(runtime, "couple") for _ in range(3)]
+    signed = [(await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(guests=guests),
+                                 headers=actor.headers)).json() for actor, guests in zip(actors, (2, 1, 0), strict=True)]
+    assert [s["status"] for s in signed] == ["confirmed", "waitlisted", "waitlisted"]
+    edited = await client.patch(f"/api/v1/events/{event['id']}", json={"waitlist_skip_unfit": True},
+                                headers=clerk.headers)
+    assert edited.status_code == 200 and (edited.json()["places_taken"], edited.json()["waitlisted"]) == (2, 1)
+    statuses = [(await client.get(f"/api/v1/signups/{s['id']}", headers=a.headers)).json()["status"]
+                for s, a in zip(signed, actors, strict=True)]
+    assert statuses == ["confirmed", "waitlisted", "confirmed"]

@@ -7,8 +7,12 @@ CHECK constraints as well (``ck_event_places``, ``ck_event_guest_seats``):
   guests fit, and nobody waits ahead, unless the event lets fitting couples pass), which
   also draws its arrival ticket; otherwise a second UPDATE, on the opposite condition,
   queues it; the UPDATE that matched holds the row lock until the sign-up commits;
-- freeing a place (cancellation, rejection, a raised limit) promotes waitlisted couples in
-  arrival order in the same transaction: ``promote`` walks the queue under the lock.
+- every change that can free a place or unblock the queue promotes waitlisted couples in
+  arrival order in the same transaction (``promote`` walks the queue under the lock): a
+  cancellation or rejection, also of a waitlisted couple (the head of the queue may have
+  been all that kept a fitting couple waiting), and an edit of the limits or of
+  ``waitlist_skip_unfit``. So after every change nobody waits who could have a place,
+  which is what ``_fits`` relies on.
 
 Lock order is always the event row first, then sign-up rows, so two changes to one event
 queue behind each other instead of deadlocking.

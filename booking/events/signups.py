@@ -368,8 +368,12 @@ async def deactivate_parties(session: AsyncSession, signup_id: uuid.UUID) -> Non
 async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup, status: str, now: datetime,
                 notice: str, payload: dict[str, Any]) -> int:
     """A sign-up leaves (cancelled or rejected): its place or ticket goes back, its
-    reminders are cancelled, it is told, and the freed place goes to the waitlist in the
-    same transaction. Returns how many were promoted."""
+    reminders are cancelled, it is told, and the waitlist is promoted in the same
+    transaction. Returns how many were promoted.
+
+    Promotion runs whoever leaves: a couple holding a place frees it, and a waitlisted
+    couple at the head of the queue (waiting because their guests do not fit) may have
+    been all that kept the next, fitting couple from a free place."""
     previous = signup.status
     signup.status = status
     signup.sequence += 1
@@ -382,7 +386,7 @@ async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup
     # "held": whether the couple ever had an invite to cancel (a waitlisted one had none)
     await add_rows(session, notice_rows(notice, signup, event, now, {**payload, "held": previous in HOLDING_STATUSES}),
                    now)
-    promoted = await capacity.promote(session, event.id, now) if previous in HOLDING_STATUSES else []
+    promoted = await capacity.promote(session, event.id, now)
     await announce(session, "signup.promoted", [p.signup_id for p in promoted], event, office.rules, now)
     return len(promoted)
 
