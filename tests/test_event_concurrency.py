@@ -266,3 +266,22 @@ async def test_one_person_many_signups_and_one_key_many_retries_at_once(http, cr
     event, signups = await _state(runtime, event_id)
     _assert_counters(event, signups)
     assert (event["places_taken"], len(signups)) == (2, 2)
+
+
+async def test_one_key_many_event_creations_at_once(http, crowd, runtime):
+    admin = await make_actor(runtime, "admin")
+    office = await create_office(http, admin)
+    clerk = await make_actor(runtime, "clerk", office["id"])
+    headers = {**clerk.headers, "Idempotency-Key": "create-event-1"}
+    body = event_body(office["id"])
+    retries = await crowd.all("POST", [("/api/v1/events", body, headers)] * 20)
+    assert [r.status_code for r in retries] == [201] * 20 and len({r.text for r in retries}) == 1
+    # the same key with another body, at once with more retries: refused, nothing created
+    mixed = await crowd.all("POST", [("/api/v1/events", body, headers)] * 5
+                            + [("/api/v1/events", event_body(office["id"], capacity=11), headers)] * 5)
+    assert [r.status_code for r in mixed] == [201] * 5 + [409] * 5
+    assert {r.text for r in mixed[:5]} == {retries[0].text}
+    assert {r.json()["code"] for r in mixed[5:]} == {"idempotency-key-reused"}
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'event.create'") == 1

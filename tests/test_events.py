@@ -273,6 +273,38 @@ async def test_idempotent_signup(client, runtime, admin, couple):
     assert third.status_code == 201 and third.json() == first.json()
 
 
+async def test_idempotent_event_creation(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    body = event_body(office_id)
+    headers = {**clerk.headers, "Idempotency-Key": "event-2026-national-day"}
+    first = await client.post("/api/v1/events", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    # the event changes since; a retry still gets the first answer, and creates nothing
+    await client.patch(f"/api/v1/events/{first.json()['id']}", json={"capacity": 20}, headers=clerk.headers)
+    retry = await client.post("/api/v1/events", json=body, headers=headers)
+    assert retry.status_code == 201 and retry.json() == first.json() and retry.json()["capacity"] == 10
+    other_body = await client.post("/api/v1/events", json=event_body(office_id, capacity=11),
+                                   headers={**headers, "Accept-Language": "en"})
+    assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency-key-reused"
+    assert other_body.headers["content-type"].startswith("application/problem+json")
+    assert other_body.json()["title"] == "This Idempotency-Key was already used for a different request."
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'event.create'") == 1
+    # a key is the caller's own: another clerk's same key is another request
+    colleague = await make_actor(runtime, "clerk", office_id)
+    theirs = await client.post("/api/v1/events", json=body, headers={**colleague.headers,
+                                                                    "Idempotency-Key": "event-2026-national-day"})
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+    # a request the service refuses stores no answer: the key stays free for the corrected one
+    fixed = await client.post("/api/v1/events", json=event_body(office_id, ends_at="2026-10-10T09:00:00+08:00"),
+                              headers={**clerk.headers, "Idempotency-Key": "event-fixed-later"})
+    assert fixed.status_code == 422 and fixed.json()["errors"][0]["field"] == "ends_at"
+    corrected = await client.post("/api/v1/events", json=event_body(office_id, title_en="Corrected"),
+                                  headers={**clerk.headers, "Idempotency-Key": "event-fixed-later"})
+    assert corrected.status_code == 201 and corrected.json()["title_en"] == "Corrected"
+
+
 async def test_guest_seats_are_a_second_limit(client, runtime, admin):
     office_id, clerk = await office_with_clerk(client, runtime, admin)
     strict = await create_event(client, clerk, office_id, capacity=5, guests_per_couple=3, guest_seats=4)

@@ -76,12 +76,15 @@ class EventController(Controller):
     ) -> EventOut:
         return await services.get_event(runtime, session, event_id, locale)
 
-    @post("/", guards=[requires_staff], status_code=201, summary="Create an event (clerks of the office, admins)")
+    @post("/", guards=[requires_staff], status_code=201, summary="Create an event (clerks of the office, admins)",
+          description="A retry with the same Idempotency-Key and body returns the first answer and creates "
+          "nothing; the key with another body is a 409 `idempotency-key-reused`.")
     async def create_event(
         self, data: JSONBody[EventCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        idempotency_key: IdempotencyKey = None,
     ) -> EventOut:
-        return await services.create_event(runtime, session, principal, data, locale)
+        return await services.create_event(runtime, session, principal, data, locale, key=idempotency_key)
 
     @patch("/{event_id:uuid}", guards=[requires_staff], summary="Edit an event (clerks of the office, admins)",
            description="A raised capacity or guest seats promotes waitlisted couples at once; a limit below what "

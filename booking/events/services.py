@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.records import directory
 from booking.audit.services import record
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.calendar.invites import organizer
@@ -26,6 +27,7 @@ from booking.events.invites import event_description, event_location, event_titl
 from booking.events.messages import announce, cancel_reminders
 from booking.events.schemas import EventCreate, EventLinks, EventOut, EventUpdate
 from booking.i18n import gettext, lazy
+from booking.idempotency import IdempotencyClaim
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
@@ -51,6 +53,7 @@ class CapacityBelowTaken(Conflict):
 VISIBLE_FIELDS = ("title_zh", "title_en", "description_zh", "description_en", "venue_zh", "venue_en",
                   "address_zh", "address_en", "starts_at", "ends_at")
 FEED_PAST_DAYS = 90
+CREATE_SCOPE = "event.create"  # the Idempotency-Key's scope
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -119,10 +122,16 @@ async def staff_event(session: AsyncSession, principal: Principal, event_id: uui
 
 
 async def create_event(rt: Runtime, session: AsyncSession, principal: Principal, data: EventCreate,
-                       locale: str) -> EventOut:
+                       locale: str, *, key: str | None = None) -> EventOut:
+    """Create an event. With an Idempotency-Key, a retry with the same body gets the first
+    answer and creates nothing (also once the event has started or the office closed); the
+    key with another body is refused (409)."""
     now = rt.clock.now()
     principal.require_office(data.office_id)
-    office = await rt.extras["offices"].get(data.office_id, session)
+    claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
+    if claim is not None and (answer := await claim.take(session)) is not None:
+        return EventOut.model_validate(answer[1])
+    office = await directory(rt).get(data.office_id, session)
     if office is None:
         raise NotFound()
     rules = eligibility.normalise(data.kind, data.eligibility.model_dump())
@@ -146,8 +155,11 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
     await session.flush()
     record(session, principal, "event.create", target_type="event", target_id=event.id, office_id=event.office_id,
            at=now, kind=event.kind, capacity=event.capacity)
+    created = event_out(event, locale, now)
+    if claim is not None:
+        claim.settle(201, created.model_dump(mode="json"))
     await session.commit()
-    return event_out(event, locale, now)
+    return created
 
 
 async def update_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
@@ -280,7 +292,7 @@ async def office_feed(rt: Runtime, session: AsyncSession, office_id: int, locale
     """The office's events as a public iCalendar feed (METHOD:PUBLISH): what, when and
     where, and nothing about who signed up."""
     now = rt.clock.now()
-    office = await rt.extras["offices"].get(office_id, session)
+    office = await directory(rt).get(office_id, session)
     if office is None:
         raise NotFound()
     events = (await session.execute(

@@ -1,10 +1,11 @@
 """Couples sign up for events, read and cancel their sign-ups.
 
-A sign-up is validated completely first (parties as for appointments, the sign-up window,
-guests, the kind's eligibility), then written in one transaction: the Idempotency-Key's
-record, the place or the waitlist ticket (``capacity.claim``, under the event row lock),
-the sign-up, its two parties (whose partial unique index refuses a person's second active
-sign-up for the event) and the outbox rows.
+A sign-up is one transaction: the Idempotency-Key is claimed first (``booking.idempotency``:
+a retry gets the first answer, a concurrent duplicate waits on the key), then the request
+is validated completely (parties as for appointments, the sign-up window, guests, the
+kind's eligibility), then written: the place or the waitlist ticket (``capacity.claim``,
+under the event row lock), the sign-up, its two parties (whose partial unique index refuses
+a person's second active sign-up for the event), the outbox rows and the key's answer.
 """
 
 from __future__ import annotations
@@ -20,10 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import request_fingerprint
 from booking.appointments.codes import new_code
-from booking.appointments.problems import IdempotencyKeyReused
-from booking.appointments.store import stored_answer
 from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
@@ -31,17 +29,17 @@ from booking.db.models import (
     Appointment,
     AppointmentParty,
     Event,
-    IdempotencyRecord,
     Office,
     Signup,
     SignupParty,
 )
-from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
+from booking.errors import Conflict, InvalidInput, NotFound, field_error
 from booking.events import capacity, eligibility
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
 from booking.i18n import lazy
+from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.rules import check_reissue
@@ -134,56 +132,20 @@ class _CodeTaken(Exception):
     """The random check-in code collided; draw another."""
 
 
-class _KeyTaken(Exception):
-    """Another request with the same Idempotency-Key committed first."""
-
-
-def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
-            fingerprint: str) -> tuple[int, dict[str, Any]]:
-    if scope != CREATE_SCOPE or stored_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    return status_code, response
-
-
 async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, *, key: str | None,
                   locale: str) -> tuple[int, dict[str, Any]]:
     """Sign a couple up; returns (status code, body) with status ``confirmed``,
-    ``pending_approval`` or ``waitlisted`` (and the position)."""
+    ``pending_approval`` or ``waitlisted`` (and the position). With an Idempotency-Key, a
+    retry with the same body gets the first answer, even once the event has filled up or
+    closed, and signs nobody up twice."""
     now = rt.clock.now()
-    fingerprint = request_fingerprint(rt, CREATE_SCOPE, {"event_id": str(event_id), **data.model_dump(mode="json")})
-    try:
-        return await _sign_up(rt, principal, event_id, data, key, locale, now, fingerprint)
-    except Problem:
-        # A retry of a request that succeeded gets the first answer, even if the event
-        # has filled up or closed since.
-        if key is not None:
-            answer = await stored_answer(rt.db, principal.id, key)
-            if answer is not None:
-                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
-        raise
-
-
-async def _sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, key: str | None,
-                   locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
-    today = now.astimezone(UTC).date()
-    parties = prepare_parties(rt.vault, data.parties, today)
-    refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
-    if refusals:
-        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    contact = None
-    if data.contact is not None:
-        contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
-                   rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+    claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
+                                {"event_id": str(event_id), **data.model_dump(mode="json")})
     for _attempt in range(5):
         try:
-            return await _write(rt, principal, event_id, data, parties, contact, key, locale, now, fingerprint)
+            return await _write(rt, principal, event_id, data, claim, locale, now)
         except _CodeTaken:
             continue
-        except _KeyTaken:
-            answer = await stored_answer(rt.db, principal.id, key or "")
-            if answer is None:  # the other request rolled back after all: try again
-                continue
-            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
     raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
 
 
@@ -227,12 +189,20 @@ async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[da
 
 
 async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
-                 parties: list[PreparedParty], contact: tuple[str, str, str, str] | None, key: str | None,
-                 locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+                 claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, dict[str, Any]]:
     async with rt.db.session() as session:
+        # The key first: a retry gets the first answer whatever changed since, and a
+        # concurrent duplicate waits on the key until this transaction ends.
+        if claim is not None and (answer := await claim.take(session)) is not None:
+            return answer
         event = await session.get(Event, event_id)
         if event is None:
             raise NotFound()
+        today = now.astimezone(UTC).date()
+        parties = prepare_parties(rt.vault, data.parties, today)
+        refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
+        if refusals:
+            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
         _check_request(event, data, now)
         registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
         verdict = eligibility.check(
@@ -240,28 +210,24 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
                 birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
                 registered_on=registered_on, appointment_at=appointment_at,
                 has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
-            event.starts_at.astimezone(ZoneInfo(event.timezone)).date(), event.starts_at, now.astimezone(UTC).date())
+            event.starts_at.astimezone(ZoneInfo(event.timezone)).date(), event.starts_at, today)
         verdict.raise_if_refused()
         office = await office_of(rt, event.office_id, session)
+        contact = None
+        if data.contact is not None:
+            contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
+                       rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
 
         # --- the write: everything below commits together or not at all ---
-        if key is not None:
-            session.add(IdempotencyRecord(owner_id=principal.id, key=key, scope=CREATE_SCOPE, request_hash=fingerprint,
-                                          status_code=201, response={}, created_at=now))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                await session.rollback()
-                raise _KeyTaken() from exc
-        claim = await capacity.claim(session, event_id, data.guests)
-        if claim is None:
+        place = await capacity.claim(session, event_id, data.guests)
+        if place is None:
             await session.rollback()
             raise EventCancelled()
-        status = ("waitlisted" if not claim.placed
-                  else "pending_approval" if claim.requires_approval else "confirmed")
+        status = ("waitlisted" if not place.placed
+                  else "pending_approval" if place.requires_approval else "confirmed")
         signup = Signup(
             id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
-            status=status, arrival_no=claim.arrival_no, guests=data.guests, marriage_date=verdict.marriage_date,
+            status=status, arrival_no=place.arrival_no, guests=data.guests, marriage_date=verdict.marriage_date,
             eligible_by=verdict.eligible_by,
             pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
             pledge_cause=data.pledge.cause if data.pledge else None,
@@ -291,12 +257,11 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
         elif status == "pending_approval":
             rows = notice_rows("signup.received", signup, event, now)
         else:
-            rows = notice_rows("signup.waitlisted", signup, event, now, {"position": claim.waitlist_position})
+            rows = notice_rows("signup.waitlisted", signup, event, now, {"position": place.waitlist_position})
         await add_rows(session, rows, now)
-        body = signup_body(signup, event.sequence, stored, claim.waitlist_position)
-        if key is not None:
-            await session.execute(update(IdempotencyRecord).where(
-                IdempotencyRecord.owner_id == principal.id, IdempotencyRecord.key == key).values(response=body))
+        body = signup_body(signup, event.sequence, stored, place.waitlist_position)
+        if claim is not None:
+            claim.settle(201, body)
         await session.commit()
         return 201, body
 
