@@ -591,6 +591,36 @@ async def test_invite_and_office_feed_parse(client, runtime, admin, couple):
     assert (await client.get("/api/v1/calendars/offices/9999/events.ics")).status_code == 404
 
 
+async def test_only_the_couple_s_own_invite_names_them(client, runtime, admin, couple):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    other_id, other_clerk = await office_with_clerk(client, runtime, admin, code="OTHER")
+    event = await create_event(client, clerk, office_id)
+    signup = (await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(),
+                                headers=couple.headers)).json()
+    path = f"/api/v1/signups/{signup['id']}/invite.ics"
+
+    own = await client.get(path, headers=couple.headers)
+    assert own.status_code == 200 and own.headers["content-type"].startswith("text/calendar; method=REQUEST")
+    assert vobject.readOne(own.text).method.value == "REQUEST" and couple.email in own.text
+    for staff in (clerk, admin):
+        copy = await client.get(path, headers=staff.headers)
+        assert copy.status_code == 200 and copy.headers["content-type"].startswith("text/calendar; method=PUBLISH")
+        cal = vobject.readOne(copy.text)
+        assert cal.method.value == "PUBLISH" and cal.vevent.status.value == "CONFIRMED"
+        assert "attendee" not in cal.vevent.contents and "ATTENDEE" not in copy.text
+        assert couple.email not in copy.text
+        assert cal.vevent.uid.value == f"signup-{signup['id']}@booking.marriage-registry"
+    assert (await client.get(path, headers=other_clerk.headers)).status_code == 404
+
+    await client.post(f"/api/v1/signups/{signup['id']}/cancel", headers=couple.headers)
+    own = vobject.readOne((await client.get(path, headers=couple.headers)).text)
+    assert own.method.value == "CANCEL" and couple.email in own.vevent.attendee.value
+    copy = await client.get(path, headers=clerk.headers)
+    cal = vobject.readOne(copy.text)
+    assert cal.method.value == "PUBLISH" and cal.vevent.status.value == "CANCELLED"
+    assert "ATTENDEE" not in copy.text and couple.email not in copy.text
+
+
 class CaptureMailer:
     def __init__(self) -> None:
         self.messages: list[Any] = []

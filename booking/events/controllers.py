@@ -13,11 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.appointments.records import account_email
-from booking.db.models import Event
-from booking.errors import Conflict, NotFound, request_locale
+from booking.errors import request_locale
 from booking.events import desk, services, signups
-from booking.events.invites import signup_calendar
 from booking.events.schemas import (
     AttendanceIn,
     CheckInIn,
@@ -36,17 +33,11 @@ from booking.events.schemas import (
     SignupRevealOut,
     SignupStatus,
 )
-from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-class SignupWaitlisted(Conflict):
-    code = "signup-waitlisted"
-    title = lazy("The sign-up is on the waitlist; its invite comes with a place.")
 
 
 class EventController(Controller):
@@ -207,25 +198,17 @@ class SignupController(Controller):
         return await desk.reveal(runtime, session, principal, signup_id)
 
     @get("/{signup_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
-         description="METHOD:REQUEST while the couple holds a place (STATUS:TENTATIVE until approved), CANCEL once "
-         "cancelled, rejected or the event is cancelled; one UID per sign-up, SEQUENCE raised on every change. "
-         "409 while on the waitlist.")
+         description="The couple's own copy names them as attendee: METHOD:REQUEST while they hold a place "
+         "(STATUS:TENTATIVE until approved), CANCEL once cancelled, rejected or the event is cancelled. The "
+         "organisers' copy is METHOD:PUBLISH without attendees (STATUS:CANCELLED once over). One UID per "
+         "sign-up, SEQUENCE raised on every change. 409 while on the waitlist.")
     async def invite(
         self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[bytes]:
-        signup = await signups.visible_signup(session, principal, signup_id)
-        event = await session.get(Event, signup.event_id)
-        if event is None:
-            raise NotFound()
-        if signup.status == "waitlisted" and event.status != "cancelled":
-            raise SignupWaitlisted()
-        office = await services.office_of(runtime, event.office_id, session)
-        attendee = await account_email(session, signup.account_id)
-        body, method = signup_calendar(signup, event, office, runtime.settings, locale,
-                                       attendee if attendee[0] else None, runtime.clock.now())
+        body, method, filename = await signups.invite_file(runtime, session, principal, signup_id, locale)
         return Response(body, media_type=f"text/calendar; method={method}",
-                        headers={"Content-Disposition": f'attachment; filename="signup-{signup.code}.ics"'})
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class EventFeedController(Controller):

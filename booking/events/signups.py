@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.codes import new_code
+from booking.appointments.records import account_email
 from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
@@ -35,6 +36,7 @@ from booking.db.models import (
 )
 from booking.errors import Conflict, InvalidInput, NotFound, field_error
 from booking.events import capacity, eligibility
+from booking.events.invites import signup_calendar
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
@@ -75,6 +77,11 @@ class InvalidSignupStatus(Conflict):
 class EventStarted(Conflict):
     code = "event-started"
     title = lazy("The event has already started.")
+
+
+class SignupWaitlisted(Conflict):
+    code = "signup-waitlisted"
+    title = lazy("The sign-up is on the waitlist; its invite comes with a place.")
 
 
 # --- the JSON shape of a sign-up -------------------------------------------------------
@@ -303,6 +310,26 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
     return [await body_of(session, s) for s in signups], total
 
 
+async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+                      locale: str) -> tuple[bytes, str, str]:
+    """The sign-up's invite: (iCalendar file, METHOD, file name). Only the couple's own copy
+    names them as attendee (with their e-mail address); the organisers' copy is PUBLISH,
+    without attendees."""
+    signup = await visible_signup(session, principal, signup_id)
+    event = await session.get(Event, signup.event_id)
+    if event is None:
+        raise NotFound()
+    if signup.status == "waitlisted" and event.status != "cancelled":
+        raise SignupWaitlisted()
+    office = await office_of(rt, event.office_id, session)
+    attendee = None
+    if principal.is_couple:  # visible_signup: their own
+        email, name = await account_email(session, signup.account_id)
+        attendee = (email, name) if email else None
+    body, method = signup_calendar(signup, event, office, rt.settings, locale, attendee, rt.clock.now())
+    return body, method, f"signup-{signup.code}.ics"
+
+
 # --- cancelling --------------------------------------------------------------------------
 
 
@@ -377,4 +404,5 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, signu
     return await body_of(session, signup, event)
 
 
-__all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "list_own", "sign_up", "signup_body"]
+__all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "invite_file", "list_own", "sign_up",
+           "signup_body"]
