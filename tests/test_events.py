@@ -91,6 +91,48 @@ async def test_organiser_creates_edits_and_public_reads(client, runtime, admin, 
         ("office.create", "ok"), ("event.create", "ok"), ("event.update", "ok"), ("event.update", "ok")]
 
 
+async def test_listing_dates_are_each_event_s_own(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    # 23:30 on 10 October in Urumqi is already 11 October in Beijing
+    urumqi = await create_event(client, clerk, office_id, timezone="Asia/Urumqi",
+                                starts_at="2026-10-10T23:30:00+06:00", ends_at="2026-10-11T01:00:00+06:00")
+    assert urumqi["starts_at"] == "2026-10-10T23:30:00+06:00"
+    shanghai = await create_event(client, clerk, office_id, starts_at="2026-10-11T00:30:00+08:00",
+                                  ends_at="2026-10-11T02:00:00+08:00")
+
+    async def listed(query: str) -> list[str]:
+        response = await client.get(f"/api/v1/events?{query}")
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()["data"]]
+
+    assert await listed("from=2026-10-10&to=2026-10-10") == [urumqi["id"]]
+    assert await listed("from=2026-10-11&to=2026-10-11") == [shanghai["id"]]
+    assert await listed("to=2026-10-10") == [urumqi["id"]]
+    # in order of the instant they start: 00:30 in Beijing is 22:30 in Urumqi
+    assert await listed("from=2026-10-10") == [shanghai["id"], urumqi["id"]]
+    # moving an event moves its date
+    moved = await client.patch(f"/api/v1/events/{urumqi['id']}", headers=clerk.headers,
+                               json={"starts_at": "2026-10-12T09:00:00+06:00", "ends_at": "2026-10-12T11:00:00+06:00"})
+    assert moved.status_code == 200, moved.text
+    assert await listed("from=2026-10-10&to=2026-10-10") == []
+    assert await listed("from=2026-10-12&to=2026-10-12") == [urumqi["id"]]
+
+
+async def test_signups_take_today_in_the_venue_s_timezone(client, runtime, admin, couple, clock: FixedClock):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    # 04:00 on 11 September in Guangzhou, still 10 September in UTC: married this morning
+    # (registered at midnight on the day of a festival, say) is a possible marriage date
+    clock.set(datetime(2026, 9, 11, 4, 0, tzinfo=SH))
+    response = await client.post(f"/api/v1/events/{event['id']}/signups", headers=couple.headers,
+                                 json=signup_body(marriage_date="2026-09-11"))
+    assert response.status_code == 201, response.text
+    assert response.json()["marriage_date"] == "2026-09-11" and response.json()["status"] == "confirmed"
+    tomorrow = await client.post(f"/api/v1/events/{event['id']}/signups", headers=couple.headers,
+                                 json=signup_body(couple_parties(), marriage_date="2026-09-12"))
+    assert tomorrow.status_code == 422 and tomorrow.json()["errors"][0]["field"] == "marriage_date"
+
+
 @pytest.mark.parametrize(("kind", "overrides", "field"), [
     ("memorial", {"eligibility": {}}, "eligibility.min_years_married"),
     ("memorial", {"eligibility": {"min_years_married": 50, "max_age": 45}}, "eligibility.max_age"),

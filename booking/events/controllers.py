@@ -45,7 +45,8 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", exclude_from_auth=True, summary="List events (public), with the places remaining",
-         description="By default the published events not yet over; `from`/`to` are dates (China Standard Time).")
+         description="By default the published events not yet over; `from`/`to` (YYYY-MM-DD) select by the "
+         "date each event starts on in its own timezone.")
     async def list_events(
         self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         office_id: Annotated[int | None, QueryParameter(ge=1)] = None,

@@ -104,7 +104,7 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, eve
         raise NotFound()
     tz = ZoneInfo(event.timezone)
     today = now.astimezone(tz).date()
-    if not event.starts_at.astimezone(tz).date() <= today <= event.ends_at.astimezone(tz).date():
+    if not event.starts_on <= today <= event.ends_at.astimezone(tz).date():
         await refuse(session, principal, "signup.check_in", signup, InvalidSignupStatus(
             lazy("Couples check in on the day of the event.")))
     if signup.status == "attended":

@@ -8,7 +8,7 @@ transaction, a lowered one never goes below what is taken, and a change couples 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,10 +54,14 @@ VISIBLE_FIELDS = ("title_zh", "title_en", "description_zh", "description_en", "v
                   "address_zh", "address_en", "starts_at", "ends_at")
 FEED_PAST_DAYS = 90
 CREATE_SCOPE = "event.create"  # the Idempotency-Key's scope
-SH = ZoneInfo("Asia/Shanghai")
 
 
 # --- helpers --------------------------------------------------------------------------
+
+
+def local_start_date(starts_at: datetime, timezone: str) -> date:
+    """The date an event starts on where it takes place (``Event.starts_on``)."""
+    return starts_at.astimezone(ZoneInfo(timezone)).date()
 
 
 def event_out(event: Event, locale: str, now: datetime) -> EventOut:
@@ -145,6 +149,7 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
         title_en=data.title_en, description_zh=data.description_zh, description_en=data.description_en,
         venue_zh=data.venue_zh, venue_en=data.venue_en, address_zh=data.address_zh, address_en=data.address_en,
         timezone=data.timezone or office.timezone, starts_at=data.starts_at, ends_at=data.ends_at,
+        starts_on=local_start_date(data.starts_at, data.timezone or office.timezone),
         signup_opens_at=opens, signup_closes_at=closes, capacity=data.capacity,
         guests_per_couple=data.guests_per_couple,
         guest_seats=data.guest_seats if data.guest_seats is not None else data.capacity * data.guests_per_couple,
@@ -188,6 +193,7 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
             places_taken=event.places_taken, guest_seats_taken=event.guest_seats_taken))
     for key, value in changes.items():
         setattr(event, key, value)
+    event.starts_on = local_start_date(event.starts_at, event.timezone)
     visible = sorted(set(changes) & set(VISIBLE_FIELDS))
     if visible:
         event.sequence += 1
@@ -267,8 +273,8 @@ async def get_event(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, loc
 async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | None, kind: str | None,
                       start: date | None, end: date | None, include_cancelled: bool, limit: int, offset: int,
                       locale: str) -> tuple[list[EventOut], int]:
-    """Events by start; by default those not yet over. ``from``/``to`` are dates in China
-    Standard Time (every office's zone today)."""
+    """Events by start; by default those not yet over. ``from``/``to`` are compared with the
+    date each event starts on in its own timezone (``Event.starts_on``)."""
     now = rt.clock.now()
     query = select(Event)
     if office_id is not None:
@@ -278,11 +284,11 @@ async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | No
     if not include_cancelled:
         query = query.where(Event.status == "published")
     if start is not None:
-        query = query.where(Event.starts_at >= datetime.combine(start, time(0), tzinfo=SH))
+        query = query.where(Event.starts_on >= start)
     else:
         query = query.where(Event.ends_at > now)
     if end is not None:
-        query = query.where(Event.starts_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=SH))
+        query = query.where(Event.starts_on <= end)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (await session.execute(query.order_by(Event.starts_at, Event.id).limit(limit).offset(offset))).scalars()
     return [event_out(e, locale, now) for e in rows], total

@@ -11,7 +11,7 @@ a person's second active sign-up for the event), the outbox rows and the key's a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,7 +205,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
         event = await session.get(Event, event_id)
         if event is None:
             raise NotFound()
-        today = now.astimezone(UTC).date()
+        today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
         parties = prepare_parties(rt.vault, data.parties, today)
         refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
         if refusals:
@@ -217,7 +217,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
                 birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
                 registered_on=registered_on, appointment_at=appointment_at,
                 has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
-            event.starts_at.astimezone(ZoneInfo(event.timezone)).date(), event.starts_at, today)
+            event.starts_on, event.starts_at, today)
         verdict.raise_if_refused()
         office = await office_of(rt, event.office_id, session)
         contact = None
