@@ -155,6 +155,55 @@ async def test_invalid_events_are_refused_with_the_field(client, runtime, admin,
         assert await conn.fetchval("SELECT count(*) FROM event") == 0
 
 
+@pytest.mark.parametrize(("who", "method", "path", "body", "field"), [
+    (None, "GET", "/api/v1/events?from=0001-01-01", None, "from"),
+    (None, "GET", "/api/v1/events?to=9999-12-31", None, "to"),
+    (None, "GET", "/api/v1/events?from=1899-12-31&to=2026-10-10", None, "from"),
+    (None, "GET", "/api/v1/events?office_id=99999999999", None, "office_id"),
+    (None, "GET", "/api/v1/events?offset=1e20", None, "offset"),
+    (None, "GET", "/api/v1/events?offset=99999999999", None, "offset"),
+    (None, "GET", "/api/v1/events?limit=99999999999", None, "limit"),
+    (None, "GET", "/api/v1/calendars/offices/99999999999/events.ics", None, "office_id"),
+    ("clerk", "GET", "/api/v1/events/{event}/signups?offset=1e20", None, "offset"),
+    ("clerk", "GET", "/api/v1/events/{event}/signups?offset=99999999999", None, "offset"),
+    ("couple", "GET", "/api/v1/signups?offset=99999999999", None, "offset"),
+    ("admin", "POST", "/api/v1/events", {"office_id": 99999999999}, "office_id"),
+    ("clerk", "POST", "/api/v1/events", {"signup_opens_at": "0001-01-01T00:00:00+08:00"}, "signup_opens_at"),
+    ("clerk", "POST", "/api/v1/events", {"starts_at": "9999-12-31T10:00:00-05:00",
+                                         "ends_at": "9999-12-31T12:00:00-05:00"}, "starts_at"),
+    ("clerk", "PATCH", "/api/v1/events/{event}", {"ends_at": "9999-12-31T23:59:00-05:00"}, "ends_at"),
+    ("couple", "POST", "/api/v1/events/{event}/signups", {"marriage_date": "0001-01-01"}, "marriage_date"),
+])
+async def test_out_of_range_input_is_a_422_not_a_500(client, runtime, admin, couple, who, method, path, body, field):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    actor = {"clerk": clerk, "admin": admin, "couple": couple}.get(who)
+    if body is not None:  # a valid body with the one field out of range
+        base = signup_body() if path.endswith("/signups") else {} if method == "PATCH" else event_body(office_id)
+        body = {**base, **body}
+    response = await client.request(method, path.format(event=event["id"]), json=body,
+                                    headers={**(actor.headers if actor else {}), "Accept-Language": "en"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid-input" and field in [e["field"] for e in response.json()["errors"]]
+    async with runtime.db.raw() as conn:  # and nothing changed
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM signup") == 0
+        assert await conn.fetchval("SELECT sequence FROM event") == 0
+
+
+async def test_dates_at_the_bounds_are_accepted(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    listed = await client.get("/api/v1/events?from=1900-01-01&to=2199-12-31&offset=1000000&office_id=2147483647")
+    assert listed.status_code == 200 and listed.json()["total"] == 0
+    assert (await client.get("/api/v1/events?from=1900-01-01&to=2199-12-31")).json()["total"] == 1
+    assert (await client.get("/api/v1/calendars/offices/2147483647/events.ics")).status_code == 404
+    late = await client.patch(f"/api/v1/events/{event['id']}", json={"ends_at": "2199-12-31T23:00:00+08:00"},
+                              headers=clerk.headers)
+    assert late.status_code == 200, late.text
+
+
 async def test_signup_waitlist_and_promotion_in_order(client, runtime, admin):
     office_id, clerk = await office_with_clerk(client, runtime, admin)
     event = await create_event(client, clerk, office_id, capacity=2)

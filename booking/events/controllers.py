@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
@@ -16,6 +16,8 @@ from booking.accounts.principal import Principal
 from booking.errors import request_locale
 from booking.events import desk, services, signups
 from booking.events.schemas import (
+    MAX_ID,
+    MAX_OFFSET,
     AttendanceIn,
     CheckInIn,
     DecisionIn,
@@ -32,12 +34,14 @@ from booking.events.schemas import (
     SignupOut,
     SignupRevealOut,
     SignupStatus,
+    query_day,
 )
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+OfficeIdInPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 class EventController(Controller):
@@ -49,16 +53,16 @@ class EventController(Controller):
          "date each event starts on in its own timezone.")
     async def list_events(
         self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
-        office_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        office_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         kind: Annotated[EventKind | None, QueryParameter()] = None,
-        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
+        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD, 1900 to 2199")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD, 1900 to 2199")] = None,
         include_cancelled: Annotated[bool, QueryParameter()] = False,
         limit: Limit = 50, offset: Offset = 0,
     ) -> EventList:
-        rows, total = await services.list_events(runtime, session, office_id=office_id, kind=kind, start=start,
-                                                 end=end, include_cancelled=include_cancelled, limit=limit,
-                                                 offset=offset, locale=locale)
+        rows, total = await services.list_events(
+            runtime, session, office_id=office_id, kind=kind, start=query_day("from", start),
+            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset, locale=locale)
         return EventList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
@@ -219,7 +223,7 @@ class EventFeedController(Controller):
     @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
-        self, office_id: FromPath[int], session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, office_id: OfficeIdInPath, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
     ) -> Response[bytes]:
         body = await services.office_feed(runtime, session, office_id, locale)
