@@ -266,6 +266,60 @@ async def test_signup_waitlist_and_promotion_in_order(client, runtime, admin):
     assert (await client.get(f"/api/v1/signups/{answers[1]['id']}", headers=clerk.headers)).status_code == 200
 
 
+async def test_a_couple_s_list_reads_in_batches_and_matches_each_sign_up(client, runtime, admin):
+    from sqlalchemy import event as sa_event
+
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    x, y, z = [await make_actor(runtime, "couple") for _ in range(3)]
+    people = {actor.id: couple_parties() for actor in (x, y, z)}
+
+    async def sign(actor, event, **extra):
+        response = await client.post(f"/api/v1/events/{event['id']}/signups", headers=actor.headers,
+                                     json=signup_body(people[actor.id], **extra))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    confirmed = await create_event(client, clerk, office_id, capacity=1, title_en="A")
+    full = await create_event(client, clerk, office_id, capacity=1, title_en="B")
+    left = await create_event(client, clerk, office_id, title_en="C")
+    charity = await create_event(client, clerk, office_id, "charity", capacity=1, title_en="D")
+    await sign(x, confirmed)
+    for actor in (y, z, x):  # x waits second in line
+        await sign(actor, full)
+    await client.post(f"/api/v1/signups/{(await sign(x, left))['id']}/cancel", headers=x.headers)
+    await client.patch(f"/api/v1/events/{full['id']}", json={"title_en": "B, moved"}, headers=clerk.headers)
+    await sign(x, charity, marriage_date=None)
+    await sign(y, confirmed)  # y: one sign-up, waitlisted
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # noqa: ANN001, ANN202
+        statements.append(statement)
+
+    engine = runtime.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        many = await client.get("/api/v1/signups", headers=x.headers)
+        for_many = len(statements)
+        statements.clear()
+        one = await client.get("/api/v1/signups?limit=1", headers=y.headers)
+        for_one = len(statements)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert many.status_code == one.status_code == 200
+    assert for_many == for_one  # not one more query per sign-up
+
+    listed = many.json()["data"]
+    assert [(s["status"], s["waitlist_position"]) for s in listed] == [
+        ("pending_approval", None), ("cancelled", None), ("waitlisted", 2), ("confirmed", None)]
+    assert listed[2]["sequence"] == 1  # the event's SEQUENCE, raised by the edit
+    for body in listed:  # the same body as each sign-up on its own
+        assert (await client.get(f"/api/v1/signups/{body['id']}", headers=x.headers)).json() == body
+    assert one.json()["data"][0]["waitlist_position"] == 1
+    by_desk = (await client.get(f"/api/v1/events/{full['id']}/signups", headers=clerk.headers)).json()["data"]
+    assert [s["waitlist_position"] for s in by_desk] == [None, 1, 2] and by_desk[2] == listed[2]
+
+
 async def test_one_active_signup_per_person_per_event(client, runtime, admin, couple):
     office_id, clerk = await office_with_clerk(client, runtime, admin)
     event = await create_event(client, clerk, office_id)

@@ -160,7 +160,16 @@ async def recount(session: AsyncSession, event_id: uuid.UUID) -> None:
         places_taken=holding[0], guest_seats_taken=holding[1], waitlisted=waiting).execution_options(**NO_SYNC))
 
 
-async def waitlist_position(session: AsyncSession, event_id: uuid.UUID, arrival_no: int) -> int:
-    return int((await session.execute(
-        select(func.count()).where(Signup.event_id == event_id, Signup.status == "waitlisted",
-                                   Signup.arrival_no <= arrival_no))).scalar_one())
+async def waitlist_positions(session: AsyncSession, signups: list[Signup]) -> dict[uuid.UUID, int]:
+    """Where each of these waitlisted sign-ups stands in its event's queue (1 = promoted
+    next), for any number of sign-ups and events in one query."""
+    waiting = [s for s in signups if s.status == "waitlisted"]
+    if not waiting:
+        return {}
+    queues = (select(Signup.id, func.row_number().over(partition_by=Signup.event_id, order_by=Signup.arrival_no)
+                     .label("position"))
+              .where(Signup.event_id.in_({s.event_id for s in waiting}),  # type: ignore[attr-defined]
+                     Signup.status == "waitlisted").subquery())
+    rows = await session.execute(select(queues.c.id, queues.c.position).where(
+        queues.c.id.in_([s.id for s in waiting])))
+    return {signup_id: int(position) for signup_id, position in rows.all()}

@@ -33,10 +33,10 @@ from booking.events.signups import (
     EventStarted,
     InvalidSignupStatus,
     body_of,
+    bodies_of,
     leave,
     lock_signup,
     refuse,
-    signup_body,
     signup_parties,
     yuan,
 )
@@ -175,10 +175,7 @@ async def list_signups(rt: Runtime, session: AsyncSession, principal: Principal,
         query = query.where(Signup.status == status)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(query.order_by(Signup.arrival_no).limit(limit).offset(offset))).scalars())
-    parties = await signup_parties(session, [s.id for s in signups])
-    waitlist = await _waitlist(session, event_id)
-    bodies = [signup_body(s, event.sequence, parties.get(s.id, []), _position(waitlist, s)) for s in signups]
-    return bodies, total, await counts(session, event_id)
+    return await bodies_of(session, signups, event), total, await counts(session, event_id)
 
 
 CSV_COLUMNS = [N_("Check-in code"), N_("Status"), N_("Arrival"), N_("Waitlist position"), N_("Guests"),

@@ -123,13 +123,24 @@ async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> 
     return found
 
 
+async def bodies_of(session: AsyncSession, signups: list[Signup], event: Event | None = None) -> list[dict[str, Any]]:
+    """The JSON of these sign-ups, reading their events, parties and waitlist positions in
+    one query each, however many there are (``event``: theirs, when they share one)."""
+    if not signups:
+        return []
+    events = {event.id: event} if event is not None else {}
+    missing = {s.event_id for s in signups} - set(events)
+    if missing:
+        events.update({e.id: e for e in (await session.execute(
+            select(Event).where(Event.id.in_(missing)))).scalars()})  # type: ignore[attr-defined]
+    parties = await signup_parties(session, [s.id for s in signups])
+    positions = await capacity.waitlist_positions(session, signups)
+    return [signup_body(s, events[s.event_id].sequence, parties.get(s.id, []), positions.get(s.id))
+            for s in signups]
+
+
 async def body_of(session: AsyncSession, signup: Signup, event: Event | None = None) -> dict[str, Any]:
-    event = event or await session.get(Event, signup.event_id)
-    assert event is not None
-    position = (await capacity.waitlist_position(session, signup.event_id, signup.arrival_no)
-                if signup.status == "waitlisted" else None)
-    parties = (await signup_parties(session, [signup.id])).get(signup.id, [])
-    return signup_body(signup, event.sequence, parties, position)
+    return (await bodies_of(session, [signup], event))[0]
 
 
 # --- signing up ------------------------------------------------------------------------
@@ -307,7 +318,7 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(
         query.order_by(Signup.created_at.desc()).limit(limit).offset(offset))).scalars())  # type: ignore[attr-defined]
-    return [await body_of(session, s) for s in signups], total
+    return await bodies_of(session, signups), total
 
 
 async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
