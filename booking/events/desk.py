@@ -45,6 +45,7 @@ from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed
 from booking.runtime import Runtime
+from booking.schemas import iso
 
 
 async def staff_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
@@ -210,7 +211,7 @@ async def export_csv(rt: Runtime, session: AsyncSession, principal: Principal, e
         return vault.decrypt(p.phone_enc, context="party.phone") if reveal else p.phone_masked
 
     def when(value: datetime | None) -> str:
-        return value.astimezone(tz).isoformat() if value else ""
+        return iso(value, tz) if value else ""
 
     header = [gettext(c, locale) for c in CSV_COLUMNS[:5]]
     for n in (1, 2):

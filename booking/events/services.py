@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import directory
+from booking.appointments.records import directory, refuse
 from booking.audit.services import record
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.calendar.invites import organizer
@@ -103,14 +103,9 @@ def _check_times(starts: datetime, ends: datetime, opens: datetime, closes: date
         raise InvalidInput(errors=errors)
 
 
-async def _refuse(session: AsyncSession, actor: Principal, action: str, event_id: uuid.UUID, office_id: int,
-                  problem: Conflict) -> None:
+async def _refuse(session: AsyncSession, actor: Principal, action: str, event: Event, problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
-    await session.rollback()
-    record(session, actor, action, target_type="event", target_id=event_id, office_id=office_id,
-           outcome=f"refused:{problem.code}")
-    await session.commit()
-    raise problem
+    await refuse(session, actor, action, event, problem, target_type="event")
 
 
 async def staff_event(session: AsyncSession, principal: Principal, event_id: uuid.UUID, *,
@@ -173,9 +168,9 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
     if event.status == "cancelled":
-        await _refuse(session, principal, "event.update", event_id, office_id, EventCancelled())
+        await _refuse(session, principal, "event.update", event, EventCancelled())
     if now >= event.ends_at:
-        await _refuse(session, principal, "event.update", event_id, office_id, EventOver())
+        await _refuse(session, principal, "event.update", event, EventOver())
     changes: dict[str, Any] = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "eligibility" in changes:
         given = {k: v for k, v in changes["eligibility"].items() if v is not None}
@@ -189,7 +184,7 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
                  set(changes))
     if changes.get("capacity", event.capacity) < event.places_taken or \
             changes.get("guest_seats", event.guest_seats) < event.guest_seats_taken:
-        await _refuse(session, principal, "event.update", event_id, office_id, CapacityBelowTaken(
+        await _refuse(session, principal, "event.update", event, CapacityBelowTaken(
             places_taken=event.places_taken, guest_seats_taken=event.guest_seats_taken))
     for key, value in changes.items():
         setattr(event, key, value)
@@ -224,9 +219,9 @@ async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal,
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
     if event.status == "cancelled":
-        await _refuse(session, principal, "event.cancel", event_id, office_id, EventCancelled())
+        await _refuse(session, principal, "event.cancel", event, EventCancelled())
     if now >= event.ends_at:
-        await _refuse(session, principal, "event.cancel", event_id, office_id, EventOver())
+        await _refuse(session, principal, "event.cancel", event, EventOver())
     standing = ("pending_approval", "confirmed", "waitlisted")
     waiting = set((await session.execute(select(Signup.id).where(
         Signup.event_id == event_id, Signup.status == "waitlisted"))).scalars())

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments import records
 from booking.appointments.codes import new_code
-from booking.appointments.records import account_email
 from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
@@ -295,15 +295,9 @@ async def _holder(session: AsyncSession, event_id: uuid.UUID, parties: list[Prep
 # --- reading ---------------------------------------------------------------------------
 
 
-def may_see(principal: Principal, signup: Signup) -> bool:
-    if principal.is_couple:
-        return signup.account_id == principal.id
-    return principal.manages_office(signup.office_id)
-
-
 async def visible_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
     signup = await session.get(Signup, signup_id)
-    if signup is None or not may_see(principal, signup):
+    if signup is None or not records.may_see(principal, signup):
         raise NotFound()
     return signup
 
@@ -335,7 +329,7 @@ async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, 
     office = await office_of(rt, event.office_id, session)
     attendee = None
     if principal.is_couple:  # visible_signup: their own
-        email, name = await account_email(session, signup.account_id)
+        email, name = await records.account_email(session, signup.account_id)
         attendee = (email, name) if email else None
     body, method = signup_calendar(signup, event, office, rt.settings, locale, attendee, rt.clock.now())
     return body, method, f"signup-{signup.code}.ics"
@@ -346,13 +340,7 @@ async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, 
 
 async def refuse(session: AsyncSession, actor: Principal, action: str, signup: Signup, problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
-    if not actor.is_couple:
-        target_id, office_id = signup.id, signup.office_id  # read before the rollback expires them
-        await session.rollback()
-        record(session, actor, action, target_type="signup", target_id=target_id, office_id=office_id,
-               outcome=f"refused:{problem.code}")
-        await session.commit()
-    raise problem
+    await records.refuse(session, actor, action, signup, problem, target_type="signup")
 
 
 async def lock_signup(session: AsyncSession, signup: Signup) -> tuple[Event, Signup]:
