@@ -154,7 +154,8 @@ def _simulate(guests: list[int], capacity: int, seats: int, skip: bool) -> set[i
     return placed
 
 
-def _nobody_waits_who_fits(event: dict[str, Any], signups: list[dict[str, Any]], skip: bool) -> list[dict[str, Any]]:
+def _nobody_waits_who_fits(event: dict[str, Any], signups: list[dict[str, Any]],
+                           skip: bool) -> list[dict[str, Any]]:
     """After every change nobody waits who could have a place: with strict order the head of
     the queue does not fit the free seats; when fitting couples may pass, none of them fits.
     Returns the waiting couples in arrival order."""

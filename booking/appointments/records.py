@@ -63,8 +63,8 @@ async def deactivate_parties(session: AsyncSession, appt: Appointment) -> None:
                           .values(active=False))
 
 
-async def refuse(session: AsyncSession, actor: Principal, action: str, target: OfficeRecord, problem: Conflict, *,
-                 target_type: str = "appointment") -> None:
+async def refuse(session: AsyncSession, actor: Principal, action: str, target: OfficeRecord,
+                 problem: Conflict, *, target_type: str = "appointment") -> None:
     """Refused clerk actions are audited too (in their own transaction), then raised."""
     if not actor.is_couple:
         target_id, office_id = target.id, target.office_id  # read before the rollback expires them

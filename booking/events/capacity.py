@@ -166,8 +166,8 @@ async def waitlist_positions(session: AsyncSession, signups: list[Signup]) -> di
     waiting = [s for s in signups if s.status == "waitlisted"]
     if not waiting:
         return {}
-    queues = (select(Signup.id, func.row_number().over(partition_by=Signup.event_id, order_by=Signup.arrival_no)
-                     .label("position"))
+    position = func.row_number().over(partition_by=Signup.event_id, order_by=Signup.arrival_no)
+    queues = (select(Signup.id, position.label("position"))
               .where(Signup.event_id.in_({s.event_id for s in waiting}),  # type: ignore[attr-defined]
                      Signup.status == "waitlisted").subquery())
     rows = await session.execute(select(queues.c.id, queues.c.position).where(

@@ -55,14 +55,15 @@ class EventController(Controller):
         self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         office_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         kind: Annotated[EventKind | None, QueryParameter()] = None,
-        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD, 1900 to 2199")] = None,
-        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD, 1900 to 2199")] = None,
+        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD (1900-2199)")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD (1900-2199)")] = None,
         include_cancelled: Annotated[bool, QueryParameter()] = False,
         limit: Limit = 50, offset: Offset = 0,
     ) -> EventList:
         rows, total = await services.list_events(
             runtime, session, office_id=office_id, kind=kind, start=query_day("from", start),
-            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset, locale=locale)
+            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset,
+            locale=locale)
         return EventList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
@@ -72,7 +73,8 @@ class EventController(Controller):
     ) -> EventOut:
         return await services.get_event(runtime, session, event_id, locale)
 
-    @post("/", guards=[requires_staff], status_code=201, summary="Create an event (clerks of the office, admins)",
+    @post("/", guards=[requires_staff], status_code=201,
+          summary="Create an event (clerks of the office, admins)",
           description="A retry with the same Idempotency-Key and body returns the first answer and creates "
           "nothing; the key with another body is a 409 `idempotency-key-reused`.")
     async def create_event(
@@ -223,7 +225,8 @@ class EventFeedController(Controller):
     @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
-        self, office_id: OfficeIdInPath, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, office_id: OfficeIdInPath, session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
     ) -> Response[bytes]:
         body = await services.office_feed(runtime, session, office_id, locale)

@@ -32,8 +32,8 @@ from booking.events.services import staff_event
 from booking.events.signups import (
     EventStarted,
     InvalidSignupStatus,
-    body_of,
     bodies_of,
+    body_of,
     leave,
     lock_signup,
     refuse,

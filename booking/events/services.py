@@ -103,7 +103,8 @@ def _check_times(starts: datetime, ends: datetime, opens: datetime, closes: date
         raise InvalidInput(errors=errors)
 
 
-async def _refuse(session: AsyncSession, actor: Principal, action: str, event: Event, problem: Conflict) -> None:
+async def _refuse(session: AsyncSession, actor: Principal, action: str, event: Event,
+                  problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
     await refuse(session, actor, action, event, problem, target_type="event")
 

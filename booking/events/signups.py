@@ -123,7 +123,8 @@ async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> 
     return found
 
 
-async def bodies_of(session: AsyncSession, signups: list[Signup], event: Event | None = None) -> list[dict[str, Any]]:
+async def bodies_of(session: AsyncSession, signups: list[Signup],
+                    event: Event | None = None) -> list[dict[str, Any]]:
     """The JSON of these sign-ups, reading their events, parties and waitlist positions in
     one query each, however many there are (``event``: theirs, when they share one)."""
     if not signups:
@@ -245,8 +246,8 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
                   else "pending_approval" if place.requires_approval else "confirmed")
         signup = Signup(
             id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
-            status=status, arrival_no=place.arrival_no, guests=data.guests, marriage_date=verdict.marriage_date,
-            eligible_by=verdict.eligible_by,
+            status=status, arrival_no=place.arrival_no, guests=data.guests,
+            marriage_date=verdict.marriage_date, eligible_by=verdict.eligible_by,
             pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
             pledge_cause=data.pledge.cause if data.pledge else None,
             sponsor_name=data.sponsor.name if data.sponsor else None,
