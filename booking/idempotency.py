@@ -3,11 +3,12 @@
 The booking write has its own single-statement version (``appointments/store.py``); every
 other creating service uses this, inside its own transaction:
 
-    claim = IdempotencyClaim.of(rt, principal, key, "event.create", body)
-    if (answer := await claim.take(session)) is not None:
+    claim = IdempotencyClaim.of(rt, principal.id, key, "event.create", body)
+    if claim is not None and (answer := await claim.take(session, now)) is not None:
         return answer                      # a retry: the first answer, nothing created
     ... create ...
-    claim.settle(session, 201, response)   # before the commit, in the same transaction
+    if claim is not None:
+        claim.settle(201, response)        # before the commit, in the same transaction
     await session.commit()
 
 ``take`` inserts the key first: a concurrent request with the same key waits on it until
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -60,14 +62,17 @@ class IdempotencyClaim:
             raise IdempotencyKeyReused()
         return record.status_code, record.response
 
-    async def take(self, session: AsyncSession) -> tuple[int, dict[str, Any]] | None:
+    async def take(self, session: AsyncSession, now: datetime | None = None) -> tuple[int, dict[str, Any]] | None:
         """The stored answer of an earlier request with this key, or None once the key is
-        claimed for this request (in the session's transaction)."""
+        claimed for this request (in the session's transaction). ``now`` (the runtime's
+        clock) dates the record for the retention job."""
         existing = await session.get(IdempotencyRecord, (self.owner_id, self.key))
         if existing is not None:
             return self._answer(existing)
         self.record = IdempotencyRecord(owner_id=self.owner_id, key=self.key, scope=self.scope,
                                         request_hash=self.request_hash, status_code=0, response={})
+        if now is not None:
+            self.record.created_at = now
         session.add(self.record)
         try:
             await session.flush()

@@ -154,42 +154,95 @@ def _simulate(guests: list[int], capacity: int, seats: int, skip: bool) -> set[i
     return placed
 
 
+def _nobody_waits_who_fits(event: dict[str, Any], signups: list[dict[str, Any]],
+                           skip: bool) -> list[dict[str, Any]]:
+    """After every change nobody waits who could have a place: with strict order the head of
+    the queue does not fit the free seats; when fitting couples may pass, none of them fits.
+    Returns the waiting couples in arrival order."""
+    free_places = event["capacity"] - event["places_taken"]
+    free_seats = event["guest_seats"] - event["guest_seats_taken"]
+    waiting = [s for s in signups if s["status"] == "waitlisted"]
+    # the seats run out long before the places (see the test), so a place is always free
+    # and the check below always bites
+    assert free_places > 0
+    blockers = waiting if skip else waiting[:1]
+    assert all(s["guests"] > free_seats for s in blockers), (free_seats, [s["guests"] for s in blockers])
+    return waiting
+
+
+async def _assert_told_once(runtime: Runtime, signups: list[dict[str, Any]]) -> set[uuid.UUID]:
+    told = await _promotion_rows(runtime)
+    promoted = {s["id"] for s in signups if s["promoted_at"] is not None}
+    assert set(told) == promoted and set(told.values()) <= {1}
+    return promoted
+
+
 @pytest.mark.parametrize("skip", [False, True])
 async def test_guest_seats_hold_as_a_second_limit_under_load(http, crowd, runtime, skip):
-    event_id, _clerk = await _event(http, runtime, capacity=60, guests_per_couple=3, guest_seats=70,
-                                    waitlist_skip_unfit=skip)
-    couples = await make_couples(runtime, 120)
-    people = distinct_couples(120)
+    # 70 guest seats bind first: 30 couples of each of 0..3 guests fill at most
+    # 30 + 30 + 20 = 80 places of 90, so places stay free and couples keep waiting
+    event_id, clerk = await _event(http, runtime, capacity=90, guests_per_couple=3, guest_seats=70,
+                                   waitlist_skip_unfit=skip)
+    couples = await make_couples(runtime, 121)
+    people = distinct_couples(121)
     responses = await crowd.all("POST", [  # 0..3 guests, mixed
         (f"/api/v1/events/{event_id}/signups", signup_body(parties, guests=(i * 7) % 4), c.headers)
-        for i, (c, parties) in enumerate(zip(couples, people, strict=True))])
+        for i, (c, parties) in enumerate(zip(couples[:120], people[:120], strict=True))])
     assert Counter(r.status_code for r in responses) == {201: 120}
     event, signups = await _state(runtime, event_id)
     _assert_counters(event, signups)
     by_arrival = [s["guests"] for s in signups]
-    expected = _simulate(by_arrival, 60, 70, skip)
+    expected = _simulate(by_arrival, 90, 70, skip)
     assert {s["arrival_no"] for s in signups if s["status"] == "confirmed"} == expected
-    assert event["guest_seats_taken"] <= 70 and event["places_taken"] <= 60
+    assert event["guest_seats_taken"] <= 70 and event["places_taken"] <= 90
+    assert _nobody_waits_who_fits(event, signups, skip)
 
-    answers = {r.json()["id"]: c for r, c in zip(responses, couples, strict=True)}
+    # 20 couples holding places and seats leave at once: their seats go down the queue
+    owner = {r.json()["id"]: c for r, c in zip(responses, couples[:120], strict=True)}
     leaving = [s for s in signups if s["status"] == "confirmed" and s["guests"] > 0][:20]
-    cancels = await crowd.all("POST", [(f"/api/v1/signups/{s['id']}/cancel", None, answers[str(s["id"])].headers)
+    cancels = await crowd.all("POST", [(f"/api/v1/signups/{s['id']}/cancel", None, owner[str(s["id"])].headers)
                                        for s in leaving])
     assert Counter(r.status_code for r in cancels) == {200: 20}
     event, signups = await _state(runtime, event_id)
     _assert_counters(event, signups)
-    free_places = event["capacity"] - event["places_taken"]
+    assert _nobody_waits_who_fits(event, signups, skip)
+    await _assert_told_once(runtime, signups)
+
+    # a couple without guests arrives: with strict order they queue behind the head that
+    # does not fit (so a fitting couple waits in the queue); otherwise they go straight in
+    last = await http.post(f"/api/v1/events/{event_id}/signups", json=signup_body(people[120]),
+                           headers=couples[120].headers)
+    assert last.status_code == 201 and last.json()["status"] == ("confirmed" if skip else "waitlisted")
+    owner[last.json()["id"]] = couples[120]
+    event, signups = await _state(runtime, event_id)
     free_seats = event["guest_seats"] - event["guest_seats_taken"]
-    waiting = [s for s in signups if s["status"] == "waitlisted"]
-    # after every change, nobody waits who could have had a place: with strict order the
-    # head of the queue does not fit; when fitting couples may pass, none of them fits
-    if waiting and free_places > 0:
-        blockers = waiting if skip else waiting[:1]
-        assert all(s["guests"] > free_seats for s in blockers)
-    told = await _promotion_rows(runtime)
-    promoted = {s["id"] for s in signups if s["promoted_at"] is not None}
-    assert set(told) == promoted and set(told.values()) <= {1}
-    if not skip:  # strict order: promotions are a prefix of the queue
+    waiting = _nobody_waits_who_fits(event, signups, skip)
+    promoted_before = await _assert_told_once(runtime, signups)
+
+    # waitlisted couples leave at once, one rejected by the organiser, the others cancelling:
+    # with strict order, every couple ahead of the first who fits; otherwise the first ten
+    if skip:
+        leaving = waiting[:10]
+        first_fitting = None
+    else:
+        first_fitting = next(s for s in waiting if s["guests"] <= free_seats)
+        leaving = [s for s in waiting if s["arrival_no"] < first_fitting["arrival_no"]]
+    assert leaving  # the head of the queue is among them
+    rejected = await http.post(f"/api/v1/signups/{leaving[0]['id']}/decision", headers=clerk.headers,
+                               json={"decision": "reject", "reason": "名额调整"})
+    assert rejected.status_code == 200, rejected.text
+    cancels = await crowd.all("POST", [(f"/api/v1/signups/{s['id']}/cancel", None, owner[str(s["id"])].headers)
+                                       for s in leaving[1:]])
+    assert Counter(r.status_code for r in cancels) == ({200: len(leaving) - 1} if leaving[1:] else {})
+    event, signups = await _state(runtime, event_id)
+    _assert_counters(event, signups)
+    waiting = _nobody_waits_who_fits(event, signups, skip)
+    promoted = await _assert_told_once(runtime, signups)
+    if skip:  # nobody waiting fitted before, and a leaving waitlisted couple frees no seat
+        assert promoted == promoted_before
+    else:  # the couple who fits no longer waits behind anyone: promoted in that transaction
+        assert first_fitting is not None and first_fitting["id"] in promoted
+        # strict order: promotions are a prefix of the queue
         first_waiting = min((s["arrival_no"] for s in waiting), default=10**9)
         assert all(s["arrival_no"] < first_waiting for s in signups if s["id"] in promoted)
 
@@ -214,3 +267,22 @@ async def test_one_person_many_signups_and_one_key_many_retries_at_once(http, cr
     event, signups = await _state(runtime, event_id)
     _assert_counters(event, signups)
     assert (event["places_taken"], len(signups)) == (2, 2)
+
+
+async def test_one_key_many_event_creations_at_once(http, crowd, runtime):
+    admin = await make_actor(runtime, "admin")
+    office = await create_office(http, admin)
+    clerk = await make_actor(runtime, "clerk", office["id"])
+    headers = {**clerk.headers, "Idempotency-Key": "create-event-1"}
+    body = event_body(office["id"])
+    retries = await crowd.all("POST", [("/api/v1/events", body, headers)] * 20)
+    assert [r.status_code for r in retries] == [201] * 20 and len({r.text for r in retries}) == 1
+    # the same key with another body, at once with more retries: refused, nothing created
+    mixed = await crowd.all("POST", [("/api/v1/events", body, headers)] * 5
+                            + [("/api/v1/events", event_body(office["id"], capacity=11), headers)] * 5)
+    assert [r.status_code for r in mixed] == [201] * 5 + [409] * 5
+    assert {r.text for r in mixed[:5]} == {retries[0].text}
+    assert {r.json()["code"] for r in mixed[5:]} == {"idempotency-key-reused"}
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'event.create'") == 1

@@ -91,6 +91,48 @@ async def test_organiser_creates_edits_and_public_reads(client, runtime, admin, 
         ("office.create", "ok"), ("event.create", "ok"), ("event.update", "ok"), ("event.update", "ok")]
 
 
+async def test_listing_dates_are_each_event_s_own(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    # 23:30 on 10 October in Urumqi is already 11 October in Beijing
+    urumqi = await create_event(client, clerk, office_id, timezone="Asia/Urumqi",
+                                starts_at="2026-10-10T23:30:00+06:00", ends_at="2026-10-11T01:00:00+06:00")
+    assert urumqi["starts_at"] == "2026-10-10T23:30:00+06:00"
+    shanghai = await create_event(client, clerk, office_id, starts_at="2026-10-11T00:30:00+08:00",
+                                  ends_at="2026-10-11T02:00:00+08:00")
+
+    async def listed(query: str) -> list[str]:
+        response = await client.get(f"/api/v1/events?{query}")
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()["data"]]
+
+    assert await listed("from=2026-10-10&to=2026-10-10") == [urumqi["id"]]
+    assert await listed("from=2026-10-11&to=2026-10-11") == [shanghai["id"]]
+    assert await listed("to=2026-10-10") == [urumqi["id"]]
+    # in order of the instant they start: 00:30 in Beijing is 22:30 in Urumqi
+    assert await listed("from=2026-10-10") == [shanghai["id"], urumqi["id"]]
+    # moving an event moves its date
+    moved = await client.patch(f"/api/v1/events/{urumqi['id']}", headers=clerk.headers, json={
+        "starts_at": "2026-10-12T09:00:00+06:00", "ends_at": "2026-10-12T11:00:00+06:00"})
+    assert moved.status_code == 200, moved.text
+    assert await listed("from=2026-10-10&to=2026-10-10") == []
+    assert await listed("from=2026-10-12&to=2026-10-12") == [urumqi["id"]]
+
+
+async def test_signups_take_today_in_the_venue_s_timezone(client, runtime, admin, couple, clock: FixedClock):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    # 04:00 on 11 September in Guangzhou, still 10 September in UTC: married this morning
+    # (registered at midnight on the day of a festival, say) is a possible marriage date
+    clock.set(datetime(2026, 9, 11, 4, 0, tzinfo=SH))
+    response = await client.post(f"/api/v1/events/{event['id']}/signups", headers=couple.headers,
+                                 json=signup_body(marriage_date="2026-09-11"))
+    assert response.status_code == 201, response.text
+    assert response.json()["marriage_date"] == "2026-09-11" and response.json()["status"] == "confirmed"
+    tomorrow = await client.post(f"/api/v1/events/{event['id']}/signups", headers=couple.headers,
+                                 json=signup_body(couple_parties(), marriage_date="2026-09-12"))
+    assert tomorrow.status_code == 422 and tomorrow.json()["errors"][0]["field"] == "marriage_date"
+
+
 @pytest.mark.parametrize(("kind", "overrides", "field"), [
     ("memorial", {"eligibility": {}}, "eligibility.min_years_married"),
     ("memorial", {"eligibility": {"min_years_married": 50, "max_age": 45}}, "eligibility.max_age"),
@@ -111,6 +153,57 @@ async def test_invalid_events_are_refused_with_the_field(client, runtime, admin,
     assert field in [e["field"] for e in response.json()["errors"]], response.json()
     async with runtime.db.raw() as conn:
         assert await conn.fetchval("SELECT count(*) FROM event") == 0
+
+
+@pytest.mark.parametrize(("who", "method", "path", "body", "field"), [
+    (None, "GET", "/api/v1/events?from=0001-01-01", None, "from"),
+    (None, "GET", "/api/v1/events?to=9999-12-31", None, "to"),
+    (None, "GET", "/api/v1/events?from=1899-12-31&to=2026-10-10", None, "from"),
+    (None, "GET", "/api/v1/events?office_id=99999999999", None, "office_id"),
+    (None, "GET", "/api/v1/events?offset=1e20", None, "offset"),
+    (None, "GET", "/api/v1/events?offset=99999999999", None, "offset"),
+    (None, "GET", "/api/v1/events?limit=99999999999", None, "limit"),
+    (None, "GET", "/api/v1/calendars/offices/99999999999/events.ics", None, "office_id"),
+    ("clerk", "GET", "/api/v1/events/{event}/signups?offset=1e20", None, "offset"),
+    ("clerk", "GET", "/api/v1/events/{event}/signups?offset=99999999999", None, "offset"),
+    ("couple", "GET", "/api/v1/signups?offset=99999999999", None, "offset"),
+    ("admin", "POST", "/api/v1/events", {"office_id": 99999999999}, "office_id"),
+    ("clerk", "POST", "/api/v1/events", {"signup_opens_at": "0001-01-01T00:00:00+08:00"}, "signup_opens_at"),
+    ("clerk", "POST", "/api/v1/events", {"starts_at": "9999-12-31T10:00:00-05:00",
+                                         "ends_at": "9999-12-31T12:00:00-05:00"}, "starts_at"),
+    ("clerk", "PATCH", "/api/v1/events/{event}", {"ends_at": "9999-12-31T23:59:00-05:00"}, "ends_at"),
+    ("couple", "POST", "/api/v1/events/{event}/signups", {"marriage_date": "0001-01-01"}, "marriage_date"),
+])
+async def test_out_of_range_input_is_a_422_not_a_500(client, runtime, admin, couple, who, method, path, body,
+                                                     field):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    actor = {"clerk": clerk, "admin": admin, "couple": couple}.get(who)
+    if body is not None:  # a valid body with the one field out of range
+        base = signup_body() if path.endswith("/signups") else {} if method == "PATCH" else event_body(office_id)
+        body = {**base, **body}
+    response = await client.request(method, path.format(event=event["id"]), json=body,
+                                    headers={**(actor.headers if actor else {}), "Accept-Language": "en"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid-input"
+    assert field in [e["field"] for e in response.json()["errors"]]
+    async with runtime.db.raw() as conn:  # and nothing changed
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM signup") == 0
+        assert await conn.fetchval("SELECT sequence FROM event") == 0
+
+
+async def test_dates_at_the_bounds_are_accepted(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id)
+    listed = await client.get("/api/v1/events?from=1900-01-01&to=2199-12-31&offset=1000000&office_id=2147483647")
+    assert listed.status_code == 200 and listed.json()["total"] == 0
+    assert (await client.get("/api/v1/events?from=1900-01-01&to=2199-12-31")).json()["total"] == 1
+    assert (await client.get("/api/v1/calendars/offices/2147483647/events.ics")).status_code == 404
+    late = await client.patch(f"/api/v1/events/{event['id']}", json={"ends_at": "2199-12-31T23:00:00+08:00"},
+                              headers=clerk.headers)
+    assert late.status_code == 200, late.text
 
 
 async def test_signup_waitlist_and_promotion_in_order(client, runtime, admin):
@@ -173,6 +266,60 @@ async def test_signup_waitlist_and_promotion_in_order(client, runtime, admin):
         assert (await client.post(f"/api/v1/signups/{answers[1]['id']}/cancel",
                                   headers=actor.headers)).status_code == 404
     assert (await client.get(f"/api/v1/signups/{answers[1]['id']}", headers=clerk.headers)).status_code == 200
+
+
+async def test_a_couple_s_list_reads_in_batches_and_matches_each_sign_up(client, runtime, admin):
+    from sqlalchemy import event as sa_event
+
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    x, y, z = [await make_actor(runtime, "couple") for _ in range(3)]
+    people = {actor.id: couple_parties() for actor in (x, y, z)}
+
+    async def sign(actor, event, **extra):
+        response = await client.post(f"/api/v1/events/{event['id']}/signups", headers=actor.headers,
+                                     json=signup_body(people[actor.id], **extra))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    confirmed = await create_event(client, clerk, office_id, capacity=1, title_en="A")
+    full = await create_event(client, clerk, office_id, capacity=1, title_en="B")
+    left = await create_event(client, clerk, office_id, title_en="C")
+    charity = await create_event(client, clerk, office_id, "charity", capacity=1, title_en="D")
+    await sign(x, confirmed)
+    for actor in (y, z, x):  # x waits second in line
+        await sign(actor, full)
+    await client.post(f"/api/v1/signups/{(await sign(x, left))['id']}/cancel", headers=x.headers)
+    await client.patch(f"/api/v1/events/{full['id']}", json={"title_en": "B, moved"}, headers=clerk.headers)
+    await sign(x, charity, marriage_date=None)
+    await sign(y, confirmed)  # y: one sign-up, waitlisted
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # noqa: ANN001, ANN202
+        statements.append(statement)
+
+    engine = runtime.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        many = await client.get("/api/v1/signups", headers=x.headers)
+        for_many = len(statements)
+        statements.clear()
+        one = await client.get("/api/v1/signups?limit=1", headers=y.headers)
+        for_one = len(statements)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert many.status_code == one.status_code == 200
+    assert for_many == for_one  # not one more query per sign-up
+
+    listed = many.json()["data"]
+    assert [(s["status"], s["waitlist_position"]) for s in listed] == [
+        ("pending_approval", None), ("cancelled", None), ("waitlisted", 2), ("confirmed", None)]
+    assert listed[2]["sequence"] == 1  # the event's SEQUENCE, raised by the edit
+    for body in listed:  # the same body as each sign-up on its own
+        assert (await client.get(f"/api/v1/signups/{body['id']}", headers=x.headers)).json() == body
+    assert one.json()["data"][0]["waitlist_position"] == 1
+    by_desk = (await client.get(f"/api/v1/events/{full['id']}/signups", headers=clerk.headers)).json()["data"]
+    assert [s["waitlist_position"] for s in by_desk] == [None, 1, 2] and by_desk[2] == listed[2]
 
 
 async def test_one_active_signup_per_person_per_event(client, runtime, admin, couple):
@@ -271,6 +418,38 @@ async def test_idempotent_signup(client, runtime, admin, couple):
     await client.post(f"/api/v1/events/{event['id']}/cancel", json={"reason": "暴雨"}, headers=clerk.headers)
     third = await client.post(f"/api/v1/events/{event['id']}/signups", json=body, headers=headers)
     assert third.status_code == 201 and third.json() == first.json()
+
+
+async def test_idempotent_event_creation(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    body = event_body(office_id)
+    headers = {**clerk.headers, "Idempotency-Key": "event-2026-national-day"}
+    first = await client.post("/api/v1/events", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    # the event changes since; a retry still gets the first answer, and creates nothing
+    await client.patch(f"/api/v1/events/{first.json()['id']}", json={"capacity": 20}, headers=clerk.headers)
+    retry = await client.post("/api/v1/events", json=body, headers=headers)
+    assert retry.status_code == 201 and retry.json() == first.json() and retry.json()["capacity"] == 10
+    other_body = await client.post("/api/v1/events", json=event_body(office_id, capacity=11),
+                                   headers={**headers, "Accept-Language": "en"})
+    assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency-key-reused"
+    assert other_body.headers["content-type"].startswith("application/problem+json")
+    assert other_body.json()["title"] == "This Idempotency-Key was already used for a different request."
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event") == 1
+        assert await conn.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'event.create'") == 1
+    # a key is the caller's own: another clerk's same key is another request
+    colleague = await make_actor(runtime, "clerk", office_id)
+    theirs = await client.post("/api/v1/events", json=body,
+                               headers={**colleague.headers, "Idempotency-Key": "event-2026-national-day"})
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+    # a request the service refuses stores no answer: the key stays free for the corrected one
+    fixed = await client.post("/api/v1/events", json=event_body(office_id, ends_at="2026-10-10T09:00:00+08:00"),
+                              headers={**clerk.headers, "Idempotency-Key": "event-fixed-later"})
+    assert fixed.status_code == 422 and fixed.json()["errors"][0]["field"] == "ends_at"
+    corrected = await client.post("/api/v1/events", json=event_body(office_id, title_en="Corrected"),
+                                  headers={**clerk.headers, "Idempotency-Key": "event-fixed-later"})
+    assert corrected.status_code == 201 and corrected.json()["title_en"] == "Corrected"
 
 
 async def test_guest_seats_are_a_second_limit(client, runtime, admin):
@@ -559,6 +738,37 @@ async def test_invite_and_office_feed_parse(client, runtime, admin, couple):
     assert (await client.get("/api/v1/calendars/offices/9999/events.ics")).status_code == 404
 
 
+async def test_only_the_couple_s_own_invite_names_them(client, runtime, admin, couple):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    other_id, other_clerk = await office_with_clerk(client, runtime, admin, code="OTHER")
+    event = await create_event(client, clerk, office_id)
+    signup = (await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(),
+                                headers=couple.headers)).json()
+    path = f"/api/v1/signups/{signup['id']}/invite.ics"
+
+    own = await client.get(path, headers=couple.headers)
+    assert own.status_code == 200 and own.headers["content-type"].startswith("text/calendar; method=REQUEST")
+    assert vobject.readOne(own.text).method.value == "REQUEST" and couple.email in own.text
+    for staff in (clerk, admin):
+        copy = await client.get(path, headers=staff.headers)
+        assert copy.status_code == 200
+        assert copy.headers["content-type"].startswith("text/calendar; method=PUBLISH")
+        cal = vobject.readOne(copy.text)
+        assert cal.method.value == "PUBLISH" and cal.vevent.status.value == "CONFIRMED"
+        assert "attendee" not in cal.vevent.contents and "ATTENDEE" not in copy.text
+        assert couple.email not in copy.text
+        assert cal.vevent.uid.value == f"signup-{signup['id']}@booking.marriage-registry"
+    assert (await client.get(path, headers=other_clerk.headers)).status_code == 404
+
+    await client.post(f"/api/v1/signups/{signup['id']}/cancel", headers=couple.headers)
+    own = vobject.readOne((await client.get(path, headers=couple.headers)).text)
+    assert own.method.value == "CANCEL" and couple.email in own.vevent.attendee.value
+    copy = await client.get(path, headers=clerk.headers)
+    cal = vobject.readOne(copy.text)
+    assert cal.method.value == "PUBLISH" and cal.vevent.status.value == "CANCELLED"
+    assert "ATTENDEE" not in copy.text and couple.email not in copy.text
+
+
 class CaptureMailer:
     def __init__(self) -> None:
         self.messages: list[Any] = []
@@ -625,3 +835,57 @@ async def test_couples_are_told_in_their_language(client, runtime, admin, clock:
     calendars = {email: [p for p in m.walk() if p.get_content_type() == "text/calendar"] for email, m in told.items()}
     assert calendars[second.email][0].get_param("method") == "CANCEL"
     assert calendars[third.email] == []  # a waitlisted couple never had an invite to cancel
+
+
+@pytest.mark.parametrize("how", ["couple cancels", "organiser cancels", "organiser rejects"])
+async def test_a_waitlisted_head_leaving_unblocks_the_queue(client, runtime, admin, how):
+    # strict order, 3 places, 2 guest seats: A takes both seats; B (1 guest) waits because
+    # their guest does not fit; C (no guests) fits but waits behind B
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id, capacity=3, guests_per_couple=2, guest_seats=2)
+    actors = [await make_actor(runtime, "couple") for _ in range(4)]
+    signed = []
+    for actor, guests in zip(actors[:3], (2, 1, 0), strict=True):
+        response = await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(guests=guests),
+                                     headers=actor.headers)
+        assert response.status_code == 201, response.text
+        signed.append(response.json())
+    assert [s["status"] for s in signed] == ["confirmed", "waitlisted", "waitlisted"]
+    assert await counters(runtime, event["id"]) == (1, 2, 2)
+
+    head = signed[1]
+    if how == "couple cancels":
+        left = await client.post(f"/api/v1/signups/{head['id']}/cancel", headers=actors[1].headers)
+    elif how == "organiser cancels":
+        left = await client.post(f"/api/v1/signups/{head['id']}/cancel", headers=clerk.headers)
+    else:
+        left = await client.post(f"/api/v1/signups/{head['id']}/decision", headers=clerk.headers,
+                                 json={"decision": "reject", "reason": "名额有限"})
+    assert left.status_code == 200, left.text
+    # the couple who fits is promoted at once, in the same transaction
+    fitting = await client.get(f"/api/v1/signups/{signed[2]['id']}", headers=actors[2].headers)
+    assert fitting.json()["status"] == "confirmed" and fitting.json()["waitlist_position"] is None
+    assert await counters(runtime, event["id"]) == (2, 2, 0)
+    assert [r["kind"] for r in await outbox(runtime, subject_id=uuid.UUID(signed[2]["id"]), channel="email")
+            if r["kind"] == "signup.promoted"] == ["signup.promoted"]
+    # and a new couple who fits takes the free place instead of queueing
+    newcomer = await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(),
+                                 headers=actors[3].headers)
+    assert newcomer.status_code == 201 and newcomer.json()["status"] == "confirmed"
+    assert await counters(runtime, event["id"]) == (3, 2, 0)
+
+
+async def test_letting_fitting_couples_pass_promotes_them_at_once(client, runtime, admin):
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id, capacity=3, guests_per_couple=2, guest_seats=2)
+    actors = [await make_actor(runtime, "couple") for _ in range(3)]
+    signed = [(await client.post(f"/api/v1/events/{event['id']}/signups", json=signup_body(guests=guests),
+                                 headers=actor.headers)).json()
+              for actor, guests in zip(actors, (2, 1, 0), strict=True)]
+    assert [s["status"] for s in signed] == ["confirmed", "waitlisted", "waitlisted"]
+    edited = await client.patch(f"/api/v1/events/{event['id']}", json={"waitlist_skip_unfit": True},
+                                headers=clerk.headers)
+    assert edited.status_code == 200 and (edited.json()["places_taken"], edited.json()["waitlisted"]) == (2, 1)
+    statuses = [(await client.get(f"/api/v1/signups/{s['id']}", headers=a.headers)).json()["status"]
+                for s, a in zip(signed, actors, strict=True)]
+    assert statuses == ["confirmed", "waitlisted", "confirmed"]

@@ -1,9 +1,13 @@
 """Reading an appointment record and what goes with it (parties, office), the access rule,
-and the seat and party changes that cancel, reschedule, the desk and pre-review share."""
+and the seat and party changes that cancel, reschedule, the desk and pre-review share.
+
+The access rule and the audited refusal hold for any record of an office (an event, a
+sign-up) as well."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,10 +28,23 @@ async def load(session: AsyncSession, appointment_id: uuid.UUID, *, lock: bool =
     return await session.get(Appointment, appointment_id, with_for_update=lock or None)  # type: ignore[arg-type]
 
 
-def may_see(principal: Principal, appt: Appointment) -> bool:
+class OfficeRecord(Protocol):
+    @property
+    def id(self) -> Any: ...
+    @property
+    def office_id(self) -> int: ...
+
+
+class CoupleRecord(OfficeRecord, Protocol):
+    @property
+    def account_id(self) -> uuid.UUID | None: ...
+
+
+def may_see(principal: Principal, target: CoupleRecord) -> bool:
+    """A couple sees their own records; clerks those of their office, admins all."""
     if principal.is_couple:
-        return appt.account_id == principal.id
-    return principal.manages_office(appt.office_id)
+        return target.account_id == principal.id
+    return principal.manages_office(target.office_id)
 
 
 async def parties_of(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentParty]:
@@ -46,12 +63,13 @@ async def deactivate_parties(session: AsyncSession, appt: Appointment) -> None:
                           .values(active=False))
 
 
-async def refuse(session: AsyncSession, actor: Principal, action: str, appt: Appointment, problem: Conflict) -> None:
+async def refuse(session: AsyncSession, actor: Principal, action: str, target: OfficeRecord,
+                 problem: Conflict, *, target_type: str = "appointment") -> None:
     """Refused clerk actions are audited too (in their own transaction), then raised."""
     if not actor.is_couple:
-        target_id, office_id = appt.id, appt.office_id  # read before the rollback expires them
+        target_id, office_id = target.id, target.office_id  # read before the rollback expires them
         await session.rollback()
-        record(session, actor, action, target_type="appointment", target_id=target_id, office_id=office_id,
+        record(session, actor, action, target_type=target_type, target_id=target_id, office_id=office_id,
                outcome=f"refused:{problem.code}")
         await session.commit()
     raise problem

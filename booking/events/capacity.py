@@ -7,8 +7,12 @@ CHECK constraints as well (``ck_event_places``, ``ck_event_guest_seats``):
   guests fit, and nobody waits ahead, unless the event lets fitting couples pass), which
   also draws its arrival ticket; otherwise a second UPDATE, on the opposite condition,
   queues it; the UPDATE that matched holds the row lock until the sign-up commits;
-- freeing a place (cancellation, rejection, a raised limit) promotes waitlisted couples in
-  arrival order in the same transaction: ``promote`` walks the queue under the lock.
+- every change that can free a place or unblock the queue promotes waitlisted couples in
+  arrival order in the same transaction (``promote`` walks the queue under the lock): a
+  cancellation or rejection, also of a waitlisted couple (the head of the queue may have
+  been all that kept a fitting couple waiting), and an edit of the limits or of
+  ``waitlist_skip_unfit``. So after every change nobody waits who could have a place,
+  which is what ``_fits`` relies on.
 
 Lock order is always the event row first, then sign-up rows, so two changes to one event
 queue behind each other instead of deadlocking.
@@ -156,7 +160,16 @@ async def recount(session: AsyncSession, event_id: uuid.UUID) -> None:
         places_taken=holding[0], guest_seats_taken=holding[1], waitlisted=waiting).execution_options(**NO_SYNC))
 
 
-async def waitlist_position(session: AsyncSession, event_id: uuid.UUID, arrival_no: int) -> int:
-    return int((await session.execute(
-        select(func.count()).where(Signup.event_id == event_id, Signup.status == "waitlisted",
-                                   Signup.arrival_no <= arrival_no))).scalar_one())
+async def waitlist_positions(session: AsyncSession, signups: list[Signup]) -> dict[uuid.UUID, int]:
+    """Where each of these waitlisted sign-ups stands in its event's queue (1 = promoted
+    next), for any number of sign-ups and events in one query."""
+    waiting = [s for s in signups if s.status == "waitlisted"]
+    if not waiting:
+        return {}
+    position = func.row_number().over(partition_by=Signup.event_id, order_by=Signup.arrival_no)
+    queues = (select(Signup.id, position.label("position"))
+              .where(Signup.event_id.in_({s.event_id for s in waiting}),  # type: ignore[attr-defined]
+                     Signup.status == "waitlisted").subquery())
+    rows = await session.execute(select(queues.c.id, queues.c.position).where(
+        queues.c.id.in_([s.id for s in waiting])))
+    return {signup_id: int(position) for signup_id, position in rows.all()}

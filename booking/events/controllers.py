@@ -8,17 +8,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.appointments.records import account_email
-from booking.db.models import Event
-from booking.errors import Conflict, NotFound, request_locale
+from booking.errors import request_locale
 from booking.events import desk, services, signups
-from booking.events.invites import signup_calendar
 from booking.events.schemas import (
+    MAX_ID,
+    MAX_OFFSET,
     AttendanceIn,
     CheckInIn,
     DecisionIn,
@@ -35,18 +34,14 @@ from booking.events.schemas import (
     SignupOut,
     SignupRevealOut,
     SignupStatus,
+    query_day,
 )
-from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-class SignupWaitlisted(Conflict):
-    code = "signup-waitlisted"
-    title = lazy("The sign-up is on the waitlist; its invite comes with a place.")
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+OfficeIdInPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 class EventController(Controller):
@@ -54,19 +49,21 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", exclude_from_auth=True, summary="List events (public), with the places remaining",
-         description="By default the published events not yet over; `from`/`to` are dates (China Standard Time).")
+         description="By default the published events not yet over; `from`/`to` (YYYY-MM-DD) select by the "
+         "date each event starts on in its own timezone.")
     async def list_events(
         self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
-        office_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        office_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         kind: Annotated[EventKind | None, QueryParameter()] = None,
-        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
+        start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD (1900-2199)")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD (1900-2199)")] = None,
         include_cancelled: Annotated[bool, QueryParameter()] = False,
         limit: Limit = 50, offset: Offset = 0,
     ) -> EventList:
-        rows, total = await services.list_events(runtime, session, office_id=office_id, kind=kind, start=start,
-                                                 end=end, include_cancelled=include_cancelled, limit=limit,
-                                                 offset=offset, locale=locale)
+        rows, total = await services.list_events(
+            runtime, session, office_id=office_id, kind=kind, start=query_day("from", start),
+            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset,
+            locale=locale)
         return EventList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
@@ -76,12 +73,16 @@ class EventController(Controller):
     ) -> EventOut:
         return await services.get_event(runtime, session, event_id, locale)
 
-    @post("/", guards=[requires_staff], status_code=201, summary="Create an event (clerks of the office, admins)")
+    @post("/", guards=[requires_staff], status_code=201,
+          summary="Create an event (clerks of the office, admins)",
+          description="A retry with the same Idempotency-Key and body returns the first answer and creates "
+          "nothing; the key with another body is a 409 `idempotency-key-reused`.")
     async def create_event(
         self, data: JSONBody[EventCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        idempotency_key: IdempotencyKey = None,
     ) -> EventOut:
-        return await services.create_event(runtime, session, principal, data, locale)
+        return await services.create_event(runtime, session, principal, data, locale, key=idempotency_key)
 
     @patch("/{event_id:uuid}", guards=[requires_staff], summary="Edit an event (clerks of the office, admins)",
            description="A raised capacity or guest seats promotes waitlisted couples at once; a limit below what "
@@ -204,25 +205,17 @@ class SignupController(Controller):
         return await desk.reveal(runtime, session, principal, signup_id)
 
     @get("/{signup_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
-         description="METHOD:REQUEST while the couple holds a place (STATUS:TENTATIVE until approved), CANCEL once "
-         "cancelled, rejected or the event is cancelled; one UID per sign-up, SEQUENCE raised on every change. "
-         "409 while on the waitlist.")
+         description="The couple's own copy names them as attendee: METHOD:REQUEST while they hold a place "
+         "(STATUS:TENTATIVE until approved), CANCEL once cancelled, rejected or the event is cancelled. The "
+         "organisers' copy is METHOD:PUBLISH without attendees (STATUS:CANCELLED once over). One UID per "
+         "sign-up, SEQUENCE raised on every change. 409 while on the waitlist.")
     async def invite(
         self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[bytes]:
-        signup = await signups.visible_signup(session, principal, signup_id)
-        event = await session.get(Event, signup.event_id)
-        if event is None:
-            raise NotFound()
-        if signup.status == "waitlisted" and event.status != "cancelled":
-            raise SignupWaitlisted()
-        office = await services.office_of(runtime, event.office_id, session)
-        attendee = await account_email(session, signup.account_id)
-        body, method = signup_calendar(signup, event, office, runtime.settings, locale,
-                                       attendee if attendee[0] else None, runtime.clock.now())
+        body, method, filename = await signups.invite_file(runtime, session, principal, signup_id, locale)
         return Response(body, media_type=f"text/calendar; method={method}",
-                        headers={"Content-Disposition": f'attachment; filename="signup-{signup.code}.ics"'})
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class EventFeedController(Controller):
@@ -232,7 +225,8 @@ class EventFeedController(Controller):
     @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
-        self, office_id: FromPath[int], session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, office_id: OfficeIdInPath, session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
     ) -> Response[bytes]:
         body = await services.office_feed(runtime, session, office_id, locale)

@@ -32,11 +32,11 @@ from booking.events.services import staff_event
 from booking.events.signups import (
     EventStarted,
     InvalidSignupStatus,
+    bodies_of,
     body_of,
     leave,
     lock_signup,
     refuse,
-    signup_body,
     signup_parties,
     yuan,
 )
@@ -45,6 +45,7 @@ from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed
 from booking.runtime import Runtime
+from booking.schemas import iso
 
 
 async def staff_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
@@ -104,7 +105,7 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, eve
         raise NotFound()
     tz = ZoneInfo(event.timezone)
     today = now.astimezone(tz).date()
-    if not event.starts_at.astimezone(tz).date() <= today <= event.ends_at.astimezone(tz).date():
+    if not event.starts_on <= today <= event.ends_at.astimezone(tz).date():
         await refuse(session, principal, "signup.check_in", signup, InvalidSignupStatus(
             lazy("Couples check in on the day of the event.")))
     if signup.status == "attended":
@@ -175,10 +176,7 @@ async def list_signups(rt: Runtime, session: AsyncSession, principal: Principal,
         query = query.where(Signup.status == status)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(query.order_by(Signup.arrival_no).limit(limit).offset(offset))).scalars())
-    parties = await signup_parties(session, [s.id for s in signups])
-    waitlist = await _waitlist(session, event_id)
-    bodies = [signup_body(s, event.sequence, parties.get(s.id, []), _position(waitlist, s)) for s in signups]
-    return bodies, total, await counts(session, event_id)
+    return await bodies_of(session, signups, event), total, await counts(session, event_id)
 
 
 CSV_COLUMNS = [N_("Check-in code"), N_("Status"), N_("Arrival"), N_("Waitlist position"), N_("Guests"),
@@ -213,7 +211,7 @@ async def export_csv(rt: Runtime, session: AsyncSession, principal: Principal, e
         return vault.decrypt(p.phone_enc, context="party.phone") if reveal else p.phone_masked
 
     def when(value: datetime | None) -> str:
-        return value.astimezone(tz).isoformat() if value else ""
+        return iso(value, tz) if value else ""
 
     header = [gettext(c, locale) for c in CSV_COLUMNS[:5]]
     for n in (1, 2):

@@ -59,9 +59,10 @@ def event_description(event: Any, locale: str) -> str:
 
 def signup_calendar(signup: Any, event: Any, office: OfficeInfo, settings: Settings, locale: str,
                     attendee: tuple[str, str | None] | None, stamp: datetime) -> tuple[bytes, str]:
-    """A couple's invite and its METHOD: REQUEST while their place stands (TENTATIVE while
-    the organiser has not approved it), CANCEL once cancelled or rejected or the event is
-    cancelled; PUBLISH when there is no attendee to ask."""
+    """A sign-up's invite and its METHOD. With the couple as attendee: REQUEST while their
+    place stands (TENTATIVE while the organiser has not approved it), CANCEL once cancelled
+    or rejected or the event is cancelled. Without one (an organiser's copy, or a couple
+    with no e-mail address): PUBLISH, a plain calendar entry whose STATUS tells the same."""
     cancelled = event.status == "cancelled" or signup.status not in INVITED
     lines = [
         gettext("Check-in code: {code}", locale).format(code=display_code(signup.code)),
@@ -89,5 +90,5 @@ def signup_calendar(signup: Any, event: Any, office: OfficeInfo, settings: Setti
         alarm_text=gettext("{event} starts soon.", locale).format(event=event_title(event, locale)),
         url=f"{settings.public_base_url.rstrip('/')}/api/v1/signups/{signup.id}",
     )
-    method = "CANCEL" if cancelled else ("REQUEST" if attendee else "PUBLISH")
+    method = "PUBLISH" if not attendee else ("CANCEL" if cancelled else "REQUEST")
     return build_calendar([item], method=method, stamp=stamp), method

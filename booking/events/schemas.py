@@ -9,12 +9,39 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
+from booking.errors import invalid
+from booking.i18n import lazy
 from booking.offices.schemas import Timezone
 from booking.parties.schemas import Parties, PartyName, PartyOut, PartyRevealed
 from booking.schemas import Output, Phone, Schema, invalid_value
 
 EventKind = Literal["collective", "charity", "memorial"]
 SignupStatus = Literal["pending_approval", "confirmed", "waitlisted", "attended", "no_show", "rejected", "cancelled"]
+
+# Bounds at the boundary: beyond them the database (a 32-bit serial, a bigint offset) or
+# the conversion to UTC (year 1, year 9999) would fail with a 500 instead of a 422.
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 1_000_000
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def _within_years(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise invalid_value("Must lie between the years 1900 and 2199.")
+    return value
+
+
+OfficeId = Annotated[int, Field(ge=1, le=MAX_ID)]
+EventTime = Annotated[AwareDatetime, AfterValidator(_within_years)]
+Day = Annotated[date, AfterValidator(_within_years)]
+
+
+def query_day(name: str, value: date | None) -> date | None:
+    """A date of the query string, within the same years (422 naming ``name`` otherwise)."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise invalid(name, lazy("Must lie between the years 1900 and 2199."))
+    return value
 
 
 def _one_line(value: str) -> str:
@@ -53,7 +80,7 @@ class EligibilityIn(Schema):
 
 
 class EventCreate(Schema):
-    office_id: Annotated[int, Field(ge=1)]
+    office_id: OfficeId
     kind: EventKind
     title_zh: Title
     title_en: Title
@@ -64,10 +91,10 @@ class EventCreate(Schema):
     address_zh: Address
     address_en: OptAddress = ""
     timezone: Timezone | None = Field(default=None, description="the venue's; default: the office's")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    signup_opens_at: AwareDatetime | None = Field(default=None, description="default: now")
-    signup_closes_at: AwareDatetime | None = Field(default=None, description="default: the start")
+    starts_at: EventTime
+    ends_at: EventTime
+    signup_opens_at: EventTime | None = Field(default=None, description="default: now")
+    signup_closes_at: EventTime | None = Field(default=None, description="default: the start")
     capacity: Annotated[int, Field(ge=1, le=100_000, description="couples")]
     guests_per_couple: Annotated[int, Field(ge=0, le=50)] = 0
     guest_seats: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
@@ -87,10 +114,10 @@ class EventUpdate(Schema):
     venue_en: OptTitle | None = None
     address_zh: Address | None = None
     address_en: OptAddress | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    signup_opens_at: AwareDatetime | None = None
-    signup_closes_at: AwareDatetime | None = None
+    starts_at: EventTime | None = None
+    ends_at: EventTime | None = None
+    signup_opens_at: EventTime | None = None
+    signup_closes_at: EventTime | None = None
     capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
     guests_per_couple: Annotated[int, Field(ge=0, le=50)] | None = None
     guest_seats: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
@@ -167,7 +194,7 @@ class SponsorIn(Schema):
 
 class SignupIn(Schema):
     parties: Parties
-    marriage_date: date | None = Field(default=None, description="where the event's eligibility needs it")
+    marriage_date: Day | None = Field(default=None, description="where the event's eligibility needs it")
     guests: Annotated[int, Field(ge=0, le=50)] = 0
     contact: ContactIn | None = Field(default=None, description="who to reach by SMS; default: party 1")
     pledge: PledgeIn | None = Field(default=None, description="charity weddings: the couple's pledge")

@@ -8,7 +8,7 @@ transaction, a lowered one never goes below what is taken, and a change couples 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.records import directory, refuse
 from booking.audit.services import record
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.calendar.invites import organizer
@@ -26,6 +27,7 @@ from booking.events.invites import event_description, event_location, event_titl
 from booking.events.messages import announce, cancel_reminders
 from booking.events.schemas import EventCreate, EventLinks, EventOut, EventUpdate
 from booking.i18n import gettext, lazy
+from booking.idempotency import IdempotencyClaim
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
@@ -51,10 +53,15 @@ class CapacityBelowTaken(Conflict):
 VISIBLE_FIELDS = ("title_zh", "title_en", "description_zh", "description_en", "venue_zh", "venue_en",
                   "address_zh", "address_en", "starts_at", "ends_at")
 FEED_PAST_DAYS = 90
-SH = ZoneInfo("Asia/Shanghai")
+CREATE_SCOPE = "event.create"  # the Idempotency-Key's scope
 
 
 # --- helpers --------------------------------------------------------------------------
+
+
+def local_start_date(starts_at: datetime, timezone: str) -> date:
+    """The date an event starts on where it takes place (``Event.starts_on``)."""
+    return starts_at.astimezone(ZoneInfo(timezone)).date()
 
 
 def event_out(event: Event, locale: str, now: datetime) -> EventOut:
@@ -96,14 +103,10 @@ def _check_times(starts: datetime, ends: datetime, opens: datetime, closes: date
         raise InvalidInput(errors=errors)
 
 
-async def _refuse(session: AsyncSession, actor: Principal, action: str, event_id: uuid.UUID, office_id: int,
+async def _refuse(session: AsyncSession, actor: Principal, action: str, event: Event,
                   problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
-    await session.rollback()
-    record(session, actor, action, target_type="event", target_id=event_id, office_id=office_id,
-           outcome=f"refused:{problem.code}")
-    await session.commit()
-    raise problem
+    await refuse(session, actor, action, event, problem, target_type="event")
 
 
 async def staff_event(session: AsyncSession, principal: Principal, event_id: uuid.UUID, *,
@@ -119,10 +122,16 @@ async def staff_event(session: AsyncSession, principal: Principal, event_id: uui
 
 
 async def create_event(rt: Runtime, session: AsyncSession, principal: Principal, data: EventCreate,
-                       locale: str) -> EventOut:
+                       locale: str, *, key: str | None = None) -> EventOut:
+    """Create an event. With an Idempotency-Key, a retry with the same body gets the first
+    answer and creates nothing (also once the event has started or the office closed); the
+    key with another body is refused (409)."""
     now = rt.clock.now()
     principal.require_office(data.office_id)
-    office = await rt.extras["offices"].get(data.office_id, session)
+    claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
+    if claim is not None and (answer := await claim.take(session, now)) is not None:
+        return EventOut.model_validate(answer[1])
+    office = await directory(rt).get(data.office_id, session)
     if office is None:
         raise NotFound()
     rules = eligibility.normalise(data.kind, data.eligibility.model_dump())
@@ -136,6 +145,7 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
         title_en=data.title_en, description_zh=data.description_zh, description_en=data.description_en,
         venue_zh=data.venue_zh, venue_en=data.venue_en, address_zh=data.address_zh, address_en=data.address_en,
         timezone=data.timezone or office.timezone, starts_at=data.starts_at, ends_at=data.ends_at,
+        starts_on=local_start_date(data.starts_at, data.timezone or office.timezone),
         signup_opens_at=opens, signup_closes_at=closes, capacity=data.capacity,
         guests_per_couple=data.guests_per_couple,
         guest_seats=data.guest_seats if data.guest_seats is not None else data.capacity * data.guests_per_couple,
@@ -146,8 +156,11 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
     await session.flush()
     record(session, principal, "event.create", target_type="event", target_id=event.id, office_id=event.office_id,
            at=now, kind=event.kind, capacity=event.capacity)
+    created = event_out(event, locale, now)
+    if claim is not None:
+        claim.settle(201, created.model_dump(mode="json"))
     await session.commit()
-    return event_out(event, locale, now)
+    return created
 
 
 async def update_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
@@ -156,9 +169,9 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
     if event.status == "cancelled":
-        await _refuse(session, principal, "event.update", event_id, office_id, EventCancelled())
+        await _refuse(session, principal, "event.update", event, EventCancelled())
     if now >= event.ends_at:
-        await _refuse(session, principal, "event.update", event_id, office_id, EventOver())
+        await _refuse(session, principal, "event.update", event, EventOver())
     changes: dict[str, Any] = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "eligibility" in changes:
         given = {k: v for k, v in changes["eligibility"].items() if v is not None}
@@ -172,10 +185,11 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
                  set(changes))
     if changes.get("capacity", event.capacity) < event.places_taken or \
             changes.get("guest_seats", event.guest_seats) < event.guest_seats_taken:
-        await _refuse(session, principal, "event.update", event_id, office_id, CapacityBelowTaken(
+        await _refuse(session, principal, "event.update", event, CapacityBelowTaken(
             places_taken=event.places_taken, guest_seats_taken=event.guest_seats_taken))
     for key, value in changes.items():
         setattr(event, key, value)
+    event.starts_on = local_start_date(event.starts_at, event.timezone)
     visible = sorted(set(changes) & set(VISIBLE_FIELDS))
     if visible:
         event.sequence += 1
@@ -206,9 +220,9 @@ async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal,
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
     if event.status == "cancelled":
-        await _refuse(session, principal, "event.cancel", event_id, office_id, EventCancelled())
+        await _refuse(session, principal, "event.cancel", event, EventCancelled())
     if now >= event.ends_at:
-        await _refuse(session, principal, "event.cancel", event_id, office_id, EventOver())
+        await _refuse(session, principal, "event.cancel", event, EventOver())
     standing = ("pending_approval", "confirmed", "waitlisted")
     waiting = set((await session.execute(select(Signup.id).where(
         Signup.event_id == event_id, Signup.status == "waitlisted"))).scalars())
@@ -255,8 +269,8 @@ async def get_event(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, loc
 async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | None, kind: str | None,
                       start: date | None, end: date | None, include_cancelled: bool, limit: int, offset: int,
                       locale: str) -> tuple[list[EventOut], int]:
-    """Events by start; by default those not yet over. ``from``/``to`` are dates in China
-    Standard Time (every office's zone today)."""
+    """Events by start; by default those not yet over. ``from``/``to`` are compared with the
+    date each event starts on in its own timezone (``Event.starts_on``)."""
     now = rt.clock.now()
     query = select(Event)
     if office_id is not None:
@@ -266,11 +280,11 @@ async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | No
     if not include_cancelled:
         query = query.where(Event.status == "published")
     if start is not None:
-        query = query.where(Event.starts_at >= datetime.combine(start, time(0), tzinfo=SH))
+        query = query.where(Event.starts_on >= start)
     else:
         query = query.where(Event.ends_at > now)
     if end is not None:
-        query = query.where(Event.starts_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=SH))
+        query = query.where(Event.starts_on <= end)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (await session.execute(query.order_by(Event.starts_at, Event.id).limit(limit).offset(offset))).scalars()
     return [event_out(e, locale, now) for e in rows], total
@@ -280,7 +294,7 @@ async def office_feed(rt: Runtime, session: AsyncSession, office_id: int, locale
     """The office's events as a public iCalendar feed (METHOD:PUBLISH): what, when and
     where, and nothing about who signed up."""
     now = rt.clock.now()
-    office = await rt.extras["offices"].get(office_id, session)
+    office = await directory(rt).get(office_id, session)
     if office is None:
         raise NotFound()
     events = (await session.execute(

@@ -1,16 +1,17 @@
 """Couples sign up for events, read and cancel their sign-ups.
 
-A sign-up is validated completely first (parties as for appointments, the sign-up window,
-guests, the kind's eligibility), then written in one transaction: the Idempotency-Key's
-record, the place or the waitlist ticket (``capacity.claim``, under the event row lock),
-the sign-up, its two parties (whose partial unique index refuses a person's second active
-sign-up for the event) and the outbox rows.
+A sign-up is one transaction: the Idempotency-Key is claimed first (``booking.idempotency``:
+a retry gets the first answer, a concurrent duplicate waits on the key), then the request
+is validated completely (parties as for appointments, the sign-up window, guests, the
+kind's eligibility), then written: the place or the waitlist ticket (``capacity.claim``,
+under the event row lock), the sign-up, its two parties (whose partial unique index refuses
+a person's second active sign-up for the event), the outbox rows and the key's answer.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,10 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import request_fingerprint
+from booking.appointments import records
 from booking.appointments.codes import new_code
-from booking.appointments.problems import IdempotencyKeyReused
-from booking.appointments.store import stored_answer
 from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
@@ -31,17 +30,18 @@ from booking.db.models import (
     Appointment,
     AppointmentParty,
     Event,
-    IdempotencyRecord,
     Office,
     Signup,
     SignupParty,
 )
-from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
+from booking.errors import Conflict, InvalidInput, NotFound, field_error
 from booking.events import capacity, eligibility
+from booking.events.invites import signup_calendar
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
 from booking.i18n import lazy
+from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.rules import check_reissue
@@ -77,6 +77,11 @@ class InvalidSignupStatus(Conflict):
 class EventStarted(Conflict):
     code = "event-started"
     title = lazy("The event has already started.")
+
+
+class SignupWaitlisted(Conflict):
+    code = "signup-waitlisted"
+    title = lazy("The sign-up is on the waitlist; its invite comes with a place.")
 
 
 # --- the JSON shape of a sign-up -------------------------------------------------------
@@ -118,13 +123,25 @@ async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> 
     return found
 
 
+async def bodies_of(session: AsyncSession, signups: list[Signup],
+                    event: Event | None = None) -> list[dict[str, Any]]:
+    """The JSON of these sign-ups, reading their events, parties and waitlist positions in
+    one query each, however many there are (``event``: theirs, when they share one)."""
+    if not signups:
+        return []
+    events = {event.id: event} if event is not None else {}
+    missing = {s.event_id for s in signups} - set(events)
+    if missing:
+        events.update({e.id: e for e in (await session.execute(
+            select(Event).where(Event.id.in_(missing)))).scalars()})  # type: ignore[attr-defined]
+    parties = await signup_parties(session, [s.id for s in signups])
+    positions = await capacity.waitlist_positions(session, signups)
+    return [signup_body(s, events[s.event_id].sequence, parties.get(s.id, []), positions.get(s.id))
+            for s in signups]
+
+
 async def body_of(session: AsyncSession, signup: Signup, event: Event | None = None) -> dict[str, Any]:
-    event = event or await session.get(Event, signup.event_id)
-    assert event is not None
-    position = (await capacity.waitlist_position(session, signup.event_id, signup.arrival_no)
-                if signup.status == "waitlisted" else None)
-    parties = (await signup_parties(session, [signup.id])).get(signup.id, [])
-    return signup_body(signup, event.sequence, parties, position)
+    return (await bodies_of(session, [signup], event))[0]
 
 
 # --- signing up ------------------------------------------------------------------------
@@ -134,56 +151,20 @@ class _CodeTaken(Exception):
     """The random check-in code collided; draw another."""
 
 
-class _KeyTaken(Exception):
-    """Another request with the same Idempotency-Key committed first."""
-
-
-def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
-            fingerprint: str) -> tuple[int, dict[str, Any]]:
-    if scope != CREATE_SCOPE or stored_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    return status_code, response
-
-
 async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, *, key: str | None,
                   locale: str) -> tuple[int, dict[str, Any]]:
     """Sign a couple up; returns (status code, body) with status ``confirmed``,
-    ``pending_approval`` or ``waitlisted`` (and the position)."""
+    ``pending_approval`` or ``waitlisted`` (and the position). With an Idempotency-Key, a
+    retry with the same body gets the first answer, even once the event has filled up or
+    closed, and signs nobody up twice."""
     now = rt.clock.now()
-    fingerprint = request_fingerprint(rt, CREATE_SCOPE, {"event_id": str(event_id), **data.model_dump(mode="json")})
-    try:
-        return await _sign_up(rt, principal, event_id, data, key, locale, now, fingerprint)
-    except Problem:
-        # A retry of a request that succeeded gets the first answer, even if the event
-        # has filled up or closed since.
-        if key is not None:
-            answer = await stored_answer(rt.db, principal.id, key)
-            if answer is not None:
-                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
-        raise
-
-
-async def _sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, key: str | None,
-                   locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
-    today = now.astimezone(UTC).date()
-    parties = prepare_parties(rt.vault, data.parties, today)
-    refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
-    if refusals:
-        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    contact = None
-    if data.contact is not None:
-        contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
-                   rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+    claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
+                                {"event_id": str(event_id), **data.model_dump(mode="json")})
     for _attempt in range(5):
         try:
-            return await _write(rt, principal, event_id, data, parties, contact, key, locale, now, fingerprint)
+            return await _write(rt, principal, event_id, data, claim, locale, now)
         except _CodeTaken:
             continue
-        except _KeyTaken:
-            answer = await stored_answer(rt.db, principal.id, key or "")
-            if answer is None:  # the other request rolled back after all: try again
-                continue
-            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint)
     raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
 
 
@@ -227,12 +208,20 @@ async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[da
 
 
 async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
-                 parties: list[PreparedParty], contact: tuple[str, str, str, str] | None, key: str | None,
-                 locale: str, now: datetime, fingerprint: str) -> tuple[int, dict[str, Any]]:
+                 claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, dict[str, Any]]:
     async with rt.db.session() as session:
+        # The key first: a retry gets the first answer whatever changed since, and a
+        # concurrent duplicate waits on the key until this transaction ends.
+        if claim is not None and (answer := await claim.take(session, now)) is not None:
+            return answer
         event = await session.get(Event, event_id)
         if event is None:
             raise NotFound()
+        today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
+        parties = prepare_parties(rt.vault, data.parties, today)
+        refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
+        if refusals:
+            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
         _check_request(event, data, now)
         registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
         verdict = eligibility.check(
@@ -240,29 +229,25 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
                 birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
                 registered_on=registered_on, appointment_at=appointment_at,
                 has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
-            event.starts_at.astimezone(ZoneInfo(event.timezone)).date(), event.starts_at, now.astimezone(UTC).date())
+            event.starts_on, event.starts_at, today)
         verdict.raise_if_refused()
         office = await office_of(rt, event.office_id, session)
+        contact = None
+        if data.contact is not None:
+            contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
+                       rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
 
         # --- the write: everything below commits together or not at all ---
-        if key is not None:
-            session.add(IdempotencyRecord(owner_id=principal.id, key=key, scope=CREATE_SCOPE, request_hash=fingerprint,
-                                          status_code=201, response={}, created_at=now))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                await session.rollback()
-                raise _KeyTaken() from exc
-        claim = await capacity.claim(session, event_id, data.guests)
-        if claim is None:
+        place = await capacity.claim(session, event_id, data.guests)
+        if place is None:
             await session.rollback()
             raise EventCancelled()
-        status = ("waitlisted" if not claim.placed
-                  else "pending_approval" if claim.requires_approval else "confirmed")
+        status = ("waitlisted" if not place.placed
+                  else "pending_approval" if place.requires_approval else "confirmed")
         signup = Signup(
             id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
-            status=status, arrival_no=claim.arrival_no, guests=data.guests, marriage_date=verdict.marriage_date,
-            eligible_by=verdict.eligible_by,
+            status=status, arrival_no=place.arrival_no, guests=data.guests,
+            marriage_date=verdict.marriage_date, eligible_by=verdict.eligible_by,
             pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
             pledge_cause=data.pledge.cause if data.pledge else None,
             sponsor_name=data.sponsor.name if data.sponsor else None,
@@ -291,12 +276,11 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
         elif status == "pending_approval":
             rows = notice_rows("signup.received", signup, event, now)
         else:
-            rows = notice_rows("signup.waitlisted", signup, event, now, {"position": claim.waitlist_position})
+            rows = notice_rows("signup.waitlisted", signup, event, now, {"position": place.waitlist_position})
         await add_rows(session, rows, now)
-        body = signup_body(signup, event.sequence, stored, claim.waitlist_position)
-        if key is not None:
-            await session.execute(update(IdempotencyRecord).where(
-                IdempotencyRecord.owner_id == principal.id, IdempotencyRecord.key == key).values(response=body))
+        body = signup_body(signup, event.sequence, stored, place.waitlist_position)
+        if claim is not None:
+            claim.settle(201, body)
         await session.commit()
         return 201, body
 
@@ -312,15 +296,9 @@ async def _holder(session: AsyncSession, event_id: uuid.UUID, parties: list[Prep
 # --- reading ---------------------------------------------------------------------------
 
 
-def may_see(principal: Principal, signup: Signup) -> bool:
-    if principal.is_couple:
-        return signup.account_id == principal.id
-    return principal.manages_office(signup.office_id)
-
-
 async def visible_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
     signup = await session.get(Signup, signup_id)
-    if signup is None or not may_see(principal, signup):
+    if signup is None or not records.may_see(principal, signup):
         raise NotFound()
     return signup
 
@@ -335,7 +313,27 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(
         query.order_by(Signup.created_at.desc()).limit(limit).offset(offset))).scalars())  # type: ignore[attr-defined]
-    return [await body_of(session, s) for s in signups], total
+    return await bodies_of(session, signups), total
+
+
+async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+                      locale: str) -> tuple[bytes, str, str]:
+    """The sign-up's invite: (iCalendar file, METHOD, file name). Only the couple's own copy
+    names them as attendee (with their e-mail address); the organisers' copy is PUBLISH,
+    without attendees."""
+    signup = await visible_signup(session, principal, signup_id)
+    event = await session.get(Event, signup.event_id)
+    if event is None:
+        raise NotFound()
+    if signup.status == "waitlisted" and event.status != "cancelled":
+        raise SignupWaitlisted()
+    office = await office_of(rt, event.office_id, session)
+    attendee = None
+    if principal.is_couple:  # visible_signup: their own
+        email, name = await records.account_email(session, signup.account_id)
+        attendee = (email, name) if email else None
+    body, method = signup_calendar(signup, event, office, rt.settings, locale, attendee, rt.clock.now())
+    return body, method, f"signup-{signup.code}.ics"
 
 
 # --- cancelling --------------------------------------------------------------------------
@@ -343,13 +341,7 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
 
 async def refuse(session: AsyncSession, actor: Principal, action: str, signup: Signup, problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
-    if not actor.is_couple:
-        target_id, office_id = signup.id, signup.office_id  # read before the rollback expires them
-        await session.rollback()
-        record(session, actor, action, target_type="signup", target_id=target_id, office_id=office_id,
-               outcome=f"refused:{problem.code}")
-        await session.commit()
-    raise problem
+    await records.refuse(session, actor, action, signup, problem, target_type="signup")
 
 
 async def lock_signup(session: AsyncSession, signup: Signup) -> tuple[Event, Signup]:
@@ -368,8 +360,12 @@ async def deactivate_parties(session: AsyncSession, signup_id: uuid.UUID) -> Non
 async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup, status: str, now: datetime,
                 notice: str, payload: dict[str, Any]) -> int:
     """A sign-up leaves (cancelled or rejected): its place or ticket goes back, its
-    reminders are cancelled, it is told, and the freed place goes to the waitlist in the
-    same transaction. Returns how many were promoted."""
+    reminders are cancelled, it is told, and the waitlist is promoted in the same
+    transaction. Returns how many were promoted.
+
+    Promotion runs whoever leaves: a couple holding a place frees it, and a waitlisted
+    couple at the head of the queue (waiting because their guests do not fit) may have
+    been all that kept the next, fitting couple from a free place."""
     previous = signup.status
     signup.status = status
     signup.sequence += 1
@@ -382,7 +378,7 @@ async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup
     # "held": whether the couple ever had an invite to cancel (a waitlisted one had none)
     await add_rows(session, notice_rows(notice, signup, event, now, {**payload, "held": previous in HOLDING_STATUSES}),
                    now)
-    promoted = await capacity.promote(session, event.id, now) if previous in HOLDING_STATUSES else []
+    promoted = await capacity.promote(session, event.id, now)
     await announce(session, "signup.promoted", [p.signup_id for p in promoted], event, office.rules, now)
     return len(promoted)
 
@@ -408,4 +404,5 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, signu
     return await body_of(session, signup, event)
 
 
-__all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "list_own", "sign_up", "signup_body"]
+__all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "invite_file", "list_own", "sign_up",
+           "signup_body"]

@@ -57,6 +57,7 @@ class Event(SQLModel, table=True):
         CheckConstraint("kind <> 'charity' OR requires_approval", name="ck_event_charity_approval"),
         Index("ix_event_office_starts", "office_id", "starts_at"),
         Index("ix_event_starts", "starts_at"),
+        Index("ix_event_starts_on", "starts_on"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
@@ -75,6 +76,9 @@ class Event(SQLModel, table=True):
     timezone: str = Field(default="Asia/Shanghai", sa_column=Column(String(64), nullable=False))
     starts_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
     ends_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
+    # the date it starts on in its own timezone (the public listing's from/to compare it):
+    # computed from starts_at and timezone, stored because SQLite has no timezone arithmetic
+    starts_on: date = Field(sa_column=Column(Date, nullable=False))
     signup_opens_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
     signup_closes_at: datetime = Field(sa_column=Column(DateTimeUTC(), nullable=False))
     capacity: int = Field(sa_column=Column(Integer, nullable=False))  # couples
