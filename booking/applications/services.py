@@ -19,7 +19,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,7 @@ from booking.applications.documents import DocumentStore, inspect_upload, safe_f
 from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.appointments.book import REMINDER, book, recipients, reminder_rows
-from booking.appointments.records import deactivate_parties, parties_of, release_seat
+from booking.appointments.records import deactivate_parties, may_see, parties_of, refuse, release_seat
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
@@ -85,17 +85,11 @@ async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _may_see(principal: Principal, app: CrossProvinceApplication) -> bool:
-    if principal.is_couple:
-        return app.account_id is not None and app.account_id == principal.id
-    return principal.manages_office(app.office_id)
-
-
 async def _visible(session: AsyncSession, principal: Principal, application_id: uuid.UUID, *,
                    lock: bool = False) -> CrossProvinceApplication:
     """The application if the caller may see it; unknown and forbidden are both 404."""
     app = await session.get(CrossProvinceApplication, application_id)
-    if app is None or not _may_see(principal, app):
+    if app is None or not may_see(principal, app):
         raise NotFound()
     if lock:
         app = (await session.execute(
@@ -208,17 +202,9 @@ async def _locked_pair(session: AsyncSession, principal: Principal, application_
 
 
 async def _refuse(session: AsyncSession, actor: Principal, action: str, app: CrossProvinceApplication,
-                  problem: Conflict, **detail: Any) -> None:
+                  problem: Conflict, now: datetime, **detail: Any) -> NoReturn:
     """Refused office actions are audited too (in a transaction of their own), then raised."""
-    if not actor.is_couple:
-        target_id, office_id = app.id, app.office_id  # read before the rollback expires them
-        await session.rollback()
-        record(session, actor, action, target_type="application", target_id=target_id, office_id=office_id,
-               outcome=f"refused:{problem.code}", **detail)
-        await session.commit()
-    else:
-        await session.rollback()
-    raise problem
+    await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
 
 
 async def _release(session: AsyncSession, appt: Appointment, now: datetime, by: str) -> None:
@@ -248,18 +234,18 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
                "reject": ("submitted", "needs_more_info")}[data.decision]
     if app.status not in allowed or appt.status != "pending_review":
         await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
-                      decision=data.decision)
+                      now, decision=data.decision)
     parties = await parties_of(session, appt.id)
     who = recipients(appt.account_id, parties)
 
     if data.decision == "approve":
         if now >= app.hold_expires_at or now >= appt.starts_at:
-            await _refuse(session, principal, action, app, HoldOver(), decision=data.decision)
+            await _refuse(session, principal, action, app, HoldOver(), now, decision=data.decision)
         docs = (await _documents(session, [app.id]))[app.id]
         missing = missing_documents(app.documents_required, [(d.kind, d.party) for d in docs])
         if missing:
             await _refuse(session, principal, action, app, DocumentsMissing(
-                missing=[{"kind": k, "party": p} for k, p in missing]), decision=data.decision)
+                missing=[{"kind": k, "party": p} for k, p in missing]), now, decision=data.decision)
         # The seat was taken when the hold was placed, under the capacity guard, and is
         # counted in ``booked``; capacity can never be lowered below ``booked``
         # (``slots.services.patch_slot`` and the CHECK constraint). So approval takes no
@@ -296,7 +282,8 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status != "needs_more_info" or appt.status != "pending_review":
-        await _refuse(session, principal, "application.resubmit", app, InvalidApplicationStatus(application_status=app.status))
+        await _refuse(session, principal, "application.resubmit", app,
+                      InvalidApplicationStatus(application_status=app.status), now)
     _transition(app, "submitted", now, "couple", principal, note)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
@@ -308,7 +295,8 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
-        await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(application_status=app.status))
+        await _refuse(session, principal, "application.withdraw", app,
+                      InvalidApplicationStatus(application_status=app.status), now)
     await _release(session, appt, now, "couple")
     _transition(app, "withdrawn", now, "couple", principal)
     parties = await parties_of(session, appt.id)
@@ -368,7 +356,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     app = await _visible(session, principal, application_id)
     if app.status not in OPEN_STATUSES:
         await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status))
+                      InvalidApplicationStatus(application_status=app.status), now)
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
     data = await form.file.read(rt.settings.upload_max_bytes + 1)
@@ -378,11 +366,11 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     app = await _visible(session, principal, application_id, lock=True)
     if app.status not in OPEN_STATUSES:
         await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status))
+                      InvalidApplicationStatus(application_status=app.status), now)
     count = (await session.execute(select(func.count()).where(
         ApplicationDocument.application_id == app.id))).scalar_one()
     if count >= MAX_DOCUMENTS:
-        await _refuse(session, principal, "application.document.upload", app, TooManyDocuments())
+        await _refuse(session, principal, "application.document.upload", app, TooManyDocuments(), now)
     doc = ApplicationDocument(id=uuid.uuid4(), application_id=app.id, kind=form.kind, party=party,
                               media_type=media_type, size_bytes=len(content),
                               sha256=hashlib.sha256(content).hexdigest(), file_name=file_name,

@@ -4,6 +4,8 @@ and the seat and party changes that cancel, reschedule, the desk and pre-review 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import NoReturn, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,10 +26,23 @@ async def load(session: AsyncSession, appointment_id: uuid.UUID, *, lock: bool =
     return await session.get(Appointment, appointment_id, with_for_update=lock or None)  # type: ignore[arg-type]
 
 
-def may_see(principal: Principal, appt: Appointment) -> bool:
+class OfficeRecord(Protocol):
+    """An appointment or what hangs on one (a cross-province application): whose it is and
+    which office keeps it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def account_id(self) -> uuid.UUID | None: ...
+    @property
+    def office_id(self) -> int: ...
+
+
+def may_see(principal: Principal, record: OfficeRecord) -> bool:
+    """The couple whose it is, or a clerk of its office (a walk-in's has no account)."""
     if principal.is_couple:
-        return appt.account_id == principal.id
-    return principal.manages_office(appt.office_id)
+        return record.account_id is not None and record.account_id == principal.id
+    return principal.manages_office(record.office_id)
 
 
 async def parties_of(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentParty]:
@@ -46,13 +61,15 @@ async def deactivate_parties(session: AsyncSession, appt: Appointment) -> None:
                           .values(active=False))
 
 
-async def refuse(session: AsyncSession, actor: Principal, action: str, appt: Appointment, problem: Conflict) -> None:
-    """Refused clerk actions are audited too (in their own transaction), then raised."""
+async def refuse(session: AsyncSession, actor: Principal, action: str, target: OfficeRecord, problem: Conflict,
+                 *, target_type: str = "appointment", at: datetime | None = None, **detail: object) -> NoReturn:
+    """Refused clerk actions are audited too (in their own transaction), then raised.
+    ``target_type`` names what ``target`` is; ``detail`` joins the audit entry."""
     if not actor.is_couple:
-        target_id, office_id = appt.id, appt.office_id  # read before the rollback expires them
+        target_id, office_id = target.id, target.office_id  # read before the rollback expires them
         await session.rollback()
-        record(session, actor, action, target_type="appointment", target_id=target_id, office_id=office_id,
-               outcome=f"refused:{problem.code}")
+        record(session, actor, action, target_type=target_type, target_id=target_id, office_id=office_id,
+               outcome=f"refused:{problem.code}", at=at, **detail)
         await session.commit()
     raise problem
 
