@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +17,7 @@ import vobject
 from cryptography.exceptions import InvalidTag
 from PIL import Image, PngImagePlugin
 
+from booking.applications.documents import DocumentStore
 from booking.applications.schemas import ApplicationOut
 from booking.applications.services import expire_holds
 from booking.clock import FixedClock
@@ -453,6 +455,47 @@ async def test_uploads_refused_and_other_offices_see_nothing(client, runtime, ad
     assert (await client.get(f"{APPS}/{second['id']}/documents/{doc.json()['id']}",
                              headers=office.clerk.headers)).status_code == 404
     assert await audit(runtime, "application.document.read") == []
+
+
+async def test_an_upload_holds_no_transaction_while_it_cleans_and_writes(client, runtime, admin, couple,
+                                                                          monkeypatch):
+    """The scan is decoded and written with no transaction open and no row locked: a clerk
+    decides meanwhile without waiting. The upload then finds the application decided,
+    refuses, and deletes the file it wrote."""
+    office = await open_office(client, runtime, admin)
+    app = await apply(client, couple, (await slot(client, office))["id"])
+    writing, proceed = threading.Event(), threading.Event()
+    write = DocumentStore.write
+
+    def slow_write(self: DocumentStore, document_id: uuid.UUID, data: bytes) -> None:
+        writing.set()
+        proceed.wait(timeout=30)
+        write(self, document_id, data)
+
+    monkeypatch.setattr(DocumentStore, "write", slow_write)
+    pending = asyncio.create_task(upload(client, couple, app["id"], "id_card", 1, jpeg_with_metadata(),
+                                         "id.jpg", "image/jpeg"))
+    while not writing.is_set():
+        await asyncio.sleep(0.01)
+    try:
+        async with runtime.db.raw() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND state LIKE 'idle in transaction%'") == 0
+            async with conn.transaction():  # the application row is free
+                await conn.execute("SELECT 1 FROM cross_province_application WHERE id = $1 FOR UPDATE NOWAIT",
+                                   uuid.UUID(app["id"]))
+        rejected = await asyncio.wait_for(client.post(
+            f"{APPS}/{app['id']}/decision", json={"decision": "reject", "reason": "材料不符"},
+            headers=office.clerk.headers), timeout=10)
+        assert rejected.status_code == 200
+    finally:
+        proceed.set()
+    late = await pending
+    assert late.status_code == 409 and late.json()["code"] == "application-state"
+    stored = runtime.settings.upload_dir / "documents"
+    assert [p.name for p in stored.iterdir()] == []  # written, then deleted with the refusal
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM application_document") == 0
 
 
 # --- both entry points converge; the queue ---------------------------------------------------------

@@ -15,7 +15,6 @@ circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -49,6 +48,7 @@ from booking.offices.directory import OfficeInfo, office_of
 from booking.runtime import Runtime
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
+UPLOAD = "application.document.upload"  # the audited action
 
 
 class InvalidApplicationStatus(Conflict):
@@ -349,62 +349,86 @@ def _party(kind: str, raw: str | None) -> int | None:
 async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
                  form: DocumentUpload, locale: str) -> dict[str, Any]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
-    counter). The content is checked and cleaned in a worker thread before any row is
-    locked (decoding a large image takes a while); the file is written before the row
-    commits and removed if it does not."""
+    counter). No transaction is open and no row locked while the scan is decoded, cleaned,
+    encrypted and written to the shared volume:
+
+    1. a quick look, its transaction ended at once: may the caller, is the application open;
+    2. outside any transaction: check and clean the content, write the file under a new
+       generated name;
+    3. one short transaction: the state again under the application's lock, the limit, the
+       row and its audit entry. If it does not commit, the file is deleted.
+    """
     now = rt.clock.now()
-    app = await _visible(session, principal, application_id)
-    if app.status not in OPEN_STATUSES:
-        await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status), now)
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
-    data = await form.file.read(rt.settings.upload_max_bytes + 1)
-    media_type, content = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+    await _ensure_open(session, principal, application_id, now)
 
-    # Now the short part under the application's lock: its state cannot change meanwhile.
-    app = await _visible(session, principal, application_id, lock=True)
+    data = await form.file.read(rt.settings.upload_max_bytes + 1)
+    scan = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+    doc = ApplicationDocument(id=uuid.uuid4(), application_id=application_id, kind=form.kind, party=party,
+                              media_type=scan.media_type, size_bytes=len(scan.content), sha256=scan.sha256,
+                              file_name=file_name, uploaded_by=principal.id, created_at=now)
+    files = store(rt)
+    await asyncio.to_thread(files.write, doc.id, scan.content)
+
+    try:
+        return await _add_document(session, principal, doc, now, locale)
+    except Exception:
+        await session.rollback()  # release the lock before touching the disk again
+        await asyncio.to_thread(files.delete, doc.id)
+        raise
+    except BaseException:  # cancelled: no more awaiting; an unlink is quick
+        files.delete(doc.id)
+        raise
+
+
+async def _ensure_open(session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                       now: datetime) -> None:
+    """404 for a stranger, 409 for a decided application, before any slow work; the read's
+    transaction ends here."""
+    app = await _visible(session, principal, application_id)
     if app.status not in OPEN_STATUSES:
-        await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status), now)
+        await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
+    await session.commit()
+
+
+async def _add_document(session: AsyncSession, principal: Principal, doc: ApplicationDocument, now: datetime,
+                        locale: str) -> dict[str, Any]:
+    """The short transaction of an upload (its file is written already)."""
+    app = await _visible(session, principal, doc.application_id, lock=True)
+    if app.status not in OPEN_STATUSES:
+        await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
     count = (await session.execute(select(func.count()).where(
         ApplicationDocument.application_id == app.id))).scalar_one()
     if count >= MAX_DOCUMENTS:
-        await _refuse(session, principal, "application.document.upload", app, TooManyDocuments(), now)
-    doc = ApplicationDocument(id=uuid.uuid4(), application_id=app.id, kind=form.kind, party=party,
-                              media_type=media_type, size_bytes=len(content),
-                              sha256=hashlib.sha256(content).hexdigest(), file_name=file_name,
-                              uploaded_by=principal.id, created_at=now)
-    files = store(rt)
-    await asyncio.to_thread(files.write, doc.id, content)
-    try:
-        session.add(doc)
-        app.updated_at = now
-        if not principal.is_couple:
-            record(session, principal, "application.document.upload", target_type="application",
-                   target_id=app.id, office_id=app.office_id, at=now, document_id=str(doc.id), kind=doc.kind)
-        await session.commit()
-    except BaseException:
-        files.delete(doc.id)
-        raise
-    return document_body(app.id, doc, locale)
+        await _refuse(session, principal, UPLOAD, app, TooManyDocuments(), now)
+    session.add(doc)
+    app.updated_at = now
+    if not principal.is_couple:
+        record(session, principal, UPLOAD, target_type="application", target_id=app.id, office_id=app.office_id,
+               at=now, document_id=str(doc.id), kind=doc.kind)
+    body = document_body(app.id, doc, locale)
+    await session.commit()
+    return body
 
 
 async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
                         document_id: uuid.UUID) -> tuple[bytes, ApplicationDocument]:
     """The couple reads their own; a clerk of the office reads, and the read is audited
-    (committed before the bytes leave)."""
+    (committed before the bytes leave). No transaction is open while the file is read."""
     app = await _visible(session, principal, application_id)
     doc = await session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:
         raise NotFound()
+    office_id = app.office_id
+    await session.commit()  # ends the read (nothing to write); the rows stay loaded
     try:
         content = await asyncio.to_thread(store(rt).read, doc.id)
     except FileNotFoundError:
         raise NotFound() from None
     if not principal.is_couple:
         record(session, principal, "application.document.read", target_type="application", target_id=app.id,
-               office_id=app.office_id, at=rt.clock.now(), document_id=str(doc.id), kind=doc.kind)
+               office_id=office_id, at=rt.clock.now(), document_id=str(doc.id), kind=doc.kind)
         await session.commit()
     return content, doc
 
