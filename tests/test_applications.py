@@ -498,6 +498,48 @@ async def test_an_upload_holds_no_transaction_while_it_cleans_and_writes(client,
         assert await conn.fetchval("SELECT count(*) FROM application_document") == 0
 
 
+async def test_a_retried_upload_stores_one_document(client, runtime, admin, couple):
+    """An Idempotency-Key on an upload: the same key and file answer once (the 30-document
+    limit is not eaten by retries); the same key with another file is refused."""
+    office = await open_office(client, runtime, admin)
+    app = await apply(client, couple, (await slot(client, office))["id"])
+
+    async def send(content: bytes, key: str, party: str = "1", name: str = "id.png", actor: Actor = couple
+                   ) -> httpx.Response:
+        return await client.post(f"{APPS}/{app['id']}/documents", data={"kind": "id_card", "party": party},
+                                 files={"file": (name, content, "image/png")},
+                                 headers={**actor.headers, "Idempotency-Key": key, "Accept-Language": "en"})
+
+    scan = png_with_metadata()
+    first = await send(scan, "scan-1")
+    again = await send(scan, "scan-1")
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    at_once = await asyncio.gather(*(send(scan, "scan-2", party="2") for _ in range(5)))  # a flaky line
+    assert [r.status_code for r in at_once] == [201] * 5 and len({r.text for r in at_once}) == 1
+    for other in (await send(PDF, "scan-1", name="id.pdf"), await send(scan, "scan-1", party="2"),
+                  await send(scan, "scan-1", name="renamed.png")):
+        assert other.status_code == 409 and other.json()["code"] == "idempotency-key-reused"
+    # keys are the caller's: the clerk's "scan-1" is another request, and audited once
+    counter = [await send(PDF, "scan-1", name="id.pdf", actor=office.clerk) for _ in range(2)]
+    assert [r.status_code for r in counter] == [201, 201] and counter[0].json() == counter[1].json()
+    assert len(await audit(runtime, "application.document.upload")) == 1
+
+    ids = {first.json()["id"], at_once[0].json()["id"], counter[0].json()["id"]}
+    stored = runtime.settings.upload_dir / "documents"
+    assert {p.name for p in stored.iterdir()} == {uuid.UUID(i).hex for i in ids}  # the retries' files are gone
+    seen = (await client.get(f"{APPS}/{app['id']}", headers=couple.headers)).json()
+    assert {d["id"] for d in seen["documents"]} == ids
+
+    # decided since: a retry still gets its first answer, a new upload is refused
+    assert (await client.post(f"{APPS}/{app['id']}/decision", json={"decision": "reject", "reason": "x"},
+                              headers=office.clerk.headers)).status_code == 200
+    assert (await send(scan, "scan-1")).json() == first.json()
+    late = await send(scan, "scan-3")
+    assert late.status_code == 409 and late.json()["code"] == "application-state"
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM application_document") == 3
+
+
 # --- both entry points converge; the queue ---------------------------------------------------------
 
 

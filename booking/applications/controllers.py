@@ -73,18 +73,20 @@ class ApplicationController(Controller):
           summary="Upload a scan (PDF, JPEG or PNG)",
           description="multipart/form-data with `file`, `kind` (id_card, household_register, residence_permit, "
           "no_spouse_declaration, identity_document, other) and `party` (1 or 2, for per-party kinds). The type "
-          "is read from the content; image metadata (EXIF) is removed. The couple, or a clerk of the office.")
+          "is read from the content; image metadata (EXIF) is removed. The couple, or a clerk of the office. "
+          "Retrying with the same Idempotency-Key and file returns the first answer and stores nothing more.")
     async def upload(
         self, application_id: FromPath[uuid.UUID],
         data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str], idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
-            body = await services.upload(runtime, session, principal, application_id, data, locale)
+            status, body = await services.upload(runtime, session, principal, application_id, data, locale,
+                                                 key=idempotency_key)
         finally:
             await data.file.close()
-        return Response(body, status_code=201)
+        return Response(body, status_code=status)
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", guards=[requires_account],
          summary="Read a scan (its couple; clerks of the office, audited)")

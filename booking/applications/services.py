@@ -15,6 +15,7 @@ circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -42,6 +43,7 @@ from booking.db.models import (
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.notifications.outbox import add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo, office_of
@@ -49,6 +51,7 @@ from booking.runtime import Runtime
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
 UPLOAD = "application.document.upload"  # the audited action
+UPLOAD_SCOPE = "application.document.create"  # of its Idempotency-Key
 
 
 class InvalidApplicationStatus(Conflict):
@@ -347,7 +350,7 @@ def _party(kind: str, raw: str | None) -> int | None:
 
 
 async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 form: DocumentUpload, locale: str) -> dict[str, Any]:
+                 form: DocumentUpload, locale: str, *, key: str | None) -> tuple[int, dict[str, Any]]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
     counter). No transaction is open and no row locked while the scan is decoded, cleaned,
     encrypted and written to the shared volume:
@@ -355,15 +358,18 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     1. a quick look, its transaction ended at once: may the caller, is the application open;
     2. outside any transaction: check and clean the content, write the file under a new
        generated name;
-    3. one short transaction: the state again under the application's lock, the limit, the
-       row and its audit entry. If it does not commit, the file is deleted.
+    3. one short transaction: the Idempotency-Key, the state again under the application's
+       lock, the limit, the row and its audit entry. If it does not commit, or the key
+       answers for an earlier upload, the file is deleted.
     """
     now = rt.clock.now()
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
-    await _ensure_open(session, principal, application_id, now)
-
     data = await form.file.read(rt.settings.upload_max_bytes + 1)
+    claim = await _upload_claim(rt, principal, key, application_id, form.kind, party, file_name, data)
+    if (answer := await _ensure_open(session, principal, application_id, claim, now)) is not None:
+        return answer
+
     scan = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
     doc = ApplicationDocument(id=uuid.uuid4(), application_id=application_id, kind=form.kind, party=party,
                               media_type=scan.media_type, size_bytes=len(scan.content), sha256=scan.sha256,
@@ -372,7 +378,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     await asyncio.to_thread(files.write, doc.id, scan.content)
 
     try:
-        return await _add_document(session, principal, doc, now, locale)
+        answer, stored = await _add_document(session, principal, doc, claim, now, locale)
     except Exception:
         await session.rollback()  # release the lock before touching the disk again
         await asyncio.to_thread(files.delete, doc.id)
@@ -380,21 +386,46 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     except BaseException:  # cancelled: no more awaiting; an unlink is quick
         files.delete(doc.id)
         raise
+    if not stored:  # a retry: the first upload's answer, and its file only
+        await asyncio.to_thread(files.delete, doc.id)
+    return answer
+
+
+async def _upload_claim(rt: Runtime, principal: Principal, key: str | None, application_id: uuid.UUID, kind: str,
+                        party: int | None, file_name: str, data: bytes) -> IdempotencyClaim | None:
+    """A retried upload is recognised by the file's digest, what it is and whose."""
+    if key is None:
+        return None
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+    return IdempotencyClaim.of(rt, principal.id, key, UPLOAD_SCOPE, {
+        "application_id": str(application_id), "kind": kind, "party": party, "file_name": file_name,
+        "sha256": digest})
 
 
 async def _ensure_open(session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                       now: datetime) -> None:
+                       claim: IdempotencyClaim | None, now: datetime) -> tuple[int, dict[str, Any]] | None:
     """404 for a stranger, 409 for a decided application, before any slow work; the read's
-    transaction ends here."""
+    transaction ends here. A retry of an upload that went through before the application
+    was decided gets the first answer."""
     app = await _visible(session, principal, application_id)
     if app.status not in OPEN_STATUSES:
+        if claim is not None and (answer := await claim.take(session)) is not None:
+            await session.commit()
+            return answer
+        # (a key claimed just now is rolled back with the refusal)
         await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
     await session.commit()
+    return None
 
 
-async def _add_document(session: AsyncSession, principal: Principal, doc: ApplicationDocument, now: datetime,
-                        locale: str) -> dict[str, Any]:
-    """The short transaction of an upload (its file is written already)."""
+async def _add_document(session: AsyncSession, principal: Principal, doc: ApplicationDocument,
+                        claim: IdempotencyClaim | None, now: datetime, locale: str
+                        ) -> tuple[tuple[int, dict[str, Any]], bool]:
+    """The short transaction of an upload (its file is written already): the answer, and
+    whether this document was stored (False: the key's earlier answer)."""
+    if claim is not None and (answer := await claim.take(session)) is not None:
+        await session.commit()
+        return answer, False
     app = await _visible(session, principal, doc.application_id, lock=True)
     if app.status not in OPEN_STATUSES:
         await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
@@ -408,8 +439,10 @@ async def _add_document(session: AsyncSession, principal: Principal, doc: Applic
         record(session, principal, UPLOAD, target_type="application", target_id=app.id, office_id=app.office_id,
                at=now, document_id=str(doc.id), kind=doc.kind)
     body = document_body(app.id, doc, locale)
+    if claim is not None:
+        claim.settle(201, body)
     await session.commit()
-    return body
+    return (201, body), True
 
 
 async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
