@@ -540,6 +540,42 @@ async def test_a_retried_upload_stores_one_document(client, runtime, admin, coup
         assert await conn.fetchval("SELECT count(*) FROM application_document") == 3
 
 
+async def test_out_of_range_input_is_refused_not_a_server_error(client, runtime, admin, couple):
+    """Dates, ids, offsets and text the database cannot hold are the caller's 422, with the
+    field named, and change nothing."""
+    office = await open_office(client, runtime, admin)
+    s = await slot(client, office)
+    app = await apply(client, couple, s["id"])
+    queue = f"/api/v1/offices/{office.id}/cross-province-applications"
+    cases = [
+        ("dates beyond the calendar", "GET", f"{queue}?from=0001-01-01&to=9999-12-31", office.clerk, None, "from"),
+        ("a date far ahead", "GET", f"{queue}?to=9999-12-31", office.clerk, None, "to"),
+        ("a huge offset", "GET", f"{queue}?offset=99999999999999999999999", office.clerk, None, "offset"),
+        ("a huge office id", "GET", "/api/v1/offices/99999999999/cross-province-applications", admin, None,
+         "office_id"),
+        ("a negative office id", "GET", "/api/v1/offices/-1/cross-province-applications", admin, None, "office_id"),
+        ("a huge offset of one's own", "GET", f"{APPS}?offset=9223372036854775808", couple, None, "offset"),
+        ("a huge slot id", "POST", APPS, couple, application(2**31), "slot_id"),
+        ("a NUL in the note", "POST", APPS, couple, application(s["id"], note="a\x00b"), "answers.note"),
+        ("a NUL in the reason", "POST", f"{APPS}/{app['id']}/decision", office.clerk,
+         {"decision": "reject", "reason": "材料\x00不符"}, "reason"),
+        ("a very long reason", "POST", f"{APPS}/{app['id']}/decision", office.clerk,
+         {"decision": "reject", "reason": "x" * 1001}, "reason"),
+        ("a control character in a note", "POST", f"{APPS}/{app['id']}/resubmit", couple, {"note": "\x1b[2J"},
+         "note"),
+    ]
+    for case, method, url, actor, body, field in cases:
+        response = await client.request(method, url, json=body, headers={**actor.headers, "Accept-Language": "en"})
+        assert (case, response.status_code) == (case, 422), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in response.json()["errors"]] == [field], (case, response.text)
+    widest = await client.get(f"{queue}?from=1900-01-01&to=2199-12-31&offset=2147483647", headers=office.clerk.headers)
+    assert widest.status_code == 200 and widest.json()["total"] == 1
+    seen = (await client.get(f"{APPS}/{app['id']}", headers=couple.headers)).json()
+    assert seen["status"] == "submitted" and seen["history"] == app["history"]
+    assert await booked(client, office, s["id"]) == (1, 5)
+
+
 # --- both entry points converge; the queue ---------------------------------------------------------
 
 
