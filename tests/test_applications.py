@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import vobject
+from sqlalchemy import event
 from cryptography.exceptions import InvalidTag
 from PIL import Image, PngImagePlugin
 
@@ -361,6 +362,40 @@ async def test_an_expired_hold_returns_its_seat(client, runtime, admin, couple, 
     from booking.jobs import periodic_jobs
 
     assert expire_holds in periodic_jobs()
+
+
+async def test_the_expiry_sweep_works_in_batches(client, runtime, admin, clock: FixedClock):
+    """Five holds on two slots expire in a handful of statements, not a few per hold; the
+    seats, parties and notifications come out as one by one."""
+    office = await open_office(client, runtime, admin)
+    first, second = await slot(client, office), await slot(client, office, index=1)
+    couples = [await make_actor(runtime, "couple") for _ in range(6)]
+    parties = [nonlocal_couple() for _ in couples]
+    for couple, these, s in zip(couples, parties, [first, first, first, second, second], strict=False):
+        await apply(client, couple, s["id"], parties=these)
+    clock.advance(hours=24)
+    later = await apply(client, couples[5], second["id"], parties=parties[5])  # its hold runs 24 hours more
+    assert await booked(client, office, first["id"]) == (3, 5) and await booked(client, office, second["id"]) == (3, 5)
+
+    clock.advance(hours=48)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement[:70])
+
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await expire_holds(runtime) == 5
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) <= 12, "\n".join(statements)
+    assert await booked(client, office, first["id"]) == (0, 5) and await booked(client, office, second["id"]) == (1, 5)
+    assert len(await outbox(runtime, "application.expired")) == 10
+    assert len(await audit(runtime, "application.expire")) == 5
+    assert (await client.get(f"{APPS}/{later['id']}", headers=couples[5].headers)).json()["status"] == "submitted"
+    # the parties are free again: the first couple applies anew
+    assert (await client.post(APPS, json=application(first["id"], parties[0]), headers=couples[0].headers)
+            ).status_code == 201
 
 
 async def test_approval_after_the_office_lowered_capacity(client, runtime, admin, couple):

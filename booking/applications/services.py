@@ -29,7 +29,7 @@ from booking.applications.documents import DocumentStore, inspect_upload, safe_f
 from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.appointments.book import REMINDER, book, recipients, reminder_rows
-from booking.appointments.records import deactivate_parties, may_see, parties_of, refuse, release_seat
+from booking.appointments.records import deactivate_parties, may_see, parties_of, refuse, release_seats
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
@@ -111,6 +111,18 @@ async def _documents(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uu
     return found
 
 
+async def _parties(session: AsyncSession, appointment_ids: Sequence[uuid.UUID]
+                   ) -> dict[uuid.UUID, list[AppointmentParty]]:
+    """The parties of several appointments in one query, in their order."""
+    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in appointment_ids}
+    if appointment_ids:
+        for p in (await session.execute(select(AppointmentParty).where(
+                AppointmentParty.appointment_id.in_(list(appointment_ids)))  # type: ignore[attr-defined]
+                .order_by(AppointmentParty.position))).scalars():
+            found[p.appointment_id].append(p)
+    return found
+
+
 async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvinceApplication],
                   locale: str) -> list[dict[str, Any]]:
     """Several applications with their appointments, parties and documents in four queries."""
@@ -119,10 +131,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     appt_ids = [a.appointment_id for a in apps]
     appts = {a.id: a for a in (await session.execute(
         select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
-    parties: dict[uuid.UUID, list[AppointmentParty]] = {}
-    for p in (await session.execute(select(AppointmentParty).where(
-            AppointmentParty.appointment_id.in_(appt_ids)).order_by(AppointmentParty.position))).scalars():  # type: ignore[attr-defined]
-        parties.setdefault(p.appointment_id, []).append(p)
+    parties = await _parties(session, appt_ids)
     documents = await _documents(session, [a.id for a in apps])
     offices: dict[int, OfficeInfo] = {}
     out = []
@@ -131,7 +140,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
             offices[app.office_id] = await office_of(rt, app.office_id, session)
         office = offices[app.office_id]
         appt = appts[app.appointment_id]
-        appt_body = appointment_out(appt, parties.get(appt.id, []), office, app.id)
+        appt_body = appointment_out(appt, parties[appt.id], office, app.id)
         out.append(application_body(app, office.tz, appt_body, documents[app.id], locale))
     return out
 
@@ -210,16 +219,20 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
     await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
 
 
-async def _release(session: AsyncSession, appt: Appointment, now: datetime, by: str) -> None:
-    """The held seat goes back at once; the parties may book again."""
-    appt.status = "cancelled"
-    appt.cancelled_by = by
-    appt.cancelled_at = now
-    appt.sequence += 1
-    appt.updated_at = now
-    await release_seat(session, appt)
-    await deactivate_parties(session, appt)
-    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+async def _release(session: AsyncSession, appts: Sequence[Appointment], now: datetime, by: str) -> None:
+    """The held seats go back at once; the parties may book again. Any number of
+    appointments in a few statements (the expiry sweep releases many at a time)."""
+    if not appts:
+        return
+    for appt in appts:
+        appt.status = "cancelled"
+        appt.cancelled_by = by
+        appt.cancelled_at = now
+        appt.sequence += 1
+        appt.updated_at = now
+    await release_seats(session, appts)
+    await deactivate_parties(session, *appts)
+    await cancel_pending(session, "appointment", [a.id for a in appts], kinds=(REMINDER,))
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
@@ -265,7 +278,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
         rows = messages("application.approved", "application", app.id, app.version, who, appt.locale, now)
         rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
     elif data.decision == "reject":
-        await _release(session, appt, now, "office")
+        await _release(session, [appt], now, "office")
         _transition(app, "rejected", now, "office", principal, reason)
         rows = messages("application.rejected", "application", app.id, app.version, who, appt.locale, now)
     else:
@@ -300,7 +313,7 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
         await _refuse(session, principal, "application.withdraw", app,
                       InvalidApplicationStatus(application_status=app.status), now)
-    await _release(session, appt, now, "couple")
+    await _release(session, [appt], now, "couple")
     _transition(app, "withdrawn", now, "couple", principal)
     parties = await parties_of(session, appt.id)
     # the calendar's tentative event is cancelled like any cancelled appointment's
@@ -484,16 +497,17 @@ async def expire_holds(rt: Runtime, limit: int = 200) -> int:
         if rt.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         pairs = (await session.execute(query)).all()
+        # a few statements for the whole batch, not a few per application
+        await _release(session, [appt for _app, appt in pairs if appt.status == "pending_review"], now, "system")
+        parties = await _parties(session, [appt.id for _app, appt in pairs])
+        rows = []
         for app, appt in pairs:
-            if appt.status == "pending_review":
-                await _release(session, appt, now, "system")
             _transition(app, "expired", now, "system", None)
-            parties = await parties_of(session, appt.id)
-            await add_rows(session, messages("application.expired", "application", app.id, app.version,
-                                             recipients(appt.account_id, parties), appt.locale, now),
-                           now)
+            rows += messages("application.expired", "application", app.id, app.version,
+                             recipients(appt.account_id, parties[appt.id]), appt.locale, now)
             record(session, SYSTEM, "application.expire", target_type="application", target_id=app.id,
                    office_id=app.office_id, at=now, automatic=True, appointment_id=str(appt.id))
+        await add_rows(session, rows, now)
         await session.commit()
         return len(pairs)
 
