@@ -688,6 +688,19 @@ async def test_what_the_application_endpoint_refuses(client, runtime, admin, cou
     assert (await client.post(APPS, json=body, headers=office.clerk.headers)).status_code == 403
 
 
+async def test_concurrent_retries_of_an_application_open_one(client, runtime, admin, couple):
+    """The application endpoint's key is the booking write's own (claimed in the statement
+    that holds the seat): ten retries at once hold one seat and open one application."""
+    office = await open_office(client, runtime, admin)
+    s = await slot(client, office)
+    body, key = application(s["id"]), {"Idempotency-Key": "apply-at-once", **couple.headers}
+    responses = await asyncio.gather(*(client.post(APPS, json=body, headers=key) for _ in range(10)))
+    assert [r.status_code for r in responses] == [201] * 10 and len({r.text for r in responses}) == 1
+    assert await booked(client, office, s["id"]) == (1, 5)
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM cross_province_application") == 1
+
+
 async def test_the_residence_permit_route_asks_for_the_permit(client, runtime, admin, couple):
     """A period of the pilot's kind (as an admin would add one): the answer about the
     residence permit decides, and the permit joins the documents to upload."""
