@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+import unicodedata
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
 
-from litestar.params import HeaderParameter, QueryParameter
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from booking.errors import invalid
+from booking.i18n import N_, lazy
 
 
 def invalid_value(message_id: str, **ctx: Any) -> PydanticCustomError:
@@ -76,7 +80,44 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(
     description="retrying with the same key and body returns the first answer and creates nothing more")]
 
 
-# Bounds for list parameters: deep paging past a million rows is not a use, and an
-# unbounded integer would reach the database as an out-of-range value.
-MAX_OFFSET = 1_000_000
-Offset = Annotated[int, QueryParameter(description="rows to skip", ge=0, le=MAX_OFFSET)]
+# --- bounds at the boundary: out-of-range input is the caller's 422, never a driver's 500 ---
+
+# Row ids are PostgreSQL ``integer``s: anything larger cannot name a row, and asyncpg refuses
+# to encode it. Offsets share the bound (a page that far is empty anyway).
+INT_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=INT_MAX)]
+PathId = Annotated[int, PathParameter(ge=1, le=INT_MAX)]
+Offset = Annotated[int, QueryParameter(ge=0, le=INT_MAX)]
+
+# Dates far enough either way for any appointment or act of law, near enough that a day or a
+# timezone more never overflows Python's calendar.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+# the bounds written out: a field error's message is its catalog id, without arguments
+DATE_RANGE = N_("Must be a date from 1900-01-01 to 2199-12-31.")
+
+
+def _in_date_range(value: date) -> date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise invalid_value(DATE_RANGE)
+    return value
+
+
+ApiDate = Annotated[date, AfterValidator(_in_date_range)]
+
+
+def check_date(field: str, value: date | None) -> date | None:
+    """The same bound for a query parameter (Litestar parses those without pydantic)."""
+    if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+        raise invalid(field, lazy(DATE_RANGE))
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    """Free text may span lines, but no other control character: PostgreSQL refuses NUL
+    in text, and the rest would reach e-mails and clerks' screens."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise invalid_value("Must not contain control characters.")
+    return value
+
+
+PlainText = AfterValidator(_no_control_characters)

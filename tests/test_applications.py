@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -15,7 +16,9 @@ import pytest
 import vobject
 from cryptography.exceptions import InvalidTag
 from PIL import Image, PngImagePlugin
+from sqlalchemy import event
 
+from booking.applications.documents import DocumentStore
 from booking.applications.schemas import ApplicationOut
 from booking.applications.services import expire_holds
 from booking.clock import FixedClock
@@ -361,6 +364,40 @@ async def test_an_expired_hold_returns_its_seat(client, runtime, admin, couple, 
     assert expire_holds in periodic_jobs()
 
 
+async def test_the_expiry_sweep_works_in_batches(client, runtime, admin, clock: FixedClock):
+    """Five holds on two slots expire in a handful of statements, not a few per hold; the
+    seats, parties and notifications come out as one by one."""
+    office = await open_office(client, runtime, admin)
+    first, second = await slot(client, office), await slot(client, office, index=1)
+    couples = [await make_actor(runtime, "couple") for _ in range(6)]
+    parties = [nonlocal_couple() for _ in couples]
+    for couple, these, s in zip(couples, parties, [first, first, first, second, second], strict=False):
+        await apply(client, couple, s["id"], parties=these)
+    clock.advance(hours=24)
+    later = await apply(client, couples[5], second["id"], parties=parties[5])  # its hold runs 24 hours more
+    assert await booked(client, office, first["id"]) == (3, 5) and await booked(client, office, second["id"]) == (3, 5)
+
+    clock.advance(hours=48)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement[:70])
+
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await expire_holds(runtime) == 5
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) <= 12, "\n".join(statements)
+    assert await booked(client, office, first["id"]) == (0, 5) and await booked(client, office, second["id"]) == (1, 5)
+    assert len(await outbox(runtime, "application.expired")) == 10
+    assert len(await audit(runtime, "application.expire")) == 5
+    assert (await client.get(f"{APPS}/{later['id']}", headers=couples[5].headers)).json()["status"] == "submitted"
+    # the parties are free again: the first couple applies anew
+    assert (await client.post(APPS, json=application(first["id"], parties[0]), headers=couples[0].headers)
+            ).status_code == 201
+
+
 async def test_approval_after_the_office_lowered_capacity(client, runtime, admin, couple):
     """The held seat is already counted in ``booked``, and capacity can never go below
     ``booked``: so the office cannot squeeze out a held seat, and approval needs none."""
@@ -455,6 +492,125 @@ async def test_uploads_refused_and_other_offices_see_nothing(client, runtime, ad
     assert await audit(runtime, "application.document.read") == []
 
 
+async def test_an_upload_holds_no_transaction_while_it_cleans_and_writes(client, runtime, admin, couple,
+                                                                          monkeypatch):
+    """The scan is decoded and written with no transaction open and no row locked: a clerk
+    decides meanwhile without waiting. The upload then finds the application decided,
+    refuses, and deletes the file it wrote."""
+    office = await open_office(client, runtime, admin)
+    app = await apply(client, couple, (await slot(client, office))["id"])
+    writing, proceed = threading.Event(), threading.Event()
+    write = DocumentStore.write
+
+    def slow_write(self: DocumentStore, document_id: uuid.UUID, data: bytes) -> None:
+        writing.set()
+        proceed.wait(timeout=30)
+        write(self, document_id, data)
+
+    monkeypatch.setattr(DocumentStore, "write", slow_write)
+    pending = asyncio.create_task(upload(client, couple, app["id"], "id_card", 1, jpeg_with_metadata(),
+                                         "id.jpg", "image/jpeg"))
+    while not writing.is_set():
+        await asyncio.sleep(0.01)
+    try:
+        async with runtime.db.raw() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND state LIKE 'idle in transaction%'") == 0
+            async with conn.transaction():  # the application row is free
+                await conn.execute("SELECT 1 FROM cross_province_application WHERE id = $1 FOR UPDATE NOWAIT",
+                                   uuid.UUID(app["id"]))
+        rejected = await asyncio.wait_for(client.post(
+            f"{APPS}/{app['id']}/decision", json={"decision": "reject", "reason": "材料不符"},
+            headers=office.clerk.headers), timeout=10)
+        assert rejected.status_code == 200
+    finally:
+        proceed.set()
+    late = await pending
+    assert late.status_code == 409 and late.json()["code"] == "application-state"
+    stored = runtime.settings.upload_dir / "documents"
+    assert [p.name for p in stored.iterdir()] == []  # written, then deleted with the refusal
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM application_document") == 0
+
+
+async def test_a_retried_upload_stores_one_document(client, runtime, admin, couple):
+    """An Idempotency-Key on an upload: the same key and file answer once (the 30-document
+    limit is not eaten by retries); the same key with another file is refused."""
+    office = await open_office(client, runtime, admin)
+    app = await apply(client, couple, (await slot(client, office))["id"])
+
+    async def send(content: bytes, key: str, party: str = "1", name: str = "id.png", actor: Actor = couple
+                   ) -> httpx.Response:
+        return await client.post(f"{APPS}/{app['id']}/documents", data={"kind": "id_card", "party": party},
+                                 files={"file": (name, content, "image/png")},
+                                 headers={**actor.headers, "Idempotency-Key": key, "Accept-Language": "en"})
+
+    scan = png_with_metadata()
+    first = await send(scan, "scan-1")
+    again = await send(scan, "scan-1")
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    at_once = await asyncio.gather(*(send(scan, "scan-2", party="2") for _ in range(5)))  # a flaky line
+    assert [r.status_code for r in at_once] == [201] * 5 and len({r.text for r in at_once}) == 1
+    for other in (await send(PDF, "scan-1", name="id.pdf"), await send(scan, "scan-1", party="2"),
+                  await send(scan, "scan-1", name="renamed.png")):
+        assert other.status_code == 409 and other.json()["code"] == "idempotency-key-reused"
+    # keys are the caller's: the clerk's "scan-1" is another request, and audited once
+    counter = [await send(PDF, "scan-1", name="id.pdf", actor=office.clerk) for _ in range(2)]
+    assert [r.status_code for r in counter] == [201, 201] and counter[0].json() == counter[1].json()
+    assert len(await audit(runtime, "application.document.upload")) == 1
+
+    ids = {first.json()["id"], at_once[0].json()["id"], counter[0].json()["id"]}
+    stored = runtime.settings.upload_dir / "documents"
+    assert {p.name for p in stored.iterdir()} == {uuid.UUID(i).hex for i in ids}  # the retries' files are gone
+    seen = (await client.get(f"{APPS}/{app['id']}", headers=couple.headers)).json()
+    assert {d["id"] for d in seen["documents"]} == ids
+
+    # decided since: a retry still gets its first answer, a new upload is refused
+    assert (await client.post(f"{APPS}/{app['id']}/decision", json={"decision": "reject", "reason": "x"},
+                              headers=office.clerk.headers)).status_code == 200
+    assert (await send(scan, "scan-1")).json() == first.json()
+    late = await send(scan, "scan-3")
+    assert late.status_code == 409 and late.json()["code"] == "application-state"
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM application_document") == 3
+
+
+async def test_out_of_range_input_is_refused_not_a_server_error(client, runtime, admin, couple):
+    """Dates, ids, offsets and text the database cannot hold are the caller's 422, with the
+    field named, and change nothing."""
+    office = await open_office(client, runtime, admin)
+    s = await slot(client, office)
+    app = await apply(client, couple, s["id"])
+    queue = f"/api/v1/offices/{office.id}/cross-province-applications"
+    cases = [
+        ("dates beyond the calendar", "GET", f"{queue}?from=0001-01-01&to=9999-12-31", office.clerk, None, "from"),
+        ("a date far ahead", "GET", f"{queue}?to=9999-12-31", office.clerk, None, "to"),
+        ("a huge offset", "GET", f"{queue}?offset=99999999999999999999999", office.clerk, None, "offset"),
+        ("a huge office id", "GET", "/api/v1/offices/99999999999/cross-province-applications", admin, None,
+         "office_id"),
+        ("a negative office id", "GET", "/api/v1/offices/-1/cross-province-applications", admin, None, "office_id"),
+        ("a huge offset of one's own", "GET", f"{APPS}?offset=9223372036854775808", couple, None, "offset"),
+        ("a huge slot id", "POST", APPS, couple, application(2**31), "slot_id"),
+        ("a NUL in the note", "POST", APPS, couple, application(s["id"], note="a\x00b"), "answers.note"),
+        ("a NUL in the reason", "POST", f"{APPS}/{app['id']}/decision", office.clerk,
+         {"decision": "reject", "reason": "材料\x00不符"}, "reason"),
+        ("a very long reason", "POST", f"{APPS}/{app['id']}/decision", office.clerk,
+         {"decision": "reject", "reason": "x" * 1001}, "reason"),
+        ("a control character in a note", "POST", f"{APPS}/{app['id']}/resubmit", couple, {"note": "\x1b[2J"},
+         "note"),
+    ]
+    for case, method, url, actor, body, field in cases:
+        response = await client.request(method, url, json=body, headers={**actor.headers, "Accept-Language": "en"})
+        assert (case, response.status_code) == (case, 422), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in response.json()["errors"]] == [field], (case, response.text)
+    widest = await client.get(f"{queue}?from=1900-01-01&to=2199-12-31&offset=2147483647", headers=office.clerk.headers)
+    assert widest.status_code == 200 and widest.json()["total"] == 1
+    seen = (await client.get(f"{APPS}/{app['id']}", headers=couple.headers)).json()
+    assert seen["status"] == "submitted" and seen["history"] == app["history"]
+    assert await booked(client, office, s["id"]) == (1, 5)
+
+
 # --- both entry points converge; the queue ---------------------------------------------------------
 
 
@@ -530,6 +686,19 @@ async def test_what_the_application_endpoint_refuses(client, runtime, admin, cou
     assert cross.status_code == 409 and cross.json()["code"] == "idempotency-key-reused"
     assert await booked(client, office, s["id"]) == (1, 5)
     assert (await client.post(APPS, json=body, headers=office.clerk.headers)).status_code == 403
+
+
+async def test_concurrent_retries_of_an_application_open_one(client, runtime, admin, couple):
+    """The application endpoint's key is the booking write's own (claimed in the statement
+    that holds the seat): ten retries at once hold one seat and open one application."""
+    office = await open_office(client, runtime, admin)
+    s = await slot(client, office)
+    body, key = application(s["id"]), {"Idempotency-Key": "apply-at-once", **couple.headers}
+    responses = await asyncio.gather(*(client.post(APPS, json=body, headers=key) for _ in range(10)))
+    assert [r.status_code for r in responses] == [201] * 10 and len({r.text for r in responses}) == 1
+    assert await booked(client, office, s["id"]) == (1, 5)
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM cross_province_application") == 1
 
 
 async def test_the_residence_permit_route_asks_for_the_permit(client, runtime, admin, couple):

@@ -271,3 +271,33 @@ async def test_assessment_endpoint_names_the_documents(client, runtime, admin):
     assert no_permit.json()["may_register"] is False and no_permit.json()["reason"] == "residence_permit_required"
     now = await client.post("/api/v1/jurisdiction/assessment", json={**body, "date": "2026-09-15"})
     assert [d["title"] for d in now.json()["documents"]] == ["居民身份证", "本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明"]
+
+
+@pg
+async def test_out_of_range_input_is_refused_not_a_server_error(client, runtime, admin):
+    office = await create_office(client, admin)
+    body = {"office_id": office["id"], "service": "marriage_registration", "date": "2026-09-15",
+            "parties": [{"hukou_province": "51"}, {"hukou_province": "51"}]}
+    period = {"code": "bounds-test", "title_zh": "测试", "title_en": "Test", "effective_from": "2026-09-01",
+              "rule": "nationwide", "areas": {"marriage_registration": ["44"]}}
+    cases = [
+        ("a huge office id", "POST", "/api/v1/jurisdiction/assessment", {**body, "office_id": 2**31}, "office_id"),
+        ("office id 0", "POST", "/api/v1/jurisdiction/assessment", {**body, "office_id": 0}, "office_id"),
+        ("year 1", "POST", "/api/v1/jurisdiction/assessment", {**body, "date": "0001-01-01"}, "date"),
+        ("year 9999", "POST", "/api/v1/jurisdiction/assessment", {**body, "date": "9999-12-31"}, "date"),
+        ("a huge period id", "PATCH", "/api/v1/jurisdiction/periods/99999999999", {"note": "x"}, "period_id"),
+        ("period id 0", "PATCH", "/api/v1/jurisdiction/periods/0", {"note": "x"}, "period_id"),
+        ("a NUL in the note", "PATCH", "/api/v1/jurisdiction/periods/3", {"note": "a\x00b"}, "note"),
+        ("a period from year 1", "PATCH", "/api/v1/jurisdiction/periods/3", {"effective_from": "0001-01-01"},
+         "effective_from"),
+        ("a NUL in a title", "POST", "/api/v1/jurisdiction/periods", {**period, "title_en": "T\x00"}, "title_en"),
+        ("a period to year 9999", "POST", "/api/v1/jurisdiction/periods", {**period, "effective_to": "9999-12-31"},
+         "effective_to"),
+    ]
+    for case, method, url, data, field in cases:
+        response = await client.request(method, url, json=data, headers={**admin.headers, "Accept-Language": "en"})
+        assert (case, response.status_code) == (case, 422), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in response.json()["errors"]] == [field], (case, response.text)
+    assert (await client.post("/api/v1/jurisdiction/assessment", json=body)).status_code == 200
+    assert (await PolicyBook(runtime.db).periods()) == PERIODS  # nothing changed

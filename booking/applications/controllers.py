@@ -27,12 +27,11 @@ from booking.applications.schemas import (
 )
 from booking.errors import request_locale
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey
+from booking.schemas import IdempotencyKey, Offset, PathId, check_date
 
 StatusFilter = Annotated[str | None, QueryParameter(
     pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class ApplicationController(Controller):
@@ -73,18 +72,20 @@ class ApplicationController(Controller):
           summary="Upload a scan (PDF, JPEG or PNG)",
           description="multipart/form-data with `file`, `kind` (id_card, household_register, residence_permit, "
           "no_spouse_declaration, identity_document, other) and `party` (1 or 2, for per-party kinds). The type "
-          "is read from the content; image metadata (EXIF) is removed. The couple, or a clerk of the office.")
+          "is read from the content; image metadata (EXIF) is removed. The couple, or a clerk of the office. "
+          "Retrying with the same Idempotency-Key and file returns the first answer and stores nothing more.")
     async def upload(
         self, application_id: FromPath[uuid.UUID],
         data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        runtime: NamedDependency[Runtime], locale: NamedDependency[str], idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
-            body = await services.upload(runtime, session, principal, application_id, data, locale)
+            status, body = await services.upload(runtime, session, principal, application_id, data, locale,
+                                                 key=idempotency_key)
         finally:
             await data.file.close()
-        return Response(body, status_code=201)
+        return Response(body, status_code=status)
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", guards=[requires_account],
          summary="Read a scan (its couple; clerks of the office, audited)")
@@ -139,16 +140,17 @@ class ApplicationQueueController(Controller):
 
     @get("/", summary="The office's pre-review queue, oldest first (clerks)",
          description="Open applications (submitted and needs_more_info) unless `status` says otherwise; "
-         "`from`/`to` filter by appointment date.")
+         "`from`/`to` filter by appointment date (1900-01-01 to 2199-12-31).")
     async def queue(
-        self, office_id: FromPath[int], principal: NamedDependency[Principal],
+        self, office_id: PathId, principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         status: StatusFilter = None,
         start: Annotated[date | None, QueryParameter(name="from")] = None,
         end: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> ApplicationList:
-        rows, total = await services.queue(runtime, session, principal, office_id, status=status, start=start,
-                                           end=end, limit=limit, offset=offset, locale=locale)
+        rows, total = await services.queue(runtime, session, principal, office_id, status=status,
+                                           start=check_date("from", start), end=check_date("to", end),
+                                           limit=limit, offset=offset, locale=locale)
         return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
                                offset=offset)

@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import unicodedata
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -103,8 +105,17 @@ def clean_image(data: bytes, media_type: str) -> bytes:
         raise invalid("file", lazy("The image cannot be read.")) from None
 
 
-def inspect_upload(data: bytes, max_bytes: int) -> tuple[str, bytes]:
-    """(media type, the bytes to store) or a refusal."""
+@dataclass(frozen=True, slots=True)
+class CleanScan:
+    """What is stored of an upload: its real type, the cleaned bytes and their digest."""
+
+    media_type: str
+    content: bytes
+    sha256: str
+
+
+def inspect_upload(data: bytes, max_bytes: int) -> CleanScan:
+    """The scan to store, or a refusal. CPU-bound (an image is decoded): run it in a thread."""
     if len(data) > max_bytes:
         raise DocumentTooLarge(limit_bytes=max_bytes)
     if not data:
@@ -114,7 +125,7 @@ def inspect_upload(data: bytes, max_bytes: int) -> tuple[str, bytes]:
         raise UnsupportedDocumentType()
     if media_type in PIL_FORMATS:
         data = clean_image(data, media_type)
-    return media_type, data
+    return CleanScan(media_type, data, hashlib.sha256(data).hexdigest())
 
 
 class DocumentStore:

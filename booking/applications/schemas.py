@@ -14,7 +14,7 @@ from booking.appointments.schemas import AppointmentOut
 from booking.offices.catalog import ServiceName
 from booking.parties.schemas import Parties
 from booking.regions import is_province
-from booking.schemas import Output, Schema, invalid_value
+from booking.schemas import Output, PlainText, RowId, Schema, invalid_value
 
 
 def _division(value: str) -> str:
@@ -29,7 +29,7 @@ class ResidencePermitAnswer(Schema):
         description="GB/T 2260 division where the permit was issued")
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), PlainText]
 
 
 class AnswersIn(Schema):
@@ -40,7 +40,7 @@ class AnswersIn(Schema):
 
 
 class ApplicationIn(Schema):
-    slot_id: Annotated[int, Field(ge=1)] = Field(description="its seat is held for the couple during the review")
+    slot_id: RowId = Field(description="its seat is held for the couple during the review")
     service: ServiceName
     parties: Parties
     answers: AnswersIn = Field(default_factory=AnswersIn)
@@ -48,7 +48,7 @@ class ApplicationIn(Schema):
         default=None, description="language of notifications; default: the request's language")
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText]
 
 
 class DecisionIn(Schema):

@@ -19,7 +19,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,7 @@ from booking.applications.documents import DocumentStore, inspect_upload, safe_f
 from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.appointments.book import REMINDER, book, recipients, reminder_rows
-from booking.appointments.records import deactivate_parties, parties_of, release_seat
+from booking.appointments.records import deactivate_parties, may_see, parties_of, refuse, release_seats
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
@@ -43,12 +43,15 @@ from booking.db.models import (
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.notifications.outbox import add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo, office_of
 from booking.runtime import Runtime
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
+UPLOAD = "application.document.upload"  # the audited action
+UPLOAD_SCOPE = "application.document.create"  # of its Idempotency-Key
 
 
 class InvalidApplicationStatus(Conflict):
@@ -85,17 +88,11 @@ async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _may_see(principal: Principal, app: CrossProvinceApplication) -> bool:
-    if principal.is_couple:
-        return app.account_id is not None and app.account_id == principal.id
-    return principal.manages_office(app.office_id)
-
-
 async def _visible(session: AsyncSession, principal: Principal, application_id: uuid.UUID, *,
                    lock: bool = False) -> CrossProvinceApplication:
     """The application if the caller may see it; unknown and forbidden are both 404."""
     app = await session.get(CrossProvinceApplication, application_id)
-    if app is None or not _may_see(principal, app):
+    if app is None or not may_see(principal, app):
         raise NotFound()
     if lock:
         app = (await session.execute(
@@ -114,6 +111,18 @@ async def _documents(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uu
     return found
 
 
+async def _parties(session: AsyncSession, appointment_ids: Sequence[uuid.UUID]
+                   ) -> dict[uuid.UUID, list[AppointmentParty]]:
+    """The parties of several appointments in one query, in their order."""
+    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in appointment_ids}
+    if appointment_ids:
+        for p in (await session.execute(select(AppointmentParty).where(
+                AppointmentParty.appointment_id.in_(list(appointment_ids)))  # type: ignore[attr-defined]
+                .order_by(AppointmentParty.position))).scalars():
+            found[p.appointment_id].append(p)
+    return found
+
+
 async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvinceApplication],
                   locale: str) -> list[dict[str, Any]]:
     """Several applications with their appointments, parties and documents in four queries."""
@@ -122,10 +131,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     appt_ids = [a.appointment_id for a in apps]
     appts = {a.id: a for a in (await session.execute(
         select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
-    parties: dict[uuid.UUID, list[AppointmentParty]] = {}
-    for p in (await session.execute(select(AppointmentParty).where(
-            AppointmentParty.appointment_id.in_(appt_ids)).order_by(AppointmentParty.position))).scalars():  # type: ignore[attr-defined]
-        parties.setdefault(p.appointment_id, []).append(p)
+    parties = await _parties(session, appt_ids)
     documents = await _documents(session, [a.id for a in apps])
     offices: dict[int, OfficeInfo] = {}
     out = []
@@ -134,7 +140,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
             offices[app.office_id] = await office_of(rt, app.office_id, session)
         office = offices[app.office_id]
         appt = appts[app.appointment_id]
-        appt_body = appointment_out(appt, parties.get(appt.id, []), office, app.id)
+        appt_body = appointment_out(appt, parties[appt.id], office, app.id)
         out.append(application_body(app, office.tz, appt_body, documents[app.id], locale))
     return out
 
@@ -208,29 +214,25 @@ async def _locked_pair(session: AsyncSession, principal: Principal, application_
 
 
 async def _refuse(session: AsyncSession, actor: Principal, action: str, app: CrossProvinceApplication,
-                  problem: Conflict, **detail: Any) -> None:
+                  problem: Conflict, now: datetime, **detail: Any) -> NoReturn:
     """Refused office actions are audited too (in a transaction of their own), then raised."""
-    if not actor.is_couple:
-        target_id, office_id = app.id, app.office_id  # read before the rollback expires them
-        await session.rollback()
-        record(session, actor, action, target_type="application", target_id=target_id, office_id=office_id,
-               outcome=f"refused:{problem.code}", **detail)
-        await session.commit()
-    else:
-        await session.rollback()
-    raise problem
+    await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
 
 
-async def _release(session: AsyncSession, appt: Appointment, now: datetime, by: str) -> None:
-    """The held seat goes back at once; the parties may book again."""
-    appt.status = "cancelled"
-    appt.cancelled_by = by
-    appt.cancelled_at = now
-    appt.sequence += 1
-    appt.updated_at = now
-    await release_seat(session, appt)
-    await deactivate_parties(session, appt)
-    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+async def _release(session: AsyncSession, appts: Sequence[Appointment], now: datetime, by: str) -> None:
+    """The held seats go back at once; the parties may book again. Any number of
+    appointments in a few statements (the expiry sweep releases many at a time)."""
+    if not appts:
+        return
+    for appt in appts:
+        appt.status = "cancelled"
+        appt.cancelled_by = by
+        appt.cancelled_at = now
+        appt.sequence += 1
+        appt.updated_at = now
+    await release_seats(session, appts)
+    await deactivate_parties(session, *appts)
+    await cancel_pending(session, "appointment", [a.id for a in appts], kinds=(REMINDER,))
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
@@ -248,18 +250,18 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
                "reject": ("submitted", "needs_more_info")}[data.decision]
     if app.status not in allowed or appt.status != "pending_review":
         await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
-                      decision=data.decision)
+                      now, decision=data.decision)
     parties = await parties_of(session, appt.id)
     who = recipients(appt.account_id, parties)
 
     if data.decision == "approve":
         if now >= app.hold_expires_at or now >= appt.starts_at:
-            await _refuse(session, principal, action, app, HoldOver(), decision=data.decision)
+            await _refuse(session, principal, action, app, HoldOver(), now, decision=data.decision)
         docs = (await _documents(session, [app.id]))[app.id]
         missing = missing_documents(app.documents_required, [(d.kind, d.party) for d in docs])
         if missing:
             await _refuse(session, principal, action, app, DocumentsMissing(
-                missing=[{"kind": k, "party": p} for k, p in missing]), decision=data.decision)
+                missing=[{"kind": k, "party": p} for k, p in missing]), now, decision=data.decision)
         # The seat was taken when the hold was placed, under the capacity guard, and is
         # counted in ``booked``; capacity can never be lowered below ``booked``
         # (``slots.services.patch_slot`` and the CHECK constraint). So approval takes no
@@ -276,7 +278,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
         rows = messages("application.approved", "application", app.id, app.version, who, appt.locale, now)
         rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
     elif data.decision == "reject":
-        await _release(session, appt, now, "office")
+        await _release(session, [appt], now, "office")
         _transition(app, "rejected", now, "office", principal, reason)
         rows = messages("application.rejected", "application", app.id, app.version, who, appt.locale, now)
     else:
@@ -296,7 +298,8 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status != "needs_more_info" or appt.status != "pending_review":
-        await _refuse(session, principal, "application.resubmit", app, InvalidApplicationStatus(application_status=app.status))
+        await _refuse(session, principal, "application.resubmit", app,
+                      InvalidApplicationStatus(application_status=app.status), now)
     _transition(app, "submitted", now, "couple", principal, note)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
@@ -308,8 +311,9 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
-        await _refuse(session, principal, "application.withdraw", app, InvalidApplicationStatus(application_status=app.status))
-    await _release(session, appt, now, "couple")
+        await _refuse(session, principal, "application.withdraw", app,
+                      InvalidApplicationStatus(application_status=app.status), now)
+    await _release(session, [appt], now, "couple")
     _transition(app, "withdrawn", now, "couple", principal)
     parties = await parties_of(session, appt.id)
     # the calendar's tentative event is cancelled like any cancelled appointment's
@@ -359,64 +363,118 @@ def _party(kind: str, raw: str | None) -> int | None:
 
 
 async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 form: DocumentUpload, locale: str) -> dict[str, Any]:
+                 form: DocumentUpload, locale: str, *, key: str | None) -> tuple[int, dict[str, Any]]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
-    counter). The content is checked and cleaned in a worker thread before any row is
-    locked (decoding a large image takes a while); the file is written before the row
-    commits and removed if it does not."""
+    counter). No transaction is open and no row locked while the scan is decoded, cleaned,
+    encrypted and written to the shared volume:
+
+    1. a quick look, its transaction ended at once: may the caller, is the application open;
+    2. outside any transaction: check and clean the content, write the file under a new
+       generated name;
+    3. one short transaction: the Idempotency-Key, the state again under the application's
+       lock, the limit, the row and its audit entry. If it does not commit, or the key
+       answers for an earlier upload, the file is deleted.
+    """
     now = rt.clock.now()
-    app = await _visible(session, principal, application_id)
-    if app.status not in OPEN_STATUSES:
-        await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status))
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
     data = await form.file.read(rt.settings.upload_max_bytes + 1)
-    media_type, content = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+    claim = await _upload_claim(rt, principal, key, application_id, form.kind, party, file_name, data)
+    if (answer := await _ensure_open(session, principal, application_id, claim, now)) is not None:
+        return answer
 
-    # Now the short part under the application's lock: its state cannot change meanwhile.
-    app = await _visible(session, principal, application_id, lock=True)
+    scan = await asyncio.to_thread(inspect_upload, data, rt.settings.upload_max_bytes)
+    doc = ApplicationDocument(id=uuid.uuid4(), application_id=application_id, kind=form.kind, party=party,
+                              media_type=scan.media_type, size_bytes=len(scan.content), sha256=scan.sha256,
+                              file_name=file_name, uploaded_by=principal.id, created_at=now)
+    files = store(rt)
+    await asyncio.to_thread(files.write, doc.id, scan.content)
+
+    try:
+        answer, stored = await _add_document(session, principal, doc, claim, now, locale)
+    except Exception:
+        await session.rollback()  # release the lock before touching the disk again
+        await asyncio.to_thread(files.delete, doc.id)
+        raise
+    except BaseException:  # cancelled: no more awaiting; an unlink is quick
+        files.delete(doc.id)
+        raise
+    if not stored:  # a retry: the first upload's answer, and its file only
+        await asyncio.to_thread(files.delete, doc.id)
+    return answer
+
+
+async def _upload_claim(rt: Runtime, principal: Principal, key: str | None, application_id: uuid.UUID, kind: str,
+                        party: int | None, file_name: str, data: bytes) -> IdempotencyClaim | None:
+    """A retried upload is recognised by the file's digest, what it is and whose."""
+    if key is None:
+        return None
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+    return IdempotencyClaim.of(rt, principal.id, key, UPLOAD_SCOPE, {
+        "application_id": str(application_id), "kind": kind, "party": party, "file_name": file_name,
+        "sha256": digest})
+
+
+async def _ensure_open(session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+                       claim: IdempotencyClaim | None, now: datetime) -> tuple[int, dict[str, Any]] | None:
+    """404 for a stranger, 409 for a decided application, before any slow work; the read's
+    transaction ends here. A retry of an upload that went through before the application
+    was decided gets the first answer."""
+    app = await _visible(session, principal, application_id)
     if app.status not in OPEN_STATUSES:
-        await _refuse(session, principal, "application.document.upload", app,
-                      InvalidApplicationStatus(application_status=app.status))
+        if claim is not None and (answer := await claim.take(session)) is not None:
+            await session.commit()
+            return answer
+        # (a key claimed just now is rolled back with the refusal)
+        await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
+    await session.commit()
+    return None
+
+
+async def _add_document(session: AsyncSession, principal: Principal, doc: ApplicationDocument,
+                        claim: IdempotencyClaim | None, now: datetime, locale: str
+                        ) -> tuple[tuple[int, dict[str, Any]], bool]:
+    """The short transaction of an upload (its file is written already): the answer, and
+    whether this document was stored (False: the key's earlier answer)."""
+    if claim is not None and (answer := await claim.take(session)) is not None:
+        await session.commit()
+        return answer, False
+    app = await _visible(session, principal, doc.application_id, lock=True)
+    if app.status not in OPEN_STATUSES:
+        await _refuse(session, principal, UPLOAD, app, InvalidApplicationStatus(application_status=app.status), now)
     count = (await session.execute(select(func.count()).where(
         ApplicationDocument.application_id == app.id))).scalar_one()
     if count >= MAX_DOCUMENTS:
-        await _refuse(session, principal, "application.document.upload", app, TooManyDocuments())
-    doc = ApplicationDocument(id=uuid.uuid4(), application_id=app.id, kind=form.kind, party=party,
-                              media_type=media_type, size_bytes=len(content),
-                              sha256=hashlib.sha256(content).hexdigest(), file_name=file_name,
-                              uploaded_by=principal.id, created_at=now)
-    files = store(rt)
-    await asyncio.to_thread(files.write, doc.id, content)
-    try:
-        session.add(doc)
-        app.updated_at = now
-        if not principal.is_couple:
-            record(session, principal, "application.document.upload", target_type="application",
-                   target_id=app.id, office_id=app.office_id, at=now, document_id=str(doc.id), kind=doc.kind)
-        await session.commit()
-    except BaseException:
-        files.delete(doc.id)
-        raise
-    return document_body(app.id, doc, locale)
+        await _refuse(session, principal, UPLOAD, app, TooManyDocuments(), now)
+    session.add(doc)
+    app.updated_at = now
+    if not principal.is_couple:
+        record(session, principal, UPLOAD, target_type="application", target_id=app.id, office_id=app.office_id,
+               at=now, document_id=str(doc.id), kind=doc.kind)
+    body = document_body(app.id, doc, locale)
+    if claim is not None:
+        claim.settle(201, body)
+    await session.commit()
+    return (201, body), True
 
 
 async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
                         document_id: uuid.UUID) -> tuple[bytes, ApplicationDocument]:
     """The couple reads their own; a clerk of the office reads, and the read is audited
-    (committed before the bytes leave)."""
+    (committed before the bytes leave). No transaction is open while the file is read."""
     app = await _visible(session, principal, application_id)
     doc = await session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:
         raise NotFound()
+    office_id = app.office_id
+    await session.commit()  # ends the read (nothing to write); the rows stay loaded
     try:
         content = await asyncio.to_thread(store(rt).read, doc.id)
     except FileNotFoundError:
         raise NotFound() from None
     if not principal.is_couple:
         record(session, principal, "application.document.read", target_type="application", target_id=app.id,
-               office_id=app.office_id, at=rt.clock.now(), document_id=str(doc.id), kind=doc.kind)
+               office_id=office_id, at=rt.clock.now(), document_id=str(doc.id), kind=doc.kind)
         await session.commit()
     return content, doc
 
@@ -439,16 +497,17 @@ async def expire_holds(rt: Runtime, limit: int = 200) -> int:
         if rt.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         pairs = (await session.execute(query)).all()
+        # a few statements for the whole batch, not a few per application
+        await _release(session, [appt for _app, appt in pairs if appt.status == "pending_review"], now, "system")
+        parties = await _parties(session, [appt.id for _app, appt in pairs])
+        rows = []
         for app, appt in pairs:
-            if appt.status == "pending_review":
-                await _release(session, appt, now, "system")
             _transition(app, "expired", now, "system", None)
-            parties = await parties_of(session, appt.id)
-            await add_rows(session, messages("application.expired", "application", app.id, app.version,
-                                             recipients(appt.account_id, parties), appt.locale, now),
-                           now)
+            rows += messages("application.expired", "application", app.id, app.version,
+                             recipients(appt.account_id, parties[appt.id]), appt.locale, now)
             record(session, SYSTEM, "application.expire", target_type="application", target_id=app.id,
                    office_id=app.office_id, at=now, automatic=True, appointment_id=str(appt.id))
+        await add_rows(session, rows, now)
         await session.commit()
         return len(pairs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
@@ -12,6 +12,7 @@ from booking.accounts.principal import Principal
 from booking.jurisdiction import services
 from booking.jurisdiction.schemas import AssessIn, AssessOut, PeriodIn, PeriodList, PeriodOut, PeriodPatch
 from booking.runtime import Runtime
+from booking.schemas import PathId
 
 
 class JurisdictionController(Controller):
@@ -33,7 +34,7 @@ class JurisdictionController(Controller):
     @patch("/periods/{period_id:int}", guards=[requires_admin],
            summary="Edit a policy period, its documents or its provinces and cities (admins)")
     async def update_period(
-        self, period_id: FromPath[int], data: JSONBody[PeriodPatch], principal: NamedDependency[Principal],
+        self, period_id: PathId, data: JSONBody[PeriodPatch], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> PeriodOut:
         return await services.update_period(runtime, session, principal, period_id, data, locale)

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from booking.offices.catalog import ServiceName
 from booking.parties.identity import IdType
 from booking.regions import is_province
-from booking.schemas import Output, Schema, invalid_value
+from booking.schemas import ApiDate, Output, PlainText, RowId, Schema, invalid_value
 
 # Services the law speaks of; divorce registration is policy data before it is bookable.
 PolicyService = Literal["marriage_registration", "divorce_registration", "certificate_reissue"]
@@ -38,9 +38,9 @@ def _unique(value: list[str]) -> list[str]:
 Documents = Annotated[list[RequiredKind], Field(max_length=10), AfterValidator(_unique)]
 Areas = dict[PolicyService, Annotated[list[AreaCode], Field(max_length=400), AfterValidator(_unique)]]
 PeriodCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LegalBasis = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText]
+LegalBasis = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), PlainText]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText]
 
 
 class PeriodIn(Schema):
@@ -48,8 +48,8 @@ class PeriodIn(Schema):
     title_zh: Title
     title_en: Title
     legal_basis: LegalBasis = ""
-    effective_from: dt.date
-    effective_to: dt.date | None = Field(default=None, description="inclusive; none = in force until changed")
+    effective_from: ApiDate
+    effective_to: ApiDate | None = Field(default=None, description="inclusive; none = in force until changed")
     rule: PolicyRule = Field(description="local_hukou: only couples with a party's hukou in the office's "
                              "province; residence_permit: also couples with a party's residence permit issued "
                              "in the office's area; nationwide: any couple")
@@ -72,8 +72,8 @@ class PeriodPatch(Schema):
     title_zh: Title | None = None
     title_en: Title | None = None
     legal_basis: LegalBasis | None = None
-    effective_from: dt.date | None = None
-    effective_to: dt.date | None = None
+    effective_from: ApiDate | None = None
+    effective_to: ApiDate | None = None
     rule: PolicyRule | None = None
     documents_local: Documents | None = None
     documents_nonlocal: Documents | None = None
@@ -110,9 +110,9 @@ class PartyHomeIn(Schema):
 
 
 class AssessIn(Schema):
-    office_id: Annotated[int, Field(ge=1)]
+    office_id: RowId
     service: ServiceName
-    date: dt.date = Field(description="the appointment date")
+    date: ApiDate = Field(description="the appointment date")
     parties: Annotated[list[PartyHomeIn], Field(min_length=2, max_length=2)]
     residence_permit_division: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
         default=None, description="where a party's residence permit was issued; null: neither holds one; "

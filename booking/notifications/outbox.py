@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,16 +82,20 @@ def messages(kind: str, subject_type: str, subject_id: uuid.UUID, sequence: int,
 
 async def add_rows(session: AsyncSession, rows: list[OutboxRow], now: datetime) -> None:
     if rows:
-        await session.execute(insert(Notification), [r.values(now) for r in rows])
+        # NULLs written out: every row has the same columns, so all go in one batch (left
+        # out, e-mail rows and SMS rows alternate and each becomes a statement of its own)
+        await session.execute(insert(Notification).execution_options(render_nulls=True),
+                              [r.values(now) for r in rows])
 
 
-async def cancel_pending(session: AsyncSession, subject_type: str, subject_id: uuid.UUID,
+async def cancel_pending(session: AsyncSession, subject_type: str, subject_id: uuid.UUID | Sequence[uuid.UUID],
                          kinds: tuple[str, ...] | None = None) -> None:
-    """Pending messages about a subject that must not go out any more (reminders of a
-    cancelled or moved appointment)."""
+    """Pending messages about a subject (or several) that must not go out any more
+    (reminders of a cancelled or moved appointment)."""
+    subject = (Notification.subject_id == subject_id if isinstance(subject_id, uuid.UUID)
+               else Notification.subject_id.in_(list(subject_id)))  # type: ignore[attr-defined]
     statement = update(Notification).where(
-        Notification.subject_type == subject_type, Notification.subject_id == subject_id,
-        Notification.state == "pending")
+        Notification.subject_type == subject_type, subject, Notification.state == "pending")
     if kinds:
         statement = statement.where(Notification.kind.in_(kinds))  # type: ignore[attr-defined]
     await session.execute(statement.values(state="cancelled"))
