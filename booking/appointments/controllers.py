@@ -35,7 +35,7 @@ from booking.db.models import Appointment
 from booking.errors import NotFound, request_locale
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey, Offset
+from booking.schemas import IdempotencyKey, Offset, PathId
 
 
 class AppointmentController(Controller):
@@ -167,7 +167,7 @@ class DeskController(Controller):
 
     @get("/roster", summary="The day's appointments at the office (clerks)")
     async def roster(
-        self, office_id: FromPath[int], day: Annotated[date, QueryParameter(name="date")],
+        self, office_id: PathId, day: Annotated[date, QueryParameter(name="date")],
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> Roster:
@@ -176,7 +176,7 @@ class DeskController(Controller):
 
     @post("/check-in", status_code=200, summary="Check a couple in by booking code (clerks)")
     async def check_in_by_code(
-        self, office_id: FromPath[int], data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
+        self, office_id: PathId, data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
         appointment_id = await find_by_code(session, principal, office_id, data.code)
@@ -184,7 +184,7 @@ class DeskController(Controller):
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(
-        self, office_id: FromPath[int], data: JSONBody[AppointmentIn], principal: NamedDependency[Principal],
+        self, office_id: PathId, data: JSONBody[AppointmentIn], principal: NamedDependency[Principal],
         runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AppointmentOut]:

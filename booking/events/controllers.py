@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
@@ -17,7 +17,6 @@ from booking.errors import request_locale
 from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
-    MAX_OFFSET,
     AttendanceIn,
     CheckInIn,
     DecisionIn,
@@ -37,11 +36,9 @@ from booking.events.schemas import (
     query_day,
 )
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey
+from booking.schemas import IdempotencyKey, Offset, PathId
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
-OfficeIdInPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 class EventController(Controller):
@@ -225,7 +222,7 @@ class EventFeedController(Controller):
     @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
-        self, office_id: OfficeIdInPath, session: NamedDependency[AsyncSession],
+        self, office_id: PathId, session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
     ) -> Response[bytes]:

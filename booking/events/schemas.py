@@ -9,39 +9,40 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from booking.errors import invalid
-from booking.i18n import lazy
 from booking.offices.schemas import Timezone
 from booking.parties.schemas import Parties, PartyName, PartyOut, PartyRevealed
-from booking.schemas import Output, Phone, Schema, invalid_value
+from booking.schemas import (
+    DATE_RANGE,
+    FIRST_DATE,
+    INT_MAX,
+    LAST_DATE,
+    ApiDate,
+    Output,
+    Phone,
+    RowId,
+    Schema,
+    check_date,
+    invalid_value,
+)
 
 EventKind = Literal["collective", "charity", "memorial"]
 SignupStatus = Literal["pending_approval", "confirmed", "waitlisted", "attended", "no_show", "rejected", "cancelled"]
 
-# Bounds at the boundary: beyond them the database (a 32-bit serial, a bigint offset) or
-# the conversion to UTC (year 1, year 9999) would fail with a 500 instead of a 422.
-MAX_ID = 2**31 - 1
-MAX_OFFSET = 1_000_000
-EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+# The shared bounds (booking/schemas.py): beyond them the database or the conversion to
+# UTC would fail with a 500 instead of a 422.
+MAX_ID = INT_MAX
+OfficeId = RowId
+Day = ApiDate
+query_day = check_date
 
 
-def _within_years(value: date) -> date:
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST <= day <= LATEST:
-        raise invalid_value("Must lie between the years 1900 and 2199.")
+def _within_years(value: datetime) -> datetime:
+    if not FIRST_DATE <= value.date() <= LAST_DATE:
+        raise invalid_value(DATE_RANGE)
     return value
 
 
-OfficeId = Annotated[int, Field(ge=1, le=MAX_ID)]
 EventTime = Annotated[AwareDatetime, AfterValidator(_within_years)]
-Day = Annotated[date, AfterValidator(_within_years)]
-
-
-def query_day(name: str, value: date | None) -> date | None:
-    """A date of the query string, within the same years (422 naming ``name`` otherwise)."""
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise invalid(name, lazy("Must lie between the years 1900 and 2199."))
-    return value
 
 
 def _one_line(value: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
@@ -15,7 +15,7 @@ from booking.offices import services
 from booking.offices.catalog import ServiceName
 from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
 from booking.runtime import Runtime
-from booking.schemas import Offset
+from booking.schemas import Offset, PathId
 
 Limit = Annotated[int, QueryParameter(description="page size", ge=1, le=200)]
 
@@ -41,7 +41,7 @@ class OfficeController(Controller):
 
     @get("/{office_id:int}", exclude_from_auth=True, summary="One office")
     async def get_office(
-        self, office_id: FromPath[int], session: NamedDependency[AsyncSession], locale: NamedDependency[str]
+        self, office_id: PathId, session: NamedDependency[AsyncSession], locale: NamedDependency[str]
     ) -> OfficePublic:
         return services.office_public(await services.get_office(session, office_id), locale)
 
@@ -60,7 +60,7 @@ class OfficeController(Controller):
     @patch("/{office_id:int}", guards=[requires_admin], summary="Edit an office and its booking rules (admins)")
     async def update_office(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         data: JSONBody[OfficeUpdate],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],

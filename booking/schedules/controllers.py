@@ -23,6 +23,7 @@ from booking.schedules.schemas import (
     WeeklyScheduleIn,
     WeeklyScheduleOut,
 )
+from booking.schemas import PathId
 
 From = Annotated[date | None, QueryParameter(name="from", description="first date (YYYY-MM-DD)")]
 To = Annotated[date | None, QueryParameter(name="to", description="last date (YYYY-MM-DD)")]
@@ -35,7 +36,7 @@ class ScheduleController(Controller):
 
     @get("/schedule", summary="The office's weekly schedule")
     async def get_schedule(
-        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]
+        self, office_id: PathId, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]
     ) -> WeeklyScheduleOut:
         principal.require_office(office_id)
         return await services.get_schedule(session, office_id)
@@ -43,7 +44,7 @@ class ScheduleController(Controller):
     @put("/schedule", summary="Replace the office's weekly schedule")
     async def put_schedule(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         data: JSONBody[WeeklyScheduleIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
@@ -52,7 +53,7 @@ class ScheduleController(Controller):
 
     @get("/closures", summary="Closures (停办) of the office")
     async def list_closures(
-        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        self, office_id: PathId, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         start: From = None, end: To = None,
     ) -> OfficeDayList:
         principal.require_office(office_id)
@@ -63,7 +64,7 @@ class ScheduleController(Controller):
           "the office and each couple told. Removing the closure reopens the slots it closed.")
     async def add_closure(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         data: JSONBody[ClosureIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
@@ -74,14 +75,14 @@ class ScheduleController(Controller):
 
     @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (the slots it closed reopen)")
     async def remove_closure(
-        self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
+        self, office_id: PathId, day: FromPath[date], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> None:
         await services.remove_day(session, office_id, "closure", day, principal, runtime.clock.now())
 
     @get("/special-openings", summary="Special openings (特别开放日) of the office")
     async def list_special_openings(
-        self, office_id: FromPath[int], principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        self, office_id: PathId, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         start: From = None, end: To = None,
     ) -> OfficeDayList:
         principal.require_office(office_id)
@@ -91,7 +92,7 @@ class ScheduleController(Controller):
           description="E.g. 5月20日 on a weekend. Generate slots afterwards to make the date bookable.")
     async def add_special_opening(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         data: JSONBody[SpecialOpeningIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
@@ -101,7 +102,7 @@ class ScheduleController(Controller):
     @delete("/special-openings/{day:date}", status_code=204,
             summary="Remove a special opening (its appointments are cancelled by the office)")
     async def remove_special_opening(
-        self, office_id: FromPath[int], day: FromPath[date], principal: NamedDependency[Principal],
+        self, office_id: PathId, day: FromPath[date], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> None:
         await services.remove_day(session, office_id, "special_opening", day, principal, runtime.clock.now())

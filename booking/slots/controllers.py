@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
@@ -17,6 +17,7 @@ from booking.i18n import lazy
 from booking.offices.catalog import ServiceName
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
+from booking.schemas import PathId
 from booking.slots import services
 from booking.slots.availability import AvailabilityReader
 from booking.slots.generation import generate_slots
@@ -45,7 +46,7 @@ class AvailabilityController(Controller):
     )
     async def availability(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         service: Annotated[ServiceName, QueryParameter()],
         runtime: NamedDependency[Runtime],
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
@@ -60,7 +61,7 @@ class AvailabilityController(Controller):
           "special openings. Idempotent: existing slots are never changed.")
     async def generate(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         data: JSONBody[GenerateIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
@@ -80,7 +81,7 @@ class AvailabilityController(Controller):
     @get("/slots", guards=[requires_staff], summary="All slots of the office in a date range (clerks)")
     async def list_slots(
         self,
-        office_id: FromPath[int],
+        office_id: PathId,
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
         start: Annotated[date, QueryParameter(name="from")],
@@ -101,7 +102,7 @@ class SlotController(Controller):
     @patch("/{slot_id:int}", summary="Change a slot's capacity or close it (clerks)")
     async def patch_slot(
         self,
-        slot_id: FromPath[int],
+        slot_id: PathId,
         data: JSONBody[SlotPatch],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
