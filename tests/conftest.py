@@ -277,3 +277,25 @@ async def make_couples(runtime: Runtime, count: int) -> list[Actor]:
     auth = build_jwt_auth(runtime.settings)
     return [Actor(i, "couple", None, issue_token(auth, runtime.settings, subject=i, role="couple", office_id=None),
                   f"c-{i.hex[:12]}@example.com") for i in ids]
+
+
+# --- the embedded default: SQLite migrated by Alembic ------------------------------------
+
+
+@pytest.fixture
+async def sqlite_runtime(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Runtime]:
+    from booking.migrations import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'embedded.sqlite3'}"
+    await upgrade_async(url)
+    rt = Runtime.build(make_settings(url, tmp_path), clock=clock)
+    rt.extras["run_in_process_jobs"] = False
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(runtime=sqlite_runtime)) as app:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            yield client

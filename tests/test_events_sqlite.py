@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
-
 import httpx
 import pytest
 import vobject
 
-from booking.app import create_app
-from booking.clock import FixedClock
-from booking.migrations import upgrade_async
 from booking.runtime import Runtime
-from tests.conftest import GD_OFFICE, make_actor, make_settings, running
+from tests.conftest import GD_OFFICE, make_actor
 from tests.events_helpers import distinct_couples, event_body, signup_body
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
-
-
-@pytest.fixture
-async def sqlite_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'events.sqlite3'}"
-    await upgrade_async(url)
-    rt = Runtime.build(make_settings(url, tmp_path), clock=FixedClock(datetime(2026, 9, 10, 2, 0, tzinfo=UTC)))
-    rt.extras["run_in_process_jobs"] = False
-    yield rt
-    await rt.close()
-
-
-@pytest.fixture
-async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(runtime=sqlite_runtime)) as app:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            yield client
 
 
 async def test_events_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
-from booking.app import create_app
 from booking.clock import FixedClock
-from booking.migrations import upgrade_async
 from booking.runtime import Runtime
-from tests.conftest import GD_OFFICE, make_actor, make_settings, running, weekday_schedule
+from tests.conftest import GD_OFFICE, make_actor, weekday_schedule
 from tests.helpers import couple_parties
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
 
 
-@pytest.fixture
-async def sqlite_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'smoke.sqlite3'}"
-    await upgrade_async(url)
-    rt = Runtime.build(make_settings(url, tmp_path), clock=FixedClock(datetime(2026, 9, 14, 1, 0, tzinfo=UTC)))
-    rt.extras["run_in_process_jobs"] = False
-    yield rt
-    await rt.close()
-
-
-@pytest.fixture
-async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(runtime=sqlite_runtime)) as app:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            yield client
-
-
-async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):
+async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime, clock: FixedClock):
+    clock.set(datetime(2026, 9, 14, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai
     client = sqlite_client
     admin = await make_actor(sqlite_runtime, "admin")
     response = await client.post("/api/v1/offices", json=GD_OFFICE, headers=admin.headers)
