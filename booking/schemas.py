@@ -46,7 +46,7 @@ _INTL = re.compile(r"^\+[0-9]{7,15}$")
 
 
 def _phone(value: str) -> str:
-    # [0-9], not \\d: digits of other scripts would make one number look like many
+    # [0-9], not \d: digits of other scripts would make one number look like many
     compact = re.sub(r"[\s-]", "", value)
     if compact.startswith("+86"):
         compact = compact[3:]
