@@ -18,25 +18,21 @@ from booking.accounts.controllers import AccountController, AuthController
 from booking.accounts.tokens import build_jwt_auth
 from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
-from booking.appointments.store import booking_store
 from booking.audit.controllers import AuditController
 from booking.calendar.controllers import CalendarFeedController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
 from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.jurisdiction.controllers import JurisdictionController
-from booking.jurisdiction.periods import PolicyBook
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.offices.controllers import OfficeController
-from booking.offices.directory import OfficeDirectory
 from booking.ops.controllers import OpsController
 from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
 from booking.settings import Settings, get_settings
-from booking.slots.availability import AvailabilityReader
 from booking.slots.controllers import AvailabilityController, SlotController
-from booking.slots.facts import SlotFactsCache
+from booking.wiring import wire
 
 CONTROLLERS: list[Any] = [
     OpsController,
@@ -58,19 +54,6 @@ CONTROLLERS: list[Any] = [
     SignupController,
     EventFeedController,
 ]
-
-
-def wire(runtime: Runtime) -> None:
-    """Attach the shared helpers the hot paths use (caches) to the runtime."""
-    directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
-    runtime.extras.setdefault("offices", directory)
-    runtime.extras.setdefault("booking_store", booking_store(runtime.db))
-    runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
-    runtime.extras.setdefault("policy", PolicyBook(runtime.db))
-    runtime.extras.setdefault(
-        "availability",
-        AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),
-    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,

@@ -51,7 +51,10 @@ async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
 
 def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
+        from booking.wiring import wire
+
         rt = runtime or Runtime.build(settings)
+        wire(rt)  # the same caches as the API's runtime
         if rt.redis is None:
             rt.redis = ctx["redis"]
         ctx["runtime"] = rt

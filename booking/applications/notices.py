@@ -7,14 +7,15 @@ event in the couple's calendar. The clerk's reason is shown as typed.
 
 from __future__ import annotations
 
-from booking.appointments.notices import _facts, _invite, _party_phone, _t
-from booking.db.models import Appointment, CrossProvinceApplication, Office
+from booking.appointments.notices import _facts, _invite, _party_phone
+from booking.db.models import Appointment, CrossProvinceApplication
+from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice
-from booking.offices.directory import OfficeInfo, office_info
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
+from booking.offices.directory import OfficeInfo
 
 # The SMS goes to the contact party of the appointment (the rows name an appointment party).
 phone_resolver("application")(_party_phone)
@@ -25,10 +26,9 @@ async def _load(ctx: RenderContext) -> tuple[CrossProvinceApplication, Appointme
     if app is None:
         raise SubjectGone("application gone")
     appt = await ctx.session.get(Appointment, app.appointment_id)
-    office = await ctx.session.get(Office, app.office_id)
-    if appt is None or office is None:
-        raise SubjectGone("appointment or office gone")
-    return app, appt, office_info(office)
+    if appt is None:
+        raise SubjectGone("appointment gone")
+    return app, appt, await office_for(ctx, app.office_id)
 
 
 def _expect(app: CrossProvinceApplication, *statuses: str) -> None:

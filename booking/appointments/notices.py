@@ -8,12 +8,13 @@ from typing import Any
 from booking.appointments.codes import display_code
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty
+from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
 from booking.offices.catalog import service_title
-from booking.offices.directory import OfficeInfo, office_info
+from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 
 
@@ -29,12 +30,7 @@ async def _load(ctx: RenderContext) -> tuple[Appointment, OfficeInfo]:
     appt = await ctx.session.get(Appointment, ctx.row.subject_id)
     if appt is None:
         raise SubjectGone("appointment gone")
-    from booking.db.models import Office
-
-    office = await ctx.session.get(Office, appt.office_id)
-    if office is None:
-        raise SubjectGone("office gone")
-    return appt, office_info(office)
+    return appt, await office_for(ctx, appt.office_id)
 
 
 def _facts(appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]:
@@ -47,9 +43,6 @@ def _facts(appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]
         "deadline": format_when(office.rules.cancel_deadline(appt.starts_at), office.timezone, locale),
     }
 
-
-def _t(message: str, locale: str, facts: dict[str, str]) -> str:
-    return gettext(message, locale).format(**facts)
 
 
 def _invite(ctx: RenderContext, appt: Appointment, office: OfficeInfo) -> tuple[bytes | None, str | None]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from booking.appointments.codes import display_code
-from booking.db.models import Event, Office, Signup, SignupParty
+from booking.db.models import Event, Signup, SignupParty
 from booking.events.invites import (
     INVITED,
     event_address,
@@ -23,11 +23,12 @@ from booking.events.invites import (
     signup_calendar,
 )
 from booking.events.messages import invite_sequence
+from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice
-from booking.offices.directory import OfficeInfo, office_info
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
+from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 
 
@@ -49,10 +50,9 @@ async def signup_phone(rt: Runtime, session: Any, signup_id: uuid.UUID) -> tuple
 async def _load(ctx: RenderContext) -> tuple[Signup, Event, OfficeInfo]:
     signup = await ctx.session.get(Signup, ctx.row.subject_id)
     event = await ctx.session.get(Event, signup.event_id) if signup is not None else None
-    office = await ctx.session.get(Office, event.office_id) if event is not None else None
-    if signup is None or event is None or office is None:
+    if signup is None or event is None:
         raise SubjectGone("sign-up gone")
-    return signup, event, office_info(office)
+    return signup, event, await office_for(ctx, event.office_id)
 
 
 def _facts(signup: Signup, event: Event, locale: str) -> dict[str, str]:
@@ -67,9 +67,6 @@ def _facts(signup: Signup, event: Event, locale: str) -> dict[str, str]:
         "reason": signup.decision_reason or event.cancel_reason or "",
     }
 
-
-def _t(message: str, locale: str, facts: dict[str, Any]) -> str:
-    return gettext(message, locale).format(**facts)
 
 
 def _current(ctx: RenderContext, signup: Signup, event: Event) -> None:

@@ -40,6 +40,12 @@ def gettext(message: str, locale: str) -> str:
     return translations(locale).gettext(message)
 
 
+def format_message(message: str, locale: str, values: dict[str, Any]) -> str:
+    """Translate ``message`` and fill in its ``{placeholders}`` (imported as ``_t``, an
+    extraction keyword)."""
+    return gettext(message, locale).format(**values)
+
+
 def ngettext(singular: str, plural: str, n: int, locale: str) -> str:
     return translations(locale).ngettext(singular, plural, n)
 

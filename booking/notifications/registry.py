@@ -75,6 +75,17 @@ def load_renderers() -> None:
     import booking.events.notices  # noqa: F401
 
 
+async def office_for(ctx: RenderContext, office_id: int) -> Any:
+    """The office of a notice's subject (the shared lookup, in the render's transaction)."""
+    from booking.errors import NotFound
+    from booking.offices.directory import office_of
+
+    try:
+        return await office_of(ctx.rt, office_id, ctx.session)
+    except NotFound:
+        raise SubjectGone("office gone") from None
+
+
 def message_id(notification_id: uuid.UUID) -> str:
     """The dedupe key every e-mail carries: a redelivery is the same message to clients."""
     return f"<{notification_id}@booking.marriage-registry>"

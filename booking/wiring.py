@@ -1,0 +1,24 @@
+"""The per-process helpers every runtime carries (caches, the booking store), attached the
+same way in the API and in the worker, so code behaves alike in both."""
+
+from __future__ import annotations
+
+from booking.appointments.store import booking_store
+from booking.jurisdiction.periods import PolicyBook
+from booking.offices.directory import OfficeDirectory
+from booking.runtime import Runtime
+from booking.slots.availability import AvailabilityReader
+from booking.slots.facts import SlotFactsCache
+
+
+def wire(runtime: Runtime) -> None:
+    """Attach the shared helpers the hot paths use (caches) to the runtime."""
+    directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
+    runtime.extras.setdefault("offices", directory)
+    runtime.extras.setdefault("booking_store", booking_store(runtime.db))
+    runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
+    runtime.extras.setdefault("policy", PolicyBook(runtime.db))
+    runtime.extras.setdefault(
+        "availability",
+        AvailabilityReader(runtime.db, directory, cache_seconds=runtime.settings.availability_cache_seconds),
+    )
