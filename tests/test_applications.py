@@ -24,7 +24,7 @@ from booking.applications.services import expire_holds
 from booking.clock import FixedClock
 from booking.notifications.channels import SmsRateLimiter
 from booking.notifications.delivery import Channels, sweep
-from tests.conftest import Actor, create_office, make_actor, weekday_schedule
+from tests.conftest import Actor, Office, make_actor, open_office
 from tests.helpers import calendar_part, couple_parties
 
 pytestmark = pytest.mark.asyncio
@@ -38,23 +38,6 @@ def settings_overrides() -> dict[str, Any]:
 
 
 # --- set-up ----------------------------------------------------------------------------------
-
-
-class Office:
-    def __init__(self, id: int, clerk: Actor) -> None:
-        self.id = id
-        self.clerk = clerk
-
-
-async def open_office(client: httpx.AsyncClient, runtime, admin: Actor, capacity: int = 5, **fields: Any) -> Office:
-    created = await create_office(client, admin, **fields)
-    clerk = await make_actor(runtime, "clerk", created["id"])
-    await client.put(f"/api/v1/offices/{created['id']}/schedule", json=weekday_schedule(capacity=capacity),
-                     headers=clerk.headers)
-    generated = await client.post(f"/api/v1/offices/{created['id']}/slots/generate",
-                                  json={"from": "2026-09-14", "to": "2026-09-30"}, headers=clerk.headers)
-    assert generated.status_code == 200
-    return Office(created["id"], clerk)
 
 
 async def slot(client: httpx.AsyncClient, office: Office, day: str = "2026-09-15", index: int = 0) -> dict:

@@ -14,28 +14,11 @@ import vobject
 
 from booking.appointments.schemas import AppointmentOut
 from booking.clock import FixedClock
-from tests.conftest import Actor, create_office, make_actor, weekday_schedule
+from tests.conftest import Office, make_actor, open_office, weekday_schedule
 from tests.helpers import couple_parties, resident_id
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
-
-
-class Office:
-    def __init__(self, id: int, clerk: Actor) -> None:
-        self.id = id
-        self.clerk = clerk
-
-
-async def open_office(client: httpx.AsyncClient, runtime, admin: Actor, capacity: int = 5, **office: Any) -> Office:
-    created = await create_office(client, admin, **office)
-    clerk = await make_actor(runtime, "clerk", created["id"])
-    await client.put(f"/api/v1/offices/{created['id']}/schedule", json=weekday_schedule(capacity=capacity),
-                     headers=clerk.headers)
-    response = await client.post(f"/api/v1/offices/{created['id']}/slots/generate",
-                                 json={"from": "2026-09-10", "to": "2026-10-31"}, headers=clerk.headers)
-    assert response.status_code == 200
-    return Office(created["id"], clerk)
 
 
 async def slot_on(client: httpx.AsyncClient, office: Office, day: str, index: int = 0) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import vobject
 
-from tests.conftest import make_actor
+from tests.conftest import make_actor, open_office
 from tests.helpers import couple_parties
-from tests.test_appointments import body, open_office, slot_on
+from tests.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
 

@@ -6,7 +6,8 @@ import pytest
 
 from booking.clock import FixedClock
 from booking.ops.retention import purge_expired
-from tests.test_appointments import body, open_office, slot_on
+from tests.conftest import open_office
+from tests.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
 
