@@ -24,18 +24,11 @@ from booking.clock import Clock, FixedClock
 from booking.notifications.delivery import channels, counts, sweep
 from booking.runtime import Runtime
 from booking.worker import build_worker
-from tests.conftest import ROOT, create_office, make_actor, make_settings, running, weekday_schedule
+from tests.conftest import REDIS_URL, ROOT, create_office, make_actor, make_settings, running, weekday_schedule
 from tests.helpers import SmtpSink, calendar_part, couple_parties
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def _redis_url() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = 15 - int(worker[2:] or 0) if worker.startswith("gw") else 15
-    base = os.environ.get("BOOKING_TEST_REDIS", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0]
-    return f"{base}/{index}"
 
 
 @pytest.fixture
@@ -48,7 +41,9 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    url = _redis_url()
+    """The run's own Redis database (BOOKING_TEST_REDIS): the only test module that uses it
+    (the chaos tests bring their own Redis server), so it may be flushed."""
+    url = REDIS_URL
     client = aioredis.from_url(url)
     await client.flushdb()
     yield url
@@ -202,6 +197,10 @@ async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, w
     assert reminder["Subject"] == "预约提醒：结婚登记，2026年9月15日星期二 09:00"
     assert "广州市天河区测试路1号" in reminder.get_body(("plain",)).get_content()
     assert calendar_part(reminder) is None
+    deadline = time.monotonic() + 30
+    while (await counts(runtime))["sent"] < 4:  # the rows are marked just after the sends
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
     # the two-hours-before SMS was missed by far (the worker "slept" through it): dropped
     clock.set(datetime(2026, 9, 15, 8, 50, tzinfo=SH))
     await sweep(runtime)
