@@ -25,7 +25,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
 
 from booking.settings import Settings
@@ -35,7 +34,7 @@ from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
 from booking.web.controllers.me import MyPages
 from booking.web.controllers.offices import OfficePages
-from booking.web.errors import page_exception_handlers
+from booking.web.errors import PageCSRFMiddleware, page_exception_handlers
 from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
 from booking.web.templates import STATIC
 
@@ -54,7 +53,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 def web_handlers(settings: Settings) -> list[Any]:
     pages = Router(
         path="/", route_handlers=PAGE_CONTROLLERS,
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
+        middleware=[DefineMiddleware(PageCSRFMiddleware, config=csrf_config(settings))],
         before_request=prepare_page,
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False),
                       "locale": Provide(provide_page_locale, sync_to_thread=False)},

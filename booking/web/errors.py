@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import Receive, Scope, Send
 
 from booking.errors import InternalError, InvalidInput, Problem, ServiceUnavailable, database_unavailable, problem_for_status
 from booking.i18n import lazy
@@ -58,3 +60,17 @@ page_exception_handlers: dict[Any, Any] = {
     HTTPException: _on_http,
     Exception: _on_unexpected,
 }
+
+
+class PageCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check (double submit: the form's token against the HttpOnly cookie),
+    with its refusal shown as a page: a middleware's exception does not reach the router's
+    handlers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except PermissionDeniedException as exc:
+            request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope=scope, receive=receive)
+            response = _on_http(request, exc)
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
