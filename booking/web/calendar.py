@@ -151,16 +151,26 @@ class OfficeProfiles:
         return profile
 
 
-def _merge(windows: list[Hours]) -> list[tuple[int, list[tuple[time, time]]]]:
-    """Per weekday, the opening spans (adjacent windows joined: 09-10 and 10-11 are 09-11)."""
-    out: dict[int, list[tuple[time, time]]] = {}
+Spans = list[tuple[time, time]]
+
+
+def _merge(windows: list[Hours]) -> list[tuple[int, int, Spans]]:
+    """Opening hours as people write them: runs of weekdays with the same spans (Monday to
+    Friday 09:00-12:00 · 14:00-17:00), adjacent windows joined (09-10 and 10-11 are 09-11)."""
+    by_day: dict[int, Spans] = {}
     for w in windows:
-        spans = out.setdefault(w.weekday, [])
+        spans = by_day.setdefault(w.weekday, [])
         if spans and spans[-1][1] >= w.start:
             spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
         else:
             spans.append((w.start, w.end))
-    return sorted(out.items())
+    runs: list[tuple[int, int, Spans]] = []
+    for day, spans in sorted(by_day.items()):
+        if runs and runs[-1][1] == day - 1 and runs[-1][2] == spans:
+            runs[-1] = (runs[-1][0], day, spans)
+        else:
+            runs.append((day, day, spans))
+    return runs
 
 
 def profiles(rt: Runtime) -> OfficeProfiles:

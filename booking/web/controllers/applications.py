@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -41,7 +41,7 @@ APPLY_SHOWN = (*(f"parties.{i}.{f}" for i in (0, 1) for f in PARTY_FIELDS), "slo
                "answers.residence_permit.party", "answers.residence_permit.division_code", "answers.note")
 UPLOAD_SHOWN = ("kind", "party", "file")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-NEAR_DAYS = 3  # slots offered around the date asked about
+NEAR = 8  # slots offered when the date asked about has none
 
 
 class CrossProvincePages(Controller):
@@ -164,8 +164,10 @@ async def _assessment_page(request: Request[Any, Any, Any], runtime: Runtime, se
 
 
 def _around(slots: list[calendar.FreeSlot], office: Any, day: date) -> list[calendar.FreeSlot]:
-    return [s for s in slots if s.remaining > 0
-            and abs((s.starts_at.astimezone(office.tz).date() - day).days) <= NEAR_DAYS]
+    """The free slots of the date asked about; if it has none, the nearest ones."""
+    free = [s for s in slots if s.remaining > 0]
+    that_day = [s for s in free if s.starts_at.astimezone(office.tz).date() == day]
+    return that_day or calendar.nearest(free, datetime.combine(day, time(12), tzinfo=office.tz), count=NEAR)
 
 
 async def _application_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
