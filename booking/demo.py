@@ -115,6 +115,9 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
             except EmailTaken:
                 pass
             lines.append(f"couple {couple_email}  password: {DEMO_PASSWORDS['couple']}")
+            base = settings.public_base_url.rstrip("/")
+            lines.append(f"pages  {base}/  (couples: offices, booking, /me, /events, /cross-province)")
+            lines.append(f"api    {base}/api/v1  (docs: {base}/schema)")
     finally:
         await runtime.close()
     return lines

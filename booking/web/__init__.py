@@ -21,10 +21,12 @@ import hmac
 from typing import Any
 
 from litestar import Router
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.static_files import create_static_files_router
 
 from booking.settings import Settings
@@ -50,10 +52,16 @@ def csrf_config(settings: Settings) -> CSRFConfig:
                       cookie_secure=settings.env == "production")
 
 
+# Pages and assets are sent gzipped to browsers that take it (phones at the rush); the API's
+# hot JSON is left as it is.
+GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1000,
+                                                                       gzip_compress_level=6))
+
+
 def web_handlers(settings: Settings) -> list[Any]:
     pages = Router(
         path="/", route_handlers=PAGE_CONTROLLERS,
-        middleware=[DefineMiddleware(PageCSRFMiddleware, config=csrf_config(settings))],
+        middleware=[GZIP, DefineMiddleware(PageCSRFMiddleware, config=csrf_config(settings))],
         before_request=prepare_page,
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False),
                       "locale": Provide(provide_page_locale, sync_to_thread=False)},
@@ -63,6 +71,7 @@ def web_handlers(settings: Settings) -> list[Any]:
     )
     static = create_static_files_router(
         path="/static", directories=[STATIC], opt={"exclude_from_auth": True}, include_in_schema=False,
+        middleware=[GZIP],
         # asset URLs carry their content's hash (templates.static), so they may be kept long
         cache_control=CacheControlHeader(max_age=31_536_000, public=True))
     return [pages, static]
