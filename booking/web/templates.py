@@ -23,6 +23,7 @@ from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from booking.appointments.codes import display_code
 from booking.i18n import LazyText, babel_locale, gettext, ngettext
 from booking.i18n.formatting import format_time, format_when
 from booking.offices.catalog import service_title
@@ -137,9 +138,10 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True,
                       auto_reload=False)
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, static=_static, htmx_js=_static(HTMX),
-                       provinces=_provinces, field_id=_field_id, weekday_name=_weekday_name, relative=_relative, label=labels.label, STATUS=labels.STATUS, EVENT_KIND=labels.EVENT_KIND,
-                       ID_TYPE=labels.ID_TYPE, SEX=labels.SEX)
-    env.filters.update(t=_translate, when=_when, hm=_hm, day=_day, number=_number, service=_service,
+                       provinces=_provinces, field_id=_field_id, weekday_name=_weekday_name, relative=_relative,
+                       label=labels.label, STATUS=labels.STATUS, EVENT_KIND=labels.EVENT_KIND, ID_TYPE=labels.ID_TYPE,
+                       SEX=labels.SEX)
+    env.filters.update(code=display_code, t=_translate, when=_when, hm=_hm, day=_day, number=_number, service=_service,
                        province=_province)
     return env
 

@@ -56,21 +56,21 @@ def browser(server: str) -> Iterator[Browser]:
         chromium.close()
 
 
+def _tab(browser: Browser, server: str, locale: str) -> Iterator[Page]:
+    """A phone-sized page in a fresh context (no cookies), with the browser's language."""
+    context = browser.new_context(base_url=server, viewport=PHONE, locale=locale, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def page(browser: Browser, server: str) -> Iterator[Page]:
-    """A phone-sized page in a fresh context (no cookies), Chinese by its Accept-Language."""
-    context = browser.new_context(base_url=server, viewport=PHONE, locale="zh-CN", accept_downloads=True)
-    tab = context.new_page()
-    yield tab
-    context.close()
+    yield from _tab(browser, server, "zh-CN")
 
 
 @pytest.fixture
 def english_page(browser: Browser, server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=server, viewport=PHONE, locale="en-US", accept_downloads=True)
-    tab = context.new_page()
-    yield tab
-    context.close()
+    yield from _tab(browser, server, "en-US")
 
 
 _axe = Axe()

@@ -17,7 +17,7 @@ from booking.errors import Problem
 from booking.runtime import Runtime
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
-from booking.web.session import clear_session, new_token, safe_next, set_session
+from booking.web.session import RENEW, clear_session, new_token, safe_next, set_session
 
 LOGIN_FIELDS = ("email", "password")
 REGISTER_FIELDS = ("name", "email", "password", "phone")
@@ -41,9 +41,7 @@ class AccountPages(Controller):
             data = parse(LoginIn, unflatten(form, LOGIN_FIELDS))
             account = await accounts.login(session, runtime, data.email, data.password)
         except Problem as problem:
-            form.pop("password", None)
-            return page(request, "login.html", status_code=problem.status, next=target,
-                        form=refused(problem, form, LOGIN_FIELDS))
+            return _refused(request, "login.html", problem, form, LOGIN_FIELDS, target)
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "logged-in")
 
     @get("/register", name="register")
@@ -61,9 +59,7 @@ class AccountPages(Controller):
             # logged in the way every login is: through the login service
             account = await accounts.login(session, runtime, data.email, data.password)
         except Problem as problem:
-            form.pop("password", None)
-            return page(request, "register.html", status_code=problem.status, next=target,
-                        form=refused(problem, form, REGISTER_FIELDS))
+            return _refused(request, "register.html", problem, form, REGISTER_FIELDS, target)
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "registered")
 
     @get("/logout", name="logout")
@@ -72,10 +68,16 @@ class AccountPages(Controller):
 
     @post("/logout", name="logout-post")
     async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        request.state.pop("page_session_renewed", None)
+        request.state[RENEW] = None  # no renewed session set on the way out
         response = redirect(request, "/", notice="logged-out")
         clear_session(response)
         return response
+
+
+def _refused(request: Request[Any, Any, Any], template: str, problem: Problem, form: dict[str, Any],
+             fields: tuple[str, ...], target: str) -> Response[Any]:
+    form.pop("password", None)  # never sent back
+    return page(request, template, status_code=problem.status, next=target, form=refused(problem, form, fields))
 
 
 def _signed_in(request: Request[Any, Any, Any], principal: Principal, target: str, notice: str) -> Response[Any]:

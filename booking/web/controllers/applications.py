@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.applications.schemas import ApplicationIn, DocumentUpload
+from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.policy import DOCUMENT_KINDS
@@ -176,4 +177,5 @@ async def _application_page(request: Request[Any, Any, Any], runtime: Runtime, s
     app = await applications.get_application(runtime, session, principal, application_id, locale)
     office = await calendar.office_or_404(runtime, app["office_id"])
     return page(request, "application.html", status_code=status_code, private=True, app=app, office=office,
-                kind_options=[(k, kind.title) for k, kind in DOCUMENT_KINDS.items()], form=form, open=app["status"] in ("submitted", "needs_more_info"))
+                kind_options=[(k, kind.title) for k, kind in DOCUMENT_KINDS.items()], form=form,
+                open=app["status"] in OPEN_STATUSES)
