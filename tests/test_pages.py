@@ -5,6 +5,7 @@ The whole journey in a real browser is in tests/browser."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -239,3 +240,18 @@ async def test_an_htmx_request_gets_the_fragment_only(client, runtime, admin):
     part = await client.get(f"/offices/{office.id}?service=marriage_registration", headers={"HX-Request": "true"})
     assert full.text.startswith("<!doctype html>") and "<html" not in part.text
     assert part.text.lstrip().startswith('<section id="calendar"')
+
+
+async def test_a_session_past_half_its_life_is_renewed(client, runtime):
+    account = await make_actor(runtime, "couple")
+    auth = build_jwt_auth(runtime.settings)
+    ageing = auth.create_token(identifier=str(account.id), token_expiration=timedelta(seconds=120),
+                               token_issuer=runtime.settings.token_issuer,
+                               token_audience=runtime.settings.token_audience, token_extras={"role": "couple"})
+    client.cookies.set("booking_session", ageing)
+    response = await client.get("/me")
+    assert response.status_code == 200
+    renewed = response.cookies.get("booking_session")
+    assert renewed and renewed != ageing
+    fresh = await client.get("/me")  # the new token is young: nothing to renew
+    assert fresh.status_code == 200 and "booking_session" not in fresh.cookies
