@@ -8,6 +8,8 @@ the page builds the API's input model and calls the API's service.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,6 +20,18 @@ from booking.errors import InvalidInput, Problem, pydantic_field_errors
 from booking.i18n import LazyText
 
 M = TypeVar("M", bound=BaseModel)
+
+# the two parties' fields, as the booking, application and sign-up forms show them
+PARTY_FIELDS = ("name", "id_type", "id_number", "phone", "hukou_province", "sex", "birth_date")
+PARTIES_SHOWN = tuple(f"parties.{i}.{f}" for i in (0, 1) for f in PARTY_FIELDS)
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # as the API's Idempotency-Key header
+
+
+def idempotency_key(form: Mapping[str, Any]) -> str | None:
+    """The form's own key (drawn when the form was shown): a double tap or a retried post
+    gets the first answer instead of a second booking."""
+    key = form.get("idempotency_key")
+    return key if isinstance(key, str) and _KEY.match(key) else None
 
 
 def unflatten(form: Mapping[str, Any], roots: Iterable[str]) -> dict[str, Any]:
@@ -84,6 +98,10 @@ class FormState:
     @property
     def failed(self) -> bool:
         return self.title is not None
+
+    def key(self) -> str:
+        """The idempotency key for the form shown: the one it was posted with, else a new one."""
+        return self.values.get("idempotency_key") or uuid.uuid4().hex
 
 
 def refused(problem: Problem, form: Mapping[str, Any] | None = None, shown: Iterable[str] = ()) -> FormState:

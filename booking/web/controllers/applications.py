@@ -4,7 +4,6 @@ document uploads, its status and the clerk's messages."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
@@ -29,7 +28,7 @@ from booking.offices import services as offices
 from booking.offices.catalog import SERVICES, service_title
 from booking.runtime import Runtime
 from booking.web import calendar
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
 
@@ -37,11 +36,9 @@ ASSESS_FIELDS = ("office_id", "service", "date", "parties", "residence_permit_di
 ASSESS_SHOWN = ("office_id", "service", "date", "parties.0.hukou_province", "parties.1.hukou_province",
                 "residence_permit_division", "permit")
 APPLY_FIELDS = ("slot_id", "service", "parties", "answers")
-PARTY_FIELDS = ("name", "id_type", "id_number", "phone", "hukou_province", "sex", "birth_date")
-APPLY_SHOWN = (*(f"parties.{i}.{f}" for i in (0, 1) for f in PARTY_FIELDS), "slot_id",
+APPLY_SHOWN = (*PARTIES_SHOWN, "slot_id",
                "answers.residence_permit.party", "answers.residence_permit.division_code", "answers.note")
 UPLOAD_SHOWN = ("kind", "party", "file")
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 NEAR = 8  # slots offered when the date asked about has none
 
 
@@ -60,7 +57,6 @@ class CrossProvincePages(Controller):
                     locale: NamedDependency[str]) -> Response[Any]:
         principal = require_couple(request, viewer)
         form = await posted(request)
-        key = form.get("idempotency_key")
         fields = unflatten(form, APPLY_FIELDS)
         answers = fields.setdefault("answers", {})
         if form.get("permit") != "yes":
@@ -68,7 +64,7 @@ class CrossProvincePages(Controller):
         try:
             _status, body = await applications.submit(
                 runtime, principal, parse(ApplicationIn, fields), locale=locale,
-                key=key if isinstance(key, str) and _KEY.match(key) else None)
+                key=idempotency_key(form))
         except Problem as problem:
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
             return await _assessment_page(request, runtime, session, locale, asked,
@@ -161,7 +157,7 @@ async def _assessment_page(request: Request[Any, Any, Any], runtime: Runtime, se
     return page(request, "cross_province.html", status_code=status_code, private=True,
                 office_options=office_options, service_options=[(s, service_title(s, locale)) for s in SERVICES],
                 verdict=verdict, office=office, slots=slots, form=form, asked=asked,
-                key=form.values.get("idempotency_key") or uuid.uuid4().hex)
+                key=form.key())
 
 
 def _around(slots: list[calendar.FreeSlot], office: Any, day: date) -> list[calendar.FreeSlot]:

@@ -3,7 +3,6 @@ and, for charity weddings, a pledge or sponsor), the waitlist position, cancel."
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -18,16 +17,14 @@ from booking.events import services as events
 from booking.events import signups
 from booking.events.schemas import SignupIn
 from booking.runtime import Runtime
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
 
 SIGNUP_FIELDS = ("parties", "marriage_date", "guests", "pledge", "sponsor")
-PARTY_FIELDS = ("name", "id_type", "id_number", "phone", "hukou_province", "sex", "birth_date")
-SHOWN = (*(f"parties.{i}.{f}" for i in (0, 1) for f in PARTY_FIELDS), "marriage_date", "guests",
+SHOWN = (*PARTIES_SHOWN, "marriage_date", "guests",
          "pledge.amount", "pledge.cause", "sponsor.name", "pledge")
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 LISTED = 50
 
 Kind = Annotated[str | None, QueryParameter(pattern=r"^(collective|charity|memorial)?$")]
@@ -57,7 +54,6 @@ class EventPages(Controller):
                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
         principal = require_couple(request, viewer)
         form = await posted(request)
-        key = form.get("idempotency_key")
         fields = unflatten(form, SIGNUP_FIELDS)
         if form.get("contribution") != "pledge":
             fields.pop("pledge", None)
@@ -65,7 +61,7 @@ class EventPages(Controller):
             fields.pop("sponsor", None)
         try:
             await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
-                                  key=key if isinstance(key, str) and _KEY.match(key) else None)
+                                  key=idempotency_key(form))
         except Problem as problem:
             return await _event_page(request, runtime, session, principal, event_id, locale,
                                      refused(problem, form, SHOWN), status_code=problem.status)
@@ -99,4 +95,4 @@ async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session
                 conditions=event_conditions(event.kind, event.eligibility, event.guests_per_couple,
                                             event.requires_approval),
                 asks_marriage_date=needs_marriage_date(event.kind), mine=mine, standing=standing, form=form,
-                key=form.values.get("idempotency_key") or uuid.uuid4().hex)
+                key=form.key())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,14 +17,12 @@ from booking.offices.catalog import SERVICES
 from booking.runtime import Runtime
 from booking.schemas import PathId
 from booking.web import calendar
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
 
 BOOKING_FIELDS = ("slot_id", "service", "parties")
-PARTY_FIELDS = ("name", "id_type", "id_number", "phone", "hukou_province", "sex", "birth_date")
-SHOWN = tuple(f"parties.{i}.{f}" for i in (0, 1) for f in PARTY_FIELDS)
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+SHOWN = PARTIES_SHOWN
 
 Service = Annotated[str | None, QueryParameter(pattern=r"^(marriage_registration|certificate_reissue)$")]
 SlotParam = Annotated[int, QueryParameter(name="slot", ge=1, le=2**31 - 1)]
@@ -66,14 +62,13 @@ class OfficePages(Controller):
                    locale: NamedDependency[str]) -> Response[Any]:
         principal = require_couple(request, viewer)
         form = await posted(request)
-        key = form.get("idempotency_key")
         chosen = slot_id
         try:
             # the slot comes from the form: after a refusal the couple may choose another one
             data = parse(AppointmentIn, unflatten(form, BOOKING_FIELDS))
             chosen = data.slot_id
             _status, body = await book(runtime, principal, data, locale=locale,
-                                       key=key if isinstance(key, str) and _KEY.match(key) else None)
+                                       key=idempotency_key(form))
         except (SlotFullProblem, SlotNotBookable) as problem:
             return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
                                        status_code=problem.status, taken=True)
@@ -97,7 +92,7 @@ async def _booking_page(request: Request[Any, Any, Any], runtime: Runtime, offic
         raise NotFound()
     slots = await calendar.free_slots(runtime, office_id, facts.service)
     slot = calendar.find(slots, slot_id)
-    key = form.values.get("idempotency_key") or uuid.uuid4().hex
+    key = form.key()
     if slot is None or slot.remaining <= 0 or taken:
         alternatives = calendar.nearest(slots, facts.starts_at, exclude=slot_id)
         if taken:  # the couple's details stay: they pick another slot in the same form
