@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     db_fast_pool_size: int = 10
     log_level: str = "INFO"
 
+    # Metrics (Prometheus). With a token, /metrics wants `Authorization: Bearer <token>`;
+    # without one it is open in development and off (404) in production.
+    metrics_token: str | None = None
+    # the worker's own /metrics endpoint (port 0: none)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # scrape-time figures read from the database (outbox, seats left) are reused this long
+    metrics_snapshot_seconds: float = 5.0
+
     # Background delivery: the embedded default delivers in-process when no Redis is set.
     outbox_poll_seconds: float = 2.0
     notification_job_timeout_seconds: int = 20

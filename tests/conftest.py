@@ -88,6 +88,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_pool_size": 8,
         "db_max_overflow": 8,
         "db_fast_pool_size": 8,
+        # in-process workers open no metrics port (tests that want one set it)
+        "worker_metrics_port": 0,
     }
     values.update(overrides)
     return Settings(**values)
