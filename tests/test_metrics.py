@@ -171,3 +171,31 @@ async def test_outcome_vocabulary_is_closed():
     assert classify(409, None, "party-already-booked") == "party_already_booked"
     assert classify(409, None, "not-in-jurisdiction") == "not_in_jurisdiction"
     assert classify(503, None, "service-unavailable") == "error"
+
+
+async def test_the_scrape_is_protected_and_not_in_the_public_api(runtime, client):
+    """With a token, /metrics wants it; in production without one, /metrics is off; it is
+    not an operation of the OpenAPI document."""
+    from booking.app import create_app
+    from tests.conftest import running
+
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/metrics" not in schema["paths"]
+
+    async def status(settings_changes: dict[str, Any], headers: dict[str, str]) -> int:
+        runtime.settings = runtime.settings.model_copy(update=settings_changes)
+        async with running(create_app(runtime=runtime)) as app:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+                return (await c.get("/metrics", headers=headers)).status_code
+
+    original = runtime.settings
+    try:
+        token = {"metrics_token": "a-long-scrape-token-for-the-test"}
+        assert await status(token, {}) == 401
+        assert await status(token, {"Authorization": "Bearer not-the-token"}) == 401
+        assert await status(token, {"Authorization": "Bearer a-long-scrape-token-for-the-test"}) == 200
+        assert await status({"env": "production", "metrics_token": None}, {}) == 404
+        assert await status({"env": "production", **token}, {"Authorization": "Bearer a-long-scrape-token-for-the-test"}
+                            ) == 200
+    finally:
+        runtime.settings = original
