@@ -199,3 +199,24 @@ async def test_the_scrape_is_protected_and_not_in_the_public_api(runtime, client
                             ) == 200
     finally:
         runtime.settings = original
+
+
+async def test_sign_ups_are_counted_by_outcome(client, runtime, admin):
+    """Sign-ups have their own kind: a place, a waitlist ticket and a second sign-up of the
+    same couple each move their outcome by one."""
+    from tests.events_helpers import create_event, office_with_clerk, signup_body
+
+    office_id, clerk = await office_with_clerk(client, runtime, admin)
+    event = await create_event(client, clerk, office_id, capacity=1)
+    first, second = await make_actor(runtime, "couple"), await make_actor(runtime, "couple")
+    parties = couple_parties()
+    before = await scrape(client)
+    url = f"/api/v1/events/{event['id']}/signups"
+    placed = await client.post(url, json=signup_body(parties), headers=first.headers)
+    waitlisted = await client.post(url, json=signup_body(), headers=second.headers)
+    again = await client.post(url, json=signup_body(parties), headers=second.headers)
+    assert (placed.json()["status"], waitlisted.json()["status"], again.status_code) == ("confirmed", "waitlisted",
+                                                                                          409)
+    after = await scrape(client)
+    for name in ("booked", "waitlisted", "party_already_booked"):
+        assert outcome(after, name, kind="signup") - outcome(before, name, kind="signup") == 1, name

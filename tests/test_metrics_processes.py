@@ -37,14 +37,6 @@ TOKEN = secrets.token_urlsafe(24)
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
-
-
 @contextlib.contextmanager
 def process(command: list[str], env: dict[str, str], logs: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     child = subprocess.Popen([sys.executable, "-m", "booking.cli", *command], env=env, cwd=ROOT,

@@ -21,9 +21,9 @@ from booking.errors import NotFound, Unauthorized
 from booking.observability import tracing
 from booking.observability.exposition import exposition
 from booking.observability.metrics import (
-    OUTCOMES,
     RATE_LIMIT_REFUSALS,
     UNMATCHED_ROUTE,
+    count_outcome,
     method_label,
     observe_request,
 )
@@ -38,7 +38,7 @@ def _count_answer(scope: Scope, route: str, method: str, status: int, seconds: f
     state = scope.get("state") or {}
     kind = OUTCOME_ROUTES.get((method, route))
     if kind is not None:
-        OUTCOMES.labels(kind, outcome_of(status, state)).inc()
+        count_outcome(kind, outcome_of(status, state))
     if status == 429:
         RATE_LIMIT_REFUSALS.labels(state.get(RATE_LIMIT_STATE, "unnamed"), route).inc()
 

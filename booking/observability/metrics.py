@@ -77,6 +77,15 @@ def _request_histogram(route: str, method: str) -> Any:
     return HTTP_REQUEST_SECONDS.labels(route, method)
 
 
+@lru_cache(maxsize=256)
+def _outcome_counter(kind: str, outcome: str) -> Any:
+    return OUTCOMES.labels(kind, outcome)
+
+
+def count_outcome(kind: str, outcome: str) -> None:
+    _outcome_counter(kind, outcome).inc()
+
+
 def method_label(method: str | None) -> str:
     return method if method in HTTP_METHODS else "other"
 
@@ -113,6 +122,7 @@ __all__ = [
     "OUTCOMES",
     "RATE_LIMIT_REFUSALS",
     "count_delivery",
+    "count_outcome",
     "count_rate_limit_refusal",
     "observe_request",
 ]
