@@ -220,3 +220,32 @@ async def test_sign_ups_are_counted_by_outcome(client, runtime, admin):
     after = await scrape(client)
     for name in ("booked", "waitlisted", "party_already_booked"):
         assert outcome(after, name, kind="signup") - outcome(before, name, kind="signup") == 1, name
+
+
+async def test_deliveries_are_counted_by_channel_and_result(client, runtime, admin, couple):
+    """Delivered in this process (no Redis): the SMS goes out, the e-mail meets an SMTP port
+    nobody listens on and is retried; reminders whose moment passed are dropped."""
+    from booking.notifications.delivery import sweep
+    from tests.helpers import free_port
+
+    runtime.settings = runtime.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port(),
+                                                           "smtp_timeout_seconds": 2})
+    office = await open_office(client, runtime, admin)
+    assert (await client.post(BOOK, json=booking(await first_slot(client, office)),
+                              headers=couple.headers)).status_code == 201
+    before = await scrape(client)
+    await sweep(runtime)
+    after = await scrape(client)
+
+    def moved(channel: str, result: str, since: str, until: str) -> float:
+        series = {"channel": channel, "result": result}
+        return (value(until, "booking_notification_deliveries_total", **series)
+                - value(since, "booking_notification_deliveries_total", **series))
+
+    assert moved("sms", "sent", before, after) == 1
+    assert (moved("email", "retry", before, after), moved("email", "sent", before, after)) == (1, 0)
+    runtime.clock.advance(days=30)  # past the appointment: its reminders can only be dropped
+    dropped = (await sweep(runtime)).dropped
+    later = await scrape(client)
+    assert dropped > 0
+    assert moved("email", "dropped", after, later) + moved("sms", "dropped", after, later) == dropped

@@ -102,7 +102,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
                    # a row being delivered right now is the delivery's to finish
                    (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
             .values(state="dropped", last_error="its moment had passed", leased_until=None)
-            .returning(Notification.id))).all()
+            .returning(Notification.channel))).all()
         due_query = (
             select(Notification.id, Notification.attempts)
             .where(Notification.state == "pending", Notification.next_attempt_at <= now,
@@ -127,6 +127,8 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
     else:
         for notification_id, _attempts in due:
             await deliver(rt, notification_id)
+    for row in dropped:
+        count_delivery(row.channel, "dropped")
     if dropped:
         logger.info("reminders dropped", extra={"count": len(dropped)})
     return SweepResult(dropped=len(dropped), handed_on=len(due))
