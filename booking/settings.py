@@ -136,6 +136,11 @@ class Settings(BaseSettings):
                 problems.append("BOOKING_DATA_KEY must be base64 of at least 32 random bytes")
             if self.is_sqlite:
                 problems.append("BOOKING_DATABASE_URL must point to PostgreSQL in production")
+            token = (self.metrics_token or "").strip().lower()
+            if self.metrics_token is not None and (len(token) < MIN_SECRET_LENGTH or token in PLACEHOLDERS
+                                                   or any(word in token for word in PLACEHOLDER_WORDS)):
+                problems.append(f"BOOKING_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} random characters "
+                                "(or unset: /metrics is then off)")
             if problems:
                 raise SettingsError("; ".join(problems))
             return self

@@ -249,3 +249,17 @@ async def test_deliveries_are_counted_by_channel_and_result(client, runtime, adm
     later = await scrape(client)
     assert dropped > 0
     assert moved("email", "dropped", after, later) + moved("sms", "dropped", after, later) == dropped
+
+
+async def test_production_refuses_a_placeholder_scrape_token():
+    import base64
+
+    from booking.settings import Settings, SettingsError
+
+    good = {"env": "production", "secret_key": "s" * 48, "data_key": base64.b64encode(b"k" * 32).decode(),
+            "database_url": "postgresql+asyncpg://booking@db/booking"}
+    Settings(**good).ensure_secrets()  # no token: /metrics is simply off
+    Settings(**good, metrics_token="Zq8vN3kR7tW1yB5mC9xL2pF6hJ4sD0gA").ensure_secrets()
+    for weak in ("change-me", "short-token"):
+        with pytest.raises(SettingsError, match="BOOKING_METRICS_TOKEN"):
+            Settings(**good, metrics_token=weak).ensure_secrets()
