@@ -255,3 +255,26 @@ async def test_a_session_past_half_its_life_is_renewed(client, runtime):
     assert renewed and renewed != ageing
     fresh = await client.get("/me")  # the new token is young: nothing to renew
     assert fresh.status_code == 200 and "booking_session" not in fresh.cookies
+
+
+async def test_page_bookings_are_counted_with_the_apis(client, runtime, admin):
+    """At the rush most bookings come through the pages: /metrics counts their outcomes too."""
+    from tests.metrics_helpers import value
+
+    def booked_and_invalid(text: str) -> tuple[float, float]:
+        return tuple(value(text, "booking_outcomes_total", kind="appointment", outcome=name)  # type: ignore[return-value]
+                     for name in ("booked", "invalid"))
+
+    office = await open_office(client, runtime, admin)
+    await register(client)
+    slot_id = await first_slot(client, office.id)
+    before = booked_and_invalid((await client.get("/metrics")).text)
+    form_page = await client.get(f"/offices/{office.id}/book?slot={slot_id}")
+    parties = couple_parties()
+    bad = [{**parties[0], "phone": "1"}, parties[1]]
+    assert (await client.post(f"/offices/{office.id}/book?slot={slot_id}",
+                              data=booking_form(csrf(form_page.text), slot_id, bad))).status_code == 422
+    assert (await client.post(f"/offices/{office.id}/book?slot={slot_id}",
+                              data=booking_form(csrf(form_page.text), slot_id, parties))).status_code == 303
+    after = booked_and_invalid((await client.get("/metrics")).text)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)

@@ -14,7 +14,9 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 
 from booking.accounts.principal import Principal
+from booking.errors import PROBLEM_CODE_STATE, Problem
 from booking.i18n import LazyText, lazy, negotiate
+from booking.observability.outcomes import ANSWER_STATUS_STATE
 from booking.web import session as page_session
 
 LANG_COOKIE = "lang"
@@ -94,6 +96,17 @@ def redirect(request: Request[Any, Any, Any], path: str, *, notice: str | None =
     if notice is not None:
         response.set_cookie(FLASH_COOKIE, notice, max_age=120, path="/", httponly=True, samesite="lax")
     return _finish(response, request)  # type: ignore[return-value]
+
+
+def note_outcome(request: Request[Any, Any, Any], *, status: str | None = None,
+                 problem: Problem | None = None) -> None:
+    """A booking, application or sign-up page notes what became of the request, as the API's
+    handlers do, so /metrics counts the outcomes of both (``observability.outcomes``)."""
+    state = request.scope.setdefault("state", {})
+    if status is not None:
+        state[ANSWER_STATUS_STATE] = status
+    if problem is not None:
+        state[PROBLEM_CODE_STATE] = problem.code
 
 
 def set_language(response: Response[Any], tag: str) -> None:

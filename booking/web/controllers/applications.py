@@ -29,7 +29,7 @@ from booking.offices.catalog import SERVICES, service_title
 from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
-from booking.web.pages import page, redirect
+from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 
 ASSESS_FIELDS = ("office_id", "service", "date", "parties", "residence_permit_division")
@@ -66,9 +66,11 @@ class CrossProvincePages(Controller):
                 runtime, principal, parse(ApplicationIn, fields), locale=locale,
                 key=idempotency_key(form))
         except Problem as problem:
+            note_outcome(request, problem=problem)
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
             return await _assessment_page(request, runtime, session, locale, asked,
                                           refused(problem, form, APPLY_SHOWN), status_code=problem.status)
+        note_outcome(request, status=body["status"])
         return redirect(request, f"/cross-province/applications/{body['id']}", notice="applied")
 
     @get("/applications/{application_id:uuid}", name="cross-province-application")

@@ -19,7 +19,7 @@ from booking.events.schemas import SignupIn
 from booking.runtime import Runtime
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
-from booking.web.pages import page, redirect
+from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 
 SIGNUP_FIELDS = ("parties", "marriage_date", "guests", "pledge", "sponsor")
@@ -60,11 +60,13 @@ class EventPages(Controller):
         if form.get("contribution") != "sponsor":
             fields.pop("sponsor", None)
         try:
-            await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
+            _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
                                   key=idempotency_key(form))
         except Problem as problem:
+            note_outcome(request, problem=problem)
             return await _event_page(request, runtime, session, principal, event_id, locale,
                                      refused(problem, form, SHOWN), status_code=problem.status)
+        note_outcome(request, status=body["status"])
         return redirect(request, f"/events/{event_id}#mine", notice="signed-up")
 
     @post("/{event_id:uuid}/signups/{signup_id:uuid}/cancel", name="event-signup-cancel")

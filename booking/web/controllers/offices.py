@@ -18,7 +18,7 @@ from booking.runtime import Runtime
 from booking.schemas import PathId
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
-from booking.web.pages import page, redirect
+from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 
 BOOKING_FIELDS = ("slot_id", "service", "parties")
@@ -70,11 +70,14 @@ class OfficePages(Controller):
             _status, body = await book(runtime, principal, data, locale=locale,
                                        key=idempotency_key(form))
         except (SlotFullProblem, SlotNotBookable) as problem:
+            note_outcome(request, problem=problem)
             return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
                                        status_code=problem.status, taken=True)
         except Problem as problem:
+            note_outcome(request, problem=problem)
             return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
                                        status_code=problem.status)
+        note_outcome(request, status=body["status"])
         application = body["links"].get("application")
         if application:  # the policy routes this couple to a clerk's pre-review first
             return redirect(request, f"/cross-province/applications/{application.rsplit('/', 1)[-1]}",
