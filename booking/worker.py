@@ -20,6 +20,7 @@ from arq import cron
 from arq.worker import Worker
 
 from booking.notifications.delivery import delivery_gate, stop_deliveries
+from booking.observability.worker import timed, worker_observability
 from booking.queue import redis_settings
 from booking.runtime import Runtime
 from booking.settings import Settings
@@ -64,9 +65,12 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
             rt.redis = ctx["redis"]
         ctx["runtime"] = rt
         ctx["owns_runtime"] = runtime is None
+        await _start_observability(ctx, rt)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["redis"].delete(heartbeat_key())  # /ready stops counting this worker now
+        if "observability" in ctx:
+            await ctx["observability"].aclose()
         rt: Runtime | None = ctx.get("runtime")
         if rt is not None and ctx.get("owns_runtime"):
             # a delivery outlives a cancelled job (it is shielded): end it before the pools
@@ -78,10 +82,10 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
     from booking.jobs import WORKER_FUNCTIONS
 
     return {
-        "functions": list(WORKER_FUNCTIONS),
+        "functions": [timed(f) for f in WORKER_FUNCTIONS],
         "cron_jobs": [
-            cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
-            cron(run_periodic_jobs, second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
+            cron(timed(heartbeat), second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
+            cron(timed(run_periodic_jobs), second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
@@ -101,6 +105,18 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         # arq's handler cancels running jobs; ``run_worker`` installs BookingWorker's instead
         "handle_signals": False,
     }
+
+
+async def _start_observability(ctx: dict[str, Any], rt: Runtime) -> None:
+    """The worker's /metrics endpoint and pool sampling (closed in on_shutdown); tracing
+    when OTEL_* asks for it."""
+    from contextlib import AsyncExitStack
+
+    from booking.observability.tracing import setup_tracing
+
+    setup_tracing("booking-worker")
+    stack = ctx["observability"] = AsyncExitStack()
+    await stack.enter_async_context(worker_observability(rt.settings, rt.db))
 
 
 class BookingWorker(Worker):
