@@ -175,9 +175,8 @@ async def test_confirmation_reschedule_and_cancel_by_mail(client, runtime, sink,
 
 async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, worker, clock: FixedClock):
     booked, couple, _slots, parties = await _book(client, runtime, day="2026-09-15", language="zh-CN")
-    await until(lambda: len(sink.messages) == 1, sweep_rt=runtime)
     sms = channels(runtime).sms.sent
-    assert len(sms) == 1
+    await until(lambda: len(sink.messages) == 1 and len(sms) == 1, sweep_rt=runtime)
     clock.set(datetime(2026, 9, 14, 17, 59, tzinfo=SH))
     await sweep(runtime)
     await asyncio.sleep(0.3)
