@@ -83,7 +83,8 @@ async def seed_demo(settings: Settings) -> list[str]:
                     await add_special_opening(session, office.id, SpecialOpeningIn(
                         date=may20, note="5·20 特别开放日 / 5-20 extended opening",
                         windows=[WindowIn(start=start, end=end, capacities={"marriage_registration": 20})
-                                 for start, end in ((time(8), time(9)), (time(12), time(14)), (time(17), time(19)))],
+                                 for start, end in ((time(8), time(9)), (time(12), time(14)),
+                                                    (time(17), time(19)))],
                     ), SYSTEM, now)
                 rules = office.rules or {}
                 start = now.astimezone(ZoneInfo(office.timezone)).date()

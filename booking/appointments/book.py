@@ -102,8 +102,9 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
     if slot is None or office is None or (counter_office is not None and slot.office_id != counter_office):
         raise invalid("slot_id", lazy("No such slot."))
     # The policy periods come from the in-process cache: no round trip on this path.
-    verdict = check_placement(office, slot, data.service, [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties], now,
-                              await policy_book(rt).periods(), counter=counter_office is not None,
+    placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
+    verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
+                              counter=counter_office is not None,
                               residence_permit=review.residence_permit if review is not None else UNANSWERED)
     if review is not None and not verdict.prereview:
         raise PrereviewNotRequired()

@@ -75,10 +75,9 @@ async def cancel_standing(session: AsyncSession, principal: Principal, slot_ids:
     just closed (and holds locked): each couple is told. Returns how many."""
     # Every status change locks the slot first, so with these slots locked the set of
     # appointments standing on them cannot change under us.
-    ids = (await session.execute(select(Appointment.id).where(
-        Appointment.slot_id.in_(list(slot_ids)),  # type: ignore[attr-defined]
-        Appointment.status.in_([s.value for s in lifecycle.CLOSE_DAY.sources])))).scalars().all()  # type: ignore[attr-defined]
-    standing = await lock_rows(session, Appointment, ids)
+    on_them = Appointment.slot_id.in_(list(slot_ids))  # type: ignore[attr-defined]
+    active = Appointment.status.in_([s.value for s in lifecycle.CLOSE_DAY.sources])  # type: ignore[attr-defined]
+    standing = await lock_rows(session, Appointment, where=on_them & active)
     await lifecycle.apply(session, standing, lifecycle.CLOSE_DAY, actor=principal, now=now, reason=reason,
                           cause="office_day")
     return len(standing)

@@ -201,13 +201,9 @@ async def _settle_holds(session: AsyncSession, held: Sequence[Appointment], t: T
     appointments, the order every change takes)."""
     if not held or t.hold is None:
         return {}
-    rows = (await session.execute(
-        select(CrossProvinceApplication).where(
-            CrossProvinceApplication.appointment_id.in_([a.id for a in held]))  # type: ignore[attr-defined]
-        .order_by(CrossProvinceApplication.id).with_for_update()
-        .execution_options(populate_existing=True))).scalars().all()
+    of_held = CrossProvinceApplication.appointment_id.in_([a.id for a in held])  # type: ignore[attr-defined]
     found = {}
-    for app in rows:
+    for app in await lock_rows(session, CrossProvinceApplication, where=of_held):
         if app.status in OPEN_STATUSES:
             hold.move(app, t.hold, now, by.value, actor if by is Actor.OFFICE else None, reason)
         found[app.appointment_id] = app

@@ -25,8 +25,9 @@ def directory(rt: Runtime) -> OfficeDirectory:
     return rt.extras["offices"]  # type: ignore[no-any-return]
 
 
-async def load(session: AsyncSession, appointment_id: uuid.UUID, *, lock: bool = False) -> Appointment | None:
-    return await session.get(Appointment, appointment_id, with_for_update=lock or None)  # type: ignore[arg-type]
+async def load(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment | None:
+    """For reading; a change locks it with ``lifecycle.lock_for_change``."""
+    return await session.get(Appointment, appointment_id)
 
 
 class OfficeRecord(Protocol):

@@ -51,7 +51,8 @@ class AppointmentLinks(Output):
 class AppointmentOut(Output):
     id: uuid.UUID
     code: str = Field(description="booking code for the counter (also in the QR code)")
-    status: Literal["pending_review", "confirmed", "checked_in", "completed", "turned_away", "no_show", "cancelled"]
+    status: Literal["pending_review", "confirmed", "checked_in", "completed", "turned_away", "no_show",
+                    "cancelled"]
     office_id: int
     service: str
     slot_id: int
@@ -61,7 +62,8 @@ class AppointmentOut(Output):
     channel: str
     sequence: int
     review_reason: str | None = None
-    status_reason: str | None = Field(default=None, description="why it was turned away or cancelled by the office")
+    status_reason: str | None = Field(default=None,
+                                      description="why it was turned away or cancelled by the office")
     parties: list[PartyOut]
     created_at: datetime
     links: AppointmentLinks

@@ -20,6 +20,7 @@ was written and a retry will do. SQLite takes its one write lock at ``BEGIN IMME
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -57,23 +58,32 @@ def is_lock_timeout(exc: BaseException) -> bool:
 
 
 async def set_lock_timeout(session: AsyncSession) -> None:
-    """For the rest of the session's transaction (PostgreSQL only)."""
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        seconds = session.info.get("lock_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-        await session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+    """For the rest of the session's transaction (PostgreSQL only), once per transaction."""
+    if session.bind.dialect.name != "postgresql":  # type: ignore[union-attr]
+        return
+    transaction = session.sync_session.get_transaction()
+    done = session.info.get("lock_timeout_set")
+    if transaction is not None and done is not None and done() is transaction:
+        return
+    seconds = session.info.get("lock_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+    await session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+    session.info["lock_timeout_set"] = weakref.ref(session.sync_session.get_transaction())
 
 
-async def lock_rows(session: AsyncSession, model: type[Row], ids: Iterable[Any], *,
-                    key_share: bool = False) -> list[Row]:
-    """Lock the rows of ``model`` with these ids, in id order, and return them (fresh from
-    the database, replacing what the session had loaded). ``key_share`` takes the weaker
-    ``FOR NO KEY UPDATE`` (the office's schedule lock)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return []
-    await set_lock_timeout(session)
+async def lock_rows(session: AsyncSession, model: type[Row], ids: Iterable[Any] | None = None, *,
+                    where: Any = None, key_share: bool = False) -> list[Row]:
+    """Lock the rows of ``model`` with these ids (or matching ``where``), in id order, and
+    return them fresh from the database (replacing what the session had loaded).
+    ``key_share`` takes the weaker ``FOR NO KEY UPDATE`` (the office's schedule lock)."""
     column = model.id  # type: ignore[attr-defined]
-    query = (select(model).where(column.in_(wanted)).order_by(column)
+    if where is None:
+        wanted = sorted(set(ids or ()))
+        if not wanted:
+            return []
+        where = column.in_(wanted)
+    await set_lock_timeout(session)
+    # PostgreSQL locks the rows as the sort hands them on: in id order
+    query = (select(model).where(where).order_by(column)
              .with_for_update(key_share=key_share).execution_options(populate_existing=True))
     try:
         return list((await session.execute(query)).scalars().all())

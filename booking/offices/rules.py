@@ -21,7 +21,8 @@ class NoShowPolicy(BaseModel):
     (``ban_days``) days from the last of them (``booking.appointments.noshow``)."""
 
     limit: int = Field(default=2, ge=1, le=20, description="no-shows within the window that trigger a ban")
-    window_days: int = Field(default=30, ge=1, le=365, description="...counted from the first to the last of them")
+    window_days: int = Field(default=30, ge=1, le=365,
+                             description="...counted from the first to the last of them")
     ban_days: int = Field(default=15, ge=0, le=365, description="the ban runs this long from the last of them")
 
 
@@ -29,7 +30,8 @@ class BookingRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     booking_window_days: int = Field(default=15, ge=0, le=90, description="a day opens this many days ahead")
-    release_time: LocalTime = Field(default=time(8, 30), description="local time at which a new day is released")
+    release_time: LocalTime = Field(default=time(8, 30),
+                                    description="local time at which a new day is released")
     cutoff_days_before: int = Field(default=1, ge=0, le=30, description="booking closes this many days before")
     cutoff_time: LocalTime = Field(default=time(15, 0),
                                    description="...at this local time (and never after the start)")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,8 +100,7 @@ async def list_days(
 
 
 async def _lock_slots(session: AsyncSession, *where: Any) -> list[Slot]:
-    ids = (await session.execute(select(Slot.id).where(*where))).scalars().all()
-    return await lock_rows(session, Slot, ids)
+    return await lock_rows(session, Slot, where=and_(*where))
 
 
 async def _add_day(session: AsyncSession, row: OfficeDay) -> None:
@@ -122,7 +121,8 @@ async def _overlaps(session: AsyncSession, office: Office, day: date, windows: l
         Slot.office_id == office.id, Slot.local_date == day,
         or_(Slot.closed_reason.is_(None), Slot.closed_reason != ClosedReason.OPENING_REMOVED.value)))).scalars()
     tz = ZoneInfo(office.timezone)
-    taken = [(s.service, s.starts_at.astimezone(tz).time(), s.ends_at.astimezone(tz).time()) for s in existing]
+    taken = [(s.service, s.starts_at.astimezone(tz).time(), s.ends_at.astimezone(tz).time())
+             for s in existing]
     taken += [(service, w.start, w.end) for w in usual for service in w.capacities]
     return any(service == other and w.start < end and start < w.end
                for w in windows for service in w.capacities for other, start, end in taken)
@@ -157,9 +157,9 @@ async def add_special_opening(session: AsyncSession, office_id: int, data: Speci
     office = await lock_office(session, office_id)
     windows = [Window(w.start, w.end, dict(w.capacities)) for w in data.windows or []]
     _check_services([w.capacities for w in windows], office.services, "windows")
+    own = [{"start": w.start.isoformat(), "end": w.end.isoformat(), "capacities": w.capacities} for w in windows]
     row = OfficeDay(office_id=office_id, day=data.date, kind="special_opening", note=data.note,
-                    windows=[{"start": w.start.isoformat(), "end": w.end.isoformat(), "capacities": w.capacities}
-                             for w in windows] or None)
+                    windows=own or None)
     await _add_day(session, row)
     if await _overlaps(session, office, data.date, windows or working_day_windows(
             await weekly_windows(session, office_id))):
@@ -192,7 +192,8 @@ async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date
     else:
         slots = await _lock_slots(session, Slot.office_id == office_id, Slot.office_day_id == row.id)
         await close_slots(session, slots, ClosedReason.OPENING_REMOVED)
-        cancelled = await cancel_standing(session, actor, [s.id for s in slots if s.id is not None], now, None)
+        cancelled = await cancel_standing(session, actor, [s.id for s in slots if s.id is not None], now,
+                                          None)
         referenced = select(Appointment.slot_id).where(Appointment.slot_id == Slot.id).exists()
         await session.execute(delete(Slot).where(Slot.id.in_([s.id for s in slots]), ~referenced))  # type: ignore[union-attr]
     await session.delete(row)

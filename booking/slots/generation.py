@@ -148,7 +148,8 @@ async def _reopen_removed(session: AsyncSession, office_id: int, start: date, en
     for slot in await lock_rows(session, Slot, [left[k] for k in planned]):
         row = planned[(slot.service, slot.starts_at)]
         slot.status, slot.closed_reason = "open", None
-        slot.ends_at, slot.capacity, slot.office_day_id = row["ends_at"], row["capacity"], row["office_day_id"]
+        slot.ends_at, slot.capacity = row["ends_at"], row["capacity"]
+        slot.office_day_id = row["office_day_id"]
         rows.remove(row)
     await session.flush()
     return len(planned)

@@ -52,8 +52,12 @@ async def reopen_slots(session: AsyncSession, slots: Sequence[Slot]) -> None:
     await session.flush()
 
 
-async def get_slot_for_staff(session: AsyncSession, slot_id: int, actor: Principal, *, lock: bool = False) -> Slot:
-    slot = (await lock_rows(session, Slot, [slot_id]) or [None])[0] if lock else await session.get(Slot, slot_id)
+async def get_slot_for_staff(session: AsyncSession, slot_id: int, actor: Principal, *,
+                             lock: bool = False) -> Slot:
+    if lock:
+        slot = next(iter(await lock_rows(session, Slot, [slot_id])), None)
+    else:
+        slot = await session.get(Slot, slot_id)
     if slot is None or not actor.manages_office(slot.office_id):
         raise NotFound()
     return slot
