@@ -70,7 +70,7 @@ def test_what_autogenerate_cannot_see_is_there(pg_database):
     assert len(partial_uniques) >= 2, partial_uniques  # appointments and event sign-ups
 
 
-LIFECYCLE_BEFORE = "5b0c1e9d7f21"  # the revision before the appointment lifecycle's
+LIFECYCLE_BEFORE = "9d3e51c7a2b4"  # the revision before the appointment lifecycle's
 LEGACY_DATA = """
 INSERT INTO office (id, code, name_zh, name_en, province_code, city, address_zh, address_en, timezone, services,
                     rules, is_active, created_at, updated_at)

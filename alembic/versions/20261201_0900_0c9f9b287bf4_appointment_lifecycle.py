@@ -16,7 +16,7 @@
   names (a CR/LF broke every e-mail to the account) become spaces.
 
 Revision ID: 0c9f9b287bf4
-Revises: 5b0c1e9d7f21
+Revises: 9d3e51c7a2b4
 Create Date: 2026-12-01 09:00:00.000000+00:00
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0c9f9b287bf4'
-down_revision: str | Sequence[str] | None = '5b0c1e9d7f21'
+down_revision: str | Sequence[str] | None = '9d3e51c7a2b4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,11 +46,14 @@ from booking.idempotency import fingerprint
 from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
 from booking.notifications.outbox import messages
+from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
 
 CREATE_SCOPE = "appointment.create"
+# the write's refusals: outcomes of a booking, not errors, in a trace
+WRITE_REFUSALS = (SlotFull, SlotClosed, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
@@ -96,18 +99,20 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
 async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
                 counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
                 scope: str) -> tuple[int, dict[str, Any]]:
-    parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
-    slot = await rt.extras["slot_facts"].get(data.slot_id)
-    office = await directory(rt).get(slot.office_id) if slot is not None else None
-    if slot is None or office is None or (counter_office is not None and slot.office_id != counter_office):
-        raise invalid("slot_id", lazy("No such slot."))
-    # The policy periods come from the in-process cache: no round trip on this path.
-    placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
-    verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
-                              counter=counter_office is not None,
-                              residence_permit=review.residence_permit if review is not None else UNANSWERED)
-    if review is not None and not verdict.prereview:
-        raise PrereviewNotRequired()
+    with span("booking.validate"):
+        parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
+        slot = await rt.extras["slot_facts"].get(data.slot_id)
+        office = await directory(rt).get(slot.office_id) if slot is not None else None
+        if (slot is None or office is None
+                or (counter_office is not None and slot.office_id != counter_office)):
+            raise invalid("slot_id", lazy("No such slot."))
+        # The policy periods come from the in-process cache: no round trip on this path.
+        placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
+        verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
+                                  counter=counter_office is not None,
+                                  residence_permit=review.residence_permit if review is not None else UNANSWERED)
+        if review is not None and not verdict.prereview:
+            raise PrereviewNotRequired()
 
     status = "pending_review" if verdict.prereview else "confirmed"
     appointment_id = uuid.uuid4()
@@ -147,7 +152,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         if review is not None and application is not None:
             draft.response = review.respond(application, office, draft.response, notice_locale)
         try:
-            await rt.extras["booking_store"].book(draft)
+            with span("booking.write", expected=WRITE_REFUSALS):
+                await rt.extras["booking_store"].book(draft)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()
