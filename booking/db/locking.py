@@ -14,7 +14,9 @@ Locks are taken inside the caller's transaction with ``SET LOCAL lock_timeout`` 
 ``BOOKING_LOCK_TIMEOUT_SECONDS`` setting, carried in each session's ``info``), so a
 request never waits longer than that behind another; when it would,
 the transaction is rolled back and the caller gets ``Busy`` (503, Retry-After): nothing
-was written and a retry will do. SQLite takes its one write lock at ``BEGIN IMMEDIATE``
+was written and a retry will do. Sweeps that claim work (the no-show and hold-expiry
+sweeps' appointments, the outbox's due rows) take rows with ``SKIP LOCKED``, which never
+waits and so cannot close a circle. SQLite takes its one write lock at ``BEGIN IMMEDIATE``
 (``booking.db.engine``), so row locks are no-ops there.
 """
 
