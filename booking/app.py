@@ -20,6 +20,7 @@ from booking.applications.controllers import ApplicationController, ApplicationQ
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.audit.controllers import AuditController
 from booking.calendar.controllers import CalendarFeedController
+from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
 from booking.events.controllers import EventController, EventFeedController, SignupController
@@ -55,6 +56,8 @@ CONTROLLERS: list[Any] = [
     JurisdictionController,
     ApplicationController,
     ApplicationQueueController,
+    DivorceCaseController,
+    OfficeDivorceController,
     EventController,
     SignupController,
     EventFeedController,

@@ -11,6 +11,7 @@ from booking.db.models.appointments import (
 )
 from booking.db.models.audit import AuditEntry
 from booking.db.models.calendars import CalendarFeed
+from booking.db.models.divorce import DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.events import (
     ACTIVE_SIGNUP_STATUSES,
     EVENT_KINDS,
@@ -39,6 +40,9 @@ __all__ = [
     "CalendarFeed",
     "ClosedReason",
     "CrossProvinceApplication",
+    "DivorceCase",
+    "DivorceParty",
+    "DivorceVisit",
     "EVENT_KINDS",
     "Event",
     "HOLDING_STATUSES",
