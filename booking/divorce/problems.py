@@ -29,7 +29,7 @@ class NotInCoolingOff(Conflict):
 
 
 class OutsideWindow(Conflict):
-    code = "outside-certificate-window"
+    code = "outside-window"
     title = lazy("The certificate visit must fall within the 30 days after the cooling-off period.")
 
 
@@ -49,7 +49,7 @@ class PartyInOpenCase(Conflict):
 
 
 class CertificateNotChecked(Conflict):
-    code = "marriage-certificate-unchecked"
+    code = "certificate-unchecked"
     title = lazy("The office holds no record of this marriage: check the marriage certificate at the counter "
                  "and record the check with the receipt.")
 
