@@ -25,6 +25,7 @@ from booking.i18n import gettext, lazy
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.web import calendar
+from booking.web.controllers import divorce as divorce_pages
 from booking.web.forms import FormState, posted, refused
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
@@ -44,12 +45,14 @@ class MyPages(Controller):
         apps, _ = await applications.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0,
                                               locale=locale)
         mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
+        divorces = await divorce_pages.my_cases(runtime, session, principal)
         events = await _events_of(runtime, session, mine, locale)
-        offices = {i: await office_of(runtime, i, session) for i in {a["office_id"] for a in [*appts, *apps]}}
+        offices = {i: await office_of(runtime, i, session)
+                   for i in {a["office_id"] for a in [*appts, *apps, *divorces]}}
         # newest first: by when each was made
         appts.sort(key=lambda a: a["created_at"], reverse=True)
         return page(request, "me.html", private=True, appointments=appts, applications=apps, signups=mine,
-                    events=events, offices=offices)
+                    events=events, offices=offices, divorces=divorces)
 
     @get("/appointments/{appointment_id:uuid}", name="my-appointment")
     async def appointment(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
