@@ -29,6 +29,7 @@ from booking.appointments.problems import (
 from booking.appointments.records import directory
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
+    BallotPending,
     BookingDraft,
     CodeTaken,
     IdempotencyClaim,
@@ -227,6 +228,9 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
+        except BallotPending:
+            raise SlotNotBookable(lazy("This day's seats are allotted by a ballot; booking opens after its draw.")
+                                  ) from None
         except PartyBanned:
             raise await _ban_problem(rt, office, parties, now) from None
         except PartyHoldsBooking as exc:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.book import REMINDER, recipients, release_problem, reminder_rows
+from booking.appointments.placement import seat_freed
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,
@@ -27,6 +28,7 @@ from booking.appointments.records import (
     refuse,
     release_seat,
 )
+from booking.appointments.store import ballot_pending
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, Slot
@@ -72,10 +74,11 @@ def stored_home(party: AppointmentParty) -> str | None:
 
 
 async def _cancel_locked(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
-                         reason: str | None) -> list[AppointmentParty]:
-    """Cancel a locked appointment: its seat returns, its parties are free to book again,
-    its pending reminders are cancelled and a CANCEL goes out, all in the caller's
-    transaction."""
+                         reason: str | None, refill: bool = True) -> list[AppointmentParty]:
+    """Cancel a locked appointment: its seat returns (and goes to whoever waits for it,
+    e.g. a peak day's ballot waitlist, unless ``refill`` is off because the day itself
+    closes), its parties are free to book again, its pending reminders are cancelled and a
+    CANCEL goes out, all in the caller's transaction."""
     if appt.status == "pending_review":
         # the seat was held for a cross-province application: it closes with the appointment
         from booking.applications.services import close_with_appointment
@@ -88,6 +91,7 @@ async def _cancel_locked(session: AsyncSession, appt: Appointment, *, by_office:
     appt.updated_at = now
     await release_seat(session, appt)
     await deactivate_parties(session, appt)
+    await seat_freed(session, appt, appt.slot_id, now, refill=refill)
     parties = await parties_of(session, appt.id)
     await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
     await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
@@ -107,7 +111,7 @@ async def cancel_day(session: AsyncSession, office_id: int, start: datetime, end
                                   Appointment.status.in_(("confirmed", "pending_review")))  # type: ignore[attr-defined]
         .order_by(Appointment.id).with_for_update())).scalars().all())
     for appt in standing:
-        await _cancel_locked(session, appt, by_office=True, now=now, reason=reason)
+        await _cancel_locked(session, appt, by_office=True, now=now, reason=reason, refill=False)
     return [a.id for a in standing]
 
 
@@ -155,12 +159,14 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     await session.execute(select(Slot.id).where(Slot.id.in_(sorted({appt.slot_id, new_slot_id})))  # type: ignore[union-attr]
                           .order_by(Slot.id).with_for_update())
     taken = await session.execute(
-        update(Slot).where(Slot.id == new_slot_id, Slot.booked < Slot.capacity, Slot.status == "open")
+        update(Slot).where(Slot.id == new_slot_id, Slot.booked < Slot.capacity, Slot.status == "open",
+                           ~ballot_pending(Slot))
         .values(booked=Slot.booked + 1).returning(Slot.id))
     if taken.first() is None:
         await session.rollback()
         raise SlotFullProblem()
     await release_seat(session, appt)
+    await seat_freed(session, appt, appt.slot_id, now)
     appt.slot_id = new_slot_id
     appt.starts_at = new_slot.starts_at
     appt.ends_at = new_slot.ends_at

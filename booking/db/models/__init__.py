@@ -9,6 +9,14 @@ from booking.db.models.appointments import (
     AppointmentParty,
 )
 from booking.db.models.audit import AuditEntry
+from booking.db.models.ballots import (
+    BALLOT_STATES,
+    ENTRY_STATES,
+    Ballot,
+    BallotEntry,
+    BallotEntryParty,
+    OfficePeakDay,
+)
 from booking.db.models.calendars import CalendarFeed
 from booking.db.models.events import (
     ACTIVE_SIGNUP_STATUSES,
@@ -34,8 +42,13 @@ __all__ = [
     "Appointment",
     "AppointmentParty",
     "AuditEntry",
+    "BALLOT_STATES",
+    "Ballot",
+    "BallotEntry",
+    "BallotEntryParty",
     "CalendarFeed",
     "CrossProvinceApplication",
+    "ENTRY_STATES",
     "EVENT_KINDS",
     "Event",
     "HOLDING_STATUSES",
@@ -45,6 +58,7 @@ __all__ = [
     "Notification",
     "Office",
     "OfficeDay",
+    "OfficePeakDay",
     "SIGNUP_STATUSES",
     "ScheduleWindow",
     "Signup",
