@@ -39,7 +39,7 @@ from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.periods import office_area, policy_book
-from booking.jurisdiction.policy import PartyHome, assess
+from booking.jurisdiction.policy import PartyHome, Period, assess
 from booking.notifications.outbox import Recipients, add_rows, messages
 from booking.offices.directory import OfficeInfo, office_of
 from booking.parties.rules import check_parties
@@ -94,14 +94,14 @@ def _check_window(ballot: Ballot, office: OfficeInfo, now: datetime) -> None:
         raise EntriesNotOpen(lazy("Entries open at {opens}.", opens=opens), opens_at=opens)
 
 
-async def _check_rules(rt: Runtime, session: AsyncSession, ballot: Ballot, office: OfficeInfo,
-                       parties: list[PreparedParty], now: datetime) -> None:
+async def _check_rules(session: AsyncSession, ballot: Ballot, office: OfficeInfo, parties: list[PreparedParty],
+                       periods: tuple[Period, ...], now: datetime) -> None:
     """The rules of a booking on the ballot's date (the same functions a booking calls)."""
     refusals = check_parties(ballot.service, [p.facts for p in parties], ballot.day)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
     verdict = assess(office_area(office), ballot.service, [PartyHome(p.home_province, p.id_type) for p in parties],
-                     ballot.day, await policy_book(rt).periods())
+                     ballot.day, periods)
     if not verdict.may_register:
         raise NotInJurisdiction(reason=verdict.reason)
     if verdict.prereview:
@@ -151,6 +151,8 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
     now = rt.clock.now()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
                                 {"ballot_id": str(ballot_id), **data.model_dump(mode="json")})
+    # before the transaction: a reload of the cached periods takes a connection of its own
+    periods = await policy_book(rt).periods()
     async with rt.db.session() as session:
         if claim is not None and (answer := await claim.take(session, now)) is not None:
             return answer
@@ -161,7 +163,7 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
         office = await office_of(rt, ballot.office_id, session)
         _check_window(ballot, office, now)
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(office.tz).date())
-        await _check_rules(rt, session, ballot, office, parties, now)
+        await _check_rules(session, ballot, office, parties, periods, now)
         times = await _check_times(session, ballot, office, data.times)
 
         entry = BallotEntry(id=uuid.uuid4(), ballot_id=ballot.id, account_id=principal.id, state="entered",
