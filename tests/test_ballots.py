@@ -26,7 +26,7 @@ from tests.ballot_helpers import (
     recompute_winners,
     set_up_ballot,
 )
-from tests.conftest import make_actor, make_couples
+from tests.conftest import ROOT, make_actor, make_couples
 
 pytestmark = pytest.mark.asyncio
 
@@ -236,6 +236,12 @@ async def test_500_entries_for_100_seats(client, runtime, admin, clock):
     assert desk["total"] == 400 and [e["position"] for e in desk["data"]] == [3, 4, 5]
 
 
+def _readme_recipe() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python", text.index("**Checking a draw.**")) + len("```python")
+    return text[start:text.index("```", start)]
+
+
 async def _owner(runtime, entry_id):
     async with runtime.db.raw() as conn:
         return await conn.fetchval("SELECT account_id FROM ballot_entry WHERE id = $1", entry_id)
@@ -255,6 +261,7 @@ async def test_times_of_day_are_honoured_and_published(client, runtime, admin, c
     _ordered, winners = recompute_winners(public["seed"], public["entry_ids"], public["seats"],
                                           public["entry_times"])
     assert winners == public["winners"] and len(winners) == 4
+    exec(_readme_recipe(), {"ballot": public})  # the README's own check passes (it asserts)
     async with runtime.db.raw() as conn:
         placed = await conn.fetch(
             "SELECT e.times, to_char(a.starts_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS at FROM ballot_entry e "
