@@ -7,14 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
-import httpx
 import pytest
 
-from booking.app import create_app
-from booking.appointments.store import PgBookingStore, SqlBookingStore
 from booking.ballots.draw import draw_due
 from booking.clock import FixedClock
 from booking.runtime import Runtime
@@ -29,7 +25,7 @@ from tests.ballot_helpers import (
     set_up_ballot,
 )
 from tests.conftest import make_couples
-from tests.helpers import live_server
+from tests.test_booking_concurrency import http, server, store_kind  # noqa: F401  (the same live server)
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,28 +33,6 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(BEFORE_WINDOW)
-
-
-@pytest.fixture
-def store_kind() -> str:
-    return "one_statement"
-
-
-@pytest.fixture
-def server(runtime: Runtime, store_kind: str) -> Iterator[str]:
-    server_rt = Runtime.build(runtime.settings, clock=runtime.clock)
-    server_rt.extras["run_in_process_jobs"] = False
-    server_rt.extras["booking_store"] = (PgBookingStore if store_kind == "one_statement"
-                                         else SqlBookingStore)(server_rt.db)
-    with live_server(create_app(runtime=server_rt, close_runtime=True)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    async with httpx.AsyncClient(base_url=server, limits=limits, timeout=60) as client:
-        yield client
 
 
 @pytest.mark.parametrize("store_kind", ["one_statement", "transaction"])

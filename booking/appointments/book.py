@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from booking.accounts.principal import Principal
 from booking.applications.drafts import (
     APPLICATION_SCOPE,
@@ -240,17 +242,23 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
 
 
 async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
-    policy = office.rules.no_show
     async with rt.db.session() as session:
-        times = await no_show_times(session, [p.id_hash for p in parties],
-                                    now - timedelta(days=policy.window_days))
+        ban = await no_show_ban(session, office, parties, now)
+    return ban or SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+
+
+async def no_show_ban(session: AsyncSession, office: OfficeInfo, parties: list[PreparedParty],
+                      now: datetime) -> NoShowBan | None:
+    """The office's no-show ban on a party, as the refusal a couple sees; None if none is banned."""
+    policy = office.rules.no_show
+    times = await no_show_times(session, [p.id_hash for p in parties], now - timedelta(days=policy.window_days))
     for party in parties:
         ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
         if ends is not None:
             ends_on = ends.astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
                                   date=ends_on), party=party.position, ban_ends_on=ends_on)
-    return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+    return None
 
 
 def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],

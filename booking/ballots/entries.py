@@ -13,7 +13,7 @@ service (the claim trigger), and so the other way round.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.problems import NoShowBan, NotInJurisdiction, PartyAlreadyBooked
-from booking.appointments.store import banned_until, no_show_times
+from booking.appointments.book import no_show_ban
+from booking.appointments.problems import NotInJurisdiction, PartyAlreadyBooked
 from booking.appointments.views import party_body
 from booking.ballots.problems import (
     AlreadyEntered,
@@ -106,14 +106,9 @@ async def _check_rules(session: AsyncSession, ballot: Ballot, office: OfficeInfo
         raise NotInJurisdiction(reason=verdict.reason)
     if verdict.prereview:
         raise PrereviewNotInBallot(reason=verdict.reason)
-    policy = office.rules.no_show
-    times = await no_show_times(session, [p.id_hash for p in parties], now - timedelta(days=policy.window_days))
-    for party in parties:
-        ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
-        if ends is not None:
-            ends_on = ends.astimezone(office.tz).date().isoformat()
-            raise NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
-                                 date=ends_on), party=party.position, ban_ends_on=ends_on)
+    ban = await no_show_ban(session, office, parties, now)
+    if ban is not None:
+        raise ban
 
 
 async def _check_times(session: AsyncSession, ballot: Ballot, office: OfficeInfo, times: list[str] | None
