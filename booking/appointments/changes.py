@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.allocation import seat_freed
 from booking.appointments.book import REMINDER, recipients, release_problem, reminder_rows
-from booking.appointments.placement import seat_freed
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.placement import on_seat_freed
+from booking.appointments.allocation import on_seat_freed
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import local_time
 from booking.db.models import Appointment, Ballot, BallotEntry, Office, Slot

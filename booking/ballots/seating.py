@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.placement import Placement, SeatRef, place_confirmed
+from booking.appointments.allocation import Placement, SeatRef, place_confirmed
 from booking.db.models import BallotEntry, BallotEntryParty, Slot
 from booking.offices.directory import OfficeInfo
 

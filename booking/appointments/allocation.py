@@ -1,4 +1,4 @@
-"""Appointments placed for couples another area has already validated (a ballot's winners
+"""Seats allocated by another area to couples it has already validated (a ballot's winners
 and the couples it promotes), and the hook by which such an area hears that a seat came
 free.
 
