@@ -5,6 +5,7 @@ people book and enter at once through a uvicorn server on a real socket."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -15,6 +16,7 @@ from booking.ballots.draw import draw_due
 from booking.clock import FixedClock
 from booking.runtime import Runtime
 from booking.wiring import wire
+from booking.worker import build_worker
 from tests.ballot_helpers import (
     AFTER_DRAW,
     BEFORE_WINDOW,
@@ -24,8 +26,9 @@ from tests.ballot_helpers import (
     peak_office,
     set_up_ballot,
 )
-from tests.conftest import make_couples
+from tests.conftest import QUEUE_NAME, REDIS_URL, make_couples
 from tests.test_booking_concurrency import http, server, store_kind  # noqa: F401  (the same live server)
+from tests.test_notifications import stop_worker
 
 pytestmark = pytest.mark.asyncio
 
@@ -134,3 +137,37 @@ async def test_two_workers_drawing_at_the_same_moment_draw_once(client, runtime,
     for ballot in ballots:
         body = (await client.get(f"/api/v1/ballots/{ballot['id']}")).json()
         assert body["state"] == "drawn" and uuid.UUID(body["winners"][0])
+
+
+
+async def test_two_real_workers_started_after_the_moment_draw_once(client, runtime, admin, clock):
+    """Two arq workers (``booking worker``'s settings, each with a runtime of its own) start
+    after the draw's moment; their periodic jobs run at start-up, and the ballot is drawn
+    once, without anyone asking."""
+    office = await peak_office(client, runtime, admin, capacity=2)
+    ballot = await set_up_ballot(client, office)
+    clock.set(IN_WINDOW)
+    await enter_all(client, ballot["id"], await make_couples(runtime, 6))
+    clock.set(AFTER_DRAW)
+    settings = runtime.settings.model_copy(update={"redis_url": REDIS_URL, "queue_name": f"{QUEUE_NAME}:ballot"})
+    runtimes = [Runtime.build(settings, clock=clock) for _ in range(2)]
+    workers = [build_worker(settings, runtime=rt, handle_signals=False, poll_delay=0.01) for rt in runtimes]
+    tasks = [asyncio.create_task(w.async_run()) for w in workers]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (await client.get(f"/api/v1/ballots/{ballot['id']}")).json()["state"] == "drawn":
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("no worker drew the ballot")
+    finally:
+        for worker, task in zip(workers, tasks, strict=True):
+            await stop_worker(worker, task)
+        for rt in runtimes:
+            await rt.close()
+    async with runtime.db.raw() as conn:
+        audits = await conn.fetch("SELECT actor_id, detail FROM audit_entry WHERE action = 'ballot.draw'")
+        appointments = await conn.fetchval("SELECT count(*) FROM appointment WHERE status = 'confirmed'")
+    assert len(audits) == 1 and json.loads(audits[0]["detail"])["by_hand"] is False
+    assert appointments == 4
