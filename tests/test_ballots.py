@@ -365,8 +365,9 @@ async def test_no_booking_takes_the_days_seats_before_the_draw(client, runtime, 
     assert drawn.status_code == 200 and drawn.json()["state"] == "drawn" and len(drawn.json()["winners"]) == 4
     assert (await client.post(url, headers=office.clerk.headers)).json()["code"] == "ballot-already-drawn"
     async with runtime.db.raw() as conn:
-        audit = await conn.fetchrow("SELECT actor_id, detail FROM audit_entry WHERE action = 'ballot.draw'")
-    assert audit["actor_id"] == office.clerk.id
+        audits = await conn.fetch("SELECT actor_id, outcome FROM audit_entry WHERE action = 'ballot.draw' ORDER BY id")
+    assert [(a["actor_id"], a["outcome"]) for a in audits] == [
+        (office.clerk.id, "ok"), (office.clerk.id, "refused:ballot-already-drawn")]
     # 6 seats, 4 winners (the earliest seats first): the rest is first come again
     assert [s["booked"] for s in await _slots(client, office)] == [3, 1]
     booked = await client.post("/api/v1/appointments", json={**body, "slot_id": (await _slots(client, office))[1]["id"]},

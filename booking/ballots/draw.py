@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.allocation import SeatsGone
+from booking.appointments.records import refuse
 from booking.audit.services import record
 from booking.ballots import order
 from booking.ballots.entries import leave_entry
@@ -129,12 +130,15 @@ async def draw_by_hand(rt: Runtime, session: AsyncSession, principal: Principal,
         raise NotFound()
     now = rt.clock.now()
     if ballot.state == "drawn":
-        raise AlreadyDrawn()
+        await refuse(session, principal, "ballot.draw", ballot, AlreadyDrawn(), target_type="ballot", at=now)
     if now < ballot.draw_at:
-        raise DrawNotDue(draw_at=ballot.draw_at.isoformat())
+        await refuse(session, principal, "ballot.draw", ballot, DrawNotDue(draw_at=ballot.draw_at.isoformat()),
+                     target_type="ballot", at=now)
     await session.rollback()  # the draw runs in its own transaction
-    if not await run_draw(rt, ballot_id, by=principal):
-        raise AlreadyDrawn()
+    if not await run_draw(rt, ballot_id, by=principal):  # the worker was quicker
+        drawn = await session.get(Ballot, ballot_id)  # read again: the rollback expired it
+        assert drawn is not None
+        await refuse(session, principal, "ballot.draw", drawn, AlreadyDrawn(), target_type="ballot", at=now)
 
 
 async def draw_due(rt: Runtime) -> int:
