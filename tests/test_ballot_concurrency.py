@@ -171,3 +171,38 @@ async def test_two_real_workers_started_after_the_moment_draw_once(client, runti
         appointments = await conn.fetchval("SELECT count(*) FROM appointment WHERE status = 'confirmed'")
     assert len(audits) == 1 and json.loads(audits[0]["detail"])["by_hand"] is False
     assert appointments == 4
+
+
+async def test_a_clerk_and_a_worker_drawing_at_once_draw_once(client, runtime, admin, clock):
+    office = await peak_office(client, runtime, admin, capacity=2)
+    ballot = await set_up_ballot(client, office)
+    clock.set(IN_WINDOW)
+    await enter_all(client, ballot["id"], await make_couples(runtime, 6))
+    clock.set(AFTER_DRAW)
+    worker = Runtime.build(runtime.settings, clock=clock)
+    wire(worker)
+    dsn = runtime.settings.database_url.replace("+asyncpg", "")
+    holder = await asyncpg.connect(dsn)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("SELECT 1 FROM ballot FOR UPDATE")
+        by_hand = asyncio.create_task(client.post(f"/api/v1/ballots/{ballot['id']}/draw",
+                                                  headers=office.clerk.headers))
+        by_worker = asyncio.create_task(draw_due(worker))
+        await _waiting_on_locks(dsn, 2)
+        await tx.rollback()
+        response, drawn = await asyncio.gather(by_hand, by_worker)
+    finally:
+        await holder.close()
+        await worker.close()
+    async with runtime.db.raw() as conn:
+        audits = [r["outcome"] for r in await conn.fetch(
+            "SELECT outcome FROM audit_entry WHERE action = 'ballot.draw' ORDER BY id")]
+        appointments = await conn.fetchval("SELECT count(*) FROM appointment WHERE status = 'confirmed'")
+    assert appointments == 4
+    if drawn == 1:  # the worker won: the clerk is told, and the refusal audited
+        assert response.status_code == 409 and response.json()["code"] == "ballot-already-drawn"
+        assert sorted(audits) == ["ok", "refused:ballot-already-drawn"]
+    else:
+        assert response.status_code == 200 and audits == ["ok"]
