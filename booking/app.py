@@ -27,6 +27,9 @@ from booking.events.controllers import EventController, EventFeedController, Sig
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
+from booking.observability import api_observability
+from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
+from booking.observability.tracing import setup_tracing
 from booking.offices.controllers import OfficeController
 from booking.ops.controllers import OpsController
 from booking.peakdays.controllers import PeakDayController
@@ -55,6 +58,7 @@ CONTROLLERS: list[Any] = [
     EventController,
     SignupController,
     EventFeedController,
+    MetricsController,
     PeakDayController,
     BallotController,
     BallotEntryController,
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         runtime = Runtime.build(settings or get_settings())
     settings = runtime.settings
     wire(runtime)
+    setup_tracing("booking-api")
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
@@ -95,8 +100,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         },
         exception_handlers=exception_handlers,
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[access_log_middleware],
-        lifespan=[lifespan],
+        middleware=[metrics_middleware, access_log_middleware],
+        before_send=[count_unmatched],
+        lifespan=[lifespan, api_observability(runtime)],
         openapi_config=OpenAPIConfig(
             title="Marriage registration booking API (婚姻登记预约)",
             version=__version__,

@@ -32,6 +32,8 @@ from booking.i18n import N_, LazyText, lazy, negotiate
 logger = logging.getLogger("booking.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# where a problem answer leaves its code in the request's scope state (the metrics read it)
+PROBLEM_CODE_STATE = "booking.problem_code"
 
 
 def problem_type(code: str) -> str:
@@ -261,6 +263,7 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
     locale = request_locale(request)
+    request.scope.setdefault("state", {})[PROBLEM_CODE_STATE] = problem.code
     headers = {"Content-Language": "zh-CN" if locale.startswith("zh") else "en", **problem.headers}
     return Response(
         content=problem.to_body(locale, instance=request.url.path),
@@ -420,6 +423,7 @@ exception_handlers: dict[Any, Any] = {
 }
 
 __all__ = [
+    "PROBLEM_CODE_STATE",
     "PROBLEM_JSON",
     "Conflict",
     "Forbidden",

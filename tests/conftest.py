@@ -32,6 +32,7 @@ from booking.clock import FixedClock
 from booking.migrations import upgrade
 from booking.runtime import Runtime
 from booking.settings import Settings
+from tests.helpers import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -88,6 +89,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_pool_size": 8,
         "db_max_overflow": 8,
         "db_fast_pool_size": 8,
+        # in-process workers open no metrics port (tests that want one set it)
+        "worker_metrics_port": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -130,6 +133,15 @@ async def clean_db(pg_database: str, seeded_rows: dict[str, list[Any]]) -> str:
     finally:
         await conn.close()
     return pg_database
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server that keeps what it receives."""
+    server = SmtpSink()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.ballot_helpers import (
     set_up_ballot,
 )
 from tests.conftest import ROOT, make_actor, make_couples
+from tests.metrics_helpers import value
 
 pytestmark = pytest.mark.asyncio
 
@@ -148,6 +149,7 @@ async def test_one_active_entry_or_booking_per_person(client, runtime, admin, cl
     ballot = await set_up_ballot(client, office)
     url = f"/api/v1/ballots/{ballot['id']}/entries"
     clock.set(IN_WINDOW)
+    before = (await client.get("/metrics")).text
     first, second, third = await make_couples(runtime, 3)
     parties = couple_of(10)
     assert (await client.post(url, json={"parties": parties}, headers=first.headers)).status_code == 201
@@ -164,6 +166,10 @@ async def test_one_active_entry_or_booking_per_person(client, runtime, admin, cl
     assert booking.status_code == 201, booking.text
     holder = await client.post(url, json={"parties": booked_couple}, headers=third.headers)
     assert holder.status_code == 409 and holder.json()["code"] == "party-already-booked"
+    after = (await client.get("/metrics")).text
+    for name, moved in (("entered", 1), ("party_already_booked", 3), ("error", 0)):  # each entry answer once
+        assert (value(after, "booking_outcomes_total", kind="ballot_entry", outcome=name)
+                - value(before, "booking_outcomes_total", kind="ballot_entry", outcome=name)) == moved, name
     entrant_books = await client.post("/api/v1/appointments", headers=first.headers, json={
         "slot_id": slots[1]["slot_id"], "service": "marriage_registration", "parties": parties})
     assert entrant_books.status_code == 409 and entrant_books.json()["code"] == "party-already-booked"

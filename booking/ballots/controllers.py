@@ -17,6 +17,7 @@ from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
 from booking.ballots.schemas import BallotIn, BallotList, BallotOut, EntryIn, EntryList, EntryOut
 from booking.errors import request_locale
+from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
 
@@ -72,7 +73,7 @@ class BallotController(Controller):
     ) -> Response[EntryOut]:
         status, body = await entries.enter(request.app.state.runtime, request.user, ballot_id, data,
                                            key=idempotency_key, locale=request_locale(request))
-        return Response(body, status_code=status)
+        return booking_answer(request, status, body, status_field="state")
 
     @get("/ballots/{ballot_id:uuid}/entries", guards=[requires_staff],
          summary="A ballot's entries (clerks of the office), in draw order once drawn")
