@@ -37,6 +37,8 @@ from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
 from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
+from booking.web import web_handlers
+from booking.web.templates import template_config
 from booking.wiring import wire
 
 CONTROLLERS: list[Any] = [
@@ -91,7 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
                 await runtime.close()
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *web_handlers(settings)],
+        template_config=template_config(),
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "session": Provide(provide_session),

@@ -44,6 +44,21 @@ QUEUE_NAME = f"booking:test:{secrets.token_hex(4)}"
 DEFAULT_NOW = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--browser", action="store_true", default=False,
+                     help="run the browser tests (tests/browser) in Chromium; they run on their own: "
+                     "sync Playwright in the same process breaks the async tests")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser only with --browser, and then nothing else."""
+    browser_dir = ROOT / "tests" / "browser"
+    inside = collection_path == browser_dir or browser_dir in collection_path.parents
+    if config.getoption("--browser"):
+        return None if inside or collection_path in (ROOT, ROOT / "tests") else True
+    return True if inside else None
+
+
 def _server_url(database: str) -> str:
     base = PG_ADMIN.rsplit("/", 1)[0]
     return f"{base}/{database}"

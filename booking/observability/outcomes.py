@@ -27,6 +27,10 @@ OUTCOME_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cross-province-applications"): "appointment",  # holds a seat during the review
     ("POST", "/api/v1/events/{event_id}/signups"): "signup",
     ("POST", "/api/v1/ballots/{ballot_id}/entries"): "ballot_entry",
+    # the same through the couples' pages (booking.web.pages.note_outcome notes their answers)
+    ("POST", "/offices/{office_id}/book"): "appointment",
+    ("POST", "/cross-province/applications"): "appointment",
+    ("POST", "/events/{event_id}/signups"): "signup",
 }
 
 OUTCOMES = (
