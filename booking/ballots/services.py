@@ -3,6 +3,7 @@ checking the draw needs once it has run."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -154,3 +155,23 @@ async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start
         query = query.where(Ballot.day <= end)
     ballots = (await session.execute(query.order_by(Ballot.day, Ballot.service).limit(100))).scalars().all()
     return [await ballot_body(session, b, office, now, locale) for b in ballots]
+
+
+async def upcoming(rt: Runtime, office: OfficeInfo) -> list[dict[str, Any]]:
+    """The office's ballots from today on, briefly cached per process: the office page shows
+    them at the release rush, and must not add a query per visitor."""
+    cache: dict[int, tuple[float, list[dict[str, Any]]]] = rt.extras.setdefault("upcoming_ballots", {})
+    hit = cache.get(office.id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        rows = (await session.execute(select(Ballot).where(
+            Ballot.office_id == office.id, Ballot.day >= now.astimezone(office.tz).date())
+            .order_by(Ballot.day, Ballot.service).limit(10))).scalars().all()
+    found = [{"id": str(b.id), "date": b.day, "service": b.service, "state": phase(b, now),
+              "entry_opens_at": b.entry_opens_at, "entry_closes_at": b.entry_closes_at, "draw_at": b.draw_at}
+             for b in rows]
+    cache[office.id] = (time.monotonic() + rt.settings.office_cache_seconds, found)
+    return found
+

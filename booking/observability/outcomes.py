@@ -31,6 +31,7 @@ OUTCOME_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/offices/{office_id}/book"): "appointment",
     ("POST", "/cross-province/applications"): "appointment",
     ("POST", "/events/{event_id}/signups"): "signup",
+    ("POST", "/offices/{office_id}/ballots/{ballot_id}/entries"): "ballot_entry",
 }
 
 OUTCOMES = (
