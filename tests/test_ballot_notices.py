@@ -3,7 +3,6 @@ entry's receipt, the winners' usual confirmation with its invite, the waitlist p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(BEFORE_WINDOW)
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
