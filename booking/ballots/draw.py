@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.allocation import SeatsGone
+from booking.appointments.lifecycle import SeatsGone
 from booking.appointments.records import refuse
 from booking.audit.services import record
 from booking.ballots import order

@@ -1,8 +1,9 @@
 """Couples enter a ballot, read their entries and withdraw.
 
 An entry is validated as a booking is, for the ballot's date: the parties
-(``prepare_parties``), the law (``check_parties``: legal age on that date), the
-jurisdiction policy in force on that date (``assess``) and the office's no-show ban. It is
+(``prepare_parties``), then the booking's own validation step without the release
+(``placement.check_couple``: the law's rules, legal age on that date, and the jurisdiction
+policy in force on it) and the office's no-show ban. It is
 one transaction: the Idempotency-Key first, then the ballot row locked FOR SHARE (so the
 draw, which updates that row, waits for every entry in flight and sees it), the entry,
 its two parties and the key's answer. The database refuses a person's second active entry
@@ -22,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.book import no_show_ban
-from booking.appointments.problems import NotInJurisdiction, PartyAlreadyBooked
+from booking.appointments.placement import Party, check_couple
+from booking.appointments.problems import PartyAlreadyBooked
 from booking.appointments.views import party_body
 from booking.ballots.problems import (
     AlreadyEntered,
@@ -35,14 +37,13 @@ from booking.ballots.problems import (
 from booking.ballots.schemas import EntryIn
 from booking.ballots.services import free_seats
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
-from booking.errors import InvalidInput, NotFound, field_error, invalid
+from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
-from booking.jurisdiction.periods import office_area, policy_book
-from booking.jurisdiction.policy import PartyHome, Period, assess
+from booking.jurisdiction.periods import policy_book
+from booking.jurisdiction.policy import PartyHome, Period
 from booking.notifications.outbox import Recipients, add_rows, messages
 from booking.offices.directory import OfficeInfo, office_of
-from booking.parties.rules import check_parties
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
 from booking.schemas import iso
@@ -96,14 +97,10 @@ def _check_window(ballot: Ballot, office: OfficeInfo, now: datetime) -> None:
 
 async def _check_rules(session: AsyncSession, ballot: Ballot, office: OfficeInfo, parties: list[PreparedParty],
                        periods: tuple[Period, ...], now: datetime) -> None:
-    """The rules of a booking on the ballot's date (the same functions a booking calls)."""
-    refusals = check_parties(ballot.service, [p.facts for p in parties], ballot.day)
-    if refusals:
-        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    verdict = assess(office_area(office), ballot.service, [PartyHome(p.home_province, p.id_type) for p in parties],
-                     ballot.day, periods)
-    if not verdict.may_register:
-        raise NotInJurisdiction(reason=verdict.reason)
+    """The rules of a booking on the ballot's date: the same validation step as a booking
+    (without the release, which the ballot replaces), and the office's no-show ban."""
+    placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
+    verdict = check_couple(office, ballot.service, ballot.day, placed, periods)
     if verdict.prereview:
         raise PrereviewNotInBallot(reason=verdict.reason)
     ban = await no_show_ban(session, office, parties, now)

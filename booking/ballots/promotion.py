@@ -1,6 +1,6 @@
 """A seat that comes free on a drawn ballot's day goes to the first entry waiting for it.
 
-Registered on the appointment area's ``seat_freed`` hook, so it runs inside the
+Registered with the appointments' lifecycle (``on_seat_freed``), so it runs inside the
 transaction of the change that freed the seat (a cancellation, a winner's withdrawal, a
 move to another day): no one can book the seat between the two. The ballot row is locked
 first, so promotions of one ballot queue behind each other; the next entry in draw order
@@ -10,12 +10,13 @@ the day's booking has closed (the office's cut-off), nor into a slot the office 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.allocation import on_seat_freed
+from booking.appointments.lifecycle import on_seat_freed
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import local_time
 from booking.db.models import Appointment, Ballot, BallotEntry, Office, Slot
@@ -25,14 +26,21 @@ BATCH = 200
 
 
 @on_seat_freed
-async def refill_from_waitlist(session: AsyncSession, appt: Appointment, slot_id: int, now: datetime,
+async def refill_from_waitlist(session: AsyncSession, appts: Sequence[Appointment], now: datetime,
                                refill: bool) -> None:
-    if appt.status == "cancelled":  # a won appointment cancelled: its entry is over
+    cancelled = [a.id for a in appts if a.status == "cancelled"]
+    if cancelled:  # a won appointment cancelled: its entry is over
         await session.execute(update(BallotEntry).where(
-            BallotEntry.appointment_id == appt.id, BallotEntry.state == "won").values(state="withdrawn",
-                                                                                      updated_at=now))
-    if not refill:
-        return
+            BallotEntry.appointment_id.in_(cancelled), BallotEntry.state == "won")  # type: ignore[attr-defined]
+            .values(state="withdrawn", updated_at=now))
+    if refill:
+        for appt in appts:
+            await _refill(session, appt.slot_id, now)
+
+
+async def _refill(session: AsyncSession, slot_id: int, now: datetime) -> None:
+    """The seat of ``slot_id`` (locked by the change that freed it) to the first entry
+    waiting for it on a drawn ballot of its day, if any."""
     slot = (await session.execute(select(Slot).where(Slot.id == slot_id)
                                   .execution_options(populate_existing=True))).scalar_one()
     if slot.status != "open" or slot.booked >= slot.capacity or slot.starts_at <= now:

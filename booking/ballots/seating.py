@@ -1,7 +1,7 @@
 """Turning entries into confirmed appointments: the draw's winners and promoted entries.
 
-The entries' parties stop holding the people first, then the appointment area places the
-appointments (``place_confirmed``), whose parties hold them from then on: one active hold
+The entries' parties stop holding the people first, then the appointments' lifecycle
+allots the appointments (``lifecycle.allot``), whose parties hold them from then on: one active hold
 per person and service at every moment of the transaction.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.allocation import Placement, SeatRef, place_confirmed
+from booking.appointments.lifecycle import Placement, SeatRef, allot
 from booking.db.models import BallotEntry, BallotEntryParty, Slot
 from booking.offices.directory import OfficeInfo
 
@@ -38,5 +38,5 @@ async def seat_entries(session: AsyncSession, office: OfficeInfo, service: str,
     placements = [Placement(slot=SeatRef(slot.id or 0, slot.starts_at, slot.ends_at), account_id=entry.account_id,
                             locale=entry.locale, parties=sorted(parties[entry.id], key=lambda p: p.position),
                             appointment_id=appointments[entry.id]) for entry, slot in seats]
-    await place_confirmed(session, office, service, placements, now)
+    await allot(session, office, service, placements, now)
     return appointments

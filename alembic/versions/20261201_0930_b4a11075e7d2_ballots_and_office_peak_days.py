@@ -11,8 +11,8 @@ The refusal is a unique_violation naming the constraint ``uq_person_active_claim
 SQLite runs one writer at a time, so its triggers need no lock.
 
 Revision ID: b4a11075e7d2
-Revises: 9d3e51c7a2b4
-Create Date: 2026-11-30 04:20:00.000000+00:00
+Revises: 0c9f9b287bf4
+Create Date: 2026-12-01 09:30:00.000000+00:00
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from alembic import op
 
 
 revision: str = 'b4a11075e7d2'
-down_revision: str | Sequence[str] | None = '9d3e51c7a2b4'
+down_revision: str | Sequence[str] | None = '0c9f9b287bf4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
