@@ -10,10 +10,11 @@ the day's booking has closed (the office's cut-off), nor into a slot the office 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments.lifecycle import on_seat_freed
@@ -33,9 +34,18 @@ async def refill_from_waitlist(session: AsyncSession, appts: Sequence[Appointmen
         await session.execute(update(BallotEntry).where(
             BallotEntry.appointment_id.in_(cancelled), BallotEntry.state == "won")  # type: ignore[attr-defined]
             .values(state="withdrawn", updated_at=now))
-    if refill:
-        for appt in appts:
-            await _refill(session, appt.slot_id, now)
+    if not refill:
+        return
+    # one query whatever the batch (a sweep may free many seats): which freed seats lie on a
+    # drawn ballot's day; only those are refilled, one by one
+    freed = Counter(a.slot_id for a in appts)
+    on_ballot_days = (await session.execute(
+        select(Slot.id).join(Ballot, and_(Ballot.office_id == Slot.office_id, Ballot.service == Slot.service,
+                                          Ballot.day == Slot.local_date, Ballot.state == "drawn"))
+        .where(Slot.id.in_(list(freed))))).scalars().all()  # type: ignore[union-attr]
+    for slot_id in sorted(on_ballot_days):
+        for _seat in range(freed[slot_id]):
+            await _refill(session, slot_id, now)
 
 
 async def _refill(session: AsyncSession, slot_id: int, now: datetime) -> None:
