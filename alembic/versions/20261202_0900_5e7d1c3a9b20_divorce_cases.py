@@ -13,7 +13,7 @@ extension's 21, nationwide from 2025-05-10) are data already: revision aaa1be433
 them with the policy periods.
 
 Revision ID: 5e7d1c3a9b20
-Revises: 0c9f9b287bf4
+Revises: b4a11075e7d2
 Create Date: 2026-12-02 09:00:00.000000+00:00
 """
 
@@ -26,7 +26,7 @@ from alembic import op
 
 
 revision: str = '5e7d1c3a9b20'
-down_revision: str | Sequence[str] | None = '0c9f9b287bf4'
+down_revision: str | Sequence[str] | None = 'b4a11075e7d2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

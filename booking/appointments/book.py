@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from booking.accounts.principal import Principal
 from booking.appointments.codes import new_code
 from booking.appointments.hold import (
@@ -29,6 +31,7 @@ from booking.appointments.records import directory
 from booking.appointments.reminders import recipients, reminder_rows
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
+    BallotPending,
     BookingDraft,
     CodeTaken,
     IdempotencyClaim,
@@ -53,7 +56,7 @@ from booking.runtime import Runtime
 
 CREATE_SCOPE = "appointment.create"
 # the write's refusals: outcomes of a booking, not errors, in a trace
-WRITE_REFUSALS = (SlotFull, SlotClosed, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
+WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
@@ -167,6 +170,9 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
+        except BallotPending:
+            raise SlotNotBookable(lazy("This day's seats are allotted by a ballot; booking opens after its draw.")
+                                  ) from None
         except PartyBanned:
             raise await _ban_problem(rt, office, parties, now) from None
         except PartyHoldsBooking as exc:
@@ -177,13 +183,21 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
 
 async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
     async with rt.db.session() as session:
-        ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
+        ban = await no_show_ban(session, office, parties, now)
+    return ban or SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+
+
+async def no_show_ban(session: AsyncSession, office: OfficeInfo, parties: list[PreparedParty],
+                      now: datetime) -> NoShowBan | None:
+    """The office's no-show ban on a party, as the refusal a couple sees (a booking's, and a
+    ballot entry's); None when nobody is banned."""
+    ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
     for party in parties:
         if party.id_hash in ends:
             ends_on = ends[party.id_hash].astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
                                   date=ends_on), party=party.position, ban_ends_on=ends_on)
-    return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+    return None
 
 
 def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],

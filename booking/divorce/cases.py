@@ -179,4 +179,5 @@ async def flush_refusing(session: AsyncSession, problems: dict[tuple[str, ...], 
 
 
 ONE_OPEN_CASE = ("uq_divorce_party_open", "divorce_party.id_hash")
-ONE_ACTIVE_BOOKING = ("uq_appointment_party_active", "appointment_party.id_hash")
+# one active booking (or ballot entry: the claim trigger) per person and service
+ONE_ACTIVE_BOOKING = ("uq_appointment_party_active", "uq_person_active_claim", "appointment_party.id_hash")

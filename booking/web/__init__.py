@@ -32,6 +32,7 @@ from litestar.static_files import create_static_files_router
 from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
+from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
@@ -42,7 +43,7 @@ from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
 from booking.web.templates import STATIC
 
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
-                               DivorcePages, DivorceDeskPages]
+                               BallotPages, DivorcePages, DivorceDeskPages]
 
 CSRF_COOKIE = "csrftoken"
 

@@ -10,6 +10,14 @@ from booking.db.models.appointments import (
     AppointmentStatus,
 )
 from booking.db.models.audit import AuditEntry
+from booking.db.models.ballots import (
+    BALLOT_STATES,
+    ENTRY_STATES,
+    Ballot,
+    BallotEntry,
+    BallotEntryParty,
+    OfficePeakDay,
+)
 from booking.db.models.calendars import CalendarFeed
 from booking.db.models.divorce import DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.events import (
@@ -37,12 +45,17 @@ __all__ = [
     "AppointmentParty",
     "AppointmentStatus",
     "AuditEntry",
+    "BALLOT_STATES",
+    "Ballot",
+    "BallotEntry",
+    "BallotEntryParty",
     "CalendarFeed",
     "ClosedReason",
     "CrossProvinceApplication",
     "DivorceCase",
     "DivorceParty",
     "DivorceVisit",
+    "ENTRY_STATES",
     "EVENT_KINDS",
     "Event",
     "HOLDING_STATUSES",
@@ -52,6 +65,7 @@ __all__ = [
     "Notification",
     "Office",
     "OfficeDay",
+    "OfficePeakDay",
     "SIGNUP_STATUSES",
     "ScheduleWindow",
     "Signup",
