@@ -325,3 +325,21 @@ async def test_clerks_see_only_their_offices_cases_and_every_reveal_is_audited(c
     async with runtime.db.raw() as conn:
         assert await conn.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'divorce.reveal' "
                                    "AND actor_id = $1", office.clerk.id) == 1
+
+
+async def test_both_spouses_booking_the_certificate_visit_at_once_get_one_visit(client, runtime, admin, clock):
+    """Real concurrent requests: the case's lock lets one visit stand; the other request
+    gives its seat back with everything else it wrote."""
+    import asyncio
+
+    office = await divorce_office(client, runtime, admin)
+    him, her = await spouses(runtime)
+    case = await received_case(client, clock, office, him, her, received_on="2026-09-03", booked_on="2026-09-01")
+    clock.set(at(case["window_opens"]))
+    first, second = await slot_on(client, office, "2026-10-12"), await slot_on(client, office, "2026-10-13")
+    answers = await asyncio.gather(*(
+        client.post(f"{CASES}/{case['id']}/certificate-visit", headers=who.headers, json={"slot_id": slot})
+        for who, slot in ((him, first), (her, second))))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert next(a for a in answers if a.status_code == 409).json()["code"] == "visit-already-booked"
+    assert sorted([await booked(runtime, first), await booked(runtime, second)]) == [0, 1]
