@@ -343,3 +343,15 @@ async def test_both_spouses_booking_the_certificate_visit_at_once_get_one_visit(
     assert sorted(a.status_code for a in answers) == [201, 409]
     assert next(a for a in answers if a.status_code == 409).json()["code"] == "visit-already-booked"
     assert sorted([await booked(runtime, first), await booked(runtime, second)]) == [0, 1]
+
+
+async def test_a_case_on_the_embedded_default_sqlite(sqlite_client, sqlite_runtime, clock):
+    admin = await make_actor(sqlite_runtime, "admin")
+    office = await divorce_office(sqlite_client, sqlite_runtime, admin, dates=("2026-09-01", "2026-09-30"))
+    him, her = await spouses(sqlite_runtime)
+    case = await received_case(sqlite_client, clock, office, him, her, received_on="2026-09-03",
+                               booked_on="2026-09-01")
+    assert case["state"] == "cooling_off" and case["cooling_off_ends"] == "2026-10-08"
+    clock.set(at("2026-09-04"))
+    withdrawn = await sqlite_client.post(f"{CASES}/{case['id']}/withdraw", headers=her.headers)
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"

@@ -121,6 +121,9 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
                             key: str | None, locale: str) -> tuple[int, dict[str, Any]]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
     now = rt.clock.now()
+    # the policy periods first: their cache may read through a connection of its own, which
+    # on SQLite must not wait behind this session's write lock
+    periods = await policy_book(rt).periods()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
     if claim is not None and (answer := await claim.take(session, now)) is not None:
         return answer
@@ -136,7 +139,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     verdict = check_placement(
         office, slot, DIVORCE, [_placed(applicant, applicant.id_hash, applicant.hukou_province, applicant.id_type),
                                 _placed(None, other_hash, data.other.hukou_province, data.other.id_type)],
-        now, await policy_book(rt).periods(), counter=False, case_visit=True)
+        now, periods, counter=False, case_visit=True)
     if not await speaks_for(session, principal.id, applicant.id_hash):
         raise NotTheOtherParty()
     record = await marriage_record(session, applicant.id_hash, other_hash)
@@ -176,6 +179,7 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
     now = rt.clock.now()
+    periods = await policy_book(rt).periods()  # before this session writes (see above)
     found = (await session.execute(select(DivorceVisit).join(Appointment, Appointment.id == DivorceVisit.appointment_id)
                                    .where(Appointment.code == normalise_code(data.code),
                                           DivorceVisit.kind == "application"))).scalar_one_or_none()
@@ -200,7 +204,7 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
     slot = await session.get(Slot, appt.slot_id)
     assert slot is not None
     homes = [PartyHome(booker.hukou_province, booker.id_type), PartyHome(me.hukou_province, me.id_type)]
-    verdict = assess(office_area(office), DIVORCE, homes, slot.local_date, await policy_book(rt).periods())
+    verdict = assess(office_area(office), DIVORCE, homes, slot.local_date, periods)
     if not verdict.may_register:
         raise NotInJurisdiction(reason=verdict.reason)
     await refuse_banned(session, office, me.id_hash, now)

@@ -14,7 +14,7 @@ from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
 from booking.appointments.changes import stored_parties
 from booking.appointments.placement import check_placement
-from booking.appointments.problems import CancelDeadlinePassed
+from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
 from booking.appointments.records import parties_of as visit_parties
 from booking.db.models import DivorceCase, Slot
 from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat
@@ -41,7 +41,6 @@ from booking.notifications.outbox import add_rows
 from booking.offices.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
-from booking.appointments.problems import PartyAlreadyBooked
 
 
 def in_window(case: DivorceCase, day: Any) -> bool:
@@ -59,6 +58,7 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
 async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
                                  slot_id: int, locale: str) -> dict[str, Any]:
     now = rt.clock.now()
+    periods = await policy_book(rt).periods()  # before this session writes (``apply.py``)
     case, parties = await visible_case(session, principal, case_id)
     me = party_of(parties, principal)
     if me is None:
@@ -74,8 +74,8 @@ async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: 
     if not in_window(case, slot.local_date):
         raise OutsideWindow()
     rows = await _application_rows(session, case.id)
-    check_placement(office, slot, DIVORCE, stored_parties(list(rows.values())), now,
-                    await policy_book(rt).periods(), counter=False, case_visit=True)
+    check_placement(office, slot, DIVORCE, stored_parties(list(rows.values())), now, periods, counter=False,
+                    case_visit=True)
     await refuse_banned(session, office, me.id_hash, now)
     await take_visit_seat(session, slot)
     case, standing = await lock_case(session, case.id)
