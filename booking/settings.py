@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     password_memory_cost_kib: int = 65536
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # how long each process trusts what it read of an account behind a token (revocation,
+    # logout and office moves reach the other API replicas within this time)
+    account_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     smtp_host: str | None = None
     smtp_port: int = 25

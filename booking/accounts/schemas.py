@@ -57,3 +57,8 @@ class AccountOut(Output):
     office_id: int | None = None
     locale: str
     phone: str | None = Field(default=None, description="masked")
+    active: bool = True
+
+
+class OfficeMoveIn(Schema):
+    office_id: int = Field(ge=1, le=2**31 - 1)

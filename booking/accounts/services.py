@@ -142,4 +142,5 @@ def account_out(account: UserAccount) -> AccountOut:
         office_id=account.office_id,
         locale=account.locale,
         phone=account.phone_masked,
+        active=account.is_active,
     )

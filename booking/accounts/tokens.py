@@ -1,4 +1,5 @@
-"""Access tokens: JWT (HS256) with expiry, issuer and audience checked on every request."""
+"""Access tokens: JWT (HS256) with expiry, issuer and audience checked on every request,
+and the account behind each token re-checked (``booking.accounts.revocation``)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,31 @@ from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
 from booking.accounts.principal import ROLES, Principal
+from booking.accounts.revocation import SessionClaims, account_gate
 from booking.settings import Settings
 
 
-async def _principal_from_token(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    # The token is already verified (signature, exp, iss, aud); no database read per request.
+def session_claims(token: Token) -> SessionClaims | None:
     role = token.extras.get("role")
-    if role not in ROLES:
+    office = token.extras.get("office")
+    version = token.extras.get("sv")
+    if role not in ROLES or not token.jti or not isinstance(version, int) or not (
+            office is None or isinstance(office, int)):
         return None
     try:
         subject = uuid.UUID(token.sub)
     except ValueError:
         return None
-    office = token.extras.get("office")
-    return Principal(id=subject, role=role, office_id=int(office) if office is not None else None)
+    return SessionClaims(subject, token.jti, role, office, version)
+
+
+async def _principal_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    # The signature, exp, iss and aud are verified; the account must still allow the token
+    # (active, same role, office and session version, not logged out): cached per process.
+    claims = session_claims(token)
+    if claims is None or not await account_gate(connection.app.state.runtime).admits(claims):
+        return None
+    return Principal(id=claims.account_id, role=claims.role, office_id=claims.office_id)
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
@@ -42,8 +54,8 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
 
 
 def issue_token(jwt_auth: JWTAuth[Principal, Token], settings: Settings, *, subject: uuid.UUID, role: str,
-                office_id: int | None) -> str:
-    extras: dict[str, Any] = {"role": role}
+                office_id: int | None, session_version: int = 0) -> str:
+    extras: dict[str, Any] = {"role": role, "sv": session_version}
     if office_id is not None:
         extras["office"] = office_id
     return jwt_auth.create_token(
