@@ -54,8 +54,12 @@ class Settings(BaseSettings):
     # argon2 cost; tests lower it, production keeps the library's defaults
     password_time_cost: int = 3
     password_memory_cost_kib: int = 65536
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 900
+    # rate limits (booking.security.ratelimit): rules to override, as JSON
+    # {"booking": [per account, per client address, window seconds]}
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, tuple[int, int, int]] = Field(default_factory=dict)
+    # proxies whose X-Forwarded-For is believed (addresses or CIDRs), e.g. ["10.0.0.0/8"]
+    trusted_proxies: list[str] = Field(default_factory=list)
     # how long each process trusts what it read of an account behind a token (revocation,
     # logout and office moves reach the other API replicas within this time)
     account_cache_seconds: float = Field(default=5.0, ge=0, le=60)

@@ -88,6 +88,9 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_pool_size": 8,
         "db_max_overflow": 8,
         "db_fast_pool_size": 8,
+        # request rate limits are off unless a test is about them (tests/test_rate_limits.py):
+        # many tests book and sign up far faster than any couple could
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)

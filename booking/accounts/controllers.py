@@ -26,20 +26,23 @@ from booking.accounts.schemas import (
 )
 from booking.accounts.tokens import issue_token
 from booking.runtime import Runtime
+from booking.security.ratelimit import rate_limited, rate_limiter
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["accounts"]
 
-    @post("/register", exclude_from_auth=True, status_code=201, summary="Register a couple's account")
+    @post("/register", exclude_from_auth=True, status_code=201, summary="Register a couple's account",
+          guards=[rate_limited("register")])
     async def register(
         self, data: JSONBody[RegisterIn], session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]
     ) -> RegisteredOut:
         account = await services.register_couple(session, runtime, data)
         return RegisteredOut(id=account.id, email=account.email)
 
-    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token")
+    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token",
+          guards=[rate_limited("login")])
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -47,7 +50,8 @@ class AuthController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> TokenOut:
-        account = await services.login(session, runtime, data.email, data.password)
+        address = rate_limiter(runtime).address_of(request.scope)
+        account = await services.login(session, runtime, data.email, data.password, address)
         token = issue_token(request.app.state.jwt_auth, runtime.settings, subject=account.id, role=account.role,
                             office_id=account.office_id, session_version=account.session_version)
         return TokenOut(access_token=token, expires_in=runtime.settings.access_token_ttl_seconds)

@@ -28,6 +28,7 @@ from booking.applications.schemas import (
 from booking.errors import request_locale
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
+from booking.security.ratelimit import rate_limited
 
 StatusFilter = Annotated[str | None, QueryParameter(
     pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]
@@ -38,7 +39,8 @@ class ApplicationController(Controller):
     path = "/api/v1/cross-province-applications"
     tags = ["cross-province applications"]
 
-    @post("/", guards=[requires_couple], status_code=201, summary="Apply, holding a seat during the review",
+    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201,
+          summary="Apply, holding a seat during the review",
           description="The couple, the slot (its seat is held until the office decides or the hold ends) and "
           "the answers the policy in force asks for. 409 when the office cannot register the couple on that "
           "date, when they need no pre-review (book the appointment directly), or as for a booking.")
