@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     rate_limits: dict[str, tuple[int, int, int]] = Field(default_factory=dict)
     # proxies whose X-Forwarded-For is believed (addresses or CIDRs), e.g. ["10.0.0.0/8"]
     trusted_proxies: list[str] = Field(default_factory=list)
+    # clerks and admins must sign in with a second factor (TOTP); unset: on in production,
+    # off in development and tests (staff who enrolled must use it all the same)
+    staff_mfa_required: bool | None = None
+    mfa_token_ttl_seconds: int = Field(default=300, ge=60, le=1800)
     # how long each process trusts what it read of an account behind a token (revocation,
     # logout and office moves reach the other API replicas within this time)
     account_cache_seconds: float = Field(default=5.0, ge=0, le=60)
@@ -101,6 +105,8 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'booking.sqlite3').as_posix()}"
+        if self.staff_mfa_required is None:
+            self.staff_mfa_required = self.env == "production"
         return self
 
     # --- derived -------------------------------------------------------------------

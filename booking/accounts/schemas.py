@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from booking.schemas import Email, Locale, Output, Phone, Schema
 
@@ -36,6 +36,46 @@ class TokenOut(Output):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
+
+
+class MfaChallengeOut(Output):
+    """A staff login's first step: the password was right; the second factor comes next."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="for POST /api/v1/auth/mfa/enrol and /api/v1/auth/mfa/verify")
+    expires_in: int
+    enrolled: bool = Field(description="false: enrol first (POST /api/v1/auth/mfa/enrol)")
+
+
+MfaToken = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class MfaEnrolIn(Schema):
+    mfa_token: MfaToken
+
+
+class MfaEnrolOut(Output):
+    secret: str = Field(description="base32 TOTP secret for an authenticator app")
+    otpauth_uri: str = Field(description="the same as an otpauth:// URI (show it as a QR code)")
+
+
+class MfaVerifyIn(Schema):
+    mfa_token: MfaToken
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
+    recovery_code: Annotated[str, StringConstraints(min_length=6, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MfaVerifyIn:
+        if (self.code is None) == (self.recovery_code is None):
+            from booking.schemas import invalid_value
+
+            raise invalid_value("Give either a code or a recovery code.")
+        return self
+
+
+class MfaTokenOut(TokenOut):
+    recovery_codes: list[str] | None = Field(
+        default=None, description="at enrolment only: ten one-time codes, shown this once")
 
 
 class UserCreateIn(Schema):

@@ -3,9 +3,12 @@ and the account behind each token re-checked (``booking.accounts.revocation``)."
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
+
+import jwt
 
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
@@ -66,3 +69,26 @@ def issue_token(jwt_auth: JWTAuth[Principal, Token], settings: Settings, *, subj
         token_unique_jwt_id=uuid.uuid4().hex,
         token_extras=extras,
     )
+
+
+# The half-way token of a staff login: password checked, second factor not yet. Another
+# audience, so the API never takes it for an access token.
+MFA_AUDIENCE_SUFFIX = ":mfa"
+
+
+def issue_mfa_token(settings: Settings, account_id: uuid.UUID, session_version: int) -> str:
+    now = int(time.time())
+    return jwt.encode({"sub": str(account_id), "aud": settings.token_audience + MFA_AUDIENCE_SUFFIX,
+                       "iss": settings.token_issuer, "iat": now, "exp": now + settings.mfa_token_ttl_seconds,
+                       "jti": uuid.uuid4().hex, "sv": session_version}, settings.secret_key, algorithm="HS256")
+
+
+def read_mfa_token(settings: Settings, token: str) -> tuple[uuid.UUID, int] | None:
+    """(account id, session version) of a valid half-way token, else None."""
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"],
+                            audience=settings.token_audience + MFA_AUDIENCE_SUFFIX, issuer=settings.token_issuer,
+                            options={"require": ["exp", "sub", "aud", "iss", "sv"]})
+        return uuid.UUID(claims["sub"]), int(claims["sv"])
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        return None
