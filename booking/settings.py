@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     sms_per_number_per_hour: int = 5
 
     upload_max_bytes: int = 10 * 1024 * 1024
+    # every other request body (JSON)
+    json_max_bytes: int = Field(default=64 * 1024, ge=1024)
 
     cors_origins: list[str] = Field(default_factory=list)
     # hot-path caches: the availability answer and the office's rules, per process

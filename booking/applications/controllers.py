@@ -70,7 +70,7 @@ class ApplicationController(Controller):
     ) -> Response[ApplicationOut]:
         return Response(await services.get_application(runtime, session, principal, application_id, locale))
 
-    @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201,
+    @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201, opt={"upload": True},
           summary="Upload a scan (PDF, JPEG or PNG)",
           description="multipart/form-data with `file`, `kind` (id_card, household_register, residence_permit, "
           "no_spouse_declaration, identity_document, other) and `party` (1 or 2, for per-party kinds). The type "
