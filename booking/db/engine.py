@@ -120,9 +120,18 @@ class Database:
         at ~0.36x of this, and the raw connection under SQLAlchemy's pool still paid for a
         greenlet hop per checkout. No reset on release (see ``_no_reset``).
         """
+        import asyncpg
+
         pool = self._fast_pool or await self._create_fast_pool()
         async with pool.acquire() as connection:
-            yield connection
+            try:
+                yield connection
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError):
+                # The server went away (a restart, a failover) mid-statement: this
+                # connection must not go back to the pool half-broken; the pool opens a
+                # new one on the next checkout.
+                connection.terminate()
+                raise
 
     async def _create_fast_pool(self) -> Any:
         import asyncpg
