@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     sms_per_number_per_hour: int = 5
 
     upload_max_bytes: int = 10 * 1024 * 1024
+    # retention (booking.ops.retention): scans, days after the application's decision;
+    # the parties' personal data, days after an appointment or sign-up ended (at least 60:
+    # the no-show policy counts by the ID hash over its window)
+    retention_scan_days: int = Field(default=30, ge=0, le=3650)
+    retention_personal_data_days: int = Field(default=180, ge=60, le=3650)
     # every other request body (JSON)
     json_max_bytes: int = Field(default=64 * 1024, ge=1024)
 

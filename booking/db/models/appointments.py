@@ -66,6 +66,9 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = utc_field(nullable=True)
     checked_in_at: datetime | None = utc_field(nullable=True)
     completed_at: datetime | None = utc_field(nullable=True)
+    # when the parties' personal data was removed, a while after the appointment ended
+    # (booking.ops.retention); the appointment's own facts stay
+    anonymised_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)
 

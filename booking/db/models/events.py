@@ -149,6 +149,8 @@ class Signup(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
     cancelled_at: datetime | None = utc_field(nullable=True)
     checked_in_at: datetime | None = utc_field(nullable=True)
+    # when the personal data was removed, a while after the sign-up ended (booking.ops.retention)
+    anonymised_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)
 
