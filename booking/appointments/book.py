@@ -19,18 +19,23 @@ from booking.applications.drafts import (
 from booking.appointments.codes import new_code
 from booking.appointments.problems import (
     PERMIT_REQUIRED,
+    AccountAlreadyBooked,
+    HolderMismatch,
     IdempotencyKeyReused,
     NoShowBan,
     NotInJurisdiction,
     PartyAlreadyBooked,
+    PartyUnavailable,
     SlotFullProblem,
     SlotNotBookable,
 )
 from booking.appointments.records import directory
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
+    AccountHoldsBooking,
     BookingDraft,
     CodeTaken,
+    HolderIsOther,
     IdempotencyClaim,
     KeyTaken,
     PartyBanned,
@@ -202,6 +207,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
         audit_role=principal.role if counter_office is not None else None,
+        # 实名: online, the account books for its holder (walk-ins are the clerk's, exempt)
+        holder_hash=parties[data.holder - 1].id_hash if counter_office is None else None,
     )
     party_bodies = [party_body(p) for p in parties]
     for _attempt in range(5):
@@ -228,20 +235,31 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
         except PartyBanned:
-            raise await _ban_problem(rt, office, parties, now) from None
+            raise await _ban_problem(rt, office, parties, now, draft.holder_hash) from None
         except PartyHoldsBooking as exc:
             position = next((p.position for p in parties if p.id_hash == exc.id_hash), None)
+            if draft.holder_hash is not None and exc.id_hash != draft.holder_hash:
+                raise PartyUnavailable(party=position) from None
             raise PartyAlreadyBooked(party=position) from None
+        except HolderIsOther:
+            raise HolderMismatch() from None
+        except AccountHoldsBooking:
+            raise AccountAlreadyBooked() from None
     raise RuntimeError("could not draw a free booking code")  # pragma: no cover - 31**8 codes
 
 
-async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
+async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime,
+                       holder_hash: str | None) -> Conflict:
+    """The ban of a party: told in full for the account holder (or to a clerk at the
+    counter), without its end for the other party of an online booking."""
     policy = office.rules.no_show
     async with rt.db.session() as session:
         times = await no_show_times(session, [p.id_hash for p in parties],
                                     now - timedelta(days=policy.window_days))
     for party in parties:
         ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
+        if ends is not None and holder_hash is not None and party.id_hash != holder_hash:
+            return PartyUnavailable(party=party.position)
         if ends is not None:
             ends_on = ends.astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,

@@ -36,7 +36,8 @@ from booking.jurisdiction.periods import office_area, policy_book
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.notifications.outbox import add_rows, cancel_pending, messages
 from booking.offices.directory import office_of
-from booking.parties.rules import PartyFacts, check_parties
+from booking.parties.rules import check_parties
+from booking.parties.services import stored_facts, stored_home
 from booking.runtime import Runtime
 
 
@@ -61,14 +62,6 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
                office_id=appt.office_id, at=now, reason_given=bool(reason))
     await session.commit()
     return appointment_out(appt, parties, office)
-
-
-def stored_home(party: AppointmentParty) -> str | None:
-    """A stored party's home province: the hukou given, else the resident ID's region (its
-    first two digits are kept in the masked number), as at booking."""
-    if party.hukou_province:
-        return party.hukou_province
-    return party.id_masked[:2] if party.id_type == "resident_id" else None
 
 
 async def _cancel_locked(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
@@ -136,13 +129,12 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     if problem is not None:
         raise problem
     parties = await parties_of(session, appt.id)
-    refusals = check_parties(appt.service, [PartyFacts(p.id_hash, p.sex, p.birth_date) for p in parties],
-                             new_slot.local_date)
+    refusals = check_parties(appt.service, [stored_facts(rt.vault, p) for p in parties], new_slot.local_date)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
     # The policy in force on the new date decides, as it did at booking (a move across the
     # start of a policy period can change it).
-    verdict = assess(office_area(office), appt.service, [PartyHome(stored_home(p), p.id_type) for p in parties],
+    verdict = assess(office_area(office), appt.service, [PartyHome(stored_home(rt.vault, p), p.id_type) for p in parties],
                      new_slot.local_date, await policy_book(rt).periods())
     if not verdict.may_register:
         raise NotInJurisdiction(reason=verdict.reason)

@@ -32,6 +32,9 @@ class UserAccount(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("office.id", ondelete="RESTRICT"), nullable=True, index=True)
     )
     is_active: bool = Field(default=True)
+    # 实名: the keyed hash of the ID number of the person this (couple's) account books for,
+    # bound at its first online booking (never the number itself)
+    id_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     # raised whenever the account's sessions must end (deactivation, reactivation, a move to
     # another office, an MFA reset): access tokens carry it (``sv``) and a token with an
     # older one is refused (booking.accounts.revocation)
