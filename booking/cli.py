@@ -54,7 +54,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-* believed from the configured proxies only (booking.security.ratelimit
+        # applies the same rule for rate limits under any ASGI server)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
     return 0
 

@@ -9,6 +9,7 @@ be given, and placeholders are refused.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "dev", "test"}
@@ -107,6 +108,13 @@ class Settings(BaseSettings):
     # but not started within the requeue interval is handed on again (lost job)
     notification_lease_margin_seconds: int = 10
     notification_requeue_seconds: int = 60
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -11,9 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from pydantic import ValidationError
+
 from booking.app import create_app
 from booking.runtime import Runtime
 from booking.security.ratelimit import client_address
+from booking.settings import Settings
 from tests.conftest import REDIS_URL, make_settings, open_office, running
 from tests.helpers import couple_parties
 from tests.test_appointments import body, slot_on
@@ -151,3 +154,5 @@ def test_forwarded_for_is_believed_from_trusted_proxies_only():
     assert client_address(scope, ["127.0.0.1", "10.0.0.0/8"]) == "1.2.3.4"
     assert client_address({**scope, "client": ("8.8.8.8", 1)}, ["127.0.0.1", "10.0.0.0/8"]) == "8.8.8.8"
     assert client_address({"client": ("127.0.0.1", 1), "headers": []}, ["127.0.0.1"]) == "127.0.0.1"
+    with pytest.raises(ValidationError):  # "*" would let any client claim any address
+        Settings(trusted_proxies=["*"])
