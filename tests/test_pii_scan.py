@@ -11,7 +11,7 @@ import io
 import logging
 import pickle
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,11 +19,10 @@ import redis.asyncio as aioredis
 
 from booking.logs import JsonFormatter
 from booking.notifications.delivery import sweep
-from booking.runtime import Runtime
-from booking.worker import build_worker
 from tests.helpers import SmtpSink
 from tests.privacy_scenario import Secrets, run_scenario
 from tests.servers import OwnRedis
+from tests.test_notifications import sink, worker  # noqa: F401  (fixtures: the SMTP sink, an arq worker)
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,14 +30,6 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture
 def own_redis() -> Iterator[OwnRedis]:
     server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
     server.start()
     yield server
     server.stop()
@@ -89,19 +80,6 @@ def _absent(secrets: Secrets, text: bytes, where: str) -> None:
         assert number.encode() not in text and number.lower().encode() not in text, (where, "ID number")
     for number in secrets.phones:
         assert number.encode() not in text, (where, "phone")
-
-
-@pytest.fixture
-async def worker(app: Any, runtime: Runtime) -> AsyncIterator[Any]:
-    arq = build_worker(runtime.settings, runtime=runtime, cron_jobs=[], handle_signals=False, poll_delay=0.01)
-    task = asyncio.create_task(arq.async_run())
-    yield arq
-    await arq.close()
-    task.cancel()
-    try:
-        await task
-    except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping
-        pass
 
 
 async def test_no_full_numbers_in_logs_redis_jobs_or_mail(client, runtime, own_redis, sink, written_logs,
