@@ -22,9 +22,10 @@ run: install
 	$(BIN)/booking serve
 
 # The whole test suite against PostgreSQL and Redis (started by .ci/run in CI), plus the
-# SQLite smoke run.
+# SQLite smoke run; then the browser tests (Chromium), in a run of their own.
 test: install-test
 	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest --browser
 
 # Re-extract translatable messages and merge them into the catalogs.
 messages: install

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = os.environ.get("BOOKING_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# the bench server's /metrics wants this token (BOOKING_METRICS_TOKEN)
+METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -73,7 +76,8 @@ async def bench_database() -> AsyncIterator[tuple[str, str]]:
 
 def bench_secrets() -> dict[str, str]:
     return {"BOOKING_SECRET_KEY": secrets.token_urlsafe(48),
-            "BOOKING_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+            "BOOKING_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "BOOKING_METRICS_TOKEN": METRICS_TOKEN}
 
 
 def free_port() -> int:
@@ -257,3 +261,50 @@ async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+# --- outcomes: what the clients saw against what /metrics counted -------------------------
+
+
+def answer_outcome(status: int, body: bytes) -> str:
+    """One answer's outcome, classified exactly as the server's metrics classify it."""
+    from booking.observability.outcomes import classify
+
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    return classify(status, document.get("status"), document.get("code"))
+
+
+async def metrics_outcomes(address: str, kind: str = "appointment") -> Counter[str]:
+    """``booking_outcomes_total`` of the server (summed over its processes), by outcome."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    host, port = address.split(":")
+    client = RawClient(host, int(port))
+    try:
+        status, body = await client.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    finally:
+        await client.close()
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == "booking_outcomes_total" and sample.labels.get("kind") == kind:
+                counts[sample.labels["outcome"]] += int(sample.value)
+    return counts
+
+
+def print_outcomes(seen: Counter[str], before: Counter[str], after: Counter[str]) -> None:
+    """The clients' counts and the server's (the metrics' difference over the phase), side by side."""
+    counted = Counter({k: after[k] - before[k] for k in after if after[k] - before[k]})
+
+    def line(counts: Counter[str]) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"
+
+    print(f"outcomes seen by the clients: {line(seen)}")
+    print(f"outcomes counted in /metrics: {line(counted)} ({'the same' if counted == seen else 'DIFFERENT'})")

@@ -9,7 +9,8 @@ Run by hand against PostgreSQL (nothing here is a test):
    slots of ``--capacity`` seats; starts the real server (``booking serve``, uvicorn) in
    its own process; at the release moment ``--couples`` couples try to book through
    ``POST /api/v1/appointments`` over ``--connections`` keep-alive connections.
-   Prints bookings (must equal the total capacity), rejections by reason, overbooked
+   Prints bookings (must equal the total capacity), outcomes as the clients saw them and
+   as the server's /metrics counted them (the same vocabulary; they must agree), overbooked
    slots (must be 0), requests/s and latency percentiles.
 2. Sustained booking throughput: ``--sustained`` bookings that all succeed (1,000 slots
    with room), against the raw primitive measured in the same process (the conditional
@@ -31,11 +32,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from common import (
     Account,
+    answer_outcome,
     bench_database,
     bench_secrets,
     client_pool,
     latency_line,
     make_couple_accounts,
+    metrics_outcomes,
+    print_outcomes,
     raw_booking_primitive,
     running_server,
 )
@@ -99,8 +103,6 @@ async def _seed_slots(dsn: str, office_id: int, day: date, count: int, capacity:
 
 async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]], start_at: float
                 ) -> tuple[list[float], Counter[str], float]:
-    import json
-
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     queue: asyncio.Queue[tuple[Account, int]] = asyncio.Queue()
@@ -122,7 +124,7 @@ async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]],
                     {"slot_id": slot_id, "service": "marriage_registration", "parties": _parties()},
                     {"Authorization": f"Bearer {account.token}"})
                 latencies.append(time.perf_counter() - t0)
-                outcomes["201 booked" if status == 201 else f"{status} {json.loads(body).get('code')}"] += 1
+                outcomes[answer_outcome(status, body)] += 1
 
         await asyncio.gather(*(worker(c) for c in clients))
         elapsed = time.perf_counter() - started
@@ -155,7 +157,9 @@ async def main(args: argparse.Namespace) -> None:
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
+            counted_before = await metrics_outcomes(address)
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, release.timestamp() + 0.05)
+            counted_after = await metrics_outcomes(address)
             conn = await asyncpg.connect(dsn)
             booked = await conn.fetchval("SELECT count(*) FROM appointment a JOIN slot s ON s.id = a.slot_id "
                                          "WHERE s.local_date = $1", rush_day)
@@ -166,15 +170,17 @@ async def main(args: argparse.Namespace) -> None:
             await conn.close()
             print("\n== the rush ==")
             print(f"successful bookings: {booked} (total capacity {args.slots * args.capacity})")
-            print("outcomes:", ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+            print_outcomes(outcomes, counted_before, counted_after)
             print(f"overbooked or miscounted slots: {overbooked}")
             print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
             jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
+            counted_before = await metrics_outcomes(address)
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, time.time())
-            endpoint_rate = outcomes["201 booked"] / elapsed
-            print("outcomes:", ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+            counted_after = await metrics_outcomes(address)
+            endpoint_rate = outcomes["booked"] / elapsed
+            print_outcomes(outcomes, counted_before, counted_after)
             print(f"POST /api/v1/appointments: {endpoint_rate:.0f} bookings/s; {latency_line(latencies)}")
 
         primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))

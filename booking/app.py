@@ -27,6 +27,9 @@ from booking.events.controllers import EventController, EventFeedController, Sig
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
+from booking.observability import api_observability
+from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
+from booking.observability.tracing import setup_tracing
 from booking.offices.controllers import OfficeController
 from booking.ops.controllers import OpsController
 from booking.runtime import Runtime
@@ -34,6 +37,8 @@ from booking.schedules.controllers import ScheduleController
 from booking.security.limits import MULTIPART_OVERHEAD, MULTIPART_PART_LIMIT, BoundedRequest, body_limits
 from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
+from booking.web import web_handlers
+from booking.web.templates import template_config
 from booking.wiring import wire
 
 CONTROLLERS: list[Any] = [
@@ -55,6 +60,7 @@ CONTROLLERS: list[Any] = [
     EventController,
     SignupController,
     EventFeedController,
+    MetricsController,
 ]
 
 
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         runtime = Runtime.build(settings or get_settings())
     settings = runtime.settings
     wire(runtime)
+    setup_tracing("booking-api")
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
@@ -83,7 +90,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
                 await runtime.close()
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *web_handlers(settings)],
+        template_config=template_config(),
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "session": Provide(provide_session),
@@ -92,11 +100,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         },
         exception_handlers=exception_handlers,
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[access_log_middleware, DefineMiddleware(
+        middleware=[metrics_middleware, access_log_middleware, DefineMiddleware(
             body_limits, json_max_bytes=settings.json_max_bytes, upload_max_bytes=settings.upload_max_bytes)],
         request_class=BoundedRequest,
         multipart_form_part_limit=MULTIPART_PART_LIMIT,
-        lifespan=[lifespan],
+        before_send=[count_unmatched],
+        lifespan=[lifespan, api_observability(runtime)],
         openapi_config=OpenAPIConfig(
             title="Marriage registration booking API (婚姻登记预约)",
             version=__version__,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from booking.settings import Settings, SettingsError, get_settings
@@ -46,23 +47,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         upgrade(settings.database_url)
     configure_logging(settings.log_level)
-    uvicorn.run(
-        "booking.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_config=None,
-        access_log=False,
-        # X-Forwarded-* believed from the configured proxies only (booking.security.ratelimit
-        # applies the same rule for rate limits under any ASGI server)
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-    )
+    from booking.observability.exposition import prepare_multiprocess_dir
+
+    # several processes add up their metrics through one directory (PROMETHEUS_MULTIPROC_DIR)
+    remove_metrics_dir = prepare_multiprocess_dir(args.workers)
+    try:
+        uvicorn.run(
+            "booking.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+            # X-Forwarded-* believed from the configured proxies only (booking.security.ratelimit
+            # applies the same rule for rate limits under any ASGI server)
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        )
+    finally:
+        remove_metrics_dir()
     return 0
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
+    # One process with its own /metrics endpoint: it must not add itself to the API
+    # processes' multi-process sums (read before prometheus_client is first imported).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from booking.worker import run_worker
 
     settings = _settings()

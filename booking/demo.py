@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import SYSTEM
 from booking.accounts.schemas import RegisterIn, UserCreateIn
 from booking.accounts.services import EmailTaken, create_staff, register_couple
+from booking.clock import Clock
 from booking.db.models import Event, Office, OfficeDay, ScheduleWindow, UserAccount
 from booking.offices.schemas import OfficeCreate
 from booking.offices.services import create_office
@@ -66,8 +67,9 @@ def next_may_20(today: date) -> date:
     return candidate if candidate >= today else date(today.year + 1, 5, 20)
 
 
-async def seed_demo(settings: Settings) -> list[str]:
-    runtime = Runtime.build(settings)
+async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]:
+    """``clock``: the browser tests seed the world as of their fixed time."""
+    runtime = Runtime.build(settings, clock)
     lines: list[str] = []
     try:
         async with runtime.db.session() as session:
@@ -127,6 +129,9 @@ async def seed_demo(settings: Settings) -> list[str]:
                 except EmailTaken:
                     pass
             lines.append(f"couple {couple_email}  password: {logins.shown(couple_email)}")
+            base = settings.public_base_url.rstrip("/")
+            lines.append(f"pages  {base}/  (couples: offices, booking, /me, /events, /cross-province)")
+            lines.append(f"api    {base}/api/v1  (docs: {base}/schema)")
     finally:
         await runtime.close()
     return lines

@@ -32,6 +32,8 @@ from booking.i18n import N_, LazyText, lazy, negotiate
 logger = logging.getLogger("booking.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# where a problem answer leaves its code in the request's scope state (the metrics read it)
+PROBLEM_CODE_STATE = "booking.problem_code"
 
 
 def problem_type(code: str) -> str:
@@ -230,16 +232,19 @@ def _field_name(loc: Any, source: str | None) -> str:
     return ".".join(parts) if parts else (source or "body")
 
 
+def pydantic_field_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    """Field errors, with translatable messages, from pydantic's ``errors()`` (the API's
+    bodies, and the pages' forms, which are read with the same schemas)."""
+    return [field_error(_field_name(err.get("loc", ()), "body"), _message_for(err)) for err in errors]
+
+
 def validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     """Field errors from a Litestar validation failure, with translatable messages."""
     cause = exc.__cause__
     detailed = getattr(cause, "errors", None)
     out: list[dict[str, Any]] = []
     if isinstance(detailed, list) and detailed and isinstance(detailed[0], dict) and "type" in detailed[0]:
-        for err in detailed:
-            loc = err.get("loc", ())
-            out.append(field_error(_field_name(loc, "body"), _message_for(err)))
-        return out
+        return pydantic_field_errors(detailed)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key = item.get("key") or item.get("source") or "body"
         out.append(field_error(str(key), _msgspec_message(str(item.get("message", "")))))
@@ -261,6 +266,7 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
     locale = request_locale(request)
+    request.scope.setdefault("state", {})[PROBLEM_CODE_STATE] = problem.code
     headers = {"Content-Language": "zh-CN" if locale.startswith("zh") else "en", **problem.headers}
     return Response(
         content=problem.to_body(locale, instance=request.url.path),
@@ -322,7 +328,7 @@ _STATUS_PROBLEMS: dict[int, type[Problem]] = {
 }
 
 
-def _generic(status: int) -> Problem:
+def problem_for_status(status: int) -> Problem:
     cls = _STATUS_PROBLEMS.get(status)
     if cls is not None:
         return cls()
@@ -334,7 +340,7 @@ def _generic(status: int) -> Problem:
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
         return problem_response(request, MalformedBody())
-    problem = _generic(exc.status_code)
+    problem = problem_for_status(exc.status_code)
     if exc.headers:
         problem.headers.update(exc.headers)
     return problem_response(request, problem)
@@ -367,7 +373,7 @@ _UNAVAILABLE = (
 )
 
 
-def _unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException) -> bool:
     """The database is out of connections, restarting or unreachable: the client should
     retry shortly (503), this is not a bug of ours (500)."""
     seen: set[int] = set()
@@ -393,7 +399,7 @@ def _sqlstate(exc: BaseException) -> str:
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if _unavailable(exc):
+    if database_unavailable(exc):
         return _on_db_unavailable(request, exc)
     state = _sqlstate(exc)
     if state.startswith("22") or isinstance(exc, OverflowError):
@@ -406,7 +412,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
         logger.warning("transaction conflict on %s %s: %s", request.method, request.url.path, state)
         return problem_response(request, ServiceUnavailable(headers={"Retry-After": "1"}))
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(request, _generic(HTTP_500_INTERNAL_SERVER_ERROR))
+    return problem_response(request, problem_for_status(HTTP_500_INTERNAL_SERVER_ERROR))
 
 
 exception_handlers: dict[Any, Any] = {
@@ -423,6 +429,7 @@ exception_handlers: dict[Any, Any] = {
 }
 
 __all__ = [
+    "PROBLEM_CODE_STATE",
     "PROBLEM_JSON",
     "Conflict",
     "Forbidden",
@@ -437,4 +444,5 @@ __all__ = [
     "field_error",
     "invalid",
     "problem_response",
+    "pydantic_field_errors",
 ]

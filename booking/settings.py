@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     db_fast_pool_size: int = 10
     log_level: str = "INFO"
 
+    # Metrics (Prometheus). With a token, /metrics wants `Authorization: Bearer <token>`;
+    # without one it is open in development and off (404) in production.
+    metrics_token: str | None = None
+    # the worker's own /metrics endpoint (port 0: none)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # scrape-time figures read from the database (outbox, seats left) are reused this long
+    metrics_snapshot_seconds: float = 5.0
+
     # Background delivery: the embedded default delivers in-process when no Redis is set.
     outbox_poll_seconds: float = 2.0
     notification_job_timeout_seconds: int = 20
@@ -155,6 +164,11 @@ class Settings(BaseSettings):
                 problems.append("BOOKING_DATA_KEY must be base64 of at least 32 random bytes")
             if self.is_sqlite:
                 problems.append("BOOKING_DATABASE_URL must point to PostgreSQL in production")
+            token = (self.metrics_token or "").strip().lower()
+            if self.metrics_token is not None and (len(token) < MIN_SECRET_LENGTH or token in PLACEHOLDERS
+                                                   or any(word in token for word in PLACEHOLDER_WORDS)):
+                problems.append(f"BOOKING_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} random characters "
+                                "(or unset: /metrics is then off)")
             if problems:
                 raise SettingsError("; ".join(problems))
             return self

@@ -15,6 +15,7 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker
 
+from booking.observability.worker import timed, worker_observability
 from booking.queue import redis_settings
 from booking.runtime import Runtime
 from booking.settings import Settings
@@ -59,8 +60,11 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
             rt.redis = ctx["redis"]
         ctx["runtime"] = rt
         ctx["owns_runtime"] = runtime is None
+        await _start_observability(ctx, rt)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "observability" in ctx:
+            await ctx["observability"].aclose()
         rt: Runtime | None = ctx.get("runtime")
         if rt is not None and ctx.get("owns_runtime"):
             if rt.redis is ctx["redis"]:
@@ -70,10 +74,10 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
     from booking.jobs import WORKER_FUNCTIONS
 
     return {
-        "functions": list(WORKER_FUNCTIONS),
+        "functions": [timed(f) for f in WORKER_FUNCTIONS],
         "cron_jobs": [
-            cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
-            cron(run_periodic_jobs, second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
+            cron(timed(heartbeat), second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
+            cron(timed(run_periodic_jobs), second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
@@ -88,6 +92,18 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         "poll_delay": 0.05,
         "handle_signals": True,
     }
+
+
+async def _start_observability(ctx: dict[str, Any], rt: Runtime) -> None:
+    """The worker's /metrics endpoint and pool sampling (closed in on_shutdown); tracing
+    when OTEL_* asks for it."""
+    from contextlib import AsyncExitStack
+
+    from booking.observability.tracing import setup_tracing
+
+    setup_tracing("booking-worker")
+    stack = ctx["observability"] = AsyncExitStack()
+    await stack.enter_async_context(worker_observability(rt.settings, rt.db))
 
 
 def build_worker(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> Worker:

@@ -32,6 +32,7 @@ from booking.clock import FixedClock
 from booking.migrations import upgrade
 from booking.runtime import Runtime
 from booking.settings import Settings
+from tests.helpers import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,6 +42,21 @@ QUEUE_NAME = f"booking:test:{secrets.token_hex(4)}"
 
 # 2026-09-10 10:00 in Shanghai: a Thursday before the National Day holidays.
 DEFAULT_NOW = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--browser", action="store_true", default=False,
+                     help="run the browser tests (tests/browser) in Chromium; they run on their own: "
+                     "sync Playwright in the same process breaks the async tests")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser only with --browser, and then nothing else."""
+    browser_dir = ROOT / "tests" / "browser"
+    inside = collection_path == browser_dir or browser_dir in collection_path.parents
+    if config.getoption("--browser"):
+        return None if inside or collection_path in (ROOT, ROOT / "tests") else True
+    return True if inside else None
 
 
 def _server_url(database: str) -> str:
@@ -88,6 +104,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_pool_size": 8,
         "db_max_overflow": 8,
         "db_fast_pool_size": 8,
+        # in-process workers open no metrics port (tests that want one set it)
+        "worker_metrics_port": 0,
         # request rate limits are off unless a test is about them (tests/test_rate_limits.py):
         # many tests book and sign up far faster than any couple could
         "rate_limits_enabled": False,
@@ -133,6 +151,15 @@ async def clean_db(pg_database: str, seeded_rows: dict[str, list[Any]]) -> str:
     finally:
         await conn.close()
     return pg_database
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server that keeps what it receives."""
+    server = SmtpSink()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ def test_demo_twice_then_serve(tmp_path: Path):
     first = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "admin@demo.invalid" in first.stdout and "password" in first.stdout
+    assert "pages  http://127.0.0.1:8000/" in first.stdout  # where the couples' pages are
     second = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert " 0 new slots" in second.stdout
@@ -76,6 +77,11 @@ def test_demo_twice_then_serve(tmp_path: Path):
         assert availability.status_code == 200 and "data" in availability.json()
         events = httpx.get(f"{base}/api/v1/events").json()
         assert events["total"] == 12 and {e["kind"] for e in events["data"]} == {"collective", "charity", "memorial"}
+        # the pages on the embedded default show the demo data
+        front = httpx.get(f"{base}/")
+        assert front.status_code == 200 and "广州市天河区婚姻登记处" in front.text and "集体婚礼" in front.text
+        office_page = httpx.get(f"{base}/offices/{offices[0]['id']}")
+        assert office_page.status_code == 200 and "/book?slot=" in office_page.text
         login = httpx.post(f"{base}/api/v1/auth/login",
                            json={"email": "clerk9@example.com", "password": "password-123"})
         assert login.status_code == 200

@@ -33,13 +33,21 @@ def test_negotiate(header, expected):
 
 
 def _code_messages() -> set[str]:
-    keywords = {"lazy": None, "N_": None, "invalid_value": None, "_t": None, "gettext": None}
+    """Every message in the code and in the pages' templates (extracted as ``make messages``
+    does, with Babel's Jinja2 extractor for the templates)."""
+    keywords = {"lazy": None, "N_": None, "invalid_value": None, "_t": None, "gettext": None, "_": None}
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT / "booking"), method_map=[("**.py", "python")], keywords=keywords
+        str(ROOT / "booking"), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+        keywords=keywords
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
+
+
+def test_the_templates_messages_are_extracted():
+    """The extraction covers the pages: a message only a template uses is found."""
+    assert "Skip to the content" in _code_messages()
 
 
 def test_every_message_in_the_code_is_in_the_catalogs_and_translated():

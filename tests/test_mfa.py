@@ -139,3 +139,12 @@ async def test_the_default_is_required_in_production_only(client, runtime):
     assert Settings(env="production").staff_mfa_required is True
     assert Settings(env="development").staff_mfa_required is False
     assert Settings(env="test").staff_mfa_required is False
+
+
+async def test_staff_cannot_skip_the_second_factor_through_the_pages(client, runtime, admin: Actor):
+    from tests.test_pages import csrf
+
+    page = await client.get("/login")
+    response = await client.post("/login", data={"_csrf_token": csrf(page.text), "email": admin.email,
+                                                 **PASSWORD})
+    assert response.status_code == 403 and "booking_session" not in response.cookies

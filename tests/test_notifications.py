@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,14 +36,6 @@ def _redis_url() -> str:
     index = 15 - int(worker[2:] or 0) if worker.startswith("gw") else 15
     base = os.environ.get("BOOKING_TEST_REDIS", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0]
     return f"{base}/{index}"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

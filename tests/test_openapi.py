@@ -14,7 +14,7 @@ async def test_every_route_is_documented(client, app):
     routes = set()
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            if not handler.include_in_schema:
+            if not handler.resolve_include_in_schema():  # the pages' router leaves its routes out
                 continue
             for method in handler.http_methods:
                 if method in ("HEAD", "OPTIONS"):

@@ -176,3 +176,15 @@ async def test_tokens_from_an_old_build_without_session_claims_are_refused(clien
                             token_issuer=runtime.settings.token_issuer,
                             token_audience=runtime.settings.token_audience, token_extras={"role": "couple"})
     assert await _status(client, old) == 401
+
+
+async def test_a_page_logout_ends_the_session_on_the_server(client, runtime):
+    from tests.test_pages import csrf, register
+
+    await register(client, "pages@example.com")
+    token = client.cookies.get("booking_session")
+    assert token and await _status(client, token) == 200  # the page session is the API's token
+    page = await client.get("/logout")
+    out = await client.post("/logout", data={"_csrf_token": csrf(page.text)})
+    assert out.status_code == 303
+    assert await _status(client, token) == 401  # a copy of the cookie is worth nothing now

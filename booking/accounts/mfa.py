@@ -27,7 +27,7 @@ from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
 from booking.audit.services import record
 from booking.db.models import RecoveryCode, UserAccount
-from booking.errors import Conflict, NotFound, Unauthorized
+from booking.errors import Conflict, Forbidden, NotFound, Unauthorized
 from booking.i18n import lazy
 from booking.runtime import Runtime
 
@@ -44,6 +44,11 @@ class InvalidSecondFactor(Unauthorized):
 class AlreadyEnrolled(Conflict):
     code = "mfa-enrolled"
     title = lazy("A second factor is already set up for this account.")
+
+
+class SecondFactorRequired(Forbidden):
+    code = "mfa-required"
+    title = lazy("Staff accounts sign in with their second factor through the staff sign-in.")
 
 
 class NotEnrolling(Conflict):

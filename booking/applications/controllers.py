@@ -26,6 +26,7 @@ from booking.applications.schemas import (
     ResubmitIn,
 )
 from booking.errors import request_locale
+from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
 from booking.security.ratelimit import rate_limited
@@ -50,7 +51,7 @@ class ApplicationController(Controller):
     ) -> Response[ApplicationOut]:
         status, body = await services.submit(request.app.state.runtime, request.user, data, key=idempotency_key,
                                              locale=request_locale(request))
-        return Response(body, status_code=status)
+        return booking_answer(request, status, body)
 
     @get("/", guards=[requires_couple], summary="The calling couple's applications")
     async def list_mine(

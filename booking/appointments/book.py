@@ -53,6 +53,7 @@ from booking.idempotency import fingerprint
 from booking.jurisdiction.periods import office_area, policy_book
 from booking.jurisdiction.policy import UNANSWERED, PartyHome, assess
 from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
 from booking.offices.rules import BookingRules
 from booking.parties.rules import check_parties
@@ -60,6 +61,8 @@ from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
 
 CREATE_SCOPE = "appointment.create"
+# the write's refusals: outcomes of a booking, not errors, in a trace
+WRITE_REFUSALS = (SlotFull, SlotClosed, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
 REMINDER = "appointment.reminder"
@@ -154,30 +157,32 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
 async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
                 counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
                 scope: str) -> tuple[int, dict[str, Any]]:
-    parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
-    slot = await rt.extras["slot_facts"].get(data.slot_id)
-    office = await directory(rt).get(slot.office_id) if slot is not None else None
-    if slot is None or office is None or (counter_office is not None and slot.office_id != counter_office):
-        raise invalid("slot_id", lazy("No such slot."))
-    if data.service not in office.services or slot.service != data.service:
-        raise invalid("service", lazy("The slot is not for this service."))
-    problem = release_problem(office.rules, slot.local_date, slot.starts_at, now, office)
-    if problem is not None:
-        raise problem
-    refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
-    if refusals:
-        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    # The policy periods come from the in-process cache: no round trip on this path.
-    verdict = assess(office_area(office), data.service,
-                     [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
-                     await policy_book(rt).periods(),
-                     residence_permit=review.residence_permit if review is not None else UNANSWERED)
-    if not verdict.may_register:
-        if verdict.reason == "residence_permit_required":
-            raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
-        raise NotInJurisdiction(reason=verdict.reason)
-    if review is not None and not verdict.prereview:
-        raise PrereviewNotRequired()
+    with span("booking.validate"):
+        parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
+        slot = await rt.extras["slot_facts"].get(data.slot_id)
+        office = await directory(rt).get(slot.office_id) if slot is not None else None
+        if (slot is None or office is None
+                or (counter_office is not None and slot.office_id != counter_office)):
+            raise invalid("slot_id", lazy("No such slot."))
+        if data.service not in office.services or slot.service != data.service:
+            raise invalid("service", lazy("The slot is not for this service."))
+        problem = release_problem(office.rules, slot.local_date, slot.starts_at, now, office)
+        if problem is not None:
+            raise problem
+        refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
+        if refusals:
+            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+        # The policy periods come from the in-process cache: no round trip on this path.
+        verdict = assess(office_area(office), data.service,
+                         [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
+                         await policy_book(rt).periods(),
+                         residence_permit=review.residence_permit if review is not None else UNANSWERED)
+        if not verdict.may_register:
+            if verdict.reason == "residence_permit_required":
+                raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
+            raise NotInJurisdiction(reason=verdict.reason)
+        if review is not None and not verdict.prereview:
+            raise PrereviewNotRequired()
 
     status = "pending_review" if verdict.prereview else "confirmed"
     appointment_id = uuid.uuid4()
@@ -220,7 +225,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         if review is not None and application is not None:
             draft.response = application_body(application, office.tz, draft.response, [], notice_locale)
         try:
-            await rt.extras["booking_store"].book(draft)
+            with span("booking.write", expected=WRITE_REFUSALS):
+                await rt.extras["booking_store"].book(draft)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()

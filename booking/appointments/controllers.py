@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import date
 from typing import Annotated, Any
 
-import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -18,8 +16,8 @@ from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.changes import cancel, reschedule
 from booking.appointments.desk import check_in, complete, find_by_code, mark_no_show, reveal, roster
-from booking.appointments.reads import get_appointment, list_own
-from booking.appointments.records import account_email, may_see
+from booking.appointments.codes import qr_svg
+from booking.appointments.reads import get_appointment, invite_file, list_own, visible
 from booking.appointments.schemas import (
     AppointmentIn,
     AppointmentList,
@@ -30,10 +28,8 @@ from booking.appointments.schemas import (
     RevealOut,
     Roster,
 )
-from booking.calendar.invites import appointment_calendar
-from booking.db.models import Appointment
-from booking.errors import NotFound, request_locale
-from booking.offices.directory import office_of
+from booking.errors import request_locale
+from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
@@ -57,7 +53,7 @@ class AppointmentController(Controller):
         # once through an anyio task group, which measured ~8% of this request's CPU.
         status, body = await book(request.app.state.runtime, request.user, data, key=idempotency_key,
                                            locale=request_locale(request))
-        return Response(body, status_code=status)
+        return booking_answer(request, status, body)
 
     @get("/", guards=[requires_couple], summary="The calling couple's appointments")
     async def list_mine(
@@ -107,25 +103,17 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[bytes]:
-        appt = await _visible(session, principal, appointment_id)
-        office = await office_of(runtime, appt.office_id, session)
-        # The couple's own invite names them as attendee (METHOD:REQUEST); staff get the
-        # event without anyone's address (PUBLISH).
-        attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)
-        body, method = appointment_calendar(appt, office, runtime.settings, locale,
-                                            attendee if attendee[0] else None, runtime.clock.now())
+        body, method, filename = await invite_file(runtime, session, principal, appointment_id, locale)
         return Response(body, media_type=f"text/calendar; method={method}",
-                        headers={"Content-Disposition": f'attachment; filename="appointment-{appt.code}.ics"'})
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @get("/{appointment_id:uuid}/qr.svg", guards=[requires_account], summary="QR code of the booking code")
     async def qr(
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
     ) -> Response[bytes]:
-        appt = await _visible(session, principal, appointment_id)
-        out = io.BytesIO()
-        segno.make_qr(appt.code, error="m").save(out, kind="svg", scale=6, border=2)
-        return Response(out.getvalue(), media_type="image/svg+xml")
+        appt = await visible(session, principal, appointment_id)
+        return Response(qr_svg(appt.code), media_type="image/svg+xml")
 
     @post("/{appointment_id:uuid}/check-in", guards=[requires_staff], status_code=200,
           summary="Check the couple in (clerks, on the day)")
@@ -185,20 +173,12 @@ class DeskController(Controller):
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(
-        self, office_id: PathId, data: JSONBody[AppointmentIn], principal: NamedDependency[Principal],
+        self, request: Request[Principal, Any, Any], office_id: PathId, data: JSONBody[AppointmentIn],
+        principal: NamedDependency[Principal],
         runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AppointmentOut]:
         principal.require_office(office_id)
         status, body = await book(runtime, principal, data, key=idempotency_key, locale=locale,
                                            counter_office=office_id)
-        return Response(body, status_code=status)
-
-
-async def _visible(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
-    appt = await session.get(Appointment, appointment_id)
-    if appt is None or not may_see(principal, appt):
-        raise NotFound()
-    return appt
-
-
+        return booking_answer(request, status, body)

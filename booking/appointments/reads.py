@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import load, may_see, parties_of
+from booking.appointments.records import account_email, load, may_see, parties_of
 from booking.appointments.views import application_id_of, appointment_out
+from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
 from booking.offices.directory import office_of
@@ -48,3 +49,24 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
         office = await office_of(rt, appt.office_id, session)
         out.append(appointment_out(appt, parties.get(appt.id, []), office, applications.get(appt.id)))
     return out, total
+
+
+async def visible(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
+    """The appointment if the caller may see it (its couple or its office); else 404."""
+    appt = await session.get(Appointment, appointment_id)
+    if appt is None or not may_see(principal, appt):
+        raise NotFound()
+    return appt
+
+
+async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+                      locale: str) -> tuple[bytes, str, str]:
+    """The appointment's invite: (iCalendar file, METHOD, file name). The couple's own copy
+    names them as attendee (METHOD:REQUEST); staff get the event without anyone's address
+    (PUBLISH)."""
+    appt = await visible(session, principal, appointment_id)
+    office = await office_of(rt, appt.office_id, session)
+    attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)
+    body, method = appointment_calendar(appt, office, rt.settings, locale, attendee if attendee[0] else None,
+                                        rt.clock.now())
+    return body, method, f"appointment-{appt.code}.ics"

@@ -106,6 +106,11 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessionmaker()
 
+    @property
+    def fast_pool(self) -> Any:
+        """The hot paths' asyncpg pool, or None before its first use (read by the metrics)."""
+        return self._fast_pool
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:

@@ -35,6 +35,7 @@ from booking.events.schemas import (
     SignupStatus,
     query_day,
 )
+from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
@@ -111,7 +112,7 @@ class EventController(Controller):
     ) -> Response[SignupOut]:
         status, body = await signups.sign_up(request.app.state.runtime, request.user, event_id, data,
                                              key=idempotency_key, locale=request_locale(request))
-        return Response(body, status_code=status)
+        return booking_answer(request, status, body)
 
     @get("/{event_id:uuid}/signups", guards=[requires_staff], summary="The event's sign-ups and counts (organisers)")
     async def list_signups(

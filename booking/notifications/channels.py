@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import aiosmtplib
 
 from booking.notifications.registry import Rendered
+from booking.observability.metrics import count_rate_limit_refusal
 from booking.security.pii import mask_phone
 from booking.settings import Settings
 
@@ -110,4 +111,5 @@ class SmsRateLimiter:
                 self._local.clear()
             count = self._local[key] = self._local.get(key, 0) + 1
         if count > self.per_hour:
+            count_rate_limit_refusal("sms_per_number")
             raise RateLimited(retry_after=(hour + 1) * 3600 - now)

@@ -36,6 +36,7 @@ from booking.notifications.channels import (
     build_email,
 )
 from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
+from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
 from booking.security.ratelimit import RateLimited as AccountRateLimited
 from booking.security.ratelimit import rate_limiter
@@ -107,7 +108,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
                    # a row being delivered right now is the delivery's to finish
                    (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
             .values(state="dropped", last_error="its moment had passed", leased_until=None)
-            .returning(Notification.id))).all()
+            .returning(Notification.channel))).all()
         due_query = (
             select(Notification.id, Notification.attempts)
             .where(Notification.state == "pending", Notification.next_attempt_at <= now,
@@ -132,6 +133,8 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
     else:
         for notification_id, _attempts in due:
             await deliver(rt, notification_id)
+    for row in dropped:
+        count_delivery(row.channel, "dropped")
     if dropped:
         logger.info("reminders dropped", extra={"count": len(dropped)})
     return SweepResult(dropped=len(dropped), handed_on=len(due))
@@ -219,17 +222,23 @@ async def _finish(rt: Runtime, notification_id: uuid.UUID, state: str, error: st
         done = (await session.execute(
             update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
             .values(state=state, last_error=error, sent_at=sent_at, leased_until=None)
-            .returning(Notification.id))).first()
+            .returning(Notification.channel))).first()
         await session.commit()
-    return state if done else "skipped"
+    if done is None:
+        return "skipped"
+    count_delivery(done.channel, state)
+    return state
 
 
 async def _retry(rt: Runtime, notification_id: uuid.UUID, attempts: int, at: datetime, error: str) -> str:
     async with rt.db.session() as session:
-        await session.execute(
+        retried = (await session.execute(
             update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
-            .values(next_attempt_at=at, leased_until=None, last_error=error, attempts=attempts))
+            .values(next_attempt_at=at, leased_until=None, last_error=error, attempts=attempts)
+            .returning(Notification.channel))).first()
         await session.commit()
+    if retried is not None:
+        count_delivery(retried.channel, "retry")
     return "retry"
 
 

@@ -130,6 +130,15 @@ def rate_limiter(runtime: Any) -> RateLimiter:
     return runtime.extras["rate_limiter"]  # type: ignore[no-any-return]
 
 
+async def count_request(request: Any, name: str, account: Any | None) -> None:
+    """The same limit from inside a handler that knows its account only there (the pages,
+    whose session cookie is read by a dependency, after the guards)."""
+    runtime = request.app.state.runtime
+    limiter = rate_limiter(runtime)
+    await limiter.check(name, address_key=limiter.address_key(request.scope), account=account,
+                        now=runtime.clock.now().timestamp())
+
+
 def rate_limited(name: str) -> Any:
     """A route guard counting rule ``name`` per client address and per calling account."""
 

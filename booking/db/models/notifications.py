@@ -34,6 +34,9 @@ class Notification(SQLModel, table=True):
         Index("ix_notification_next", "next_attempt_at", postgresql_where=text("state = 'pending'"),
               sqlite_where=text("state = 'pending'")),
         Index("ix_notification_subject", "subject_type", "subject_id"),
+        # /metrics counts failed rows (few) without walking the sent history (many)
+        Index("ix_notification_failed", "created_at", postgresql_where=text("state = 'failed'"),
+              sqlite_where=text("state = 'failed'")),
     )
 
     id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))

@@ -1,0 +1,147 @@
+"""The couple's own pages: their appointments, applications and sign-ups; one appointment
+with its code and QR code, the invite, the calendar feed, cancel and reschedule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.applications import services as applications
+from booking.appointments import changes, reads
+from booking.appointments.codes import display_code, qr_svg
+from booking.calendar import feeds
+from booking.errors import Problem, invalid
+from booking.events import signups
+from booking.events import services as events
+from booking.i18n import gettext, lazy
+from booking.offices.directory import office_of
+from booking.runtime import Runtime
+from booking.web import calendar
+from booking.web.forms import FormState, posted, refused
+from booking.web.pages import page, redirect
+from booking.web.session import require_couple
+
+LISTED = 50  # per kind on /me; a couple has a handful
+
+
+class MyPages(Controller):
+    path = "/me"
+
+    @get("/", name="me")
+    async def me(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                 runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                 locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        appts, _ = await reads.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0)
+        apps, _ = await applications.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0,
+                                              locale=locale)
+        mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
+        events = await _events_of(runtime, session, mine, locale)
+        offices = {i: await office_of(runtime, i, session) for i in {a["office_id"] for a in [*appts, *apps]}}
+        # newest first: by when each was made
+        appts.sort(key=lambda a: a["created_at"], reverse=True)
+        return page(request, "me.html", private=True, appointments=appts, applications=apps, signups=mine,
+                    events=events, offices=offices)
+
+    @get("/appointments/{appointment_id:uuid}", name="my-appointment")
+    async def appointment(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
+                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        return await _appointment_page(request, runtime, session, principal, appointment_id, locale, FormState())
+
+    @get("/appointments/{appointment_id:uuid}/invite.ics", name="my-appointment-invite")
+    async def invite(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
+                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[bytes]:
+        principal = require_couple(request, viewer)
+        body, method, filename = await reads.invite_file(runtime, session, principal, appointment_id, locale)
+        return Response(body, media_type=f"text/calendar; method={method}", headers={
+            "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+    @post("/appointments/{appointment_id:uuid}/cancel", name="my-appointment-cancel")
+    async def cancel(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
+                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        try:
+            await changes.cancel(runtime, session, principal, appointment_id)
+        except Problem as problem:
+            await session.rollback()
+            return await _appointment_page(request, runtime, session, principal, appointment_id, locale,
+                                           refused(problem), status_code=problem.status)
+        return redirect(request, f"/me/appointments/{appointment_id}", notice="cancelled")
+
+    @post("/appointments/{appointment_id:uuid}/reschedule", name="my-appointment-reschedule")
+    async def reschedule(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
+                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                         viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        form = await posted(request)
+        try:
+            raw = form.get("slot_id")
+            slot_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+            if not slot_id:
+                raise invalid("slot_id", lazy("This field is required."))
+            await changes.reschedule(runtime, session, principal, appointment_id, slot_id)
+        except Problem as problem:
+            await session.rollback()
+            return await _appointment_page(request, runtime, session, principal, appointment_id, locale,
+                                           refused(problem, form, ("slot_id",)), status_code=problem.status)
+        return redirect(request, f"/me/appointments/{appointment_id}", notice="rescheduled")
+
+    @post("/calendar-feed", name="my-calendar-feed")
+    async def calendar_feed(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                            runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                            locale: NamedDependency[str]) -> Response[Any]:
+        """A new secret feed URL of the couple's appointments, shown once (only its hash is kept)."""
+        principal = require_couple(request, viewer)
+        form = await posted(request)
+        _feed, token = await feeds.create_feed(session, principal, "couple", None, runtime.clock.now())
+        url = f"{runtime.settings.public_base_url.rstrip('/')}/api/v1/calendars/feeds/{token}.ics"
+        back = form.get("appointment_id")
+        try:
+            appointment_id = uuid.UUID(back) if isinstance(back, str) else None
+        except ValueError:
+            appointment_id = None
+        if appointment_id is None:
+            return redirect(request, "/me")
+        return await _appointment_page(request, runtime, session, principal, appointment_id, locale, FormState(),
+                                       feed_url=url)
+
+
+async def _appointment_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
+                            principal: Principal, appointment_id: uuid.UUID, locale: str, form: FormState, *,
+                            status_code: int = 200, feed_url: str | None = None) -> Response[Any]:
+    appt = await reads.get_appointment(runtime, session, principal, appointment_id)
+    office = await office_of(runtime, appt["office_id"], session)
+    now = runtime.clock.now()
+    standing = appt["status"] in ("confirmed", "pending_review")
+    changeable = standing and now <= office.rules.cancel_deadline(datetime.fromisoformat(appt["starts_at"]))
+    moves = []
+    if changeable and appt["status"] == "confirmed":
+        moves = [(str(s.slot_id), calendar.slot_label(s, office.timezone, locale))
+                 for s in await calendar.free_slots(runtime, office.id, appt["service"])
+                 if s.remaining > 0 and s.slot_id != appt["slot_id"]]
+    qr = Markup(qr_svg(appt["code"], title=gettext("Booking code {code}", locale).format(
+        code=display_code(appt["code"]))).decode())
+    return page(request, "appointment.html", status_code=status_code, private=True, appt=appt, office=office,
+                code=display_code(appt["code"]), qr=qr, standing=standing, changeable=changeable, moves=moves,
+                form=form, feed_url=feed_url)
+
+
+async def _events_of(runtime: Runtime, session: AsyncSession, mine: list[dict[str, Any]],
+                     locale: str) -> dict[str, Any]:
+    """The events the couple signed up for, by id (title, time, place)."""
+    found = {}
+    for event_id in {s["event_id"] for s in mine}:
+        found[event_id] = await events.get_event(runtime, session, uuid.UUID(event_id), locale)
+    return found

@@ -1,0 +1,81 @@
+"""Words the pages show for the service's codes (statuses, kinds, ID types) and an event's
+conditions in plain language; all through the catalogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from booking.i18n import LazyText, lazy
+
+STATUS = {
+    # appointments
+    "pending_review": lazy("Awaiting the office's review"),
+    "confirmed": lazy("Confirmed"),
+    "checked_in": lazy("Checked in"),
+    "completed": lazy("Completed"),
+    "no_show": lazy("Missed"),
+    "cancelled": lazy("Cancelled"),
+    "turned_away": lazy("Turned away"),
+    # cross-province applications
+    "submitted": lazy("With the office"),
+    "needs_more_info": lazy("The office asks for more"),
+    "approved": lazy("Approved"),
+    "rejected": lazy("Rejected"),
+    "withdrawn": lazy("Withdrawn"),
+    "expired": lazy("Expired"),
+    # sign-ups
+    "pending_approval": lazy("Awaiting the organiser's approval"),
+    "waitlisted": lazy("On the waitlist"),
+    "attended": lazy("Attended"),
+    "published": lazy("Open"),
+}
+
+EVENT_KIND = {
+    "collective": lazy("Collective wedding"),
+    "charity": lazy("Charity wedding"),
+    "memorial": lazy("Memorial wedding"),
+}
+
+ID_TYPE = {
+    "resident_id": lazy("Resident identity card"),
+    "hmt_residence_permit": lazy("Residence permit for Hong Kong, Macao and Taiwan residents"),
+    "hk_macao_permit": lazy("Mainland travel permit for Hong Kong and Macao residents"),
+    "taiwan_permit": lazy("Mainland travel permit for Taiwan residents"),
+    "passport": lazy("Passport"),
+}
+
+SEX = {"M": lazy("Male"), "F": lazy("Female")}
+
+
+def label(table: dict[str, LazyText], code: str | None) -> LazyText | str:
+    return table.get(code or "", code or "")
+
+
+def event_conditions(kind: str, rules: dict[str, Any], guests_per_couple: int,
+                     requires_approval: bool) -> list[LazyText]:
+    """Who may sign up, in plain words, from the event's stored rules."""
+    words: list[LazyText] = []
+    if kind == "memorial" and rules.get("min_years_married"):
+        words.append(lazy("For couples married at least {years} years on the day of the event.",
+                          years=rules["min_years_married"]))
+    if kind == "collective":
+        months = rules.get("registered_within_months")
+        if months:
+            words.append(lazy("For couples whose marriage was registered within {months} months before the "
+                              "event.", months=months))
+        if rules.get("allow_upcoming_appointment"):
+            words.append(lazy("A marriage registration booked here before the event counts too."))
+        if rules.get("max_age"):
+            words.append(lazy("Both partners at most {age} years old on the day of the event.",
+                              age=rules["max_age"]))
+    if kind == "charity" and rules.get("pledge_or_sponsor_required"):
+        words.append(lazy("Each couple gives a pledge or names a sponsor."))
+    if requires_approval:
+        words.append(lazy("The organiser approves each couple."))
+    if guests_per_couple:
+        words.append(lazy("Up to {guests} guests per couple.", guests=guests_per_couple))
+    return words
+
+
+def needs_marriage_date(kind: str) -> bool:
+    return kind in ("memorial", "collective")
