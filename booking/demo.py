@@ -91,11 +91,13 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
                 has_opening = (await session.execute(
                     select(OfficeDay.id).where(OfficeDay.office_id == office.id, OfficeDay.day == may20))).first()
                 if not has_opening:
+                    # extra hours beside the usual ones (a special opening never stacks on them)
                     await add_special_opening(session, office.id, SpecialOpeningIn(
                         date=may20, note="5·20 特别开放日 / 5-20 extended opening",
-                        windows=[WindowIn(start=time(8, 30), end=time(12), capacities={"marriage_registration": 40}),
-                                 WindowIn(start=time(13), end=time(18), capacities={"marriage_registration": 40})],
-                    ), SYSTEM)
+                        windows=[WindowIn(start=start, end=end, capacities={"marriage_registration": 20})
+                                 for start, end in ((time(8), time(9)), (time(12), time(14)),
+                                                    (time(17), time(19)))],
+                    ), SYSTEM, now)
                 rules = office.rules or {}
                 start = now.astimezone(ZoneInfo(office.timezone)).date()
                 end = start + timedelta(days=int(rules.get("booking_window_days", 15)) + 1)

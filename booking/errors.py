@@ -407,8 +407,9 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
         # of 2**63 or the year 9999 plus a day: the caller's input, not our bug.
         logger.info("out-of-range input on %s %s", request.method, request.url.path)
         return problem_response(request, InvalidInput(lazy("A value in the request is out of range.")))
-    if state in ("40001", "40P01"):
-        # a serialization failure or deadlock: nothing was written, a retry will do
+    if state in ("40001", "40P01", "55P03"):
+        # a serialization failure, a deadlock or a lock_timeout (another transaction held
+        # the row too long, ``booking.db.locking``): nothing was written, a retry will do
         logger.warning("transaction conflict on %s %s: %s", request.method, request.url.path, state)
         return problem_response(request, ServiceUnavailable(headers={"Retry-After": "1"}))
     logger.exception("unhandled error on %s %s", request.method, request.url.path)

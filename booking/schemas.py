@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Annotated, Any
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
@@ -121,3 +121,25 @@ def _no_control_characters(value: str) -> str:
 
 
 PlainText = AfterValidator(_no_control_characters)
+
+
+def _local_time(value: time) -> time:
+    """Times of day in rules and schedules are the office's local times: an offset would be
+    stored, and every later reader comparing it with a local time would fail."""
+    if value.tzinfo is not None:
+        raise invalid_value("Must be a local time without a UTC offset (HH:MM).")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+
+
+def _one_line(value: str) -> str:
+    """Names, titles, venues and addresses are one line: they become e-mail headers,
+    calendar and CSV fields. No control character, no line or paragraph separator."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value) or not value.isprintable():
+        raise invalid_value("Has an invalid value.")
+    return value
+
+
+OneLine = AfterValidator(_one_line)

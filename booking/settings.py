@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 5
     # the hot paths' own asyncpg pool (one statement per checkout)
     db_fast_pool_size: int = 10
+    # the longest a request waits for a row another transaction holds; then 503 (Retry-After)
+    lock_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     log_level: str = "INFO"
 
     # Metrics (Prometheus). With a token, /metrics wants `Authorization: Bearer <token>`;

@@ -14,7 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,10 +64,11 @@ def _server_url(database: str) -> str:
     return f"{base}/{database}"
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """An empty database, migrated to head by Alembic; the asyncpg URL to it."""
-    name = f"booking_test_{secrets.token_hex(4)}"
+@contextmanager
+def scratch_database(revision: str = "head", prefix: str = "booking_test") -> Iterator[str]:
+    """A database of its own, migrated by Alembic to ``revision``, dropped afterwards; the
+    asyncpg URL to it."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
 
     async def _admin(sql: str) -> None:
         conn = await asyncpg.connect(PG_ADMIN)
@@ -79,10 +80,17 @@ def pg_database() -> Iterator[str]:
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = _server_url(name).replace("postgresql://", "postgresql+asyncpg://", 1)
     try:
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """An empty database, migrated to head by Alembic; the asyncpg URL to it."""
+    with scratch_database() as url:
+        yield url
 
 
 def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:

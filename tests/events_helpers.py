@@ -61,7 +61,7 @@ def golden_couple() -> list[dict[str, Any]]:
 
 
 def distinct_couples(count: int) -> list[list[dict[str, Any]]]:
-    """``count`` couples, no person twice (the ID helper's sequence numbers repeat every 500,
+    """``count`` couples, no person twice (the ID helper's sequence numbers repeat every 495,
     so each couple gets its own birth dates)."""
     return [couple_parties(groom_birth=date(1990, 1, 1) + timedelta(days=i),
                            bride_birth=date(1992, 1, 1) + timedelta(days=i)) for i in range(count)]

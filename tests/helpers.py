@@ -20,7 +20,8 @@ _sequence = itertools.count(11)
 
 def resident_id(birth: date, sex: str, region: str = "440106", sequence: int | None = None) -> str:
     """A valid 18-character resident ID number (GB 11643-1999) for tests."""
-    seq = sequence if sequence is not None else next(_sequence) % 500 * 2 + 10
+    # 10..999: the three-digit sequence code is never 000 (invalid), however many are drawn
+    seq = sequence if sequence is not None else next(_sequence) % 495 * 2 + 10
     if (seq % 2 == 1) != (sex == "M"):
         seq += 1
     first17 = f"{region}{birth:%Y%m%d}{seq % 1000:03d}"

@@ -14,7 +14,7 @@ import vobject
 
 from booking.appointments.schemas import AppointmentOut
 from booking.clock import FixedClock
-from tests.conftest import Office, make_actor, open_office, weekday_schedule
+from tests.conftest import GD_OFFICE, Office, make_actor, open_office, weekday_schedule
 from tests.helpers import couple_parties, resident_id
 
 pytestmark = pytest.mark.asyncio
@@ -311,16 +311,22 @@ async def test_invite_request_then_cancel(client, runtime, admin, couple):
     qr = await client.get(f"/api/v1/appointments/{booked['id']}/qr.svg", headers=couple.headers)
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
     staff = await client.get(f"/api/v1/appointments/{booked['id']}/invite.ics", headers=office.clerk.headers)
-    assert couple.email not in staff.text and "ATTENDEE" not in staff.text  # clerks get no couple's address
-    assert vobject.readOne(staff.text).method.value == "CANCEL"
+    assert couple.email not in staff.text  # clerks get no couple's address
+    staff_copy = vobject.readOne(staff.text)
+    # a CANCEL names an ATTENDEE (RFC 5546): the office's own calendar, the one a clerk's copy is for
+    assert staff_copy.method.value == "CANCEL" and staff_copy.vevent.attendee.value == "mailto:no-reply@booking.invalid"
     missing = await client.get(f"/api/v1/appointments/{booked['id']}/invite.ics",
                                headers=(await make_actor(runtime, "couple")).headers)
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_text_cannot_inject_calendar_properties(client, runtime, admin, couple):
-    office = await open_office(client, runtime, admin, name_en="Evil\r\nATTENDEE:mailto:x@evil.example; ,",
-                               address_en="Line\nDTSTART:19700101T000000Z")
+    # a name is one line (it becomes the e-mail sender's name too); an address may span lines
+    refused = await client.post("/api/v1/offices", headers=admin.headers, json={
+        **GD_OFFICE, "code": "EVIL", "name_en": "Evil\r\nATTENDEE:mailto:x@evil.example"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "name_en"
+    office = await open_office(client, runtime, admin, name_en="Evil; ATTENDEE:mailto:x@evil.example, ;",
+                               address_en="Line\r\nATTENDEE:mailto:x@evil.example\nDTSTART:19700101T000000Z")
     slot_id = await slot_on(client, office, "2026-09-15")
     booked = (await client.post("/api/v1/appointments", json=body(slot_id), headers=couple.headers)).json()
     text = (await client.get(f"/api/v1/appointments/{booked['id']}/invite.ics",
@@ -495,7 +501,8 @@ async def test_removing_a_special_opening_with_a_cancelled_booking(client, runti
     assert removed.status_code == 204
     slots = (await client.get(f"/api/v1/offices/{office.id}/slots?from=2026-09-19&to=2026-09-19",
                               headers=office.clerk.headers)).json()["data"]
-    assert [(s["id"], s["status"]) for s in slots] == [(saturday, "day_closed")]  # kept: a booking refers to it
+    # kept (a booking refers to it), closed for good: its opening is gone
+    assert [(s["id"], s["status"], s["closed_reason"]) for s in slots] == [(saturday, "closed", "opening_removed")]
 
 
 async def test_reschedule_follows_the_policy_of_the_new_date(client, runtime, admin, couple):

@@ -108,7 +108,7 @@ async def test_clerk_of_another_office_gets_404_everywhere(client, runtime, admi
     # things of B that exist, so that a 404 for A means refused, not absent
     assert (await client.post(f"/api/v1/offices/{office_b['id']}/closures", json={"date": "2026-09-15"},
                               headers=clerk_b.headers)).status_code == 201
-    assert (await client.post(f"/api/v1/offices/{office_b['id']}/special-openings", json={"date": "2026-09-20"},
+    assert (await client.post(f"/api/v1/offices/{office_b['id']}/special-openings", json={"date": "2026-10-17"},
                               headers=clerk_b.headers)).status_code == 201
 
     b = office_b["id"]
@@ -118,7 +118,7 @@ async def test_clerk_of_another_office_gets_404_everywhere(client, runtime, admi
         ("GET", f"/api/v1/offices/{b}/closures", None),
         ("POST", f"/api/v1/offices/{b}/closures", {"date": "2026-09-15"}),
         ("DELETE", f"/api/v1/offices/{b}/closures/2026-09-15", None),
-        ("DELETE", f"/api/v1/offices/{b}/special-openings/2026-09-20", None),
+        ("DELETE", f"/api/v1/offices/{b}/special-openings/2026-10-17", None),
         ("GET", f"/api/v1/offices/{b}/special-openings", None),
         ("POST", f"/api/v1/offices/{b}/special-openings", {"date": "2026-09-19"}),
         ("POST", f"/api/v1/offices/{b}/slots/generate", {"from": "2026-09-14", "to": "2026-09-18"}),
@@ -135,7 +135,7 @@ async def test_clerk_of_another_office_gets_404_everywhere(client, runtime, admi
     closures = (await client.get(f"/api/v1/offices/{b}/closures", headers=clerk_b.headers)).json()["data"]
     assert [c["date"] for c in closures] == ["2026-09-15"]
     openings = (await client.get(f"/api/v1/offices/{b}/special-openings", headers=clerk_b.headers)).json()["data"]
-    assert [o["date"] for o in openings] == ["2026-09-20"]
+    assert [o["date"] for o in openings] == ["2026-10-17"]
 
 
 async def test_token_expiry_is_enforced(client, runtime):

@@ -140,7 +140,7 @@ async def test_closures_and_special_openings(client, runtime, admin: Actor):
     assert (await client.post(f"/api/v1/offices/{oid}/closures", json={"date": "2026-10-14"},
                               headers=clerk.headers)).status_code == 201
     _, slots = await _slot_dates(client, oid, clerk, "2026-10-14", "2026-10-14")
-    assert {s["status"] for s in slots} == {"day_closed"}
+    assert {(s["status"], s["closed_reason"]) for s in slots} == {("closed", "closure")}
     # removing it reopens them
     assert (await client.delete(f"/api/v1/offices/{oid}/closures/2026-10-14",
                                 headers=clerk.headers)).status_code == 204
@@ -212,4 +212,5 @@ async def test_closure_reopens_only_what_it_closed(client, runtime, admin: Actor
     await client.post(f"/api/v1/offices/{oid}/closures", json={"date": "2026-10-14"}, headers=clerk.headers)
     await client.delete(f"/api/v1/offices/{oid}/closures/2026-10-14", headers=clerk.headers)
     _, slots = await _slot_dates(client, oid, clerk, "2026-10-14", "2026-10-14")
-    assert {s["id"]: s["status"] for s in slots} == {by_hand: "closed", slots[1]["id"]: "open"}
+    assert {s["id"]: (s["status"], s["closed_reason"]) for s in slots} == {
+        by_hand: ("closed", "clerk"), slots[1]["id"]: ("open", None)}

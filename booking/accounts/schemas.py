@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from booking.schemas import Email, Locale, Output, Phone, Schema
+from booking.schemas import Email, Locale, OneLine, Output, Phone, Schema
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# a name is one line: it becomes the display name of e-mail headers
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
 
 
 class RegisterIn(Schema):

@@ -3,13 +3,15 @@ withdrawal and the expiry of seat holds.
 
 The seat: an application holds it through its appointment, which stays
 ``pending_review`` while the application is open (counted in ``slot.booked`` and in the
-one-active-booking index). Approval turns that appointment ``confirmed`` without taking
-another seat; rejection, withdrawal and expiry cancel it and give the seat back, in the
-same transaction as the decision and its notification.
+one-active-booking index). The hold is part of the appointment aggregate
+(``booking.appointments.hold``): approval, rejection, withdrawal and expiry are the
+appointment's transitions (``booking.appointments.lifecycle``), which settle the
+application with the seat, in the same transaction as the decision and its notification.
+This area builds on the appointments area; nothing there imports it.
 
-Locks: every change locks the appointment row first, then the application row (as
-``appointments.changes.cancel`` does), so two changes never wait on each other in a
-circle; the expiry sweep takes both with SKIP LOCKED and never waits at all.
+Locks, in the order of ``booking.db.locking``: the appointment's slot, the appointment,
+then the application; the expiry sweep takes the appointments with SKIP LOCKED and leaves
+one a clerk is deciding to the next run.
 """
 
 from __future__ import annotations
@@ -26,17 +28,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import DocumentStore, inspect_upload, safe_file_name
-from booking.applications.drafts import ReviewRequest, application_body, document_body, history_entry
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
-from booking.appointments.book import REMINDER, book, recipients, reminder_rows
-from booking.appointments.records import deactivate_parties, may_see, parties_of, refuse, release_seats
+from booking.applications.views import application_body, document_body
+from booking.appointments import hold, lifecycle
+from booking.appointments.book import book
+from booking.appointments.hold import ReviewRequest
+from booking.appointments.records import may_see, parties_of, refuse
+from booking.appointments.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.audit.services import record
+from booking.db.locking import lock_rows
 from booking.db.models import (
     ApplicationDocument,
     Appointment,
-    AppointmentParty,
     CrossProvinceApplication,
     Slot,
 )
@@ -45,7 +50,7 @@ from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
-from booking.notifications.outbox import add_rows, cancel_pending, messages
+from booking.notifications.outbox import add_rows, messages
 from booking.offices.directory import OfficeInfo, office_of
 from booking.runtime import Runtime
 
@@ -82,7 +87,9 @@ async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key:
     """Book the chosen slot as a held seat and open the application, in one write."""
     booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
                             locale=data.locale)
-    review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True))
+    review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True),
+                           respond=lambda app, office, appointment, loc: application_body(
+                               app, office.tz, appointment, [], loc))
     return await book(rt, principal, booking, key=key, locale=locale, review=review)
 
 
@@ -112,18 +119,6 @@ async def _documents(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uu
     return found
 
 
-async def _parties(session: AsyncSession, appointment_ids: Sequence[uuid.UUID]
-                   ) -> dict[uuid.UUID, list[AppointmentParty]]:
-    """The parties of several appointments in one query, in their order."""
-    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in appointment_ids}
-    if appointment_ids:
-        for p in (await session.execute(select(AppointmentParty).where(
-                AppointmentParty.appointment_id.in_(list(appointment_ids)))  # type: ignore[attr-defined]
-                .order_by(AppointmentParty.position))).scalars():
-            found[p.appointment_id].append(p)
-    return found
-
-
 async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvinceApplication],
                   locale: str) -> list[dict[str, Any]]:
     """Several applications with their appointments, parties and documents in four queries."""
@@ -132,7 +127,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     appt_ids = [a.appointment_id for a in apps]
     appts = {a.id: a for a in (await session.execute(
         select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
-    parties = await _parties(session, appt_ids)
+    parties = await lifecycle.parties_of_many(session, appt_ids)
     documents = await _documents(session, [a.id for a in apps])
     offices: dict[int, OfficeInfo] = {}
     out = []
@@ -192,23 +187,12 @@ async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office
 # --- changing state -----------------------------------------------------------------------
 
 
-def _transition(app: CrossProvinceApplication, status: str, now: datetime, by: str, actor: Principal | None,
-                reason: str | None = None) -> None:
-    app.status = status
-    app.version += 1
-    app.updated_at = now
-    app.history = [*app.history, history_entry(status, now, by, reason)]
-    if by == "office":
-        app.decision_reason = reason
-        app.decided_by = actor.id if actor else None
-        app.decided_at = now
-
-
 async def _locked_pair(session: AsyncSession, principal: Principal, application_id: uuid.UUID
                        ) -> tuple[CrossProvinceApplication, Appointment]:
-    """Lock the appointment, then the application (the order every change uses)."""
+    """Lock the appointment (after its slot), then the application: the order every
+    change uses."""
     app = await _visible(session, principal, application_id)
-    appt = await session.get(Appointment, app.appointment_id, with_for_update=True)
+    appt = await lifecycle.lock_for_change(session, app.appointment_id)
     assert appt is not None  # the foreign key cascades
     app = await _visible(session, principal, application_id, lock=True)
     return app, appt
@@ -218,22 +202,6 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
                   problem: Conflict, now: datetime, **detail: Any) -> NoReturn:
     """Refused office actions are audited too (in a transaction of their own), then raised."""
     await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
-
-
-async def _release(session: AsyncSession, appts: Sequence[Appointment], now: datetime, by: str) -> None:
-    """The held seats go back at once; the parties may book again. Any number of
-    appointments in a few statements (the expiry sweep releases many at a time)."""
-    if not appts:
-        return
-    for appt in appts:
-        appt.status = "cancelled"
-        appt.cancelled_by = by
-        appt.cancelled_at = now
-        appt.sequence += 1
-        appt.updated_at = now
-    await release_seats(session, appts)
-    await deactivate_parties(session, *appts)
-    await cancel_pending(session, "appointment", [a.id for a in appts], kinds=(REMINDER,))
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
@@ -252,9 +220,6 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
     if app.status not in allowed or appt.status != "pending_review":
         await _refuse(session, principal, action, app, InvalidApplicationStatus(application_status=app.status),
                       now, decision=data.decision)
-    parties = await parties_of(session, appt.id)
-    who = recipients(appt.account_id, parties)
-
     if data.decision == "approve":
         if now >= app.hold_expires_at or now >= appt.starts_at:
             await _refuse(session, principal, action, app, HoldOver(), now, decision=data.decision)
@@ -264,29 +229,18 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
             await _refuse(session, principal, action, app, DocumentsMissing(
                 missing=[{"kind": k, "party": p} for k, p in missing]), now, decision=data.decision)
         # The seat was taken when the hold was placed, under the capacity guard, and is
-        # counted in ``booked``; capacity can never be lowered below ``booked``
-        # (``slots.services.patch_slot`` and the CHECK constraint). So approval takes no
-        # second seat: it re-reads the slot under a share lock only to confirm that. A slot
-        # the office closed meanwhile keeps its held seat, as it keeps its confirmed ones.
-        slot = (await session.execute(select(Slot.booked, Slot.capacity).where(Slot.id == appt.slot_id)
-                                      .with_for_update(read=True))).one()
-        assert slot.booked <= slot.capacity
-        office = await office_of(rt, appt.office_id, session)
-        appt.status = "confirmed"
-        appt.sequence += 1
-        appt.updated_at = now
-        _transition(app, "approved", now, "office", principal, reason)
-        rows = messages("application.approved", "application", app.id, app.version, who, appt.locale, now)
-        rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+        # counted in ``booked``: approval takes no second one. (A slot the office closed
+        # one by one keeps its held seat, as it keeps its confirmed ones; a closed day
+        # cancelled the hold already.)
+        await lifecycle.apply(session, [appt], lifecycle.APPROVE, actor=principal, now=now, reason=reason,
+                              office=await office_of(rt, appt.office_id, session))
     elif data.decision == "reject":
-        await _release(session, [appt], now, "office")
-        _transition(app, "rejected", now, "office", principal, reason)
-        rows = messages("application.rejected", "application", app.id, app.version, who, appt.locale, now)
+        await lifecycle.apply(session, [appt], lifecycle.REJECT, actor=principal, now=now, reason=reason)
     else:
-        _transition(app, "needs_more_info", now, "office", principal, reason)
-        rows = messages("application.needs_more_info", "application", app.id, app.version, who, appt.locale,
-                        now)
-    await add_rows(session, rows, now)
+        hold.move(app, "needs_more_info", now, "office", principal, reason)
+        who = recipients(appt.account_id, await parties_of(session, appt.id))
+        await add_rows(session, messages("application.needs_more_info", "application", app.id, app.version, who,
+                                         appt.locale, now), now)
     record(session, principal, action, target_type="application", target_id=app.id, office_id=app.office_id,
            at=now, decision=data.decision, status=app.status, appointment_id=str(appt.id))
     await session.commit()
@@ -301,7 +255,7 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     if app.status != "needs_more_info" or appt.status != "pending_review":
         await _refuse(session, principal, "application.resubmit", app,
                       InvalidApplicationStatus(application_status=app.status), now)
-    _transition(app, "submitted", now, "couple", principal, note)
+    hold.move(app, "submitted", now, "couple", principal, note)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
 
@@ -314,31 +268,10 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
         await _refuse(session, principal, "application.withdraw", app,
                       InvalidApplicationStatus(application_status=app.status), now)
-    await _release(session, [appt], now, "couple")
-    _transition(app, "withdrawn", now, "couple", principal)
-    parties = await parties_of(session, appt.id)
     # the calendar's tentative event is cancelled like any cancelled appointment's
-    await add_rows(session, messages("appointment.cancelled", "appointment", appt.id, appt.sequence,
-                                     recipients(appt.account_id, parties), appt.locale, now,
-                                     payload={"by": "couple"}), now)
+    await lifecycle.apply(session, [appt], lifecycle.CANCEL_BY_COUPLE, actor=principal, now=now)
     await session.commit()
     return (await _bodies(rt, session, [app], locale))[0]
-
-
-async def close_with_appointment(session: AsyncSession, appt: Appointment, *, by_office: bool, now: datetime,
-                                 reason: str | None) -> None:
-    """``POST /appointments/{id}/cancel`` on a held seat: the application closes with it
-    (withdrawn by the couple, rejected by the office). Called with the appointment locked;
-    the appointment's own cancellation notice tells the couple."""
-    app = (await session.execute(
-        select(CrossProvinceApplication).where(CrossProvinceApplication.appointment_id == appt.id)
-        .with_for_update())).scalar_one_or_none()
-    if app is None or app.status not in OPEN_STATUSES:
-        return
-    if by_office:
-        _transition(app, "rejected", now, "office", None, reason)
-    else:
-        _transition(app, "withdrawn", now, "couple", None)
 
 
 # --- documents -----------------------------------------------------------------------------
@@ -485,33 +418,29 @@ async def read_document(rt: Runtime, session: AsyncSession, principal: Principal
 
 async def expire_holds(rt: Runtime, limit: int = 200) -> int:
     """Open applications whose hold has ended (or whose appointment has begun) expire and
-    give their seats back. Safe to run twice and concurrently: the rows are taken with
-    SKIP LOCKED (a clerk deciding one at this moment keeps it), and only open ones are
-    picked, so a second run finds nothing left to do."""
+    give their seats back. Safe to run twice and concurrently: the slots are locked first
+    (the lock order), then the appointments with SKIP LOCKED (a clerk deciding one at this
+    moment keeps it) and re-checked, so a second run finds nothing left to do."""
     now = rt.clock.now()
+    over = (CrossProvinceApplication.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+            & (Appointment.status == "pending_review")
+            & or_(CrossProvinceApplication.hold_expires_at <= now, Appointment.starts_at <= now))
+    joined = select(Appointment).join(CrossProvinceApplication,
+                                      CrossProvinceApplication.appointment_id == Appointment.id).where(over)
     async with rt.db.session() as session:
-        query = (select(CrossProvinceApplication, Appointment)
-                 .join(Appointment, Appointment.id == CrossProvinceApplication.appointment_id)
-                 .where(CrossProvinceApplication.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-                        or_(CrossProvinceApplication.hold_expires_at <= now, Appointment.starts_at <= now))
-                 .order_by(CrossProvinceApplication.hold_expires_at).limit(limit))
+        slot_ids = (await session.execute(joined.with_only_columns(Appointment.slot_id)
+                                          .order_by(CrossProvinceApplication.hold_expires_at).limit(limit))).scalars()
+        slots = await lock_rows(session, Slot, list(slot_ids))
+        query = joined.where(Appointment.slot_id.in_([s.id for s in slots])).order_by(Appointment.id).limit(limit)  # type: ignore[attr-defined]
         if rt.db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        pairs = (await session.execute(query)).all()
-        # a few statements for the whole batch, not a few per application
-        await _release(session, [appt for _app, appt in pairs if appt.status == "pending_review"], now, "system")
-        parties = await _parties(session, [appt.id for _app, appt in pairs])
-        rows = []
-        for app, appt in pairs:
-            _transition(app, "expired", now, "system", None)
-            rows += messages("application.expired", "application", app.id, app.version,
-                             recipients(appt.account_id, parties[appt.id]), appt.locale, now)
+            query = query.with_for_update(of=Appointment, skip_locked=True)
+        appts = list((await session.execute(query.execution_options(populate_existing=True))).scalars())
+        for app in await lifecycle.apply(session, appts, lifecycle.EXPIRE, actor=SYSTEM, now=now):
             record(session, SYSTEM, "application.expire", target_type="application", target_id=app.id,
-                   office_id=app.office_id, at=now, automatic=True, appointment_id=str(appt.id))
-        await add_rows(session, rows, now)
+                   office_id=app.office_id, at=now, automatic=True, appointment_id=str(app.appointment_id))
         await session.commit()
-        return len(pairs)
+        return len(appts)
 
 
-__all__ = ["close_with_appointment", "decide", "expire_holds", "get_application", "list_own", "queue",
+__all__ = ["decide", "expire_holds", "get_application", "list_own", "queue",
            "read_document", "resubmit", "submit", "upload", "withdraw"]

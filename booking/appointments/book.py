@@ -4,32 +4,32 @@ then one write that takes the seat and records everything else (``store.py``).""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from booking.accounts.principal import Principal
-from booking.applications.drafts import (
+from booking.appointments.codes import new_code
+from booking.appointments.hold import (
     APPLICATION_SCOPE,
     PrereviewNotRequired,
     ReviewRequest,
-    application_body,
     new_application,
     received_rows,
 )
-from booking.appointments.codes import new_code
+from booking.appointments.noshow import bans
+from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
-    PERMIT_REQUIRED,
     AccountAlreadyBooked,
     HolderMismatch,
     IdempotencyKeyReused,
     NoShowBan,
-    NotInJurisdiction,
     PartyAlreadyBooked,
     PartyUnavailable,
     SlotFullProblem,
     SlotNotBookable,
 )
 from booking.appointments.records import directory
+from booking.appointments.reminders import recipients, reminder_rows
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
     AccountHoldsBooking,
@@ -42,21 +42,17 @@ from booking.appointments.store import (
     PartyHoldsBooking,
     SlotClosed,
     SlotFull,
-    banned_until,
-    no_show_times,
     stored_answer,
 )
 from booking.appointments.views import appointment_body, party_body
-from booking.errors import Conflict, InvalidInput, Problem, field_error, invalid
+from booking.errors import Conflict, Problem, invalid
 from booking.i18n import lazy
 from booking.idempotency import fingerprint
-from booking.jurisdiction.periods import office_area, policy_book
-from booking.jurisdiction.policy import UNANSWERED, PartyHome, assess
-from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.jurisdiction.periods import policy_book
+from booking.jurisdiction.policy import UNANSWERED, PartyHome
+from booking.notifications.outbox import messages
 from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
-from booking.offices.rules import BookingRules
-from booking.parties.rules import check_parties
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
 
@@ -65,58 +61,8 @@ CREATE_SCOPE = "appointment.create"
 WRITE_REFUSALS = (SlotFull, SlotClosed, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
-REMINDER = "appointment.reminder"
-
-
-# how late a reminder may still go out; after that it is dropped (never after the start)
-DAY_BEFORE_GRACE = timedelta(hours=3)
-
-
-HOURS_BEFORE_GRACE = timedelta(minutes=45)
-
-
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
     return fingerprint(rt.vault, scope, body)
-
-
-def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
-    contact = min(parties, key=lambda p: p.position) if parties else None
-    return Recipients(account_id, contact.id if contact else None)
-
-
-def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
-                  office: OfficeInfo, now: datetime) -> list[OutboxRow]:
-    """The day before at the office's reminder hour, and a few hours before. A reminder
-    whose moment has already passed is not written (a booking made an hour before its
-    slot gets no day-before reminder); one still unsent a while after its moment, or at
-    the start of the appointment, is dropped rather than sent late."""
-    rules: BookingRules = office.rules
-    local_day = starts_at.astimezone(office.tz).date()
-    rows: list[OutboxRow] = []
-    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
-    if day_before > now:
-        rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
-                         day_before.astimezone(UTC), not_after=min(starts_at, day_before + DAY_BEFORE_GRACE),
-                         tag="day_before")
-    if rules.reminder_hours_before:
-        hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
-        if hours_before > now:
-            rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
-                             not_after=min(starts_at, hours_before + HOURS_BEFORE_GRACE), tag="hours_before",
-                             channels=("sms",))
-    return rows
-
-
-def release_problem(rules: BookingRules, slot_date: date, starts_at: datetime, now: datetime,
-                     office: OfficeInfo) -> SlotNotBookable | None:
-    now_local = now.astimezone(office.tz)
-    if slot_date > rules.last_released_date(now_local):
-        opens = rules.release_moment(slot_date, office.tz)
-        return SlotNotBookable(lazy("Booking for this date opens at {opens}.", opens=opens.isoformat()),
-                               opens_at=opens.isoformat())
-    if slot_date < rules.first_bookable_date(now_local) or starts_at <= now:
-        return SlotNotBookable(lazy("Booking for this slot has closed."))
-    return None
 
 
 async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
@@ -126,7 +72,8 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
     applies through the cross-province endpoint (the body is then the application).
 
     Whenever the policy routes the couple to pre-review, from either endpoint, the same
-    write opens the application that holds the seat (``booking.applications``).
+    write opens the application that holds the seat (``hold.py``). A walk-in is exempt from
+    the online cut-off; every other rule is the same (``placement.py``).
 
     One database round trip when all is well: the slot's fixed facts and the office come
     from per-process caches, and everything that can change (seats, open/closed, the
@@ -164,23 +111,11 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         if (slot is None or office is None
                 or (counter_office is not None and slot.office_id != counter_office)):
             raise invalid("slot_id", lazy("No such slot."))
-        if data.service not in office.services or slot.service != data.service:
-            raise invalid("service", lazy("The slot is not for this service."))
-        problem = release_problem(office.rules, slot.local_date, slot.starts_at, now, office)
-        if problem is not None:
-            raise problem
-        refusals = check_parties(data.service, [p.facts for p in parties], slot.local_date)
-        if refusals:
-            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
         # The policy periods come from the in-process cache: no round trip on this path.
-        verdict = assess(office_area(office), data.service,
-                         [PartyHome(p.home_province, p.id_type) for p in parties], slot.local_date,
-                         await policy_book(rt).periods(),
-                         residence_permit=review.residence_permit if review is not None else UNANSWERED)
-        if not verdict.may_register:
-            if verdict.reason == "residence_permit_required":
-                raise NotInJurisdiction(PERMIT_REQUIRED, reason=verdict.reason)
-            raise NotInJurisdiction(reason=verdict.reason)
+        placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
+        verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
+                                  counter=counter_office is not None,
+                                  residence_permit=review.residence_permit if review is not None else UNANSWERED)
         if review is not None and not verdict.prereview:
             raise PrereviewNotRequired()
 
@@ -206,8 +141,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         appointment_id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id, service=data.service,
         account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
         ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
-        response={}, now=now, no_show_since=now - timedelta(days=policy.window_days),
-        no_show_limit=policy.limit, ban_days=policy.ban_days,
+        response={}, now=now, no_show=policy,
         claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
@@ -223,7 +157,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             review_reason=review_reason, parties=party_bodies, created_at=now,
             application_id=application.id if application else None)
         if review is not None and application is not None:
-            draft.response = application_body(application, office.tz, draft.response, [], notice_locale)
+            draft.response = review.respond(application, office, draft.response, notice_locale)
         try:
             with span("booking.write", expected=WRITE_REFUSALS):
                 await rt.extras["booking_store"].book(draft)
@@ -258,16 +192,13 @@ async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedPa
                        holder_hash: str | None) -> Conflict:
     """The ban of a party: told in full for the account holder (or to a clerk at the
     counter), without its end for the other party of an online booking."""
-    policy = office.rules.no_show
     async with rt.db.session() as session:
-        times = await no_show_times(session, [p.id_hash for p in parties],
-                                    now - timedelta(days=policy.window_days))
+        ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
     for party in parties:
-        ends = banned_until(times.get(party.id_hash, []), policy.limit, policy.ban_days, now)
-        if ends is not None and holder_hash is not None and party.id_hash != holder_hash:
+        if party.id_hash in ends and holder_hash is not None and party.id_hash != holder_hash:
             return PartyUnavailable(party=party.position)
-        if ends is not None:
-            ends_on = ends.astimezone(office.tz).date().isoformat()
+        if party.id_hash in ends:
+            ends_on = ends[party.id_hash].astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
                                   date=ends_on), party=party.position, ban_ends_on=ends_on)
     return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do

@@ -15,8 +15,16 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.changes import cancel, reschedule
-from booking.appointments.desk import check_in, complete, find_by_code, mark_no_show, reveal, roster
 from booking.appointments.codes import qr_svg
+from booking.appointments.desk import (
+    check_in,
+    complete,
+    find_by_code,
+    mark_no_show,
+    reveal,
+    roster,
+    turn_away,
+)
 from booking.appointments.reads import get_appointment, invite_file, list_own, visible
 from booking.appointments.schemas import (
     AppointmentIn,
@@ -27,6 +35,7 @@ from booking.appointments.schemas import (
     RescheduleIn,
     RevealOut,
     Roster,
+    TurnAwayIn,
 )
 from booking.errors import request_locale
 from booking.observability.outcomes import booking_answer
@@ -62,7 +71,7 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         status: Annotated[str | None, QueryParameter(
-            pattern=r"^(pending_review|confirmed|checked_in|completed|no_show|cancelled)$")] = None,
+            pattern=r"^(pending_review|confirmed|checked_in|completed|turned_away|no_show|cancelled)$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Offset = 0,
     ) -> AppointmentList:
@@ -130,6 +139,17 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[AppointmentOut]:
         return Response(await complete(runtime, session, principal, appointment_id))
+
+    @post("/{appointment_id:uuid}/turn-away", guards=[requires_staff], status_code=200,
+          summary="The couple came but cannot be served, with the reason (clerks, on the day)",
+          description="Frees the seat and the parties (they may book again at once); counts neither as a "
+          "no-show nor as a registration. From `confirmed` or `checked_in`.")
+    async def turn_away(
+        self, appointment_id: FromPath[uuid.UUID], data: JSONBody[TurnAwayIn],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> Response[AppointmentOut]:
+        return Response(await turn_away(runtime, session, principal, appointment_id, data.reason))
 
     @post("/{appointment_id:uuid}/no-show", guards=[requires_staff], status_code=200,
           summary="The couple did not come (clerks)")

@@ -1,5 +1,6 @@
-"""The clerk's desk: the day's roster, check-in by code, completion, no-shows (and the sweep
-that marks them), and the audited reveal of personal data."""
+"""The clerk's desk: the day's roster, check-in by code, completion, turning a couple away,
+no-shows (and the sweep that marks them), and the audited reveal of personal data. The
+status changes themselves are ``lifecycle.py``'s."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.book import REMINDER
+from booking.appointments import lifecycle
 from booking.appointments.codes import normalise_code
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import deactivate_parties, load, parties_of, refuse, staff_load
+from booking.appointments.records import load, parties_of, refuse
 from booking.appointments.schemas import RosterEntry
 from booking.appointments.views import appointment_out, party_body
 from booking.audit.services import record
-from booking.db.models import Appointment, AppointmentParty
+from booking.db.locking import lock_rows
+from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import NotFound
 from booking.i18n import lazy
-from booking.notifications.outbox import cancel_pending
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
@@ -39,80 +40,79 @@ async def find_by_code(session: AsyncSession, principal: Principal, office_id: i
     return found
 
 
-async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
-    """Check a couple in on the day of their appointment."""
+async def _staff_change(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+                        change: lifecycle.Transition) -> Appointment:
+    appt = await lifecycle.lock_for_change(session, appointment_id)
+    if appt is None or principal.is_couple or not principal.manages_office(appt.office_id):
+        raise NotFound()
+    await lifecycle.ensure_allowed(session, principal, appt, change)
+    return appt
+
+
+ON_THE_DAY = {
+    lifecycle.CHECK_IN.name: lazy("Couples check in on the day of their appointment."),
+    lifecycle.TURN_AWAY.name: lazy("A couple is turned away on the day of their appointment."),
+}
+
+
+async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+                change: lifecycle.Transition, *, on_the_day: bool = False, after_start: bool = False,
+                reason: str | None = None) -> dict[str, Any]:
+    """A clerk's change at the counter, audited (refusals too)."""
     now = rt.clock.now()
-    appt = await staff_load(session, principal, appointment_id)
+    appt = await _staff_change(session, principal, appointment_id, change)
     office = await office_of(rt, appt.office_id, session)
-    if appt.status != "confirmed":
-        await refuse(session, principal, "appointment.check_in", appt, InvalidTransition())
-    if appt.starts_at.astimezone(office.tz).date() != now.astimezone(office.tz).date():
-        await refuse(session, principal, "appointment.check_in", appt, InvalidTransition(
-            lazy("Couples check in on the day of their appointment.")))
-    appt.status = "checked_in"
-    appt.checked_in_at = now
-    appt.updated_at = now
-    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
-    record(session, principal, "appointment.check_in", target_type="appointment", target_id=appt.id,
-           office_id=appt.office_id, at=now)
+    if on_the_day and appt.starts_at.astimezone(office.tz).date() != now.astimezone(office.tz).date():
+        await refuse(session, principal, change.audit, appt, InvalidTransition(ON_THE_DAY[change.name]))
+    if after_start and now < appt.starts_at:
+        await refuse(session, principal, change.audit, appt, InvalidTransition(
+            lazy("An appointment can be marked missed only after it has started.")))
+    await lifecycle.apply(session, [appt], change, actor=principal, now=now, reason=reason)
     await session.commit()
     return appointment_out(appt, await parties_of(session, appt.id), office)
+
+
+async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
+    """Check a couple in on the day of their appointment."""
+    return await _desk(rt, session, principal, appointment_id, lifecycle.CHECK_IN, on_the_day=True)
 
 
 async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
-    now = rt.clock.now()
-    appt = await staff_load(session, principal, appointment_id)
-    office = await office_of(rt, appt.office_id, session)
-    if appt.status != "checked_in":
-        await refuse(session, principal, "appointment.complete", appt, InvalidTransition())
-    appt.status = "completed"
-    appt.completed_at = now
-    appt.updated_at = now
-    await deactivate_parties(session, appt)
-    record(session, principal, "appointment.complete", target_type="appointment", target_id=appt.id,
-           office_id=appt.office_id, at=now)
-    await session.commit()
-    return appointment_out(appt, await parties_of(session, appt.id), office)
+    """The registration is done: the one outcome that records a registration."""
+    return await _desk(rt, session, principal, appointment_id, lifecycle.COMPLETE)
+
+
+async def turn_away(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+                    reason: str) -> dict[str, Any]:
+    """The couple came but cannot be served (a document missing, say): the seat and the
+    parties are free again, and it counts neither as a no-show nor as a registration."""
+    return await _desk(rt, session, principal, appointment_id, lifecycle.TURN_AWAY, on_the_day=True,
+                       reason=reason)
 
 
 async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
                        appointment_id: uuid.UUID) -> dict[str, Any]:
+    return await _desk(rt, session, principal, appointment_id, lifecycle.NO_SHOW, after_start=True)
+
+
+async def sweep_no_shows(rt: Runtime, limit: int = 500) -> int:
+    """Appointments still unchecked an hour after their slot ended become no-shows. Safe to
+    run twice and beside clerks: the slots are locked first (the lock order), then the
+    appointments with SKIP LOCKED, re-checked; one a clerk holds is left for the next run."""
     now = rt.clock.now()
-    appt = await staff_load(session, principal, appointment_id)
-    office = await office_of(rt, appt.office_id, session)
-    if appt.status != "confirmed":
-        await refuse(session, principal, "appointment.no_show", appt, InvalidTransition())
-    if now < appt.starts_at:
-        await refuse(session, principal, "appointment.no_show", appt, InvalidTransition(
-            lazy("An appointment can be marked missed only after it has started.")))
-    await _to_no_show(session, appt, now)
-    record(session, principal, "appointment.no_show", target_type="appointment", target_id=appt.id,
-           office_id=appt.office_id, at=now)
-    await session.commit()
-    return appointment_out(appt, await parties_of(session, appt.id), office)
-
-
-async def _to_no_show(session: AsyncSession, appt: Appointment, now: datetime) -> None:
-    appt.status = "no_show"
-    appt.updated_at = now
-    await deactivate_parties(session, appt)
-    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
-
-
-async def sweep_no_shows(rt: Runtime) -> int:
-    """Appointments still unchecked an hour after their slot ended become no-shows."""
-    now = rt.clock.now()
+    overdue = (Appointment.status == "confirmed") & (Appointment.ends_at < now - NO_SHOW_GRACE)
     async with rt.db.session() as session:
-        overdue = (await session.execute(
-            select(Appointment).where(Appointment.status == "confirmed",
-                                      Appointment.ends_at < now - NO_SHOW_GRACE)
-            .order_by(Appointment.ends_at).limit(500).with_for_update(skip_locked=True))).scalars().all()
-        for appt in overdue:
-            await _to_no_show(session, appt, now)
-            record(session, SYSTEM, "appointment.no_show", target_type="appointment", target_id=appt.id,
-                   office_id=appt.office_id, at=now, automatic=True)
+        candidates = (await session.execute(select(Appointment.slot_id).where(overdue)
+                                            .order_by(Appointment.ends_at).limit(limit))).scalars().all()
+        slots = await lock_rows(session, Slot, candidates)
+        query = select(Appointment).where(overdue, Appointment.slot_id.in_([s.id for s in slots]))  # type: ignore[attr-defined]
+        if rt.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        appts = list((await session.execute(query.order_by(Appointment.id).limit(limit)
+                                            .execution_options(populate_existing=True))).scalars().all())
+        await lifecycle.apply(session, appts, lifecycle.NO_SHOW, actor=SYSTEM, now=now)
         await session.commit()
-        return len(overdue)
+        return len(appts)
 
 
 async def roster(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int,

@@ -62,8 +62,8 @@ async def visible(session: AsyncSession, principal: Principal, appointment_id: u
 async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
                       locale: str) -> tuple[bytes, str, str]:
     """The appointment's invite: (iCalendar file, METHOD, file name). The couple's own copy
-    names them as attendee (METHOD:REQUEST); staff get the event without anyone's address
-    (PUBLISH)."""
+    names them as attendee (METHOD:REQUEST); staff get the event without the couple's
+    address (PUBLISH, or a CANCEL naming the office as its attendee)."""
     appt = await visible(session, principal, appointment_id)
     office = await office_of(rt, appt.office_id, session)
     attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)

@@ -1,5 +1,5 @@
-"""Reading an appointment record and what goes with it (parties, office), the access rule,
-and the seat and party changes that cancel, reschedule, the desk and pre-review share.
+"""Reading an appointment record and what goes with it (parties, office), the access rule
+and the audited refusal.
 
 The access rule and the audited refusal hold for any record of an office (an event, a
 sign-up) as well."""
@@ -7,18 +7,16 @@ sign-up) as well."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import NoReturn, Protocol
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.audit.services import record
-from booking.db.models import Appointment, AppointmentParty, Slot, UserAccount
-from booking.errors import Conflict, NotFound
+from booking.db.models import Appointment, AppointmentParty, UserAccount
+from booking.errors import Conflict
 from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 
@@ -27,8 +25,9 @@ def directory(rt: Runtime) -> OfficeDirectory:
     return rt.extras["offices"]  # type: ignore[no-any-return]
 
 
-async def load(session: AsyncSession, appointment_id: uuid.UUID, *, lock: bool = False) -> Appointment | None:
-    return await session.get(Appointment, appointment_id, with_for_update=lock or None)  # type: ignore[arg-type]
+async def load(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment | None:
+    """For reading; a change locks it with ``lifecycle.lock_for_change``."""
+    return await session.get(Appointment, appointment_id)
 
 
 class OfficeRecord(Protocol):
@@ -56,27 +55,6 @@ async def parties_of(session: AsyncSession, appointment_id: uuid.UUID) -> list[A
     return list(rows.scalars().all())
 
 
-async def release_seat(session: AsyncSession, appt: Appointment) -> None:
-    await session.execute(update(Slot).where(Slot.id == appt.slot_id, Slot.booked > 0)
-                          .values(booked=Slot.booked - 1))
-
-
-async def release_seats(session: AsyncSession, appts: Sequence[Appointment]) -> None:
-    """The seats of several appointments: one statement per slot, in slot order, so that two
-    such releases never wait on each other in a circle."""
-    for slot_id, count in sorted(Counter(a.slot_id for a in appts).items()):
-        await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
-                              .values(booked=case((Slot.booked >= count, Slot.booked - count), else_=0)))
-
-
-async def deactivate_parties(session: AsyncSession, *appts: Appointment) -> None:
-    if len(appts) == 1:
-        where = AppointmentParty.appointment_id == appts[0].id
-    else:
-        where = AppointmentParty.appointment_id.in_([a.id for a in appts])  # type: ignore[attr-defined]
-    await session.execute(update(AppointmentParty).where(where).values(active=False))
-
-
 async def refuse(session: AsyncSession, actor: Principal, action: str, target: OfficeRecord, problem: Conflict,
                  *, target_type: str = "appointment", at: datetime | None = None, **detail: object) -> NoReturn:
     """Refused clerk actions are audited too (in their own transaction), then raised.
@@ -88,13 +66,6 @@ async def refuse(session: AsyncSession, actor: Principal, action: str, target: O
                outcome=f"refused:{problem.code}", at=at, **detail)
         await session.commit()
     raise problem
-
-
-async def staff_load(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
-    appt = await load(session, appointment_id, lock=True)
-    if appt is None or principal.is_couple or not principal.manages_office(appt.office_id):
-        raise NotFound()
-    return appt
 
 
 async def account_email(session: AsyncSession, account_id: uuid.UUID | None) -> tuple[str | None, str | None]:

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from booking.offices.catalog import ServiceName
 from booking.parties.schemas import Parties, PartyOut, PartyRevealed
-from booking.schemas import Output, Schema
+from booking.schemas import Output, PlainText, Schema
 
 
 HolderField = Field(default=1, description="which party is the account holder (实名): the account is bound to "
@@ -30,8 +30,16 @@ class RescheduleIn(Schema):
     slot_id: Annotated[int, Field(ge=1)]
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), PlainText]
+
+
 class CancelIn(Schema):
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Reason | None = None
+
+
+class TurnAwayIn(Schema):
+    reason: Annotated[Reason, StringConstraints(min_length=1)] = Field(
+        description="shown to the couple as written, e.g. the document that was missing")
 
 
 class CheckInIn(Schema):
@@ -48,7 +56,8 @@ class AppointmentLinks(Output):
 class AppointmentOut(Output):
     id: uuid.UUID
     code: str = Field(description="booking code for the counter (also in the QR code)")
-    status: Literal["pending_review", "confirmed", "checked_in", "completed", "no_show", "cancelled"]
+    status: Literal["pending_review", "confirmed", "checked_in", "completed", "turned_away", "no_show",
+                    "cancelled"]
     office_id: int
     service: str
     slot_id: int
@@ -58,6 +67,8 @@ class AppointmentOut(Output):
     channel: str
     sequence: int
     review_reason: str | None = None
+    status_reason: str | None = Field(default=None,
+                                      description="why it was turned away or cancelled by the office")
     parties: list[PartyOut]
     created_at: datetime
     links: AppointmentLinks

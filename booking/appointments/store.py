@@ -15,6 +15,16 @@ CTEs chained so that each runs only if the previous one wrote, and ``booking_fai
 seat was taken. ``SqlBookingStore`` does the same steps through SQLAlchemy in one
 transaction; it serves SQLite (the embedded default) and is exercised on PostgreSQL by
 the same concurrency tests.
+
+A closed slot refuses inside the write: ``status = 'open'`` is part of the seat's
+conditional UPDATE. A closure locks its day's slots (in id order) and closes them before
+it cancels what stands on them, in one transaction. A booking that reaches a locked slot
+waits; under READ COMMITTED PostgreSQL then re-checks the UPDATE's WHERE against the row
+as the closure committed it, finds it closed and takes no seat, so nothing of the booking
+is written; a booking that committed before the closure took its locks is seen, and
+cancelled, by the closure's next statement. (Only the refusal's code is read from the
+statement's snapshot, from before the closure: such a booking is told ``slot-full``
+rather than ``slot-not-bookable``, both 409 with nothing written.)
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -32,8 +42,10 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.applications.drafts import ApplicationDraft
+from booking.appointments.hold import ApplicationDraft
+from booking.appointments.noshow import banned_sql, bans
 from booking.db.engine import Database
+from booking.db.locking import Busy
 from booking.db.models import (
     Appointment,
     AppointmentParty,
@@ -44,6 +56,7 @@ from booking.db.models import (
     UserAccount,
 )
 from booking.notifications.outbox import OutboxRow, add_rows
+from booking.offices.rules import NoShowPolicy
 from booking.parties.services import PreparedParty
 
 # --- what the service hands to the store, and what can go wrong -----------------------
@@ -77,9 +90,7 @@ class BookingDraft:
     response: dict[str, Any]
     now: datetime
     # the office's no-show policy, checked inside the write
-    no_show_since: datetime
-    no_show_limit: int
-    ban_days: int
+    no_show: NoShowPolicy
     claim: IdempotencyClaim | None = None
     # set when a clerk must pre-review: the application holding this seat
     application: ApplicationDraft | None = None
@@ -138,11 +149,7 @@ WITH idem AS (
     INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
     SELECT $1::uuid, $2::text, $3::text, $4::text, 201, $5::json, $6::timestamptz WHERE $2::text IS NOT NULL
     RETURNING 1
-), banned AS (
-    SELECT p.id_hash FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
-    WHERE p.id_hash = ANY($24::text[]) AND a.status = 'no_show' AND a.starts_at > $41::timestamptz
-    GROUP BY p.id_hash
-    HAVING count(*) >= $42::int AND max(a.starts_at) + make_interval(days => $43::int) > $6::timestamptz
+), banned AS (""" + banned_sql("$24::text[]", "$6::timestamptz", "$42::int", "$41::int", "$43::int") + """
 ), bind AS (
     -- an account's first booking binds it to its holder (written once, not on every booking)
     UPDATE user_account SET id_hash = $54::text
@@ -238,7 +245,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
         [r.id for r in o], [r.kind for r in o], [r.channel for r in o], [r.account_id for r in o],
         [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
         [_json(r.payload) for r in o],
-        d.no_show_since, d.no_show_limit, d.ban_days,
+        d.no_show.window_days, d.no_show.limit, d.no_show.ban_days,
         a.id if a else None, a.route if a else None, a.policy_period_id if a else None,
         _json(a.documents_required) if a else None, _json(a.answers) if a else None,
         a.hold_expires_at if a else None, _json(a.history) if a else None,
@@ -265,6 +272,9 @@ class PgBookingStore:
             if "holder_mismatch" in str(exc):
                 raise HolderIsOther() from exc
             raise
+        except asyncpg.exceptions.LockNotAvailableError as exc:
+            # the slot stayed locked past the pool's lock_timeout (e.g. by a closure of its day)
+            raise Busy() from exc
         except asyncpg.exceptions.UniqueViolationError as exc:
             constraint = exc.constraint_name or ""
             if constraint == "uq_appointment_party_active":
@@ -301,8 +311,7 @@ class SqlBookingStore:
             if d.holder_hash is not None and not await _bind_holder(session, d):
                 await session.rollback()
                 raise HolderIsOther()
-            times = await no_show_times(session, [p.id_hash for p in d.parties], d.no_show_since)
-            if any(banned_until(t, d.no_show_limit, d.ban_days, d.now) for t in times.values()):
+            if await bans(session, [p.id_hash for p in d.parties], d.no_show, d.now):
                 await session.rollback()
                 raise PartyBanned()
             seat = await session.execute(
@@ -378,27 +387,6 @@ async def _bind_holder(session: AsyncSession, d: BookingDraft) -> bool:
 # --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------
 
 
-async def no_show_times(session: AsyncSession, id_hashes: list[str], since: datetime) -> dict[str, list[datetime]]:
-    rows = await session.execute(
-        select(AppointmentParty.id_hash, Appointment.starts_at)
-        .join(Appointment, Appointment.id == AppointmentParty.appointment_id)
-        .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.status == "no_show",  # type: ignore[attr-defined]
-               Appointment.starts_at > since))
-    found: dict[str, list[datetime]] = {}
-    for id_hash, at in rows:
-        found.setdefault(id_hash, []).append(at)
-    return found
-
-
-def banned_until(times: list[datetime], limit: int, ban_days: int, now: datetime) -> datetime | None:
-    """The end of a ban, given the no-shows inside the policy's window; the same rule as
-    the ``banned`` CTE of the single-statement write."""
-    if len(times) < limit:
-        return None
-    ends = max(times) + timedelta(days=ban_days)
-    return ends if ends > now else None
-
-
 async def stored_answer(db: Database, owner_id: uuid.UUID, key: str) -> StoredAnswer | None:
     async with db.session() as session:
         record = await session.get(IdempotencyRecord, (owner_id, key))
@@ -425,8 +413,6 @@ __all__ = [
     "SlotFull",
     "SqlBookingStore",
     "StoredAnswer",
-    "banned_until",
     "booking_store",
-    "no_show_times",
     "stored_answer",
 ]

@@ -18,7 +18,8 @@ from booking.schemas import iso
 def appointment_body(*, id: uuid.UUID, code: str, status: str, office: OfficeInfo, service: str, slot_id: int,
                      starts_at: datetime, ends_at: datetime, channel: str, sequence: int, review_reason: str | None,
                      parties: list[dict[str, Any]], created_at: datetime,
-                     application_id: uuid.UUID | None = None) -> dict[str, Any]:
+                     application_id: uuid.UUID | None = None,
+                     status_reason: str | None = None) -> dict[str, Any]:
     """The one JSON shape of an appointment (``AppointmentOut`` documents it): built
     directly, without ORM or schema objects, because the booking hot path returns it."""
     tz = office.tz
@@ -30,7 +31,8 @@ def appointment_body(*, id: uuid.UUID, code: str, status: str, office: OfficeInf
         "id": str(id), "code": code, "status": status, "office_id": office.id, "service": service,
         "slot_id": slot_id, "starts_at": iso(starts_at, tz), "ends_at": iso(ends_at, tz),
         "cancel_deadline": iso(office.rules.cancel_deadline(starts_at), tz), "channel": channel,
-        "sequence": sequence, "review_reason": review_reason, "parties": parties, "created_at": iso(created_at),
+        "sequence": sequence, "review_reason": review_reason, "status_reason": status_reason,
+        "parties": parties, "created_at": iso(created_at),
         "links": links,
     }
 
@@ -41,7 +43,7 @@ def appointment_out(appt: Appointment, parties: list[AppointmentParty], office: 
         id=appt.id, code=appt.code, status=appt.status, office=office, service=appt.service, slot_id=appt.slot_id,
         starts_at=appt.starts_at, ends_at=appt.ends_at, channel=appt.channel, sequence=appt.sequence,
         review_reason=appt.review_reason, parties=[party_body(p) for p in parties], created_at=appt.created_at,
-        application_id=application_id)
+        application_id=application_id, status_reason=appt.status_reason)
 
 
 async def application_id_of(session: AsyncSession, appt: Appointment) -> uuid.UUID | None:

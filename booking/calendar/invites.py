@@ -58,12 +58,16 @@ def appointment_event(appt: Appointment, office: OfficeInfo, settings: Settings,
 def appointment_calendar(appt: Appointment, office: OfficeInfo, settings: Settings, locale: str,
                          attendee: tuple[str, str | None] | None, stamp: datetime) -> tuple[bytes, str]:
     """The invite and its METHOD: REQUEST while the appointment stands, CANCEL once
-    cancelled; PUBLISH when there is no attendee to ask (a walk-in without an account)."""
-    event = appointment_event(appt, office, settings, locale, attendee)
+    cancelled; PUBLISH when there is no attendee to ask (a walk-in without an account, a
+    clerk's copy). A CANCEL names at least one ATTENDEE (RFC 5546 3.2.5): without the
+    couple's address (the clerk's copy), the office's own calendar is the one it removes
+    the event from."""
     if appt.status == "cancelled":
         method = "CANCEL"
+        attendee = attendee or organizer(office, settings, locale)
     elif attendee is None:
         method = "PUBLISH"
     else:
         method = "REQUEST"
+    event = appointment_event(appt, office, settings, locale, attendee)
     return build_calendar([event], method=method, stamp=stamp), method

@@ -95,7 +95,9 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # ``info`` travels with every session: the row-lock helper reads its timeout there
+        self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False,
+                                               info={"lock_timeout_seconds": settings.lock_timeout_seconds})
         self._fast_pool: Any = None
         self._fast_pool_lock: asyncio.Lock | None = None
 
@@ -148,7 +150,10 @@ class Database:
                 self._fast_pool = await asyncpg.create_pool(
                     asyncpg_dsn(make_url(self.settings.database_url)),
                     min_size=1, max_size=self.settings.db_fast_pool_size, reset=_no_reset,
-                    server_settings={"application_name": "booking-hot", "timezone": "UTC"})
+                    # the single-statement booking waits on a slot row at most this long
+                    # (a closure holds the day's slots): set once per connection, no round trip
+                    server_settings={"application_name": "booking-hot", "timezone": "UTC",
+                                     "lock_timeout": f"{int(self.settings.lock_timeout_seconds * 1000)}ms"})
         return self._fast_pool
 
     async def dispose(self) -> None:

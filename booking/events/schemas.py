@@ -17,6 +17,7 @@ from booking.schemas import (
     INT_MAX,
     LAST_DATE,
     ApiDate,
+    OneLine,
     Output,
     Phone,
     RowId,
@@ -45,14 +46,6 @@ def _within_years(value: datetime) -> datetime:
 EventTime = Annotated[AwareDatetime, AfterValidator(_within_years)]
 
 
-def _one_line(value: str) -> str:
-    """Titles, venues and addresses are one line (they become calendar and CSV fields)."""
-    if any(ch in value for ch in "\r\n\t") or not value.isprintable():
-        raise invalid_value("Has an invalid value.")
-    return value
-
-
-OneLine = AfterValidator(_one_line)
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine]
 OptTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), OneLine]
@@ -190,7 +183,7 @@ class PledgeIn(Schema):
 
 
 class SponsorIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
 
 
 class SignupIn(Schema):

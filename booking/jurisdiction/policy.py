@@ -86,14 +86,14 @@ class PartyHome:
     id_type: str = "resident_id"
 
 
-class _Unanswered:
+class Unanswered:
     def __repr__(self) -> str:
         return "UNANSWERED"
 
 
 # The couple has not said whether a party holds a residence permit (a plain booking asks
 # nothing): under the residence-permit route the clerk checks it in the pre-review.
-UNANSWERED: Final = _Unanswered()
+UNANSWERED: Final = Unanswered()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def permit_issued_here(permit_division: str, office: OfficeArea) -> bool:
 
 def assess(office: OfficeArea, service: str, parties: list[PartyHome], on: date,
            periods: tuple[Period, ...] | list[Period], *,
-           residence_permit: str | None | _Unanswered = UNANSWERED) -> Assessment:
+           residence_permit: str | None | Unanswered = UNANSWERED) -> Assessment:
     """May these two parties register ``service`` at ``office`` on ``on``; which documents;
     must a clerk pre-review?
 
@@ -149,7 +149,7 @@ def assess(office: OfficeArea, service: str, parties: list[PartyHome], on: date,
         prereview = period.prereview and office.prereview_nonlocal
         return Assessment(True, prereview, "nonlocal" if prereview else None, period.documents_nonlocal, period)
     if period.rule == "residence_permit":
-        if isinstance(residence_permit, _Unanswered) or (
+        if isinstance(residence_permit, Unanswered) or (
                 residence_permit is not None and permit_issued_here(residence_permit, office)):
             return Assessment(True, period.prereview, "residence_permit" if period.prereview else None,
                               period.documents_nonlocal, period)

@@ -11,27 +11,36 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from booking.schemas import LocalTime
+
 
 class NoShowPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    """N (``limit``) no-shows within W (``window_days``) days => no booking for B
+    (``ban_days``) days from the last of them (``booking.appointments.noshow``)."""
+
     limit: int = Field(default=2, ge=1, le=20, description="no-shows within the window that trigger a ban")
-    window_days: int = Field(default=30, ge=1, le=365)
-    ban_days: int = Field(default=15, ge=0, le=365)
+    window_days: int = Field(default=30, ge=1, le=365,
+                             description="...counted from the first to the last of them")
+    ban_days: int = Field(default=15, ge=0, le=365, description="the ban runs this long from the last of them")
 
 
 class BookingRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     booking_window_days: int = Field(default=15, ge=0, le=90, description="a day opens this many days ahead")
-    release_time: time = Field(default=time(8, 30), description="local time at which a new day is released")
+    release_time: LocalTime = Field(default=time(8, 30),
+                                    description="local time at which a new day is released")
     cutoff_days_before: int = Field(default=1, ge=0, le=30, description="booking closes this many days before")
-    cutoff_time: time = Field(default=time(15, 0), description="...at this local time (and never after the start)")
+    cutoff_time: LocalTime = Field(default=time(15, 0),
+                                   description="...at this local time (and never after the start)")
     cancel_deadline_hours: int = Field(default=2, ge=0, le=720, description="cancel or reschedule until then")
     no_show: NoShowPolicy = Field(default_factory=NoShowPolicy)
     review_hold_hours: int = Field(default=72, ge=1, le=720, description="cross-province: seat held this long")
     prereview_nonlocal: bool = Field(default=True, description="pre-review couples with neither hukou local")
-    reminder_day_before_at: time = Field(default=time(18, 0), description="local time of the day-before reminder")
+    reminder_day_before_at: LocalTime = Field(default=time(18, 0),
+                                              description="local time of the day-before reminder")
     reminder_hours_before: int = Field(default=2, ge=0, le=48, description="second reminder; 0 = none")
 
     # --- release and cut-off, all in the office's timezone -------------------------

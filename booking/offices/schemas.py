@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator
 from booking.offices.catalog import ServiceName
 from booking.offices.rules import BookingRules
 from booking.regions import is_province
-from booking.schemas import Email, Output, Schema, invalid_value
+from booking.schemas import Email, OneLine, Output, Schema, invalid_value
 
 
 def _province(value: str) -> str:
@@ -31,6 +31,7 @@ ProvinceCode = Annotated[str, AfterValidator(_province)]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 OfficeCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name200 = Annotated[Text200, OneLine]  # e-mail sender names and calendar ORGANIZERs
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
@@ -43,8 +44,8 @@ def _services(value: list[str]) -> list[str]:
 
 class OfficeCreate(Schema):
     code: OfficeCode
-    name_zh: Text200
-    name_en: Text200
+    name_zh: Name200
+    name_en: Name200
     province_code: ProvinceCode
     division_code: DivisionCode | None = None
     city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -66,8 +67,8 @@ class OfficeCreate(Schema):
 
 
 class OfficeUpdate(Schema):
-    name_zh: Text200 | None = None
-    name_en: Text200 | None = None
+    name_zh: Name200 | None = None
+    name_en: Name200 | None = None
     province_code: ProvinceCode | None = None
     division_code: DivisionCode | None = None
     city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.audit.services import record
-from booking.db.models import Office
+from booking.db.locking import lock_rows
+from booking.db.models import Office, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
 from booking.offices.rules import BookingRules, rules_of
@@ -37,9 +38,26 @@ async def create_office(session: AsyncSession, data: OfficeCreate, actor: Princi
     return office
 
 
+class OfficeHasFutureSlots(Conflict):
+    code = "office-has-future-slots"
+    title = lazy("The office's timezone or province cannot change while it has slots to come.")
+
+
+# what slots and bookings are fixed in: a slot's local date, the jurisdiction of its bookings
+SETTLED_BY_SLOTS = ("timezone", "province_code")
+
+
 async def update_office(session: AsyncSession, office_id: int, data: OfficeUpdate, actor: Principal, now: Any) -> Office:
-    office = await get_office(session, office_id, active_only=False)
+    """Edit an office. Its timezone and province are refused while slots are to come: each
+    slot keeps the local date it was made for, and its bookings were judged by the
+    province's policy (an office that moves closes or lets its slots run out first)."""
+    office = await lock_office(session, office_id, active_only=False)  # beside slot generation
     changes = data.model_dump(exclude_unset=True)
+    moved = sorted(f for f in SETTLED_BY_SLOTS if f in changes and changes[f] != getattr(office, f))
+    if moved and (await session.execute(select(Slot.id).where(
+            Slot.office_id == office_id, Slot.starts_at > now).limit(1))).first() is not None:
+        await session.rollback()
+        raise OfficeHasFutureSlots(fields=moved)
     if "rules" in changes:
         changes["rules"] = data.rules.model_dump(mode="json") if data.rules else BookingRules().model_dump(mode="json")
     for key, value in changes.items():
@@ -49,6 +67,17 @@ async def update_office(session: AsyncSession, office_id: int, data: OfficeUpdat
            fields=sorted(changes))
     await session.commit()
     return office
+
+
+async def lock_office(session: AsyncSession, office_id: int, *, active_only: bool = True) -> Office:
+    """The office's schedule lock, first in the lock order (``booking.db.locking``):
+    closures, special openings, slot generation and timezone or province changes of one
+    office take turns. ``FOR NO KEY UPDATE``: bookings, whose foreign keys only share the
+    key, never wait on it."""
+    found = await lock_rows(session, Office, [office_id], key_share=True)
+    if not found or (active_only and not found[0].is_active):
+        raise NotFound()
+    return found[0]
 
 
 async def get_office(session: AsyncSession, office_id: int, *, active_only: bool = True) -> Office:

@@ -6,8 +6,8 @@ longer than the purpose needs).
   ("did the reminder go out?"), then deleted. Failed rows stay until an operator looks.
 - Scans uploaded for a cross-province application: deleted (file and row)
   ``BOOKING_RETENTION_SCAN_DAYS`` after the application was decided, withdrawn or expired.
-- Personal data of appointments and sign-ups that ended (completed, cancelled, no-show;
-  a sign-up's event over): ``BOOKING_RETENTION_PERSONAL_DATA_DAYS`` after the end, the
+- Personal data of appointments and sign-ups that ended (completed, turned away, cancelled,
+  no-show; a sign-up's event over): ``BOOKING_RETENTION_PERSONAL_DATA_DAYS`` after the end, the
   parties' names, encrypted ID numbers and phones, their lookup hashes and masks, and a
   sign-up's contact, sponsor and marriage date are removed. What stays is what the office's
   statistics and the audit log need: office, service, times, status, counts. Audit entries
@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import SYSTEM
 from booking.audit.services import record
 from booking.db.models import (
+    ACTIVE_STATUSES,
+    APPOINTMENT_STATUSES,
     ApplicationDocument,
     Appointment,
     AppointmentParty,
@@ -48,7 +50,8 @@ OUTBOX_KEEP = timedelta(days=90)
 BATCH = 500
 # the personal-data sweeps scan ended rows: once an hour per process is plenty
 SWEEP_EVERY = timedelta(hours=1)
-ENDED_APPOINTMENTS = ("completed", "cancelled", "no_show")
+# every status that holds no seat: completed, turned away, no-show, cancelled
+ENDED_APPOINTMENTS = tuple(s for s in APPOINTMENT_STATUSES if s not in ACTIVE_STATUSES)
 CLOSED_APPLICATIONS = ("approved", "rejected", "withdrawn", "expired")
 ENDED_SIGNUPS = ("attended", "no_show", "rejected", "cancelled")
 

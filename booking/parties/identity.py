@@ -95,9 +95,15 @@ def _gb11643(number: str, today: date, *, permit: bool) -> Identity:
     return Identity(IdType.HMT_RESIDENCE_PERMIT if permit else IdType.RESIDENT_ID, number, sex, born, province)
 
 
+# Travel permits: the permanent number, then optionally a two-digit count of issues
+# (H12345678 and H1234567801 are the same person's permit, issued the first time).
 _HK_MACAO = re.compile(r"^[HM][0-9]{8}([0-9]{2})?$")
 _TAIWAN = re.compile(r"^[0-9]{8}([0-9]{2})?$")
+_PERMANENT_LENGTH = {IdType.HK_MACAO_PERMIT: 9, IdType.TAIWAN_PERMIT: 8}
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
+# A resident ID number, of either generation: accepted as a resident ID only, so one
+# person cannot book a second time as a "passport" (and skip the age rule on the way).
+_RESIDENT_ID_SHAPE = re.compile(r"^([0-9]{17}[0-9X]|[0-9]{15})$")
 
 
 def parse_identity(id_type: IdType | str, raw: str, today: date) -> Identity:
@@ -108,10 +114,20 @@ def parse_identity(id_type: IdType | str, raw: str, today: date) -> Identity:
         return _gb11643(number, today, permit=False)
     if kind is IdType.HMT_RESIDENCE_PERMIT:
         return _gb11643(number, today, permit=True)
+    if kind is IdType.PASSPORT and _RESIDENT_ID_SHAPE.match(number):
+        raise InvalidIdentity(lazy("This is a resident identity card number: give it as a resident ID."))
     pattern = {IdType.HK_MACAO_PERMIT: _HK_MACAO, IdType.TAIWAN_PERMIT: _TAIWAN, IdType.PASSPORT: _PASSPORT}[kind]
     if not pattern.match(number):
         raise InvalidIdentity(lazy("The document number has the wrong format."))
     return Identity(kind, number, None, None, None)
+
+
+def person_key(identity: Identity) -> str:
+    """What names one person: the document's kind and its permanent number (a travel
+    permit's issue count left off). Hashed, it is the key of the one-active-booking rule
+    and of no-show bans."""
+    length = _PERMANENT_LENGTH.get(identity.id_type)
+    return f"{identity.id_type.value}:{identity.number[:length] if length else identity.number}"
 
 
 def add_years(day: date, years: int) -> date:

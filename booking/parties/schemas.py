@@ -9,9 +9,9 @@ from pydantic import Field, StringConstraints, field_validator
 
 from booking.parties.identity import IdType
 from booking.regions import is_province
-from booking.schemas import Output, Phone, Schema, invalid_value
+from booking.schemas import OneLine, Output, Phone, Schema, invalid_value
 
-PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]
 
 
 class PartyIn(Schema):
@@ -20,7 +20,9 @@ class PartyIn(Schema):
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     phone: Phone
     hukou_province: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None = Field(
-        default=None, description="two-digit GB/T 2260 code of the party's hukou (户籍) province")
+        default=None, description="two-digit GB/T 2260 code of the party's hukou (户籍) province. Asked, "
+        "never guessed from the ID number (that is where a person was first registered): without it the "
+        "party counts as non-local, which can route the couple to pre-review")
     sex: Literal["M", "F"] | None = Field(default=None, description="required unless the ID number carries it")
     birth_date: date | None = Field(default=None, description="required unless the ID number carries it")
 
@@ -33,8 +35,8 @@ class PartyIn(Schema):
 
     @field_validator("name")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        if any(ch in value for ch in "\r\n\t<>") or not value.isprintable():
+    def _no_markup(cls, value: str) -> str:
+        if "<" in value or ">" in value:
             raise invalid_value("Has an invalid value.")
         return value
 

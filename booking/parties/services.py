@@ -9,7 +9,7 @@ from typing import Any
 
 from booking.errors import InvalidInput, field_error
 from booking.i18n import lazy
-from booking.parties.identity import InvalidIdentity, parse_identity
+from booking.parties.identity import Identity, InvalidIdentity, parse_identity, person_key
 from booking.parties.rules import PartyFacts
 from booking.parties.schemas import PartyIn, PartyOut
 from booking.security.pii import PersonalDataVault, mask_id_number, mask_phone
@@ -30,18 +30,13 @@ class PreparedParty:
     facts_enc: str
     sex: str  # in memory only: stored encrypted in facts_enc
     birth_date: date
+    # as the party answered; never guessed from the ID number's region, which is where the
+    # person was first registered, not where their hukou is now (None counts as non-local)
     hukou_province: str | None
-    id_region: str | None  # province carried by the ID number
 
     @property
     def facts(self) -> PartyFacts:
         return PartyFacts(self.id_hash, self.sex, self.birth_date)
-
-    @property
-    def home_province(self) -> str | None:
-        """The hukou province if given, else the region of the resident ID (where it was first
-        issued: a proxy a clerk corrects at the counter)."""
-        return self.hukou_province or self.id_region
 
     def out(self) -> PartyOut:
         return PartyOut(position=self.position, name=self.name, id_type=self.id_type, id_number=self.id_masked,
@@ -57,18 +52,9 @@ def stored_facts(vault: PersonalDataVault, party: Any) -> PartyFacts:
     return PartyFacts(party.id_hash, sex, date.fromisoformat(born))
 
 
-def stored_home(vault: PersonalDataVault, party: Any) -> str | None:
-    """A stored party's home province as at booking: the hukou given, else the region of the
-    resident ID (read from the encrypted number: the mask keeps no region)."""
-    if party.hukou_province:
-        return party.hukou_province  # type: ignore[no-any-return]
-    if party.id_type != "resident_id":
-        return None
-    return vault.decrypt(party.id_enc, context="party.id_number")[:2]
-
-
-def id_lookup_hash(vault: PersonalDataVault, id_type: str, number: str) -> str:
-    return vault.lookup_hash(f"{id_type}:{number}", kind="id_number")
+def id_lookup_hash(vault: PersonalDataVault, identity: Identity) -> str:
+    """One person, one key, however the number was written (``person_key``)."""
+    return vault.lookup_hash(person_key(identity), kind="id_number")
 
 
 def prepare_parties(vault: PersonalDataVault, parties: list[PartyIn], today: date) -> list[PreparedParty]:
@@ -100,7 +86,7 @@ def prepare_parties(vault: PersonalDataVault, parties: list[PartyIn], today: dat
             position=index + 1,
             name=party.name,
             id_type=identity.id_type.value,
-            id_hash=id_lookup_hash(vault, identity.id_type.value, identity.number),
+            id_hash=id_lookup_hash(vault, identity),
             id_enc=vault.encrypt(identity.number, context="party.id_number"),
             id_masked=mask_id_number(identity.number),
             phone_enc=vault.encrypt(party.phone, context="party.phone"),
@@ -110,7 +96,6 @@ def prepare_parties(vault: PersonalDataVault, parties: list[PartyIn], today: dat
             sex=sex,
             birth_date=birth,
             hukou_province=party.hukou_province,
-            id_region=identity.region,
         ))
     if errors:
         raise InvalidInput(errors=errors)

@@ -89,18 +89,22 @@ class ScheduleController(Controller):
         return OfficeDayList(data=await services.list_days(session, office_id, "special_opening", start, end))
 
     @post("/special-openings", status_code=201, summary="Open the office on a date it would be closed",
-          description="E.g. 5月20日 on a weekend. Generate slots afterwards to make the date bookable.")
+          description="E.g. 5月20日 on a weekend, or evening windows on a working day. Its windows come beside "
+          "the date's usual ones; one that overlaps them, or the date's slots, is refused (409). Generate "
+          "slots afterwards to make them bookable.")
     async def add_special_opening(
         self,
         office_id: PathId,
         data: JSONBody[SpecialOpeningIn],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
     ) -> OfficeDayOut:
-        return await services.add_special_opening(session, office_id, data, principal)
+        return await services.add_special_opening(session, office_id, data, principal, runtime.clock.now())
 
     @delete("/special-openings/{day:date}", status_code=204,
-            summary="Remove a special opening (its appointments are cancelled by the office)")
+            summary="Remove a special opening (its own slots close; their appointments are cancelled by the "
+            "office)")
     async def remove_special_opening(
         self, office_id: PathId, day: FromPath[date], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],

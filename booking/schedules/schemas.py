@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from booking.offices.catalog import ServiceName
-from booking.schemas import Output, Schema, invalid_value
+from booking.schemas import LocalTime, Output, Schema, invalid_value
 
 Capacity = Annotated[int, Field(ge=1, le=1000)]
 
 
 class WindowIn(Schema):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     capacities: Annotated[dict[ServiceName, Capacity], Field(min_length=1)]
 
     @model_validator(mode="after")

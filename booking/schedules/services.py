@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.changes import cancel_day
+from booking.appointments.changes import cancel_standing
 from booking.audit.services import record
-from booking.db.models import Appointment, OfficeDay, ScheduleWindow, Slot
+from booking.db.locking import lock_rows
+from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
-from booking.offices.services import get_office
+from booking.offices.services import get_office, lock_office
 from booking.schedules.schemas import (
     ClosureIn,
     OfficeDayOut,
@@ -26,11 +27,18 @@ from booking.schedules.schemas import (
     WeeklyWindowOut,
     WindowOut,
 )
+from booking.slots.generation import Window, day_plans, weekly_windows, working_day_windows
+from booking.slots.services import close_slots, reopen_slots
 
 
 class DayTaken(Conflict):
     code = "office-day-exists"
     title = lazy("This date already has a closure or special opening.")
+
+
+class OpeningOverlaps(Conflict):
+    code = "special-opening-overlaps"
+    title = lazy("The special opening's windows overlap the slots or windows the date already has.")
 
 
 def _check_services(capacities: list[dict[str, Any]], offered: list[str], field: str) -> None:
@@ -91,63 +99,74 @@ async def list_days(
     return [_day_out(r) for r in rows]
 
 
-def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(timezone)
-    return (datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
-            datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
+async def _lock_slots(session: AsyncSession, *where: Any) -> list[Slot]:
+    return await lock_rows(session, Slot, where=and_(*where))
 
 
-async def _lock_day_slots(session: AsyncSession, office_id: int, day: date) -> None:
-    """Lock the date's slots in id order, after any appointment rows (the order booking
-    changes use), so a closure and a reschedule can wait on each other but not deadlock."""
-    await session.execute(select(Slot.id).where(Slot.office_id == office_id, Slot.local_date == day)
-                          .order_by(Slot.id).with_for_update())
+async def _add_day(session: AsyncSession, row: OfficeDay) -> None:
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise DayTaken() from exc
+
+
+async def _overlaps(session: AsyncSession, office: Office, day: date, windows: list[Window]) -> bool:
+    """Would these windows overlap, for one of their services, a slot the date has (other
+    than what a removed opening left behind: adding it back reopens that) or a window its
+    weekly schedule gives it?"""
+    usual = (await day_plans(session, office.id or 0, day, day, with_exceptions=False))[0].windows
+    existing = (await session.execute(select(Slot).where(
+        Slot.office_id == office.id, Slot.local_date == day,
+        or_(Slot.closed_reason.is_(None), Slot.closed_reason != ClosedReason.OPENING_REMOVED.value)))).scalars()
+    tz = ZoneInfo(office.timezone)
+    taken = [(s.service, s.starts_at.astimezone(tz).time(), s.ends_at.astimezone(tz).time())
+             for s in existing]
+    taken += [(service, w.start, w.end) for w in usual for service in w.capacities]
+    return any(service == other and w.start < end and start < w.end
+               for w in windows for service in w.capacities for other, start, end in taken)
 
 
 async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, actor: Principal,
                       now: datetime) -> tuple[OfficeDayOut, int]:
-    """Close the office on a date: its open slots stop being bookable at once, and every
-    appointment still standing on that date is cancelled by the office, each couple told
-    (with a calendar CANCEL). Returns the number cancelled."""
+    """Close the office on a date. In one transaction: the date's slots are locked (in id
+    order) and the open ones closed, so no booking can land on them any more; then every
+    appointment standing on them is cancelled by the office, each couple told (with a
+    calendar CANCEL). Returns the number cancelled."""
     actor.require_office(office_id)
-    office = await get_office(session, office_id)
+    await lock_office(session, office_id)
     row = OfficeDay(office_id=office_id, day=data.date, kind="closure", note=data.note)
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise DayTaken() from exc
-    start, end = _day_bounds(data.date, office.timezone)
-    cancelled = await cancel_day(session, office_id, start, end, now, data.note or None)
-    await _lock_day_slots(session, office_id, data.date)
-    await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == data.date,
-                                             Slot.status == "open").values(status="day_closed"))
+    await _add_day(session, row)
+    slots = await _lock_slots(session, Slot.office_id == office_id, Slot.local_date == data.date)
+    await close_slots(session, [s for s in slots if s.status == "open"], ClosedReason.CLOSURE)
+    cancelled = await cancel_standing(session, actor, [s.id for s in slots if s.id is not None], now,
+                                      data.note or None)
     record(session, actor, "office_day.closure.add", target_type="office_day", target_id=data.date.isoformat(),
-           office_id=office_id, cancelled_appointments=len(cancelled), at=now)
+           office_id=office_id, cancelled_appointments=cancelled, at=now)
     await session.commit()
-    return _day_out(row), len(cancelled)
+    return _day_out(row), cancelled
 
 
-async def add_special_opening(
-    session: AsyncSession, office_id: int, data: SpecialOpeningIn, actor: Principal
-) -> OfficeDayOut:
+async def add_special_opening(session: AsyncSession, office_id: int, data: SpecialOpeningIn, actor: Principal,
+                              now: datetime) -> OfficeDayOut:
+    """Open the office on a date with windows of its own (or the usual working-day ones).
+    They come beside what the day already has, never on top: a window that overlaps the
+    day's slots or its weekly windows, for the same service, is refused."""
     actor.require_office(office_id)
-    office = await get_office(session, office_id)
-    windows = None
-    if data.windows:
-        _check_services([w.capacities for w in data.windows], office.services, "windows")
-        windows = [{"start": w.start.isoformat(), "end": w.end.isoformat(), "capacities": dict(w.capacities)}
-                   for w in data.windows]
-    row = OfficeDay(office_id=office_id, day=data.date, kind="special_opening", note=data.note, windows=windows)
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
+    office = await lock_office(session, office_id)
+    windows = [Window(w.start, w.end, dict(w.capacities)) for w in data.windows or []]
+    _check_services([w.capacities for w in windows], office.services, "windows")
+    own = [{"start": w.start.isoformat(), "end": w.end.isoformat(), "capacities": w.capacities} for w in windows]
+    row = OfficeDay(office_id=office_id, day=data.date, kind="special_opening", note=data.note,
+                    windows=own or None)
+    await _add_day(session, row)
+    if await _overlaps(session, office, data.date, windows or working_day_windows(
+            await weekly_windows(session, office_id))):
         await session.rollback()
-        raise DayTaken() from exc
+        raise OpeningOverlaps()
     record(session, actor, "office_day.special_opening.add", target_type="office_day",
-           target_id=data.date.isoformat(), office_id=office_id)
+           target_id=data.date.isoformat(), office_id=office_id, at=now)
     await session.commit()
     return _day_out(row)
 
@@ -155,33 +174,30 @@ async def add_special_opening(
 async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date, actor: Principal,
                      now: datetime) -> int:
     """Remove a closure: the slots it closed reopen (slots a clerk closed stay closed).
-    Remove a special opening: the office is no longer open that day, so its standing
-    appointments are cancelled by the office (couples told), slots nobody ever booked are
-    deleted and the others closed. Returns the number of appointments cancelled."""
+    Remove a special opening: its own slots close (the office is no longer open then),
+    what stands on them is cancelled by the office (couples told), and those nobody ever
+    booked are deleted; the day's other slots are not touched. Returns the number of
+    appointments cancelled."""
     actor.require_office(office_id)
-    office = await get_office(session, office_id, active_only=False)
-    row = (
-        await session.execute(
-            select(OfficeDay).where(OfficeDay.office_id == office_id, OfficeDay.day == day, OfficeDay.kind == kind)
-        )
-    ).scalar_one_or_none()
+    await lock_office(session, office_id, active_only=False)
+    row = (await session.execute(select(OfficeDay).where(
+        OfficeDay.office_id == office_id, OfficeDay.day == day, OfficeDay.kind == kind))).scalar_one_or_none()
     if row is None:
         raise NotFound()
-    await session.delete(row)
-    cancelled: list[Any] = []
+    cancelled = 0
     if kind == "closure":
-        await _lock_day_slots(session, office_id, day)
-        await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == day,
-                                                 Slot.status == "day_closed").values(status="open"))
+        slots = await _lock_slots(session, Slot.office_id == office_id, Slot.local_date == day,
+                                  Slot.closed_reason == ClosedReason.CLOSURE.value)
+        await reopen_slots(session, slots)
     else:
-        start, end = _day_bounds(day, office.timezone)
-        cancelled = await cancel_day(session, office_id, start, end, now, None)
-        await _lock_day_slots(session, office_id, day)
+        slots = await _lock_slots(session, Slot.office_id == office_id, Slot.office_day_id == row.id)
+        await close_slots(session, slots, ClosedReason.OPENING_REMOVED)
+        cancelled = await cancel_standing(session, actor, [s.id for s in slots if s.id is not None], now,
+                                          None)
         referenced = select(Appointment.slot_id).where(Appointment.slot_id == Slot.id).exists()
-        await session.execute(delete(Slot).where(Slot.office_id == office_id, Slot.local_date == day, ~referenced))
-        await session.execute(update(Slot).where(Slot.office_id == office_id, Slot.local_date == day)
-                              .values(status="day_closed"))
+        await session.execute(delete(Slot).where(Slot.id.in_([s.id for s in slots]), ~referenced))  # type: ignore[union-attr]
+    await session.delete(row)
     record(session, actor, f"office_day.{kind}.remove", target_type="office_day", target_id=day.isoformat(),
-           office_id=office_id, cancelled_appointments=len(cancelled), at=now)
+           office_id=office_id, cancelled_appointments=cancelled, at=now)
     await session.commit()
-    return len(cancelled)
+    return cancelled

@@ -1,8 +1,12 @@
 """Slot generation: from an office's schedule and the official calendar to slots.
 
 ``plan_days`` is pure (schedule, exceptions, calendar in; the windows of each day out);
-``generate_slots`` inserts what is missing with ON CONFLICT DO NOTHING, so running it twice
-creates nothing new, and never touches an existing slot (booked or not).
+``generate_slots`` inserts what is missing with ON CONFLICT, so running it twice creates
+nothing new, and never touches an existing slot (booked or not) but one: a slot whose
+special opening was removed comes back open when the opening is added again and its
+window generated. A special opening's own windows come beside the day's usual ones
+(adding overlapping ones is refused, ``schedules.services``), and its slots remember it,
+so removing it closes only them.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.audit.services import record
-from booking.db.models import OfficeDay, ScheduleWindow, Slot
+from booking.db.locking import lock_rows
+from booking.db.models import ClosedReason, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict
 from booking.i18n import lazy
-from booking.offices.services import get_office
+from booking.offices.services import lock_office
 from booking.schedules.official_calendar import DayKind, official_day, unannounced_years
 
 MAX_RANGE_DAYS = 366
@@ -39,6 +44,7 @@ class Window:
     start: time
     end: time
     capacities: dict[str, int]
+    opening: int | None = None  # the special opening (office_day id) whose own window this is
 
 
 @dataclass(slots=True)
@@ -73,10 +79,12 @@ def plan_days(
         exception = exceptions.get(day)
         if exception is not None and exception.kind == "closure":
             plan = DayPlan(day, "closure")
-        elif exception is not None:  # special opening
+        elif exception is not None:  # special opening: its windows beside the day's usual ones
             own = [Window(time.fromisoformat(w["start"]), time.fromisoformat(w["end"]), w["capacities"])
-                   for w in exception.windows or []]
-            plan = DayPlan(day, "special_opening", own or working_day_windows(weekly))
+                   for w in exception.windows or []] or working_day_windows(weekly)
+            usual = plan_days(day, day, weekly, {})[0]
+            opening = [Window(w.start, w.end, w.capacities, exception.id) for w in own]
+            plan = DayPlan(day, "special_opening", sorted(usual.windows + opening, key=lambda w: w.start))
         elif official.kind is DayKind.HOLIDAY:
             plan = DayPlan(day, "holiday")
         elif official.kind is DayKind.MAKEUP_WORKDAY:
@@ -103,8 +111,48 @@ def slot_rows(office_id: int, tz: ZoneInfo, plans: Iterable[DayPlan], services: 
                 if service in services and capacity > 0:
                     rows.append({"office_id": office_id, "service": service, "local_date": plan.day,
                                  "starts_at": starts, "ends_at": ends, "capacity": capacity, "booked": 0,
-                                 "status": "open", "created_at": now})
+                                 "status": "open", "office_day_id": window.opening, "created_at": now})
     return rows
+
+
+async def weekly_windows(session: AsyncSession, office_id: int) -> dict[int, list[Window]]:
+    weekly: dict[int, list[Window]] = {}
+    for w in (await session.execute(select(ScheduleWindow).where(ScheduleWindow.office_id == office_id)
+                                    .order_by(ScheduleWindow.start_time))).scalars():
+        weekly.setdefault(w.weekday, []).append(Window(w.start_time, w.end_time, w.capacities))
+    return weekly
+
+
+async def day_plans(session: AsyncSession, office_id: int, start: date, end: date, *,
+                    with_exceptions: bool = True) -> list[DayPlan]:
+    """The office's plan for these dates, from its weekly schedule and (unless told not to)
+    its closures and special openings."""
+    exceptions = {}
+    if with_exceptions:
+        exceptions = {d.day: d for d in (await session.execute(select(OfficeDay).where(
+            OfficeDay.office_id == office_id, OfficeDay.day >= start, OfficeDay.day <= end))).scalars()}
+    return plan_days(start, end, await weekly_windows(session, office_id), exceptions)
+
+
+async def _reopen_removed(session: AsyncSession, office_id: int, start: date, end: date,
+                          rows: list[dict[str, Any]]) -> int:
+    """Slots a removed special opening left closed (kept for the appointments that stood on
+    them) that the plan has again: reopened as the plan's (locked first), and taken out of
+    ``rows``. Returns how many."""
+    left = {(s.service, s.starts_at): s.id for s in (await session.execute(select(Slot).where(
+        Slot.office_id == office_id, Slot.local_date >= start, Slot.local_date <= end,
+        Slot.closed_reason == ClosedReason.OPENING_REMOVED.value))).scalars()}
+    planned = {(r["service"], r["starts_at"]): r for r in rows if (r["service"], r["starts_at"]) in left}
+    if not planned:
+        return 0
+    for slot in await lock_rows(session, Slot, [left[k] for k in planned]):
+        row = planned[(slot.service, slot.starts_at)]
+        slot.status, slot.closed_reason = "open", None
+        slot.ends_at, slot.capacity = row["ends_at"], row["capacity"]
+        slot.office_day_id = row["office_day_id"]
+        rows.remove(row)
+    await session.flush()
+    return len(planned)
 
 
 @dataclass(slots=True)
@@ -126,7 +174,7 @@ async def generate_slots(
     allow_unannounced: bool = False,
 ) -> GenerationResult:
     actor.require_office(office_id)
-    office = await get_office(session, office_id)
+    office = await lock_office(session, office_id)  # the day exceptions cannot change under us
     unknown = unannounced_years(start, end)
     if unknown and not allow_unannounced:
         raise CalendarUnannounced(
@@ -135,19 +183,10 @@ async def generate_slots(
                  years=", ".join(str(y) for y in unknown)),
             years=unknown,
         )
-    weekly: dict[int, list[Window]] = {}
-    for w in (await session.execute(select(ScheduleWindow).where(ScheduleWindow.office_id == office_id)
-                                    .order_by(ScheduleWindow.start_time))).scalars():
-        weekly.setdefault(w.weekday, []).append(Window(w.start_time, w.end_time, w.capacities))
-    exceptions = {
-        d.day: d
-        for d in (await session.execute(
-            select(OfficeDay).where(OfficeDay.office_id == office_id, OfficeDay.day >= start, OfficeDay.day <= end)
-        )).scalars()
-    }
-    plans = plan_days(start, end, weekly, exceptions)
+    plans = await day_plans(session, office_id, start, end)
     rows = slot_rows(office_id, ZoneInfo(office.timezone), plans, office.services, now)
-    created = 0
+    planned = len(rows)
+    created = await _reopen_removed(session, office_id, start, end, rows)
     if rows:
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
         for chunk in range(0, len(rows), 500):  # stay far below the bind-parameter limits
@@ -161,4 +200,4 @@ async def generate_slots(
     record(session, actor, "slots.generate", target_type="office", target_id=office_id, office_id=office_id,
            start=start.isoformat(), end=end.isoformat(), created=created, assumed_years=unknown)
     await session.commit()
-    return GenerationResult(created=created, existing=len(rows) - created, days=plans, assumed_years=unknown)
+    return GenerationResult(created=created, existing=planned - created, days=plans, assumed_years=unknown)

@@ -72,7 +72,10 @@ class SlotOut(Output):
     ends_at: datetime
     capacity: int
     booked: int
-    status: str
+    status: Literal["open", "closed"]
+    closed_reason: Literal["clerk", "closure", "opening_removed"] | None = Field(
+        default=None, description="who closed it: a clerk, a closure of its date, or the removal of its "
+        "special opening (only a clerk's closing is undone by reopening the slot)")
 
 
 class SlotList(Output):

@@ -7,6 +7,7 @@ from booking.db.models.appointments import (
     APPOINTMENT_STATUSES,
     Appointment,
     AppointmentParty,
+    AppointmentStatus,
 )
 from booking.db.models.audit import AuditEntry
 from booking.db.models.calendars import CalendarFeed
@@ -24,7 +25,7 @@ from booking.db.models.jurisdiction import JurisdictionArea, JurisdictionPeriod
 from booking.db.models.notifications import Notification
 from booking.db.models.offices import Office
 from booking.db.models.schedules import OfficeDay, ScheduleWindow
-from booking.db.models.slots import Slot
+from booking.db.models.slots import ClosedReason, Slot
 
 __all__ = [
     "ACTIVE_SIGNUP_STATUSES",
@@ -33,8 +34,10 @@ __all__ = [
     "ApplicationDocument",
     "Appointment",
     "AppointmentParty",
+    "AppointmentStatus",
     "AuditEntry",
     "CalendarFeed",
+    "ClosedReason",
     "CrossProvinceApplication",
     "EVENT_KINDS",
     "Event",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -25,8 +26,22 @@ from sqlmodel import Field, SQLModel
 from booking.db.models._base import utc_field
 from booking.db.types import DateTimeUTC
 
-APPOINTMENT_STATUSES = ("pending_review", "confirmed", "checked_in", "completed", "no_show", "cancelled")
-# A person holds at most one appointment per service in these states (DESIGN.md 4.2).
+
+class AppointmentStatus(StrEnum):
+    """Who moves an appointment from which status to which: ``booking.appointments.lifecycle``."""
+
+    PENDING_REVIEW = "pending_review"  # a seat held while a clerk pre-reviews (跨省通办)
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"  # registered: the one status that records a registration
+    TURNED_AWAY = "turned_away"  # came, but could not be served (e.g. papers missing): not a no-show
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+APPOINTMENT_STATUSES = tuple(s.value for s in AppointmentStatus)
+# These hold a seat (counted in ``slot.booked``) and their parties' one active booking per
+# service (DESIGN.md 4.2); leaving them releases both.
 ACTIVE_STATUSES = ("pending_review", "confirmed", "checked_in")
 ACTIVE_SQL = f"account_id IS NOT NULL AND status IN {ACTIVE_STATUSES}"
 
@@ -66,6 +81,8 @@ class Appointment(SQLModel, table=True):
     # iCalendar SEQUENCE: raised on every change the couple's calendar must see
     sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     review_reason: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # why it ended as it did, as the clerk wrote it: a turn-away's reason, an office's cancellation
+    status_reason: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     cancelled_by: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
     cancelled_at: datetime | None = utc_field(nullable=True)
     checked_in_at: datetime | None = utc_field(nullable=True)

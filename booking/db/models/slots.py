@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -21,14 +22,25 @@ from booking.db.models._base import utc_field
 from booking.db.types import DateTimeUTC
 
 
+class ClosedReason(StrEnum):
+    CLERK = "clerk"  # one slot, by a clerk (a clerk may reopen it, unless its day is closed)
+    CLOSURE = "closure"  # a closure of its date (removing the closure reopens it)
+    OPENING_REMOVED = "opening_removed"  # its special opening was removed (adding it again reopens it)
+
+
+CLOSED_REASONS = tuple(r.value for r in ClosedReason)
+
+
 class Slot(SQLModel, table=True):
     __tablename__ = "slot"
     __table_args__ = (
         # The capacity invariant, backed by the database (DESIGN.md 4.1).
         CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_slot_capacity"),
         CheckConstraint("capacity >= 0", name="ck_slot_capacity_nonnegative"),
-        # closed: by a clerk, one slot; day_closed: by a closure of its date (reopened with it)
-        CheckConstraint("status IN ('open', 'closed', 'day_closed')", name="ck_slot_status"),
+        CheckConstraint("status IN ('open', 'closed')", name="ck_slot_status"),
+        # a closed slot remembers who closed it, so that each undo reopens exactly its own
+        CheckConstraint(f"closed_reason IN {CLOSED_REASONS}", name="ck_slot_closed_reason"),
+        CheckConstraint("(status = 'open') = (closed_reason IS NULL)", name="ck_slot_closed_has_reason"),
         CheckConstraint("starts_at < ends_at", name="ck_slot_order"),
         # generation is idempotent on this key
         UniqueConstraint("office_id", "service", "starts_at", name="uq_slot_office_service_start"),
@@ -46,4 +58,8 @@ class Slot(SQLModel, table=True):
     capacity: int = Field(sa_column=Column(Integer, nullable=False))
     booked: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     status: str = Field(default="open", sa_column=Column(String(10), nullable=False, server_default="open"))
+    closed_reason: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    # the special opening whose own window this slot is (None: the weekly schedule's)
+    office_day_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("office_day.id", ondelete="SET NULL"), nullable=True, index=True))
     created_at: datetime = utc_field(default_now=True)

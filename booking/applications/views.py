@@ -1,99 +1,19 @@
-"""The application a booking opens when the policy routes a couple to pre-review.
+"""The one JSON shape of an application (``ApplicationOut`` documents it), of its documents
+and of a clerk's decision, in the reader's language.
 
-Both entry points converge here: ``POST /api/v1/cross-province-applications`` (with the
-couple's answers) and ``POST /api/v1/appointments`` (no answers) book through the same
-``booking.appointments.book.book``, which writes the application row in the same
-statement as the held seat (``booking.appointments.store``). This module imports nothing
-from the appointments area, which imports it.
+``app`` is the table row or the draft the booking write inserts
+(``booking.appointments.hold.ApplicationDraft``): they share attribute names.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.errors import Conflict
 from booking.i18n import LazyText, gettext, lazy
-from booking.jurisdiction.policy import DOCUMENT_KINDS, Assessment, missing_documents
-from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.schemas import iso
-
-APPLICATION_SCOPE = "application.create"
-RECEIVED = "application.received"
-
-
-class PrereviewNotRequired(Conflict):
-    code = "prereview-not-required"
-    title = lazy("This couple needs no pre-review here; book the appointment directly.")
-
-
-@dataclass(slots=True)
-class ReviewRequest:
-    """What the application endpoint adds to a booking: the couple's answers."""
-
-    answers: dict[str, Any]
-
-    @property
-    def residence_permit(self) -> str | None:
-        """Where a party's residence permit was issued; None: neither holds one (an
-        application answers the question, unlike a plain booking)."""
-        permit = self.answers.get("residence_permit")
-        return permit["division_code"] if permit else None
-
-
-@dataclass(slots=True)
-class ApplicationDraft:
-    """The row the booking write inserts (attribute names as on the table)."""
-
-    id: uuid.UUID
-    appointment_id: uuid.UUID
-    office_id: int
-    account_id: uuid.UUID | None
-    service: str
-    route: str
-    policy_period_id: int | None
-    documents_required: list[str]
-    answers: dict[str, Any]
-    hold_expires_at: datetime
-    history: list[dict[str, Any]]
-    created_at: datetime
-    status: str = "submitted"
-    version: int = 0
-    updated_at: datetime | None = None
-
-
-def hold_until(now: datetime, hold_hours: int, starts_at: datetime) -> datetime:
-    """The office's hold, but never past the appointment itself."""
-    return min(now + timedelta(hours=hold_hours), starts_at)
-
-
-def new_application(*, appointment_id: uuid.UUID, office_id: int, account_id: uuid.UUID | None, service: str,
-                    verdict: Assessment, review: ReviewRequest | None, now: datetime, hold_hours: int,
-                    starts_at: datetime, by: str) -> ApplicationDraft:
-    return ApplicationDraft(
-        id=uuid.uuid4(), appointment_id=appointment_id, office_id=office_id, account_id=account_id,
-        service=service, route=verdict.reason or "nonlocal",
-        policy_period_id=verdict.period.id if verdict.period else None,
-        documents_required=list(verdict.documents), answers=dict(review.answers) if review else {},
-        hold_expires_at=hold_until(now, hold_hours, starts_at),
-        history=[history_entry("submitted", now, by)], created_at=now, updated_at=now)
-
-
-def history_entry(status: str, at: datetime, by: str, reason: str | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"status": status, "at": iso(at), "by": by}
-    if reason:
-        entry["reason"] = reason
-    return entry
-
-
-def received_rows(application: ApplicationDraft, who: Recipients, locale: str, now: datetime) -> list[OutboxRow]:
-    return messages(RECEIVED, "application", application.id, application.version, who, locale, now)
-
-
-# --- the one JSON shape of an application (``ApplicationOut`` documents it) -------------
 
 DECISION_MESSAGES: dict[str, tuple[LazyText, LazyText]] = {
     # status: (with the clerk's reason, without one)
@@ -162,5 +82,4 @@ def application_body(app: Any, tz: ZoneInfo, appointment: dict[str, Any], docume
     }
 
 
-__all__ = ["APPLICATION_SCOPE", "ApplicationDraft", "PrereviewNotRequired", "ReviewRequest",
-           "application_body", "new_application", "received_rows"]
+__all__ = ["application_body", "decision_message", "document_body"]

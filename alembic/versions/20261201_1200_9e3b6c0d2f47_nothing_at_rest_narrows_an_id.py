@@ -6,12 +6,13 @@ generated one): their facts encrypted, their masks recomputed from the encrypted
 
 Revision ID: 9e3b6c0d2f47
 Revises: 7d2e5f1a3c84
-Create Date: 2026-11-30 12:00:00.000000+00:00
+Create Date: 2026-12-01 12:00:00.000000+00:00
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
@@ -77,4 +78,25 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the plain birth dates and sexes are not written back: restore a backup")
+    """For an operator's rollback: sex and birth date decrypted back into their columns (the
+    new, shorter masks stay: the previous release shows them as they are)."""
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.drop_index('uq_appointment_account_active')
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_column('id_hash')
+    bind = op.get_bind()
+    vault = None
+    for table in PARTY_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('sex', sa.String(length=1), nullable=True))
+            batch_op.add_column(sa.Column('birth_date', sa.Date(), nullable=True))
+        for row in bind.execute(sa.text(f"SELECT id, facts_enc FROM {table}")).all():
+            vault = vault or _vault()
+            sex, born = vault.decrypt(row.facts_enc, context="party.facts").split("|")
+            bind.execute(sa.text(f"UPDATE {table} SET sex = :sex, birth_date = :born WHERE id = :id"),
+                         {"id": row.id, "sex": sex, "born": date.fromisoformat(born)})
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column('sex', existing_type=sa.String(length=1), nullable=False)
+            batch_op.alter_column('birth_date', existing_type=sa.Date(), nullable=False)
+            batch_op.create_check_constraint(f'ck_{table}_sex', "sex IN ('M', 'F')")
+            batch_op.drop_column('facts_enc')

@@ -1,8 +1,8 @@
 """accounts: session version and revoked tokens (revocation), staff TOTP and recovery codes
 
 Revision ID: c41d7e2a9b10
-Revises: 9d3e51c7a2b4
-Create Date: 2026-11-30 10:00:00.000000+00:00
+Revises: 0c9f9b287bf4
+Create Date: 2026-12-01 10:00:00.000000+00:00
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = 'c41d7e2a9b10'
-down_revision: str | Sequence[str] | None = '9d3e51c7a2b4'
+down_revision: str | Sequence[str] | None = '0c9f9b287bf4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 
 Revision ID: 7d2e5f1a3c84
 Revises: c41d7e2a9b10
-Create Date: 2026-11-30 11:00:00.000000+00:00
+Create Date: 2026-12-01 11:00:00.000000+00:00
 """
 
 from __future__ import annotations

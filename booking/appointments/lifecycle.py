@@ -1,0 +1,283 @@
+"""Every status change of an appointment, in one place (DESIGN.md section 11).
+
+A transition names who may make it and from which statuses; ``apply`` does everything
+that goes with it, for one appointment or a batch, in the caller's transaction:
+
+- leaving the active statuses (pending review, confirmed, checked in) gives the seat back
+  (``slot.booked``) and frees the parties' one active booking per service;
+- leaving ``confirmed`` cancels the pending reminders; arriving there (an approval)
+  writes them;
+- leaving ``pending_review`` settles the cross-province application that held the seat
+  (approved, rejected, withdrawn, expired: ``hold.py``);
+- what the couple's calendar must see raises SEQUENCE; the couple is told (outbox);
+- a clerk's or the system's change is audited.
+
+Locks follow ``booking.db.locking``: the slot before the appointment (``lock_for_change``),
+so a closure, which locks its day's slots and then what stands on them, and a change of one
+appointment never wait on each other in a circle.
+
+Reschedule moves the seat, not the status: ``changes.reschedule``, with ``move_seat`` here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import SYSTEM, Principal
+from booking.appointments import hold
+from booking.appointments.problems import InvalidTransition
+from booking.appointments.records import refuse
+from booking.appointments.reminders import REMINDER, recipients, reminder_rows
+from booking.audit.services import record
+from booking.db.locking import Busy, lock_rows
+from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
+from booking.db.models import AppointmentStatus as S
+from booking.db.models.applications import OPEN_STATUSES
+from booking.notifications.outbox import OutboxRow, add_rows, cancel_pending, messages
+from booking.offices.directory import OfficeInfo
+
+ACTIVE = frozenset({S.PENDING_REVIEW, S.CONFIRMED, S.CHECKED_IN})
+
+
+class Actor(StrEnum):
+    COUPLE = "couple"
+    OFFICE = "office"  # a clerk of the office, or an admin
+    SYSTEM = "system"  # the worker's sweeps
+
+
+def actor_of(principal: Principal) -> Actor:
+    if principal.is_couple:
+        return Actor.COUPLE
+    return Actor.SYSTEM if principal == SYSTEM else Actor.OFFICE
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    name: str  # as the README's table says it
+    sources: frozenset[S]
+    target: S
+    actors: frozenset[Actor]
+    audit: str  # the audited action, when the office or the system makes it
+    notice: str | None = None  # what the couple is told (an outbox kind)
+    about_application: bool = False  # the notice's subject: the application, else the appointment
+    hold: str | None = None  # the application's status when a held seat leaves review
+    calendar: bool = False  # the couple's calendar must see it: SEQUENCE is raised
+
+
+def _transition(name: str, sources: tuple[S, ...], target: S, actors: tuple[Actor, ...], audit: str,
+       **effects: Any) -> Transition:
+    return Transition(name, frozenset(sources), target, frozenset(actors), audit, **effects)
+
+
+P, C, I = S.PENDING_REVIEW, S.CONFIRMED, S.CHECKED_IN
+CANCEL_BY_COUPLE = _transition("cancel", (P, C), S.CANCELLED, (Actor.COUPLE,), "appointment.cancel",
+                      notice="appointment.cancelled", hold="withdrawn", calendar=True)
+CANCEL_BY_OFFICE = _transition("cancel", (P, C), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
+                      notice="appointment.cancelled", hold="rejected", calendar=True)
+# A closure of the date or the removal of a special opening: whatever stands on the slots
+CLOSE_DAY = _transition("close day", (P, C, I), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
+               notice="appointment.cancelled", hold="rejected", calendar=True)
+APPROVE = _transition("approve", (P,), S.CONFIRMED, (Actor.OFFICE,), "appointment.approve",
+             notice="application.approved", about_application=True, hold="approved", calendar=True)
+REJECT = _transition("reject", (P,), S.CANCELLED, (Actor.OFFICE,), "appointment.reject",
+            notice="application.rejected", about_application=True, hold="rejected", calendar=True)
+EXPIRE = _transition("expire", (P,), S.CANCELLED, (Actor.SYSTEM,), "appointment.expire",
+            notice="application.expired", about_application=True, hold="expired", calendar=True)
+CHECK_IN = _transition("check in", (C,), S.CHECKED_IN, (Actor.OFFICE,), "appointment.check_in")
+COMPLETE = _transition("complete", (I,), S.COMPLETED, (Actor.OFFICE,), "appointment.complete")
+TURN_AWAY = _transition("turn away", (C, I), S.TURNED_AWAY, (Actor.OFFICE,), "appointment.turn_away")
+NO_SHOW = _transition("no-show", (C,), S.NO_SHOW, (Actor.OFFICE, Actor.SYSTEM), "appointment.no_show")
+
+TRANSITIONS = (CANCEL_BY_COUPLE, CANCEL_BY_OFFICE, CLOSE_DAY, APPROVE, REJECT, EXPIRE, CHECK_IN, COMPLETE,
+               TURN_AWAY, NO_SHOW)
+
+
+def allowed(appt: Appointment, t: Transition, principal: Principal) -> bool:
+    return appt.status in t.sources and actor_of(principal) in t.actors
+
+
+async def ensure_allowed(session: AsyncSession, principal: Principal, appt: Appointment,
+                         t: Transition) -> None:
+    """Refuse (audited for clerks) a change the appointment's status does not allow."""
+    if not allowed(appt, t, principal):
+        await refuse(session, principal, t.audit, appt, InvalidTransition())
+
+
+# --- locking ---------------------------------------------------------------------------
+
+
+async def lock_for_change(session: AsyncSession, appointment_id: uuid.UUID,
+                          also_slot: int | None = None) -> Appointment | None:
+    """The appointment, locked for a change in the lock order: its slot (and ``also_slot``,
+    a reschedule's target) first, then the appointment. A reschedule that moved it between
+    the first read and the locks (it holds the old slot's lock while it moves) sends us
+    round again."""
+    for _attempt in range(3):
+        slot_id = (await session.execute(select(Appointment.slot_id).where(
+            Appointment.id == appointment_id))).scalar_one_or_none()
+        if slot_id is None:
+            return None
+        await lock_rows(session, Slot, [slot_id] if also_slot is None else [slot_id, also_slot])
+        appt = (await lock_rows(session, Appointment, [appointment_id]))[0]
+        if appt.slot_id == slot_id:
+            return appt
+        await session.rollback()
+    raise Busy()
+
+
+# --- applying ----------------------------------------------------------------------------
+
+
+async def apply(session: AsyncSession, appts: Sequence[Appointment], t: Transition, *, actor: Principal,
+                now: datetime, reason: str | None = None, office: OfficeInfo | None = None,
+                **audit_detail: Any) -> list[CrossProvinceApplication]:
+    """Move locked appointments (all in one of ``t.sources``) to ``t.target`` with every
+    effect of the change; returns the applications whose holds it settled. ``office`` is
+    needed only when reminders are written (approval). The caller commits; a batch costs
+    a few statements, not a few per appointment."""
+    if not appts:
+        return []
+    assert all(a.status in t.sources for a in appts), "check the transition first"
+    held = [a for a in appts if a.status == S.PENDING_REVIEW]
+    was_confirmed = [a for a in appts if a.status == S.CONFIRMED]
+    by = actor_of(actor)
+    for appt in appts:
+        appt.status = t.target.value
+        appt.updated_at = now
+        if t.calendar:
+            appt.sequence += 1
+        if reason is not None:
+            appt.status_reason = reason
+        if t.target == S.CANCELLED:
+            appt.cancelled_by = by.value
+            appt.cancelled_at = now
+        elif t.target == S.CHECKED_IN:
+            appt.checked_in_at = now
+        elif t.target == S.COMPLETED:
+            appt.completed_at = now
+    ids = [a.id for a in appts]
+    if t.target not in ACTIVE:
+        await _release_seats(session, appts)
+        await session.execute(update(AppointmentParty).where(
+            AppointmentParty.appointment_id.in_(ids)).values(active=False))  # type: ignore[attr-defined]
+    if was_confirmed and t.target != S.CONFIRMED:
+        await cancel_pending(session, "appointment", [a.id for a in was_confirmed], kinds=(REMINDER,))
+    applications = await _settle_holds(session, held, t, by, actor, now, reason)
+    await add_rows(session, await _notices(session, appts, t, by, applications, office, now), now)
+    if by is not Actor.COUPLE:
+        for appt in appts:
+            record(session, actor, t.audit, target_type="appointment", target_id=appt.id,
+                   office_id=appt.office_id, at=now, status=t.target.value, automatic=by is Actor.SYSTEM,
+                   **audit_detail)
+    return list(applications.values())
+
+
+_slot = Slot.__table__  # type: ignore[attr-defined]
+_RELEASE = (update(_slot).where(_slot.c.id == bindparam("slot_id"))
+            .values(booked=case((_slot.c.booked >= bindparam("count"), _slot.c.booked - bindparam("count")),
+                                else_=0)))
+
+
+async def _release_seats(session: AsyncSession, appts: Sequence[Appointment]) -> None:
+    """The seats back, per slot in slot order (the slots are locked already), in one
+    round trip for the batch."""
+    counts = sorted(Counter(a.slot_id for a in appts).items())
+    await session.execute(_RELEASE, [{"slot_id": slot_id, "count": count} for slot_id, count in counts])
+
+
+async def _settle_holds(session: AsyncSession, held: Sequence[Appointment], t: Transition, by: Actor,
+                        actor: Principal, now: datetime, reason: str | None
+                        ) -> dict[uuid.UUID, CrossProvinceApplication]:
+    """The open applications of appointments leaving review follow them (locked after the
+    appointments, the order every change takes)."""
+    if not held or t.hold is None:
+        return {}
+    of_held = CrossProvinceApplication.appointment_id.in_([a.id for a in held])  # type: ignore[attr-defined]
+    found = {}
+    for app in await lock_rows(session, CrossProvinceApplication, where=of_held):
+        if app.status in OPEN_STATUSES:
+            hold.move(app, t.hold, now, by.value, actor if by is Actor.OFFICE else None, reason)
+        found[app.appointment_id] = app
+    return found
+
+
+async def parties_of_many(session: AsyncSession, ids: Sequence[uuid.UUID]
+                          ) -> dict[uuid.UUID, list[AppointmentParty]]:
+    """The parties of several appointments in one query, in their order."""
+    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in ids}
+    if ids:
+        for p in (await session.execute(select(AppointmentParty).where(
+                AppointmentParty.appointment_id.in_(list(ids)))  # type: ignore[attr-defined]
+                .order_by(AppointmentParty.position))).scalars():
+            found[p.appointment_id].append(p)
+    return found
+
+
+async def _notices(session: AsyncSession, appts: Sequence[Appointment], t: Transition, by: Actor,
+                   applications: dict[uuid.UUID, CrossProvinceApplication], office: OfficeInfo | None,
+                   now: datetime) -> list[OutboxRow]:
+    if t.notice is None and t.target != S.CONFIRMED:
+        return []
+    parties = await parties_of_many(session, [a.id for a in appts])
+    rows: list[OutboxRow] = []
+    for appt in appts:
+        who = recipients(appt.account_id, parties[appt.id])
+        app = applications.get(appt.id)
+        if t.notice is not None and t.about_application:
+            if app is not None:
+                rows += messages(t.notice, "application", app.id, app.version, who, appt.locale, now)
+        elif t.notice is not None:
+            payload = {"by": "couple" if by is Actor.COUPLE else "office"}
+            rows += messages(t.notice, "appointment", appt.id, appt.sequence, who, appt.locale, now,
+                             payload=payload)
+        if t.target == S.CONFIRMED:
+            assert office is not None, "reminders need the office"
+            rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+    return rows
+
+
+# --- the seat of a reschedule --------------------------------------------------------------
+
+
+async def move_seat(session: AsyncSession, appt: Appointment, new_slot: Slot) -> bool:
+    """Take a seat on ``new_slot`` (locked by the caller, with the old one) under the
+    capacity guard and give the old one back; False when the new slot is full or closed."""
+    taken = await session.execute(
+        update(Slot).where(Slot.id == new_slot.id, Slot.booked < Slot.capacity, Slot.status == "open")
+        .values(booked=Slot.booked + 1).returning(Slot.id))
+    if taken.first() is None:
+        return False
+    await _release_seats(session, [appt])
+    appt.slot_id = new_slot.id or 0
+    appt.starts_at = new_slot.starts_at
+    appt.ends_at = new_slot.ends_at
+    return True
+
+
+async def rewrite_reminders(session: AsyncSession, appt: Appointment, office: OfficeInfo, kind: str,
+                            now: datetime) -> None:
+    """After a move: the old reminders go, the couple is told (``kind``), and a confirmed
+    appointment gets reminders for its new time."""
+    appt.sequence += 1
+    appt.updated_at = now
+    who = recipients(appt.account_id, (await parties_of_many(session, [appt.id]))[appt.id])
+    await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+    rows = messages(kind, "appointment", appt.id, appt.sequence, who, appt.locale, now)
+    if appt.status == S.CONFIRMED:
+        rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+    await add_rows(session, rows, now)
+
+
+__all__ = ["ACTIVE", "APPROVE", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
+           "EXPIRE", "NO_SHOW", "REJECT", "TRANSITIONS", "TURN_AWAY", "Actor", "Transition", "actor_of",
+           "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "parties_of_many",
+           "rewrite_reminders"]

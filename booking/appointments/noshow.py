@@ -1,0 +1,77 @@
+"""The no-show ban, the office's ``NoShowPolicy``:
+
+    N no-shows within W days => no booking for B days from the last of them.
+
+(N = ``limit``, W = ``window_days``, B = ``ban_days``.) A person is banned while some N of
+their no-shows lie within W days of each other and the last of those N is less than B days
+ago. Counting back from today instead would lift the ban as soon as the first of the N
+drops out of the window, days before the B days are over.
+
+The rule is written twice, side by side: in SQL for the single-statement booking write
+(``banned_sql``), in Python for the portable write and for telling a refused couple when
+the ban ends (``ban_ends``); ``tests/test_no_show_rule.py`` holds the two to each other.
+Only no-shows after ``lookback`` can matter: the last of the N ended its B days before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import Appointment, AppointmentParty
+from booking.offices.rules import NoShowPolicy
+
+
+def lookback(policy: NoShowPolicy, now: datetime) -> datetime:
+    return now - timedelta(days=policy.window_days + policy.ban_days)
+
+
+def ban_ends(times: Iterable[datetime], policy: NoShowPolicy, now: datetime) -> datetime | None:
+    """When the ban of one person ends, given their no-shows (their appointments' starts),
+    or None when they are not banned at ``now``."""
+    ordered = sorted(times)
+    n, window, ban = policy.limit, timedelta(days=policy.window_days), timedelta(days=policy.ban_days)
+    ends = None
+    for last in range(n - 1, len(ordered)):
+        if ordered[last] - ordered[last - n + 1] <= window:
+            ends = ordered[last] + ban  # ascending: the latest qualifying no-show wins
+    return ends if ends is not None and ends > now else None
+
+
+def banned_sql(hashes: str, now: str, limit: str, window_days: str, ban_days: str) -> str:
+    """The id hashes among ``hashes`` that are banned at ``now``: the same rule, as a query
+    over the no-shows (arguments are SQL expressions, e.g. ``$24::text[]``)."""
+    return f"""
+    SELECT id_hash FROM (
+        SELECT p.id_hash, a.starts_at,
+               lag(a.starts_at, {limit} - 1) OVER (PARTITION BY p.id_hash ORDER BY a.starts_at) AS first_of_n
+        FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
+        WHERE p.id_hash = ANY({hashes}) AND a.status = 'no_show'
+          AND a.starts_at > {now} - make_interval(days => {window_days} + {ban_days})
+    ) n
+    WHERE first_of_n >= starts_at - make_interval(days => {window_days})
+      AND starts_at + make_interval(days => {ban_days}) > {now}"""
+
+
+async def no_show_times(session: AsyncSession, id_hashes: list[str], since: datetime) -> dict[str, list[datetime]]:
+    """The starts of each person's no-shows after ``since`` (one query)."""
+    rows = await session.execute(
+        select(AppointmentParty.id_hash, Appointment.starts_at)
+        .join(Appointment, Appointment.id == AppointmentParty.appointment_id)
+        .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.status == "no_show",  # type: ignore[attr-defined]
+               Appointment.starts_at > since))
+    found: dict[str, list[datetime]] = {}
+    for id_hash, at in rows:
+        found.setdefault(id_hash, []).append(at)
+    return found
+
+
+async def bans(session: AsyncSession, id_hashes: list[str], policy: NoShowPolicy,
+               now: datetime) -> dict[str, datetime]:
+    """The banned among these people, with the end of each one's ban."""
+    times = await no_show_times(session, id_hashes, lookback(policy, now))
+    found = {h: ban_ends(t, policy, now) for h, t in times.items()}
+    return {h: ends for h, ends in found.items() if ends is not None}

@@ -1,0 +1,44 @@
+"""Who hears about an appointment, and the reminders a confirmed one gets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from booking.notifications.outbox import OutboxRow, Recipients, messages
+from booking.offices.directory import OfficeInfo
+
+REMINDER = "appointment.reminder"
+
+# how late a reminder may still go out; after that it is dropped (never after the start)
+DAY_BEFORE_GRACE = timedelta(hours=3)
+HOURS_BEFORE_GRACE = timedelta(minutes=45)
+
+
+def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
+    contact = min(parties, key=lambda p: p.position) if parties else None
+    return Recipients(account_id, contact.id if contact else None)
+
+
+def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
+                  office: OfficeInfo, now: datetime) -> list[OutboxRow]:
+    """The day before at the office's reminder hour, and a few hours before. A reminder
+    whose moment has already passed is not written (a booking made an hour before its
+    slot gets no day-before reminder); one still unsent a while after its moment, or at
+    the start of the appointment, is dropped rather than sent late."""
+    rules = office.rules
+    local_day = starts_at.astimezone(office.tz).date()
+    rows: list[OutboxRow] = []
+    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
+    if day_before > now:
+        rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
+                         day_before.astimezone(UTC), not_after=min(starts_at, day_before + DAY_BEFORE_GRACE),
+                         tag="day_before")
+    if rules.reminder_hours_before:
+        hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
+        if hours_before > now:
+            rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
+                             not_after=min(starts_at, hours_before + HOURS_BEFORE_GRACE), tag="hours_before",
+                             channels=("sms",))
+    return rows
