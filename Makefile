@@ -2,7 +2,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
-BABEL_KEYWORDS = -k lazy -k N_ -k invalid_value -k _t
+BABEL_KEYWORDS = -k lazy -k N_ -k invalid_value -k _t -k sms_text
 
 .PHONY: run test install install-test messages bench clean
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from booking.notifications.delivery import stop_deliveries
 from booking.runtime import Runtime
 
 logger = logging.getLogger("booking.background")
@@ -29,6 +30,8 @@ async def start_background(runtime: Runtime) -> None:
 
 async def stop_background(runtime: Runtime) -> None:
     tasks: list[asyncio.Task[None]] = runtime.extras.get("background_tasks", [])
+    if tasks:  # in-process delivery: what is on the wire is finished and marked first
+        await stop_deliveries(runtime, runtime.settings.worker_stop_grace_seconds)
     for task in tasks:
         task.cancel()
     for task in tasks:

@@ -37,7 +37,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "arq.worker", "arq.jobs"):
+    for noisy in ("uvicorn.access", "arq.worker", "arq.jobs", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -76,8 +76,17 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
-    sms_provider: Literal["log"] = "log"
+    # "log" writes each SMS to the log; "aliyun" sends it through Alibaba Cloud SMS (SendSms):
+    # a registered template per notification kind, the outbox row id as its OutId.
+    sms_provider: Literal["log", "aliyun"] = "log"
     sms_per_number_per_hour: int = 5
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = None
+    sms_sign_name: str | None = None  # the approved signature (签名), shown as 【...】
+    # notification kind (or "kind@en" for English recipients) -> template code, as JSON
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    sms_region: str = "cn-hangzhou"
 
     upload_max_bytes: int = 10 * 1024 * 1024
     # retention (booking.ops.retention): scans, days after the application's decision;
@@ -119,6 +128,12 @@ class Settings(BaseSettings):
     # but not started within the requeue interval is handed on again (lost job)
     notification_lease_margin_seconds: int = 10
     notification_requeue_seconds: int = 60
+    # deliveries on the wire at once per worker process: what a crash may repeat, at most
+    notification_concurrency: int = Field(default=8, ge=1, le=200)
+    # On SIGTERM the worker takes no new delivery and waits this long for those on the wire
+    # to finish and be marked. At least job timeout + lease margin (a whole delivery), and
+    # below the deploy's grace (compose stop_grace_period, k8s terminationGracePeriodSeconds).
+    worker_stop_grace_seconds: float = 30.0
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -133,6 +148,11 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'booking.sqlite3').as_posix()}"
         if self.staff_mfa_required is None:
             self.staff_mfa_required = self.env == "production"
+        if self.sms_provider == "aliyun":
+            missing = [f"BOOKING_SMS_{name.upper()}" for name in ("access_key_id", "access_key_secret", "sign_name")
+                       if not getattr(self, f"sms_{name}")]
+            if missing:
+                raise SettingsError(f"BOOKING_SMS_PROVIDER=aliyun needs {', '.join(missing)}")
         return self
 
     # --- derived -------------------------------------------------------------------
@@ -166,6 +186,8 @@ class Settings(BaseSettings):
                 problems.append("BOOKING_DATA_KEY must be base64 of at least 32 random bytes")
             if self.is_sqlite:
                 problems.append("BOOKING_DATABASE_URL must point to PostgreSQL in production")
+            if self.sms_provider == "aliyun" and (self.sms_access_key_secret or "").strip().lower() in PLACEHOLDERS:
+                problems.append("BOOKING_SMS_ACCESS_KEY_SECRET must be the real AccessKey secret")
             token = (self.metrics_token or "").strip().lower()
             if self.metrics_token is not None and (len(token) < MIN_SECRET_LENGTH or token in PLACEHOLDERS
                                                    or any(word in token for word in PLACEHOLDER_WORDS)):

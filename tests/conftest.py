@@ -341,19 +341,20 @@ async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncCli
 
 class Office:
     """An office with a clerk, a Monday-to-Friday schedule and slots from 2026-09-10 to
-    2026-10-31."""
+    2026-10-31 (or the dates given)."""
 
     def __init__(self, id: int, clerk: Actor) -> None:
         self.id = id
         self.clerk = clerk
 
 
-async def open_office(client: httpx.AsyncClient, runtime, admin: Actor, capacity: int = 5, **office: Any) -> Office:
+async def open_office(client: httpx.AsyncClient, runtime, admin: Actor, capacity: int = 5,
+                      dates: tuple[str, str] = ("2026-09-10", "2026-10-31"), **office: Any) -> Office:
     created = await create_office(client, admin, **office)
     clerk = await make_actor(runtime, "clerk", created["id"])
     await client.put(f"/api/v1/offices/{created['id']}/schedule", json=weekday_schedule(capacity=capacity),
                      headers=clerk.headers)
-    response = await client.post(f"/api/v1/offices/{created['id']}/slots/generate",
-                                 json={"from": "2026-09-10", "to": "2026-10-31"}, headers=clerk.headers)
+    response = await client.post(f"/api/v1/offices/{created['id']}/slots/generate", headers=clerk.headers,
+                                 json={"from": dates[0], "to": dates[1], "allow_unannounced_years": True})
     assert response.status_code == 200
     return Office(created["id"], clerk)

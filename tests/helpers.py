@@ -78,7 +78,9 @@ class SmtpSink:
     """A real SMTP server (aiosmtpd) on a free port that keeps what it receives.
 
     ``stop()``/``start()`` take it down and bring it back on the same port; ``hold_rcpt``
-    makes it wait before answering RCPT, so a client can be killed mid-delivery."""
+    makes it wait before answering RCPT, so a client can be killed mid-delivery.
+    ``reply_delay`` makes it slow to answer a message it has already accepted: a client
+    killed meanwhile has sent a message it does not know about (``replying`` counts them)."""
 
     def __init__(self) -> None:
         import email
@@ -88,6 +90,8 @@ class SmtpSink:
         self.messages: list[Any] = []
         self.hold_rcpt = threading.Event()
         self.in_rcpt = threading.Event()
+        self.reply_delay = 0.0
+        self.replying = 0
         self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
         self._controller: Any = None
 
@@ -106,6 +110,12 @@ class SmtpSink:
 
             async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201
                 sink.messages.append(sink._parse(envelope.content))
+                if sink.reply_delay:
+                    sink.replying += 1
+                    try:
+                        await asyncio.sleep(sink.reply_delay)
+                    finally:
+                        sink.replying -= 1
                 return "250 Message accepted"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

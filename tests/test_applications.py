@@ -23,7 +23,7 @@ from booking.applications.documents import DocumentStore
 from booking.applications.schemas import ApplicationOut
 from booking.applications.services import expire_holds
 from booking.clock import FixedClock
-from booking.notifications.channels import SmsRateLimiter
+from booking.notifications.channels import SmsMessage, SmsRateLimiter
 from booking.notifications.delivery import Channels, sweep
 from tests.conftest import Actor, Office, make_actor, open_office
 from tests.helpers import calendar_part, couple_parties
@@ -144,8 +144,8 @@ class CaptureSms:
     def __init__(self) -> None:
         self.texts: list[str] = []
 
-    async def send(self, phone: str, text: str, dedupe_key: str) -> None:
-        self.texts.append(text)
+    async def send(self, phone: str, message: SmsMessage, dedupe_key: str) -> None:
+        self.texts.append(message.text)
 
 
 def capture(runtime) -> tuple[CaptureMailer, CaptureSms]:

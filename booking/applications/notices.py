@@ -14,7 +14,7 @@ from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
 from booking.offices.directory import OfficeInfo
 
 # The SMS goes to the contact party of the appointment (the rows name an appointment party).
@@ -81,7 +81,7 @@ async def received(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Application received: {service}, {when}", loc, f),
         lines=lines,
-        sms=_t("[Marriage registration] Application received: {service}, {when}, {office}. Seat held until "
+        sms=sms_text("[Marriage registration] Application received: {service}, {when}, {office}. Seat held until "
                "{hold}; upload your documents.", loc, f),
         calendar=calendar, calendar_method=method,
     )
@@ -105,7 +105,7 @@ async def needs_more_info(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("More information needed: {service}, {when}", loc, f),
         lines=[line for line in lines if line],
-        sms=_t("[Marriage registration] The office needs more information for your application ({service}, "
+        sms=sms_text("[Marriage registration] The office needs more information for your application ({service}, "
                "{when}). Please check your e-mail or the app before {hold}.", loc, f),
     )
 
@@ -133,7 +133,7 @@ async def approved(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Application approved, appointment confirmed: {service}, {when}", loc, f),
         lines=lines,
-        sms=_t("[Marriage registration] Application approved: {service} confirmed for {when}, {office}. "
+        sms=sms_text("[Marriage registration] Application approved: {service} confirmed for {when}, {office}. "
                "Code {code}.", loc, f),
         calendar=calendar, calendar_method=method,
     )
@@ -153,7 +153,7 @@ async def rejected(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Application rejected: {service}, {when}", loc, f),
         lines=lines,
-        sms=_t("[Marriage registration] Your application for {service} on {when} was rejected. Please check "
+        sms=sms_text("[Marriage registration] Your application for {service} on {when} was rejected. Please check "
                "your e-mail or the app.", loc, f),
         calendar=calendar, calendar_method=method,
     )
@@ -171,7 +171,7 @@ async def expired(ctx: RenderContext) -> Rendered:
         lines=[_t("Your application for {service} on {when} was not decided before the seat hold ended at "
                   "{hold}.", loc, f),
                gettext("The held seat has been released; you may apply again for another slot.", loc)],
-        sms=_t("[Marriage registration] The seat hold for {service} on {when} has ended and the seat was "
+        sms=sms_text("[Marriage registration] The seat hold for {service} on {when} has ended and the seat was "
                "released.", loc, f),
         calendar=calendar, calendar_method=method,
     )

@@ -12,7 +12,7 @@ from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
 from booking.offices.catalog import service_title
 from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
@@ -76,7 +76,7 @@ async def confirmed(ctx: RenderContext) -> Rendered:
             gettext("Both parties come in person with their identity documents.", loc),
             _t("You can cancel or change it until {deadline}.", loc, f),
         ],
-        sms=_t("[Marriage registration] {service} booked: {when}, {office}. Code {code}.", loc, f),
+        sms=sms_text("[Marriage registration] {service} booked: {when}, {office}. Code {code}.", loc, f),
         calendar=calendar, calendar_method=method,
     )
 
@@ -94,7 +94,7 @@ async def received(ctx: RenderContext) -> Rendered:
             gettext("The office pre-reviews it and tells you its decision.", loc),
             _t("Booking code: {code}", loc, f),
         ],
-        sms=_t("[Marriage registration] Request received: {service}, {when}, {office}. Code {code}. "
+        sms=sms_text("[Marriage registration] Request received: {service}, {when}, {office}. Code {code}. "
                "Awaiting pre-review.", loc, f),
         calendar=calendar, calendar_method=method,
     )
@@ -115,7 +115,7 @@ async def rescheduled(ctx: RenderContext) -> Rendered:
             _t("Booking code: {code}", loc, f),
             _t("Address: {address}", loc, f),
         ],
-        sms=_t("[Marriage registration] Appointment moved: {service}, {when}, {office}. Code {code}.", loc, f),
+        sms=sms_text("[Marriage registration] Appointment moved: {service}, {when}, {office}. Code {code}.", loc, f),
         calendar=calendar, calendar_method=method,
     )
 
@@ -131,7 +131,7 @@ async def cancelled(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Appointment cancelled: {service}, {when}", loc, f),
         lines=[first, _t("Booking code: {code}", loc, f)],
-        sms=_t("[Marriage registration] Appointment cancelled: {service}, {when}. Code {code}.", loc, f),
+        sms=sms_text("[Marriage registration] Appointment cancelled: {service}, {when}. Code {code}.", loc, f),
         calendar=calendar, calendar_method=method,
     )
 
@@ -150,5 +150,5 @@ async def reminder(ctx: RenderContext) -> Rendered:
             _t("Address: {address}", loc, f),
             gettext("Both parties come in person with their identity documents.", loc),
         ],
-        sms=_t("[Marriage registration] Reminder: {service}, {when}, {office}. Code {code}.", loc, f),
+        sms=sms_text("[Marriage registration] Reminder: {service}, {when}, {office}. Code {code}.", loc, f),
     )

@@ -27,7 +27,7 @@ from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
 from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 
@@ -101,7 +101,7 @@ async def confirmed(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Place confirmed: {event}, {when}", loc, f),
         lines=[_t("Your place at {event} ({kind}) on {when} is confirmed.", loc, f), *_place_lines(loc, f)],
-        sms=_t("[Weddings] Place confirmed: {event}, {when}. Code {code}.", loc, f),
+        sms=sms_text("[Weddings] Place confirmed: {event}, {when}. Code {code}.", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -118,7 +118,7 @@ async def received(ctx: RenderContext) -> Rendered:
         lines=[_t("Your sign-up for {event} on {when} is received and a place is held for you.", loc, f),
                gettext("The organiser reviews each sign-up and tells you the decision.", loc),
                _t("Check-in code: {code}", loc, f)],
-        sms=_t("[Weddings] Sign-up received: {event}, {when}. Awaiting the organiser's approval.", loc, f),
+        sms=sms_text("[Weddings] Sign-up received: {event}, {when}. Awaiting the organiser's approval.", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -135,7 +135,7 @@ async def waitlisted(ctx: RenderContext) -> Rendered:
         lines=[_t("{event} on {when} is full; you are number {position} on the waitlist.", loc, f),
                gettext("When a place frees up, couples are offered it in the order they signed up; we will "
                        "tell you at once.", loc)],
-        sms=_t("[Weddings] {event} is full; you are number {position} on the waitlist.", loc, f))
+        sms=sms_text("[Weddings] {event} is full; you are number {position} on the waitlist.", loc, f))
 
 
 @notice("signup.promoted")
@@ -153,7 +153,7 @@ async def promoted(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("From the waitlist: a place at {event}", loc, f),
         lines=[first, *_place_lines(loc, f)],
-        sms=_t("[Weddings] A place at {event}, {when} is now yours. Code {code}.", loc, f),
+        sms=sms_text("[Weddings] A place at {event}, {when} is now yours. Code {code}.", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -169,13 +169,13 @@ async def decided(ctx: RenderContext) -> Rendered:
         return Rendered(
             subject=_t("Sign-up approved: {event}, {when}", loc, f),
             lines=[_t("The organiser has approved your sign-up for {event} on {when}.", loc, f), *_place_lines(loc, f)],
-            sms=_t("[Weddings] Approved: {event}, {when}. Code {code}.", loc, f),
+            sms=sms_text("[Weddings] Approved: {event}, {when}. Code {code}.", loc, f),
             calendar=calendar, calendar_method=method)
     return Rendered(
         subject=_t("Sign-up not approved: {event}", loc, f),
         lines=[_t("The organiser could not accept your sign-up for {event}.", loc, f),
                _t("Reason: {reason}", loc, f)],
-        sms=_t("[Weddings] Your sign-up for {event} was not approved: {reason}", loc, f),
+        sms=sms_text("[Weddings] Your sign-up for {event} was not approved: {reason}", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -190,7 +190,7 @@ async def cancelled(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Sign-up cancelled: {event}", loc, f),
         lines=[first, _t("Check-in code: {code}", loc, f)],
-        sms=_t("[Weddings] Sign-up cancelled: {event}, {when}.", loc, f),
+        sms=sms_text("[Weddings] Sign-up cancelled: {event}, {when}.", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -206,7 +206,7 @@ async def changed(ctx: RenderContext) -> Rendered:
         subject=_t("Event changed: {event}, {when}", loc, f),
         lines=[_t("The organiser has changed the details of {event}. It now takes place on {when}.", loc, f),
                _t("Venue: {venue}, {address}", loc, f), _t("Check-in code: {code}", loc, f)],
-        sms=_t("[Weddings] {event} changed: now {when}, {venue}.", loc, f),
+        sms=sms_text("[Weddings] {event} changed: now {when}, {venue}.", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -219,7 +219,7 @@ async def event_cancelled(ctx: RenderContext) -> Rendered:
         subject=_t("Event cancelled: {event}", loc, f),
         lines=[_t("The organiser has cancelled {event} on {when}; your sign-up is cancelled with it.", loc, f),
                _t("Reason: {reason}", loc, f)],
-        sms=_t("[Weddings] {event} on {when} is cancelled: {reason}", loc, f),
+        sms=sms_text("[Weddings] {event} on {when} is cancelled: {reason}", loc, f),
         calendar=calendar, calendar_method=method)
 
 
@@ -232,4 +232,4 @@ async def reminder(ctx: RenderContext) -> Rendered:
     return Rendered(
         subject=_t("Reminder: {event}, {when}", loc, f),
         lines=[_t("A reminder of {event} on {when}.", loc, f), *_place_lines(loc, f)],
-        sms=_t("[Weddings] Reminder: {event}, {when}, {venue}. Code {code}.", loc, f))
+        sms=sms_text("[Weddings] Reminder: {event}, {when}, {venue}. Code {code}.", loc, f))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any, Protocol
@@ -21,6 +22,11 @@ logger = logging.getLogger("booking.notifications")
 
 class DeliveryError(Exception):
     """A channel could not deliver now; the row is retried later."""
+
+
+class Undeliverable(DeliveryError):
+    """The channel refused the message for good (an unknown template, an invalid number):
+    retrying cannot help, so the row is failed at once."""
 
 
 class RateLimited(DeliveryError):
@@ -73,8 +79,18 @@ class LogMailer:
         logger.info("mail not sent (no BOOKING_SMTP_HOST)", extra={"message_id": message["Message-ID"]})
 
 
+@dataclass(frozen=True, slots=True)
+class SmsMessage:
+    kind: str  # the notification kind: picks a gateway's registered template
+    locale: str
+    text: str  # the whole message in the recipient's language
+    params: dict[str, str]  # the facts the text names: the template's variables
+
+
 class SmsProvider(Protocol):
-    async def send(self, phone: str, text: str, dedupe_key: str) -> None: ...
+    async def send(self, phone: str, message: SmsMessage, dedupe_key: str) -> None:
+        """``dedupe_key`` is the outbox row id: a gateway that takes a caller id gets it
+        (Alibaba Cloud's ``OutId``), so a message sent twice is recognisable as one."""
 
 
 class LogSmsProvider:
@@ -84,9 +100,9 @@ class LogSmsProvider:
         # the last messages (masked phone, dedupe key), for the embedded default and tests
         self.sent: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
 
-    async def send(self, phone: str, text: str, dedupe_key: str) -> None:
+    async def send(self, phone: str, message: SmsMessage, dedupe_key: str) -> None:
         self.sent.append((mask_phone(phone), dedupe_key))
-        logger.info("sms", extra={"to": mask_phone(phone), "dedupe_key": dedupe_key, "chars": len(text)})
+        logger.info("sms", extra={"to": mask_phone(phone), "dedupe_key": dedupe_key, "chars": len(message.text)})
 
 
 class SmsRateLimiter:

@@ -3,19 +3,28 @@
 All retry state is in PostgreSQL, so losing Redis or a worker loses nothing:
 
 - ``sweep`` drops reminders past their moment, then picks pending rows whose next
-  attempt is due and hands them on: to arq by id (job id ``notify:<id>:<attempt>``, so a
-  row queued twice is one job) or, without Redis, straight to ``deliver``. It pushes
-  ``next_attempt_at`` forward, so a job lost with a flushed Redis or a killed worker is
-  enqueued again by a later sweep.
+  attempt is due and hands them on: to arq by id (job id ``notify:<id>:<hand-on time>``)
+  or, without Redis, straight to ``deliver``. It pushes ``next_attempt_at`` forward by the
+  requeue interval, so a job lost with a flushed Redis or a killed worker is enqueued
+  again by a later sweep, under a new job id (arq keeps a killed worker's job "in
+  progress" for a minute, then refuses to run it again). A row still queued after the
+  interval is handed on twice; whichever job comes second finds it sent and skips it.
 - ``deliver`` takes a lease with a conditional update (one delivery of a row at a time),
   renders, sends, and marks the row sent with a compare-and-swap on ``state``. A job run
   twice sends once. Failures are retried with backoff, then the row is ``failed``.
-- Every e-mail carries the row id in its Message-ID: if a worker dies after the server
-  accepted a message but before the row was marked, the redelivery is the same message.
+- A delivery runs in the process's ``DeliveryGate``: at most ``notification_concurrency``
+  at once, and never cut between send and mark by a cancellation. Everything up to the end
+  of the send fits the job timeout; the lease adds a margin for the mark, so a lease never
+  runs out under a delivery still running. On a graceful stop the deliveries on the wire
+  finish and are marked; the ones not started yet go back to the sweep.
+- Every e-mail carries the row id in its Message-ID, every SMS in its gateway's caller id:
+  if a worker dies after the server accepted a message but before the row was marked, the
+  redelivery is the same message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,20 +35,26 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
+from booking.notifications.aliyun_sms import AliyunSms
 from booking.notifications.channels import (
     DeliveryError,
     LogMailer,
     LogSmsProvider,
     RateLimited,
+    SmsMessage,
+    SmsProvider,
     SmsRateLimiter,
     SmtpMailer,
+    Undeliverable,
     build_email,
 )
+from booking.notifications.inflight import DeliveryGate
 from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
 from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
 from booking.security.ratelimit import RateLimited as AccountRateLimited
 from booking.security.ratelimit import rate_limiter
+from booking.settings import Settings
 
 # whose account caused the messages about a subject (SMS are limited per account too)
 SUBJECT_ACCOUNTS: dict[str, Any] = {"appointment": Appointment, "signup": Signup,
@@ -76,11 +91,30 @@ def channels(rt: Runtime) -> Channels:
         s = rt.settings
         found = Channels(
             mailer=SmtpMailer(s) if s.smtp_host else LogMailer(),
-            sms=LogSmsProvider(),
+            sms=sms_provider(s),
             sms_limiter=SmsRateLimiter(s.sms_per_number_per_hour, rt.redis),
         )
         rt.extras["channels"] = found
     return found  # type: ignore[no-any-return]
+
+
+def sms_provider(settings: Settings) -> SmsProvider:
+    return AliyunSms(settings) if settings.sms_provider == "aliyun" else LogSmsProvider()
+
+
+def delivery_gate(rt: Runtime) -> DeliveryGate:
+    found = rt.extras.get("delivery_gate")
+    if found is None:
+        found = rt.extras["delivery_gate"] = DeliveryGate(rt.settings.notification_concurrency)
+    return found  # type: ignore[no-any-return]
+
+
+async def stop_deliveries(rt: Runtime, timeout: float) -> None:
+    """Take no new delivery, and let those on the wire finish and be marked."""
+    still_running = await delivery_gate(rt).close(timeout)
+    if still_running:
+        logger.warning("stopped with deliveries on the wire; each is sent again when its lease runs out",
+                       extra={"count": still_running})
 
 
 def lease_length(rt: Runtime) -> timedelta:
@@ -110,7 +144,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
             .values(state="dropped", last_error="its moment had passed", leased_until=None)
             .returning(Notification.channel))).all()
         due_query = (
-            select(Notification.id, Notification.attempts)
+            select(Notification.id)
             .where(Notification.state == "pending", Notification.next_attempt_at <= now,
                    (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
             .order_by(Notification.next_attempt_at)
@@ -118,20 +152,26 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
         )
         if rt.db.is_postgres:
             due_query = due_query.with_for_update(skip_locked=True)
-        due = (await session.execute(due_query)).all()
+        due = list((await session.execute(due_query)).scalars().all())
         if due:
             await session.execute(
-                update(Notification).where(Notification.id.in_([d[0] for d in due]))  # type: ignore[union-attr]
+                update(Notification).where(Notification.id.in_(due))  # type: ignore[union-attr]
                 .values(next_attempt_at=now + timedelta(seconds=rt.settings.notification_requeue_seconds)))
         await session.commit()
     if rt.redis is not None:
         from booking.queue import enqueue
 
-        for notification_id, attempts in due:
+        # One job id per hand-on: a job that a killed worker left "in progress" in arq
+        # never blocks the row's next hand-on (each job leases the row before sending).
+        handed_on = f"{int(now.timestamp() * 1000)}"
+        for notification_id in due:
             await enqueue(rt.redis, "deliver_notification", str(notification_id),
-                          job_id=f"notify:{notification_id}:{attempts}")
+                          job_id=f"notify:{notification_id}:{handed_on}")
     else:
-        for notification_id, _attempts in due:
+        for position, notification_id in enumerate(due):
+            if delivery_gate(rt).closed:  # stopping: the rest go back to the next sweep now
+                await _hand_back(rt, due[position:])
+                break
             await deliver(rt, notification_id)
     for row in dropped:
         count_delivery(row.channel, "dropped")
@@ -141,11 +181,19 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
 
 
 async def deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
-    """Deliver one row; returns what happened: sent, skipped, dropped, retry or failed.
+    """Deliver one row; returns what happened: sent, skipped, dropped, retry, failed, or
+    deferred (the process is stopping: the row goes back to the sweep at once)."""
+    outcome = await delivery_gate(rt).run(lambda: _deliver(rt, notification_id))
+    if outcome is None:
+        await _hand_back(rt, [notification_id])
+        return "deferred"
+    return outcome
 
-    Three short transactions, none open while a message is on the wire: take the lease;
-    read and render; record the outcome.
-    """
+
+async def _deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
+    """Three short transactions, none open while a message is on the wire: take the lease;
+    read and render; record the outcome. Reading, rendering and sending must end within
+    the job timeout; the lease is longer by the margin, which is the mark's."""
     now = rt.clock.now()
     async with rt.db.session() as session:
         leased = (await session.execute(
@@ -159,25 +207,42 @@ async def deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
         return "skipped"  # sent, cancelled, dropped, or another worker holds it
     kind, attempts = "?", 1
     try:
-        async with rt.db.session() as session:
-            row = await session.get(Notification, notification_id)
-            assert row is not None
-            kind, attempts = row.kind, row.attempts
-            if row.not_after is not None and row.not_after <= now:
-                raise SubjectGone("its moment had passed")
-            send = await _prepare(rt, session, row)
-            await session.rollback()  # nothing was written: end the read before sending
-        await send()
+        async with asyncio.timeout(rt.settings.notification_job_timeout_seconds):
+            async with rt.db.session() as session:
+                row = await session.get(Notification, notification_id)
+                assert row is not None
+                kind, attempts = row.kind, row.attempts
+                if row.not_after is not None and row.not_after <= now:
+                    raise SubjectGone("its moment had passed")
+                send = await _prepare(rt, session, row)
+                await session.rollback()  # nothing was written: end the read before sending
+            await send()
     except SubjectGone as exc:
         return await _finish(rt, notification_id, "dropped", str(exc) or "subject gone")
     except RateLimited as exc:
         return await _retry(rt, notification_id, attempts - 1, now + timedelta(seconds=exc.retry_after), str(exc))
+    except Undeliverable as exc:
+        return await _finish(rt, notification_id, "failed", str(exc))
     except DeliveryError as exc:
         return await _failed_attempt(rt, notification_id, attempts, now, str(exc))
+    except TimeoutError:  # the server may have taken it: a retry is the same message
+        return await _failed_attempt(rt, notification_id, attempts, now, "timeout")
     except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others
         logger.exception("delivery failed", extra={"notification": str(notification_id), "kind": kind})
         return await _failed_attempt(rt, notification_id, attempts, now, f"error: {type(exc).__name__}")
     return await _finish(rt, notification_id, "sent", None, sent_at=now)
+
+
+async def _hand_back(rt: Runtime, notification_ids: list[uuid.UUID]) -> None:
+    """Rows handed on but not started: due again now, for the next sweep of any process."""
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.id.in_(notification_ids), Notification.state == "pending",  # type: ignore[union-attr]
+                   (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
+            .values(next_attempt_at=now))
+        await session.commit()
 
 
 async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[], Awaitable[None]]:
@@ -199,6 +264,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
         raise SubjectGone("recipient phone gone")
     phone, phone_hash = found
     rendered = await render(RenderContext(rt, session, row, row.locale))
+    sms = SmsMessage(kind=row.kind, locale=row.locale, text=rendered.sms.text, params=rendered.sms.params)
     dedupe = str(row.id)
     model = SUBJECT_ACCOUNTS.get(row.subject_type)
     subject = await session.get(model, row.subject_id) if model is not None else None
@@ -211,7 +277,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
             await rate_limiter(rt).check("sms", address_key=None, account=account_id, now=now)
         except AccountRateLimited as exc:
             raise RateLimited(retry_after=float(exc.headers["Retry-After"])) from None
-        await chan.sms.send(phone, rendered.sms, dedupe)
+        await chan.sms.send(phone, sms, dedupe)
 
     return send_sms
 

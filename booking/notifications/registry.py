@@ -7,22 +7,40 @@ delivery asks the registry. A renderer gets the outbox row and loads what it nee
 from __future__ import annotations
 
 import html
+import string
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Notification
+from booking.i18n import format_message
 from booking.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class SmsText:
+    """An SMS in the recipient's language, with the facts its message names: the variables
+    of the template a gateway sends instead of free text (Alibaba Cloud's TemplateParam)."""
+
+    text: str
+    params: dict[str, str]
+
+
+def sms_text(message: str, locale: str, facts: Mapping[str, Any]) -> SmsText:
+    """Like ``format_message`` (an extraction keyword too); the template's variables are
+    exactly the message's ``{placeholders}``."""
+    names = [name for _text, name, _spec, _conv in string.Formatter().parse(message) if name]
+    return SmsText(format_message(message, locale, dict(facts)), {name: str(facts[name]) for name in names})
 
 
 @dataclass(slots=True)
 class Rendered:
     subject: str  # e-mail subject
     lines: list[str]  # the message, one paragraph per line (text and HTML are made from it)
-    sms: str
+    sms: SmsText
     calendar: bytes | None = None  # an iCalendar to attach
     calendar_method: str | None = None  # REQUEST | CANCEL | PUBLISH
 
