@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -22,9 +23,10 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -34,6 +36,63 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = os.environ.get("BOOKING_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # the bench server's /metrics wants this token (BOOKING_METRICS_TOKEN)
 METRICS_TOKEN = secrets.token_urlsafe(24)
+
+from booking.parties.identity import check_character  # after the path is set
+
+SH = ZoneInfo("Asia/Shanghai")
+_ids = itertools.count()
+
+
+def resident_id(sex: str) -> str:
+    n = next(_ids)
+    birth = date(1975, 1, 1) + timedelta(days=n % 7000)
+    sequence = (n // 7000) % 499 * 2 + (1 if sex == "M" else 2)
+    first17 = f"440106{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def parties() -> list[dict[str, str]]:
+    n = next(_ids)
+    return [
+        {"name": "张伟", "id_type": "resident_id", "id_number": resident_id("M"), "phone": f"139{n:08d}",
+         "hukou_province": "44"},
+        {"name": "李娜", "id_type": "resident_id", "id_number": resident_id("F"), "phone": f"138{n:08d}",
+         "hukou_province": "44"},
+    ]
+
+
+async def seed_office(dsn: str, release_local: datetime, window: int) -> int:
+    """An office releasing each day ``window`` days ahead at ``release_local``'s time."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rules = {"booking_window_days": window, "release_time": release_local.time().isoformat(timespec="seconds"),
+                 "cutoff_days_before": 1, "cutoff_time": "15:00:00"}
+        return int(await conn.fetchval(
+            """INSERT INTO office (code, name_zh, name_en, province_code, city, address_zh, address_en, timezone,
+                                   services, rules, is_active, created_at, updated_at)
+               VALUES ('BENCH', '压测登记处', 'Bench Registry', '44', '广州', '广州市', 'Guangzhou', 'Asia/Shanghai',
+                       '["marriage_registration"]', $1::json, true, now(), now()) RETURNING id""",
+            json.dumps(rules)))
+    finally:
+        await conn.close()
+
+
+async def seed_slots(dsn: str, office_id: int, day: date, count: int, capacity: int,
+                     minutes: int = 10) -> list[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = []
+        for i in range(count):
+            start = datetime.combine(day, datetime.min.time(), tzinfo=SH) + timedelta(hours=6, minutes=minutes * i)
+            rows.append((office_id, day, start.astimezone(UTC), (start + timedelta(minutes=minutes)).astimezone(UTC),
+                         capacity))
+        await conn.executemany(
+            "INSERT INTO slot (office_id, service, local_date, starts_at, ends_at, capacity, booked, status, "
+            "created_at) VALUES ($1, 'marriage_registration', $2, $3, $4, $5, 0, 'open', now())", rows)
+        return [r["id"] for r in await conn.fetch(
+            "SELECT id FROM slot WHERE office_id = $1 AND local_date = $2 ORDER BY id", office_id, day)]
+    finally:
+        await conn.close()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -21,16 +21,14 @@ Run by hand against PostgreSQL (nothing here is a test):
 from __future__ import annotations
 
 import argparse
-import json
 import asyncio
-import itertools
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import asyncpg
 from common import (
+    SH,
     Account,
     answer_outcome,
     bench_database,
@@ -39,66 +37,13 @@ from common import (
     latency_line,
     make_couple_accounts,
     metrics_outcomes,
+    parties,
     print_outcomes,
     raw_booking_primitive,
     running_server,
+    seed_office,
+    seed_slots,
 )
-
-from booking.parties.identity import check_character
-
-SH = ZoneInfo("Asia/Shanghai")
-_ids = itertools.count()
-
-
-def _resident_id(sex: str) -> str:
-    n = next(_ids)
-    birth = date(1975, 1, 1) + timedelta(days=n % 7000)
-    sequence = (n // 7000) % 499 * 2 + (1 if sex == "M" else 2)
-    first17 = f"440106{birth:%Y%m%d}{sequence:03d}"
-    return first17 + check_character(first17)
-
-
-def _parties() -> list[dict[str, str]]:
-    n = next(_ids)
-    return [
-        {"name": "张伟", "id_type": "resident_id", "id_number": _resident_id("M"), "phone": f"139{n:08d}",
-         "hukou_province": "44"},
-        {"name": "李娜", "id_type": "resident_id", "id_number": _resident_id("F"), "phone": f"138{n:08d}",
-         "hukou_province": "44"},
-    ]
-
-
-async def _seed_office(dsn: str, release_local: datetime, window: int) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rules = {"booking_window_days": window, "release_time": release_local.time().isoformat(timespec="seconds"),
-                 "cutoff_days_before": 1, "cutoff_time": "15:00:00"}
-        return int(await conn.fetchval(
-            """INSERT INTO office (code, name_zh, name_en, province_code, city, address_zh, address_en, timezone,
-                                   services, rules, is_active, created_at, updated_at)
-               VALUES ('BENCH', '压测登记处', 'Bench Registry', '44', '广州', '广州市', 'Guangzhou', 'Asia/Shanghai',
-                       '["marriage_registration"]', $1::json, true, now(), now()) RETURNING id""",
-            json.dumps(rules)))
-    finally:
-        await conn.close()
-
-
-async def _seed_slots(dsn: str, office_id: int, day: date, count: int, capacity: int,
-                      minutes: int = 10) -> list[int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = []
-        for i in range(count):
-            start = datetime.combine(day, datetime.min.time(), tzinfo=SH) + timedelta(hours=6, minutes=minutes * i)
-            rows.append((office_id, day, start.astimezone(UTC), (start + timedelta(minutes=minutes)).astimezone(UTC),
-                         capacity))
-        await conn.executemany(
-            "INSERT INTO slot (office_id, service, local_date, starts_at, ends_at, capacity, booked, status, "
-            "created_at) VALUES ($1, 'marriage_registration', $2, $3, $4, $5, 0, 'open', now())", rows)
-        return [r["id"] for r in await conn.fetch(
-            "SELECT id FROM slot WHERE office_id = $1 AND local_date = $2 ORDER BY id", office_id, day)]
-    finally:
-        await conn.close()
 
 
 async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]], start_at: float
@@ -121,7 +66,7 @@ async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]],
                 t0 = time.perf_counter()
                 status, body = await client.request(
                     "POST", "/api/v1/appointments",
-                    {"slot_id": slot_id, "service": "marriage_registration", "parties": _parties()},
+                    {"slot_id": slot_id, "service": "marriage_registration", "parties": parties()},
                     {"Authorization": f"Bearer {account.token}"})
                 latencies.append(time.perf_counter() - t0)
                 outcomes[answer_outcome(status, body)] += 1
@@ -139,11 +84,11 @@ async def main(args: argparse.Namespace) -> None:
         now_local = datetime.now(SH)
         release = (now_local + timedelta(seconds=12)).replace(microsecond=0)
         window = 15
-        office_id = await _seed_office(dsn, release, window)
+        office_id = await seed_office(dsn, release, window)
         rush_day = release.date() + timedelta(days=window)
-        rush_slots = await _seed_slots(dsn, office_id, rush_day, args.slots, args.capacity)
+        rush_slots = await seed_slots(dsn, office_id, rush_day, args.slots, args.capacity)
         steady_day = rush_day - timedelta(days=3)  # already released: the sustained phase
-        steady_slots = await _seed_slots(dsn, office_id, steady_day, 1000, 1000, minutes=1)
+        steady_slots = await seed_slots(dsn, office_id, steady_day, 1000, 1000, minutes=1)
         accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.couples)
         # 实名: an account books for its holder, once per service: the sustained phase has its own
         steady_accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.sustained)

@@ -20,6 +20,7 @@ from booking.accounts.tokens import build_jwt_auth
 from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.audit.controllers import AuditController
+from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
@@ -32,6 +33,7 @@ from booking.observability.http import MetricsController, count_unmatched, metri
 from booking.observability.tracing import setup_tracing
 from booking.offices.controllers import OfficeController
 from booking.ops.controllers import OpsController
+from booking.peakdays.controllers import PeakDayController
 from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
 from booking.security.limits import MULTIPART_OVERHEAD, MULTIPART_PART_LIMIT, BoundedRequest, body_limits
@@ -61,6 +63,9 @@ CONTROLLERS: list[Any] = [
     SignupController,
     EventFeedController,
     MetricsController,
+    PeakDayController,
+    BallotController,
+    BallotEntryController,
 ]
 
 

@@ -19,11 +19,12 @@ PeriodicJob = Callable[[Runtime], Awaitable[object]]
 def periodic_jobs() -> list[PeriodicJob]:
     from booking.applications.services import expire_holds
     from booking.appointments.desk import sweep_no_shows
+    from booking.ballots.draw import draw_due, lapse_waitlists
     from booking.notifications.delivery import sweep
     from booking.ops.retention import purge_expired
 
-    # hold expiry before the outbox sweep: its notices then go out in the same round
-    return [sweep_no_shows, expire_holds, sweep, purge_expired]
+    # hold expiry and draws before the outbox sweep: their notices then go out in the same round
+    return [sweep_no_shows, expire_holds, draw_due, lapse_waitlists, sweep, purge_expired]
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:

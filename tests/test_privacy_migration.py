@@ -18,7 +18,7 @@ from booking.migrations import alembic_config, upgrade
 from booking.security.pii import PersonalDataVault
 from tests.conftest import scratch_database
 
-BEFORE = "0c9f9b287bf4"  # the appointment lifecycle's revision, the last before the privacy ones
+BEFORE = "b4a11075e7d2"  # the ballots revision, the last before the privacy ones
 KEY = b"m" * 32
 
 

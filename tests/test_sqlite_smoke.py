@@ -119,3 +119,42 @@ async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncCl
     slots = (await client.get(f"/api/v1/offices/{oid}/slots?from=2026-09-16&to=2026-09-16",
                               headers=clerk.headers)).json()["data"]
     assert slots[0]["booked"] == 1  # the approved seat stays, the expired hold went back
+
+
+async def test_a_ballot_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime, clock: FixedClock):
+    """The embedded default runs ballots too: entries (and the one-hold-per-person
+    triggers), the draw, a booking refused before it, and a promotion."""
+    from booking.ballots.draw import draw_due
+    from tests.ballot_helpers import (
+        AFTER_DRAW,
+        BEFORE_WINDOW,
+        IN_WINDOW,
+        couple_of,
+        enter_all,
+        peak_office,
+        set_up_ballot,
+    )
+
+    clock.set(BEFORE_WINDOW)
+    admin = await make_actor(sqlite_runtime, "admin")
+    office = await peak_office(sqlite_client, sqlite_runtime, admin, capacity=1)
+    ballot = await set_up_ballot(sqlite_client, office)
+    clock.set(IN_WINDOW)
+    couples = [await make_actor(sqlite_runtime, "couple") for _ in range(4)]
+    entries = await enter_all(sqlite_client, ballot["id"], couples)
+    twice = await sqlite_client.post(f"/api/v1/ballots/{ballot['id']}/entries", headers=couples[0].headers,
+                                     json={"parties": couple_of(1)})  # the second couple's people
+    assert twice.status_code == 409 and twice.json()["code"] == "ballot-already-entered"
+    clock.set(AFTER_DRAW)
+    assert await draw_due(sqlite_runtime) == 1
+    public = (await sqlite_client.get(f"/api/v1/ballots/{ballot['id']}")).json()
+    assert len(public["winners"]) == 2 and len(public["entry_ids"]) == 4
+    by_entry = {e["id"]: c for e, c in zip(entries, couples, strict=True)}
+    winner = public["winners"][0]
+    withdrawn = await sqlite_client.post(f"/api/v1/ballot-entries/{winner}/withdraw",
+                                         headers=by_entry[winner].headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    states = [(await sqlite_client.get(f"/api/v1/ballot-entries/{e}", headers=by_entry[e].headers)).json()["state"]
+              for e in public["entry_ids"]]
+    assert sorted(states) == ["waitlisted", "withdrawn", "won", "won"]
+

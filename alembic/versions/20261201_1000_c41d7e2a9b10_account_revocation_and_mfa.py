@@ -1,7 +1,7 @@
 """accounts: session version and revoked tokens (revocation), staff TOTP and recovery codes
 
 Revision ID: c41d7e2a9b10
-Revises: 0c9f9b287bf4
+Revises: b4a11075e7d2
 Create Date: 2026-12-01 10:00:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = 'c41d7e2a9b10'
-down_revision: str | Sequence[str] | None = '0c9f9b287bf4'
+down_revision: str | Sequence[str] | None = 'b4a11075e7d2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,7 +23,7 @@ down_revision: str | Sequence[str] | None = '7d2e5f1a3c84'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PARTY_TABLES = ('appointment_party', 'signup_party')
+PARTY_TABLES = ('appointment_party', 'signup_party', 'ballot_entry_party')
 ACTIVE = "account_id IS NOT NULL AND status IN ('pending_review', 'confirmed', 'checked_in')"
 
 

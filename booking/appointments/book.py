@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from booking.accounts.principal import Principal
 from booking.appointments.codes import new_code
 from booking.appointments.hold import (
@@ -33,6 +35,7 @@ from booking.appointments.reminders import recipients, reminder_rows
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
     AccountHoldsBooking,
+    BallotPending,
     BookingDraft,
     CodeTaken,
     HolderIsOther,
@@ -58,7 +61,7 @@ from booking.runtime import Runtime
 
 CREATE_SCOPE = "appointment.create"
 # the write's refusals: outcomes of a booking, not errors, in a trace
-WRITE_REFUSALS = (SlotFull, SlotClosed, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
+WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
 def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
@@ -174,6 +177,9 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
+        except BallotPending:
+            raise SlotNotBookable(lazy("This day's seats are allotted by a ballot; booking opens after its draw.")
+                                  ) from None
         except PartyBanned:
             raise await _ban_problem(rt, office, parties, now, draft.holder_hash) from None
         except PartyHoldsBooking as exc:
@@ -193,7 +199,16 @@ async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedPa
     """The ban of a party: told in full for the account holder (or to a clerk at the
     counter), without its end for the other party of an online booking."""
     async with rt.db.session() as session:
-        ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
+        ban = await no_show_ban(session, office, parties, now, holder_hash)
+    return ban or SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+
+
+async def no_show_ban(session: AsyncSession, office: OfficeInfo, parties: list[PreparedParty],
+                      now: datetime, holder_hash: str | None = None) -> Conflict | None:
+    """The office's no-show ban on a party, as the refusal a couple sees (a booking's, and a
+    ballot entry's); None when nobody is banned. With ``holder_hash`` (an online booking),
+    the other party's ban is not told, only that they cannot be booked."""
+    ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
     for party in parties:
         if party.id_hash in ends and holder_hash is not None and party.id_hash != holder_hash:
             return PartyUnavailable(party=party.position)
@@ -201,7 +216,7 @@ async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedPa
             ends_on = ends[party.id_hash].astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
                                   date=ends_on), party=party.position, ban_ends_on=ends_on)
-    return SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
+    return None
 
 
 def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],

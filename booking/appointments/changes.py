@@ -115,7 +115,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     if verdict.prereview and appt.status == "confirmed":
         raise NotInJurisdiction(lazy("On that date the office must pre-review this couple: book that date anew."),
                                 reason="prereview_required")
-    if not await lifecycle.move_seat(session, appt, new_slot):
+    if not await lifecycle.move_seat(session, appt, new_slot, now):
         closed = new_slot.status != "open"
         await session.rollback()
         raise SlotNotBookable(lazy("The office has closed this slot.")) if closed else SlotFullProblem()

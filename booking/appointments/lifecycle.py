@@ -17,32 +17,41 @@ so a closure, which locks its day's slots and then what stands on them, and a ch
 appointment never wait on each other in a circle.
 
 Reschedule moves the seat, not the status: ``changes.reschedule``, with ``move_seat`` here.
+
+Two more ways in and out are here so that this stays the one owner of status changes:
+``allot`` creates confirmed appointments for couples another area has validated and chosen
+(a peak day's ballot: its winners, then whoever it promotes), with the usual notices; and
+every change that gives a seat back (``apply``, ``move_seat``) tells the listeners of
+``on_seat_freed`` in the same transaction, so that a waiting couple (the ballot's
+waitlist) gets the seat before anyone else can take it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import hold
+from booking.appointments.codes import new_code
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.records import refuse
 from booking.appointments.reminders import REMINDER, recipients, reminder_rows
+from booking.appointments.store import ballot_pending
 from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
 from booking.db.models import AppointmentStatus as S
 from booking.db.models.applications import OPEN_STATUSES
-from booking.notifications.outbox import OutboxRow, add_rows, cancel_pending, messages
+from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo
 
 ACTIVE = frozenset({S.PENDING_REVIEW, S.CONFIRMED, S.CHECKED_IN})
@@ -169,6 +178,8 @@ async def apply(session: AsyncSession, appts: Sequence[Appointment], t: Transiti
         await _release_seats(session, appts)
         await session.execute(update(AppointmentParty).where(
             AppointmentParty.appointment_id.in_(ids)).values(active=False))  # type: ignore[attr-defined]
+        # a closed day's seats are not to be taken again
+        await _seats_freed(session, appts, now, refill=t is not CLOSE_DAY)
     if was_confirmed and t.target != S.CONFIRMED:
         await cancel_pending(session, "appointment", [a.id for a in was_confirmed], kinds=(REMINDER,))
     applications = await _settle_holds(session, held, t, by, actor, now, reason)
@@ -248,15 +259,18 @@ async def _notices(session: AsyncSession, appts: Sequence[Appointment], t: Trans
 # --- the seat of a reschedule --------------------------------------------------------------
 
 
-async def move_seat(session: AsyncSession, appt: Appointment, new_slot: Slot) -> bool:
+async def move_seat(session: AsyncSession, appt: Appointment, new_slot: Slot, now: datetime) -> bool:
     """Take a seat on ``new_slot`` (locked by the caller, with the old one) under the
-    capacity guard and give the old one back; False when the new slot is full or closed."""
+    capacity guard and give the old one back; False when the new slot is full or closed,
+    or its day waits for a ballot's draw."""
     taken = await session.execute(
-        update(Slot).where(Slot.id == new_slot.id, Slot.booked < Slot.capacity, Slot.status == "open")
+        update(Slot).where(Slot.id == new_slot.id, Slot.booked < Slot.capacity, Slot.status == "open",
+                           ~ballot_pending(Slot))
         .values(booked=Slot.booked + 1).returning(Slot.id))
     if taken.first() is None:
         return False
     await _release_seats(session, [appt])
+    await _seats_freed(session, [appt], now, refill=True)
     appt.slot_id = new_slot.id or 0
     appt.starts_at = new_slot.starts_at
     appt.ends_at = new_slot.ends_at
@@ -277,7 +291,104 @@ async def rewrite_reminders(session: AsyncSession, appt: Appointment, office: Of
     await add_rows(session, rows, now)
 
 
-__all__ = ["ACTIVE", "APPROVE", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
+# --- allotted by another area: confirmed from the start -------------------------------------
+
+
+class PartyRecord(Protocol):
+    """A validated party as stored (encrypted, hashed, masked), e.g. a ballot entry's."""
+
+    position: int
+    name: str
+    id_type: str
+    id_hash: str
+    id_enc: str
+    id_masked: str
+    phone_enc: str
+    phone_hash: str
+    phone_masked: str
+    sex: str
+    birth_date: date
+    hukou_province: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeatRef:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(slots=True)
+class Placement:
+    slot: SeatRef
+    account_id: uuid.UUID
+    locale: str
+    parties: Sequence[PartyRecord]
+    appointment_id: uuid.UUID
+
+
+class SeatsGone(Exception):
+    """A slot had fewer free seats than the caller counted under its lock: nothing is kept."""
+
+
+async def allot(session: AsyncSession, office: OfficeInfo, service: str, placements: Sequence[Placement],
+                now: datetime) -> None:
+    """Confirmed appointments for couples the caller has validated and chosen: one seat per
+    placement under the capacity guard (one UPDATE per slot, in slot order; the caller
+    holds the slots' locks), the appointments, their parties, and what a confirmation
+    brings (the notice with its invite, the reminders). The caller frees the parties'
+    other holds first: the partial unique index and the claim trigger refuse a second."""
+    for slot_id, count in sorted(Counter(p.slot.id for p in placements).items()):
+        taken = await session.execute(
+            update(Slot).where(Slot.id == slot_id, Slot.status == "open", Slot.booked + count <= Slot.capacity)
+            .values(booked=Slot.booked + count).returning(Slot.id).execution_options(synchronize_session=False))
+        if taken.first() is None:
+            raise SeatsGone()
+    appointments, parties, outbox = [], [], []
+    for p in placements:
+        appointments.append({
+            "id": p.appointment_id, "code": new_code(), "office_id": office.id, "slot_id": p.slot.id,
+            "service": service, "account_id": p.account_id, "booked_by": p.account_id, "channel": "online",
+            "status": S.CONFIRMED.value, "starts_at": p.slot.starts_at, "ends_at": p.slot.ends_at,
+            "locale": p.locale, "sequence": 0, "review_reason": None, "created_at": now, "updated_at": now})
+        stored = [{
+            "id": uuid.uuid4(), "appointment_id": p.appointment_id, "position": x.position, "name": x.name,
+            "id_type": x.id_type, "id_hash": x.id_hash, "id_enc": x.id_enc, "id_masked": x.id_masked,
+            "phone_enc": x.phone_enc, "phone_hash": x.phone_hash, "phone_masked": x.phone_masked,
+            "facts_enc": x.facts_enc, "hukou_province": x.hukou_province, "service": service, "active": True,
+        } for x in p.parties]
+        parties += stored
+        who = Recipients(p.account_id, next((s["id"] for s in stored if s["position"] == 1), None))
+        outbox += messages("appointment.confirmed", "appointment", p.appointment_id, 0, who, p.locale, now)
+        outbox += reminder_rows(p.appointment_id, 0, who, p.locale, p.slot.starts_at, office, now)
+    if appointments:
+        await session.execute(insert(Appointment), appointments)
+        await session.execute(insert(AppointmentParty), parties)
+        await add_rows(session, outbox, now)
+
+
+# --- the seats a change gives back -----------------------------------------------------------
+
+SeatListener = Callable[[AsyncSession, Sequence[Appointment], datetime, bool], Awaitable[None]]
+_SEAT_LISTENERS: list[SeatListener] = []
+
+
+def on_seat_freed(fn: SeatListener) -> SeatListener:
+    """Register a listener: it gets the appointments that just gave their seats back
+    (their slots locked), in the transaction of the change, and whether the seats may be
+    taken again."""
+    _SEAT_LISTENERS.append(fn)
+    return fn
+
+
+async def _seats_freed(session: AsyncSession, appts: Sequence[Appointment], now: datetime, *, refill: bool) -> None:
+    import booking.ballots.promotion  # noqa: F401  (it listens: imported here, as the renderers are)
+
+    for listener in _SEAT_LISTENERS:
+        await listener(session, appts, now, refill)
+
+
+__all__ = ["ACTIVE", "APPROVE", "Placement", "SeatRef", "SeatsGone", "allot", "on_seat_freed", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
            "EXPIRE", "NO_SHOW", "REJECT", "TRANSITIONS", "TURN_AWAY", "Actor", "Transition", "actor_of",
            "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "parties_of_many",
            "rewrite_reminders"]

@@ -73,10 +73,18 @@ def check_placement(office: OfficeInfo, slot: SlotLike, service: str, parties: S
     problem = release_problem(office, slot, now, counter=counter)
     if problem is not None:
         raise problem
-    refusals = check_parties(service, [p.facts for p in parties], slot.local_date)
+    return check_couple(office, service, slot.local_date, parties, periods, residence_permit=residence_permit)
+
+
+def check_couple(office: OfficeInfo, service: str, on: date, parties: Sequence[Party], periods: Sequence[Period],
+                 *, residence_permit: str | None | Unanswered = UNANSWERED) -> Assessment:
+    """The rules of the couple on a date, whatever the slot: the law's for the parties, then
+    the policy's verdict (raises the problem of the first rule that refuses). A ballot's
+    entry, for a day not released yet, is checked with this alone."""
+    refusals = check_parties(service, [p.facts for p in parties], on)
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-    verdict = assess(office_area(office), service, [p.home for p in parties], slot.local_date, periods,
+    verdict = assess(office_area(office), service, [p.home for p in parties], on, periods,
                      residence_permit=residence_permit)
     if not verdict.may_register:
         if verdict.reason == "residence_permit_required":

@@ -38,7 +38,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +50,7 @@ from booking.db.models import (
     Appointment,
     AppointmentParty,
     AuditEntry,
+    Ballot,
     CrossProvinceApplication,
     IdempotencyRecord,
     Slot,
@@ -108,6 +109,10 @@ class SlotClosed(Exception):
     """No seat was taken: the office closed the slot."""
 
 
+class BallotPending(Exception):
+    """No seat was taken: the slot's day is allotted by a ballot not drawn yet."""
+
+
 class PartyBanned(Exception):
     """A party has too many recent no-shows under the office's policy."""
 
@@ -164,6 +169,8 @@ WITH idem AS (
       AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM idem))
       AND ($54::text IS NULL OR EXISTS (SELECT 1 FROM holder))
       AND NOT EXISTS (SELECT 1 FROM banned)
+      AND NOT EXISTS (SELECT 1 FROM ballot b WHERE b.office_id = slot.office_id AND b.service = slot.service
+                      AND b.day = slot.local_date AND b.state = 'open')
     RETURNING id
 ), appt AS (
     INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
@@ -213,6 +220,9 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
                  + (SELECT count(*) FROM application) + (SELECT count(*) FROM audit)
             WHEN $54::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holder) THEN booking_fail('holder_mismatch')
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
+            WHEN EXISTS (SELECT 1 FROM slot s JOIN ballot b ON b.office_id = s.office_id AND b.service = s.service
+                         AND b.day = s.local_date AND b.state = 'open' WHERE s.id = $7::bigint)
+                THEN booking_fail('ballot_pending')
             WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status <> 'open')
                 THEN booking_fail('slot_closed')
             ELSE booking_fail('slot_full') END
@@ -271,13 +281,15 @@ class PgBookingStore:
                 raise PartyBanned() from exc
             if "holder_mismatch" in str(exc):
                 raise HolderIsOther() from exc
+            if "ballot_pending" in str(exc):
+                raise BallotPending() from exc
             raise
         except asyncpg.exceptions.LockNotAvailableError as exc:
             # the slot stayed locked past the pool's lock_timeout (e.g. by a closure of its day)
             raise Busy() from exc
         except asyncpg.exceptions.UniqueViolationError as exc:
             constraint = exc.constraint_name or ""
-            if constraint == "uq_appointment_party_active":
+            if constraint in ("uq_appointment_party_active", "uq_person_active_claim"):
                 match = _HASH_IN_DETAIL.search(exc.detail or "")
                 raise PartyHoldsBooking(match.group(1) if match else None) from exc
             if constraint == "idempotency_record_pkey":
@@ -314,6 +326,9 @@ class SqlBookingStore:
             if await bans(session, [p.id_hash for p in d.parties], d.no_show, d.now):
                 await session.rollback()
                 raise PartyBanned()
+            if (await session.execute(select(ballot_pending(Slot)).where(Slot.id == d.slot_id))).scalar():
+                await session.rollback()
+                raise BallotPending()
             seat = await session.execute(
                 update(Slot)
                 .where(Slot.id == d.slot_id, Slot.booked < Slot.capacity, Slot.status == "open")
@@ -387,6 +402,14 @@ async def _bind_holder(session: AsyncSession, d: BookingDraft) -> bool:
 # --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------
 
 
+def ballot_pending(slot: Any) -> Any:
+    """True when ``slot``'s day is allotted by a ballot of its office and service that has
+    not been drawn: no booking, walk-in or move may take its seats before the draw (the
+    single-statement write has the same test in SQL)."""
+    return exists().where(Ballot.office_id == slot.office_id, Ballot.service == slot.service,
+                          Ballot.day == slot.local_date, Ballot.state == "open")
+
+
 async def stored_answer(db: Database, owner_id: uuid.UUID, key: str) -> StoredAnswer | None:
     async with db.session() as session:
         record = await session.get(IdempotencyRecord, (owner_id, key))
@@ -400,6 +423,7 @@ def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
 
 
 __all__ = [
+    "BallotPending",
     "BookingDraft",
     "AccountHoldsBooking",
     "CodeTaken",

@@ -90,6 +90,7 @@ def load_renderers() -> None:
     """Import every area's notices module (each registers its kinds)."""
     import booking.applications.notices  # noqa: F401
     import booking.appointments.notices  # noqa: F401
+    import booking.ballots.notices  # noqa: F401
     import booking.events.notices  # noqa: F401
 
 

@@ -38,9 +38,9 @@ HTTP_REQUEST_SECONDS = Histogram(
     "booking_http_request_duration_seconds", "Time from the request reaching the app to its answer",
     ["route", "method"], buckets=LATENCY_BUCKETS)
 
-# kind: appointment, signup; ballot_entry once the ballot exists (see outcomes.OUTCOME_ROUTES)
+# kind: appointment, signup, ballot_entry (see outcomes.OUTCOME_ROUTES)
 OUTCOMES = Counter(
-    "booking_outcomes", "Answers to booking, sign-up (and, later, ballot entry) requests, by outcome",
+    "booking_outcomes", "Answers to booking, sign-up and ballot entry requests, by outcome",
     ["kind", "outcome"])
 
 DELIVERIES = Counter(

@@ -1,4 +1,4 @@
-"""What became of a booking or sign-up request, in a small fixed vocabulary.
+"""What became of a booking, sign-up or ballot entry request, in a small fixed vocabulary.
 
 The outcome is known without extra work: a success from the answer's ``status`` (which the
 handler notes when it answers, ``booking_answer``), a refusal from its problem code (which
@@ -20,20 +20,22 @@ from booking.observability.tracing import span
 ANSWER_STATUS_STATE = "booking.answer_status"
 RATE_LIMIT_STATE = "booking.rate_limit"
 
-# (method, route template) -> kind. Ballot entries: add their route here as "ballot_entry".
+# (method, route template) -> kind
 OUTCOME_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/appointments"): "appointment",
     ("POST", "/api/v1/offices/{office_id}/appointments"): "appointment",  # a clerk books a walk-in
     ("POST", "/api/v1/cross-province-applications"): "appointment",  # holds a seat during the review
     ("POST", "/api/v1/events/{event_id}/signups"): "signup",
+    ("POST", "/api/v1/ballots/{ballot_id}/entries"): "ballot_entry",
     # the same through the couples' pages (booking.web.pages.note_outcome notes their answers)
     ("POST", "/offices/{office_id}/book"): "appointment",
     ("POST", "/cross-province/applications"): "appointment",
     ("POST", "/events/{event_id}/signups"): "signup",
+    ("POST", "/offices/{office_id}/ballots/{ballot_id}/entries"): "ballot_entry",
 }
 
 OUTCOMES = (
-    "booked", "pending_review", "waitlisted",
+    "booked", "pending_review", "waitlisted", "entered",
     "slot_full", "banned", "party_already_booked", "invalid", "not_in_jurisdiction", "not_eligible",
     "not_bookable", "rate_limited", "error", "other",
 )
@@ -45,6 +47,7 @@ _ANSWERED = {
     "submitted": "pending_review",  # the cross-province application that holds it
     "pending_approval": "pending_review",  # a charity wedding's sign-up awaiting the organiser
     "waitlisted": "waitlisted",
+    "entered": "entered",  # a ballot entry, waiting for its draw
 }
 
 # the problem code on refusal
@@ -63,6 +66,12 @@ _REFUSED = {
     "signups-closed": "not_bookable",
     "event-started": "not_bookable",
     "event-cancelled": "not_bookable",
+    # ballot entries
+    "party-already-entered": "party_already_booked",
+    "ballot-already-entered": "party_already_booked",
+    "ballot-entries-not-open": "not_bookable",
+    "ballot-entries-closed": "not_bookable",
+    "ballot-prereview-required": "not_eligible",
 }
 
 
@@ -85,10 +94,12 @@ def outcome_of(status: int, state: dict[str, Any]) -> str:
     return classify(status, state.get(ANSWER_STATUS_STATE), state.get(PROBLEM_CODE_STATE))
 
 
-def booking_answer(request: Request[Any, Any, Any], status_code: int, body: dict[str, Any]) -> Response[Any]:
-    """The answer of a booking or sign-up handler: notes its status for the outcome count and
-    encodes the body itself, so the encode is a span of its own when tracing is on."""
-    request.scope["state"][ANSWER_STATUS_STATE] = body.get("status")
+def booking_answer(request: Request[Any, Any, Any], status_code: int, body: dict[str, Any],
+                   status_field: str = "status") -> Response[Any]:
+    """The answer of a booking, sign-up or ballot entry handler: notes its status (a ballot
+    entry's is its ``state``) for the outcome count and encodes the body itself, so the
+    encode is a span of its own when tracing is on."""
+    request.scope["state"][ANSWER_STATUS_STATE] = body.get(status_field)
     with span("booking.encode"):
         content = encode_json(body)
     return Response(content, status_code=status_code, media_type=MediaType.JSON)

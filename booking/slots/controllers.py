@@ -15,6 +15,7 @@ from booking.accounts.principal import Principal
 from booking.errors import invalid
 from booking.i18n import lazy
 from booking.offices.catalog import ServiceName
+from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.schemas import PathId
@@ -70,12 +71,17 @@ class AvailabilityController(Controller):
     ) -> GenerateOut:
         result = await generate_slots(session, office_id, data.from_, data.to, principal, runtime.clock.now(),
                                       allow_unannounced=data.allow_unannounced_years)
+        # which of these days are peak days, and whether a ballot allots them yet
+        peaks = await peak_days(session, data.from_, data.to, locale, office_id)
+        names = {p["date"]: p["names"] for p in peaks}
         return GenerateOut(
             created=result.created,
             existing=result.existing,
             assumed_years=result.assumed_years,
             days=[GeneratedDay(date=d.day, status=d.status, windows=len(d.windows), announced=d.announced,
-                               holiday=holiday_name(d.holiday, locale)) for d in result.days],
+                               holiday=holiday_name(d.holiday, locale), peak=names.get(d.day.isoformat()))
+                  for d in result.days],
+            peak_days=peaks,
         )
 
     @get("/slots", guards=[requires_staff], summary="All slots of the office in a date range (clerks)")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from booking.peakdays.schemas import PeakDayOut
 from booking.schemas import Output, Schema, invalid_value
 
 
@@ -49,6 +50,7 @@ class GeneratedDay(Output):
     windows: int
     holiday: str | None = None
     announced: bool
+    peak: list[str] | None = Field(default=None, description="a peak day: its names")
 
 
 class GenerateOut(Output):
@@ -56,6 +58,8 @@ class GenerateOut(Output):
     existing: int
     assumed_years: list[int] = Field(description="years generated without a published 调休 schedule")
     days: list[GeneratedDay]
+    peak_days: list[PeakDayOut] = Field(
+        description="the peak days in the range, and how the office books each (a ballot, or first come)")
 
 
 class SlotPatch(Schema):

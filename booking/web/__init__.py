@@ -32,6 +32,7 @@ from litestar.static_files import create_static_files_router
 from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
+from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
 from booking.web.controllers.me import MyPages
@@ -40,7 +41,8 @@ from booking.web.errors import PageCSRFMiddleware, page_exception_handlers
 from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
 from booking.web.templates import STATIC
 
-PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages]
+PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
+                               BallotPages]
 
 CSRF_COOKIE = "csrftoken"
 

@@ -28,6 +28,18 @@ STATUS = {
     "waitlisted": lazy("On the waitlist"),
     "attended": lazy("Attended"),
     "published": lazy("Open"),
+    # ballot entries
+    "entered": lazy("Entered: waiting for the draw"),
+    "won": lazy("Drawn: appointment confirmed"),
+    "lapsed": lazy("Not drawn: the day's booking has closed"),
+}
+
+# a ballot as couples see it
+BALLOT_STATE = {
+    "scheduled": lazy("Entries open soon"),
+    "open": lazy("Entries open"),
+    "closed": lazy("Entries closed: the draw is coming"),
+    "drawn": lazy("Drawn"),
 }
 
 EVENT_KIND = {

@@ -39,6 +39,8 @@ NOTICES: dict[str, LazyText] = {
     "withdrawn": lazy("Your application is withdrawn and its seat released."),
     "signed-up": lazy("Your sign-up is received."),
     "signup-cancelled": lazy("Your sign-up is cancelled."),
+    "entered": lazy("Your ballot entry is received. You will be told the result after the draw."),
+    "entry-withdrawn": lazy("Your ballot entry is withdrawn."),
 }
 
 

@@ -10,6 +10,14 @@ from booking.db.models.appointments import (
     AppointmentStatus,
 )
 from booking.db.models.audit import AuditEntry
+from booking.db.models.ballots import (
+    BALLOT_STATES,
+    ENTRY_STATES,
+    Ballot,
+    BallotEntry,
+    BallotEntryParty,
+    OfficePeakDay,
+)
 from booking.db.models.calendars import CalendarFeed
 from booking.db.models.events import (
     ACTIVE_SIGNUP_STATUSES,
@@ -36,9 +44,14 @@ __all__ = [
     "AppointmentParty",
     "AppointmentStatus",
     "AuditEntry",
+    "BALLOT_STATES",
+    "Ballot",
+    "BallotEntry",
+    "BallotEntryParty",
     "CalendarFeed",
     "ClosedReason",
     "CrossProvinceApplication",
+    "ENTRY_STATES",
     "EVENT_KINDS",
     "Event",
     "HOLDING_STATUSES",
@@ -50,6 +63,7 @@ __all__ = [
     "RecoveryCode",
     "RevokedToken",
     "OfficeDay",
+    "OfficePeakDay",
     "SIGNUP_STATUSES",
     "ScheduleWindow",
     "Signup",

@@ -17,6 +17,7 @@ from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.appointments import changes, reads
 from booking.appointments.codes import display_code, qr_svg
+from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.errors import Problem, invalid
 from booking.events import signups
@@ -44,12 +45,24 @@ class MyPages(Controller):
         apps, _ = await applications.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0,
                                               locale=locale)
         mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
+        entered, _ = await ballot_entries.list_own(session, principal, limit=LISTED, offset=0)
         events = await _events_of(runtime, session, mine, locale)
-        offices = {i: await office_of(runtime, i, session) for i in {a["office_id"] for a in [*appts, *apps]}}
+        offices = {i: await office_of(runtime, i, session)
+                   for i in {a["office_id"] for a in [*appts, *apps, *entered]}}
         # newest first: by when each was made
         appts.sort(key=lambda a: a["created_at"], reverse=True)
         return page(request, "me.html", private=True, appointments=appts, applications=apps, signups=mine,
-                    events=events, offices=offices)
+                    entries=entered, events=events, offices=offices)
+
+    @post("/ballot-entries/{entry_id:uuid}/withdraw", name="my-ballot-entry-withdraw")
+    async def withdraw_entry(self, request: Request[Any, Any, Any], entry_id: FromPath[uuid.UUID],
+                             session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
+        """Withdraw a ballot entry (a drawn place is given up: its appointment is cancelled)."""
+        principal = require_couple(request, viewer)
+        entry = await ballot_entries.withdraw(runtime, session, principal, entry_id)
+        return redirect(request, f"/offices/{entry['office_id']}/ballots/{entry['ballot_id']}#mine",
+                        notice="entry-withdrawn")
 
     @get("/appointments/{appointment_id:uuid}", name="my-appointment")
     async def appointment(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],

@@ -12,6 +12,7 @@ from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentIn
+from booking.ballots.services import upcoming as upcoming_ballots
 from booking.errors import NotFound, Problem
 from booking.offices.catalog import SERVICES
 from booking.runtime import Runtime
@@ -49,7 +50,8 @@ class OfficePages(Controller):
                     services=[s for s in SERVICES if s in office.services], left=left,
                     days=calendar.days(office, shown, now, locale), release_day=release_day,
                     release_at=release_at, today=now.astimezone(office.tz).date(),
-                    profile=await calendar.profiles(runtime).get(runtime, office_id))
+                    profile=await calendar.profiles(runtime).get(runtime, office_id),
+                    ballots=await upcoming_ballots(runtime, office))
 
     @get("/{office_id:int}/book", name="book")
     async def book_form(self, request: Request[Any, Any, Any], office_id: PathId, slot_id: SlotParam,

@@ -1,0 +1,177 @@
+"""Setting a ballot up (clerks) and reading it (anyone): the public body publishes what
+checking the draw needs once it has run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.audit.services import record
+from booking.ballots import order
+from booking.ballots.problems import BallotExists, NoSlotsForBallot
+from booking.ballots.schemas import BallotIn
+from booking.db.models import Ballot, BallotEntry, Slot
+from booking.errors import InvalidInput, NotFound, field_error, invalid
+from booking.i18n import lazy
+from booking.offices.directory import OfficeInfo, office_of
+from booking.peakdays.services import is_peak_day
+from booking.runtime import Runtime
+from booking.schemas import iso
+
+SEED_CONTEXT = "ballot.seed"
+
+VERIFICATION = lazy(
+    "Check the draw with the published seed, entry_ids, seats and entry_times: (1) sha256(seed bytes) in hex "
+    "equals seed_commitment, published before entries opened; (2) each entry's key is HMAC-SHA256 with the "
+    "seed bytes as key and the entry id (lowercase, hyphenated, ASCII) as message, in hex; (3) the draw order "
+    "is the entries sorted by key, ascending; (4) walking that order, each entry takes one seat at the earliest "
+    "start time that has a seat left among the times it named (any time if it named none), and an entry that "
+    "finds none waits. The entries that took a seat are the winners, in draw order; all others wait in draw "
+    "order.")
+
+
+def local_time(at: datetime, office: OfficeInfo) -> str:
+    return at.astimezone(office.tz).strftime("%H:%M")
+
+
+async def free_seats(session: AsyncSession, office: OfficeInfo, service: str, day: date, *,
+                     lock: bool = False) -> tuple[dict[str, int], list[Slot]]:
+    """The day's open slots of the service and their free seats per local start time;
+    ``lock`` takes their row locks in id order (the order every seat change uses)."""
+    query = select(Slot).where(Slot.office_id == office.id, Slot.service == service, Slot.local_date == day,
+                               Slot.status == "open")
+    if lock:
+        query = query.order_by(Slot.id).with_for_update().execution_options(populate_existing=True)
+    slots = list((await session.execute(query)).scalars())
+    seats = {local_time(s.starts_at, office): s.capacity - s.booked for s in sorted(slots, key=lambda s: s.starts_at)}
+    return seats, slots
+
+
+def phase(ballot: Ballot, now: datetime) -> str:
+    if ballot.state == "drawn":
+        return "drawn"
+    if now < ballot.entry_opens_at:
+        return "scheduled"
+    return "open" if now < ballot.entry_closes_at else "closed"
+
+
+async def ballot_body(session: AsyncSession, ballot: Ballot, office: OfficeInfo, now: datetime,
+                      locale: str) -> dict[str, Any]:
+    tz = office.tz
+    body: dict[str, Any] = {
+        "id": str(ballot.id), "office_id": ballot.office_id, "service": ballot.service,
+        "date": ballot.day.isoformat(), "state": phase(ballot, now), "entry_opens_at": iso(ballot.entry_opens_at, tz),
+        "entry_closes_at": iso(ballot.entry_closes_at, tz), "draw_at": iso(ballot.draw_at, tz),
+        "seed_commitment": ballot.seed_commitment, "verification": VERIFICATION.render(locale),
+    }
+    if ballot.state != "drawn":
+        seats, _slots = await free_seats(session, office, ballot.service, ballot.day)
+        count = (await session.execute(select(func.count()).where(
+            BallotEntry.ballot_id == ballot.id, BallotEntry.state != "withdrawn"))).scalar_one()
+        return {**body, "capacity": sum(seats.values()), "entry_count": count}
+    drawn = (await session.execute(
+        select(BallotEntry.id, BallotEntry.rank, BallotEntry.draw_result, BallotEntry.times)
+        .where(BallotEntry.ballot_id == ballot.id, BallotEntry.rank.is_not(None))  # type: ignore[union-attr]
+        .order_by(BallotEntry.rank))).all()
+    return {
+        **body, "capacity": ballot.capacity or 0, "entry_count": len(drawn), "seed": ballot.seed,
+        "drawn_at": iso(ballot.drawn_at, tz) if ballot.drawn_at else None,
+        "entry_ids": sorted(str(e.id) for e in drawn),
+        "winners": [str(e.id) for e in drawn if e.draw_result == "won"],
+        "seats": [{"time": t, "seats": n} for t, n in sorted((ballot.seats or {}).items())],
+        "entry_times": {str(e.id): e.times for e in drawn if e.times},
+    }
+
+
+async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, data: BallotIn,
+                        locale: str) -> dict[str, Any]:
+    """Set a ballot up for a peak day of the clerk's office. The seed is drawn now and only
+    its commitment is published, before the entry window opens; the draw comes before the
+    day's normal release, so nobody can book the day's seats first."""
+    principal.require_office(office_id)
+    now = rt.clock.now()
+    office = await office_of(rt, office_id, session)
+    errors = []
+    if data.service not in office.services:
+        errors.append(field_error("service", lazy("The office does not offer this service.")))
+    if not await is_peak_day(session, office_id, data.date):
+        errors.append(field_error("date", lazy("Not a peak day: add it to the office's own peak days first.")))
+    if data.entry_opens_at <= now:
+        errors.append(field_error("entry_opens_at", lazy(
+            "Must be in the future: the seed's commitment is published before entries open.")))
+    release = office.rules.release_moment(data.date, office.tz)
+    if data.draw_at >= release:
+        errors.append(field_error("draw_at", lazy("Must be before the day's normal release at {release}.",
+                                                  release=iso(release, office.tz))))
+    if errors:
+        raise InvalidInput(errors=errors)
+    seats, _slots = await free_seats(session, office, data.service, data.date)
+    if sum(seats.values()) <= 0:
+        raise NoSlotsForBallot()
+    seed = order.new_seed()
+    ballot = Ballot(id=uuid.uuid4(), office_id=office_id, service=data.service, day=data.date,
+                    entry_opens_at=data.entry_opens_at, entry_closes_at=data.entry_closes_at, draw_at=data.draw_at,
+                    state="open", seed_enc=rt.vault.encrypt(seed.hex(), context=SEED_CONTEXT),
+                    seed_commitment=order.commitment(seed), created_by=principal.id, created_at=now)
+    session.add(ballot)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise BallotExists() from None
+    record(session, principal, "ballot.create", target_type="ballot", target_id=ballot.id, office_id=office_id,
+           at=now, date=data.date.isoformat(), service=data.service)
+    await session.commit()
+    return await ballot_body(session, ballot, office, now, locale)
+
+
+async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, locale: str) -> dict[str, Any]:
+    ballot = await session.get(Ballot, ballot_id)
+    if ballot is None:
+        raise NotFound()
+    office = await office_of(rt, ballot.office_id, session)
+    return await ballot_body(session, ballot, office, rt.clock.now(), locale)
+
+
+async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start: date | None, end: date | None,
+                       locale: str) -> list[dict[str, Any]]:
+    """An office's ballots (public), upcoming ones by default."""
+    office = await rt.extras["offices"].get(office_id, session)
+    if office is None:
+        raise NotFound()
+    now = rt.clock.now()
+    start = start or now.astimezone(office.tz).date()
+    if end is not None and end < start:
+        raise invalid("to", lazy("The end date must not be before the start date."))
+    query = select(Ballot).where(Ballot.office_id == office_id, Ballot.day >= start)
+    if end is not None:
+        query = query.where(Ballot.day <= end)
+    ballots = (await session.execute(query.order_by(Ballot.day, Ballot.service).limit(100))).scalars().all()
+    return [await ballot_body(session, b, office, now, locale) for b in ballots]
+
+
+async def upcoming(rt: Runtime, office: OfficeInfo) -> list[dict[str, Any]]:
+    """The office's ballots from today on, briefly cached per process: the office page shows
+    them at the release rush, and must not add a query per visitor."""
+    cache: dict[int, tuple[float, list[dict[str, Any]]]] = rt.extras.setdefault("upcoming_ballots", {})
+    hit = cache.get(office.id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    now = rt.clock.now()
+    async with rt.db.session() as session:
+        rows = (await session.execute(select(Ballot).where(
+            Ballot.office_id == office.id, Ballot.day >= now.astimezone(office.tz).date())
+            .order_by(Ballot.day, Ballot.service).limit(10))).scalars().all()
+    found = [{"id": str(b.id), "date": b.day, "service": b.service, "state": phase(b, now),
+              "entry_opens_at": b.entry_opens_at, "entry_closes_at": b.entry_closes_at, "draw_at": b.draw_at}
+             for b in rows]
+    cache[office.id] = (time.monotonic() + rt.settings.office_cache_seconds, found)
+    return found
+
