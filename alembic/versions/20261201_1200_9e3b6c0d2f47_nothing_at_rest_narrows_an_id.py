@@ -59,7 +59,31 @@ def _rewrite(bind: sa.engine.Connection) -> None:
                          {"id": row.id, "mask": mask_phone(vault.decrypt(row.enc, context=context))})
 
 
+CLAIM_TABLES = ('appointment_party', 'ballot_entry_party')
+
+
+def _sqlite_claim_triggers(create: bool) -> None:
+    """SQLite's batch mode rebuilds a table to change it, and the ballots revision's claim
+    triggers name these tables: they are dropped before and made again after, as that
+    revision made them (PostgreSQL alters in place and keeps its triggers)."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for table, other in (CLAIM_TABLES, CLAIM_TABLES[::-1]):
+        for event, when in (("INSERT", "NEW.active"), ("UPDATE OF active", "NEW.active AND NOT OLD.active")):
+            name = f"{table}_claim_{event.split()[0].lower()}"
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+            if create:
+                op.execute(f"""
+                    CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW WHEN {when}
+                    BEGIN
+                        SELECT RAISE(ABORT, 'uq_person_active_claim') WHERE EXISTS (
+                            SELECT 1 FROM {other} o
+                            WHERE o.id_hash = NEW.id_hash AND o.service = NEW.service AND o.active);
+                    END""")
+
+
 def upgrade() -> None:
+    _sqlite_claim_triggers(create=False)
     for table in PARTY_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('facts_enc', sa.Text(), nullable=True))
@@ -70,6 +94,7 @@ def upgrade() -> None:
             batch_op.drop_constraint(f'ck_{table}_sex', type_='check')
             batch_op.drop_column('sex')
             batch_op.drop_column('birth_date')
+    _sqlite_claim_triggers(create=True)
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('id_hash', sa.String(length=64), nullable=True))
     with op.batch_alter_table('appointment', schema=None) as batch_op:
@@ -86,6 +111,7 @@ def downgrade() -> None:
         batch_op.drop_column('id_hash')
     bind = op.get_bind()
     vault = None
+    _sqlite_claim_triggers(create=False)
     for table in PARTY_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('sex', sa.String(length=1), nullable=True))
@@ -100,3 +126,4 @@ def downgrade() -> None:
             batch_op.alter_column('birth_date', existing_type=sa.Date(), nullable=False)
             batch_op.create_check_constraint(f'ck_{table}_sex', "sex IN ('M', 'F')")
             batch_op.drop_column('facts_enc')
+    _sqlite_claim_triggers(create=True)
