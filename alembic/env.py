@@ -65,9 +65,16 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    section = config.get_section(config.config_ini_section, {})
-    section["sqlalchemy.url"] = _url()
-    engine = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    url = _url()
+    if url.startswith("postgresql"):
+        # connect as the service does: every option of the URL (sslmode, sslrootcert, host=...)
+        from booking.db.engine import postgres_engine
+
+        engine = postgres_engine(url, application_name="booking-migrate", poolclass=pool.NullPool)
+    else:
+        section = config.get_section(config.config_ini_section, {})
+        section["sqlalchemy.url"] = url
+        engine = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)
     await engine.dispose()

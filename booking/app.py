@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -36,6 +37,7 @@ from booking.ops.controllers import OpsController
 from booking.peakdays.controllers import PeakDayController
 from booking.runtime import Runtime
 from booking.schedules.controllers import ScheduleController
+from booking.security.limits import MULTIPART_OVERHEAD, MULTIPART_PART_LIMIT, BoundedRequest, body_limits
 from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
 from booking.web import web_handlers
@@ -106,7 +108,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         },
         exception_handlers=exception_handlers,
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[metrics_middleware, access_log_middleware],
+        middleware=[metrics_middleware, access_log_middleware, DefineMiddleware(
+            body_limits, json_max_bytes=settings.json_max_bytes, upload_max_bytes=settings.upload_max_bytes)],
+        request_class=BoundedRequest,
+        multipart_form_part_limit=MULTIPART_PART_LIMIT,
         before_send=[count_unmatched],
         lifespan=[lifespan, api_observability(runtime)],
         openapi_config=OpenAPIConfig(
@@ -126,7 +131,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         debug=False,
         logging_config=None,  # booking.logs configures JSON logs; no second set of handlers
-        request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
+        # the largest body of any route; body_limits bounds each route to what it takes
+        request_max_body_size=settings.upload_max_bytes + MULTIPART_OVERHEAD,
     )
     app.state.runtime = runtime
     app.state.jwt_auth = jwt_auth

@@ -60,7 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            # X-Forwarded-* believed from the configured proxies only (booking.security.ratelimit
+            # applies the same rule for rate limits under any ASGI server)
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         )
     finally:
         remove_metrics_dir()
@@ -89,6 +92,10 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     from booking.demo import seed_demo
 
     settings = _settings()
+    if settings.env == "production":
+        # demo accounts (an admin among them) have no place on a live registry
+        print("booking demo: refusing to seed demo data with BOOKING_ENV=production", file=sys.stderr)
+        return 2
     if settings.is_sqlite:
         from booking.migrations import upgrade
 
@@ -129,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run the background worker (arq on Redis)")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("demo", help="seed demo offices, schedules, slots and accounts (safe to run twice)")
+    p = sub.add_parser("demo", help="seed demo offices, schedules, slots and accounts with generated passwords "
+                       "(safe to run twice; refused in production)")
     p.set_defaults(func=cmd_demo)
 
     users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True)

@@ -1,10 +1,20 @@
 """``booking demo`` and ``booking users create``: seed data through the same services the
 API uses (offices, schedules, slots, accounts, and an event of each kind per office).
-Running the demo twice changes nothing that exists."""
+Running the demo twice changes nothing that exists.
+
+Demo accounts get passwords generated on their creation (nothing fixed in the code, so no
+published password can open a deployment). They are printed and kept, for the next run to
+print again, in ``BOOKING_DATA_DIR/demo-logins.json`` (mode 0600, beside the generated keys
+of ``secrets.json``). The demo refuses to run in production (``cli.cmd_demo``).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -38,7 +48,7 @@ DEMO_OFFICES = [
      "address_zh": "北京市朝阳区朝阳路4号", "address_en": "4 Chaoyang Road, Chaoyang District, Beijing"},
 ]
 
-DEMO_PASSWORDS = {"admin": "demo-admin-pass", "clerk": "demo-clerk-pass", "couple": "demo-couple-pass"}
+DEMO_LOGINS_FILE = "demo-logins.json"
 
 _HOURS = [(time(9), time(10)), (time(10), time(11)), (time(11), time(12)),
           (time(14), time(15)), (time(15), time(16)), (time(16), time(17))]
@@ -98,6 +108,7 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
                     lines.append(f"  note: no published 调休 schedule for {result.assumed_years}; statutory "
                                  "holidays only")
 
+            logins = DemoLogins(settings.data_dir / DEMO_LOGINS_FILE)
             accounts = [("admin@demo.invalid", "admin", None, "演示管理员")]
             for office in offices:
                 accounts.append((f"clerk.{office.code.lower()}@demo.invalid", "clerk", office.id,
@@ -106,23 +117,49 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
                 exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == email))).first()
                 if not exists:
                     await create_staff(session, runtime, UserCreateIn(
-                        email=email, password=DEMO_PASSWORDS[role], name=name, role=role, office_id=office_id),
+                        email=email, password=logins.new(email), name=name, role=role, office_id=office_id),
                         SYSTEM)
-                lines.append(f"{role:6} {email}  password: {DEMO_PASSWORDS[role]}")
+                lines.append(f"{role:6} {email}  password: {logins.shown(email)}")
             lines += await seed_events(runtime, session, offices)
             couple_email = "couple@demo.invalid"
-            try:
-                await register_couple(session, runtime, RegisterIn(
-                    email=couple_email, password=DEMO_PASSWORDS["couple"], name="演示新人", phone="13800138000"))
-            except EmailTaken:
-                pass
-            lines.append(f"couple {couple_email}  password: {DEMO_PASSWORDS['couple']}")
+            exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == couple_email))).first()
+            if not exists:
+                try:
+                    await register_couple(session, runtime, RegisterIn(
+                        email=couple_email, password=logins.new(couple_email), name="演示新人",
+                        phone="13800138000"))
+                except EmailTaken:
+                    pass
+            lines.append(f"couple {couple_email}  password: {logins.shown(couple_email)}")
             base = settings.public_base_url.rstrip("/")
             lines.append(f"pages  {base}/  (couples: offices, booking, /me, /events, /cross-province)")
             lines.append(f"api    {base}/api/v1  (docs: {base}/schema)")
     finally:
         await runtime.close()
     return lines
+
+
+class DemoLogins:
+    """The generated passwords of the demo accounts, kept in a file readable by its owner
+    only, so that a second run prints the same logins instead of changing them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+
+    def new(self, email: str) -> str:
+        password = secrets.token_urlsafe(12)
+        self.known[email] = password
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.known, fh)
+        tmp.replace(self.path)
+        return password
+
+    def shown(self, email: str) -> str:
+        return self.known.get(email, f"(set when created; not in {self.path})")
 
 
 # One event of each kind per demo office: (kind, days ahead, weekday (ISO), start, hours, capacity,

@@ -365,6 +365,9 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
+    # a pooled connection the server closed while it sat idle (a restart) fails its next
+    # statement with this: the connection is dropped, a retry gets a new one
+    asyncpg.InternalClientError,
     ConnectionError,
     TimeoutError,
 )

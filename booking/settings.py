@@ -9,6 +9,7 @@ be given, and placeholders are refused.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "dev", "test"}
@@ -54,8 +55,19 @@ class Settings(BaseSettings):
     # argon2 cost; tests lower it, production keeps the library's defaults
     password_time_cost: int = 3
     password_memory_cost_kib: int = 65536
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 900
+    # rate limits (booking.security.ratelimit): rules to override, as JSON
+    # {"booking": [per account, per client address, window seconds]}
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, tuple[int, int, int]] = Field(default_factory=dict)
+    # proxies whose X-Forwarded-For is believed (addresses or CIDRs), e.g. ["10.0.0.0/8"]
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # clerks and admins must sign in with a second factor (TOTP); unset: on in production,
+    # off in development and tests (staff who enrolled must use it all the same)
+    staff_mfa_required: bool | None = None
+    mfa_token_ttl_seconds: int = Field(default=300, ge=60, le=1800)
+    # how long each process trusts what it read of an account behind a token (revocation,
+    # logout and office moves reach the other API replicas within this time)
+    account_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -77,6 +89,13 @@ class Settings(BaseSettings):
     sms_region: str = "cn-hangzhou"
 
     upload_max_bytes: int = 10 * 1024 * 1024
+    # retention (booking.ops.retention): scans, days after the application's decision;
+    # the parties' personal data, days after an appointment or sign-up ended (at least 60:
+    # the no-show policy counts by the ID hash over its window)
+    retention_scan_days: int = Field(default=30, ge=0, le=3650)
+    retention_personal_data_days: int = Field(default=180, ge=60, le=3650)
+    # every other request body (JSON)
+    json_max_bytes: int = Field(default=64 * 1024, ge=1024)
 
     cors_origins: list[str] = Field(default_factory=list)
     # hot-path caches: the availability answer and the office's rules, per process
@@ -116,10 +135,19 @@ class Settings(BaseSettings):
     # below the deploy's grace (compose stop_grace_period, k8s terminationGracePeriodSeconds).
     worker_stop_grace_seconds: float = 30.0
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'booking.sqlite3').as_posix()}"
+        if self.staff_mfa_required is None:
+            self.staff_mfa_required = self.env == "production"
         if self.sms_provider == "aliyun":
             missing = [f"BOOKING_SMS_{name.upper()}" for name in ("access_key_id", "access_key_secret", "sign_name")
                        if not getattr(self, f"sms_{name}")]

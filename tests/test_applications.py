@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pikepdf
 import pytest
 import vobject
 from cryptography.exceptions import InvalidTag
@@ -90,7 +91,22 @@ def jpeg_with_metadata() -> bytes:
     return out.getvalue()
 
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+def pdf_with_metadata() -> bytes:
+    """A one-page PDF whose metadata and active content name its owner."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.docinfo["/Author"] = "Zhang Wei"
+    pdf.docinfo["/Title"] = "Zhang Wei's ID card"
+    with pdf.open_metadata() as meta:
+        meta["dc:creator"] = ["Zhang Wei"]
+    pdf.Root.OpenAction = pdf.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript,
+                                                               JS=pikepdf.String("app.alert('Zhang Wei')")))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+PDF = pdf_with_metadata()
 
 
 async def upload(client: httpx.AsyncClient, actor: Actor, app_id: str, kind: str, party: int | None,
@@ -190,7 +206,10 @@ async def test_submit_upload_more_info_and_approve(client, runtime, admin, coupl
             if image.format == "JPEG":
                 assert image.size == (30, 40)  # the orientation was applied before it was dropped
     pdf_path = stored / r2.json()["id"].replace("-", "")
-    assert runtime.vault.unseal(pdf_path.read_bytes(), context=f"document:{r2.json()['id']}") == PDF
+    cleaned = runtime.vault.unseal(pdf_path.read_bytes(), context=f"document:{r2.json()['id']}")
+    assert b"Zhang Wei" in PDF and b"Zhang Wei" not in cleaned  # metadata and script are gone
+    with pikepdf.open(io.BytesIO(cleaned)) as kept:
+        assert len(kept.pages) == 1 and "/Metadata" not in kept.Root and "/OpenAction" not in kept.Root
     with pytest.raises(InvalidTag):  # bound to its document: not readable under another's name
         runtime.vault.unseal(pdf_path.read_bytes(), context=f"document:{r1.json()['id']}")
 
@@ -228,7 +247,7 @@ async def test_submit_upload_more_info_and_approve(client, runtime, admin, coupl
 
     # the clerk reads a scan (audited); the couple reads their own
     read = await client.get(f"{APPS}/{app['id']}/documents/{r2.json()['id']}", headers=office.clerk.headers)
-    assert read.status_code == 200 and read.content == PDF
+    assert read.status_code == 200 and read.content == cleaned
     assert read.headers["content-type"] == "application/pdf"
     assert read.headers["content-disposition"] == 'attachment; filename="id_card-2.pdf"'
     assert read.headers["x-content-type-options"] == "nosniff"
@@ -438,6 +457,8 @@ async def test_uploads_refused_and_other_offices_see_nothing(client, runtime, ad
         ("PNG magic, broken image", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "scan.png", "image/png", 422,
          "invalid-input"),
         ("empty", b"", "scan.pdf", "application/pdf", 422, "invalid-input"),
+        ("PDF magic, not a PDF", b"%PDF-1.7\n" + b"garbage " * 50, "scan.pdf", "application/pdf", 422,
+         "invalid-input"),
     ]
     for case, content, name, content_type, status, code in cases:
         response = await upload(client, couple, app["id"], "id_card", 1, content, name, content_type)

@@ -7,7 +7,6 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from booking.clock import FixedClock
 from tests.conftest import Actor, create_office, make_actor
 
 pytestmark = pytest.mark.asyncio
@@ -28,7 +27,7 @@ async def test_register_login_me(client, runtime):
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200
     assert me.json()["email"] == "bride@example.com"
-    assert me.json()["phone"] == "138****5678"  # masked, never the full number
+    assert me.json()["phone"] == "********678"  # masked, never the full number
 
 
 async def test_register_twice_is_a_conflict(client):
@@ -45,22 +44,6 @@ async def test_password_is_stored_as_argon2(client, runtime):
     async with runtime.db.raw() as conn:
         stored = await conn.fetchval("SELECT password_hash FROM user_account WHERE email = 'b@example.com'")
     assert stored.startswith("$argon2id$") and "password-1" not in stored
-
-
-async def test_wrong_password_then_lockout(client, runtime, clock: FixedClock):
-    await client.post("/api/v1/auth/register", json={"email": "c@example.com", "password": "password-1", "name": "C"})
-    wrong = {"email": "c@example.com", "password": "nope-nope"}
-    for _ in range(runtime.settings.login_max_failures):
-        response = await client.post("/api/v1/auth/login", json=wrong)
-        assert response.status_code == 401
-        assert response.json()["code"] == "invalid-credentials"
-    # locked: even the right password is refused for a while, with Retry-After
-    locked = await client.post("/api/v1/auth/login", json={"email": "c@example.com", "password": "password-1"})
-    assert locked.status_code == 429
-    assert int(locked.headers["retry-after"]) > 0
-    clock.advance(seconds=runtime.settings.login_lockout_seconds + 1)
-    ok = await client.post("/api/v1/auth/login", json={"email": "c@example.com", "password": "password-1"})
-    assert ok.status_code == 200
 
 
 async def test_unknown_email_looks_like_wrong_password(client):

@@ -40,6 +40,11 @@ def test_demo_twice_then_serve(tmp_path: Path):
     second = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert " 0 new slots" in second.stdout
+    # the passwords are generated, and a second run prints the same logins (nothing changed)
+    logins = _logins(first.stdout)
+    assert len(logins) == 6 and logins == _logins(second.stdout)
+    assert len(set(logins.values())) == 6 and all(len(p) >= 16 for p in logins.values())
+    assert (tmp_path / "var" / "demo-logins.json").stat().st_mode & 0o077 == 0
     assert first.stdout.count("event  ") == 12 and second.stdout.count(": exists") == 12  # one of each kind per office
 
     created = subprocess.run([*BOOKING, "users", "create", "--email", "clerk9@example.com", "--password",
@@ -80,12 +85,33 @@ def test_demo_twice_then_serve(tmp_path: Path):
         login = httpx.post(f"{base}/api/v1/auth/login",
                            json={"email": "clerk9@example.com", "password": "password-123"})
         assert login.status_code == 200
+        admin = httpx.post(f"{base}/api/v1/auth/login",
+                           json={"email": "admin@demo.invalid", "password": logins["admin@demo.invalid"]})
+        assert admin.status_code == 200
     finally:
         server.terminate()
         _out, err = server.communicate(timeout=20)
     # the logs are JSON lines and carry no personal data (no emails, no passwords)
     assert "clerk9@example.com" not in err and "password-123" not in err
     assert '"logger": "booking.access"' in err
+
+
+def _logins(output: str) -> dict[str, str]:
+    found = {}
+    for line in output.splitlines():
+        if "  password: " in line:
+            who, password = line.split("  password: ")
+            found[who.split()[-1]] = password.strip()
+    return found
+
+
+def test_demo_refuses_in_production(tmp_path: Path):
+    env = {**_env(tmp_path), "BOOKING_ENV": "production", "BOOKING_SECRET_KEY": "s" * 40,
+           "BOOKING_DATA_KEY": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
+           "BOOKING_DATABASE_URL": "postgresql+asyncpg://x@127.0.0.1:1/none"}
+    result = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "production" in result.stderr
+    assert result.stdout == "" and not (tmp_path / "var" / "demo-logins.json").exists()
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path: Path):

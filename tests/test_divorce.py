@@ -234,7 +234,8 @@ async def test_a_booking_in_anothers_name_does_not_stand_without_their_confirmat
 
 
 async def test_an_account_speaks_for_one_person(client, runtime, admin, clock):
-    """实名: an account that took part in a case as one person cannot confirm as another."""
+    """实名: an account is bound to the person it first applies or confirms as, and cannot
+    confirm or apply as anyone else."""
     office = await divorce_office(client, runtime, admin)
     him, her = await spouses(runtime)
     third, fourth = await spouses(runtime)
@@ -245,6 +246,12 @@ async def test_an_account_speaks_for_one_person(client, runtime, admin, clock):
     posing = await client.post(f"{CASES}/confirm", headers=him.headers,
                                json={"code": second["visits"][0]["code"], "party": fourth.party})
     assert posing.status_code == 409 and posing.json()["code"] == "confirm-with-own-account"
+    # her account, bound to her when she confirms, cannot apply as anyone else
+    first = (await client.get(CASES, headers=him.headers)).json()["data"][0]
+    assert (await confirm(client, her, first["visits"][0]["code"])).status_code == 200
+    as_other = await client.post(CASES, headers=her.headers, json={
+        "slot_id": await slot_on(client, office, "2026-09-07"), "applicant": fourth.party, "other": third.named()})
+    assert as_other.status_code == 409 and as_other.json()["code"] == "not-the-account-holder"
 
 
 async def test_receipt_needs_the_certificate_checked_when_the_office_has_no_record(client, runtime, admin, clock):

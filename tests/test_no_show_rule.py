@@ -56,8 +56,8 @@ WITH a AS (
     VALUES ($1, $2, $3, $4, 'marriage_registration', $1, 'online', 'no_show', $5::timestamptz,
             $5::timestamptz + interval '1 hour', 'en', 0, now(), now()) RETURNING id)
 INSERT INTO appointment_party (id, appointment_id, position, name, id_type, id_hash, id_enc, id_masked,
-                               phone_enc, phone_hash, phone_masked, sex, birth_date, service, active)
-SELECT $1, a.id, 1, 'x', 'resident_id', $6, 'x', 'x', 'x', 'x', 'x', 'M', '1990-01-01',
+                               phone_enc, phone_hash, phone_masked, facts_enc, service, active)
+SELECT $1, a.id, 1, 'x', 'resident_id', $6, 'x', 'x', 'x', 'x', 'x', 'x',
        'marriage_registration', false FROM a"""
 
 policies = st.builds(NoShowPolicy, limit=st.integers(1, 4), window_days=st.integers(1, 40),

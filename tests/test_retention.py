@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from booking.clock import FixedClock
@@ -32,3 +34,85 @@ async def test_purge_expired(client, runtime, admin, couple, clock: FixedClock):
     async with runtime.db.raw() as conn:
         states = sorted(r[0] for r in await conn.fetch("SELECT state FROM notification"))
     assert states == ["failed", "pending", "pending"]
+
+
+async def _parties_of(runtime, table: str, key: str, owner) -> list[dict]:
+    async with runtime.db.raw() as conn:
+        return [dict(r) for r in await conn.fetch(
+            f"SELECT name, id_enc, id_hash, id_masked, phone_enc, phone_hash, phone_masked FROM {table} "
+            f"WHERE {key} = $1 ORDER BY position", owner)]
+
+
+async def test_scans_and_personal_data_go_after_their_time(client, runtime, admin, clock: FixedClock):
+    from booking.ops.retention import SWEEP_EVERY
+    from tests.conftest import make_actor
+    from tests.events_helpers import create_event, signup_body
+    from tests.test_applications import APPS, apply, pdf_with_metadata, upload
+
+    office = await open_office(client, runtime, admin)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    cancelled, standing, applicant, signer = [await make_actor(runtime, "couple") for _ in range(4)]
+    gone = (await client.post("/api/v1/appointments", json=body(slot_id), headers=cancelled.headers)).json()
+    await client.post(f"/api/v1/appointments/{gone['id']}/cancel", headers=cancelled.headers)
+    kept = (await client.post("/api/v1/appointments", json=body(slot_id), headers=standing.headers)).json()
+    app = await apply(client, applicant, await slot_on(client, office, "2026-09-16"))
+    doc = (await upload(client, applicant, app["id"], "id_card", 1, pdf_with_metadata())).json()
+    decided = await client.post(f"{APPS}/{app['id']}/decision", headers=office.clerk.headers,
+                                json={"decision": "reject", "reason": "居住证不在本市"})
+    assert decided.status_code == 200
+    event = await create_event(client, office.clerk, office.id)
+    signup = await client.post(f"/api/v1/events/{event['id']}/signups", headers=signer.headers,
+                               json=signup_body(contact={"name": "张小明", "phone": "13911112222"}))
+    assert signup.status_code == 201, signup.text
+    scan = runtime.settings.upload_dir / "documents" / doc["id"].replace("-", "")
+    assert scan.exists()
+
+    # within the periods nothing personal goes
+    clock.advance(days=runtime.settings.retention_scan_days - 1)
+    purged = await purge_expired(runtime)
+    assert (purged.documents, purged.appointments_anonymised, purged.signups_anonymised) == (0, 0, 0)
+    # the scan goes once the decision is retention_scan_days old (the next hourly sweep)
+    clock.advance(days=2)
+    assert (await purge_expired(runtime)).documents == 1
+    assert not scan.exists()
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM application_document") == 0
+
+    clock.advance(days=runtime.settings.retention_personal_data_days)
+    purged = await purge_expired(runtime)
+    # the cancelled booking, the rejected application's booking, and the sign-up of an event now over
+    assert (purged.appointments_anonymised, purged.signups_anonymised) == (2, 1)
+    async with runtime.db.raw() as conn:
+        held = await conn.fetchval("SELECT appointment_id FROM cross_province_application WHERE id = $1",
+                                   uuid.UUID(app["id"]))
+    for owner in (uuid.UUID(gone["id"]), held):
+        parties = await _parties_of(runtime, "appointment_party", "appointment_id", owner)
+        assert len(parties) == 2
+        for party in parties:
+            assert party["name"] == party["id_enc"] == party["phone_enc"] == party["id_masked"] == ""
+            assert party["id_hash"].startswith("removed:") and party["phone_hash"].startswith("removed:")
+    # a standing appointment keeps its data (the no-show sweep, not retention, ends it)
+    assert all(p["id_enc"] for p in await _parties_of(runtime, "appointment_party", "appointment_id",
+                                                      uuid.UUID(kept["id"])))
+    async with runtime.db.raw() as conn:
+        row = await conn.fetchrow("SELECT contact_name, contact_phone_enc, marriage_date, anonymised_at, status "
+                                  "FROM signup WHERE id = $1", signup.json()["id"])
+        appointment = await conn.fetchrow("SELECT status, office_id, starts_at, anonymised_at FROM appointment "
+                                          "WHERE id = $1", gone["id"])
+        audit = await conn.fetch("SELECT action, detail FROM audit_entry WHERE action = 'retention.purge'")
+    assert row["contact_name"] is None and row["contact_phone_enc"] is None and row["marriage_date"] is None
+    assert row["anonymised_at"] is not None and row["status"] == "confirmed"
+    # the appointment's own facts stay for the office's statistics
+    assert appointment["status"] == "cancelled" and appointment["office_id"] == office.id
+    assert appointment["anonymised_at"] is not None
+    assert len(audit) == 2
+    # running again changes nothing
+    clock.advance(seconds=SWEEP_EVERY.total_seconds())
+    again = await purge_expired(runtime)
+    assert (again.documents, again.appointments_anonymised, again.signups_anonymised) == (0, 0, 0)
+
+
+@pytest.mark.sqlite
+async def test_the_retention_sweep_runs_on_the_embedded_default(sqlite_client, sqlite_runtime):
+    purged = await purge_expired(sqlite_runtime)
+    assert (purged.documents, purged.appointments_anonymised, purged.signups_anonymised) == (0, 0, 0)

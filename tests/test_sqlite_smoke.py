@@ -11,6 +11,7 @@ from booking.clock import FixedClock
 from booking.runtime import Runtime
 from tests.conftest import GD_OFFICE, make_actor, weekday_schedule
 from tests.helpers import couple_parties
+from tests.test_applications import pdf_with_metadata
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
 
@@ -59,10 +60,19 @@ async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runt
     # tests: the lookup must reuse the request's transaction, or SQLite waits on itself)
     couple = await make_actor(sqlite_runtime, "couple")
     slot_id = available.json()["data"][0]["slot_id"]
+    parties = couple_parties()
     booked = await client.post("/api/v1/appointments", headers=couple.headers, json={
-        "slot_id": slot_id, "service": "marriage_registration", "parties": couple_parties()})
+        "slot_id": slot_id, "service": "marriage_registration", "parties": parties})
     assert booked.status_code == 201, booked.text
+    # 实名 on the portable store too: the account is bound to its holder and books once per service
     again = await client.post("/api/v1/appointments", headers=couple.headers, json={
+        "slot_id": slot_id, "service": "marriage_registration", "parties": couple_parties()})
+    assert again.status_code == 409 and again.json()["code"] == "not-the-account-holder"
+    twice = await client.post("/api/v1/appointments", headers=couple.headers, json={
+        "slot_id": slot_id, "service": "marriage_registration", "parties": [parties[0], couple_parties()[1]]})
+    assert twice.status_code == 409 and twice.json()["code"] == "account-already-booked"
+    other = await make_actor(sqlite_runtime, "couple")
+    again = await client.post("/api/v1/appointments", headers=other.headers, json={
         "slot_id": slot_id, "service": "marriage_registration", "parties": couple_parties()})
     assert again.status_code == 201
     invite = await client.get(f"/api/v1/appointments/{booked.json()['id']}/invite.ics", headers=couple.headers)
@@ -98,7 +108,7 @@ async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncCl
     for kind, party in (("id_card", 1), ("id_card", 2), ("no_spouse_declaration", 1), ("no_spouse_declaration", 2)):
         uploaded = await client.post(f"/api/v1/cross-province-applications/{apps[0]['id']}/documents",
                                      data={"kind": kind, "party": str(party)},
-                                     files={"file": ("scan.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+                                     files={"file": ("scan.pdf", pdf_with_metadata(), "application/pdf")},
                                      headers=couples[0].headers)
         assert uploaded.status_code == 201, uploaded.text
     approved = await client.post(f"/api/v1/cross-province-applications/{apps[0]['id']}/decision",

@@ -5,6 +5,8 @@
   certificate window.
 - ``appointment.status`` may be ``awaiting_party``: a divorce visit booked by one party,
   holding its seat until the other confirms with their own account.
+- The one active booking per account and service (``uq_appointment_account_active``)
+  counts a seat awaiting the other party too.
 - ``appointment_party.account_id`` and ``locale``: a party who takes part with an account
   of their own (both parties of a divorce) is told by it, in their own language.
 
@@ -13,7 +15,7 @@ extension's 21, nationwide from 2025-05-10) are data already: revision aaa1be433
 them with the policy periods.
 
 Revision ID: 5e7d1c3a9b20
-Revises: b4a11075e7d2
+Revises: 9e3b6c0d2f47
 Create Date: 2026-12-02 09:00:00.000000+00:00
 """
 
@@ -26,13 +28,15 @@ from alembic import op
 
 
 revision: str = '5e7d1c3a9b20'
-down_revision: str | Sequence[str] | None = 'b4a11075e7d2'
+down_revision: str | Sequence[str] | None = '9e3b6c0d2f47'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STATUSES = ('pending_review', 'awaiting_party', 'confirmed', 'checked_in', 'completed', 'turned_away', 'no_show',
             'cancelled')
 OLD_STATUSES = ('pending_review', 'confirmed', 'checked_in', 'completed', 'turned_away', 'no_show', 'cancelled')
+ACTIVE = "account_id IS NOT NULL AND status IN ('pending_review', 'awaiting_party', 'confirmed', 'checked_in')"
+OLD_ACTIVE = "account_id IS NOT NULL AND status IN ('pending_review', 'confirmed', 'checked_in')"
 CASE_STATUSES = ('applying', 'received', 'registered', 'withdrawn', 'deemed_withdrawn', 'lapsed')
 
 
@@ -44,6 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table('appointment') as batch_op:
         batch_op.drop_constraint('ck_appointment_status', type_='check')
         batch_op.create_check_constraint('ck_appointment_status', f'status IN {STATUSES}')
+    _account_index(ACTIVE)
     op.add_column('appointment_party', sa.Column('account_id', sa.Uuid(), nullable=True))
     op.add_column('appointment_party', sa.Column('locale', sa.String(length=16), nullable=True))
     # SQLite adds a foreign key only by rebuilding the table, which the claim triggers on
@@ -150,3 +155,10 @@ def downgrade() -> None:
     with op.batch_alter_table('appointment') as batch_op:
         batch_op.drop_constraint('ck_appointment_status', type_='check')
         batch_op.create_check_constraint('ck_appointment_status', f'status IN {OLD_STATUSES}')
+    _account_index(OLD_ACTIVE)
+
+
+def _account_index(predicate: str) -> None:
+    op.drop_index('uq_appointment_account_active', table_name='appointment')
+    op.create_index('uq_appointment_account_active', 'appointment', ['account_id', 'service'], unique=True,
+                    postgresql_where=sa.text(predicate), sqlite_where=sa.text(predicate))

@@ -2,44 +2,129 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
+from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts import services
+from booking.accounts import management, mfa, services
 from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
-from booking.accounts.schemas import AccountOut, LoginIn, RegisteredOut, RegisterIn, TokenOut, UserCreateIn
-from booking.accounts.tokens import issue_token
+from booking.accounts.revocation import account_gate, end_session
+from booking.accounts.schemas import (
+    AccountOut,
+    LoginIn,
+    MfaChallengeOut,
+    MfaEnrolIn,
+    MfaEnrolOut,
+    MfaTokenOut,
+    MfaVerifyIn,
+    OfficeMoveIn,
+    RegisteredOut,
+    RegisterIn,
+    TokenOut,
+    UserCreateIn,
+)
+from booking.accounts.tokens import issue_mfa_token, issue_token, read_mfa_token
+from booking.db.models import UserAccount
+from booking.errors import Unauthorized
 from booking.runtime import Runtime
+from booking.security.ratelimit import rate_limited, rate_limiter
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["accounts"]
 
-    @post("/register", exclude_from_auth=True, status_code=201, summary="Register a couple's account")
+    @post("/register", exclude_from_auth=True, status_code=201, summary="Register a couple's account",
+          guards=[rate_limited("register")])
     async def register(
         self, data: JSONBody[RegisterIn], session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]
     ) -> RegisteredOut:
         account = await services.register_couple(session, runtime, data)
         return RegisteredOut(id=account.id, email=account.email)
 
-    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token")
+    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token",
+          guards=[rate_limited("login")],
+          description="Couples get the access token. Clerks and admins with a second factor (required in "
+          "production) get `mfa_required: true` and an `mfa_token` instead: then POST /api/v1/auth/mfa/enrol "
+          "(first time, when `enrolled` is false) and POST /api/v1/auth/mfa/verify with a TOTP code or a "
+          "recovery code, which answers the access token. 401 for a wrong e-mail or password alike; 429 "
+          "while failed attempts are throttled.")
     async def login(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
-    ) -> TokenOut:
-        account = await services.login(session, runtime, data.email, data.password)
-        token = issue_token(request.app.state.jwt_auth, runtime.settings, subject=account.id, role=account.role,
-                            office_id=account.office_id)
-        return TokenOut(access_token=token, expires_in=runtime.settings.access_token_ttl_seconds)
+    ) -> TokenOut | MfaChallengeOut:
+        address = rate_limiter(runtime).address_of(request.scope)
+        account = await services.login(session, runtime, data.email, data.password, address)
+        if mfa.needs_second_factor(runtime, account):
+            return MfaChallengeOut(mfa_token=issue_mfa_token(runtime.settings, account.id, account.session_version),
+                                   expires_in=runtime.settings.mfa_token_ttl_seconds,
+                                   enrolled=account.totp_enabled_at is not None)
+        return _access(request, runtime, account)
+
+    @post("/mfa/enrol", exclude_from_auth=True, status_code=200, summary="Staff: start setting up TOTP",
+          guards=[rate_limited("login")],
+          description="With the `mfa_token` of a login whose account has no second factor yet: a new secret "
+          "for an authenticator app. Confirm it with POST /api/v1/auth/mfa/verify and its first code.")
+    async def mfa_enrol(self, data: JSONBody[MfaEnrolIn], session: NamedDependency[AsyncSession],
+                        runtime: NamedDependency[Runtime]) -> MfaEnrolOut:
+        account = await _half_logged_in(session, runtime, data.mfa_token)
+        secret, uri = await mfa.start_enrolment(session, runtime, account.id)
+        return MfaEnrolOut(secret=secret, otpauth_uri=uri)
+
+    @post("/mfa/verify", exclude_from_auth=True, status_code=200, summary="Staff: the second step of a login",
+          guards=[rate_limited("login")],
+          description="The `mfa_token` and a TOTP `code` (or a `recovery_code`): the access token. At "
+          "enrolment the first code confirms the secret and the answer carries ten one-time recovery codes.")
+    async def mfa_verify(self, request: Request[Any, Any, Any], data: JSONBody[MfaVerifyIn],
+                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> MfaTokenOut:
+        account = await _half_logged_in(session, runtime, data.mfa_token)
+        throttle, subject = services.login_throttle(runtime), f"mfa:{account.id}"
+        address = rate_limiter(runtime).address_of(request.scope)
+        now = runtime.clock.now().timestamp()
+        await throttle.check(subject, address, now)
+        codes = None
+        try:
+            if account.totp_enabled_at is None:
+                codes = await mfa.confirm_enrolment(session, runtime, account.id, data.code or "")
+            else:
+                await mfa.verify(session, runtime, account.id, code=data.code, recovery_code=data.recovery_code)
+        except mfa.InvalidSecondFactor:
+            await throttle.failed(subject, address, now)
+            raise
+        await throttle.succeeded(subject, address)
+        token = _access(request, runtime, account)
+        return MfaTokenOut(access_token=token.access_token, expires_in=token.expires_in, recovery_codes=codes)
+
+    @post("/logout", guards=[requires_account], status_code=204, summary="End this session",
+          description="The access token is refused from now on, by every API replica (within "
+          "BOOKING_ACCOUNT_CACHE_SECONDS on the others).")
+    async def logout(self, request: Request[Principal, Token, Any], session: NamedDependency[AsyncSession],
+                     runtime: NamedDependency[Runtime]) -> None:
+        token = request.auth
+        await end_session(session, account_gate(runtime), request.user.id, token.jti or "", token.exp)
+
+
+def _access(request: Request[Any, Any, Any], runtime: Runtime, account: UserAccount) -> TokenOut:
+    token = issue_token(request.app.state.jwt_auth, runtime.settings, subject=account.id, role=account.role,
+                        office_id=account.office_id, session_version=account.session_version)
+    return TokenOut(access_token=token, expires_in=runtime.settings.access_token_ttl_seconds)
+
+
+async def _half_logged_in(session: AsyncSession, runtime: Runtime, mfa_token: str) -> UserAccount:
+    found = read_mfa_token(runtime.settings, mfa_token)
+    account = await session.get(UserAccount, found[0]) if found else None
+    if found is None or account is None or not account.is_active or account.session_version != found[1]:
+        raise Unauthorized()
+    return account
 
 
 class AccountController(Controller):
@@ -59,3 +144,35 @@ class AccountController(Controller):
         runtime: NamedDependency[Runtime],
     ) -> AccountOut:
         return services.account_out(await services.create_staff(session, runtime, data, principal))
+
+    @post("/users/{user_id:uuid}/deactivate", guards=[requires_admin], status_code=200,
+          summary="Deactivate an account (admins; audited)",
+          description="Its tokens and calendar feeds stop working; it cannot log in until reactivated.")
+    async def deactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
+        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+                                                                 user_id, False))
+
+    @post("/users/{user_id:uuid}/reactivate", guards=[requires_admin], status_code=200,
+          summary="Reactivate an account (admins; audited)",
+          description="Tokens issued before the deactivation stay refused: the holder logs in again.")
+    async def reactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
+        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+                                                                 user_id, True))
+
+    @post("/users/{user_id:uuid}/mfa/reset", guards=[requires_admin], status_code=204,
+          summary="Clear a staff member's second factor (admins; audited)",
+          description="For a lost phone and lost recovery codes: they enrol again at their next login.")
+    async def reset_mfa(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+                        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> None:
+        await mfa.reset(session, account_gate(runtime), principal, user_id)
+
+    @put("/users/{user_id:uuid}/office", guards=[requires_admin], status_code=200,
+         summary="Move a clerk to another office (admins; audited)",
+         description="The clerk's tokens and roster feeds of the old office stop working.")
+    async def move_office(self, user_id: FromPath[uuid.UUID], data: JSONBody[OfficeMoveIn],
+                          principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+                          runtime: NamedDependency[Runtime]) -> AccountOut:
+        return services.account_out(await management.move_clerk(session, account_gate(runtime), principal,
+                                                                 user_id, data.office_id))

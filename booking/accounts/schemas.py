@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from booking.schemas import Email, Locale, OneLine, Output, Phone, Schema
 
@@ -39,6 +39,46 @@ class TokenOut(Output):
     expires_in: int
 
 
+class MfaChallengeOut(Output):
+    """A staff login's first step: the password was right; the second factor comes next."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="for POST /api/v1/auth/mfa/enrol and /api/v1/auth/mfa/verify")
+    expires_in: int
+    enrolled: bool = Field(description="false: enrol first (POST /api/v1/auth/mfa/enrol)")
+
+
+MfaToken = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class MfaEnrolIn(Schema):
+    mfa_token: MfaToken
+
+
+class MfaEnrolOut(Output):
+    secret: str = Field(description="base32 TOTP secret for an authenticator app")
+    otpauth_uri: str = Field(description="the same as an otpauth:// URI (show it as a QR code)")
+
+
+class MfaVerifyIn(Schema):
+    mfa_token: MfaToken
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
+    recovery_code: Annotated[str, StringConstraints(min_length=6, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MfaVerifyIn:
+        if (self.code is None) == (self.recovery_code is None):
+            from booking.schemas import invalid_value
+
+            raise invalid_value("Give either a code or a recovery code.")
+        return self
+
+
+class MfaTokenOut(TokenOut):
+    recovery_codes: list[str] | None = Field(
+        default=None, description="at enrolment only: ten one-time codes, shown this once")
+
+
 class UserCreateIn(Schema):
     """An admin creates a clerk (bound to one office) or another admin."""
 
@@ -58,3 +98,8 @@ class AccountOut(Output):
     office_id: int | None = None
     locale: str
     phone: str | None = Field(default=None, description="masked")
+    active: bool = True
+
+
+class OfficeMoveIn(Schema):
+    office_id: int = Field(ge=1, le=2**31 - 1)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +12,8 @@ from booking.accounts.principal import Principal
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
 from booking.audit.services import record
 from booking.db.models import Office, UserAccount
-from booking.errors import Conflict, NotFound, TooManyRequests, Unauthorized, invalid
+from booking.accounts.throttle import LoginThrottle
+from booking.errors import Conflict, NotFound, Unauthorized, invalid
 from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.security.pii import mask_phone
@@ -27,11 +27,6 @@ class EmailTaken(Conflict):
 class InvalidCredentials(Unauthorized):
     code = "invalid-credentials"
     title = lazy("The email or password is not correct.")
-
-
-class LoginLocked(TooManyRequests):
-    code = "login-locked"
-    title = lazy("Too many failed logins; try again later.")
 
 
 async def register_couple(session: AsyncSession, rt: Runtime, data: RegisterIn) -> UserAccount:
@@ -80,50 +75,27 @@ async def create_staff(session: AsyncSession, rt: Runtime, data: UserCreateIn, a
     return account
 
 
-async def login(session: AsyncSession, rt: Runtime, email: str, password: str) -> UserAccount:
-    """Check a password; lock the account for a while after repeated failures.
-
-    The failure counter is updated with one conditional statement, so concurrent wrong
-    guesses cannot slip past the limit.
-    """
-    now = rt.clock.now()
+async def login(session: AsyncSession, rt: Runtime, email: str, password: str, address: str) -> UserAccount:
+    """Check a password under the login throttle (``booking.accounts.throttle``): the same
+    answers for an unknown e-mail, a wrong password and a deactivated account (401), and
+    for any of them while throttled (429)."""
+    throttle = login_throttle(rt)
+    now = rt.clock.now().timestamp()
+    await throttle.check(email, address, now)
     account = (await session.execute(select(UserAccount).where(UserAccount.email == email))).scalar_one_or_none()
     if account is not None:
         session.expunge(account)  # keep what was read: the rollback below would expire it
-    await session.rollback()  # nothing written yet: no transaction is held while hashing
-    if account is not None and account.locked_until is not None and account.locked_until > now:
-        retry = max(1, int((account.locked_until - now).total_seconds()))
-        raise LoginLocked(headers={"Retry-After": str(retry)})
+    await session.rollback()  # nothing written: no transaction is held while hashing
     ok = await rt.passwords.verify(account.password_hash if account else None, password)
-    if account is None or not account.is_active:
+    if account is None or not account.is_active or not ok:
+        await throttle.failed(email, address, now)
         raise InvalidCredentials()
-    if not ok:
-        await _count_failure(session, rt, account.id, now)
-        raise InvalidCredentials()
-    if account.failed_logins:
-        await session.execute(
-            update(UserAccount).where(UserAccount.id == account.id).values(failed_logins=0, locked_until=None)
-        )
-        await session.commit()
+    await throttle.succeeded(email, address)
     return account
 
 
-async def _count_failure(session: AsyncSession, rt: Runtime, account_id: uuid.UUID, now: datetime) -> None:
-    limit = rt.settings.login_max_failures
-    result = await session.execute(
-        update(UserAccount)
-        .where(UserAccount.id == account_id)
-        .values(failed_logins=UserAccount.failed_logins + 1)
-        .returning(UserAccount.failed_logins)
-    )
-    failures = result.scalar_one()
-    if failures >= limit:
-        await session.execute(
-            update(UserAccount)
-            .where(UserAccount.id == account_id)
-            .values(failed_logins=0, locked_until=now + timedelta(seconds=rt.settings.login_lockout_seconds))
-        )
-    await session.commit()
+def login_throttle(rt: Runtime) -> LoginThrottle:
+    return rt.extras["login_throttle"]  # type: ignore[no-any-return]
 
 
 async def get_account(session: AsyncSession, account_id: uuid.UUID) -> UserAccount:
@@ -142,4 +114,5 @@ def account_out(account: UserAccount) -> AccountOut:
         office_id=account.office_id,
         locale=account.locale,
         phone=account.phone_masked,
+        active=account.is_active,
     )

@@ -1,29 +1,44 @@
-"""Access tokens: JWT (HS256) with expiry, issuer and audience checked on every request."""
+"""Access tokens: JWT (HS256) with expiry, issuer and audience checked on every request,
+and the account behind each token re-checked (``booking.accounts.revocation``)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
+
+import jwt
 
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
 from booking.accounts.principal import ROLES, Principal
+from booking.accounts.revocation import SessionClaims, account_gate
 from booking.settings import Settings
 
 
-async def _principal_from_token(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    # The token is already verified (signature, exp, iss, aud); no database read per request.
+def session_claims(token: Token) -> SessionClaims | None:
     role = token.extras.get("role")
-    if role not in ROLES:
+    office = token.extras.get("office")
+    version = token.extras.get("sv")
+    if role not in ROLES or not token.jti or not isinstance(version, int) or not (
+            office is None or isinstance(office, int)):
         return None
     try:
         subject = uuid.UUID(token.sub)
     except ValueError:
         return None
-    office = token.extras.get("office")
-    return Principal(id=subject, role=role, office_id=int(office) if office is not None else None)
+    return SessionClaims(subject, token.jti, role, office, version)
+
+
+async def _principal_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    # The signature, exp, iss and aud are verified; the account must still allow the token
+    # (active, same role, office and session version, not logged out): cached per process.
+    claims = session_claims(token)
+    if claims is None or not await account_gate(connection.app.state.runtime).admits(claims):
+        return None
+    return Principal(id=claims.account_id, role=claims.role, office_id=claims.office_id)
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
@@ -42,8 +57,8 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
 
 
 def issue_token(jwt_auth: JWTAuth[Principal, Token], settings: Settings, *, subject: uuid.UUID, role: str,
-                office_id: int | None) -> str:
-    extras: dict[str, Any] = {"role": role}
+                office_id: int | None, session_version: int = 0) -> str:
+    extras: dict[str, Any] = {"role": role, "sv": session_version}
     if office_id is not None:
         extras["office"] = office_id
     return jwt_auth.create_token(
@@ -54,3 +69,26 @@ def issue_token(jwt_auth: JWTAuth[Principal, Token], settings: Settings, *, subj
         token_unique_jwt_id=uuid.uuid4().hex,
         token_extras=extras,
     )
+
+
+# The half-way token of a staff login: password checked, second factor not yet. Another
+# audience, so the API never takes it for an access token.
+MFA_AUDIENCE_SUFFIX = ":mfa"
+
+
+def issue_mfa_token(settings: Settings, account_id: uuid.UUID, session_version: int) -> str:
+    now = int(time.time())
+    return jwt.encode({"sub": str(account_id), "aud": settings.token_audience + MFA_AUDIENCE_SUFFIX,
+                       "iss": settings.token_issuer, "iat": now, "exp": now + settings.mfa_token_ttl_seconds,
+                       "jti": uuid.uuid4().hex, "sv": session_version}, settings.secret_key, algorithm="HS256")
+
+
+def read_mfa_token(settings: Settings, token: str) -> tuple[uuid.UUID, int] | None:
+    """(account id, session version) of a valid half-way token, else None."""
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"],
+                            audience=settings.token_audience + MFA_AUDIENCE_SUFFIX, issuer=settings.token_issuer,
+                            options={"require": ["exp", "sub", "aud", "iss", "sv"]})
+        return uuid.UUID(claims["sub"]), int(claims["sv"])
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        return None

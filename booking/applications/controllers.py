@@ -29,6 +29,7 @@ from booking.errors import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
+from booking.security.ratelimit import rate_limited
 
 StatusFilter = Annotated[str | None, QueryParameter(
     pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]
@@ -39,7 +40,8 @@ class ApplicationController(Controller):
     path = "/api/v1/cross-province-applications"
     tags = ["cross-province applications"]
 
-    @post("/", guards=[requires_couple], status_code=201, summary="Apply, holding a seat during the review",
+    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201,
+          summary="Apply, holding a seat during the review",
           description="The couple, the slot (its seat is held until the office decides or the hold ends) and "
           "the answers the policy in force asks for. 409 when the office cannot register the couple on that "
           "date, when they need no pre-review (book the appointment directly), or as for a booking.")
@@ -69,7 +71,7 @@ class ApplicationController(Controller):
     ) -> Response[ApplicationOut]:
         return Response(await services.get_application(runtime, session, principal, application_id, locale))
 
-    @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201,
+    @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201, opt={"upload": True},
           summary="Upload a scan (PDF, JPEG or PNG)",
           description="multipart/form-data with `file`, `kind` (id_card, household_register, residence_permit, "
           "no_spouse_declaration, identity_document, other) and `party` (1 or 2, for per-party kinds). The type "

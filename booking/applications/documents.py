@@ -5,6 +5,11 @@
 - Images are decoded and re-encoded, which drops EXIF (GPS position, camera serial,
   owner), comments and text chunks; the EXIF orientation is applied first so the scan
   stays upright. A file that does not decode is refused.
+- PDFs are parsed (qpdf, through pikepdf) and written anew without their metadata (the
+  document information dictionary: author, creator, producer, dates; the XMP streams of
+  the document and its pages) and without active content (JavaScript, open actions,
+  embedded files) or encryption. A file that does not parse, or needs a password, is
+  refused.
 - Files are stored under ``settings.upload_dir/documents`` with the document's generated
   id as their name: nothing the client sends reaches a path. The upload directory is not
   served statically; files are read only through the API, which checks who asks.
@@ -24,6 +29,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from booking.errors import PayloadTooLarge as _PayloadTooLarge
@@ -41,6 +47,11 @@ PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 # A scan at 600 dpi of an A3 page is ~70 megapixels; anything larger is not a scan and
 # decoding it could exhaust memory (a decompression bomb).
 MAX_PIXELS = 80_000_000
+MAX_PDF_PAGES = 100
+# what a cleaned PDF keeps none of: metadata, and content that runs or hides things
+PDF_ROOT_DROPPED = ("/Metadata", "/OpenAction", "/AA", "/PieceInfo", "/SpiderInfo", "/Threads")
+PDF_NAMES_DROPPED = ("/JavaScript", "/EmbeddedFiles")
+PDF_PAGE_DROPPED = ("/Metadata", "/PieceInfo", "/AA")
 FILE_NAME_MAX = 100
 
 
@@ -105,6 +116,36 @@ def clean_image(data: bytes, media_type: str) -> bytes:
         raise invalid("file", lazy("The image cannot be read.")) from None
 
 
+def clean_pdf(data: bytes) -> bytes:
+    """Parse and write anew, without metadata, active content or encryption."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if len(pdf.pages) > MAX_PDF_PAGES:
+                raise invalid("file", lazy("The PDF has too many pages."))
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for key in PDF_ROOT_DROPPED:
+                if key in pdf.Root:
+                    del pdf.Root[key]
+            names = pdf.Root.get("/Names")
+            if isinstance(names, pikepdf.Dictionary):
+                for key in PDF_NAMES_DROPPED:
+                    if key in names:
+                        del names[key]
+            for page in pdf.pages:
+                for key in PDF_PAGE_DROPPED:
+                    if key in page.obj:
+                        del page.obj[key]
+            pdf.remove_unreferenced_resources()
+            out = io.BytesIO()
+            pdf.save(out, encryption=False, fix_metadata_version=False, deterministic_id=True)
+            return out.getvalue()
+    except pikepdf.PasswordError:
+        raise invalid("file", lazy("The PDF is protected by a password.")) from None
+    except (pikepdf.PdfError, ValueError, RecursionError):
+        raise invalid("file", lazy("The PDF cannot be read.")) from None
+
+
 @dataclass(frozen=True, slots=True)
 class CleanScan:
     """What is stored of an upload: its real type, the cleaned bytes and their digest."""
@@ -125,6 +166,8 @@ def inspect_upload(data: bytes, max_bytes: int) -> CleanScan:
         raise UnsupportedDocumentType()
     if media_type in PIL_FORMATS:
         data = clean_image(data, media_type)
+    else:
+        data = clean_pdf(data)
     return CleanScan(media_type, data, hashlib.sha256(data).hexdigest())
 
 

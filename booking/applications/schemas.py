@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from booking.appointments.schemas import AppointmentOut
+from booking.appointments.schemas import AppointmentOut, HolderField
 from booking.offices.catalog import ServiceName
 from booking.parties.schemas import Parties
 from booking.regions import is_province
@@ -43,6 +43,7 @@ class ApplicationIn(Schema):
     slot_id: RowId = Field(description="its seat is held for the couple during the review")
     service: ServiceName
     parties: Parties
+    holder: Literal[1, 2] = HolderField
     answers: AnswersIn = Field(default_factory=AnswersIn)
     locale: Literal["zh_Hans_CN", "en"] | None = Field(
         default=None, description="language of notifications; default: the request's language")

@@ -85,7 +85,8 @@ class TooManyDocuments(Conflict):
 async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key: str | None,
                  locale: str) -> tuple[int, dict[str, Any]]:
     """Book the chosen slot as a held seat and open the application, in one write."""
-    booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, locale=data.locale)
+    booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
+                            locale=data.locale)
     review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True),
                            respond=lambda app, office, appointment, loc: application_body(
                                app, office.tz, appointment, [], loc))

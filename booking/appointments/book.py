@@ -21,9 +21,12 @@ from booking.appointments.hold import (
 from booking.appointments.noshow import bans
 from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
+    AccountAlreadyBooked,
+    HolderMismatch,
     IdempotencyKeyReused,
     NoShowBan,
     PartyAlreadyBooked,
+    PartyUnavailable,
     SlotFullProblem,
     SlotNotBookable,
 )
@@ -31,9 +34,11 @@ from booking.appointments.records import directory
 from booking.appointments.reminders import recipients, reminder_rows
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
+    AccountHoldsBooking,
     BallotPending,
     BookingDraft,
     CodeTaken,
+    HolderIsOther,
     IdempotencyClaim,
     KeyTaken,
     PartyBanned,
@@ -144,6 +149,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
         audit_role=principal.role if counter_office is not None else None,
+        # 实名: online, the account books for its holder (walk-ins are the clerk's, exempt)
+        holder_hash=parties[data.holder - 1].id_hash if counter_office is None else None,
     )
     party_bodies = [party_body(p) for p in parties]
     for _attempt in range(5):
@@ -174,25 +181,37 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             raise SlotNotBookable(lazy("This day's seats are allotted by a ballot; booking opens after its draw.")
                                   ) from None
         except PartyBanned:
-            raise await _ban_problem(rt, office, parties, now) from None
+            raise await _ban_problem(rt, office, parties, now, draft.holder_hash) from None
         except PartyHoldsBooking as exc:
             position = next((p.position for p in parties if p.id_hash == exc.id_hash), None)
+            if draft.holder_hash is not None and exc.id_hash != draft.holder_hash:
+                raise PartyUnavailable(party=position) from None
             raise PartyAlreadyBooked(party=position) from None
+        except HolderIsOther:
+            raise HolderMismatch() from None
+        except AccountHoldsBooking:
+            raise AccountAlreadyBooked() from None
     raise RuntimeError("could not draw a free booking code")  # pragma: no cover - 31**8 codes
 
 
-async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime) -> Conflict:
+async def _ban_problem(rt: Runtime, office: OfficeInfo, parties: list[PreparedParty], now: datetime,
+                       holder_hash: str | None) -> Conflict:
+    """The ban of a party: told in full for the account holder (or to a clerk at the
+    counter), without its end for the other party of an online booking."""
     async with rt.db.session() as session:
-        ban = await no_show_ban(session, office, parties, now)
+        ban = await no_show_ban(session, office, parties, now, holder_hash)
     return ban or SlotFullProblem()  # the ban ended between the write and this read: a plain retry will do
 
 
 async def no_show_ban(session: AsyncSession, office: OfficeInfo, parties: list[PreparedParty],
-                      now: datetime) -> NoShowBan | None:
+                      now: datetime, holder_hash: str | None = None) -> Conflict | None:
     """The office's no-show ban on a party, as the refusal a couple sees (a booking's, and a
-    ballot entry's); None when nobody is banned."""
+    ballot entry's); None when nobody is banned. With ``holder_hash`` (an online booking),
+    the other party's ban is not told, only that they cannot be booked."""
     ends = await bans(session, [p.id_hash for p in parties], office.rules.no_show, now)
     for party in parties:
+        if party.id_hash in ends and holder_hash is not None and party.id_hash != holder_hash:
+            return PartyUnavailable(party=party.position)
         if party.id_hash in ends:
             ends_on = ends[party.id_hash].astimezone(office.tz).date().isoformat()
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,

@@ -32,8 +32,9 @@ from booking.i18n import lazy
 from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import PartyHome
 from booking.offices.directory import OfficeInfo, office_of
-from booking.parties.rules import PartyFacts
+from booking.parties.services import stored_facts
 from booking.runtime import Runtime
+from booking.security.pii import PersonalDataVault
 
 
 async def _visible_for_change(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
@@ -83,10 +84,10 @@ async def cancel_standing(session: AsyncSession, principal: Principal, slot_ids:
     return len(standing)
 
 
-def stored_parties(parties: Sequence[AppointmentParty]) -> list[Party]:
-    """Stored parties as the placement rules see them: the hukou they gave, no guess."""
-    return [Party(PartyFacts(p.id_hash, p.sex, p.birth_date), PartyHome(p.hukou_province, p.id_type))
-            for p in parties]
+def stored_parties(vault: PersonalDataVault, parties: Sequence[AppointmentParty]) -> list[Party]:
+    """Stored parties as the placement rules see them: the hukou they gave, no guess; sex
+    and birth date decrypted (they are never kept in plain text)."""
+    return [Party(stored_facts(vault, p), PartyHome(p.hukou_province, p.id_type)) for p in parties]
 
 
 async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
@@ -109,7 +110,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     parties = await parties_of(session, appt.id)
     # The policy in force on the new date decides, as at booking (a move across the start
     # of a policy period can change it).
-    verdict = check_placement(office, new_slot, appt.service, stored_parties(parties), now,
+    verdict = check_placement(office, new_slot, appt.service, stored_parties(rt.vault, parties), now,
                               await policy_book(rt).periods(), counter=not principal.is_couple)
     if verdict.prereview and appt.status == "confirmed":
         raise NotInJurisdiction(lazy("On that date the office must pre-review this couple: book that date anew."),

@@ -41,13 +41,14 @@ from booking.errors import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.security.ratelimit import rate_limited
 
 
 class AppointmentController(Controller):
     path = "/api/v1/appointments"
     tags = ["appointments"]
 
-    @post("/", guards=[requires_couple], status_code=201, summary="Book an appointment",
+    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201, summary="Book an appointment",
           description="Both parties; the slot's office rules apply. 201 with status `confirmed`, or "
           "`pending_review` when a clerk must pre-review first. 409 when the slot is full, a party "
           "already holds an active booking, or the Idempotency-Key was used for another body.")

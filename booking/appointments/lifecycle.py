@@ -389,8 +389,8 @@ async def allot(session: AsyncSession, office: OfficeInfo, service: str, placeme
         stored = [{
             "id": uuid.uuid4(), "appointment_id": p.appointment_id, "position": x.position, "name": x.name,
             "id_type": x.id_type, "id_hash": x.id_hash, "id_enc": x.id_enc, "id_masked": x.id_masked,
-            "phone_enc": x.phone_enc, "phone_hash": x.phone_hash, "phone_masked": x.phone_masked, "sex": x.sex,
-            "birth_date": x.birth_date, "hukou_province": x.hukou_province, "service": service, "active": True,
+            "phone_enc": x.phone_enc, "phone_hash": x.phone_hash, "phone_masked": x.phone_masked,
+            "facts_enc": x.facts_enc, "hukou_province": x.hukou_province, "service": service, "active": True,
         } for x in p.parties]
         parties += stored
         who = Recipients(p.account_id, next((s["id"] for s in stored if s["position"] == 1), None))

@@ -22,6 +22,25 @@ class PartyAlreadyBooked(Conflict):
     title = lazy("A party already holds an active booking for this service.")
 
 
+class PartyUnavailable(Conflict):
+    """The other party (not the account holder) cannot be booked now. Whether for a booking
+    elsewhere or a no-show ban, and where or until when, is not said: it is that person's,
+    not the account holder's, to know."""
+
+    code = "party-unavailable"
+    title = lazy("The other party cannot be booked for this service now.")
+
+
+class HolderMismatch(Conflict):
+    code = "not-the-account-holder"
+    title = lazy("This account books for its holder only: name them as one of the parties.")
+
+
+class AccountAlreadyBooked(Conflict):
+    code = "account-already-booked"
+    title = lazy("This account already holds an active booking for this service.")
+
+
 class NoShowBan(Conflict):
     code = "no-show-ban"
     title = lazy("Booking is suspended after missed appointments.")

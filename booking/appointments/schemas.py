@@ -13,10 +13,15 @@ from booking.parties.schemas import Parties, PartyOut, PartyRevealed
 from booking.schemas import Output, PlainText, Schema
 
 
+HolderField = Field(default=1, description="which party is the account holder (实名): the account is bound to "
+                   "that person at its first booking and books for them only; ignored for walk-ins")
+
+
 class AppointmentIn(Schema):
     slot_id: Annotated[int, Field(ge=1)]
     service: ServiceName
     parties: Parties
+    holder: Literal[1, 2] = HolderField
     locale: Literal["zh_Hans_CN", "en"] | None = Field(
         default=None, description="language of notifications; default: the request's language")
 

@@ -1,10 +1,13 @@
 """The write that consumes a seat: the hottest path of the service (DESIGN.md 4 and 8).
 
 Everything a booking writes commits together or not at all: the idempotency record, the
-seat (``booked = booked + 1 WHERE booked < capacity``), the appointment, its two parties
-(whose partial unique index refuses a person's second active booking), the cross-province
-application when the policy routes the couple to pre-review (its seat is this held seat)
-and the outbox rows.
+account's real-name binding (an online booking names the account holder as a party: the
+account is bound to that person's ID hash at its first booking and books for them only),
+the seat (``booked = booked + 1 WHERE booked < capacity``), the appointment (a partial
+unique index: one active booking per account and service), its two parties (whose partial
+unique index refuses a person's second active booking), the cross-province application
+when the policy routes the couple to pre-review (its seat is this held seat) and the
+outbox rows.
 
 ``PgBookingStore`` does it in one statement on the raw asyncpg connection: data-modifying
 CTEs chained so that each runs only if the previous one wrote, and ``booking_fail()``
@@ -37,6 +40,7 @@ import asyncpg
 import msgspec
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments.hold import ApplicationDraft
 from booking.appointments.noshow import banned_sql, bans
@@ -50,6 +54,7 @@ from booking.db.models import (
     CrossProvinceApplication,
     IdempotencyRecord,
     Slot,
+    UserAccount,
 )
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.offices.rules import NoShowPolicy
@@ -92,6 +97,8 @@ class BookingDraft:
     application: ApplicationDraft | None = None
     # set when a clerk books for a walk-in couple: the booker's role, audited with the booking
     audit_role: str | None = None
+    # an online booking: the ID hash of the party who holds the booking account (实名)
+    holder_hash: str | None = None
 
 
 class SlotFull(Exception):
@@ -114,6 +121,14 @@ class PartyHoldsBooking(Exception):
     def __init__(self, id_hash: str | None) -> None:
         super().__init__("party holds an active booking")
         self.id_hash = id_hash
+
+
+class HolderIsOther(Exception):
+    """The account is bound to a person who is not the booking's holder party."""
+
+
+class AccountHoldsBooking(Exception):
+    """The account holds an active booking for this service already."""
 
 
 class KeyTaken(Exception):
@@ -139,11 +154,20 @@ WITH idem AS (
     INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
     SELECT $1::uuid, $2::text, $3::text, $4::text, 201, $5::json, $6::timestamptz WHERE $2::text IS NOT NULL
     RETURNING 1
-), banned AS (""" + banned_sql("$24::text[]", "$6::timestamptz", "$43::int", "$42::int", "$44::int") + """
+), banned AS (""" + banned_sql("$24::text[]", "$6::timestamptz", "$42::int", "$41::int", "$43::int") + """
+), bind AS (
+    -- an account's first booking binds it to its holder (written once, not on every booking)
+    UPDATE user_account SET id_hash = $54::text
+    WHERE id = $12::uuid AND $54::text IS NOT NULL AND id_hash IS NULL
+    RETURNING 1
+), holder AS (
+    SELECT 1 FROM user_account WHERE id = $12::uuid AND id_hash = $54::text
+    UNION ALL SELECT 1 FROM bind
 ), seat AS (
     UPDATE slot SET booked = booked + 1
     WHERE id = $7::bigint AND booked < capacity AND status = 'open'
       AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM idem))
+      AND ($54::text IS NULL OR EXISTS (SELECT 1 FROM holder))
       AND NOT EXISTS (SELECT 1 FROM banned)
       AND NOT EXISTS (SELECT 1 FROM ballot b WHERE b.office_id = slot.office_id AND b.service = slot.service
                       AND b.day = slot.local_date AND b.state = 'open')
@@ -157,43 +181,44 @@ WITH idem AS (
     RETURNING id
 ), parties AS (
     INSERT INTO appointment_party (id, appointment_id, position, name, id_type, id_hash, id_enc, id_masked,
-                                   phone_enc, phone_hash, phone_masked, sex, birth_date, hukou_province,
+                                   phone_enc, phone_hash, phone_masked, facts_enc, hukou_province,
                                    service, active)
     SELECT p.id, appt.id, p.position, p.name, p.id_type, p.id_hash, p.id_enc, p.id_masked, p.phone_enc,
-           p.phone_hash, p.phone_masked, p.sex, p.birth_date, p.hukou_province, $11::text, true
+           p.phone_hash, p.phone_masked, p.facts_enc, p.hukou_province, $11::text, true
     FROM appt, unnest($20::uuid[], $21::smallint[], $22::text[], $23::text[], $24::text[], $25::text[],
-                      $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::date[], $32::text[])
+                      $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])
          AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
-              sex, birth_date, hukou_province)
+              facts_enc, hukou_province)
     RETURNING 1
 ), application AS (
     INSERT INTO cross_province_application (id, appointment_id, office_id, account_id, service, status, route,
                                             policy_period_id, documents_required, answers, hold_expires_at,
                                             version, history, created_at, updated_at)
-    SELECT $45::uuid, appt.id, $10::int, $12::uuid, $11::text, 'submitted', $46::text, $47::int, $48::json,
-           $49::json, $50::timestamptz, 0, $51::json, $6::timestamptz, $6::timestamptz
-    FROM appt WHERE $45::uuid IS NOT NULL
+    SELECT $44::uuid, appt.id, $10::int, $12::uuid, $11::text, 'submitted', $45::text, $46::int, $47::json,
+           $48::json, $49::timestamptz, 0, $50::json, $6::timestamptz, $6::timestamptz
+    FROM appt WHERE $44::uuid IS NOT NULL
     RETURNING 1
 ), outbox AS (
     INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
                               sequence, due_at, not_after, state, next_attempt_at, attempts, payload, created_at)
     SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, n.subject_type, n.subject_id, 0,
            n.due_at, n.not_after, 'pending', n.due_at, 0, n.payload::json, $6::timestamptz
-    FROM appt, unnest($33::uuid[], $34::text[], $35::text[], $36::uuid[], $37::uuid[], $38::text[],
-                      $39::timestamptz[], $40::timestamptz[], $41::text[], $52::text[], $53::uuid[])
+    FROM appt, unnest($32::uuid[], $33::text[], $34::text[], $35::uuid[], $36::uuid[], $37::text[],
+                      $38::timestamptz[], $39::timestamptz[], $40::text[], $51::text[], $52::uuid[])
          AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload, subject_type,
               subject_id)
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_entry (at, actor_id, actor_role, office_id, action, target_type, target_id, outcome, detail)
-    SELECT $6::timestamptz, $13::uuid, $54::text, $10::int, 'appointment.book_counter', 'appointment',
+    SELECT $6::timestamptz, $13::uuid, $53::text, $10::int, 'appointment.book_counter', 'appointment',
            appt.id::text, 'ok', json_build_object('slot_id', $7::bigint)
-    FROM appt WHERE $54::text IS NOT NULL
+    FROM appt WHERE $53::text IS NOT NULL
     RETURNING 1
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
                  + (SELECT count(*) FROM application) + (SELECT count(*) FROM audit)
+            WHEN $54::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holder) THEN booking_fail('holder_mismatch')
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
             WHEN EXISTS (SELECT 1 FROM slot s JOIN ballot b ON b.office_id = s.office_id AND b.service = s.service
                          AND b.day = s.local_date AND b.state = 'open' WHERE s.id = $7::bigint)
@@ -225,7 +250,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
         d.status, d.starts_at, d.ends_at, d.locale, d.review_reason,
         [x.id for x in p], [x.position for x in p], [x.name for x in p], [x.id_type for x in p],
         [x.id_hash for x in p], [x.id_enc for x in p], [x.id_masked for x in p], [x.phone_enc for x in p],
-        [x.phone_hash for x in p], [x.phone_masked for x in p], [x.sex for x in p], [x.birth_date for x in p],
+        [x.phone_hash for x in p], [x.phone_masked for x in p], [x.facts_enc for x in p],
         [x.hukou_province for x in p],
         [r.id for r in o], [r.kind for r in o], [r.channel for r in o], [r.account_id for r in o],
         [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
@@ -235,7 +260,7 @@ def _book_args(d: BookingDraft) -> list[Any]:
         _json(a.documents_required) if a else None, _json(a.answers) if a else None,
         a.hold_expires_at if a else None, _json(a.history) if a else None,
         [r.subject_type for r in o], [r.subject_id for r in o],
-        d.audit_role,
+        d.audit_role, d.holder_hash,
     ]
 
 
@@ -254,6 +279,8 @@ class PgBookingStore:
                 raise SlotClosed() from exc
             if "no_show_ban" in str(exc):
                 raise PartyBanned() from exc
+            if "holder_mismatch" in str(exc):
+                raise HolderIsOther() from exc
             if "ballot_pending" in str(exc):
                 raise BallotPending() from exc
             raise
@@ -269,6 +296,8 @@ class PgBookingStore:
                 raise KeyTaken() from exc
             if constraint == "appointment_code_key":
                 raise CodeTaken() from exc
+            if constraint == "uq_appointment_account_active":
+                raise AccountHoldsBooking() from exc
             raise
 
 
@@ -291,6 +320,9 @@ class SqlBookingStore:
                     await session.flush()
                 except IntegrityError as exc:
                     raise KeyTaken() from exc
+            if d.holder_hash is not None and not await bind_holder(session, d.account_id, d.holder_hash):
+                await session.rollback()
+                raise HolderIsOther()
             if await bans(session, [p.id_hash for p in d.parties], d.no_show, d.now):
                 await session.rollback()
                 raise PartyBanned()
@@ -315,13 +347,16 @@ class SqlBookingStore:
             try:
                 await session.flush()
             except IntegrityError as exc:
+                await session.rollback()
+                if "account_id" in str(exc.orig):  # uq_appointment_account_active
+                    raise AccountHoldsBooking() from exc
                 raise CodeTaken() from exc
             for p in d.parties:
                 session.add(AppointmentParty(
                     id=p.id, appointment_id=d.appointment_id, position=p.position, name=p.name,
                     id_type=p.id_type, id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked,
-                    phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked, sex=p.sex,
-                    birth_date=p.birth_date, hukou_province=p.hukou_province, service=d.service, active=True))
+                    phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked,
+                    facts_enc=p.facts_enc, hukou_province=p.hukou_province, service=d.service, active=True))
             try:
                 await session.flush()
             except IntegrityError as exc:
@@ -353,6 +388,18 @@ class SqlBookingStore:
             return found.scalars().first()
 
 
+async def bind_holder(session: AsyncSession, account_id: uuid.UUID | None, holder_hash: str) -> bool:
+    """实名: bind the account to the holder at its first booking; else it must be bound to
+    them (the portable store's step, and a divorce's two parties')."""
+    bound = await session.execute(update(UserAccount).where(UserAccount.id == account_id,
+                                                            UserAccount.id_hash.is_(None))  # type: ignore[union-attr]
+                                  .values(id_hash=holder_hash))
+    if bound.rowcount:  # type: ignore[attr-defined]
+        return True
+    current = (await session.execute(select(UserAccount.id_hash).where(UserAccount.id == account_id))).scalar()
+    return current == holder_hash
+
+
 # --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------
 
 
@@ -379,7 +426,9 @@ def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
 __all__ = [
     "BallotPending",
     "BookingDraft",
+    "AccountHoldsBooking",
     "CodeTaken",
+    "HolderIsOther",
     "IdempotencyClaim",
     "KeyTaken",
     "PartyHoldsBooking",

@@ -57,4 +57,4 @@ async def application_id_of(session: AsyncSession, appt: Appointment) -> uuid.UU
 def party_body(p: Any) -> dict[str, Any]:
     """Masked: the ID number and phone never leave in full (see ``reveal``)."""
     return {"position": p.position, "name": p.name, "id_type": p.id_type, "id_number": p.id_masked,
-            "phone": p.phone_masked, "sex": p.sex, "hukou_province": p.hukou_province}
+            "phone": p.phone_masked, "hukou_province": p.hukou_province}

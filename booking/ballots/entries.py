@@ -163,7 +163,7 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
         stored = [BallotEntryParty(
             id=p.id, entry_id=entry.id, position=p.position, name=p.name, id_type=p.id_type, id_hash=p.id_hash,
             id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc, phone_hash=p.phone_hash,
-            phone_masked=p.phone_masked, sex=p.sex, birth_date=p.birth_date, hukou_province=p.hukou_province,
+            phone_masked=p.phone_masked, facts_enc=p.facts_enc, hukou_province=p.hukou_province,
             service=ballot.service, active=True) for p in parties]
         session.add(entry)
         try:

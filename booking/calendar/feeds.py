@@ -1,6 +1,7 @@
 """Subscribable calendars behind secret URLs: a couple's own appointments, and an office's
 roster for its clerks. The token is shown once; only its hash is stored; revoking it
-ends the feed at once."""
+ends the feed at once. Every read re-checks the feed's owner: a deactivated account's feeds,
+and a clerk's roster feed of an office they no longer belong to, answer 404."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from booking.appointments.codes import display_code
 from booking.audit.services import record
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.calendar.invites import appointment_event
-from booking.db.models import Appointment, CalendarFeed, Office
+from booking.db.models import Appointment, CalendarFeed, Office, UserAccount
 from booking.errors import Forbidden, NotFound, invalid
 from booking.i18n import gettext, lazy
 from booking.offices.catalog import service_title
@@ -74,10 +75,20 @@ async def revoke_feed(session: AsyncSession, actor: Principal, feed_id: uuid.UUI
     await session.commit()
 
 
+def owner_may_read(feed: CalendarFeed, owner: UserAccount | None) -> bool:
+    """The owner still holds the rights the feed was made with (read on every request)."""
+    if owner is None or not owner.is_active:
+        return False
+    if feed.kind == "couple":
+        return owner.role == "couple"
+    return Principal(owner.id, owner.role, owner.office_id).manages_office(feed.office_id)
+
+
 async def render_feed(rt: Runtime, session: AsyncSession, token: str, locale: str) -> bytes:
     feed = (await session.execute(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))))\
         .scalar_one_or_none()
-    if feed is None or feed.revoked_at is not None:
+    if feed is None or feed.revoked_at is not None or not owner_may_read(feed, await session.get(
+            UserAccount, feed.owner_id)):
         raise NotFound()
     now = rt.clock.now()
     if feed.kind == "couple":

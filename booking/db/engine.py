@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -48,14 +49,39 @@ def create_engine(settings: Settings) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(
-        settings.database_url,
-        hide_parameters=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "booking", "timezone": "UTC"}},
-    )
+    return postgres_engine(settings.database_url, pool_size=settings.db_pool_size,
+                           max_overflow=settings.db_max_overflow, pool_pre_ping=False)
+
+
+def postgres_engine(database_url: str, application_name: str = "booking", **options: Any) -> AsyncEngine:
+    """An engine whose connections are made from ``asyncpg_dsn`` (all the URL's options)."""
+    dsn = asyncpg_dsn(make_url(database_url))
+
+    async def _connect() -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(dsn, server_settings={"application_name": application_name, "timezone": "UTC"})
+
+    return create_async_engine(make_url(database_url).set(query={}), async_creator=_connect, hide_parameters=True,
+                               **options)
+
+
+# SQLAlchemy's own options of the asyncpg dialect: not connection parameters
+_DIALECT_OPTIONS = {"prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback"}
+
+
+def asyncpg_dsn(url: URL) -> str:
+    """The database URL as a libpq-style DSN for asyncpg, with every query option kept:
+    ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``, a socket directory as
+    ``host=``, ``target_session_attrs`` ... Both the engine and the hot paths' pool connect
+    with it, so the operator's TLS setting holds for every connection. SQLAlchemy's
+    spelling ``ssl=require`` is accepted as ``sslmode=require``."""
+    query = {k: v for k, v in url.query.items() if k not in _DIALECT_OPTIONS}
+    if "ssl" in query:
+        ssl = query.pop("ssl")
+        ssl = ssl[-1] if isinstance(ssl, tuple) else ssl
+        query.setdefault("sslmode", {"true": "require", "false": "disable"}.get(ssl.lower(), ssl))
+    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
 
 
 async def _no_reset(_connection: Any) -> None:
@@ -101,9 +127,18 @@ class Database:
         at ~0.36x of this, and the raw connection under SQLAlchemy's pool still paid for a
         greenlet hop per checkout. No reset on release (see ``_no_reset``).
         """
+        import asyncpg
+
         pool = self._fast_pool or await self._create_fast_pool()
         async with pool.acquire() as connection:
-            yield connection
+            try:
+                yield connection
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError):
+                # The server went away (a restart, a failover) mid-statement: this
+                # connection must not go back to the pool half-broken; the pool opens a
+                # new one on the next checkout.
+                connection.terminate()
+                raise
 
     async def _create_fast_pool(self) -> Any:
         import asyncpg
@@ -112,9 +147,8 @@ class Database:
             self._fast_pool_lock = asyncio.Lock()
         async with self._fast_pool_lock:
             if self._fast_pool is None:
-                url = self.engine.url
                 self._fast_pool = await asyncpg.create_pool(
-                    user=url.username, password=url.password, host=url.host, port=url.port, database=url.database,
+                    asyncpg_dsn(make_url(self.settings.database_url)),
                     min_size=1, max_size=self.settings.db_fast_pool_size, reset=_no_reset,
                     # the single-statement booking waits on a slot row at most this long
                     # (a closure holds the day's slots): set once per connection, no round trip

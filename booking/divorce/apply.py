@@ -9,8 +9,9 @@ then. Until they do, nothing of the booking binds them: the booking names them b
 neither their one open case nor their one active booking. Without the confirmation in
 time the seat goes back (``jobs.expire_unconfirmed``) and the case lapses.
 
-实名 (real name): an account speaks for one person. An account that has taken part in a
-divorce case as one person cannot confirm or apply as another (``speaks_for``).
+实名 (real name): an account speaks for one person, as for every online booking: it is
+bound to the party it applies or confirms as at its first booking (``store.bind_holder``),
+and an account bound to someone else can neither apply nor confirm as this person.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from booking.appointments.hold import hold_until
 from booking.appointments.noshow import bans
 from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
+    HolderMismatch,
     NoShowBan,
     NotInJurisdiction,
     PartyAlreadyBooked,
     SlotFullProblem,
     SlotNotBookable,
 )
+from booking.appointments.store import bind_holder
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.divorce.cases import (
     ONE_ACTIVE_BOOKING,
@@ -66,13 +69,6 @@ from booking.runtime import Runtime
 from booking.security.pii import mask_id_number
 
 CREATE_SCOPE = "divorce.create"
-
-
-async def speaks_for(session: AsyncSession, account_id: uuid.UUID, id_hash: str) -> bool:
-    """实名: the account has not taken part in a case as anyone else."""
-    other = await session.execute(select(DivorceParty.id).where(
-        DivorceParty.account_id == account_id, DivorceParty.id_hash != id_hash).limit(1))
-    return other.first() is None
 
 
 def _named(rt: Runtime, data: CaseIn, now: datetime) -> tuple[str, str, str]:
@@ -140,8 +136,8 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
         office, slot, DIVORCE, [_placed(applicant, applicant.id_hash, applicant.hukou_province, applicant.id_type),
                                 _placed(None, other_hash, data.other.hukou_province, data.other.id_type)],
         now, periods, counter=False, case_visit=True)
-    if not await speaks_for(session, principal.id, applicant.id_hash):
-        raise NotTheOtherParty()
+    if not await bind_holder(session, principal.id, applicant.id_hash):
+        raise HolderMismatch()
     record = await marriage_record(session, applicant.id_hash, other_hash)
     await refuse_banned(session, office, applicant.id_hash, now)
     await take_visit_seat(session, slot)
@@ -193,9 +189,10 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
         raise NotFound()  # the booking does not name this person: as if there were none
     if booker.account_id == principal.id:
         raise NotTheOtherParty()
-    if not await speaks_for(session, principal.id, me.id_hash):
-        raise NotTheOtherParty()
     case, appt = await lock_case(session, found.case_id)
+    if not await bind_holder(session, principal.id, me.id_hash):
+        await session.rollback()
+        raise NotTheOtherParty()
     if case.status != "applying":
         raise CaseClosed()
     if appt is None or appt.id != found.appointment_id or appt.status != "awaiting_party":

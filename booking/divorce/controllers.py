@@ -27,6 +27,7 @@ from booking.divorce.schemas import (
 )
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.security.ratelimit import rate_limited
 
 CASE = "/{case_id:uuid}"
 
@@ -35,7 +36,8 @@ class DivorceCaseController(Controller):
     path = "/api/v1/divorce-cases"
     tags = ["divorce"]
 
-    @post("/", guards=[requires_couple], status_code=201, summary="Apply: book the application visit",
+    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201,
+          summary="Apply: book the application visit",
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
@@ -46,7 +48,7 @@ class DivorceCaseController(Controller):
         status, body = await apply.apply_for_divorce(runtime, session, principal, data, idempotency_key, locale)
         return Response(body, status_code=status)
 
-    @post("/confirm", guards=[requires_couple], status_code=200,
+    @post("/confirm", guards=[requires_couple, rate_limited("booking")], status_code=200,
           summary="The other party confirms the application visit with their own account")
     async def confirm(self, data: JSONBody[ConfirmApplicationIn], principal: NamedDependency[Principal],
                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],

@@ -74,7 +74,7 @@ async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: 
     if not in_window(case, slot.local_date):
         raise OutsideWindow()
     rows = await _application_rows(session, case.id)
-    check_placement(office, slot, DIVORCE, stored_parties(list(rows.values())), now, periods, counter=False,
+    check_placement(office, slot, DIVORCE, stored_parties(rt.vault, list(rows.values())), now, periods, counter=False,
                     case_visit=True)
     await refuse_banned(session, office, me.id_hash, now)
     await take_visit_seat(session, slot)

@@ -38,6 +38,7 @@ from booking.events.schemas import (
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.security.ratelimit import rate_limited
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 
@@ -99,7 +100,8 @@ class EventController(Controller):
     ) -> EventOut:
         return await services.cancel_event(runtime, session, principal, event_id, data.reason, locale)
 
-    @post("/{event_id:uuid}/signups", guards=[requires_couple], status_code=201, summary="Sign up for an event",
+    @post("/{event_id:uuid}/signups", guards=[requires_couple, rate_limited("signup")], status_code=201,
+          summary="Sign up for an event",
           description="Both parties (validated as for appointments), the marriage date where the event's "
           "eligibility needs it, guests, contact. 201 with status `confirmed`, `pending_approval` or "
           "`waitlisted` (with `waitlist_position`). 422 `not-eligible` names the rule (`rule`); 409 when "

@@ -263,7 +263,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
         stored = [SignupParty(
             id=p.id, signup_id=signup.id, event_id=event_id, position=p.position, name=p.name, id_type=p.id_type,
             id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc,
-            phone_hash=p.phone_hash, phone_masked=p.phone_masked, sex=p.sex, birth_date=p.birth_date,
+            phone_hash=p.phone_hash, phone_masked=p.phone_masked, facts_enc=p.facts_enc,
             hukou_province=p.hukou_province, active=True) for p in parties]
         session.add_all(stored)
         try:

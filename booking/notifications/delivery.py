@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from booking.db.models import Notification, UserAccount
+from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
 from booking.notifications.aliyun_sms import AliyunSms
 from booking.notifications.channels import (
     DeliveryError,
@@ -52,7 +52,13 @@ from booking.notifications.inflight import DeliveryGate
 from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
 from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
+from booking.security.ratelimit import RateLimited as AccountRateLimited
+from booking.security.ratelimit import rate_limiter
 from booking.settings import Settings
+
+# whose account caused the messages about a subject (SMS are limited per account too)
+SUBJECT_ACCOUNTS: dict[str, Any] = {"appointment": Appointment, "signup": Signup,
+                                    "application": CrossProvinceApplication}
 
 logger = logging.getLogger("booking.notifications")
 
@@ -260,9 +266,17 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
     rendered = await render(RenderContext(rt, session, row, row.locale))
     sms = SmsMessage(kind=row.kind, locale=row.locale, text=rendered.sms.text, params=rendered.sms.params)
     dedupe = str(row.id)
+    model = SUBJECT_ACCOUNTS.get(row.subject_type)
+    subject = await session.get(model, row.subject_id) if model is not None else None
+    account_id = getattr(subject, "account_id", None)
 
     async def send_sms() -> None:
-        await chan.sms_limiter.take(phone_hash, now=rt.clock.now().timestamp())
+        now = rt.clock.now().timestamp()
+        await chan.sms_limiter.take(phone_hash, now=now)
+        try:  # SMS caused by one account (a scalper's many bookings to many numbers)
+            await rate_limiter(rt).check("sms", address_key=None, account=account_id, now=now)
+        except AccountRateLimited as exc:
+            raise RateLimited(retry_after=float(exc.headers["Retry-After"])) from None
         await chan.sms.send(phone, sms, dedupe)
 
     return send_sms

@@ -1,7 +1,12 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness and readiness for load balancers and orchestrators.
+
+``/ready`` is 503 only when the database does not answer. Without Redis the API still books
+(the outbox is in PostgreSQL; rate limits count in-process meanwhile), so a Redis failure
+is reported as ``degraded`` with 200: a load balancer keeps the replica in service."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -22,7 +27,7 @@ class OpsController(Controller):
     @get("/ready", exclude_from_auth=True, summary="Readiness: the database (and Redis, when configured) answer")
     async def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
         checks: dict[str, Any] = {}
-        ok = True
+        ok, degraded = True, False
         try:
             async with runtime.db.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -32,15 +37,17 @@ class OpsController(Controller):
             ok = False
         if runtime.settings.redis_url:
             try:
-                await runtime.redis.ping()  # type: ignore[union-attr]
-                checks["redis"] = "ok"
-                # reported, not required: the API serves without a worker, mail waits in the outbox
-                workers = await live_workers(runtime.redis)
+                async with asyncio.timeout(2):
+                    await runtime.redis.ping()  # type: ignore[union-attr]
+                    checks["redis"] = "ok"
+                    # reported, not required: the API serves without a worker, mail waits in the outbox
+                    workers = await live_workers(runtime.redis)
                 checks["workers"] = workers
                 checks["worker_heartbeat"] = "ok" if workers else "missing"
             except Exception as exc:  # noqa: BLE001
                 checks["redis"] = f"error: {type(exc).__name__}"
-                ok = False
+                degraded = True
         for name, probe in runtime.extras.get("readiness_probes", {}).items():
             checks[name] = await probe()
-        return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        status = "unavailable" if not ok else "degraded" if degraded else "ok"
+        return Response({"status": status, "checks": checks}, status_code=200 if ok else 503)

@@ -50,9 +50,8 @@ class PartyOut(Output):
     position: int
     name: str
     id_type: str
-    id_number: str = Field(description="masked, e.g. 4401**********123X")
-    phone: str = Field(description="masked, e.g. 138****5678")
-    sex: str | None
+    id_number: str = Field(description="masked: the last character only, e.g. *****************X")
+    phone: str = Field(description="masked, e.g. ********678")
     hukou_province: str | None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from booking.errors import InvalidInput, field_error
 from booking.i18n import lazy
@@ -26,7 +27,8 @@ class PreparedParty:
     phone_enc: str
     phone_hash: str
     phone_masked: str
-    sex: str
+    facts_enc: str
+    sex: str  # in memory only: stored encrypted in facts_enc
     birth_date: date
     # as the party answered; never guessed from the ID number's region, which is where the
     # person was first registered, not where their hukou is now (None counts as non-local)
@@ -38,7 +40,16 @@ class PreparedParty:
 
     def out(self) -> PartyOut:
         return PartyOut(position=self.position, name=self.name, id_type=self.id_type, id_number=self.id_masked,
-                        phone=self.phone_masked, sex=self.sex, hukou_province=self.hukou_province)
+                        phone=self.phone_masked, hukou_province=self.hukou_province)
+
+
+FACTS_CONTEXT = "party.facts"
+
+
+def stored_facts(vault: PersonalDataVault, party: Any) -> PartyFacts:
+    """A stored party's sex and birth date, for the rules (decrypted: never kept in plain)."""
+    sex, born = vault.decrypt(party.facts_enc, context=FACTS_CONTEXT).split("|")
+    return PartyFacts(party.id_hash, sex, date.fromisoformat(born))
 
 
 def id_lookup_hash(vault: PersonalDataVault, identity: Identity) -> str:
@@ -81,6 +92,7 @@ def prepare_parties(vault: PersonalDataVault, parties: list[PartyIn], today: dat
             phone_enc=vault.encrypt(party.phone, context="party.phone"),
             phone_hash=vault.lookup_hash(party.phone, kind="phone"),
             phone_masked=mask_phone(party.phone),
+            facts_enc=vault.encrypt(f"{sex}|{birth.isoformat()}", context=FACTS_CONTEXT),
             sex=sex,
             birth_date=birth,
             hukou_province=party.hukou_province,

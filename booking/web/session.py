@@ -49,8 +49,8 @@ def _verifier(request: Request[Any, Any, Any]) -> Any:
     return verifier
 
 
-async def provide_viewer(request: Request[Any, Any, Any]) -> Principal | None:
-    """Who is looking at the page: the principal of a valid session cookie, or None."""
+async def session_token(request: Request[Any, Any, Any]) -> tuple[Principal, Token] | None:
+    """The principal and token of a valid session cookie (revocation checked), or None."""
     encoded = request.cookies.get(COOKIE)
     if not encoded:
         return None
@@ -61,17 +61,27 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Principal | None:
     principal, token = result.user, result.auth
     if not isinstance(principal, Principal) or not isinstance(token, Token):
         return None
+    return principal, token
+
+
+async def provide_viewer(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who is looking at the page: the principal of a valid session cookie, or None."""
+    found = await session_token(request)
+    if found is None:
+        return None
+    principal, token = found
     runtime: Runtime = request.app.state.runtime
     ttl = runtime.settings.access_token_ttl_seconds
     if token.exp - datetime.now(UTC) < timedelta(seconds=ttl / 2):
-        request.state[RENEW] = new_token(request, principal)
+        request.state[RENEW] = new_token(request, principal, token.extras.get("sv", 0))
     return principal
 
 
-def new_token(request: Request[Any, Any, Any], principal: Principal) -> str:
+def new_token(request: Request[Any, Any, Any], principal: Principal, session_version: int) -> str:
+    """A token of the account's current session version (a renewal keeps the one it had)."""
     runtime: Runtime = request.app.state.runtime
     return issue_token(request.app.state.jwt_auth, runtime.settings, subject=principal.id, role=principal.role,
-                       office_id=principal.office_id)
+                       office_id=principal.office_id, session_version=session_version)
 
 
 def set_session(response: Response[Any], request: Request[Any, Any, Any], token: str) -> None:

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from booking.app import create_app
 from booking.clock import FixedClock
-from booking.demo import DEMO_PASSWORDS, seed_demo
+from booking.demo import DEMO_LOGINS_FILE, DemoLogins, seed_demo
 from booking.runtime import Runtime
 from tests.conftest import DEFAULT_NOW, ROOT, make_settings
 from tests.helpers import live_server
@@ -38,6 +38,7 @@ def server(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     settings = make_settings(pg_database, tmp_path_factory.mktemp("pages"), office_cache_seconds=0)
     clock = FixedClock(DEFAULT_NOW)
     asyncio.run(seed_demo(settings, clock))
+    Api.logins = DemoLogins(settings.data_dir / DEMO_LOGINS_FILE)  # the passwords it generated
     runtime = Runtime.build(settings, clock=clock)
     runtime.extras["run_in_process_jobs"] = False  # notifications are not what these tests look at
     with live_server(create_app(runtime=runtime, close_runtime=True)) as url:
@@ -94,6 +95,8 @@ def check(page: Page, name: str) -> None:
 class Api:
     """The JSON API, for what the story needs set up by others (a clerk, another couple)."""
 
+    logins: DemoLogins
+
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base, timeout=30)
 
@@ -103,7 +106,8 @@ class Api:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def clerk(self, office_code: str = "gz-tianhe") -> dict[str, str]:
-        return self.token(f"clerk.{office_code}@demo.invalid", DEMO_PASSWORDS["clerk"])
+        email = f"clerk.{office_code}@demo.invalid"
+        return self.token(email, self.logins.known[email])
 
     def couple(self, email: str) -> dict[str, str]:
         self.http.post("/api/v1/auth/register", json={"email": email, "password": "password-123", "name": "另一对"})

@@ -1,6 +1,6 @@
 """All table models; importing this module registers them on ``SQLModel.metadata``."""
 
-from booking.db.models.accounts import UserAccount
+from booking.db.models.accounts import RecoveryCode, RevokedToken, UserAccount
 from booking.db.models.applications import ApplicationDocument, CrossProvinceApplication
 from booking.db.models.appointments import (
     ACTIVE_STATUSES,
@@ -64,6 +64,8 @@ __all__ = [
     "JurisdictionPeriod",
     "Notification",
     "Office",
+    "RecoveryCode",
+    "RevokedToken",
     "OfficeDay",
     "OfficePeakDay",
     "SIGNUP_STATUSES",

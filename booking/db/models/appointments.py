@@ -45,6 +45,7 @@ APPOINTMENT_STATUSES = tuple(s.value for s in AppointmentStatus)
 # These hold a seat (counted in ``slot.booked``) and their parties' one active booking per
 # service (DESIGN.md 4.2); leaving them releases both.
 ACTIVE_STATUSES = ("pending_review", "awaiting_party", "confirmed", "checked_in")
+ACTIVE_SQL = f"account_id IS NOT NULL AND status IN {ACTIVE_STATUSES}"
 
 
 class Appointment(SQLModel, table=True):
@@ -54,6 +55,9 @@ class Appointment(SQLModel, table=True):
         CheckConstraint("channel IN ('online', 'counter')", name="ck_appointment_channel"),
         Index("ix_appointment_office_starts", "office_id", "starts_at"),
         Index("ix_appointment_account", "account_id", "starts_at"),
+        # one active booking per account and service (walk-ins have no account)
+        Index("uq_appointment_account_active", "account_id", "service", unique=True,
+              postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
         # the no-show sweep: confirmed appointments whose slot is over
         Index("ix_appointment_unchecked", "starts_at", postgresql_where=text("status = 'confirmed'"),
               sqlite_where=text("status = 'confirmed'")),
@@ -85,6 +89,9 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = utc_field(nullable=True)
     checked_in_at: datetime | None = utc_field(nullable=True)
     completed_at: datetime | None = utc_field(nullable=True)
+    # when the parties' personal data was removed, a while after the appointment ended
+    # (booking.ops.retention); the appointment's own facts stay
+    anonymised_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)
 
@@ -93,7 +100,6 @@ class AppointmentParty(SQLModel, table=True):
     __tablename__ = "appointment_party"
     __table_args__ = (
         CheckConstraint("position IN (1, 2)", name="ck_appointment_party_position"),
-        CheckConstraint("sex IN ('M', 'F')", name="ck_appointment_party_sex"),
         # One active booking per person per service, enforced by the database on a keyed
         # hash of the ID number (DESIGN.md 4.2). ``active`` is never NULL.
         Index("uq_appointment_party_active", "id_hash", "service", unique=True,
@@ -114,8 +120,9 @@ class AppointmentParty(SQLModel, table=True):
     phone_enc: str = Field(sa_column=Column(Text, nullable=False))
     phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
     phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    sex: str = Field(sa_column=Column(String(1), nullable=False))
-    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    # sex and birth date, encrypted ("M|1995-03-08"): the rules re-check them (a reschedule);
+    # kept in plain text beside the mask they would narrow the ID number (security/pii.py)
+    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
     hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

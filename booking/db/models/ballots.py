@@ -128,7 +128,6 @@ class BallotEntryParty(SQLModel, table=True):
     __tablename__ = "ballot_entry_party"
     __table_args__ = (
         CheckConstraint("position IN (1, 2)", name="ck_ballot_entry_party_position"),
-        CheckConstraint("sex IN ('M', 'F')", name="ck_ballot_entry_party_sex"),
         Index("uq_ballot_entry_party_active", "id_hash", "service", unique=True,
               postgresql_where=text("active"), sqlite_where=text("active")),
         Index("uq_ballot_entry_party_position", "entry_id", "position", unique=True),
@@ -146,8 +145,8 @@ class BallotEntryParty(SQLModel, table=True):
     phone_enc: str = Field(sa_column=Column(Text, nullable=False))
     phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
     phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    sex: str = Field(sa_column=Column(String(1), nullable=False))
-    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    # sex and birth date, encrypted, as an appointment's party keeps them (security/pii.py)
+    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
     hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

@@ -149,6 +149,8 @@ class Signup(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
     cancelled_at: datetime | None = utc_field(nullable=True)
     checked_in_at: datetime | None = utc_field(nullable=True)
+    # when the personal data was removed, a while after the sign-up ended (booking.ops.retention)
+    anonymised_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)
 
@@ -157,7 +159,6 @@ class SignupParty(SQLModel, table=True):
     __tablename__ = "signup_party"
     __table_args__ = (
         CheckConstraint("position IN (1, 2)", name="ck_signup_party_position"),
-        CheckConstraint("sex IN ('M', 'F')", name="ck_signup_party_sex"),
         # A person is in at most one active sign-up per event, whoever they sign up with:
         # a partial unique index on the keyed hash of the ID number (DESIGN.md 4.2).
         Index("uq_signup_party_active", "event_id", "id_hash", unique=True,
@@ -177,7 +178,8 @@ class SignupParty(SQLModel, table=True):
     phone_enc: str = Field(sa_column=Column(Text, nullable=False))
     phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
     phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    sex: str = Field(sa_column=Column(String(1), nullable=False))
-    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    # sex and birth date, encrypted ("M|1995-03-08"): the rules re-check them (a reschedule);
+    # kept in plain text beside the mask they would narrow the ID number (security/pii.py)
+    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
     hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

@@ -10,14 +10,17 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts import mfa
 from booking.accounts import services as accounts
 from booking.accounts.principal import Principal
+from booking.accounts.revocation import account_gate, end_session
 from booking.accounts.schemas import LoginIn, RegisterIn
 from booking.errors import Problem
 from booking.runtime import Runtime
+from booking.security.ratelimit import count_request, rate_limiter
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
-from booking.web.session import RENEW, clear_session, new_token, safe_next, set_session
+from booking.web.session import RENEW, clear_session, new_token, safe_next, session_token, set_session
 
 LOGIN_FIELDS = ("email", "password")
 REGISTER_FIELDS = ("name", "email", "password", "phone")
@@ -38,11 +41,16 @@ class AccountPages(Controller):
         form = await posted(request)
         target = safe_next(form.get("next"), "")
         try:
+            await count_request(request, "login", None)
             data = parse(LoginIn, unflatten(form, LOGIN_FIELDS))
-            account = await accounts.login(session, runtime, data.email, data.password)
+            account = await accounts.login(session, runtime, data.email, data.password,
+                                           rate_limiter(runtime).address_of(request.scope))
+            if mfa.needs_second_factor(runtime, account):
+                raise mfa.SecondFactorRequired()  # staff sign in where the second factor is asked
         except Problem as problem:
             return _refused(request, "login.html", problem, form, LOGIN_FIELDS, target)
-        return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "logged-in")
+        return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "logged-in",
+                          account.session_version)
 
     @get("/register", name="register")
     async def register_form(self, request: Request[Any, Any, Any], next_path: Next = None) -> Response[Any]:
@@ -54,20 +62,27 @@ class AccountPages(Controller):
         form = await posted(request)
         target = safe_next(form.get("next"), "")
         try:
+            await count_request(request, "register", None)
             data = parse(RegisterIn, {**unflatten(form, REGISTER_FIELDS), "locale": locale})
             await accounts.register_couple(session, runtime, data)
             # logged in the way every login is: through the login service
-            account = await accounts.login(session, runtime, data.email, data.password)
+            account = await accounts.login(session, runtime, data.email, data.password,
+                                           rate_limiter(runtime).address_of(request.scope))
         except Problem as problem:
             return _refused(request, "register.html", problem, form, REGISTER_FIELDS, target)
-        return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "registered")
+        return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "registered",
+                          account.session_version)
 
     @get("/logout", name="logout")
     async def logout_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return page(request, "logout.html")
 
     @post("/logout", name="logout-post")
-    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def logout(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                     runtime: NamedDependency[Runtime]) -> Response[Any]:
+        token = await session_token(request)
+        if token is not None:  # the session ends on the server too, not only in this browser
+            await end_session(session, account_gate(runtime), token[0].id, token[1].jti or "", token[1].exp)
         request.state[RENEW] = None  # no renewed session set on the way out
         response = redirect(request, "/", notice="logged-out")
         clear_session(response)
@@ -80,7 +95,8 @@ def _refused(request: Request[Any, Any, Any], template: str, problem: Problem, f
     return page(request, template, status_code=problem.status, next=target, form=refused(problem, form, fields))
 
 
-def _signed_in(request: Request[Any, Any, Any], principal: Principal, target: str, notice: str) -> Response[Any]:
+def _signed_in(request: Request[Any, Any, Any], principal: Principal, target: str, notice: str,
+               session_version: int) -> Response[Any]:
     response = redirect(request, target or HOME_OF_ROLE.get(principal.role, "/"), notice=notice)
-    set_session(response, request, new_token(request, principal))
+    set_session(response, request, new_token(request, principal, session_version))
     return response

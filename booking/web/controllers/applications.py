@@ -27,6 +27,7 @@ from booking.jurisdiction.services import assess_for
 from booking.offices import services as offices
 from booking.offices.catalog import SERVICES, service_title
 from booking.runtime import Runtime
+from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import note_outcome, page, redirect
@@ -62,6 +63,7 @@ class CrossProvincePages(Controller):
         if form.get("permit") != "yes":
             answers.pop("residence_permit", None)
         try:
+            await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
                 runtime, principal, parse(ApplicationIn, fields), locale=locale,
                 key=idempotency_key(form))

@@ -17,6 +17,7 @@ from booking.events import services as events
 from booking.events import signups
 from booking.events.schemas import SignupIn
 from booking.runtime import Runtime
+from booking.security.ratelimit import count_request
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
 from booking.web.pages import note_outcome, page, redirect
@@ -60,6 +61,7 @@ class EventPages(Controller):
         if form.get("contribution") != "sponsor":
             fields.pop("sponsor", None)
         try:
+            await count_request(request, "signup", principal.id)
             _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
                                   key=idempotency_key(form))
         except Problem as problem:

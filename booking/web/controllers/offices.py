@@ -17,6 +17,7 @@ from booking.errors import NotFound, Problem
 from booking.offices.catalog import SERVICES
 from booking.runtime import Runtime
 from booking.schemas import PathId
+from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import note_outcome, page, redirect
@@ -67,6 +68,7 @@ class OfficePages(Controller):
         chosen = slot_id
         try:
             # the slot comes from the form: after a refusal the couple may choose another one
+            await count_request(request, "booking", principal.id)
             data = parse(AppointmentIn, unflatten(form, BOOKING_FIELDS))
             chosen = data.slot_id
             _status, body = await book(runtime, principal, data, locale=locale,

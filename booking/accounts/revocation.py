@@ -1,0 +1,121 @@
+"""Revocation: a signed token is not enough; the account behind it must still allow it.
+
+Every request's token is checked against the account's state: active, the same role and
+office as the token says, the same session version (raised by deactivation, reactivation,
+a move to another office, an MFA reset), and the token's id not ended by a logout. The
+answer is cached in each process for ``BOOKING_ACCOUNT_CACHE_SECONDS`` (5 s by default):
+the booking rush reads the account once per token and cache period, not once per request.
+A change is seen at once by the process that made it (``forget``) and within the cache
+period by every other API replica (they share nothing but the database).
+
+Used by the API's token check (``booking.accounts.tokens``) and callable as a service by
+anything else that holds a session (web pages): ``AccountGate.admits``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.clock import Clock
+from booking.db.engine import Database
+from booking.db.models import RevokedToken
+
+_STATE_PG = """
+SELECT a.is_active, a.role, a.office_id, a.session_version,
+       EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $2) AS revoked
+FROM user_account a WHERE a.id = $1
+"""
+_STATE_SQL = text(
+    "SELECT a.is_active, a.role, a.office_id, a.session_version, "
+    "EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = :jti) AS revoked "
+    "FROM user_account a WHERE a.id = :id").bindparams(bindparam("id", type_=Uuid))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    active: bool
+    role: str
+    office_id: int | None
+    session_version: int
+    token_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    """What a token (or a page session) says about its account."""
+
+    account_id: uuid.UUID
+    token_id: str
+    role: str
+    office_id: int | None
+    session_version: int
+
+
+class AccountGate:
+    # a bound on the cache: past it, the oldest half is dropped (a rush of new tokens
+    # costs a re-read, never memory)
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, db: Database, clock: Clock, ttl_seconds: float) -> None:
+        self._db = db
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._cache: dict[tuple[uuid.UUID, str], tuple[datetime, AccountState | None]] = {}
+
+    async def admits(self, claims: SessionClaims) -> bool:
+        state = await self.state(claims.account_id, claims.token_id)
+        return (state is not None and state.active and not state.token_revoked
+                and state.role == claims.role and state.office_id == claims.office_id
+                and state.session_version == claims.session_version)
+
+    async def state(self, account_id: uuid.UUID, token_id: str) -> AccountState | None:
+        now = self._clock.now()
+        key = (account_id, token_id)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        state = await self._read(account_id, token_id)
+        if len(self._cache) >= self.MAX_ENTRIES:
+            for stale in list(self._cache)[: self.MAX_ENTRIES // 2]:
+                del self._cache[stale]
+        self._cache[key] = (now + self._ttl, state)
+        return state
+
+    def forget(self, account_id: uuid.UUID) -> None:
+        """This process changed the account: drop what it cached of it at once."""
+        for key in [k for k in self._cache if k[0] == account_id]:
+            del self._cache[key]
+
+    async def _read(self, account_id: uuid.UUID, token_id: str) -> AccountState | None:
+        if self._db.is_postgres:
+            async with self._db.raw() as conn:
+                row: Any = await conn.fetchrow(_STATE_PG, account_id, token_id)
+        else:
+            async with self._db.connect() as conn:
+                row = (await conn.execute(_STATE_SQL, {"id": account_id, "jti": token_id})).first()
+        if row is None:
+            return None
+        return AccountState(bool(row[0]), row[1], row[2], int(row[3]), bool(row[4]))
+
+
+async def end_session(session: AsyncSession, gate: AccountGate, account_id: uuid.UUID, token_id: str,
+                      expires_at: datetime) -> None:
+    """Log out: the token's id joins the deny-list until the token would have expired."""
+    if await session.get(RevokedToken, token_id) is None:
+        session.add(RevokedToken(jti=token_id, account_id=account_id, expires_at=expires_at))
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent logout of the same token got there first
+            await session.rollback()
+    gate.forget(account_id)
+
+
+def account_gate(runtime: Any) -> AccountGate:
+    return runtime.extras["account_gate"]  # type: ignore[no-any-return]
