@@ -22,6 +22,7 @@ from booking.appointments.controllers import AppointmentController, DeskControll
 from booking.audit.controllers import AuditController
 from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
+from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
 from booking.errors import exception_handlers
 from booking.events.controllers import EventController, EventFeedController, SignupController
@@ -59,6 +60,8 @@ CONTROLLERS: list[Any] = [
     JurisdictionController,
     ApplicationController,
     ApplicationQueueController,
+    DivorceCaseController,
+    OfficeDivorceController,
     EventController,
     SignupController,
     EventFeedController,

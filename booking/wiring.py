@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from booking.accounts.revocation import AccountGate
 from booking.accounts.throttle import LoginThrottle
+from booking.appointments.lifecycle import register_follower
 from booking.appointments.store import booking_store
+from booking.divorce.ending import follow_visits
 from booking.jurisdiction.periods import PolicyBook
+from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 from booking.security.ratelimit import build_rate_limiter
@@ -15,7 +18,9 @@ from booking.slots.facts import SlotFactsCache
 
 
 def wire(runtime: Runtime) -> None:
-    """Attach the shared helpers the hot paths use (caches) to the runtime."""
+    """Attach the shared helpers the hot paths use (caches) to the runtime, and the
+    followers of the appointment lifecycle (a divorce case follows its visits)."""
+    register_follower(DIVORCE, follow_visits)
     directory = OfficeDirectory(runtime.db, ttl_seconds=runtime.settings.office_cache_seconds)
     runtime.extras.setdefault("offices", directory)
     runtime.extras.setdefault("booking_store", booking_store(runtime.db))

@@ -71,7 +71,7 @@ class AppointmentController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         status: Annotated[str | None, QueryParameter(
-            pattern=r"^(pending_review|confirmed|checked_in|completed|turned_away|no_show|cancelled)$")] = None,
+            pattern=r"^(pending_review|awaiting_party|confirmed|checked_in|completed|turned_away|no_show|cancelled)$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Offset = 0,
     ) -> AppointmentList:

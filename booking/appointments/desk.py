@@ -24,6 +24,7 @@ from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import NotFound
 from booking.i18n import lazy
+from booking.offices.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
@@ -62,6 +63,10 @@ async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appoin
     now = rt.clock.now()
     appt = await _staff_change(session, principal, appointment_id, change)
     office = await office_of(rt, appt.office_id, session)
+    if change is lifecycle.COMPLETE and appt.service == DIVORCE:
+        # a divorce visit is done by its case's step: receipt (受理) or the certificate
+        await refuse(session, principal, change.audit, appt, InvalidTransition(
+            lazy("A divorce visit is completed on its case: record the receipt or the registration.")))
     if on_the_day and appt.starts_at.astimezone(office.tz).date() != now.astimezone(office.tz).date():
         await refuse(session, principal, change.audit, appt, InvalidTransition(ON_THE_DAY[change.name]))
     if after_start and now < appt.starts_at:

@@ -9,8 +9,14 @@ that goes with it, for one appointment or a batch, in the caller's transaction:
   writes them;
 - leaving ``pending_review`` settles the cross-province application that held the seat
   (approved, rejected, withdrawn, expired: ``hold.py``);
-- what the couple's calendar must see raises SEQUENCE; the couple is told (outbox);
-- a clerk's or the system's change is audited.
+- what the couple's calendar must see raises SEQUENCE; the couple is told (outbox), each
+  party by their own account where they have one (``reminders.audiences``);
+- a clerk's or the system's change is audited;
+- what hangs on appointments of a service follows them (a divorce case its visits): the
+  area registers a follower (``register_follower``), called in the same transaction.
+
+A divorce visit booked by one party waits for the other's confirmation
+(``awaiting_party``), holding its seat like a held application (``booking.divorce``).
 
 Locks follow ``booking.db.locking``: the slot before the appointment (``lock_for_change``),
 so a closure, which locks its day's slots and then what stands on them, and a change of one
@@ -44,7 +50,7 @@ from booking.appointments import hold
 from booking.appointments.codes import new_code
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.records import refuse
-from booking.appointments.reminders import REMINDER, recipients, reminder_rows
+from booking.appointments.reminders import REMINDER, audiences, reminder_rows
 from booking.appointments.store import ballot_pending
 from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
@@ -54,7 +60,7 @@ from booking.db.models.applications import OPEN_STATUSES
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo
 
-ACTIVE = frozenset({S.PENDING_REVIEW, S.CONFIRMED, S.CHECKED_IN})
+ACTIVE = frozenset({S.PENDING_REVIEW, S.AWAITING_PARTY, S.CONFIRMED, S.CHECKED_IN})
 
 
 class Actor(StrEnum):
@@ -87,14 +93,23 @@ def _transition(name: str, sources: tuple[S, ...], target: S, actors: tuple[Acto
     return Transition(name, frozenset(sources), target, frozenset(actors), audit, **effects)
 
 
-P, C, I = S.PENDING_REVIEW, S.CONFIRMED, S.CHECKED_IN
-CANCEL_BY_COUPLE = _transition("cancel", (P, C), S.CANCELLED, (Actor.COUPLE,), "appointment.cancel",
+P, W, C, I = S.PENDING_REVIEW, S.AWAITING_PARTY, S.CONFIRMED, S.CHECKED_IN
+CANCEL_BY_COUPLE = _transition("cancel", (P, W, C), S.CANCELLED, (Actor.COUPLE,), "appointment.cancel",
                       notice="appointment.cancelled", hold="withdrawn", calendar=True)
-CANCEL_BY_OFFICE = _transition("cancel", (P, C), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
+CANCEL_BY_OFFICE = _transition("cancel", (P, W, C), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
                       notice="appointment.cancelled", hold="rejected", calendar=True)
 # A closure of the date or the removal of a special opening: whatever stands on the slots
-CLOSE_DAY = _transition("close day", (P, C, I), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
+CLOSE_DAY = _transition("close day", (P, W, C, I), S.CANCELLED, (Actor.OFFICE,), "appointment.cancel",
                notice="appointment.cancelled", hold="rejected", calendar=True)
+# A divorce visit: the other party confirms with their own account; or does not in time
+CONFIRM_BY_PARTY = _transition("confirm", (W,), S.CONFIRMED, (Actor.COUPLE,), "appointment.confirm",
+                      notice="appointment.confirmed", calendar=True)
+EXPIRE_UNCONFIRMED = _transition("expire unconfirmed", (W,), S.CANCELLED, (Actor.SYSTEM,), "appointment.expire",
+                        calendar=True)
+# A divorce case ended (withdrawn, or by law): its visit goes with it, told by the case's
+# own notice, which says neither why nor by whom
+END_WITH_CASE = _transition("end with its case", (W, C, I), S.CANCELLED, (Actor.COUPLE, Actor.OFFICE, Actor.SYSTEM),
+                   "appointment.cancel", calendar=True)
 APPROVE = _transition("approve", (P,), S.CONFIRMED, (Actor.OFFICE,), "appointment.approve",
              notice="application.approved", about_application=True, hold="approved", calendar=True)
 REJECT = _transition("reject", (P,), S.CANCELLED, (Actor.OFFICE,), "appointment.reject",
@@ -107,7 +122,18 @@ TURN_AWAY = _transition("turn away", (C, I), S.TURNED_AWAY, (Actor.OFFICE,), "ap
 NO_SHOW = _transition("no-show", (C,), S.NO_SHOW, (Actor.OFFICE, Actor.SYSTEM), "appointment.no_show")
 
 TRANSITIONS = (CANCEL_BY_COUPLE, CANCEL_BY_OFFICE, CLOSE_DAY, APPROVE, REJECT, EXPIRE, CHECK_IN, COMPLETE,
-               TURN_AWAY, NO_SHOW)
+               TURN_AWAY, NO_SHOW, CONFIRM_BY_PARTY, EXPIRE_UNCONFIRMED, END_WITH_CASE)
+
+# What hangs on the appointments of a service and follows their changes, in the same
+# transaction, after them (the lock order's last step): (session, the changed
+# appointments, the transition, who, when).
+Follower = Callable[[AsyncSession, Sequence[Appointment], Transition, Principal, datetime], Awaitable[None]]
+_FOLLOWERS: dict[str, Follower] = {}
+
+
+def register_follower(service: str, follower: Follower) -> None:
+    """Called by an area at wiring (``booking.wiring``); registering again replaces."""
+    _FOLLOWERS[service] = follower
 
 
 def allowed(appt: Appointment, t: Transition, principal: Principal) -> bool:
@@ -189,6 +215,8 @@ async def apply(session: AsyncSession, appts: Sequence[Appointment], t: Transiti
             record(session, actor, t.audit, target_type="appointment", target_id=appt.id,
                    office_id=appt.office_id, at=now, status=t.target.value, automatic=by is Actor.SYSTEM,
                    **audit_detail)
+    for service in sorted({a.service for a in appts} & _FOLLOWERS.keys()):
+        await _FOLLOWERS[service](session, [a for a in appts if a.service == service], t, actor, now)
     return list(applications.values())
 
 
@@ -241,33 +269,39 @@ async def _notices(session: AsyncSession, appts: Sequence[Appointment], t: Trans
     parties = await parties_of_many(session, [a.id for a in appts])
     rows: list[OutboxRow] = []
     for appt in appts:
-        who = recipients(appt.account_id, parties[appt.id])
         app = applications.get(appt.id)
-        if t.notice is not None and t.about_application:
-            if app is not None:
-                rows += messages(t.notice, "application", app.id, app.version, who, appt.locale, now)
-        elif t.notice is not None:
-            payload = {"by": "couple" if by is Actor.COUPLE else "office"}
-            rows += messages(t.notice, "appointment", appt.id, appt.sequence, who, appt.locale, now,
-                             payload=payload)
-        if t.target == S.CONFIRMED:
-            assert office is not None, "reminders need the office"
-            rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+        for who, locale in audiences(appt, parties[appt.id]):
+            if t.notice is not None and t.about_application:
+                if app is not None:
+                    rows += messages(t.notice, "application", app.id, app.version, who, locale, now)
+            elif t.notice is not None:
+                payload = {"by": "couple" if by is Actor.COUPLE else "office"}
+                rows += messages(t.notice, "appointment", appt.id, appt.sequence, who, locale, now,
+                                 payload=payload)
+            if t.target == S.CONFIRMED:
+                assert office is not None, "reminders need the office"
+                rows += reminder_rows(appt.id, appt.sequence, who, locale, appt.starts_at, office, now)
     return rows
 
 
 # --- the seat of a reschedule --------------------------------------------------------------
 
 
+async def take_seat(session: AsyncSession, slot_id: int) -> bool:
+    """A seat on an open slot under the capacity guard (the conditional UPDATE, which
+    locks the slot); False when it is full or closed, or its day waits for a ballot's draw."""
+    taken = await session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity, Slot.status == "open",
+                           ~ballot_pending(Slot))
+        .values(booked=Slot.booked + 1).returning(Slot.id))
+    return taken.first() is not None
+
+
 async def move_seat(session: AsyncSession, appt: Appointment, new_slot: Slot, now: datetime) -> bool:
     """Take a seat on ``new_slot`` (locked by the caller, with the old one) under the
     capacity guard and give the old one back; False when the new slot is full or closed,
     or its day waits for a ballot's draw."""
-    taken = await session.execute(
-        update(Slot).where(Slot.id == new_slot.id, Slot.booked < Slot.capacity, Slot.status == "open",
-                           ~ballot_pending(Slot))
-        .values(booked=Slot.booked + 1).returning(Slot.id))
-    if taken.first() is None:
+    if not await take_seat(session, new_slot.id or 0):
         return False
     await _release_seats(session, [appt])
     await _seats_freed(session, [appt], now, refill=True)
@@ -283,11 +317,12 @@ async def rewrite_reminders(session: AsyncSession, appt: Appointment, office: Of
     appointment gets reminders for its new time."""
     appt.sequence += 1
     appt.updated_at = now
-    who = recipients(appt.account_id, (await parties_of_many(session, [appt.id]))[appt.id])
     await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
-    rows = messages(kind, "appointment", appt.id, appt.sequence, who, appt.locale, now)
-    if appt.status == S.CONFIRMED:
-        rows += reminder_rows(appt.id, appt.sequence, who, appt.locale, appt.starts_at, office, now)
+    rows = []
+    for who, locale in audiences(appt, (await parties_of_many(session, [appt.id]))[appt.id]):
+        rows += messages(kind, "appointment", appt.id, appt.sequence, who, locale, now)
+        if appt.status == S.CONFIRMED:
+            rows += reminder_rows(appt.id, appt.sequence, who, locale, appt.starts_at, office, now)
     await add_rows(session, rows, now)
 
 
@@ -388,7 +423,8 @@ async def _seats_freed(session: AsyncSession, appts: Sequence[Appointment], now:
         await listener(session, appts, now, refill)
 
 
-__all__ = ["ACTIVE", "APPROVE", "Placement", "SeatRef", "SeatsGone", "allot", "on_seat_freed", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
-           "EXPIRE", "NO_SHOW", "REJECT", "TRANSITIONS", "TURN_AWAY", "Actor", "Transition", "actor_of",
-           "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "parties_of_many",
-           "rewrite_reminders"]
+__all__ = ["ACTIVE", "APPROVE", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
+           "CONFIRM_BY_PARTY", "END_WITH_CASE", "EXPIRE", "EXPIRE_UNCONFIRMED", "NO_SHOW", "REJECT", "TRANSITIONS",
+           "TURN_AWAY", "Actor", "Follower", "Placement", "SeatRef", "SeatsGone", "Transition", "actor_of", "allot",
+           "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "on_seat_freed", "parties_of_many",
+           "register_follower", "rewrite_reminders", "take_seat"]

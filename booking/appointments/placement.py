@@ -19,6 +19,7 @@ from booking.errors import InvalidInput, field_error, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import UNANSWERED, Assessment, PartyHome, Period, Unanswered, assess
+from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeInfo
 from booking.parties.rules import PartyFacts, check_parties
 
@@ -65,11 +66,15 @@ def release_problem(office: OfficeInfo, slot: SlotLike, now: datetime, *,
 
 def check_placement(office: OfficeInfo, slot: SlotLike, service: str, parties: Sequence[Party], now: datetime,
                     periods: Sequence[Period], *, counter: bool,
-                    residence_permit: str | None | Unanswered = UNANSWERED) -> Assessment:
+                    residence_permit: str | None | Unanswered = UNANSWERED, case_visit: bool = False) -> Assessment:
     """The verdict of the policy for a placement the rules allow; raises the problem of
-    the first rule that refuses it."""
+    the first rule that refuses it. A divorce is a case of two visits, each placed by
+    ``booking.divorce`` (``case_visit``), never booked or moved as a single appointment."""
     if service not in office.services or slot.service != service:
         raise invalid("service", lazy("The slot is not for this service."))
+    if service == DIVORCE and not case_visit:
+        raise invalid("service", lazy("A divorce registration is applied for as a case, by one party naming the "
+                                      "other, at /api/v1/divorce-cases."))
     problem = release_problem(office, slot, now, counter=counter)
     if problem is not None:
         raise problem

@@ -14,6 +14,7 @@ from booking.appointments.views import application_id_of, appointment_out
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
+from booking.offices.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
@@ -29,7 +30,8 @@ async def get_appointment(rt: Runtime, session: AsyncSession, principal: Princip
 
 async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None,
                    limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    query = select(Appointment).where(Appointment.account_id == principal.id)
+    # a divorce's visits are shown with their case (``booking.divorce``)
+    query = select(Appointment).where(Appointment.account_id == principal.id, Appointment.service != DIVORCE)
     if status:
         query = query.where(Appointment.status == status)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()

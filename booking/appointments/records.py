@@ -17,6 +17,7 @@ from booking.accounts.principal import Principal
 from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, UserAccount
 from booking.errors import Conflict
+from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 
@@ -43,9 +44,12 @@ class OfficeRecord(Protocol):
 
 
 def may_see(principal: Principal, record: OfficeRecord) -> bool:
-    """The couple whose it is, or a clerk of its office (a walk-in's has no account)."""
+    """The couple whose it is, or a clerk of its office (a walk-in's has no account). The
+    parties of a divorce see its visits through their case (``booking.divorce``), which
+    shows each party only what is theirs to see."""
     if principal.is_couple:
-        return record.account_id is not None and record.account_id == principal.id
+        return (record.account_id is not None and record.account_id == principal.id
+                and getattr(record, "service", None) != DIVORCE)
     return principal.manages_office(record.office_id)
 
 

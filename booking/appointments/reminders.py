@@ -21,6 +21,17 @@ def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
     return Recipients(account_id, contact.id if contact else None)
 
 
+def audiences(appt: Any, parties: list[Any]) -> list[tuple[Recipients, str]]:
+    """Who hears about an appointment, each in their own language. Parties with accounts
+    of their own (both spouses of a divorce) each hear by that account and their own
+    phone, and never through the other's; otherwise the booking account and the first
+    party's phone speak for the couple."""
+    own = [p for p in parties if getattr(p, "account_id", None) is not None]
+    if own:
+        return [(Recipients(p.account_id, p.id), p.locale or appt.locale) for p in own]
+    return [(recipients(appt.account_id, parties), appt.locale)]
+
+
 def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, locale: str, starts_at: datetime,
                   office: OfficeInfo, now: datetime) -> list[OutboxRow]:
     """The day before at the office's reminder hour, and a few hours before. A reminder

@@ -56,8 +56,8 @@ class AppointmentLinks(Output):
 class AppointmentOut(Output):
     id: uuid.UUID
     code: str = Field(description="booking code for the counter (also in the QR code)")
-    status: Literal["pending_review", "confirmed", "checked_in", "completed", "turned_away", "no_show",
-                    "cancelled"]
+    status: Literal["pending_review", "awaiting_party", "confirmed", "checked_in", "completed", "turned_away",
+                    "no_show", "cancelled"]
     office_id: int
     service: str
     slot_id: int

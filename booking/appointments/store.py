@@ -320,7 +320,7 @@ class SqlBookingStore:
                     await session.flush()
                 except IntegrityError as exc:
                     raise KeyTaken() from exc
-            if d.holder_hash is not None and not await _bind_holder(session, d):
+            if d.holder_hash is not None and not await bind_holder(session, d.account_id, d.holder_hash):
                 await session.rollback()
                 raise HolderIsOther()
             if await bans(session, [p.id_hash for p in d.parties], d.no_show, d.now):
@@ -388,15 +388,16 @@ class SqlBookingStore:
             return found.scalars().first()
 
 
-async def _bind_holder(session: AsyncSession, d: BookingDraft) -> bool:
-    """Bind the account to the holder at its first booking; else it must be bound to them."""
-    bound = await session.execute(update(UserAccount).where(UserAccount.id == d.account_id,
+async def bind_holder(session: AsyncSession, account_id: uuid.UUID | None, holder_hash: str) -> bool:
+    """实名: bind the account to the holder at its first booking; else it must be bound to
+    them (the portable store's step, and a divorce's two parties')."""
+    bound = await session.execute(update(UserAccount).where(UserAccount.id == account_id,
                                                             UserAccount.id_hash.is_(None))  # type: ignore[union-attr]
-                                  .values(id_hash=d.holder_hash))
+                                  .values(id_hash=holder_hash))
     if bound.rowcount:  # type: ignore[attr-defined]
         return True
-    current = (await session.execute(select(UserAccount.id_hash).where(UserAccount.id == d.account_id))).scalar()
-    return current == d.holder_hash
+    current = (await session.execute(select(UserAccount.id_hash).where(UserAccount.id == account_id))).scalar()
+    return current == holder_hash
 
 
 # --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------

@@ -35,6 +35,9 @@ DOCUMENT_KINDS: Final[dict[str, DocumentKind]] = {
     "no_spouse_declaration": DocumentKind(
         True, lazy("Signed declaration of no spouse and no prohibited kinship with the other party")),
     "identity_document": DocumentKind(True, lazy("Passport or travel permit")),
+    # a divorce (婚姻登记条例 art. 11): the marriage certificates and the signed agreement
+    "marriage_certificate": DocumentKind(True, lazy("Marriage certificate")),
+    "divorce_agreement": DocumentKind(False, lazy("Divorce agreement signed by both parties")),
     # never required by a period: what a clerk asks for besides
     "other": DocumentKind(False, lazy("Other document")),
 }

@@ -91,6 +91,7 @@ def load_renderers() -> None:
     import booking.applications.notices  # noqa: F401
     import booking.appointments.notices  # noqa: F401
     import booking.ballots.notices  # noqa: F401
+    import booking.divorce.notices  # noqa: F401
     import booking.events.notices  # noqa: F401
 
 

@@ -6,12 +6,16 @@ from typing import Literal
 
 from booking.i18n import lazy
 
-ServiceName = Literal["marriage_registration", "certificate_reissue"]
-SERVICES: tuple[str, ...] = ("marriage_registration", "certificate_reissue")
+ServiceName = Literal["marriage_registration", "certificate_reissue", "divorce_registration"]
+SERVICES: tuple[str, ...] = ("marriage_registration", "certificate_reissue", "divorce_registration")
+# booked as a case of two visits through /api/v1/divorce-cases (booking.divorce), never as
+# a single appointment
+DIVORCE = "divorce_registration"
 
 SERVICE_TITLES = {
     "marriage_registration": lazy("Marriage registration"),
     "certificate_reissue": lazy("Marriage certificate reissue"),
+    "divorce_registration": lazy("Divorce registration"),
 }
 
 

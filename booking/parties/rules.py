@@ -57,7 +57,14 @@ def _distinct(parties: list[PartyFacts]) -> list[Refusal]:
     return []
 
 
-SERVICE_RULES = {"marriage_registration": check_marriage, "certificate_reissue": check_reissue}
+def check_divorce(parties: list[PartyFacts], on: date) -> list[Refusal]:
+    """Divorcing by agreement: two different people (no age rule: they are married
+    already). That they are married to each other is ``booking.divorce``'s to check."""
+    return _distinct(parties)
+
+
+SERVICE_RULES = {"marriage_registration": check_marriage, "certificate_reissue": check_reissue,
+                 "divorce_registration": check_divorce}
 
 
 def check_parties(service: str, parties: list[PartyFacts], on: date) -> list[Refusal]:

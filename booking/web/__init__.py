@@ -33,6 +33,7 @@ from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
+from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
 from booking.web.controllers.me import MyPages
@@ -42,7 +43,7 @@ from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
 from booking.web.templates import STATIC
 
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
-                               BallotPages]
+                               BallotPages, DivorcePages, DivorceDeskPages]
 
 CSRF_COOKIE = "csrftoken"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from booking.i18n import LazyText, lazy
+from booking.jurisdiction.policy import DOCUMENT_KINDS
 
 STATUS = {
     # appointments
@@ -57,6 +58,31 @@ ID_TYPE = {
 }
 
 SEX = {"M": lazy("Male"), "F": lazy("Female")}
+
+# a divorce case's state as a party or the office sees it, and its next step
+DIVORCE_STATE = {
+    "awaiting_confirmation": lazy("Waiting for the other party's confirmation"),
+    "application_booked": lazy("Application visit booked"),
+    "cooling_off": lazy("Cooling-off period"),
+    "certificate_window": lazy("Certificate window open"),
+    "registered": lazy("Divorce registered"),
+    "withdrawn": lazy("Withdrawn"),
+    "deemed_withdrawn": lazy("Withdrawn by law (no certificate visit in time)"),
+    "ended": lazy("Ended"),
+}
+DIVORCE_NEXT = {
+    "share_code_with_other_party": lazy("Give the other party the booking code: they confirm the visit with their "
+                                        "own account."),
+    "attend_application_visit": lazy("Both of you come to the application visit with your identity cards, the "
+                                     "marriage certificate and the signed divorce agreement."),
+    "wait_for_window": lazy("Nothing to do until the cooling-off period ends; until then either of you may withdraw."),
+    "book_certificate_visit": lazy("Book the certificate visit; the other party confirms it."),
+    "wait_for_other_party": lazy("Waiting for the other party to confirm the certificate visit."),
+    "confirm_certificate_visit": lazy("Confirm the certificate visit."),
+    "attend_certificate_visit": lazy("Both of you come to the certificate visit in person."),
+}
+# the documents a couple brings, as the jurisdiction policy names them
+DOCUMENT = {kind: spec.title for kind, spec in DOCUMENT_KINDS.items()}
 
 
 def label(table: dict[str, LazyText], code: str | None) -> LazyText | str:

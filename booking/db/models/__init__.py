@@ -19,6 +19,7 @@ from booking.db.models.ballots import (
     OfficePeakDay,
 )
 from booking.db.models.calendars import CalendarFeed
+from booking.db.models.divorce import DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.events import (
     ACTIVE_SIGNUP_STATUSES,
     EVENT_KINDS,
@@ -51,6 +52,9 @@ __all__ = [
     "CalendarFeed",
     "ClosedReason",
     "CrossProvinceApplication",
+    "DivorceCase",
+    "DivorceParty",
+    "DivorceVisit",
     "ENTRY_STATES",
     "EVENT_KINDS",
     "Event",

@@ -31,6 +31,8 @@ class AppointmentStatus(StrEnum):
     """Who moves an appointment from which status to which: ``booking.appointments.lifecycle``."""
 
     PENDING_REVIEW = "pending_review"  # a seat held while a clerk pre-reviews (跨省通办)
+    # a seat held until the other party confirms with their own account (a divorce visit)
+    AWAITING_PARTY = "awaiting_party"
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
     COMPLETED = "completed"  # registered: the one status that records a registration
@@ -42,7 +44,7 @@ class AppointmentStatus(StrEnum):
 APPOINTMENT_STATUSES = tuple(s.value for s in AppointmentStatus)
 # These hold a seat (counted in ``slot.booked``) and their parties' one active booking per
 # service (DESIGN.md 4.2); leaving them releases both.
-ACTIVE_STATUSES = ("pending_review", "confirmed", "checked_in")
+ACTIVE_STATUSES = ("pending_review", "awaiting_party", "confirmed", "checked_in")
 ACTIVE_SQL = f"account_id IS NOT NULL AND status IN {ACTIVE_STATUSES}"
 
 
@@ -124,3 +126,9 @@ class AppointmentParty(SQLModel, table=True):
     hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    # A party who takes part with an account of their own (both parties of a divorce): told
+    # by that account and their own phone, in their own language. None: the booking
+    # account and the first party's phone speak for the couple.
+    account_id: uuid.UUID | None = Field(default=None, sa_column=Column(
+        Uuid, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True))
+    locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))

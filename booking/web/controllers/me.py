@@ -26,6 +26,7 @@ from booking.i18n import gettext, lazy
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.web import calendar
+from booking.web.controllers import divorce as divorce_pages
 from booking.web.forms import FormState, posted, refused
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
@@ -46,13 +47,14 @@ class MyPages(Controller):
                                               locale=locale)
         mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
         entered, _ = await ballot_entries.list_own(session, principal, limit=LISTED, offset=0)
+        divorces = await divorce_pages.my_cases(runtime, session, principal)
         events = await _events_of(runtime, session, mine, locale)
         offices = {i: await office_of(runtime, i, session)
-                   for i in {a["office_id"] for a in [*appts, *apps, *entered]}}
+                   for i in {a["office_id"] for a in [*appts, *apps, *entered, *divorces]}}
         # newest first: by when each was made
         appts.sort(key=lambda a: a["created_at"], reverse=True)
         return page(request, "me.html", private=True, appointments=appts, applications=apps, signups=mine,
-                    entries=entered, events=events, offices=offices)
+                    entries=entered, events=events, offices=offices, divorces=divorces)
 
     @post("/ballot-entries/{entry_id:uuid}/withdraw", name="my-ballot-entry-withdraw")
     async def withdraw_entry(self, request: Request[Any, Any, Any], entry_id: FromPath[uuid.UUID],

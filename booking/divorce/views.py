@@ -1,0 +1,99 @@
+"""A case as each viewer may see it.
+
+A party sees their own details (masked) and of the other only the name and whether they
+have confirmed: never their phone, e-mail, ID number or hukou. A case withdrawn by one
+party shows as ``ended`` to the other, never why or from where. The office (its clerks,
+admins) sees both parties masked and how the case ended."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from booking.accounts.principal import Principal
+from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
+from booking.divorce.cases import active_visit, party_of
+from booking.offices.directory import OfficeInfo
+from booking.schemas import iso
+
+Visits = Sequence[tuple[DivorceVisit, Appointment]]
+
+
+def state_of(case: DivorceCase, visits: Visits, day: date, viewer_position: int | None) -> str:
+    """The case's state on ``day`` as this viewer (a party's position, None for the office) sees it."""
+    if case.status == "applying":
+        standing = active_visit(visits)
+        waiting = standing is not None and standing[1].status == "awaiting_party"
+        return "awaiting_confirmation" if waiting else "application_booked"
+    if case.status == "received":
+        assert case.cooling_off_ends is not None
+        return "cooling_off" if day <= case.cooling_off_ends else "certificate_window"
+    if case.status == "withdrawn":
+        return "withdrawn" if viewer_position in (None, case.ended_by_position) else "ended"
+    if case.status == "lapsed":
+        return "ended"
+    return case.status  # registered, deemed_withdrawn
+
+
+def next_step(state: str, visits: Visits, position: int) -> str | None:
+    """What this party does next (the pages say it in words)."""
+    standing = active_visit(visits)
+    if state == "awaiting_confirmation":
+        return "share_code_with_other_party"
+    if state == "application_booked":
+        return "attend_application_visit"
+    if state == "cooling_off":
+        return "wait_for_window"
+    if state != "certificate_window":
+        return None
+    if standing is None:
+        return "book_certificate_visit"
+    visit, appt = standing
+    if appt.status == "awaiting_party":
+        return "wait_for_other_party" if visit.booked_by_position == position else "confirm_certificate_visit"
+    return "attend_certificate_visit"
+
+
+def _visit(visit: DivorceVisit, appt: Appointment, office: OfficeInfo, position: int | None) -> dict[str, Any]:
+    awaiting = None
+    if appt.status == "awaiting_party" and position is not None:
+        awaiting = "other_party" if visit.booked_by_position == position else "you"
+    return {"appointment_id": str(appt.id), "kind": visit.kind, "code": appt.code, "status": appt.status,
+            "starts_at": iso(appt.starts_at, office.tz), "ends_at": iso(appt.ends_at, office.tz),
+            "confirm_by": iso(visit.confirm_by, office.tz) if appt.status == "awaiting_party" else None,
+            "awaiting": awaiting}
+
+
+def _party(p: DivorceParty, *, full: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"position": p.position, "name": p.name, "confirmed": p.confirmed_at is not None}
+    if full:
+        body.update(id_number=p.id_masked, phone=p.phone_masked)
+    return body
+
+
+def case_view(case: DivorceCase, parties: Sequence[DivorceParty], visits: Visits, office: OfficeInfo,
+              viewer: Principal, day: date) -> dict[str, Any]:
+    me = party_of(parties, viewer)
+    position = me.position if me is not None else None
+    state = state_of(case, visits, day, position)
+    body: dict[str, Any] = {
+        "id": str(case.id), "office_id": case.office_id, "state": state,
+        "received_on": case.received_on.isoformat() if case.received_on else None,
+        "cooling_off_ends": case.cooling_off_ends.isoformat() if case.cooling_off_ends else None,
+        "window_opens": None, "window_ends": case.window_ends.isoformat() if case.window_ends else None,
+        "dates_provisional": case.dates_provisional, "marriage_record": case.marriage_record,
+        "documents": list(case.documents), "next_step": None, "you": None, "other_party": None, "parties": None,
+        "ended_by": None, "ended_via": None,
+        "visits": [_visit(v, a, office, position) for v, a in visits],
+    }
+    if case.cooling_off_ends is not None:
+        body["window_opens"] = (case.cooling_off_ends + timedelta(days=1)).isoformat()
+    if me is not None:
+        other = next(p for p in parties if p.position != me.position)
+        body.update(you=_party(me, full=True), other_party=_party(other, full=False),
+                    next_step=next_step(state, visits, me.position))
+    else:  # the office
+        body.update(parties=[_party(p, full=True) for p in parties], ended_by=case.ended_by_position,
+                    ended_via=case.ended_via)
+    return body

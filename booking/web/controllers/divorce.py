@@ -1,0 +1,185 @@
+"""Divorce pages: a party's case (its dates and what to do next: confirm, withdraw, book or
+confirm the certificate visit), the other party's confirmation with their own account, and
+a clerk's desk (``/desk/divorce``: receipt, withdrawal at the counter, registration).
+
+The staff pages (branch ``pages-staff``) had not landed when this was written: the desk
+page is a small one of its own on the same foundation (session, CSRF, templates); it
+moves into the staff desk when that lands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.divorce import apply, counter, ending, reads, window
+from booking.divorce.schemas import ConfirmApplicationIn
+from booking.errors import Forbidden, NotFound, Problem, invalid
+from booking.i18n import lazy
+from booking.offices.catalog import DIVORCE
+from booking.offices.directory import office_of
+from booking.runtime import Runtime
+from booking.web import calendar
+from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.pages import NOTICES, page, redirect
+from booking.web.session import require_couple, require_login
+
+NOTICES.update({
+    "divorce-confirmed": lazy("Your confirmation is recorded."),
+    "divorce-withdrawn": lazy("The application is withdrawn and the case closed."),
+    "divorce-visit-booked": lazy("The certificate visit is booked; the other party confirms it."),
+    "divorce-visit-cancelled": lazy("The certificate visit is cancelled."),
+    "divorce-received": lazy("Receipt recorded: the cooling-off period runs."),
+    "divorce-registered": lazy("The divorce is registered."),
+})
+PARTY_FIELDS = ("party.name", "party.id_type", "party.id_number", "party.phone", "party.hukou_province", "code")
+
+
+def _slot_id(form: dict[str, Any]) -> int:
+    raw = form.get("slot_id")
+    if not (isinstance(raw, str) and raw.isdigit() and len(raw) < 10):
+        raise invalid("slot_id", lazy("This field is required."))
+    return int(raw)
+
+
+class DivorcePages(Controller):
+    path = "/me/divorce"
+
+    @get("/confirm", name="divorce-confirm")
+    async def confirm_form(self, request: Request[Any, Any, Any],
+                           viewer: NamedDependency[Principal | None]) -> Response[Any]:
+        require_couple(request, viewer)
+        return page(request, "divorce_confirm.html", private=True, form=FormState())
+
+    @post("/confirm", name="divorce-confirm-post")
+    async def confirm(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                      runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                      locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        form = await posted(request)
+        try:
+            data = parse(ConfirmApplicationIn, {**unflatten(form, ("party",)), "code": form.get("code", ""),
+                                                "locale": locale})
+            case = await apply.confirm_application(runtime, session, principal, data, locale)
+        except Problem as problem:
+            await session.rollback()
+            return page(request, "divorce_confirm.html", private=True, status_code=problem.status,
+                        form=refused(problem, form, PARTY_FIELDS))
+        return redirect(request, f"/me/divorce/{case['id']}", notice="divorce-confirmed")
+
+    @get("/{case_id:uuid}", name="my-divorce")
+    async def case(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID],
+                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        return await _case_page(request, runtime, session, principal, case_id, FormState())
+
+    @post("/{case_id:uuid}/{action:str}", name="my-divorce-action")
+    async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
+                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
+        principal = require_couple(request, viewer)
+        form = await posted(request)
+        steps = {
+            "withdraw": (lambda: ending.withdraw(runtime, session, principal, case_id), "divorce-withdrawn"),
+            "book-visit": (lambda: window.book_certificate_visit(runtime, session, principal, case_id,
+                                                                 _slot_id(form), locale), "divorce-visit-booked"),
+            "confirm-visit": (lambda: window.confirm_certificate_visit(runtime, session, principal, case_id),
+                              "divorce-confirmed"),
+            "cancel-visit": (lambda: window.cancel_certificate_visit(runtime, session, principal, case_id),
+                             "divorce-visit-cancelled"),
+        }
+        if action not in steps:
+            raise NotFound()
+        step, notice = steps[action]
+        try:
+            await step()
+        except Problem as problem:
+            await session.rollback()
+            return await _case_page(request, runtime, session, principal, case_id,
+                                    refused(problem, form, ("slot_id",)), status_code=problem.status)
+        return redirect(request, f"/me/divorce/{case_id}", notice=notice)
+
+
+async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
+                     principal: Principal, case_id: uuid.UUID, form: FormState, *,
+                     status_code: int = 200) -> Response[Any]:
+    case = await reads.get_case(runtime, session, principal, case_id)
+    office = await office_of(runtime, case["office_id"], session)
+    choices = []
+    if case["next_step"] == "book_certificate_visit":
+        opens, ends = date.fromisoformat(case["window_opens"]), date.fromisoformat(case["window_ends"])
+        choices = [(str(s.slot_id), calendar.slot_label(s, office.timezone, request.state.locale))
+                   for s in await calendar.free_slots(runtime, office.id, DIVORCE)
+                   if s.remaining > 0 and opens <= s.starts_at.astimezone(office.tz).date() <= ends]
+    return page(request, "divorce.html", status_code=status_code, private=True, case=case, office=office,
+                choices=choices, form=form)
+
+
+async def my_cases(runtime: Runtime, session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    """For ``/me``: the cases the couple's account takes part in."""
+    return await reads.list_own(runtime, session, principal)
+
+
+class DivorceDeskPages(Controller):
+    path = "/desk/divorce"
+
+    @get("/", name="desk-divorce")
+    async def desk(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None]) -> Response[Any]:
+        principal = _clerk(request, viewer)
+        return await _desk_page(request, runtime, session, principal, FormState())
+
+    @post("/{case_id:uuid}/{action:str}", name="desk-divorce-action")
+    async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
+                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                  viewer: NamedDependency[Principal | None]) -> Response[Any]:
+        principal = _clerk(request, viewer)
+        form = await posted(request)
+        try:
+            if action == "receipt":
+                await counter.record_receipt(runtime, session, principal, case_id,
+                                             form.get("marriage_certificate_checked") == "on")
+                notice = "divorce-received"
+            elif action == "withdraw":
+                party = form.get("party")
+                if party not in ("1", "2"):
+                    raise invalid("party", lazy("Say which party withdraws."))
+                await ending.withdraw(runtime, session, principal, case_id, int(party))
+                notice = "divorce-withdrawn"
+            elif action == "registration":
+                await counter.register_divorce(runtime, session, principal, case_id)
+                notice = "divorce-registered"
+            else:
+                raise NotFound()
+        except Problem as problem:
+            await session.rollback()
+            return await _desk_page(request, runtime, session, principal, refused(problem, form),
+                                    status_code=problem.status)
+        return redirect(request, "/desk/divorce", notice=notice)
+
+
+def _clerk(request: Request[Any, Any, Any], viewer: Principal | None) -> Principal:
+    principal = require_login(request, viewer)
+    if not principal.is_clerk or principal.office_id is None:
+        raise Forbidden()
+    return principal
+
+
+async def _desk_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
+                     principal: Principal, form: FormState, *, status_code: int = 200) -> Response[Any]:
+    assert principal.office_id is not None
+    office = await office_of(runtime, principal.office_id, session)
+    open_cases = []
+    for status in ("applying", "received"):
+        cases, _total = await reads.list_office(runtime, session, principal, office.id, status=status, limit=100,
+                                                offset=0)
+        open_cases += cases
+    return page(request, "desk_divorce.html", status_code=status_code, private=True, cases=open_cases,
+                office=office, form=form)

@@ -1,0 +1,108 @@
+"""An office that registers divorces, two spouses with accounts of their own, and the steps
+of a case through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from booking.clock import FixedClock
+from booking.runtime import Runtime
+from tests.conftest import Actor, create_office, make_actor, weekday_schedule
+from tests.helpers import phone, resident_id
+
+SH = ZoneInfo("Asia/Shanghai")
+DIVORCE = "divorce_registration"
+CASES = "/api/v1/divorce-cases"
+
+
+def at(day: str, hhmm: str = "10:00") -> datetime:
+    """A moment in Shanghai."""
+    return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=SH)
+
+
+@dataclass
+class Spouse:
+    actor: Actor
+    party: dict[str, Any]  # as they give it themselves (with their own phone)
+    language: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**self.actor.headers, "Accept-Language": self.language}
+
+    def named(self) -> dict[str, Any]:
+        """As the other spouse names them: who, not how to reach them."""
+        return {k: self.party[k] for k in ("name", "id_type", "id_number")}
+
+
+async def spouses(runtime: Runtime) -> tuple[Spouse, Spouse]:
+    """He applies in English, she answers in Chinese; each has an account and a phone."""
+    him = Spouse(await make_actor(runtime, "couple", email=f"he-{phone()}@example.com"),
+                 {"name": "张伟", "id_type": "resident_id", "id_number": resident_id(date(1990, 3, 8), "M"),
+                  "phone": phone(), "hukou_province": "44"}, "en")
+    her = Spouse(await make_actor(runtime, "couple", email=f"she-{phone()}@example.com"),
+                 {"name": "李娜", "id_type": "resident_id", "id_number": resident_id(date(1992, 7, 1), "F"),
+                  "phone": phone(), "hukou_province": "44"}, "zh-CN")
+    return him, her
+
+
+@dataclass
+class DivorceOffice:
+    id: int
+    clerk: Actor
+
+    def headers(self) -> dict[str, str]:
+        return self.clerk.headers
+
+
+async def divorce_office(client: httpx.AsyncClient, runtime: Runtime, admin: Actor,
+                         dates: tuple[str, str] = ("2026-08-01", "2026-11-30"), code: str = "GZ-DIV") -> DivorceOffice:
+    """An office in Guangzhou registering divorces Monday to Friday, 09:00-10:00 and
+    14:00-15:00, with slots over the given dates."""
+    office = await create_office(client, admin, code=code, services=["marriage_registration", DIVORCE])
+    clerk = await make_actor(runtime, "clerk", office["id"])
+    schedule = weekday_schedule(capacity=3, services=("marriage_registration", DIVORCE))
+    assert (await client.put(f"/api/v1/offices/{office['id']}/schedule", json=schedule,
+                             headers=clerk.headers)).status_code == 200
+    generated = await client.post(f"/api/v1/offices/{office['id']}/slots/generate", headers=clerk.headers,
+                                  json={"from": dates[0], "to": dates[1], "allow_unannounced_years": True})
+    assert generated.status_code == 200, generated.text
+    return DivorceOffice(office["id"], clerk)
+
+
+async def slot_on(client: httpx.AsyncClient, office: DivorceOffice, day: str, hhmm: str = "09:00",
+                  service: str = DIVORCE) -> int:
+    listed = (await client.get(f"/api/v1/offices/{office.id}/slots?from={day}&to={day}&service={service}",
+                               headers=office.headers())).json()["data"]
+    return next(s["id"] for s in listed if s["service"] == service
+                and datetime.fromisoformat(s["starts_at"]).astimezone(SH).strftime("%H:%M") == hhmm)
+
+
+async def apply(client: httpx.AsyncClient, applicant: Spouse, other: Spouse, slot_id: int) -> dict[str, Any]:
+    response = await client.post(CASES, headers=applicant.headers, json={
+        "slot_id": slot_id, "applicant": applicant.party, "other": other.named()})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def confirm(client: httpx.AsyncClient, who: Spouse, code: str) -> httpx.Response:
+    return await client.post(f"{CASES}/confirm", headers=who.headers, json={"code": code, "party": who.party})
+
+
+async def received_case(client: httpx.AsyncClient, clock: FixedClock, office: DivorceOffice, him: Spouse,
+                        her: Spouse, received_on: str, booked_on: str) -> dict[str, Any]:
+    """A case applied for on ``booked_on``, confirmed, and received at its visit on
+    ``received_on`` (the clerk checked the marriage certificate: no record here)."""
+    clock.set(at(booked_on))
+    case = await apply(client, him, her, await slot_on(client, office, received_on))
+    assert (await confirm(client, her, case["visits"][0]["code"])).status_code == 200
+    clock.set(at(received_on, "09:20"))
+    receipt = await client.post(f"{CASES}/{case['id']}/receipt", headers=office.headers(),
+                                json={"marriage_certificate_checked": True})
+    assert receipt.status_code == 200, receipt.text
+    return receipt.json()

@@ -1,0 +1,124 @@
+"""Neither spouse sees how to reach the other, anywhere: not in the API's answers, not in
+the pages, not in the e-mails (delivered to a real SMTP server) or their calendar invites;
+each is told by their own account and phone, in their own language (issue 17)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from booking.notifications.delivery import channels, sweep
+from booking.security.pii import mask_id_number, mask_phone
+from tests.divorce_helpers import CASES, Spouse, apply, at, confirm, divorce_office, slot_on, spouses
+from tests.helpers import SmtpSink
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def settings_overrides(sink: SmtpSink) -> dict[str, Any]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_from": "婚姻登记 <no-reply@registry.example>",
+            "smtp_timeout_seconds": 3}
+
+
+def secrets_of(spouse: Spouse) -> list[str]:
+    """Everything that would let the other reach or find this spouse."""
+    number, phone = spouse.party["id_number"], spouse.party["phone"]
+    return [phone, mask_phone(phone), phone[-4:], spouse.actor.email, spouse.actor.email.split("@")[0], number,
+            mask_id_number(number)]
+
+
+def leaks(texts: Iterable[str], of: Spouse) -> list[str]:
+    return [s for s in secrets_of(of) for text in texts if s in text]
+
+
+class Seen:
+    """Everything one spouse is shown: API answers and pages."""
+
+    def __init__(self, client: httpx.AsyncClient, spouse: Spouse) -> None:
+        self.client, self.spouse, self.texts = client, spouse, []
+
+    async def get(self, path: str) -> httpx.Response:
+        response = await self.client.get(path, headers=self.spouse.headers)
+        self.texts.append(response.text)
+        return response
+
+    async def page(self, path: str) -> str:
+        self.client.cookies.set("booking_session", self.spouse.actor.token)
+        try:
+            response = await self.client.get(path, headers={"Accept-Language": self.spouse.language})
+        finally:
+            self.client.cookies.delete("booking_session")
+        assert response.status_code == 200, (path, response.text[:300])
+        self.texts.append(response.text)
+        return response.text
+
+    async def everything(self, case_id: str) -> None:
+        await self.get(CASES)
+        await self.get(f"{CASES}/{case_id}")
+        await self.page("/me")
+        await self.page(f"/me/divorce/{case_id}")
+
+
+async def deliver(runtime) -> None:
+    await sweep(runtime)
+
+
+async def test_neither_party_sees_the_others_contact_anywhere(client, runtime, admin, clock, sink: SmtpSink):
+    office = await divorce_office(client, runtime, admin)
+    him, her = await spouses(runtime)
+    his, hers = Seen(client, him), Seen(client, her)
+    clock.set(at("2026-09-01"))
+    case = await apply(client, him, her, await slot_on(client, office, "2026-09-03"))
+    his.texts.append(str(case))
+    confirmed = await confirm(client, her, case["visits"][0]["code"])
+    hers.texts.append(confirmed.text)
+    await deliver(runtime)
+    clock.set(at("2026-09-03", "09:20"))
+    received = await client.post(f"{CASES}/{case['id']}/receipt", headers=office.headers(),
+                                 json={"marriage_certificate_checked": True})
+    assert received.status_code == 200
+    await deliver(runtime)
+    for seen in (his, hers):
+        await seen.everything(case["id"])
+    # the window opens (its notice is due at the office's reminder hour); she books, he confirms
+    opens = date.fromisoformat(received.json()["window_opens"])
+    clock.set(at(opens.isoformat(), "18:05"))
+    await deliver(runtime)
+    visit_day = opens + timedelta(days=4)
+    booked = await client.post(f"{CASES}/{case['id']}/certificate-visit", headers=her.headers,
+                               json={"slot_id": await slot_on(client, office, visit_day.isoformat())})
+    assert booked.status_code == 201, booked.text
+    hers.texts.append(booked.text)
+    his.texts.append((await client.post(f"{CASES}/{case['id']}/certificate-visit/confirm",
+                                        headers=him.headers)).text)
+    await deliver(runtime)
+    clock.set(at((visit_day - timedelta(days=1)).isoformat(), "18:05"))  # the day-before reminders
+    await deliver(runtime)
+    for seen in (his, hers):
+        await seen.everything(case["id"])
+
+    assert leaks(his.texts, of=her) == [] and leaks(hers.texts, of=him) == []
+    assert mask_phone(her.party["phone"]) in " ".join(hers.texts)  # her own, masked: the check can see it
+    to_him = [m for m in sink.messages if him.actor.email in m["To"]]
+    to_her = [m for m in sink.messages if her.actor.email in m["To"]]
+    assert len(to_him) + len(to_her) == len(sink.messages)
+    kinds_to_her = {m["Subject"] for m in to_her}
+    assert len(to_him) >= 5 and len(to_her) >= 5, kinds_to_her
+    # whole messages, with their calendar invites, as they arrived
+    assert leaks([m.as_string() for m in to_him], of=her) == []
+    assert leaks([m.as_string() for m in to_her], of=him) == []
+    invites = [p.get_content() for m in to_her for p in m.walk() if p.get_content_type() == "text/calendar"]
+    assert invites and all(him.actor.email not in i for i in invites)
+    # each in their own language
+    assert all(not re.search(r"[\u4e00-\u9fff]", str(m["Subject"])) for m in to_him)
+    assert all(re.search(r"[\u4e00-\u9fff]", str(m["Subject"])) and not re.search(r"[A-Za-z]{4,}", str(m["Subject"]))
+               for m in to_her), kinds_to_her
+    # and by text message to their own phone only
+    texted = {masked for masked, _key in channels(runtime).sms.sent}
+    assert texted == {mask_phone(him.party["phone"]), mask_phone(her.party["phone"])}
