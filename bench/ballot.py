@@ -92,7 +92,7 @@ async def _draw(url: str, keys: dict[str, str], ballot_id: str) -> float:
     from booking.ballots.draw import run_draw
     from booking.runtime import Runtime
     from booking.settings import Settings
-    from booking.wiring import wire
+    from booking.background.wiring import wire
 
     runtime = Runtime.build(Settings(database_url=url, secret_key=keys["BOOKING_SECRET_KEY"],
                                      data_key=keys["BOOKING_DATA_KEY"], data_dir="/tmp/booking-bench"))

@@ -42,7 +42,7 @@ from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
 from booking.web import web_handlers
 from booking.web.templates import template_config
-from booking.wiring import wire
+from booking.background.wiring import wire
 
 CONTROLLERS: list[Any] = [
     OpsController,
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from booking.background import start_background, stop_background
+        from booking.background.lifespan import start_background, stop_background
 
         await start_background(runtime)
         try:

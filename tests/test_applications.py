@@ -361,7 +361,7 @@ async def test_an_expired_hold_returns_its_seat(client, runtime, admin, couple, 
     assert late.status_code == 409 and late.json()["code"] == "application-state"
     assert late.json()["status"] == 409 and late.json()["application_status"] == "expired"
     # the expiry job runs with the other periodic jobs
-    from booking.jobs import periodic_jobs
+    from booking.background.jobs import periodic_jobs
 
     assert expire_holds in periodic_jobs()
 

@@ -15,8 +15,8 @@ import pytest
 from booking.ballots.draw import draw_due
 from booking.clock import FixedClock
 from booking.runtime import Runtime
-from booking.wiring import wire
-from booking.worker import build_worker
+from booking.background.wiring import wire
+from booking.background.worker import build_worker
 from tests.ballot_helpers import (
     AFTER_DRAW,
     BEFORE_WINDOW,

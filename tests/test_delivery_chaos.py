@@ -34,7 +34,7 @@ from booking.app import create_app
 from booking.clock import Clock
 from booking.notifications.delivery import sweep
 from booking.notifications.registry import message_id
-from booking.queue import connect_redis
+from booking.background.queue import connect_redis
 from booking.runtime import Runtime
 from tests.aliyun_sms_gateway import AliyunSmsGateway
 from tests.conftest import ROOT, make_actor, make_settings, open_office, running
@@ -48,7 +48,7 @@ GRACE_SECONDS = 10.0
 TEMPLATE = "SMS_500001"
 KEY_ID, SECRET, SIGN_NAME = "LTAI-chaos", "chaos-secret", "婚姻登记预约"
 WORKER = ("import sys\n"
-          "import booking.cli, booking.jobs, booking.wiring, booking.worker\n"
+          "import booking.cli, booking.background.jobs, booking.background.wiring, booking.background.worker\n"
           "sys.stdin.readline()\n"
           "sys.exit(booking.cli.main(['worker']))\n")
 

@@ -25,7 +25,7 @@ import pytest
 
 from booking.clock import Clock
 from booking.notifications.delivery import sweep
-from booking.queue import connect_redis
+from booking.background.queue import connect_redis
 from booking.runtime import Runtime
 from tests.conftest import REDIS_URL, ROOT, make_actor, make_settings, weekday_schedule
 from tests.helpers import SmtpSink, couple_parties, free_port

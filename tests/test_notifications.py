@@ -23,7 +23,7 @@ from booking.app import create_app
 from booking.clock import Clock, FixedClock
 from booking.notifications.delivery import channels, counts, sweep
 from booking.runtime import Runtime
-from booking.worker import build_worker
+from booking.background.worker import build_worker
 from tests.conftest import REDIS_URL, ROOT, create_office, make_actor, make_settings, running, weekday_schedule
 from tests.helpers import SmtpSink, calendar_part, couple_parties
 
@@ -306,7 +306,7 @@ async def test_worker_killed_mid_delivery_mail_arrives_once(clean_db, tmp_path, 
             first.kill()
     second = subprocess.Popen(worker_cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        from booking.queue import connect_redis
+        from booking.background.queue import connect_redis
 
         real = Runtime.build(settings, clock=Clock())
         real.redis = await connect_redis(redis_url, settings.queue_name)

@@ -132,7 +132,7 @@ _FOLLOWERS: dict[str, Follower] = {}
 
 
 def register_follower(service: str, follower: Follower) -> None:
-    """Called by an area at wiring (``booking.wiring``); registering again replaces."""
+    """Called by an area at wiring (``booking.background.wiring``); registering again replaces."""
     _FOLLOWERS[service] = follower
 
 

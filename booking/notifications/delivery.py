@@ -159,7 +159,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
                 .values(next_attempt_at=now + timedelta(seconds=rt.settings.notification_requeue_seconds)))
         await session.commit()
     if rt.redis is not None:
-        from booking.queue import enqueue
+        from booking.background.queue import enqueue
 
         # One job id per hand-on: a job that a killed worker left "in progress" in arq
         # never blocks the row's next hand-on (each job leases the row before sending).

@@ -72,7 +72,7 @@ async def read_snapshot(rt: Any) -> Snapshot:
         seats = await _seats_left(session, now)
     workers = None
     if rt.settings.redis_url and rt.redis is not None:
-        from booking.worker import live_workers
+        from booking.background.worker import live_workers
 
         workers = await live_workers(rt.redis)
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

@@ -13,7 +13,7 @@ logger = logging.getLogger("booking.inprocess")
 
 
 async def run_in_process(runtime: Runtime) -> None:
-    from booking.jobs import PERIODIC_JOBS
+    from booking.background.jobs import PERIODIC_JOBS
 
     interval = runtime.settings.outbox_poll_seconds
     while True:

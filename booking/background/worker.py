@@ -21,7 +21,7 @@ from arq.worker import Worker
 
 from booking.notifications.delivery import delivery_gate, stop_deliveries
 from booking.observability.worker import timed, worker_observability
-from booking.queue import redis_settings
+from booking.background.queue import redis_settings
 from booking.runtime import Runtime
 from booking.settings import Settings
 
@@ -45,7 +45,7 @@ async def live_workers(redis: Any) -> int:
 
 
 async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
-    from booking.jobs import PERIODIC_JOBS
+    from booking.background.jobs import PERIODIC_JOBS
 
     runtime: Runtime = ctx["runtime"]
     for job in PERIODIC_JOBS:
@@ -57,7 +57,7 @@ async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
 
 def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
-        from booking.wiring import wire
+        from booking.background.wiring import wire
 
         rt = runtime or Runtime.build(settings)
         wire(rt)  # the same caches as the API's runtime
@@ -79,7 +79,7 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
                 rt.redis = None  # arq closes its own pool
             await rt.close()
 
-    from booking.jobs import WORKER_FUNCTIONS
+    from booking.background.jobs import WORKER_FUNCTIONS
 
     return {
         "functions": [timed(f) for f in WORKER_FUNCTIONS],
