@@ -20,6 +20,8 @@ from booking.accounts.tokens import build_jwt_auth
 from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.audit.controllers import AuditController
+from booking.background.lifespan import start_background, stop_background
+from booking.background.wiring import wire
 from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
 from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
@@ -42,7 +44,6 @@ from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
 from booking.web import web_handlers
 from booking.web.templates import template_config
-from booking.background.wiring import wire
 
 CONTROLLERS: list[Any] = [
     OpsController,
@@ -87,8 +88,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from booking.background.lifespan import start_background, stop_background
-
         await start_background(runtime)
         try:
             yield

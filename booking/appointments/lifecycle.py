@@ -409,16 +409,15 @@ _SEAT_LISTENERS: list[SeatListener] = []
 
 
 def on_seat_freed(fn: SeatListener) -> SeatListener:
-    """Register a listener: it gets the appointments that just gave their seats back
-    (their slots locked), in the transaction of the change, and whether the seats may be
-    taken again."""
-    _SEAT_LISTENERS.append(fn)
+    """Register a listener (at start-up, ``booking.background.wiring``; registering again
+    changes nothing): it gets the appointments that just gave their seats back (their slots
+    locked), in the transaction of the change, and whether the seats may be taken again."""
+    if fn not in _SEAT_LISTENERS:
+        _SEAT_LISTENERS.append(fn)
     return fn
 
 
 async def _seats_freed(session: AsyncSession, appts: Sequence[Appointment], now: datetime, *, refill: bool) -> None:
-    import booking.ballots.promotion  # noqa: F401  (it listens: imported here, as the renderers are)
-
     for listener in _SEAT_LISTENERS:
         await listener(session, appts, now, refill)
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from booking.background.jobs import PERIODIC_JOBS
 from booking.runtime import Runtime
 
 logger = logging.getLogger("booking.inprocess")
 
 
 async def run_in_process(runtime: Runtime) -> None:
-    from booking.background.jobs import PERIODIC_JOBS
-
     interval = runtime.settings.outbox_poll_seconds
     while True:
         for job in PERIODIC_JOBS:

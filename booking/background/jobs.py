@@ -11,19 +11,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from booking.applications.services import expire_holds
+from booking.appointments.desk import sweep_no_shows
+from booking.ballots.draw import draw_due, lapse_waitlists
+from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
+from booking.notifications.delivery import deliver, sweep
+from booking.ops.retention import purge_expired
 from booking.runtime import Runtime
 
 PeriodicJob = Callable[[Runtime], Awaitable[object]]
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    from booking.applications.services import expire_holds
-    from booking.appointments.desk import sweep_no_shows
-    from booking.ballots.draw import draw_due, lapse_waitlists
-    from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
-    from booking.notifications.delivery import sweep
-    from booking.ops.retention import purge_expired
-
     # hold expiry, draws (and a divorce's unconfirmed visits, its ended windows) before the
     # outbox sweep: their notices then go out in the same round
     return [sweep_no_shows, expire_holds, draw_due, lapse_waitlists, expire_unconfirmed, close_lapsed_windows, sweep,
@@ -31,8 +30,6 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:
-    from booking.notifications.delivery import deliver
-
     return await deliver(ctx["runtime"], uuid.UUID(notification_id))
 
 

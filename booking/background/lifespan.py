@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from booking.background.inprocess import run_in_process
+from booking.background.queue import connect_redis
 from booking.notifications.delivery import stop_deliveries
 from booking.runtime import Runtime
 
@@ -18,13 +20,9 @@ logger = logging.getLogger("booking.background")
 
 async def start_background(runtime: Runtime) -> None:
     if runtime.settings.redis_url and runtime.redis is None:
-        from booking.background.queue import connect_redis
-
         runtime.redis = await connect_redis(runtime.settings.redis_url, runtime.settings.queue_name)
     tasks: list[asyncio.Task[None]] = runtime.extras.setdefault("background_tasks", [])
     if not runtime.settings.redis_url and runtime.extras.get("run_in_process_jobs", True):
-        from booking.background.inprocess import run_in_process
-
         tasks.append(asyncio.create_task(run_in_process(runtime), name="booking-in-process-jobs"))
 
 

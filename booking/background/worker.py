@@ -10,43 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
-import time
+from contextlib import AsyncExitStack
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker
 
-from booking.notifications.delivery import delivery_gate, stop_deliveries
-from booking.observability.worker import timed, worker_observability
+from booking.background.heartbeat import heartbeat, heartbeat_key
+from booking.background.jobs import PERIODIC_JOBS, WORKER_FUNCTIONS
 from booking.background.queue import redis_settings
+from booking.background.wiring import wire
+from booking.notifications.delivery import delivery_gate, stop_deliveries
+from booking.observability.tracing import setup_tracing
+from booking.observability.worker import timed, worker_observability
 from booking.runtime import Runtime
 from booking.settings import Settings
 
 logger = logging.getLogger("booking.worker")
 
-HEARTBEAT_PREFIX = "booking:worker:heartbeat:"
-HEARTBEAT_TTL_SECONDS = 60
-
-
-def heartbeat_key() -> str:
-    """One key per worker process (a probe can check its own; /ready counts them all)."""
-    return f"{HEARTBEAT_PREFIX}{socket.gethostname()}:{os.getpid()}"
-
-
-async def heartbeat(ctx: dict[str, Any]) -> None:
-    await ctx["redis"].set(heartbeat_key(), str(int(time.time())), ex=HEARTBEAT_TTL_SECONDS)
-
-
-async def live_workers(redis: Any) -> int:
-    return len([key async for key in redis.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=100)])
-
-
 async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
-    from booking.background.jobs import PERIODIC_JOBS
-
     runtime: Runtime = ctx["runtime"]
     for job in PERIODIC_JOBS:
         try:
@@ -57,8 +40,6 @@ async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
 
 def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
-        from booking.background.wiring import wire
-
         rt = runtime or Runtime.build(settings)
         wire(rt)  # the same caches as the API's runtime
         if rt.redis is None:
@@ -78,8 +59,6 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
             if rt.redis is ctx["redis"]:
                 rt.redis = None  # arq closes its own pool
             await rt.close()
-
-    from booking.background.jobs import WORKER_FUNCTIONS
 
     return {
         "functions": [timed(f) for f in WORKER_FUNCTIONS],
@@ -110,10 +89,6 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
 async def _start_observability(ctx: dict[str, Any], rt: Runtime) -> None:
     """The worker's /metrics endpoint and pool sampling (closed in on_shutdown); tracing
     when OTEL_* asks for it."""
-    from contextlib import AsyncExitStack
-
-    from booking.observability.tracing import setup_tracing
-
     setup_tracing("booking-worker")
     stack = ctx["observability"] = AsyncExitStack()
     await stack.enter_async_context(worker_observability(rt.settings, rt.db))

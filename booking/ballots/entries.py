@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.book import no_show_ban
+from booking.appointments.changes import cancel
 from booking.appointments.placement import Party, check_couple
 from booking.appointments.problems import PartyAlreadyBooked
 from booking.appointments.views import party_body
@@ -262,8 +263,6 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, ent
     """Withdraw an entry: before the draw, or from the waitlist after it. A winner withdraws
     by cancelling the appointment it won (the appointment's own cancellation, which gives
     the seat to the first entry waiting for it, in the same transaction)."""
-    from booking.appointments.changes import cancel
-
     now = rt.clock.now()
     entry = await visible_entry(session, principal, entry_id)
     if entry.state == "won" and entry.appointment_id is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
-from booking.db.locking import lock_rows
+from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.divorce import OPEN_CASE_STATUSES
 from booking.errors import NotFound
@@ -90,8 +90,6 @@ async def lock_case(session: AsyncSession, case_id: uuid.UUID) -> tuple[DivorceC
         if (again is None) == (standing is None) and (again is None or again[1].id == standing[1].id):  # type: ignore[index]
             return case, appt
         await session.rollback()
-    from booking.db.locking import Busy
-
     raise Busy()
 
 

@@ -14,8 +14,8 @@ from booking.divorce.cases import SUBJECT
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_date, format_when
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver, sms_text
+from booking.offices.directory import office_for
 from booking.runtime import Runtime
 
 

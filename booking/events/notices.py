@@ -26,9 +26,8 @@ from booking.events.messages import invite_sequence
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
-from booking.offices.directory import OfficeInfo
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver, sms_text
+from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from booking.background.queue import enqueue
 from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
 from booking.notifications.aliyun_sms import AliyunSms
 from booking.notifications.channels import (
@@ -49,7 +50,7 @@ from booking.notifications.channels import (
     build_email,
 )
 from booking.notifications.inflight import DeliveryGate
-from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
+from booking.notifications.registry import RenderContext, SubjectGone, message_id, phone_resolver_for, renderer_for
 from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
 from booking.security.ratelimit import RateLimited as AccountRateLimited
@@ -64,19 +65,6 @@ logger = logging.getLogger("booking.notifications")
 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
-
-# How to find the phone of the party a row names, per subject type: (phone, phone hash).
-PhoneResolver = Callable[[Runtime, Any, uuid.UUID], Awaitable[tuple[str, str] | None]]
-PHONE_RESOLVERS: dict[str, PhoneResolver] = {}
-
-
-def phone_resolver(subject_type: str) -> Callable[[PhoneResolver], PhoneResolver]:
-    def register(fn: PhoneResolver) -> PhoneResolver:
-        PHONE_RESOLVERS[subject_type] = fn
-        return fn
-
-    return register
-
 
 @dataclass(slots=True)
 class Channels:
@@ -159,8 +147,6 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
                 .values(next_attempt_at=now + timedelta(seconds=rt.settings.notification_requeue_seconds)))
         await session.commit()
     if rt.redis is not None:
-        from booking.background.queue import enqueue
-
         # One job id per hand-on: a job that a killed worker left "in progress" in arq
         # never blocks the row's next hand-on (each job leases the row before sending).
         handed_on = f"{int(now.timestamp() * 1000)}"
@@ -258,7 +244,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
         rendered = await render(RenderContext(rt, session, row, row.locale, email=account.email, name=account.name))
         message = build_email(rt.settings, account.email, account.name, rendered, message_id(row.id))
         return lambda: chan.mailer.send(message)
-    resolve = PHONE_RESOLVERS.get(row.subject_type)
+    resolve = phone_resolver_for(row.subject_type)
     found = await resolve(rt, session, row.party_id) if resolve and row.party_id else None
     if found is None:
         raise SubjectGone("recipient phone gone")

@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import and_, func, select
 
+from booking.background.heartbeat import live_workers
 from booking.db.models import Notification, Office, Slot
 from booking.notifications.delivery import BACKOFF_MAX_SECONDS
 from booking.offices.directory import office_info
@@ -72,8 +73,6 @@ async def read_snapshot(rt: Any) -> Snapshot:
         seats = await _seats_left(session, now)
     workers = None
     if rt.settings.redis_url and rt.redis is not None:
-        from booking.background.worker import live_workers
-
         workers = await live_workers(rt.redis)
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return Snapshot(ok=True, outbox_due=due, outbox_failed=failed, oldest_due_age_seconds=age, seats_left=seats,

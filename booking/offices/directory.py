@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.engine import Database
 from booking.db.models import Office
+from booking.errors import NotFound
+from booking.notifications.registry import RenderContext, SubjectGone
 from booking.offices.rules import BookingRules, rules_of
 
 
@@ -89,8 +91,6 @@ class OfficeDirectory:
 async def office_of(rt: Any, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
     """The office of an existing record (appointment, event, application), also when the
     office was deactivated since. Inside a transaction, pass its session."""
-    from booking.errors import NotFound
-
     found = await rt.extras["offices"].get(office_id, session)
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -102,3 +102,11 @@ async def office_of(rt: Any, office_id: int, session: AsyncSession | None = None
     if row is None:
         raise NotFound()
     return office_info(row)
+
+
+async def office_for(ctx: RenderContext, office_id: int) -> OfficeInfo:
+    """The office of a notice's subject (the shared lookup, in the render's transaction)."""
+    try:
+        return await office_of(ctx.rt, office_id, ctx.session)
+    except NotFound:
+        raise SubjectGone("office gone") from None

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from booking.runtime import Runtime
-from booking.background.worker import live_workers
+from booking.background.heartbeat import live_workers
 
 
 class OpsController(Controller):

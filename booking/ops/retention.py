@@ -27,6 +27,7 @@ from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM
+from booking.applications.services import store
 from booking.audit.services import record
 from booking.db.models import (
     ACTIVE_STATUSES,
@@ -88,8 +89,6 @@ async def remove_personal_data(rt: Runtime, now: datetime, purged: Purged) -> Pu
     settings = rt.settings
     scans_before = now - timedelta(days=settings.retention_scan_days)
     data_before = now - timedelta(days=settings.retention_personal_data_days)
-    from booking.applications.services import store
-
     while documents := await _expired_documents(rt, scans_before):
         for document_id in documents:
             store(rt).delete(document_id)  # the file first: a row without a file is harmless

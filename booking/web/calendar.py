@@ -20,6 +20,7 @@ import msgspec
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
+from booking.db.models import Office
 from booking.errors import NotFound
 from booking.i18n import babel_locale, gettext
 from booking.i18n.formatting import format_time
@@ -136,8 +137,6 @@ class OfficeProfiles:
         hit = self._entries.get(office_id)
         if hit is not None and hit[0] > _time.monotonic():
             return hit[1]
-        from booking.db.models import Office
-
         async with rt.db.session() as session:
             row = await session.get(Office, office_id)
             schedule = await get_schedule(session, office_id)
