@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.codes import new_code
 from booking.appointments.hold import (
     APPLICATION_SCOPE,
     PrereviewNotRequired,
@@ -53,6 +52,7 @@ from booking.i18n import lazy
 from booking.idempotency import fingerprint
 from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
+from booking.kernel.codes import new_code
 from booking.notifications.outbox import messages
 from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import lifecycle
-from booking.appointments.codes import normalise_code
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.records import load, parties_of, refuse
 from booking.appointments.schemas import RosterEntry
@@ -24,7 +23,8 @@ from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import NotFound
 from booking.i18n import lazy
-from booking.offices.catalog import DIVORCE
+from booking.kernel.catalog import DIVORCE
+from booking.kernel.codes import normalise_code
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime

@@ -5,14 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from booking.appointments.codes import display_code
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver, sms_text
-from booking.offices.catalog import service_title
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
+from booking.notifications.registry import (
+    RenderContext,
+    Rendered,
+    SubjectGone,
+    notice,
+    phone_resolver,
+    sms_text,
+)
 from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
 

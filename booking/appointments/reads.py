@@ -14,7 +14,7 @@ from booking.appointments.views import application_id_of, appointment_out
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
-from booking.offices.catalog import DIVORCE
+from booking.kernel.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 

@@ -17,7 +17,7 @@ from booking.accounts.principal import Principal
 from booking.audit.services import record
 from booking.db.models import Appointment, AppointmentParty, UserAccount
 from booking.errors import Conflict
-from booking.offices.catalog import DIVORCE
+from booking.kernel.catalog import DIVORCE
 from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 

@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.parties.schemas import Parties, PartyOut, PartyRevealed
 from booking.schemas import Output, PlainText, Schema
-
 
 HolderField = Field(default=1, description="which party is the account holder (实名): the account is bound to "
                    "that person at its first booking and books for them only; ignored for walk-ins")

@@ -10,21 +10,20 @@ from booking.accounts.throttle import LoginThrottle
 from booking.applications import notices as application_notices
 from booking.appointments import notices as appointment_notices
 from booking.appointments.lifecycle import on_seat_freed, register_follower
+from booking.appointments.store import booking_store
 from booking.ballots import notices as ballot_notices
 from booking.ballots.promotion import refill_from_waitlist
 from booking.divorce import notices as divorce_notices
-from booking.events import notices as event_notices
-from booking.appointments.store import booking_store
 from booking.divorce.ending import follow_visits
+from booking.events import notices as event_notices
 from booking.jurisdiction.periods import PolicyBook
+from booking.kernel.catalog import DIVORCE
 from booking.notifications.registry import register_notices
-from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeDirectory
 from booking.runtime import Runtime
 from booking.security.ratelimit import build_rate_limiter
 from booking.slots.availability import AvailabilityReader
 from booking.slots.facts import SlotFactsCache
-
 
 # Every area that sends notices: each registers its renderers and phone lookups.
 AREA_NOTICES = (appointment_notices, application_notices, event_notices, ballot_notices, divorce_notices)

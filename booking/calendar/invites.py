@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
-from booking.appointments.codes import display_code
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.db.models import Appointment
 from booking.i18n import gettext
-from booking.offices.catalog import service_title
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
 from booking.offices.directory import OfficeInfo
 from booking.settings import Settings
 

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
-from booking.appointments.codes import new_code, normalise_code
 from booking.appointments.hold import hold_until
 from booking.appointments.noshow import bans
 from booking.appointments.placement import Party, check_placement
@@ -59,8 +58,9 @@ from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.periods import office_area, policy_book
 from booking.jurisdiction.policy import PartyHome, assess
+from booking.kernel.catalog import DIVORCE
+from booking.kernel.codes import new_code, normalise_code
 from booking.notifications.outbox import add_rows
-from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeInfo, office_of
 from booking.parties.identity import InvalidIdentity, parse_identity
 from booking.parties.rules import PartyFacts

@@ -23,8 +23,8 @@ from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.divorce import OPEN_CASE_STATUSES
 from booking.errors import NotFound
+from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import OutboxRow, Recipients, cancel_pending, messages
-from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeInfo
 
 SUBJECT = "divorce_case"  # the outbox's subject type of a case's own notices

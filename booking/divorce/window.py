@@ -37,8 +37,8 @@ from booking.divorce.views import case_view
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.periods import policy_book
+from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import add_rows
-from booking.offices.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 

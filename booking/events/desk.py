@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.codes import display_code, normalise_code
 from booking.audit.services import record
 from booking.db.models import Event, Signup
 from booking.errors import NotFound, invalid
@@ -41,6 +40,7 @@ from booking.events.signups import (
     yuan,
 )
 from booking.i18n import N_, gettext, lazy
+from booking.kernel.codes import display_code, normalise_code
 from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed

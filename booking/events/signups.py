@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import records
-from booking.appointments.codes import new_code
 from booking.appointments.views import party_body
 from booking.audit.services import record
 from booking.db.models import (
@@ -42,6 +41,7 @@ from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
+from booking.kernel.codes import new_code
 from booking.notifications.outbox import add_rows
 from booking.offices.directory import office_of
 from booking.parties.rules import check_reissue

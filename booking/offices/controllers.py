@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
 from booking.accounts.principal import Principal
+from booking.kernel.catalog import ServiceName
 from booking.offices import services
-from booking.offices.catalog import ServiceName
 from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
 from booking.runtime import Runtime
 from booking.schemas import Offset, PathId

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from booking.i18n import LazyText, lazy
 from booking.kernel.idnumbers import check_character
-from booking.regions import HMT_PERMIT_REGIONS, PROVINCES
+from booking.kernel.regions import HMT_PERMIT_REGIONS, PROVINCES
 
 
 class IdType(StrEnum):

@@ -14,7 +14,7 @@ from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
 from booking.errors import invalid
 from booking.i18n import lazy
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name

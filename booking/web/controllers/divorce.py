@@ -22,7 +22,7 @@ from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
 from booking.errors import Forbidden, NotFound, Problem, invalid
 from booking.i18n import lazy
-from booking.offices.catalog import DIVORCE
+from booking.kernel.catalog import DIVORCE
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.web import calendar

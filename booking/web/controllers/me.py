@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.appointments import changes, reads
-from booking.appointments.codes import display_code, qr_svg
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.errors import Problem, invalid
-from booking.events import signups
 from booking.events import services as events
+from booking.events import signups
 from booking.i18n import gettext, lazy
+from booking.kernel.codes import display_code, qr_svg
 from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.web import calendar

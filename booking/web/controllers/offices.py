@@ -14,7 +14,7 @@ from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentIn
 from booking.ballots.services import upcoming as upcoming_ballots
 from booking.errors import NotFound, Problem
-from booking.offices.catalog import SERVICES
+from booking.kernel.catalog import SERVICES
 from booking.runtime import Runtime
 from booking.schemas import PathId
 from booking.security.ratelimit import count_request
