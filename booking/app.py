@@ -21,13 +21,13 @@ from booking.applications.controllers import ApplicationController, ApplicationQ
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.audit.controllers import AuditController
 from booking.background.lifespan import start_background, stop_background
-from booking.background.wiring import wire
+from booking.background.wiring import register_areas
 from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
-from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
-from booking.errors import exception_handlers
+from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.events.controllers import EventController, EventFeedController, SignupController
+from booking.http.problems import exception_handlers
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     if runtime is None:
         runtime = Runtime.build(settings or get_settings())
     settings = runtime.settings
-    wire(runtime)
+    register_areas()
     setup_tracing("booking-api")
     jwt_auth = build_jwt_auth(settings)
 

@@ -23,10 +23,10 @@ from booking.applications.documents import DocumentStore
 from booking.applications.schemas import ApplicationOut
 from booking.applications.services import expire_holds
 from booking.clock import FixedClock
-from booking.notifications.channels import SmsMessage, SmsRateLimiter
-from booking.notifications.delivery import Channels, sweep
-from tests.conftest import Actor, Office, make_actor, open_office
-from tests.helpers import calendar_part, couple_parties
+from booking.notifications.channels import Channels, SmsMessage, SmsRateLimiter
+from booking.notifications.delivery import sweep
+from tests.factories import Actor, Office, couple_parties, make_actor, open_office
+from tests.helpers import calendar_part
 
 pytestmark = pytest.mark.asyncio
 MAX_UPLOAD = 200_000
@@ -150,7 +150,7 @@ class CaptureSms:
 
 def capture(runtime) -> tuple[CaptureMailer, CaptureSms]:
     mailer, sms = CaptureMailer(), CaptureSms()
-    runtime.extras["channels"] = Channels(mailer=mailer, sms=sms, sms_limiter=SmsRateLimiter(100))
+    runtime.channels = Channels(mailer=mailer, sms=sms, sms_limiter=SmsRateLimiter(100))
     return mailer, sms
 
 

@@ -14,8 +14,15 @@ import vobject
 
 from booking.appointments.schemas import AppointmentOut
 from booking.clock import FixedClock
-from tests.conftest import GD_OFFICE, Office, make_actor, open_office, weekday_schedule
-from tests.helpers import couple_parties, resident_id
+from tests.factories import (
+    GD_OFFICE,
+    Office,
+    couple_parties,
+    make_actor,
+    open_office,
+    resident_id,
+    weekday_schedule,
+)
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from tests.conftest import Actor, create_office, make_actor
+from tests.factories import Actor, create_office, make_actor
 
 pytestmark = pytest.mark.asyncio
 

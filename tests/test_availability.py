@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.clock import FixedClock
-from tests.conftest import Actor, create_office, make_actor, weekday_schedule
+from tests.factories import Actor, create_office, make_actor, weekday_schedule
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,11 +12,11 @@ import uuid
 import asyncpg
 import pytest
 
+from booking.background.wiring import register_areas
+from booking.background.worker import build_worker
 from booking.ballots.draw import draw_due
 from booking.clock import FixedClock
 from booking.runtime import Runtime
-from booking.background.wiring import wire
-from booking.background.worker import build_worker
 from tests.ballot_helpers import (
     AFTER_DRAW,
     BEFORE_WINDOW,
@@ -26,7 +26,8 @@ from tests.ballot_helpers import (
     peak_office,
     set_up_ballot,
 )
-from tests.conftest import QUEUE_NAME, REDIS_URL, make_couples
+from tests.conftest import QUEUE_NAME, REDIS_URL
+from tests.factories import make_couples
 from tests.test_booking_concurrency import http, server, store_kind  # noqa: F401  (the same live server)
 from tests.test_notifications import stop_worker
 
@@ -105,8 +106,7 @@ async def test_two_workers_drawing_at_the_same_moment_draw_once(client, runtime,
     clock.set(AFTER_DRAW)
 
     workers = [Runtime.build(runtime.settings, clock=clock) for _ in range(2)]
-    for worker in workers:
-        wire(worker)  # as ``booking worker`` does at start-up
+    register_areas()  # as ``booking worker`` does at start-up
     holder = await asyncpg.connect(runtime.settings.database_url.replace("+asyncpg", ""))
     try:
         tx = holder.transaction()
@@ -180,7 +180,7 @@ async def test_a_clerk_and_a_worker_drawing_at_once_draw_once(client, runtime, a
     await enter_all(client, ballot["id"], await make_couples(runtime, 6))
     clock.set(AFTER_DRAW)
     worker = Runtime.build(runtime.settings, clock=clock)
-    wire(worker)
+    register_areas()
     dsn = runtime.settings.database_url.replace("+asyncpg", "")
     holder = await asyncpg.connect(dsn)
     try:

@@ -11,7 +11,7 @@ from booking.ballots.draw import draw_due
 from booking.clock import FixedClock
 from booking.notifications.delivery import sweep
 from tests.ballot_helpers import AFTER_DRAW, BEFORE_WINDOW, IN_WINDOW, couple_of, peak_office, set_up_ballot
-from tests.conftest import make_actor
+from tests.factories import make_actor
 from tests.helpers import SmtpSink, calendar_part
 
 pytestmark = pytest.mark.asyncio

@@ -20,7 +20,7 @@ from tests.ballot_helpers import (
     peak_office,
     set_up_ballot,
 )
-from tests.conftest import make_couples
+from tests.factories import make_couples
 from tests.test_pages import csrf, register
 
 pytestmark = pytest.mark.asyncio

@@ -21,12 +21,12 @@ from tests.ballot_helpers import (
     PEAK_DAY,
     couple_of,
     enter_all,
-    other_clerk,
     peak_office,
     recompute_winners,
     set_up_ballot,
 )
-from tests.conftest import ROOT, make_actor, make_couples
+from tests.conftest import ROOT
+from tests.factories import make_actor, make_couples, other_clerk
 from tests.metrics_helpers import value
 
 pytestmark = pytest.mark.asyncio

@@ -14,8 +14,13 @@ import pytest
 from booking.app import create_app
 from booking.appointments.store import PgBookingStore, SqlBookingStore
 from booking.runtime import Runtime
-from tests.conftest import create_office, make_actor, make_couples, weekday_schedule
-from tests.helpers import couple_parties, live_server
+from tests.factories import (
+    couple_parties,
+    make_actor,
+    make_couples,
+    open_office,
+)
+from tests.helpers import live_server
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,8 +38,8 @@ BOTH_STORES = pytest.mark.parametrize("store_kind", ["one_statement", "transacti
 def server(runtime: Runtime, store_kind: str) -> Iterator[str]:
     # The server gets its own runtime: its engine lives on the server thread's event loop.
     server_rt = Runtime.build(runtime.settings, clock=runtime.clock)
-    server_rt.extras["run_in_process_jobs"] = False
-    server_rt.extras["booking_store"] = (PgBookingStore if store_kind == "one_statement"
+    server_rt.run_in_process_jobs = False
+    server_rt.booking_store = (PgBookingStore if store_kind == "one_statement"
                                          else SqlBookingStore)(server_rt.db)
     with live_server(create_app(runtime=server_rt, close_runtime=True)) as url:
         yield url
@@ -48,16 +53,12 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _office(http: httpx.AsyncClient, runtime: Runtime, capacity: int = 5):
-    admin = await make_actor(runtime, "admin")
-    office = await create_office(http, admin)
-    clerk = await make_actor(runtime, "clerk", office["id"])
-    await http.put(f"/api/v1/offices/{office['id']}/schedule", json=weekday_schedule(capacity=capacity),
-                   headers=clerk.headers)
-    await http.post(f"/api/v1/offices/{office['id']}/slots/generate",
-                    json={"from": "2026-09-14", "to": "2026-09-18"}, headers=clerk.headers)
-    slots = (await http.get(f"/api/v1/offices/{office['id']}/slots?from=2026-09-14&to=2026-09-18",
+    office = await open_office(http, runtime, await make_actor(runtime, "admin"), capacity=capacity,
+                               dates=("2026-09-14", "2026-09-18"))
+    clerk = office.clerk
+    slots = (await http.get(f"/api/v1/offices/{office.id}/slots?from=2026-09-14&to=2026-09-18",
                             headers=clerk.headers)).json()["data"]
-    return office["id"], clerk, [s["id"] for s in slots]
+    return office.id, clerk, [s["id"] for s in slots]
 
 
 async def _counts(runtime: Runtime) -> tuple[int, int, list[tuple[int, int]]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import vobject
 
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, open_office
 from tests.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio

@@ -11,8 +11,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.conftest import create_office, make_actor, make_couples, weekday_schedule
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, create_office, make_actor, make_couples, weekday_schedule
 from tests.test_booking_concurrency import BOTH_STORES, http, server, store_kind  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.asyncio

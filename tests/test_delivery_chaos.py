@@ -31,14 +31,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking.app import create_app
+from booking.background.queue import connect_redis
 from booking.clock import Clock
 from booking.notifications.delivery import sweep
 from booking.notifications.registry import message_id
-from booking.background.queue import connect_redis
 from booking.runtime import Runtime
 from tests.aliyun_sms_gateway import AliyunSmsGateway
-from tests.conftest import ROOT, make_actor, make_settings, open_office, running
-from tests.helpers import SmtpSink, couple_parties, free_port
+from tests.conftest import ROOT, make_settings, running
+from tests.factories import couple_parties, make_actor, open_office
+from tests.helpers import SmtpSink, free_port
 
 EMAILS, SMS = 240, 60  # messages to drain
 STOPS = 12
@@ -219,7 +220,7 @@ async def _fill_outbox(database_url: str, tmp_path: Path) -> None:
     of its own (its own id, so its own Message-ID or OutId) that renders like the original.
     Only confirmations are kept (the reminders are not due for days)."""
     rt = Runtime.build(make_settings(database_url, tmp_path), clock=Clock())
-    rt.extras["run_in_process_jobs"] = False
+    rt.run_in_process_jobs = False
     today = rt.clock.now().date()
     first, last = str(today + timedelta(days=3)), str(today + timedelta(days=20))
     async with running(create_app(runtime=rt, close_runtime=True)) as app:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from booking.clock import FixedClock
-from booking.notifications.delivery import deliver, delivery_gate
+from booking.notifications.delivery import deliver
 from booking.runtime import Runtime
-from tests.conftest import Actor, open_office
-from tests.helpers import SmtpSink, couple_parties
+from tests.factories import Actor, couple_parties, open_office
+from tests.helpers import SmtpSink
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ async def test_a_cancelled_job_does_not_cut_its_delivery(client, runtime, admin,
         await asyncio.sleep(0.05)
     assert len(sink.messages) == 1
     assert (await _row(runtime, rows["email"]))["leased_until"] is None
-    assert delivery_gate(runtime).in_flight == 0
+    assert runtime.delivery_gate.in_flight == 0
 
 
 async def test_a_stopping_process_finishes_what_is_on_the_wire_and_starts_nothing(client, runtime, admin, couple,
@@ -79,7 +79,7 @@ async def test_a_stopping_process_finishes_what_is_on_the_wire_and_starts_nothin
     sink.hold_rcpt.set()
     on_the_wire = asyncio.create_task(deliver(runtime, rows["email"]))
     await _held(sink)
-    stopping = asyncio.create_task(delivery_gate(runtime).close(timeout=30))
+    stopping = asyncio.create_task(runtime.delivery_gate.close(timeout=30))
     await asyncio.sleep(0)  # the stop has begun: the gate is closed
     assert await deliver(runtime, rows["sms"]) == "deferred"
     sms = await _row(runtime, rows["sms"])

@@ -15,7 +15,6 @@ from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
 from booking.divorce.periods import REST_DAYS
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import DayKind, official_day
-from tests.conftest import make_actor
 from tests.divorce_helpers import (
     CASES,
     DIVORCE,
@@ -27,6 +26,7 @@ from tests.divorce_helpers import (
     slot_on,
     spouses,
 )
+from tests.factories import make_actor
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,9 +15,9 @@ import pytest
 
 from booking.app import create_app
 from booking.runtime import Runtime
-from tests.conftest import create_office, make_actor, make_couples
 from tests.events_helpers import distinct_couples, event_body, signup_body
-from tests.helpers import couple_parties, live_server
+from tests.factories import couple_parties, create_office, make_actor, make_couples
+from tests.helpers import live_server
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def settings_overrides() -> dict[str, Any]:
 def server(runtime: Runtime) -> Iterator[str]:
     # The server gets its own runtime: its engine lives on the server thread's event loop.
     server_rt = Runtime.build(runtime.settings, clock=runtime.clock)
-    server_rt.extras["run_in_process_jobs"] = False
+    server_rt.run_in_process_jobs = False
     with live_server(create_app(runtime=server_rt, close_runtime=True)) as url:
         yield url
 

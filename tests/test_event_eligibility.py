@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.events.eligibility import add_months
-from tests.conftest import make_actor, weekday_schedule
-from tests.events_helpers import create_event, golden_couple, office_with_clerk, signup_body
-from tests.helpers import couple_parties
+from tests.events_helpers import create_event, golden_couple, signup_body
+from tests.factories import couple_parties, make_actor, office_with_clerk, weekday_schedule
 
 SH = ZoneInfo("Asia/Shanghai")
 

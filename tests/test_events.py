@@ -17,9 +17,8 @@ import vobject
 from booking.clock import FixedClock
 from booking.events.schemas import EventOut, SignupOut
 from booking.notifications.delivery import deliver
-from tests.conftest import make_actor
-from tests.events_helpers import create_event, event_body, office_with_clerk, signup_body
-from tests.helpers import couple_parties
+from tests.events_helpers import create_event, event_body, signup_body
+from tests.factories import couple_parties, make_actor, office_with_clerk
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
@@ -785,11 +784,10 @@ async def deliver_due(runtime) -> list[str]:
 
 
 async def test_couples_are_told_in_their_language(client, runtime, admin, clock: FixedClock):
-    from booking.notifications.channels import LogSmsProvider, SmsRateLimiter
-    from booking.notifications.delivery import Channels
+    from booking.notifications.channels import Channels, LogSmsProvider, SmsRateLimiter
 
     mailer, sms = CaptureMailer(), LogSmsProvider()
-    runtime.extras["channels"] = Channels(mailer=mailer, sms=sms, sms_limiter=SmsRateLimiter(100))
+    runtime.channels = Channels(mailer=mailer, sms=sms, sms_limiter=SmsRateLimiter(100))
     office_id, clerk = await office_with_clerk(client, runtime, admin)
     event = await create_event(client, clerk, office_id, capacity=1)
     first, second = await make_actor(runtime, "couple"), await make_actor(runtime, "couple")

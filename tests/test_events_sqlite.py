@@ -7,8 +7,8 @@ import pytest
 import vobject
 
 from booking.runtime import Runtime
-from tests.conftest import GD_OFFICE, make_actor
 from tests.events_helpers import distinct_couples, event_body, signup_body
+from tests.factories import GD_OFFICE, make_actor
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
 

@@ -20,8 +20,9 @@ from booking.app import create_app
 from booking.clock import FixedClock
 from booking.migrations import upgrade_async
 from booking.runtime import Runtime
-from tests.conftest import DEFAULT_NOW, make_actor, make_couples, make_settings, weekday_schedule
-from tests.helpers import couple_parties, live_server
+from tests.conftest import DEFAULT_NOW, make_settings
+from tests.factories import couple_parties, make_actor, make_couples, weekday_schedule
+from tests.helpers import live_server
 from tests.servers import OwnPostgres, OwnRedis
 
 pytestmark = pytest.mark.asyncio
@@ -71,7 +72,7 @@ def _parties(n: int) -> list[dict[str, Any]]:
 async def test_postgres_restarted_under_load(own_postgres: OwnPostgres, tmp_path: Path):
     setup, settings = await _prepared(own_postgres, tmp_path)
     server_rt = Runtime.build(settings, clock=FixedClock(DEFAULT_NOW))
-    server_rt.extras["run_in_process_jobs"] = False
+    server_rt.run_in_process_jobs = False
     couples = await make_couples(setup, 600)
     answers: list[tuple[float, int, dict[str, str], Any]] = []
     with live_server(create_app(runtime=server_rt, close_runtime=True)) as base:

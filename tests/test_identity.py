@@ -15,7 +15,7 @@ from booking.parties.identity import (
     parse_identity,
 )
 from booking.parties.rules import PartyFacts, check_marriage, check_reissue
-from tests.helpers import resident_id
+from tests.factories import resident_id
 
 TODAY = date(2026, 9, 10)
 

@@ -8,8 +8,6 @@ import pytest
 from booking.security.limits import MAX_JSON_DEPTH, too_deep
 
 
-
-
 def _nested(depth: int) -> bytes:
     return b'{"slot_id": 1, "service": "marriage_registration", "parties": ' + b"[" * depth + b"]" * depth + b"}"
 

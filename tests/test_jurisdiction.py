@@ -18,8 +18,7 @@ from booking.jurisdiction.policy import (
     missing_documents,
 )
 from booking.jurisdiction.seed import SEED_PERIODS
-from tests.conftest import create_office, make_actor, weekday_schedule
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, create_office, make_actor, weekday_schedule
 
 
 def seed_periods() -> tuple[Period, ...]:

@@ -23,9 +23,8 @@ from booking.applications.services import expire_holds
 from booking.appointments.desk import sweep_no_shows
 from booking.appointments.store import SqlBookingStore
 from booking.runtime import Runtime
-from tests.conftest import Office, make_actor, open_office
 from tests.events_helpers import create_event, signup_body
-from tests.helpers import couple_parties
+from tests.factories import Office, couple_parties, make_actor, open_office
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
@@ -276,7 +275,7 @@ async def test_the_no_show_ban_runs_its_days_from_the_last_no_show(client, runti
     """2 no-shows within 30 days ban for 15 days from the second: misses on 09-14 and 10-13
     (29 days apart) ban until 10-28, also after the first has left the last 30 days."""
     if store == "transaction":
-        runtime.extras["booking_store"] = SqlBookingStore(runtime.db)
+        runtime.booking_store = SqlBookingStore(runtime.db)
     office = await open_office(client, runtime, admin)
     parties = couple_parties()
     couple = await make_actor(runtime, "couple")

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from booking.clock import FixedClock
 from booking.runtime import Runtime
-from tests.conftest import DEFAULT_NOW, Actor, create_office, make_actor, weekday_schedule
-from tests.helpers import phone, resident_id
+from tests.conftest import DEFAULT_NOW
+from tests.factories import Actor, create_office, make_actor, phone, resident_id, weekday_schedule
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")

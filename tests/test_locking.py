@@ -8,8 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, open_office
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,7 @@ import pytest
 
 from booking.notifications.channels import RateLimited, SmsRateLimiter
 from booking.observability.outcomes import OUTCOMES, classify
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, office_with_clerk, open_office
 from tests.metrics_helpers import personal_labels, value
 
 pytestmark = pytest.mark.asyncio
@@ -206,7 +205,7 @@ async def test_the_scrape_is_protected_and_not_in_the_public_api(runtime, client
 async def test_sign_ups_are_counted_by_outcome(client, runtime, admin):
     """Sign-ups have their own kind: a place, a waitlist ticket and a second sign-up of the
     same couple each move their outcome by one."""
-    from tests.events_helpers import create_event, office_with_clerk, signup_body
+    from tests.events_helpers import create_event, signup_body
 
     office_id, clerk = await office_with_clerk(client, runtime, admin)
     event = await create_event(client, clerk, office_id, capacity=1)

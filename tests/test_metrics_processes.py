@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from booking.background.queue import connect_redis
 from booking.clock import Clock
 from booking.notifications.delivery import sweep
-from booking.background.queue import connect_redis
 from booking.runtime import Runtime
-from tests.conftest import REDIS_URL, ROOT, make_actor, make_settings, weekday_schedule
-from tests.helpers import SmtpSink, couple_parties, free_port
+from tests.conftest import REDIS_URL, ROOT, make_settings
+from tests.factories import couple_parties, make_actor, weekday_schedule
+from tests.helpers import SmtpSink, free_port
 from tests.metrics_helpers import personal_labels, value
 
 pytestmark = pytest.mark.asyncio

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from booking.settings import Settings
-from tests.conftest import Actor, make_actor, open_office
+from tests.factories import Actor, make_actor, open_office
 
 pytestmark = pytest.mark.asyncio
 PASSWORD = {"password": "password-123"}  # make_actor's

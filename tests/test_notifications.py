@@ -20,12 +20,13 @@ import redis.asyncio as aioredis
 import vobject
 
 from booking.app import create_app
+from booking.background.worker import build_worker
 from booking.clock import Clock, FixedClock
 from booking.notifications.delivery import channels, counts, sweep
 from booking.runtime import Runtime
-from booking.background.worker import build_worker
-from tests.conftest import REDIS_URL, ROOT, create_office, make_actor, make_settings, running, weekday_schedule
-from tests.helpers import SmtpSink, calendar_part, couple_parties
+from tests.conftest import REDIS_URL, ROOT, make_settings, running
+from tests.factories import couple_parties, create_office, make_actor, outbox_settled, weekday_schedule
+from tests.helpers import SmtpSink, calendar_part
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
@@ -166,7 +167,7 @@ async def test_confirmation_reschedule_and_cancel_by_mail(client, runtime, sink,
     for hours in (12, 24, 48, 24 * 30):
         clock.advance(hours=hours)
         await sweep(runtime)
-    await asyncio.sleep(0.5)
+    await outbox_settled(runtime)  # a reminder still pending would go out, and be counted, first
     assert len(sink.messages) == 3 and len(sms) == 3
     assert len({m["Message-ID"] for m in sink.messages}) == 3
     stats = await counts(runtime)
@@ -179,8 +180,13 @@ async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, w
     await until(lambda: len(sink.messages) == 1 and len(sms) == 1, sweep_rt=runtime)
     clock.set(datetime(2026, 9, 14, 17, 59, tzinfo=SH))
     await sweep(runtime)
-    await asyncio.sleep(0.3)
-    assert len(sink.messages) == 1  # not yet
+    # not yet: the sweep handed no reminder on (each is still waiting for its moment)
+    async with runtime.db.raw() as conn:
+        reminders = await conn.fetch("SELECT next_attempt_at, attempts, leased_until FROM notification "
+                                     "WHERE kind = 'appointment.reminder' AND state = 'pending'")
+    assert reminders and all(r["attempts"] == 0 and r["leased_until"] is None
+                             and r["next_attempt_at"] >= datetime(2026, 9, 14, 18, 0, tzinfo=SH) for r in reminders)
+    assert len(sink.messages) == 1
     clock.set(datetime(2026, 9, 14, 18, 0, tzinfo=SH))  # the day before, at the office's hour
     await until(lambda: len(sink.messages) == 2 and len(sms) == 2, sweep_rt=runtime)
     reminder = sink.messages[1]
@@ -195,7 +201,7 @@ async def test_reminders_when_due_and_dropped_when_late(client, runtime, sink, w
     # the two-hours-before SMS was missed by far (the worker "slept" through it): dropped
     clock.set(datetime(2026, 9, 15, 8, 50, tzinfo=SH))
     await sweep(runtime)
-    await asyncio.sleep(0.3)
+    await outbox_settled(runtime)
     assert len(sms) == 2 and len(sink.messages) == 2
     stats = await counts(runtime)
     assert stats == {"pending": 0, "sent": 4, "failed": 0, "dropped": 1, "cancelled": 0}
@@ -266,7 +272,7 @@ async def test_smtp_down_then_back(client, runtime, sink, worker, clock: FixedCl
     await until(lambda: len(sink.messages) == 1, sweep_rt=runtime)
     clock.advance(seconds=3600)
     await sweep(runtime)
-    await asyncio.sleep(0.5)
+    await outbox_settled(runtime, ("appointment.confirmed",))
     assert len(sink.messages) == 1
     stats = await counts(runtime)
     assert stats["failed"] == 0
@@ -312,9 +318,9 @@ async def test_worker_killed_mid_delivery_mail_arrives_once(clean_db, tmp_path, 
         real.redis = await connect_redis(redis_url, settings.queue_name)
         try:
             await until(lambda: len(sink.messages) >= 1, timeout=40, sweep_rt=real)
-            await asyncio.sleep(3)  # give a duplicate every chance to show up
             await sweep(real)
-            await asyncio.sleep(2)
+            # the row is marked after its send: a duplicate would be in by now
+            await outbox_settled(real, ("appointment.confirmed",))
         finally:
             await real.close()
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import GD_OFFICE, Actor, create_office
+from tests.factories import GD_OFFICE, Actor, create_office
 
 pytestmark = pytest.mark.asyncio
 
@@ -114,7 +114,7 @@ async def test_database_out_of_connections_is_a_503(client, runtime, monkeypatch
     ("GET", "/api/v1/audit?office_id=99999999999", None),
 ])
 async def test_out_of_range_input_is_a_4xx_never_a_500(client, runtime, admin, couple, method, url, body):
-    from tests.conftest import create_office
+    from tests.factories import create_office
 
     office = await create_office(client, admin)
     assert office["id"] == 1

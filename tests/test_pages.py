@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from booking.accounts.tokens import build_jwt_auth, issue_token
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, open_office
 
 
 def csrf(html: str) -> str:

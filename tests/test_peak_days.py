@@ -11,7 +11,7 @@ from lunar_python import Lunar
 from booking.clock import FixedClock
 from booking.peakdays.calendar import national_peak_days, qixi
 from tests.ballot_helpers import BEFORE_WINDOW, peak_office, set_up_ballot
-from tests.conftest import make_actor
+from tests.factories import make_actor
 
 
 def test_qixi_2024_to_2030_agrees_with_an_independent_calendar():

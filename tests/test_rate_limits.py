@@ -10,18 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-
 from pydantic import ValidationError
 
 from booking.app import create_app
 from booking.runtime import Runtime
 from booking.security.ratelimit import client_address
 from booking.settings import Settings
-from tests.conftest import REDIS_URL, make_settings, open_office, running
-from tests.helpers import couple_parties
+from tests.conftest import REDIS_URL, make_settings, running
+from tests.factories import couple_parties, open_office
 from tests.test_appointments import body, slot_on
-
-
 
 
 def _address() -> str:

@@ -10,8 +10,7 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, open_office
 from tests.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio

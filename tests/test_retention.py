@@ -8,7 +8,7 @@ import pytest
 
 from booking.clock import FixedClock
 from booking.ops.retention import purge_expired
-from tests.conftest import open_office
+from tests.factories import open_office
 from tests.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
@@ -45,8 +45,8 @@ async def _parties_of(runtime, table: str, key: str, owner) -> list[dict]:
 
 async def test_scans_and_personal_data_go_after_their_time(client, runtime, admin, clock: FixedClock):
     from booking.ops.retention import SWEEP_EVERY
-    from tests.conftest import make_actor
     from tests.events_helpers import create_event, signup_body
+    from tests.factories import make_actor
     from tests.test_applications import APPS, apply, pdf_with_metadata, upload
 
     office = await open_office(client, runtime, admin)

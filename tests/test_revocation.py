@@ -17,7 +17,8 @@ import pytest
 from booking.accounts.tokens import build_jwt_auth
 from booking.app import create_app
 from booking.runtime import Runtime
-from tests.conftest import Actor, make_actor, make_settings, open_office, running
+from tests.conftest import make_settings, running
+from tests.factories import Actor, make_actor, open_office
 
 pytestmark = pytest.mark.asyncio
 
@@ -39,7 +40,7 @@ async def replica(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     other = Runtime.build(make_settings(runtime.settings.database_url, runtime.settings.data_dir,
                                         secret_key=runtime.settings.secret_key,
                                         data_key=runtime.settings.data_key), clock=runtime.clock)
-    other.extras["run_in_process_jobs"] = False
+    other.run_in_process_jobs = False
     try:
         async with running(create_app(runtime=other)) as app:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r2") as client:

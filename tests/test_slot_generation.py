@@ -6,15 +6,9 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import Actor, create_office, make_actor, weekday_schedule
+from tests.factories import Actor, office_with_clerk, weekday_schedule
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _office_with_clerk(client, runtime, admin, **office):
-    created = await create_office(client, admin, **office)
-    clerk = await make_actor(runtime, "clerk", created["id"])
-    return created, clerk
 
 
 async def _slot_dates(client, office_id, clerk, start, end):
@@ -24,8 +18,7 @@ async def _slot_dates(client, office_id, clerk, start, end):
 
 
 async def test_october_2026_in_guangdong(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     response = await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(capacity=5),
                                 headers=clerk.headers)
     assert response.status_code == 200, response.text
@@ -65,8 +58,7 @@ async def test_october_2026_in_guangdong(client, runtime, admin: Actor):
 
 
 async def test_regeneration_never_touches_booked_slots(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(capacity=5), headers=clerk.headers)
     await client.post(f"/api/v1/offices/{oid}/slots/generate", json={"from": "2026-09-14", "to": "2026-09-18"},
                       headers=clerk.headers)
@@ -84,8 +76,7 @@ async def test_regeneration_never_touches_booked_slots(client, runtime, admin: A
 
 
 async def test_unannounced_year_is_refused_unless_overridden(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(), headers=clerk.headers)
     body = {"from": "2026-12-28", "to": "2027-01-08"}
     refused = await client.post(f"/api/v1/offices/{oid}/slots/generate", json=body,
@@ -111,8 +102,7 @@ async def test_unannounced_year_is_refused_unless_overridden(client, runtime, ad
 
 
 async def test_closures_and_special_openings(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(), headers=clerk.headers)
     # closed on a Tuesday; open on Saturday 2026-10-17 with its own windows; open on Sunday
     # 2026-10-18 with the usual working-day windows
@@ -151,8 +141,7 @@ async def test_closures_and_special_openings(client, runtime, admin: Actor):
 
 
 async def test_slot_capacity_never_below_booked(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(capacity=5), headers=clerk.headers)
     await client.post(f"/api/v1/offices/{oid}/slots/generate", json={"from": "2026-09-14", "to": "2026-09-14"},
                       headers=clerk.headers)
@@ -179,8 +168,7 @@ async def test_slot_capacity_never_below_booked(client, runtime, admin: Actor):
 
 
 async def test_schedule_validation(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin, services=["marriage_registration"])
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin, services=["marriage_registration"])
     bad = [
         {"windows": [{"weekday": 8, "start": "09:00", "end": "10:00", "capacities": {"marriage_registration": 1}}]},
         {"windows": [{"weekday": 1, "start": "10:00", "end": "09:00", "capacities": {"marriage_registration": 1}}]},
@@ -201,8 +189,7 @@ async def test_schedule_validation(client, runtime, admin: Actor):
 
 
 async def test_closure_reopens_only_what_it_closed(client, runtime, admin: Actor):
-    office, clerk = await _office_with_clerk(client, runtime, admin)
-    oid = office["id"]
+    oid, clerk = await office_with_clerk(client, runtime, admin)
     await client.put(f"/api/v1/offices/{oid}/schedule", json=weekday_schedule(), headers=clerk.headers)
     await client.post(f"/api/v1/offices/{oid}/slots/generate", json={"from": "2026-10-14", "to": "2026-10-14"},
                       headers=clerk.headers)

@@ -17,9 +17,7 @@ from booking.notifications.delivery import sweep
 from booking.runtime import Runtime
 from booking.settings import Settings, SettingsError
 from tests.aliyun_sms_gateway import AliyunSmsGateway
-from tests.conftest import Actor, make_actor, open_office
-from tests.helpers import couple_parties
-
+from tests.factories import Actor, couple_parties, make_actor, open_office
 
 TEMPLATES = {
     "SMS_300001": "【婚姻登记】您已预约${when}在${office}办理${service}，预约号${code}。",

@@ -9,8 +9,7 @@ import pytest
 
 from booking.clock import FixedClock
 from booking.runtime import Runtime
-from tests.conftest import GD_OFFICE, make_actor, weekday_schedule
-from tests.helpers import couple_parties
+from tests.factories import GD_OFFICE, couple_parties, make_actor, weekday_schedule
 from tests.test_applications import pdf_with_metadata
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
@@ -85,7 +84,7 @@ async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncCl
     """The embedded default runs the pre-review too: the portable store opens the
     application with the held seat, the seeded policy applies, approval and expiry work."""
     from booking.applications.services import expire_holds
-    from tests.helpers import couple_parties
+    from tests.factories import couple_parties
 
     client = sqlite_client
     admin = await make_actor(sqlite_runtime, "admin")

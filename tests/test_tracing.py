@@ -13,8 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from booking.observability import tracing
-from tests.conftest import make_actor, open_office
-from tests.helpers import couple_parties
+from tests.factories import couple_parties, make_actor, open_office
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,7 @@ import pytest
 import vobject
 
 from booking.runtime import Runtime
-from tests.conftest import Office, make_actor, open_office
-from tests.helpers import couple_parties, phone, resident_id
+from tests.factories import Office, couple_parties, make_actor, open_office, phone, resident_id
 
 pytestmark = pytest.mark.asyncio
 BOOK = "/api/v1/appointments"

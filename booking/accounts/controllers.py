@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts import management, mfa, services
 from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
-from booking.accounts.revocation import account_gate, end_session
+from booking.accounts.revocation import end_session
 from booking.accounts.schemas import (
     AccountOut,
     LoginIn,
@@ -33,7 +33,7 @@ from booking.accounts.tokens import issue_mfa_token, issue_token, read_mfa_token
 from booking.db.models import UserAccount
 from booking.errors import Unauthorized
 from booking.runtime import Runtime
-from booking.security.ratelimit import rate_limited, rate_limiter
+from booking.security.ratelimit import rate_limited
 
 
 class AuthController(Controller):
@@ -62,7 +62,7 @@ class AuthController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> TokenOut | MfaChallengeOut:
-        address = rate_limiter(runtime).address_of(request.scope)
+        address = runtime.rate_limiter.address_of(request.scope)
         account = await services.login(session, runtime, data.email, data.password, address)
         if mfa.needs_second_factor(runtime, account):
             return MfaChallengeOut(mfa_token=issue_mfa_token(runtime.settings, account.id, account.session_version),
@@ -87,8 +87,8 @@ class AuthController(Controller):
     async def mfa_verify(self, request: Request[Any, Any, Any], data: JSONBody[MfaVerifyIn],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> MfaTokenOut:
         account = await _half_logged_in(session, runtime, data.mfa_token)
-        throttle, subject = services.login_throttle(runtime), f"mfa:{account.id}"
-        address = rate_limiter(runtime).address_of(request.scope)
+        throttle, subject = runtime.login_throttle, f"mfa:{account.id}"
+        address = runtime.rate_limiter.address_of(request.scope)
         now = runtime.clock.now().timestamp()
         await throttle.check(subject, address, now)
         codes = None
@@ -110,7 +110,7 @@ class AuthController(Controller):
     async def logout(self, request: Request[Principal, Token, Any], session: NamedDependency[AsyncSession],
                      runtime: NamedDependency[Runtime]) -> None:
         token = request.auth
-        await end_session(session, account_gate(runtime), request.user.id, token.jti or "", token.exp)
+        await end_session(session, runtime.account_gate, request.user.id, token.jti or "", token.exp)
 
 
 def _access(request: Request[Any, Any, Any], runtime: Runtime, account: UserAccount) -> TokenOut:
@@ -150,7 +150,7 @@ class AccountController(Controller):
           description="Its tokens and calendar feeds stop working; it cannot log in until reactivated.")
     async def deactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+        return services.account_out(await management.set_active(session, runtime.account_gate, principal,
                                                                  user_id, False))
 
     @post("/users/{user_id:uuid}/reactivate", guards=[requires_admin], status_code=200,
@@ -158,7 +158,7 @@ class AccountController(Controller):
           description="Tokens issued before the deactivation stay refused: the holder logs in again.")
     async def reactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+        return services.account_out(await management.set_active(session, runtime.account_gate, principal,
                                                                  user_id, True))
 
     @post("/users/{user_id:uuid}/mfa/reset", guards=[requires_admin], status_code=204,
@@ -166,7 +166,7 @@ class AccountController(Controller):
           description="For a lost phone and lost recovery codes: they enrol again at their next login.")
     async def reset_mfa(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> None:
-        await mfa.reset(session, account_gate(runtime), principal, user_id)
+        await mfa.reset(session, runtime.account_gate, principal, user_id)
 
     @put("/users/{user_id:uuid}/office", guards=[requires_admin], status_code=200,
          summary="Move a clerk to another office (admins; audited)",
@@ -174,5 +174,5 @@ class AccountController(Controller):
     async def move_office(self, user_id: FromPath[uuid.UUID], data: JSONBody[OfficeMoveIn],
                           principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                           runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.move_clerk(session, account_gate(runtime), principal,
+        return services.account_out(await management.move_clerk(session, runtime.account_gate, principal,
                                                                  user_id, data.office_id))

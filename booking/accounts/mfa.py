@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
-from booking.audit.services import record
 from booking.db.models import RecoveryCode, UserAccount
 from booking.errors import Conflict, Forbidden, NotFound, Unauthorized
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 
 ISSUER = "婚姻登记预约"

@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
-from booking.audit.services import record
 from booking.db.models import Office, UserAccount
-from booking.accounts.throttle import LoginThrottle
 from booking.errors import Conflict, NotFound, Unauthorized, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 from booking.security.pii import mask_phone
 
@@ -79,7 +78,7 @@ async def login(session: AsyncSession, rt: Runtime, email: str, password: str, a
     """Check a password under the login throttle (``booking.accounts.throttle``): the same
     answers for an unknown e-mail, a wrong password and a deactivated account (401), and
     for any of them while throttled (429)."""
-    throttle = login_throttle(rt)
+    throttle = rt.login_throttle
     now = rt.clock.now().timestamp()
     await throttle.check(email, address, now)
     account = (await session.execute(select(UserAccount).where(UserAccount.email == email))).scalar_one_or_none()
@@ -92,10 +91,6 @@ async def login(session: AsyncSession, rt: Runtime, email: str, password: str, a
         raise InvalidCredentials()
     await throttle.succeeded(email, address)
     return account
-
-
-def login_throttle(rt: Runtime) -> LoginThrottle:
-    return rt.extras["login_throttle"]  # type: ignore[no-any-return]
 
 
 async def get_account(session: AsyncSession, account_id: uuid.UUID) -> UserAccount:

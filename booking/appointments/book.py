@@ -29,7 +29,6 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.records import directory
 from booking.appointments.reminders import recipients, reminder_rows
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
@@ -46,13 +45,13 @@ from booking.appointments.store import (
     SlotFull,
     stored_answer,
 )
-from booking.appointments.views import appointment_body, party_body
+from booking.appointments.views import appointment_body
 from booking.errors import Conflict, Problem, invalid
 from booking.i18n import lazy
 from booking.idempotency import fingerprint
-from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
 from booking.kernel.codes import new_code
+from booking.kernel.parties import party_body
 from booking.notifications.outbox import messages
 from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
@@ -109,14 +108,14 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
                 scope: str) -> tuple[int, dict[str, Any]]:
     with span("booking.validate"):
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
-        slot = await rt.extras["slot_facts"].get(data.slot_id)
-        office = await directory(rt).get(slot.office_id) if slot is not None else None
+        slot = await rt.slot_facts.get(data.slot_id)
+        office = await rt.offices.get(slot.office_id) if slot is not None else None
         if (slot is None or office is None
                 or (counter_office is not None and slot.office_id != counter_office)):
             raise invalid("slot_id", lazy("No such slot."))
         # The policy periods come from the in-process cache: no round trip on this path.
         placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
-        verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
+        verdict = check_placement(office, slot, data.service, placed, now, await rt.policy.periods(),
                                   counter=counter_office is not None,
                                   residence_permit=review.residence_permit if review is not None else UNANSWERED)
         if review is not None and not verdict.prereview:
@@ -163,7 +162,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             draft.response = review.respond(application, office, draft.response, notice_locale)
         try:
             with span("booking.write", expected=WRITE_REFUSALS):
-                await rt.extras["booking_store"].book(draft)
+                await rt.booking_store.book(draft)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()

@@ -36,7 +36,7 @@ from booking.appointments.schemas import (
     Roster,
     TurnAwayIn,
 )
-from booking.errors import request_locale
+from booking.http.problems import request_locale
 from booking.kernel.codes import qr_svg
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime

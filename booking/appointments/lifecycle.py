@@ -48,14 +48,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import hold
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import refuse
 from booking.appointments.reminders import REMINDER, audiences, reminder_rows
 from booking.appointments.store import ballot_pending
-from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
 from booking.db.models import AppointmentStatus as S
 from booking.db.models.applications import OPEN_STATUSES
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
 from booking.kernel.codes import new_code
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo

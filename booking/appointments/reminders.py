@@ -6,14 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from booking.kernel.reminders import day_before, day_before_deadline, hours_before_deadline
 from booking.notifications.outbox import OutboxRow, Recipients, messages
 from booking.offices.directory import OfficeInfo
 
 REMINDER = "appointment.reminder"
-
-# how late a reminder may still go out; after that it is dropped (never after the start)
-DAY_BEFORE_GRACE = timedelta(hours=3)
-HOURS_BEFORE_GRACE = timedelta(minutes=45)
 
 
 def recipients(account_id: uuid.UUID | None, parties: list[Any]) -> Recipients:
@@ -39,17 +36,15 @@ def reminder_rows(appointment_id: uuid.UUID, sequence: int, who: Recipients, loc
     slot gets no day-before reminder); one still unsent a while after its moment, or at
     the start of the appointment, is dropped rather than sent late."""
     rules = office.rules
-    local_day = starts_at.astimezone(office.tz).date()
     rows: list[OutboxRow] = []
-    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=office.tz)
-    if day_before > now:
+    moment = day_before(starts_at, office.tz, rules.reminder_day_before_at)
+    if moment > now:
         rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale,
-                         day_before.astimezone(UTC), not_after=min(starts_at, day_before + DAY_BEFORE_GRACE),
-                         tag="day_before")
+                         moment.astimezone(UTC), not_after=day_before_deadline(starts_at, moment), tag="day_before")
     if rules.reminder_hours_before:
         hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
         if hours_before > now:
             rows += messages(REMINDER, "appointment", appointment_id, sequence, who, locale, hours_before,
-                             not_after=min(starts_at, hours_before + HOURS_BEFORE_GRACE), tag="hours_before",
+                             not_after=hours_before_deadline(starts_at, hours_before), tag="hours_before",
                              channels=("sms",))
     return rows

@@ -21,13 +21,13 @@ logger = logging.getLogger("booking.background")
 async def start_background(runtime: Runtime) -> None:
     if runtime.settings.redis_url and runtime.redis is None:
         runtime.redis = await connect_redis(runtime.settings.redis_url, runtime.settings.queue_name)
-    tasks: list[asyncio.Task[None]] = runtime.extras.setdefault("background_tasks", [])
-    if not runtime.settings.redis_url and runtime.extras.get("run_in_process_jobs", True):
+    tasks = runtime.background_tasks
+    if not runtime.settings.redis_url and runtime.run_in_process_jobs:
         tasks.append(asyncio.create_task(run_in_process(runtime), name="booking-in-process-jobs"))
 
 
 async def stop_background(runtime: Runtime) -> None:
-    tasks: list[asyncio.Task[None]] = runtime.extras.get("background_tasks", [])
+    tasks = runtime.background_tasks
     if tasks:  # in-process delivery: what is on the wire is finished and marked first
         await stop_deliveries(runtime, runtime.settings.worker_stop_grace_seconds)
     for task in tasks:

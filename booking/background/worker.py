@@ -20,8 +20,8 @@ from arq.worker import Worker
 from booking.background.heartbeat import heartbeat, heartbeat_key
 from booking.background.jobs import PERIODIC_JOBS, WORKER_FUNCTIONS
 from booking.background.queue import redis_settings
-from booking.background.wiring import wire
-from booking.notifications.delivery import delivery_gate, stop_deliveries
+from booking.background.wiring import register_areas
+from booking.notifications.delivery import stop_deliveries
 from booking.observability.tracing import setup_tracing
 from booking.observability.worker import timed, worker_observability
 from booking.runtime import Runtime
@@ -41,7 +41,7 @@ async def run_periodic_jobs(ctx: dict[str, Any]) -> None:
 def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         rt = runtime or Runtime.build(settings)
-        wire(rt)  # the same caches as the API's runtime
+        register_areas()  # what the API registers too
         if rt.redis is None:
             rt.redis = ctx["redis"]
         ctx["runtime"] = rt
@@ -118,7 +118,7 @@ class BookingWorker(Worker):
         self.allow_pick_jobs = False
         runtime: Runtime | None = self.ctx.get("runtime")
         logger.info("stopping", extra={"signal": sig.name, "grace_seconds": self.stop_grace_seconds,
-                                       "deliveries_on_the_wire": delivery_gate(runtime).in_flight if runtime else 0})
+                                       "deliveries_on_the_wire": runtime.delivery_gate.in_flight if runtime else 0})
         self.stopping = self.loop.create_task(self._stop(runtime))
 
     async def _stop(self, runtime: Runtime | None) -> None:

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.errors import request_locale
 from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
@@ -35,6 +34,7 @@ from booking.events.schemas import (
     SignupStatus,
     query_day,
 )
+from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId

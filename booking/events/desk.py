@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.models import Event, Signup
 from booking.errors import NotFound, invalid
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
@@ -40,9 +39,9 @@ from booking.events.signups import (
     yuan,
 )
 from booking.i18n import N_, gettext, lazy
+from booking.kernel.audit import record
 from booking.kernel.codes import display_code, normalise_code
 from booking.notifications.outbox import add_rows
-from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed
 from booking.runtime import Runtime
 from booking.schemas import iso
@@ -80,7 +79,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, signu
         signup.sequence += 1
         signup.updated_at = now
         await session.flush()
-        office = await office_of(rt, event.office_id, session)
+        office = await rt.offices.of(event.office_id, session)
         await add_rows(session, notice_rows("signup.decided", signup, event, now, {"decision": "approve"})
                        + reminder_rows(signup, event, office.rules, now), now)
     else:

@@ -38,6 +38,7 @@ from booking.background.queue import enqueue
 from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
 from booking.notifications.aliyun_sms import AliyunSms
 from booking.notifications.channels import (
+    Channels,
     DeliveryError,
     LogMailer,
     LogSmsProvider,
@@ -49,12 +50,16 @@ from booking.notifications.channels import (
     Undeliverable,
     build_email,
 )
-from booking.notifications.inflight import DeliveryGate
-from booking.notifications.registry import RenderContext, SubjectGone, message_id, phone_resolver_for, renderer_for
+from booking.notifications.registry import (
+    RenderContext,
+    SubjectGone,
+    message_id,
+    phone_resolver_for,
+    renderer_for,
+)
 from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
 from booking.security.ratelimit import RateLimited as AccountRateLimited
-from booking.security.ratelimit import rate_limiter
 from booking.settings import Settings
 
 # whose account caused the messages about a subject (SMS are limited per account too)
@@ -66,40 +71,26 @@ logger = logging.getLogger("booking.notifications")
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
-@dataclass(slots=True)
-class Channels:
-    mailer: Any
-    sms: Any
-    sms_limiter: SmsRateLimiter
-
 
 def channels(rt: Runtime) -> Channels:
-    found = rt.extras.get("channels")
-    if found is None:
+    """The runtime's channels, built at the first delivery (once Redis is connected)."""
+    if rt.channels is None:
         s = rt.settings
-        found = Channels(
+        rt.channels = Channels(
             mailer=SmtpMailer(s) if s.smtp_host else LogMailer(),
             sms=sms_provider(s),
             sms_limiter=SmsRateLimiter(s.sms_per_number_per_hour, rt.redis),
         )
-        rt.extras["channels"] = found
-    return found  # type: ignore[no-any-return]
+    return rt.channels
 
 
 def sms_provider(settings: Settings) -> SmsProvider:
     return AliyunSms(settings) if settings.sms_provider == "aliyun" else LogSmsProvider()
 
 
-def delivery_gate(rt: Runtime) -> DeliveryGate:
-    found = rt.extras.get("delivery_gate")
-    if found is None:
-        found = rt.extras["delivery_gate"] = DeliveryGate(rt.settings.notification_concurrency)
-    return found  # type: ignore[no-any-return]
-
-
 async def stop_deliveries(rt: Runtime, timeout: float) -> None:
     """Take no new delivery, and let those on the wire finish and be marked."""
-    still_running = await delivery_gate(rt).close(timeout)
+    still_running = await rt.delivery_gate.close(timeout)
     if still_running:
         logger.warning("stopped with deliveries on the wire; each is sent again when its lease runs out",
                        extra={"count": still_running})
@@ -155,7 +146,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
                           job_id=f"notify:{notification_id}:{handed_on}")
     else:
         for position, notification_id in enumerate(due):
-            if delivery_gate(rt).closed:  # stopping: the rest go back to the next sweep now
+            if rt.delivery_gate.closed:  # stopping: the rest go back to the next sweep now
                 await _hand_back(rt, due[position:])
                 break
             await deliver(rt, notification_id)
@@ -169,7 +160,7 @@ async def sweep(rt: Runtime, limit: int = 500) -> SweepResult:
 async def deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
     """Deliver one row; returns what happened: sent, skipped, dropped, retry, failed, or
     deferred (the process is stopping: the row goes back to the sweep at once)."""
-    outcome = await delivery_gate(rt).run(lambda: _deliver(rt, notification_id))
+    outcome = await rt.delivery_gate.run(lambda: _deliver(rt, notification_id))
     if outcome is None:
         await _hand_back(rt, [notification_id])
         return "deferred"
@@ -260,7 +251,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
         now = rt.clock.now().timestamp()
         await chan.sms_limiter.take(phone_hash, now=now)
         try:  # SMS caused by one account (a scalper's many bookings to many numbers)
-            await rate_limiter(rt).check("sms", address_key=None, account=account_id, now=now)
+            await rt.rate_limiter.check("sms", address_key=None, account=account_id, now=now)
         except AccountRateLimited as exc:
             raise RateLimited(retry_after=float(exc.headers["Retry-After"])) from None
         await chan.sms.send(phone, sms, dedupe)

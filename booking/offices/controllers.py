@@ -68,7 +68,7 @@ class OfficeController(Controller):
         locale: NamedDependency[str],
     ) -> OfficePublic:
         office = await services.update_office(session, office_id, data, principal, runtime.clock.now())
-        runtime.extras["offices"].forget(office_id)  # this process sees the edit at once
+        runtime.offices.forget(office_id)  # this process sees the edit at once
         return services.office_public(office, locale)
 
 

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Office, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.offices.rules import BookingRules, rules_of
 from booking.offices.schemas import OfficeCreate, OfficePublic, OfficeUpdate
 

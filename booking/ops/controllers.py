@@ -13,8 +13,8 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
 
-from booking.runtime import Runtime
 from booking.background.heartbeat import live_workers
+from booking.runtime import Runtime
 
 
 class OpsController(Controller):
@@ -47,7 +47,5 @@ class OpsController(Controller):
             except Exception as exc:  # noqa: BLE001
                 checks["redis"] = f"error: {type(exc).__name__}"
                 degraded = True
-        for name, probe in runtime.extras.get("readiness_probes", {}).items():
-            checks[name] = await probe()
         status = "unavailable" if not ok else "degraded" if degraded else "ok"
         return Response({"status": status, "checks": checks}, status_code=200 if ok else 503)

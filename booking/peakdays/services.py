@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.models import Ballot, OfficePeakDay
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.peakdays.calendar import OFFICE, national_peak_days
 from booking.peakdays.schemas import OfficePeakDayIn
 

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.changes import cancel_standing
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.offices.services import get_office, lock_office
 from booking.schedules.schemas import (
     ClosureIn,

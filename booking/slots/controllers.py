@@ -53,7 +53,7 @@ class AvailabilityController(Controller):
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
     ) -> Response[Availability]:
-        reader: AvailabilityReader = runtime.extras["availability"]
+        reader: AvailabilityReader = runtime.availability
         body = await reader.read(office_id, service, start, end, runtime.clock.now())
         return Response(content=body, media_type="application/json")
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.slots.schemas import SlotOut, SlotPatch
 
 

@@ -23,7 +23,6 @@ from booking.divorce.schemas import ConfirmApplicationIn
 from booking.errors import Forbidden, NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
@@ -111,7 +110,7 @@ async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session:
                      principal: Principal, case_id: uuid.UUID, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
     case = await reads.get_case(runtime, session, principal, case_id)
-    office = await office_of(runtime, case["office_id"], session)
+    office = await runtime.offices.of(case["office_id"], session)
     choices = []
     if case["next_step"] == "book_certificate_visit":
         opens, ends = date.fromisoformat(case["window_opens"]), date.fromisoformat(case["window_ends"])
@@ -175,7 +174,7 @@ def _clerk(request: Request[Any, Any, Any], viewer: Principal | None) -> Princip
 async def _desk_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
                      principal: Principal, form: FormState, *, status_code: int = 200) -> Response[Any]:
     assert principal.office_id is not None
-    office = await office_of(runtime, principal.office_id, session)
+    office = await runtime.offices.of(principal.office_id, session)
     open_cases = []
     for status in ("applying", "received"):
         cases, _total = await reads.list_office(runtime, session, principal, office.id, status=status, limit=100,
