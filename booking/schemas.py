@@ -143,3 +143,9 @@ def _one_line(value: str) -> str:
 
 
 OneLine = AfterValidator(_one_line)
+
+
+class CheckInIn(Schema):
+    """A booking code typed or scanned at a desk (an appointment's or a sign-up's)."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
 from booking.db.models import Office, UserAccount
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, Unauthorized, invalid
 from booking.i18n import lazy
 from booking.kernel.audit import record
@@ -63,11 +64,7 @@ async def create_staff(session: AsyncSession, rt: Runtime, data: UserCreateIn, a
         locale=data.locale or rt.settings.default_locale,
     )
     session.add(account)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise EmailTaken() from exc
+    await flush_or(session, EmailTaken())
     record(session, actor, "account.create", target_type="account", target_id=account.id,
            office_id=account.office_id, role=account.role)
     await session.commit()

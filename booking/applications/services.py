@@ -104,9 +104,7 @@ async def _visible(session: AsyncSession, principal: Principal, application_id: 
     if app is None or not may_see(principal, app):
         raise NotFound()
     if lock:
-        app = (await session.execute(
-            select(CrossProvinceApplication).where(CrossProvinceApplication.id == application_id)
-            .with_for_update().execution_options(populate_existing=True))).scalar_one()
+        (app,) = await lock_rows(session, CrossProvinceApplication, [application_id])
     return app
 
 

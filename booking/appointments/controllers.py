@@ -30,7 +30,6 @@ from booking.appointments.schemas import (
     AppointmentList,
     AppointmentOut,
     CancelIn,
-    CheckInIn,
     RescheduleIn,
     RevealOut,
     Roster,
@@ -40,7 +39,7 @@ from booking.http.problems import request_locale
 from booking.kernel.codes import qr_svg
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.schemas import CheckInIn, IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
 

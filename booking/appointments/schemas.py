@@ -41,10 +41,6 @@ class TurnAwayIn(Schema):
         description="shown to the couple as written, e.g. the document that was missing")
 
 
-class CheckInIn(Schema):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
-
-
 class AppointmentLinks(Output):
     self: str
     invite: str

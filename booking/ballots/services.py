@@ -7,15 +7,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
 from booking.ballots.schemas import BallotIn
+from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
+from booking.db.unique import flush_or
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
 from booking.kernel.audit import record
@@ -45,11 +46,11 @@ async def free_seats(session: AsyncSession, office: OfficeInfo, service: str, da
                      lock: bool = False) -> tuple[dict[str, int], list[Slot]]:
     """The day's open slots of the service and their free seats per local start time;
     ``lock`` takes their row locks in id order (the order every seat change uses)."""
-    query = select(Slot).where(Slot.office_id == office.id, Slot.service == service, Slot.local_date == day,
-                               Slot.status == "open")
+    where = and_(Slot.office_id == office.id, Slot.service == service, Slot.local_date == day, Slot.status == "open")
     if lock:
-        query = query.order_by(Slot.id).with_for_update().execution_options(populate_existing=True)
-    slots = list((await session.execute(query)).scalars())
+        slots = await lock_rows(session, Slot, where=where)
+    else:
+        slots = list((await session.execute(select(Slot).where(where))).scalars())
     seats = {local_time(s.starts_at, office): s.capacity - s.booked for s in sorted(slots, key=lambda s: s.starts_at)}
     return seats, slots
 
@@ -121,11 +122,7 @@ async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal
                     state="open", seed_enc=rt.vault.encrypt(seed.hex(), context=SEED_CONTEXT),
                     seed_commitment=order.commitment(seed), created_by=principal.id, created_at=now)
     session.add(ballot)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise BallotExists() from None
+    await flush_or(session, BallotExists())
     record(session, principal, "ballot.create", target_type="ballot", target_id=ballot.id, office_id=office_id,
            at=now, date=data.date.isoformat(), service=data.service)
     await session.commit()

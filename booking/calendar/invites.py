@@ -13,8 +13,6 @@ from booking.kernel.codes import display_code
 from booking.offices.directory import OfficeInfo
 from booking.settings import Settings
 
-ACTIVE = ("confirmed", "checked_in", "pending_review", "completed")
-
 
 def organizer(office: OfficeInfo, settings: Settings, locale: str) -> tuple[str, str]:
     email = office.email or parseaddr(settings.smtp_from)[1] or "no-reply@booking.invalid"

@@ -38,11 +38,11 @@ from booking.appointments.problems import (
 )
 from booking.appointments.store import bind_holder
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
+from booking.db.unique import flush_refusing
 from booking.divorce.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
     case_messages,
-    flush_refusing,
     lock_case,
     parties_of,
     today,

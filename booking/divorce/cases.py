@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
@@ -156,24 +155,6 @@ def visit_party(source: Any, appointment_id: uuid.UUID, position: int, account_i
     values = {c: getattr(source, c) for c in columns if hasattr(source, c)}
     return AppointmentParty(id=uuid.uuid4(), appointment_id=appointment_id, position=position, service=DIVORCE,
                             active=True, account_id=account_id, locale=locale, **values)
-
-
-def violated(exc: IntegrityError, *names: str) -> bool:
-    """Which unique index refused (PostgreSQL names it; SQLite names its columns)."""
-    text = str(exc.orig)
-    return any(name in text for name in names)
-
-
-async def flush_refusing(session: AsyncSession, problems: dict[tuple[str, ...], Exception]) -> None:
-    """Flush; a unique index's refusal becomes its problem (the transaction is rolled back)."""
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        for names, problem in problems.items():
-            if violated(exc, *names):
-                raise problem from None
-        raise
 
 
 ONE_OPEN_CASE = ("uq_divorce_party_open", "divorce_party.id_hash")

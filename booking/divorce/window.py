@@ -17,12 +17,12 @@ from booking.appointments.placement import check_placement
 from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
 from booking.appointments.records import parties_of as visit_parties
 from booking.db.models import DivorceCase, Slot
+from booking.db.unique import flush_refusing
 from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat
 from booking.divorce.cases import (
     ONE_ACTIVE_BOOKING,
     active_visit,
     case_messages,
-    flush_refusing,
     lock_case,
     other_than,
     parties_of,

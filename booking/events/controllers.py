@@ -17,7 +17,6 @@ from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
     AttendanceIn,
-    CheckInIn,
     DecisionIn,
     EventCancelIn,
     EventCreate,
@@ -37,7 +36,7 @@ from booking.events.schemas import (
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.schemas import CheckInIn, IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]

@@ -18,10 +18,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.db.locking import lock_rows
 from booking.db.models import Event, Signup
 from booking.errors import NotFound, invalid
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
@@ -98,8 +99,8 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, eve
     """Check a confirmed couple in by their code, on the day(s) of the event."""
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id)
-    signup = (await session.execute(select(Signup).where(
-        Signup.event_id == event_id, Signup.code == normalise_code(code)).with_for_update())).scalar_one_or_none()
+    signup = next(iter(await lock_rows(session, Signup, where=and_(
+        Signup.event_id == event_id, Signup.code == normalise_code(code)))), None)
     if signup is None:
         raise NotFound()
     tz = ZoneInfo(event.timezone)
@@ -128,8 +129,7 @@ async def mark_attendance(rt: Runtime, session: AsyncSession, principal: Princip
     a mistake can be corrected. Both keep their place, so no counter moves."""
     now = rt.clock.now()
     await staff_signup(session, principal, signup_id)
-    signup = (await session.execute(select(Signup).where(Signup.id == signup_id).with_for_update()
-                                    .execution_options(populate_existing=True))).scalar_one()
+    (signup,) = await lock_rows(session, Signup, [signup_id])
     event = await session.get(Event, signup.event_id)
     assert event is not None
     if now < event.starts_at:

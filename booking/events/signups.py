@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.records import account_email
+from booking.db.locking import lock_rows
 from booking.db.models import (
     HOLDING_STATUSES,
     Appointment,
@@ -31,6 +32,7 @@ from booking.db.models import (
     Signup,
     SignupParty,
 )
+from booking.db.unique import flush_or
 from booking.errors import Conflict, InvalidInput, NotFound, field_error
 from booking.events import capacity, eligibility
 from booking.events.invites import signup_calendar
@@ -256,11 +258,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
             contact_phone_hash=contact[2] if contact else None, contact_phone_masked=contact[3] if contact else None,
             locale=data.locale or locale, sequence=0, created_at=now, updated_at=now)
         session.add(signup)
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            await session.rollback()
-            raise _CodeTaken() from exc
+        await flush_or(session, _CodeTaken())
         stored = [SignupParty(
             id=p.id, signup_id=signup.id, event_id=event_id, position=p.position, name=p.name, id_type=p.id_type,
             id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc,
@@ -349,8 +347,7 @@ async def lock_signup(session: AsyncSession, signup: Signup) -> tuple[Event, Sig
     """The event row, then the sign-up row, locked in that order (see ``capacity``)."""
     event = await capacity.lock_event(session, signup.event_id)
     assert event is not None
-    locked = (await session.execute(select(Signup).where(Signup.id == signup.id).with_for_update()
-                                    .execution_options(populate_existing=True))).scalar_one()
+    (locked,) = await lock_rows(session, Signup, [signup.id])
     return event, locked
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.db.models import JurisdictionArea, JurisdictionPeriod
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.periods import office_area
@@ -74,11 +74,7 @@ async def create_period(rt: Runtime, session: AsyncSession, principal: Principal
     now = rt.clock.now()
     row = JurisdictionPeriod(**data.model_dump(exclude={"areas"}), created_at=now, updated_at=now)
     session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise PeriodCodeTaken() from exc
+    await flush_or(session, PeriodCodeTaken())
     await _replace_areas(session, row.id or 0, dict(data.areas))
     record(session, principal, "jurisdiction.period.create", target_type="jurisdiction_period",
            target_id=row.id, office_id=None, at=now, code=row.code)

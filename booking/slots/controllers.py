@@ -20,7 +20,7 @@ from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.schemas import PathId
 from booking.slots import services
-from booking.slots.availability import AvailabilityReader
+from booking.slots.availability import MAX_SPAN_DAYS, AvailabilityReader
 from booking.slots.generation import generate_slots
 from booking.slots.schemas import (
     Availability,
@@ -94,8 +94,8 @@ class AvailabilityController(Controller):
         end: Annotated[date, QueryParameter(name="to")],
         service: Annotated[ServiceName | None, QueryParameter()] = None,
     ) -> SlotList:
-        if end < start or end - start > timedelta(days=92):
-            raise invalid("to", lazy("At most {days} days at a time.", days=92))
+        if end < start or end - start > timedelta(days=MAX_SPAN_DAYS):
+            raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SPAN_DAYS))
         rows = await services.list_slots(session, office_id, principal, start, end, service)
         return SlotList(data=[services.slot_out(s) for s in rows])
 

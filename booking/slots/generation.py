@@ -31,8 +31,6 @@ from booking.kernel.audit import record
 from booking.offices.services import lock_office
 from booking.schedules.official_calendar import DayKind, official_day, unannounced_years
 
-MAX_RANGE_DAYS = 366
-
 
 class CalendarUnannounced(Conflict):
     code = "holiday-calendar-unannounced"
