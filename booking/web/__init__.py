@@ -35,8 +35,10 @@ from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
+from booking.web.controllers.desk_checkin import DeskCheckInPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
+from booking.web.controllers.desk_walkin import DeskWalkInPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
@@ -50,7 +52,7 @@ from booking.web.templates import STATIC
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
                                BallotPages, DivorcePages, DivorceDeskPages]
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
-PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages]
+PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages]
 
 CSRF_COOKIE = "csrftoken"
 
