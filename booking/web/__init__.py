@@ -35,6 +35,7 @@ from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
+from booking.web.controllers.desk_applications import DeskApplicationPages
 from booking.web.controllers.desk_checkin import DeskCheckInPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
@@ -52,7 +53,8 @@ from booking.web.templates import STATIC
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
                                BallotPages, DivorcePages, DivorceDeskPages]
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
-PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages]
+PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
+                     DeskApplicationPages]
 
 CSRF_COOKIE = "csrftoken"
 
