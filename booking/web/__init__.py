@@ -37,6 +37,7 @@ from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_applications import DeskApplicationPages
 from booking.web.controllers.desk_checkin import DeskCheckInPages
+from booking.web.controllers.desk_events import DeskEventPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
 from booking.web.controllers.desk_walkin import DeskWalkInPages
@@ -54,7 +55,7 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
                                BallotPages, DivorcePages, DivorceDeskPages]
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
-                     DeskApplicationPages]
+                     DeskApplicationPages, DeskEventPages]
 
 CSRF_COOKIE = "csrftoken"
 
