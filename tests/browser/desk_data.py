@@ -26,13 +26,16 @@ def today_slot(api: Api, office_code: str = "GZ-TIANHE", service: str = "marriag
                 and datetime.fromisoformat(s["ends_at"].replace("Z", "+00:00")) > DEFAULT_NOW + timedelta(minutes=30))
 
 
-def walk_in(api: Api, office_code: str = "GZ-TIANHE", **party: Any) -> dict[str, Any]:
+def walk_in(api: Api, office_code: str = "GZ-TIANHE", name: str | None = None) -> dict[str, Any]:
     """A couple booked today at the office's counter (through the API), confirmed."""
+    parties = couple_parties()
+    if name:
+        parties[0]["name"] = name
     office_id = api.office_id(office_code)
     response = api.request("POST", f"/api/v1/offices/{office_id}/appointments",
                            headers={**api.clerk(office_code.lower()), "Idempotency-Key": uuid.uuid4().hex},
                            json={"slot_id": today_slot(api, office_code), "service": "marriage_registration",
-                                 "parties": couple_parties(**party)})
+                                 "parties": parties})
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "confirmed"
     return response.json()  # type: ignore[no-any-return]
