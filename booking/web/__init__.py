@@ -36,6 +36,7 @@ from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_applications import DeskApplicationPages
+from booking.web.controllers.desk_ballots import DeskBallotPages
 from booking.web.controllers.desk_checkin import DeskCheckInPages
 from booking.web.controllers.desk_events import DeskEventPages
 from booking.web.controllers.desk_home import DeskHomePages
@@ -56,6 +57,7 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
                      DeskApplicationPages, DeskEventPages]
+PAGE_CONTROLLERS += [DeskBallotPages]
 
 CSRF_COOKIE = "csrftoken"
 
