@@ -29,9 +29,8 @@ from booking.accounts.schemas import (
     TokenOut,
     UserCreateIn,
 )
-from booking.accounts.tokens import issue_mfa_token, issue_token, read_mfa_token
+from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.db.models import UserAccount
-from booking.errors import Unauthorized
 from booking.runtime import Runtime
 from booking.security.ratelimit import rate_limited
 
@@ -76,7 +75,7 @@ class AuthController(Controller):
           "for an authenticator app. Confirm it with POST /api/v1/auth/mfa/verify and its first code.")
     async def mfa_enrol(self, data: JSONBody[MfaEnrolIn], session: NamedDependency[AsyncSession],
                         runtime: NamedDependency[Runtime]) -> MfaEnrolOut:
-        account = await _half_logged_in(session, runtime, data.mfa_token)
+        account = await mfa.half_logged_in(session, runtime, data.mfa_token)
         secret, uri = await mfa.start_enrolment(session, runtime, account.id)
         return MfaEnrolOut(secret=secret, otpauth_uri=uri)
 
@@ -86,7 +85,7 @@ class AuthController(Controller):
           "enrolment the first code confirms the secret and the answer carries ten one-time recovery codes.")
     async def mfa_verify(self, request: Request[Any, Any, Any], data: JSONBody[MfaVerifyIn],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> MfaTokenOut:
-        account = await _half_logged_in(session, runtime, data.mfa_token)
+        account = await mfa.half_logged_in(session, runtime, data.mfa_token)
         throttle, subject = runtime.login_throttle, f"mfa:{account.id}"
         address = runtime.rate_limiter.address_of(request.scope)
         now = runtime.clock.now().timestamp()
@@ -117,14 +116,6 @@ def _access(request: Request[Any, Any, Any], runtime: Runtime, account: UserAcco
     token = issue_token(request.app.state.jwt_auth, runtime.settings, subject=account.id, role=account.role,
                         office_id=account.office_id, session_version=account.session_version)
     return TokenOut(access_token=token, expires_in=runtime.settings.access_token_ttl_seconds)
-
-
-async def _half_logged_in(session: AsyncSession, runtime: Runtime, mfa_token: str) -> UserAccount:
-    found = read_mfa_token(runtime.settings, mfa_token)
-    account = await session.get(UserAccount, found[0]) if found else None
-    if found is None or account is None or not account.is_active or account.session_version != found[1]:
-        raise Unauthorized()
-    return account
 
 
 class AccountController(Controller):

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
+from booking.accounts.tokens import read_mfa_token
 from booking.db.models import RecoveryCode, UserAccount
 from booking.errors import Conflict, Forbidden, NotFound, Unauthorized
 from booking.i18n import lazy
@@ -90,8 +91,12 @@ async def start_enrolment(session: AsyncSession, rt: Runtime, account_id: uuid.U
         None)).values(totp_secret_enc=rt.vault.encrypt(secret, context=_context(account_id)),  # type: ignore[union-attr]
                       totp_last_step=None))
     await session.commit()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)
-    return secret, uri
+    return secret, provisioning_uri(account.email, secret)
+
+
+def provisioning_uri(email: str, secret: str) -> str:
+    """The otpauth:// URI an authenticator app reads (as a QR code) for ``secret``."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)  # type: ignore[no-any-return]
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
@@ -184,3 +189,13 @@ async def reset(session: AsyncSession, gate: AccountGate, actor: Principal, acco
            office_id=account.office_id)
     await session.commit()
     gate.forget(account_id)
+
+
+async def half_logged_in(session: AsyncSession, runtime: Runtime, mfa_token: str) -> UserAccount:
+    """The account of a password sign-in waiting for its second factor (the short-lived
+    token the first step gave), while it is still active and not logged out since."""
+    found = read_mfa_token(runtime.settings, mfa_token)
+    account = await session.get(UserAccount, found[0]) if found else None
+    if found is None or account is None or not account.is_active or account.session_version != found[1]:
+        raise Unauthorized()
+    return account
