@@ -33,7 +33,7 @@ from booking.applications.views import application_body, document_body
 from booking.appointments import hold, lifecycle
 from booking.appointments.book import book
 from booking.appointments.hold import ReviewRequest
-from booking.appointments.records import parties_of
+from booking.appointments.queries import parties_of
 from booking.appointments.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out

@@ -22,7 +22,7 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.records import parties_of
+from booking.appointments.queries import parties_of
 from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import lifecycle
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import load, parties_of
+from booking.appointments.queries import load, parties_of
 from booking.appointments.schemas import RosterEntry
 from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows

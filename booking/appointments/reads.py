@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import account_email, load, parties_of
+from booking.appointments.invites import appointment_calendar
+from booking.appointments.queries import account_email, load, parties_of
 from booking.appointments.views import application_id_of, appointment_out
-from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
 from booking.kernel.access import may_see

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.invites import appointment_event
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.calendar.invites import appointment_event
 from booking.db.models import Appointment, CalendarFeed, Office, UserAccount
 from booking.errors import Forbidden, NotFound, invalid
 from booking.i18n import gettext, lazy

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from booking.calendar.invites import appointment_calendar
+from booking.appointments.invites import appointment_calendar
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
 from booking.divorce.cases import SUBJECT
 from booking.i18n import format_message as _t

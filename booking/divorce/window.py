@@ -15,7 +15,7 @@ from booking.appointments import lifecycle
 from booking.appointments.changes import stored_parties
 from booking.appointments.placement import check_placement
 from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
-from booking.appointments.records import parties_of as visit_parties
+from booking.appointments.queries import parties_of as visit_parties
 from booking.db.models import DivorceCase, Slot
 from booking.db.unique import flush_refusing
 from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.invites import organizer
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.calendar.invites import organizer
 from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Signup, SignupParty
 from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
 from booking.events import capacity, eligibility

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import account_email
+from booking.appointments.queries import account_email
 from booking.db.locking import lock_rows
 from booking.db.models import (
     HOLDING_STATUSES,
