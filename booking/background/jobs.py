@@ -1,4 +1,4 @@
-"""The background jobs of every area, as plain async functions of the runtime.
+"""The background jobs of every area (each area lists its own in ``<area>/jobs.py``).
 
 ``PERIODIC_JOBS`` run as arq cron jobs in ``booking worker``, or in-process in
 ``booking serve`` when no Redis is configured. ``WORKER_FUNCTIONS`` are enqueued by name
@@ -11,22 +11,24 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from booking.applications.services import expire_holds
-from booking.appointments.desk import sweep_no_shows
-from booking.ballots.draw import draw_due, lapse_waitlists
-from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
-from booking.notifications.delivery import deliver, sweep
-from booking.ops.retention import purge_expired
+from booking.applications import jobs as application_jobs
+from booking.appointments import jobs as appointment_jobs
+from booking.ballots import jobs as ballot_jobs
+from booking.divorce import jobs as divorce_jobs
+from booking.notifications import jobs as notification_jobs
+from booking.notifications.delivery import deliver
+from booking.ops import jobs as ops_jobs
 from booking.runtime import Runtime
 
 PeriodicJob = Callable[[Runtime], Awaitable[object]]
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    # hold expiry, draws (and a divorce's unconfirmed visits, its ended windows) before the
-    # outbox sweep: their notices then go out in the same round
-    return [sweep_no_shows, expire_holds, draw_due, lapse_waitlists, expire_unconfirmed, close_lapsed_windows, sweep,
-            purge_expired]
+    # each area's ``jobs.py``, in this order: no-shows, hold expiry, draws (and a divorce's
+    # unconfirmed visits, its ended windows) before the outbox sweep, so their notices go
+    # out in the same round; retention last
+    return [*appointment_jobs.JOBS, *application_jobs.JOBS, *ballot_jobs.JOBS, *divorce_jobs.JOBS,
+            *notification_jobs.JOBS, *ops_jobs.JOBS]
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:
