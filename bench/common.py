@@ -412,7 +412,7 @@ async def pg_snapshot(dsn: str) -> PgSnapshot:
 
 async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str = "booking") -> str:
     """Rows written and PostgreSQL backend CPU per operation between ``before`` and now."""
-    await asyncio.sleep(1.0)  # let the backends report their counters
+    await asyncio.sleep(11.0)  # idle backends report their counters within 10 s (PostgreSQL 15)
     after = await pg_snapshot(dsn)
     written: dict[str, int] = {}
     for table, (ins, upd, dele) in after.rows.items():

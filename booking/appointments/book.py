@@ -107,6 +107,11 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
 async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
                 counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
                 scope: str) -> tuple[int, dict[str, Any]]:
+    sold_out = rt.extras.get("sold_out")
+    if sold_out is not None and sold_out.is_full(data.slot_id):
+        # the database said "full" a moment ago: refused without asking it again (a retried
+        # request that had succeeded still gets its first answer, from ``book``)
+        raise SlotFullProblem()
     with span("booking.validate"):
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
         slot = await rt.extras["slot_facts"].get(data.slot_id)
@@ -176,6 +181,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
                            scope)
         except SlotFull:
+            if sold_out is not None:
+                sold_out.saw_full(slot.id)
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
