@@ -145,6 +145,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER_PIDS: list[int] = []  # the servers running now (their processes and children count)
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the running servers' processes and their children
+    (uvicorn's workers), from /proc."""
+    parents = set(SERVER_PIDS)
+    pids = set(parents)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) in parents:
+                pids.add(int(entry))
+    return sum(c for pid in pids if (c := _backend_cpu(pid)) is not None)
+
+
 @contextlib.contextmanager
 def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """``booking serve`` in its own process (the real ASGI server), until the block ends."""
@@ -159,6 +179,7 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     process = subprocess.Popen(
         command,
         env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    SERVER_PIDS.append(process.pid)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -177,6 +198,7 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        SERVER_PIDS.remove(process.pid)
 
 
 class RawClient:

@@ -42,6 +42,7 @@ from common import (
     pg_cost_line,
     pg_snapshot,
     print_outcomes,
+    server_cpu,
     raw_booking_primitive,
     running_server,
     seed_office,
@@ -108,7 +109,9 @@ async def main(args: argparse.Namespace) -> None:
             print(load_line())
             counted_before = await metrics_outcomes(address)
             cost_before = await pg_snapshot(dsn)
+            cpu_before = server_cpu()
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, release.timestamp() + 0.05)
+            rush_server = (server_cpu() - cpu_before) / len(jobs)
             counted_after = await metrics_outcomes(address)
             rush_cost = await pg_cost_line(dsn, cost_before, len(jobs), "request")
             conn = await asyncpg.connect(dsn)
@@ -124,18 +127,21 @@ async def main(args: argparse.Namespace) -> None:
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"overbooked or miscounted slots: {overbooked}")
             print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
-            print(rush_cost)
+            print(f"{rush_cost}; server process CPU {rush_server * 1000:.2f} ms")
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
             jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
             counted_before = await metrics_outcomes(address)
             cost_before = await pg_snapshot(dsn)
+            cpu_before = server_cpu()
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, time.time())
+            steady_server = (server_cpu() - cpu_before) / max(1, outcomes["booked"])
             counted_after = await metrics_outcomes(address)
             endpoint_rate = outcomes["booked"] / elapsed
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"POST /api/v1/appointments: {endpoint_rate:.0f} bookings/s; {latency_line(latencies)}")
-            print(await pg_cost_line(dsn, cost_before, max(1, outcomes["booked"])))
+            print(f"{await pg_cost_line(dsn, cost_before, max(1, outcomes['booked']))}; "
+                  f"server process CPU {steady_server * 1000:.2f} ms")
 
         primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))
         print(f"raw primitive (asyncpg, UPDATE+INSERT in one transaction, 1,000 slots, 32 connections): "
