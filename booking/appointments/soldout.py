@@ -16,13 +16,15 @@ pressed a moment earlier).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 
 class SoldOutMemory:
     MAX_ENTRIES = 100_000
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
+        self.monotonic = monotonic
         self._until: dict[int, float] = {}
 
     def is_full(self, slot_id: int) -> bool:
@@ -31,7 +33,7 @@ class SoldOutMemory:
         until = self._until.get(slot_id)
         if until is None:
             return False
-        if until > time.monotonic():
+        if until > self.monotonic():
             return True
         self._until.pop(slot_id, None)
         return False
@@ -41,7 +43,7 @@ class SoldOutMemory:
             return
         if len(self._until) >= self.MAX_ENTRIES:
             self._until.clear()
-        self._until[slot_id] = time.monotonic() + self.seconds
+        self._until[slot_id] = self.monotonic() + self.seconds
 
     def forget(self, slot_id: int) -> None:
         self._until.pop(slot_id, None)
