@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from booking.accounts.revocation import AccountGate
 from booking.accounts.throttle import LoginThrottle
 from booking.applications.documents import DocumentStore
+from booking.appointments.soldout import SoldOutMemory
 from booking.appointments.store import BookingDraft, booking_store
 from booking.clock import Clock
 from booking.db.engine import Database
@@ -50,6 +51,7 @@ class Runtime:
     # --- built once, in __post_init__ ------------------------------------------------------
     offices: OfficeDirectory = field(init=False)
     slot_facts: SlotFactsCache = field(init=False)
+    sold_out: SoldOutMemory = field(init=False)
     availability: AvailabilityReader = field(init=False)
     policy: PolicyBook = field(init=False)
     booking_store: BookingStore = field(init=False)
@@ -71,6 +73,7 @@ class Runtime:
         s = self.settings
         self.offices = OfficeDirectory(self.db, ttl_seconds=s.office_cache_seconds)
         self.slot_facts = SlotFactsCache(self.db)
+        self.sold_out = SoldOutMemory(s.sold_out_memory_seconds)
         self.availability = AvailabilityReader(self.db, self.offices, cache_seconds=s.availability_cache_seconds)
         self.policy = PolicyBook(self.db)
         self.booking_store = booking_store(self.db)

@@ -33,7 +33,7 @@ from booking.applications.views import application_body, document_body
 from booking.appointments import hold, lifecycle
 from booking.appointments.book import book
 from booking.appointments.hold import ReviewRequest
-from booking.appointments.queries import parties_of
+from booking.appointments.queries import parties_of, parties_of_many
 from booking.appointments.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
@@ -126,7 +126,7 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     appt_ids = [a.appointment_id for a in apps]
     appts = {a.id: a for a in (await session.execute(
         select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
-    parties = await lifecycle.parties_of_many(session, appt_ids)
+    parties = await parties_of_many(session, appt_ids)
     documents = await _documents(session, [a.id for a in apps])
     offices: dict[int, OfficeInfo] = {}
     out = []

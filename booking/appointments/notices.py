@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from booking.appointments.invites import appointment_calendar
+from booking.appointments.reminders import derive_due
 from booking.db.models import Appointment, AppointmentParty
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
@@ -16,12 +17,15 @@ from booking.notifications.registry import (
     RenderContext,
     Rendered,
     SubjectGone,
+    due_source,
     notice,
     phone_resolver,
     sms_text,
 )
 from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
+
+due_source(derive_due)  # reminders: written by the sweep when due
 
 
 @phone_resolver("appointment")

@@ -5,6 +5,7 @@ and the audited refusal, which hold for any record of an office, are the kernel'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,3 +29,15 @@ async def account_email(session: AsyncSession, account_id: uuid.UUID | None) -> 
         return None, None
     account = await session.get(UserAccount, account_id)
     return (account.email, account.name) if account else (None, None)
+
+
+async def parties_of_many(session: AsyncSession, ids: Sequence[uuid.UUID]
+                          ) -> dict[uuid.UUID, list[AppointmentParty]]:
+    """The parties of several appointments in one query, in their order."""
+    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in ids}
+    if ids:
+        for p in (await session.execute(select(AppointmentParty).where(
+                AppointmentParty.appointment_id.in_(list(ids)))  # type: ignore[attr-defined]
+                .order_by(AppointmentParty.position))).scalars():
+            found[p.appointment_id].append(p)
+    return found

@@ -109,6 +109,27 @@ def register_notices(module: ModuleType) -> None:
             _RENDERERS[kind] = value
         if subject := getattr(value, "phone_subject", None):
             _PHONE_RESOLVERS[subject] = value
+        if getattr(value, "is_due_source", False) and value not in _DUE_SOURCES:
+            _DUE_SOURCES.append(value)
+
+
+# Messages derived from a subject's facts when they fall due (an appointment's reminders),
+# written into the outbox by the sweep: each source claims one batch in the session it is
+# given (the sweep commits) and says how many subjects it claimed and which channels'
+# messages it wrote as dropped.
+DueSource = Callable[..., Awaitable[Any]]
+_DUE_SOURCES: list[DueSource] = []
+
+
+def due_source(fn: DueSource) -> DueSource:
+    """Mark a function as a due source; ``register_notices`` registers it (with the notices
+    module that names it)."""
+    fn.is_due_source = True  # type: ignore[attr-defined]
+    return fn
+
+
+def due_sources() -> list[DueSource]:
+    return list(_DUE_SOURCES)
 
 
 def renderer_for(kind: str) -> Renderer | None:
