@@ -11,7 +11,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from booking import __version__
@@ -33,6 +33,7 @@ from booking.observability import api_observability
 from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
 from booking.observability.tracing import setup_tracing
 from booking.offices.controllers import OfficeController
+from booking.openapi import docs_page, document_truthfully
 from booking.ops.controllers import OpsController
 from booking.peakdays.controllers import PeakDayController
 from booking.runtime import Runtime
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             title="Marriage registration booking API (婚姻登记预约)",
             version=__version__,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[docs_page()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         # the largest body of any route; body_limits bounds each route to what it takes
         request_max_body_size=settings.upload_max_bytes + MULTIPART_OVERHEAD,
     )
+    document_truthfully(app)
     app.state.runtime = runtime
     app.state.jwt_auth = jwt_auth
     app.state.default_locale = settings.default_locale

@@ -1,0 +1,234 @@
+"""The OpenAPI document tells what the API answers (issue 13).
+
+Litestar documents each handler's success answer from its signature. What it cannot see —
+the problem answers, who may call an operation, the headers read and set — is derived here,
+in one place, from what each route declares anyway:
+
+- public or not: ``exclude_from_auth`` (or a path the bearer middleware skips) → ``security: []``,
+  else ``BearerToken`` with the role its guard asks for (``x-roles``);
+- 401 where a token is needed, 403 where a guard or a per-office check can refuse, 404 where the
+  path names a resource, 422 where anything is read from the request, 400/413/415 where a body is,
+  409 and 429 on writes (and the login), 503 everywhere (database busy or restarting) — each as
+  ``application/problem+json`` with the one ``Problem`` schema;
+- ``Accept-Language`` read by every operation, ``Content-Language`` on every problem answer,
+  ``Retry-After`` on 429 and 503;
+- non-JSON success bodies (iCalendar, CSV, SVG, scans) from the handler's ``opt["media_types"]``.
+
+A route with an answer of its own beyond these lists it in ``opt["problems"]`` (e.g. 409 on a
+read that refuses while on a waitlist).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
+from litestar.routes import HTTPRoute
+
+from booking.accounts import guards
+from booking.errors import PROBLEM_JSON
+
+# paths the bearer middleware never looks at (booking.accounts.tokens.build_jwt_auth)
+PUBLIC_PREFIXES = ("/health", "/ready", "/schema", "/metrics")
+
+STATUS_TEXT = {
+    400: "The body is not valid JSON, or the request is otherwise malformed.",
+    401: "No valid bearer token.",
+    403: "The token's account may not do this (role, office or ownership).",
+    404: "Not found (or not visible to this account).",
+    409: "Conflicts with the current state (full, already booked, already decided, key reused ...).",
+    413: "The body is larger than this operation takes.",
+    415: "The body's media type is not one this operation takes.",
+    422: "The input is not valid: `errors` lists the fields at fault, in the caller's language.",
+    429: "Too many requests: retry after `Retry-After` seconds.",
+    503: "Busy or restarting (database): retry after `Retry-After` seconds.",
+}
+
+_ROLES = {
+    guards.requires_admin: ["admin"],
+    guards.requires_staff: ["clerk", "admin"],
+    guards.requires_couple: ["couple"],
+    guards.requires_account: ["couple", "clerk", "admin"],
+}
+
+_PROBLEM = Schema(
+    type=OpenAPIType.OBJECT,
+    description="An error, RFC 9457 problem details; `title` and `errors[].message` in the caller's language.",
+    required=["type", "title", "status", "code"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, description="urn:booking:problem:<code>", examples=[
+            "urn:booking:problem:invalid-input"]),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER, minimum=400, maximum=599),
+        "code": Schema(type=OpenAPIType.STRING, pattern=r"^[a-z0-9-]+$", description="stable machine-readable code"),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "instance": Schema(type=OpenAPIType.STRING, description="the request's path"),
+        "errors": Schema(type=OpenAPIType.ARRAY, items=Reference(ref="#/components/schemas/FieldError")),
+    },
+)
+_FIELD_ERROR = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["field", "message"],
+    properties={"field": Schema(type=OpenAPIType.STRING, description="dotted path of the field, or the parameter"),
+                "message": Schema(type=OpenAPIType.STRING)},
+)
+
+
+def _header(description: str, schema: Schema) -> OpenAPIHeader:
+    return OpenAPIHeader(description=description, schema=schema)
+
+
+_CONTENT_LANGUAGE = _header("the language of `title` and messages", Schema(type=OpenAPIType.STRING,
+                                                                         enum=["zh-CN", "en"]))
+_RETRY_AFTER = _header("seconds to wait before retrying", Schema(type=OpenAPIType.INTEGER, minimum=0))
+
+ACCEPT_LANGUAGE = Parameter(
+    name="Accept-Language", param_in="header", required=False,
+    description="zh-CN (default) or en: the language of titles, messages, calendar text and e-mails",
+    schema=Schema(type=OpenAPIType.STRING, max_length=200))
+
+
+def problem_response(status: int) -> OpenAPIResponse:
+    headers: dict[str, OpenAPIHeader | Reference] = {"Content-Language": _CONTENT_LANGUAGE}
+    if status in (429, 503):
+        headers["Retry-After"] = _RETRY_AFTER
+    return OpenAPIResponse(
+        description=STATUS_TEXT.get(status, "An error."),
+        headers=headers,
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))},
+    )
+
+
+def _public(handler: HTTPRouteHandler, path: str) -> bool:
+    return bool(handler.opt.get("exclude_from_auth")) or path.startswith(PUBLIC_PREFIXES)
+
+
+def _roles(handler: HTTPRouteHandler) -> list[str]:
+    for guard in handler.resolve_guards():
+        if guard in _ROLES:
+            return _ROLES[guard]
+    return ["couple", "clerk", "admin"]
+
+
+def statuses(handler: HTTPRouteHandler, method: str, path: str, operation: Operation) -> set[int]:
+    """The problem statuses an operation can answer, from what its route declares."""
+    public = _public(handler, path)
+    found = {503}
+    if not public:
+        found |= {401, 403}
+    if "{" in path:
+        found |= {404, 422}
+    if operation.parameters:
+        found.add(422)
+    if operation.request_body is not None:
+        found |= {400, 413, 415, 422}
+    if method != "GET":
+        found |= {409, 429}
+    found |= set(handler.opt.get("problems", ()))
+    return found
+
+
+def _operations(app: Litestar) -> Iterable[tuple[HTTPRouteHandler, str, str]]:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            for method in handler.http_methods:
+                if method not in ("HEAD", "OPTIONS"):
+                    yield handler, method, route.path_format
+
+
+_PATH_TYPE = re.compile(r"\{([^}:]+):[^}]+\}")
+
+
+def complete(document: OpenAPI, app: Litestar) -> OpenAPI:
+    """Add to the generated document what the routes declare but Litestar does not write."""
+    components = document.components
+    schemas = components.schemas if components.schemas is not None else {}
+    schemas["Problem"] = _PROBLEM
+    schemas["FieldError"] = _FIELD_ERROR
+    components.schemas = schemas
+    for handler, method, path in _operations(app):
+        item = (document.paths or {}).get(_PATH_TYPE.sub(r"{\1}", path))
+        operation = getattr(item, method.lower(), None) if item is not None else None
+        if operation is None:
+            continue
+        public = _public(handler, path)
+        operation.security = [] if public else [{"BearerToken": []}]
+        parameters = list(operation.parameters or [])
+        if not any(getattr(p, "name", "").lower() == "accept-language" for p in parameters):
+            parameters.append(ACCEPT_LANGUAGE)
+        operation.parameters = parameters
+        responses = operation.responses or {}
+        media_types = handler.opt.get("media_types")
+        if media_types:
+            for code, response in responses.items():
+                if code.startswith("2") and isinstance(response, OpenAPIResponse) and response.content:
+                    response.content = {m: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+                                        for m in media_types}
+        found = statuses(handler, method, path, operation)
+        if 400 not in found:
+            responses.pop("400", None)  # Litestar's generic one; validation failures answer 422 here
+        for status in sorted(found):
+            responses[str(status)] = problem_response(status)
+        operation.responses = responses
+    return document
+
+
+def document_truthfully(app: Litestar) -> None:
+    """Complete the document when Litestar builds it (lazily, on the first request for it, and
+    again if routes are added later)."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    plugin.__class__ = _CompletingOpenAPIPlugin  # same slots: only provide_openapi differs
+
+
+class _CompletingOpenAPIPlugin(OpenAPIPlugin):
+    __slots__ = ()
+
+    def provide_openapi(self) -> OpenAPI:
+        if not self._openapi:
+            self._openapi = complete(self._build_openapi(), self.app)
+        return self._openapi
+
+    def provide_openapi_schema(self) -> dict[str, Any]:
+        if not self._openapi_schema:
+            schema = self.provide_openapi().to_schema()
+            # who may call each protected operation (Litestar's Operation has no extensions)
+            for handler, method, path in _operations(self.app):
+                operation = schema["paths"].get(_PATH_TYPE.sub(r"{\1}", path), {}).get(method.lower())
+                if operation is not None and not _public(handler, path):
+                    operation["x-roles"] = _roles(handler)
+            self._openapi_schema = schema
+        return self._openapi_schema
+
+
+SCALAR = "vendor/scalar-api-reference-1.76.4.js"
+
+
+def docs_page() -> ScalarRenderPlugin:
+    """/schema: Scalar, served from /static (pinned, with its licence), no request leaving the
+    service: no CDN script or stylesheet, no web fonts, no remote favicon."""
+    from booking.web.templates import static_url
+
+    return ScalarRenderPlugin(
+        js_url=static_url(SCALAR), css_url=static_url("scalar.css"), favicon="",
+        options={"withDefaultFonts": False, "hideClientButton": True, "telemetry": False,
+                 "showDeveloperTools": "never", "agent": {"disabled": True}, "mcp": {"disabled": True}})
