@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Litestar
+from pydantic import BaseModel
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -101,7 +102,7 @@ _RETRY_AFTER = _header("seconds to wait before retrying", Schema(type=OpenAPITyp
 ACCEPT_LANGUAGE = Parameter(
     name="Accept-Language", param_in="header", required=False,
     description="zh-CN (default) or en: the language of titles, messages, calendar text and e-mails",
-    schema=Schema(type=OpenAPIType.STRING, max_length=200))
+    schema=Schema(type=OpenAPIType.STRING))
 
 
 def problem_response(status: int) -> OpenAPIResponse:
@@ -137,7 +138,7 @@ def statuses(handler: HTTPRouteHandler, method: str, path: str, operation: Opera
     if operation.parameters:
         found.add(422)
     if operation.request_body is not None:
-        found |= {400, 413, 415, 422}
+        found |= {400, 404, 413, 415, 422}  # a body names offices, slots, accounts ...
     if method != "GET":
         found |= {409, 429}
     found |= set(handler.opt.get("problems", ()))
@@ -159,10 +160,68 @@ def _operations(app: Litestar) -> Iterable[tuple[HTTPRouteHandler, str, str]]:
 _PATH_TYPE = re.compile(r"\{([^}:]+):[^}]+\}")
 
 
+# a time of day as the API writes and reads it (Litestar writes `time` as a duration)
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _walk(schema: Any, seen: set[int]) -> Iterable[Schema]:
+    if isinstance(schema, Schema) and id(schema) not in seen:
+        seen.add(id(schema))
+        yield schema
+        for child in (*(schema.properties or {}).values(), schema.items, schema.additional_properties,
+                      *(schema.one_of or ()), *(schema.any_of or ()), *(schema.all_of or ())):
+            yield from _walk(child, seen)
+
+
+def _closed_inputs(document: OpenAPI, schemas: dict[str, Any]) -> None:
+    """Request bodies refuse unknown fields (booking.schemas.Schema: extra="forbid"): say so."""
+    todo: list[Any] = []
+    for item in (document.paths or {}).values():
+        for method in ("post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            body = operation.request_body if operation is not None else None
+            for media in (getattr(body, "content", None) or {}).values():
+                todo.append(media.schema)
+    seen: set[int] = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Reference):
+            node = schemas.get(node.ref.rsplit("/", 1)[-1])
+        if not isinstance(node, Schema) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.properties is not None and node.additional_properties is None:
+            node.additional_properties = False
+        todo.extend([*(node.properties or {}).values(), node.items, *(node.one_of or ()), *(node.any_of or ()),
+                     *(node.all_of or ())])
+
+
+def _fix_times(document: OpenAPI, schemas: dict[str, Any]) -> None:
+    roots: list[Any] = list(schemas.values())
+    for item in (document.paths or {}).values():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            roots += [p.schema for p in operation.parameters or [] if isinstance(p, Parameter)]
+            body = operation.request_body
+            roots += [m.schema for m in (getattr(body, "content", None) or {}).values()]
+            for response in (operation.responses or {}).values():
+                roots += [m.schema for m in (getattr(response, "content", None) or {}).values()]
+    seen: set[int] = set()
+    for root in roots:
+        for node in _walk(root, seen):
+            if node.format == "duration":
+                node.format = None
+                node.pattern = TIME_PATTERN
+
+
 def complete(document: OpenAPI, app: Litestar) -> OpenAPI:
     """Add to the generated document what the routes declare but Litestar does not write."""
     components = document.components
     schemas = components.schemas if components.schemas is not None else {}
+    _closed_inputs(document, schemas)
+    _fix_times(document, schemas)
     schemas["Problem"] = _PROBLEM
     schemas["FieldError"] = _FIELD_ERROR
     components.schemas = schemas
@@ -216,6 +275,7 @@ class _CompletingOpenAPIPlugin(OpenAPIPlugin):
                 operation = schema["paths"].get(_PATH_TYPE.sub(r"{\1}", path), {}).get(method.lower())
                 if operation is not None and not _public(handler, path):
                     operation["x-roles"] = _roles(handler)
+            pydantic_components(schema)
             self._openapi_schema = schema
         return self._openapi_schema
 
@@ -232,3 +292,82 @@ def docs_page() -> ScalarRenderPlugin:
         js_url=static_url(SCALAR), css_url=static_url("scalar.css"), favicon="",
         options={"withDefaultFonts": False, "hideClientButton": True, "telemetry": False,
                  "showDeveloperTools": "never", "agent": {"disabled": True}, "mcp": {"disabled": True}})
+
+
+def allowed_methods(app: Litestar) -> dict[str, str]:
+    """Each route template's methods. Litestar answers OPTIONS with the methods of the first
+    controller that registered a path, even when another adds more to it (GET and POST of
+    /api/v1/appointments): ``fix_allow`` answers with them all, as the document lists them."""
+    found: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            found.setdefault(route.path_format, set()).update(route.methods)
+    return {path: ", ".join(sorted(methods)) for path, methods in found.items()}
+
+
+async def fix_allow(message: Any, scope: Any) -> None:
+    """``before_send`` hook: the Allow header of an OPTIONS answer lists every method of the path."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    methods = getattr(scope["app"].state, "allowed_methods", {}).get(scope.get("path_template"))
+    if methods:
+        message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+        message["headers"].append((b"allow", methods.encode()))
+
+
+# --- the schemas of the pydantic models, as pydantic validates them ------------------------
+
+DATE_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$"  # booking.schemas: 1900-01-01 to 2199-12-31
+
+
+def _models() -> dict[str, type[BaseModel]]:
+    """Every pydantic model of the API by the names Litestar gives components: the class name,
+    or module and class name where two share a name (``applications_schemas_DecisionIn``)."""
+    import booking.schemas as base
+
+    found: dict[str, type[BaseModel]] = {}
+    todo: list[type[BaseModel]] = [base.Schema, base.Output]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("booking."):
+            found.setdefault(cls.__name__, cls)
+            found["_".join(cls.__module__.split(".")[1:] + [cls.__name__])] = cls
+    return found
+
+
+def _state_formats(node: Any) -> None:
+    """Formats as the API reads and writes them: a time of day has no offset (JSON Schema's
+    `time` wants one), a date lies from 1900 to 2199."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") in ("time", "duration"):
+            del node["format"]
+            node["pattern"] = TIME_PATTERN
+        elif node.get("type") == "string" and node.get("format") == "date":
+            node["pattern"] = DATE_PATTERN
+        for value in node.values():
+            _state_formats(value)
+    elif isinstance(node, list):
+        for value in node:
+            _state_formats(value)
+
+
+def pydantic_components(document: dict[str, Any]) -> None:
+    """Replace Litestar's rendering of each pydantic model by pydantic's own JSON Schema
+    (2020-12, as OpenAPI 3.1 takes it): the constraints of optional fields, ``extra="forbid"``
+    and ``json_schema_extra`` (patterns, enums) stay, so the schema says what validation does."""
+    import booking.schemas as base
+
+    components: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    models = _models()
+    template = "#/components/schemas/{model}"
+    for name in list(components):
+        model = models.get(name)
+        if model is None:
+            continue
+        mode = "validation" if issubclass(model, base.Schema) else "serialization"
+        rendered = model.model_json_schema(ref_template=template, mode=mode)
+        for def_name, definition in rendered.pop("$defs", {}).items():
+            components.setdefault(def_name, definition)
+        components[name] = rendered
+    _state_formats(document)
