@@ -36,6 +36,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Link,
     Parameter,
     Reference,
     Schema,
@@ -249,7 +250,55 @@ def complete(document: OpenAPI, app: Litestar) -> OpenAPI:
         for status in sorted(found):
             responses[str(status)] = problem_response(status)
         operation.responses = responses
+    _link_created(document)
     return document
+
+
+# the path parameter that names what a collection's POST creates, where it is not <singular>_id
+_CREATED_PARAMETER = {"cross-province-applications": "application_id", "divorce-cases": "case_id",
+                      "entries": "entry_id", "feeds": "feed_id"}
+
+
+def _created_parameter(path: str) -> str | None:
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if "{" in last:
+        return None
+    if last in _CREATED_PARAMETER:
+        return _CREATED_PARAMETER[last]
+    return f"{last[:-1]}_id" if last.endswith("s") else None
+
+
+def _link_created(document: OpenAPI) -> None:
+    """Links from each creating operation (201 with an ``id``) to every operation that takes
+    what it created as a path parameter (POST /appointments → GET, cancel, reschedule
+    /appointments/{appointment_id} ...): clients and stateful fuzzers follow them."""
+    paths = document.paths or {}
+    consumers: dict[str, list[tuple[str, str, Operation]]] = {}
+    for path, item in paths.items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            for name in re.findall(r"\{([^}]+)\}", path):
+                consumers.setdefault(name, []).append((path, method, operation))
+    for path, item in paths.items():
+        producer = item.post
+        created = _created_parameter(path)
+        response = (producer.responses or {}).get("201") if producer is not None else None
+        if created is None or not isinstance(response, OpenAPIResponse) or created not in consumers:
+            continue
+        known = set(re.findall(r"\{([^}]+)\}", path))
+        links: dict[str, Link | Reference] = {}
+        for target, method, operation in consumers[created]:
+            needed = set(re.findall(r"\{([^}]+)\}", target))
+            if not needed - {created} <= known:
+                continue
+            parameters: dict[str, Any] = {name: f"$request.path.{name}" for name in needed - {created}}
+            parameters[created] = "$response.body#/id"
+            name = operation.operation_id or f"{method}{target}"
+            links[name] = Link(operation_id=operation.operation_id, parameters=parameters)
+        if links:
+            response.links = links
 
 
 def document_truthfully(app: Litestar) -> None:
@@ -369,5 +418,6 @@ def pydantic_components(document: dict[str, Any]) -> None:
         rendered = model.model_json_schema(ref_template=template, mode=mode)
         for def_name, definition in rendered.pop("$defs", {}).items():
             components.setdefault(def_name, definition)
+        rendered["title"] = name  # one name per model: generated clients name their classes by it
         components[name] = rendered
     _state_formats(document)
