@@ -136,8 +136,8 @@ def statuses(handler: HTTPRouteHandler, method: str, path: str, operation: Opera
         found |= {401, 403}
     if "{" in path:
         found |= {404, 422}
-    if operation.parameters:
-        found.add(422)
+    if any(getattr(p, "name", "").lower() != "accept-language" for p in operation.parameters or []):
+        found.add(422)  # Accept-Language is never refused: an unknown one gets the default
     if operation.request_body is not None:
         found |= {400, 404, 413, 415, 422}  # a body names offices, slots, accounts ...
     if method != "GET":
@@ -244,7 +244,8 @@ def complete(document: OpenAPI, app: Litestar) -> OpenAPI:
                 if code.startswith("2") and isinstance(response, OpenAPIResponse) and response.content:
                     response.content = {m: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
                                         for m in media_types}
-        found = statuses(handler, method, path, operation)
+        # what the handler documents itself (``responses=``) stands
+        found = statuses(handler, method, path, operation) - set(handler.responses or {})
         if 400 not in found:
             responses.pop("400", None)  # Litestar's generic one; validation failures answer 422 here
         for status in sorted(found):

@@ -55,7 +55,9 @@ class Schema(BaseModel):
                 raise invalid_value("Must be true or false.")
             if isinstance(value, bool):
                 if bool not in types and any(isinstance(t, type) and issubclass(t, _NUMBERS) for t in types):
-                    raise invalid_value("Must be a whole number." if int in types else "Must be a number.")
+                    if int in types:
+                        raise invalid_value("Must be a whole number.")
+                    raise invalid_value("Must be a number.")
             elif not any(isinstance(t, type) and issubclass(t, _NUMBERS) for t in types) and Any not in types:
                 raise invalid_value("Has an invalid value.")  # e.g. a Unix time for a date
         return value
