@@ -12,6 +12,8 @@ The foundation every area of pages shares, couples' and staff's alike:
   fields it names.
 
 A new area adds a controller under ``controllers/`` and lists it in ``PAGE_CONTROLLERS``.
+Staff pages build on ``staff`` (``require_staff``, ``desk_for``: the office a page works on,
+``desk_page``) and extend ``templates/desk/base.html`` (the staff navigation).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
+from booking.web.controllers.desk_home import DeskHomePages
+from booking.web.controllers.desk_login import StaffSignInPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
@@ -40,10 +44,13 @@ from booking.web.controllers.me import MyPages
 from booking.web.controllers.offices import OfficePages
 from booking.web.errors import PageCSRFMiddleware, page_exception_handlers
 from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
+from booking.web.staff import OfficeChoice, on_office_choice
 from booking.web.templates import STATIC
 
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
                                BallotPages, DivorcePages, DivorceDeskPages]
+# The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
+PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages]
 
 CSRF_COOKIE = "csrftoken"
 
@@ -68,7 +75,7 @@ def web_handlers(settings: Settings) -> list[Any]:
         before_request=prepare_page,
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False),
                       "locale": Provide(provide_page_locale, sync_to_thread=False)},
-        exception_handlers=page_exception_handlers,
+        exception_handlers={**page_exception_handlers, OfficeChoice: on_office_choice},
         # the page session is a cookie read by the pages themselves, never a bearer token
         opt={"exclude_from_auth": True}, include_in_schema=False,
     )

@@ -126,3 +126,7 @@ def api(server: str) -> Iterator[Api]:
     client = Api(server)
     yield client
     client.http.close()
+
+
+# signed-in staff for the staff pages (clerk_page, english_clerk_page, admin_page)
+from tests.browser.desk_fixtures import admin_page, clerk_page, english_clerk_page  # noqa: E402,F401

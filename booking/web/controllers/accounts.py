@@ -1,13 +1,16 @@
 """Register, log in and log out: the API's accounts and its login service, with the token
-kept in the page session cookie."""
+kept in the page session cookie. Staff whose second factor is asked go on to
+``/login/second-factor`` (``desk_login``) with the API's half-way token in a cookie."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import mfa
@@ -15,6 +18,7 @@ from booking.accounts import services as accounts
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import account_gate, end_session
 from booking.accounts.schemas import LoginIn, RegisterIn
+from booking.accounts.tokens import issue_mfa_token
 from booking.errors import Problem
 from booking.runtime import Runtime
 from booking.security.ratelimit import count_request, rate_limiter
@@ -23,6 +27,7 @@ from booking.web.pages import page, redirect
 from booking.web.session import RENEW, clear_session, new_token, safe_next, session_token, set_session
 
 LOGIN_FIELDS = ("email", "password")
+MFA_COOKIE = "booking_mfa"  # the half-way token of a staff login (the API's mfa_token)
 REGISTER_FIELDS = ("name", "email", "password", "phone")
 # where a login lands when no page asked for it; staff pages add their own start page
 HOME_OF_ROLE = {"couple": "/me"}
@@ -45,10 +50,16 @@ class AccountPages(Controller):
             data = parse(LoginIn, unflatten(form, LOGIN_FIELDS))
             account = await accounts.login(session, runtime, data.email, data.password,
                                            rate_limiter(runtime).address_of(request.scope))
-            if mfa.needs_second_factor(runtime, account):
-                raise mfa.SecondFactorRequired()  # staff sign in where the second factor is asked
         except Problem as problem:
             return _refused(request, "login.html", problem, form, LOGIN_FIELDS, target)
+        if mfa.needs_second_factor(runtime, account):
+            # staff with a second factor: half logged in until the code (/login/second-factor)
+            response = Redirect(path="/login/second-factor" + (f"?next={quote(target, safe='/')}" if target else ""),
+                                status_code=303)
+            response.set_cookie(MFA_COOKIE, issue_mfa_token(runtime.settings, account.id, account.session_version),
+                                max_age=runtime.settings.mfa_token_ttl_seconds, path="/login", httponly=True,
+                                samesite="lax", secure=runtime.settings.env == "production")
+            return response
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "logged-in",
                           account.session_version)
 

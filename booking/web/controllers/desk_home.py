@@ -1,0 +1,80 @@
+"""The clerk's day: ``/desk`` (today's roster by hour, counts, next arrivals; it polls
+itself with HTMX so two counters see each other's changes), its print view
+(``/desk/print``), and ``/desk/offices`` (an admin chooses the office to work on).
+
+The roster is the API's (``appointments.desk.roster``: the office checked there too);
+``/desk/roster.ics`` is the day's roster as a calendar (``desk_roster_ics``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.appointments.desk import roster
+from booking.appointments.schemas import RosterEntry
+from booking.runtime import Runtime
+from booking.web.controllers.accounts import Next
+from booking.web.session import safe_next
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, offices_to_choose, require_admin
+
+# what the roster counts, in the order of the day (cancelled ones are listed, not counted)
+ROSTER_STATES = ("confirmed", "checked_in", "completed", "no_show", "turned_away")
+POLL_SECONDS = 5
+Day = Annotated[date | None, QueryParameter(name="date")]
+
+
+async def day_roster(runtime: Runtime, session: AsyncSession, desk: Desk, day: date) -> dict[str, Any]:
+    """The day's roster grouped by hour, the counts, and the next arrivals (from now on)."""
+    entries, counts = await roster(runtime, session, desk.principal, desk.office_id, day)
+    by_hour: OrderedDict[int, list[RosterEntry]] = OrderedDict()
+    for entry in entries:
+        by_hour.setdefault(entry.starts_at.hour, []).append(entry)
+    now = runtime.clock.now()
+    upcoming = [e for e in entries if e.status == "confirmed" and e.ends_at > now][:5]
+    return {"day": day, "by_hour": by_hour, "counts": counts, "states": ROSTER_STATES, "upcoming": upcoming,
+            "total": sum(counts.get(s, 0) for s in ROSTER_STATES), "entries": entries}
+
+
+def today_at(runtime: Runtime, desk: Desk) -> date:
+    assert desk.office is not None
+    return runtime.clock.now().astimezone(desk.office.tz).date()
+
+
+class DeskHomePages(Controller):
+    path = "/desk"
+
+    @get("/", name="desk")
+    async def today(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                    office: OfficeParam = None, day: Day = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk")
+        today = today_at(runtime, desk)
+        shown = day or today
+        data = await day_roster(runtime, session, desk, shown)
+        return desk_page(request, "desk/today.html", desk, fragment="desk/_roster.html", today=today,
+                         poll=POLL_SECONDS, prev_day=shown - timedelta(days=1), next_day=shown + timedelta(days=1),
+                         now=runtime.clock.now(), **data)
+
+    @get("/print", name="desk-print")
+    async def print_view(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                         runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                         office: OfficeParam = None, day: Day = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk")
+        data = await day_roster(runtime, session, desk, day or today_at(runtime, desk))
+        return desk_page(request, "desk/print.html", desk, printed_at=runtime.clock.now(), **data)
+
+    @get("/offices", name="desk-offices")
+    async def choose(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                     viewer: NamedDependency[Principal | None], next_path: Next = None) -> Response[Any]:
+        principal = require_admin(request, viewer)  # a clerk has one office: their own
+        target = safe_next(next_path, "/desk").split("?", 1)[0]
+        return desk_page(request, "desk/offices.html", Desk(principal, None, "/desk"),
+                         offices=await offices_to_choose(session), target=target)

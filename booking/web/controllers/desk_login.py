@@ -1,0 +1,132 @@
+"""The second step of a staff login through the pages: the same TOTP services as
+``POST /api/v1/auth/mfa/enrol`` and ``.../verify`` (``booking.accounts.mfa``), the same
+half-way token (kept in the ``booking_mfa`` cookie, path ``/login``, for its five minutes)
+and the same throttle of failed codes.
+
+- enrolled: a code from the authenticator app, or one of the recovery codes;
+- not yet enrolled (the first login where the factor is required): "set up" shows the secret
+  (as a QR code and as text), the first code confirms it, and the ten recovery codes are
+  shown once before the desk opens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts import mfa
+from booking.accounts import services as accounts
+from booking.accounts.controllers import _half_logged_in as half_logged_in
+from booking.accounts.principal import Principal
+from booking.accounts.schemas import MfaVerifyIn
+from booking.db.models import UserAccount
+from booking.errors import Problem, Unauthorized
+from booking.runtime import Runtime
+from booking.security.ratelimit import count_request, rate_limiter
+from booking.web.controllers.accounts import HOME_OF_ROLE, MFA_COOKIE, Next
+from booking.web.forms import FormState, parse, posted, refused
+from booking.web.pages import page, redirect
+from booking.web.session import new_token, safe_next, set_session
+
+CODE_FIELDS = ("code", "recovery_code")
+
+
+async def _account(request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime) -> UserAccount | None:
+    token = request.cookies.get(MFA_COOKIE)
+    if not token:
+        return None
+    try:
+        return await half_logged_in(session, runtime, token)
+    except Unauthorized:
+        return None
+
+
+def _qr(uri: str, title: str) -> str:
+    return segno.make_qr(uri, error="m").svg_inline(scale=4, border=2, title=title)  # type: ignore[no-any-return]
+
+
+def _expired(request: Request[Any, Any, Any], target: str) -> Response[Any]:
+    """No valid half-way token (expired, or never): start from the password again."""
+    response = redirect(request, "/login" + (f"?next={target}" if target else ""))
+    response.delete_cookie(MFA_COOKIE, path="/login")
+    return response
+
+
+class StaffSignInPages(Controller):
+    path = "/login/second-factor"
+
+    @get("/", name="login-second-factor")
+    async def form(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                   runtime: NamedDependency[Runtime], next_path: Next = None) -> Response[Any]:
+        target = safe_next(next_path, "")
+        account = await _account(request, session, runtime)
+        if account is None:
+            return _expired(request, target)
+        return page(request, "login_second_factor.html", private=True, form=FormState(), next=target,
+                    enrolled=account.totp_enabled_at is not None, setup=None)
+
+    @post("/enrol", name="login-second-factor-enrol")
+    async def enrol(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                    runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[Any]:
+        form = await posted(request)
+        target = safe_next(form.get("next"), "")
+        account = await _account(request, session, runtime)
+        if account is None:
+            return _expired(request, target)
+        try:
+            await count_request(request, "login", None)
+            secret, uri = await mfa.start_enrolment(session, runtime, account.id)
+        except Problem as problem:
+            return page(request, "login_second_factor.html", private=True, status_code=problem.status,
+                        form=refused(problem), next=target, enrolled=True, setup=None)
+        title = "TOTP"
+        return page(request, "login_second_factor.html", private=True, form=FormState(), next=target,
+                    enrolled=False, setup={"secret": secret, "uri": uri, "qr": _qr(uri, title)})
+
+    @post("/", name="login-second-factor-post")
+    async def verify(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                     runtime: NamedDependency[Runtime]) -> Response[Any]:
+        form = await posted(request)
+        target = safe_next(form.get("next"), "")
+        account = await _account(request, session, runtime)
+        if account is None:
+            return _expired(request, target)
+        enrolled = account.totp_enabled_at is not None
+        throttle, subject = accounts.login_throttle(runtime), f"mfa:{account.id}"
+        address = rate_limiter(runtime).address_of(request.scope)
+        now = runtime.clock.now().timestamp()
+        codes = None
+        try:
+            await count_request(request, "login", None)
+            data = parse(MfaVerifyIn, {"mfa_token": request.cookies.get(MFA_COOKIE, ""),
+                                       **{k: form[k].strip() for k in CODE_FIELDS
+                                          if isinstance(form.get(k), str) and form[k].strip()}})
+            await throttle.check(subject, address, now)
+            try:
+                if not enrolled:
+                    codes = await mfa.confirm_enrolment(session, runtime, account.id, data.code or "")
+                else:
+                    await mfa.verify(session, runtime, account.id, code=data.code, recovery_code=data.recovery_code)
+            except mfa.InvalidSecondFactor:
+                await throttle.failed(subject, address, now)
+                raise
+            await throttle.succeeded(subject, address)
+        except Problem as problem:
+            form.pop("code", None)
+            form.pop("recovery_code", None)
+            return page(request, "login_second_factor.html", private=True, status_code=problem.status,
+                        form=refused(problem, form, CODE_FIELDS), next=target, enrolled=enrolled, setup=None)
+        principal = Principal(account.id, account.role, account.office_id)
+        goes_to = target or HOME_OF_ROLE.get(principal.role, "/")
+        if codes is not None:  # shown once: the page that shows them also opens the session
+            response: Response[Any] = page(request, "login_recovery_codes.html", private=True, codes=codes,
+                                           next=goes_to)
+        else:
+            response = redirect(request, goes_to, notice="logged-in")
+        set_session(response, request, new_token(request, principal, account.session_version))
+        response.delete_cookie(MFA_COOKIE, path="/login")
+        return response
