@@ -37,6 +37,8 @@ from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
+from booking.web.controllers.desk_schedule import DeskSchedulePages
+from booking.web.controllers.desk_slots import DeskSlotPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
@@ -51,6 +53,8 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
                                BallotPages, DivorcePages, DivorceDeskPages]
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages]
+# the office's schedule and slots, and the administration (branch desk-admin)
+PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages]
 
 CSRF_COOKIE = "csrftoken"
 
