@@ -137,3 +137,121 @@ async def test_a_clerk_never_sees_or_changes_another_offices_slots(client, runti
         assert await conn.fetchval("SELECT status FROM slot WHERE id = $1", theirs) == "open"
         assert await conn.fetchval("SELECT count(*) FROM slot WHERE office_id = $1 AND local_date >= '2026-11-01'",
                                    other.id) == 0
+
+
+ADMIN_PAGES = ("/admin", "/admin/staff", "/admin/policy", "/admin/notifications", "/admin/audit")
+
+
+async def test_a_clerk_cannot_reach_the_admin_pages(client, runtime, two_offices, admin):
+    mine, other = two_offices
+    signed_in(client, mine.clerk)
+    token = csrf((await client.get("/desk/schedule")).text)
+    for path in (*ADMIN_PAGES, f"/admin/offices/{mine.id}", f"/admin/offices/{other.id}"):
+        response = await client.get(path)
+        assert response.status_code == 403 and "text/html" in response.headers["content-type"], path
+    for path, data in (("/admin/offices", {"code": "X-9"}), (f"/admin/offices/{mine.id}", {"name_zh": "改名"}),
+                       ("/admin/staff", {"email": "x@example.com"}),
+                       (f"/admin/staff/{mine.clerk.id}/deactivate", {}),
+                       (f"/admin/staff/{mine.clerk.id}/office", {"office_id": str(other.id)}),
+                       ("/admin/policy/1", {}), ("/admin/notifications/00000000-0000-0000-0000-000000000001/retry",
+                                                 {})):
+        assert (await client.post(path, data={"_csrf_token": token, **data})).status_code == 403, path
+    async with runtime.db.raw() as conn:
+        assert await conn.fetchval("SELECT office_id FROM user_account WHERE id = $1", mine.clerk.id) == mine.id
+    # the admin menu entry is not shown to clerks
+    assert 'href="/admin"' not in (await client.get("/desk/schedule")).text
+    signed_in(client, admin)
+    for path in ADMIN_PAGES:
+        assert (await client.get(path)).status_code == 200, path
+
+
+async def test_an_admin_deactivates_a_clerk_whose_pages_stop_working(client, runtime, two_offices, admin):
+    mine, _other = two_offices
+    clerk_cookie = mine.clerk.token
+    signed_in(client, admin)
+    staff = await client.get("/admin/staff")
+    assert mine.clerk.email in staff.text
+    done = await client.post(f"/admin/staff/{mine.clerk.id}/deactivate", data={"_csrf_token": csrf(staff.text)})
+    assert done.status_code == 303
+    client.cookies.set("booking_session", clerk_cookie)
+    assert (await client.get("/desk/schedule")).headers["location"].startswith("/login")
+    audit = (await client.get("/api/v1/audit?action=account.deactivate", headers=admin.headers)).json()
+    assert audit["data"][0]["target_id"] == str(mine.clerk.id)
+
+
+async def test_admin_forms_create_an_account_move_a_clerk_and_edit_the_booking_rules(client, runtime, two_offices,
+                                                                                      admin):
+    mine, other = two_offices
+    signed_in(client, admin)
+    staff = await client.get("/admin/staff")
+    token = csrf(staff.text)
+    short = await client.post("/admin/staff", data={"_csrf_token": token, "name": "新员工",
+                                                    "email": "new.clerk@example.com", "password": "short",
+                                                    "role": "clerk", "office_id": str(mine.id)})
+    assert short.status_code == 422 and 'id="f-password-error"' in short.text and "short" not in short.text
+    created = await client.post("/admin/staff", data={"_csrf_token": token, "name": "新员工",
+                                                      "email": "new.clerk@example.com", "password": "password-123",
+                                                      "role": "clerk", "office_id": str(mine.id)})
+    assert created.status_code == 303
+    listed = (await client.get("/api/v1/users", headers=admin.headers)).json()["data"]
+    new = next(a for a in listed if a["email"] == "new.clerk@example.com")
+    assert new["office_id"] == mine.id
+    moved = await client.post(f"/admin/staff/{new['id']}/office", data={"_csrf_token": token,
+                                                                        "office_id": str(other.id)})
+    assert moved.status_code == 303
+    assert (await client.get(f"/api/v1/users?office_id={other.id}", headers=admin.headers)).json()["data"][-1][
+        "email"] in {"new.clerk@example.com", other.clerk.email}
+
+    page = await client.get(f"/admin/offices/{mine.id}")
+    assert page.status_code == 200 and 'name="rules.booking_window_days" type="number" value="15"' in page.text
+    form = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="(?:text|number|time|tel|email)" value="([^"]*)"',
+                           page.text))
+    form.update({"_csrf_token": csrf(page.text), "services": "marriage_registration", "is_active": "on",
+                 "rules.booking_window_days": "20", "rules.release_time": "09:00"})
+    saved = await client.post(f"/admin/offices/{mine.id}", data=form)
+    assert saved.status_code == 303, saved.text
+    office = (await client.get(f"/api/v1/offices/{mine.id}")).json()
+    assert office["rules"]["booking_window_days"] == 20 and office["rules"]["release_time"] == "09:00:00"
+    assert office["rules"]["prereview_nonlocal"] is False  # unticked box: sent as false
+    wrong = await client.post(f"/admin/offices/{mine.id}", data={**form, "rules.booking_window_days": "400"})
+    assert wrong.status_code == 422 and 'id="f-rules-booking_window_days-error"' in wrong.text
+
+
+async def test_admin_retries_a_failed_notification_and_searches_the_audit_log(client, runtime, two_offices, admin):
+    from tests.test_staff_operations import _failed_notification
+
+    mine, _other = two_offices
+    row_id = await _failed_notification(runtime)
+    signed_in(client, admin)
+    page = await client.get("/admin/notifications", headers={"Accept-Language": "en"})
+    assert "550 mailbox unavailable" in page.text and f"/admin/notifications/{row_id}/retry" in page.text
+    retried = await client.post(f"/admin/notifications/{row_id}/retry", data={"_csrf_token": csrf(page.text)})
+    assert retried.status_code == 303
+    again = await client.post(f"/admin/notifications/{row_id}/retry", data={"_csrf_token": csrf(page.text)})
+    assert again.status_code == 409
+    found = await client.get("/admin/audit", params={"who": mine.clerk.email, "what": "slots",
+                                                     "from": "2026-09-01", "to": "2026-12-31"})
+    assert found.status_code == 200 and "slots.generate" in found.text and "找到 1 条记录" in found.text
+    nobody = await client.get("/admin/audit", params={"who": "nobody@example.com"})
+    assert "找到 0 条记录" in nobody.text
+    bad = await client.get("/admin/audit", params={"from": "2026-13-01"})
+    assert bad.status_code == 400 and 'id="f-from-error"' in bad.text
+
+
+async def test_admin_edits_a_policy_period(client, runtime, admin):
+    signed_in(client, admin)
+    page = await client.get("/admin/policy")
+    assert page.status_code == 200
+    periods = (await client.get("/api/v1/jurisdiction/periods")).json()["data"]
+    last = periods[-1]
+    form = {"_csrf_token": csrf(page.text), "title_zh": last["title_zh"], "title_en": last["title_en"],
+            "legal_basis": last["legal_basis"], "effective_from": last["effective_from"], "rule": last["rule"],
+            "note": "页面编辑", "areas.marriage_registration": "44 45，4201"}
+    if last["prereview"]:
+        form["prereview"] = "on"
+    saved = await client.post(f"/admin/policy/{last['id']}", data=form)
+    assert saved.status_code == 303, saved.text
+    after = next(p for p in (await client.get("/api/v1/jurisdiction/periods")).json()["data"] if p["id"] == last["id"])
+    assert after["note"] == "页面编辑" and after["areas"] == {"marriage_registration": ["4201", "44", "45"]}
+    wrong = await client.post(f"/admin/policy/{last['id']}", data={**form, "effective_to": "2000-01-01"})
+    assert wrong.status_code == 422

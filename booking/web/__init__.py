@@ -33,6 +33,7 @@ from litestar.static_files import create_static_files_router
 
 from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
+from booking.web.controllers.admin import AdminPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_home import DeskHomePages
@@ -54,7 +55,7 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages]
 # the office's schedule and slots, and the administration (branch desk-admin)
-PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages]
+PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages, AdminPages]
 
 CSRF_COOKIE = "csrftoken"
 
