@@ -227,6 +227,27 @@ async def test_a_clerk_cannot_reopen_one_slot_of_a_closed_day(client, runtime, a
     assert reopened.status_code == 200 and reopened.json()["status"] == "open"
 
 
+
+async def test_a_clerk_closing_one_slot_cancels_what_stands_on_it(client, runtime, admin):
+    """A slot the clerk closes by hand holds no active appointment afterwards: the couple on
+    it is cancelled by the office and told (with the clerk's note), the seat count is 0,
+    and the day's other slot keeps its booking."""
+    office = await open_office(client, runtime, admin)
+    closing, other = [s["id"] for s in await slots_of(client, office, "2026-09-16")]
+    on_it, beside = await book(client, runtime, closing), await book(client, runtime, other)
+    closed = await client.patch(f"/api/v1/slots/{closing}", json={"status": "closed", "note": "停电"},
+                                headers=office.clerk.headers)
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status"], closed.json()["booked"]) == ("closed", 0)
+    assert await status_of(client, office, on_it["id"]) == "cancelled"
+    assert await cancel_notices(runtime, on_it["id"]) == ["office"]
+    assert await status_of(client, office, beside["id"]) == "confirmed"
+    async with runtime.db.raw() as conn:
+        reason = await conn.fetchval("SELECT status_reason FROM appointment WHERE id = $1", uuid.UUID(on_it["id"]))
+        audit = await conn.fetchval("SELECT detail->>'cancelled_appointments' FROM audit_entry "
+                                    "WHERE action = 'slot.update' AND target_id = $1", str(closing))
+    assert reason == "停电" and audit == "1"
+
 # --- 4. turned away at the counter -------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ DAYS = ("2026-09-14", "2026-09-15", "2026-09-16", "2026-09-19")  # Monday to Wed
 # the days closed, reopened and opened specially: a working day and a weekend
 CHANGING = ("2026-09-16", "2026-09-19")
 CHANGES = ("cancel", "office_cancel", "reschedule", "check_in", "turn_away", "no_show")
-DAY_CHANGES = ("closure", "reopen", "opening_add", "opening_remove")
+DAY_CHANGES = ("closure", "reopen", "opening_add", "opening_remove", "slot_close", "slot_reopen")
 _offices = itertools.count(1)
 
 # a third each: bookings (most changes need something booked), changes of an appointment,
@@ -100,6 +100,14 @@ async def _act(world: World, action: str, a: int, b: int) -> httpx.Response | No
         if response.status_code == 201:
             world.appointments.append((response.json()["id"], couple))
         return response
+    if action in ("slot_close", "slot_reopen"):  # a clerk's hand on one slot of the day
+        listed = await client.get(f"/api/v1/offices/{office}/slots?from={day}&to={day}", headers=clerk.headers)
+        day_slots = listed.json()["data"]
+        if not day_slots:
+            return None
+        status = "closed" if action == "slot_close" else "open"
+        return await client.patch(f"/api/v1/slots/{day_slots[b % len(day_slots)]['id']}",
+                                  json={"status": status}, headers=clerk.headers)
     if action in ("reopen", "opening_remove"):  # mostly undo what was done (else a 404)
         kind = "closure" if action == "reopen" else "opening"
         done = sorted(d for d, k in world.exceptions.items() if k == kind)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -116,3 +118,56 @@ async def test_scans_and_personal_data_go_after_their_time(client, runtime, admi
 async def test_the_retention_sweep_runs_on_the_embedded_default(sqlite_client, sqlite_runtime):
     purged = await purge_expired(sqlite_runtime)
     assert (purged.documents, purged.appointments_anonymised, purged.signups_anonymised) == (0, 0, 0)
+
+
+async def test_ballot_entries_and_ended_divorce_cases_lose_their_parties_data_after_their_time(
+        client, runtime, admin, clock: FixedClock):
+    """A ballot's entries keep their parties until the ballot's day is past the period (the
+    draw stays checkable: its seed and entry ids are not personal); a divorce case that
+    ended keeps its parties until the period has passed since its end. An open case keeps
+    them whatever its age."""
+    from datetime import timedelta
+
+    from tests.ballot_helpers import IN_WINDOW, PEAK_DAY, enter_all, peak_office, set_up_ballot
+    from tests.conftest import make_actor
+    from tests.divorce_helpers import CASES, at, divorce_office, received_case, spouses
+
+    divorce = await divorce_office(client, runtime, admin)
+    him, her = await spouses(runtime)
+    ended = await received_case(client, clock, divorce, him, her, received_on="2026-09-03", booked_on="2026-09-01")
+    clock.set(at("2026-09-15"))
+    assert (await client.post(f"{CASES}/{ended['id']}/withdraw", headers=her.headers)).status_code == 200
+    them, us = await spouses(runtime)
+    still_open = await received_case(client, clock, divorce, them, us, received_on="2026-09-16",
+                                     booked_on="2026-09-15")
+
+    peak = await peak_office(client, runtime, admin)
+    ballot = await set_up_ballot(client, peak)
+    clock.set(IN_WINDOW)
+    entry = (await enter_all(client, ballot["id"], [await make_actor(runtime, "couple")]))[0]
+
+    # 2027-05-20 plus the period: the ballot's day and the withdrawn case are both past it
+    clock.set(datetime.fromisoformat(PEAK_DAY).replace(tzinfo=UTC)
+              + timedelta(days=runtime.settings.retention_personal_data_days + 1))
+    purged = await purge_expired(runtime)
+    assert (purged.ballot_entries_anonymised, purged.divorce_cases_anonymised) == (1, 1)
+    for table, key, owner in (("ballot_entry_party", "entry_id", uuid.UUID(entry["id"])),
+                              ("divorce_party", "case_id", uuid.UUID(ended["id"]))):
+        parties = await _parties_of(runtime, table, key, owner)
+        assert len(parties) == 2
+        for party in parties:
+            assert party["name"] == party["id_enc"] == party["phone_enc"] == party["id_masked"] == ""
+            assert party["id_hash"].startswith("removed:") and party["phone_hash"].startswith("removed:")
+    async with runtime.db.raw() as conn:
+        facts = await conn.fetch("SELECT facts_enc FROM ballot_entry_party WHERE entry_id = $1",
+                                 uuid.UUID(entry["id"]))
+        audit = await conn.fetchval("SELECT detail FROM audit_entry WHERE action = 'retention.purge' "
+                                    "ORDER BY at DESC LIMIT 1")
+    assert [r["facts_enc"] for r in facts] == ["", ""]
+    assert (json.loads(audit)["ballot_entries"], json.loads(audit)["divorce_cases"]) == (1, 1)
+    assert all(p["id_enc"] for p in await _parties_of(runtime, "divorce_party", "case_id",
+                                                      uuid.UUID(still_open["id"])))
+    # the ballot itself stays public (its entry ids are not personal)
+    assert (await client.get(f"/api/v1/ballots/{ballot['id']}")).status_code == 200
+    again = await purge_expired(runtime)
+    assert (again.ballot_entries_anonymised, again.divorce_cases_anonymised) == (0, 0)

@@ -7,9 +7,11 @@ longer than the purpose needs).
 - Scans uploaded for a cross-province application: deleted (file and row)
   ``BOOKING_RETENTION_SCAN_DAYS`` after the application was decided, withdrawn or expired.
 - Personal data of appointments and sign-ups that ended (completed, turned away, cancelled,
-  no-show; a sign-up's event over): ``BOOKING_RETENTION_PERSONAL_DATA_DAYS`` after the end, the
-  parties' names, encrypted ID numbers and phones, their lookup hashes and masks, and a
-  sign-up's contact, sponsor and marriage date are removed. What stays is what the office's
+  no-show; a sign-up's event over), of ballot entries (their day over) and of divorce cases
+  that ended (registered, withdrawn, lapsed): ``BOOKING_RETENTION_PERSONAL_DATA_DAYS`` after
+  the end, the parties' names, encrypted ID numbers, facts (sex, birth date) and phones,
+  their lookup hashes and masks, and a sign-up's contact, sponsor and marriage date are
+  removed. A drawn ballot stays checkable: its seed and entry ids hold no personal data. What stays is what the office's
   statistics and the audit log need: office, service, times, status, counts. Audit entries
   hold no personal data to begin with, so they are kept as they are.
 
@@ -22,8 +24,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, func, literal, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM
@@ -34,7 +37,12 @@ from booking.db.models import (
     ApplicationDocument,
     Appointment,
     AppointmentParty,
+    Ballot,
+    BallotEntry,
+    BallotEntryParty,
     CrossProvinceApplication,
+    DivorceCase,
+    DivorceParty,
     Event,
     IdempotencyRecord,
     Notification,
@@ -63,6 +71,15 @@ class Purged:
     documents: int = 0
     appointments_anonymised: int = 0
     signups_anonymised: int = 0
+    ballot_entries_anonymised: int = 0
+    divorce_cases_anonymised: int = 0
+
+    @property
+    def personal(self) -> dict[str, int]:
+        """What the personal-data sweep removed, by kind (the audit entry's and log's facts)."""
+        return {"documents": self.documents, "appointments": self.appointments_anonymised,
+                "signups": self.signups_anonymised, "ballot_entries": self.ballot_entries_anonymised,
+                "divorce_cases": self.divorce_cases_anonymised}
 
 
 async def purge_expired(rt: Runtime) -> Purged:
@@ -101,15 +118,16 @@ async def remove_personal_data(rt: Runtime, now: datetime, purged: Purged) -> Pu
         purged.appointments_anonymised += count
     while count := await _anonymise_signups(rt, data_before, now):
         purged.signups_anonymised += count
-    if purged.documents or purged.appointments_anonymised or purged.signups_anonymised:
+    while count := await _anonymise_ballot_entries(rt, data_before):
+        purged.ballot_entries_anonymised += count
+    while count := await _anonymise_divorce_cases(rt, data_before):
+        purged.divorce_cases_anonymised += count
+    if any(purged.personal.values()):
         async with rt.db.session() as session:
             record(session, SYSTEM, "retention.purge", target_type="retention", target_id=now.date().isoformat(),
-                   office_id=None, at=now, documents=purged.documents,
-                   appointments=purged.appointments_anonymised, signups=purged.signups_anonymised)
+                   office_id=None, at=now, **purged.personal)
             await session.commit()
-        logger.info("personal data removed", extra={"documents": purged.documents,
-                                                    "appointments": purged.appointments_anonymised,
-                                                    "signups": purged.signups_anonymised})
+        logger.info("personal data removed", extra=purged.personal)
     return purged
 
 
@@ -124,12 +142,22 @@ async def _expired_documents(rt: Runtime, before: datetime) -> list:
         return list(rows.scalars())
 
 
-def _scrubbed(party_id: object) -> dict[str, object]:
-    """A party without personal data; the hashes become values unique to the row (the
-    unique indexes need them) that match no person."""
-    marker = literal("removed:") + cast(party_id, String)
-    return {"name": "", "id_enc": "", "id_masked": "", "phone_enc": "", "phone_masked": "",
-            "id_hash": marker, "phone_hash": marker}
+REMOVED = "removed:"
+
+
+def _scrubbed(table: Any) -> dict[str, object]:
+    """A party row of ``table`` without personal data; the hashes become values unique to
+    the row (the unique indexes need them) that match no person."""
+    marker = literal(REMOVED) + cast(table.id, String)
+    values: dict[str, object] = {"name": "", "id_enc": "", "id_masked": "", "phone_enc": "", "phone_masked": "",
+                                 "id_hash": marker, "phone_hash": marker}
+    if hasattr(table, "facts_enc"):  # sex and birth date, encrypted: still theirs
+        values["facts_enc"] = ""
+    return values
+
+
+def _not_scrubbed(table: Any) -> Any:
+    return not_(table.id_hash.startswith(REMOVED))
 
 
 async def _anonymise_appointments(rt: Runtime, before: datetime, now: datetime) -> int:
@@ -141,7 +169,7 @@ async def _anonymise_appointments(rt: Runtime, before: datetime, now: datetime) 
             .limit(BATCH).with_for_update(skip_locked=True))).scalars())
         if ids:
             await session.execute(update(AppointmentParty).where(AppointmentParty.appointment_id.in_(ids))  # type: ignore[attr-defined]
-                                  .values(**_scrubbed(AppointmentParty.id)))
+                                  .values(**_scrubbed(AppointmentParty)))
             await session.execute(update(Appointment).where(Appointment.id.in_(ids)).values(anonymised_at=now))  # type: ignore[attr-defined]
             await session.commit()
         return len(ids)
@@ -162,8 +190,42 @@ async def _anonymise_signups(rt: Runtime, before: datetime, now: datetime) -> in
 
 async def _scrub_signups(session: AsyncSession, ids: list, now: datetime) -> None:
     await session.execute(update(SignupParty).where(SignupParty.signup_id.in_(ids))  # type: ignore[attr-defined]
-                          .values(**_scrubbed(SignupParty.id)))
+                          .values(**_scrubbed(SignupParty)))
     await session.execute(update(Signup).where(Signup.id.in_(ids)).values(  # type: ignore[attr-defined]
         anonymised_at=now, contact_name=None, contact_phone_enc=None, contact_phone_hash=None,
         contact_phone_masked=None, sponsor_name=None, marriage_date=None))
     await session.commit()
+
+
+async def _anonymise_ballot_entries(rt: Runtime, before: datetime) -> int:
+    """The parties of entries of ballots whose day is past the period: a winner's data lives
+    on in its appointment (with that appointment's own retention), the rest are over."""
+    async with rt.db.session() as session:
+        entries = list((await session.execute(
+            select(BallotEntry.id).join(Ballot, Ballot.id == BallotEntry.ballot_id)
+            .where(Ballot.day < before.date(),
+                   select(BallotEntryParty.id).where(BallotEntryParty.entry_id == BallotEntry.id,
+                                                     _not_scrubbed(BallotEntryParty)).exists())
+            .limit(BATCH).with_for_update(of=BallotEntry, skip_locked=True))).scalars())
+        if entries:
+            await session.execute(update(BallotEntryParty).where(BallotEntryParty.entry_id.in_(entries))  # type: ignore[attr-defined]
+                                  .values(active=False, **_scrubbed(BallotEntryParty)))
+            await session.commit()
+        return len(entries)
+
+
+async def _anonymise_divorce_cases(rt: Runtime, before: datetime) -> int:
+    """The parties of divorce cases that ended (registered, withdrawn, lapsed) before the
+    period; the case keeps its office, dates and state for the statistics."""
+    async with rt.db.session() as session:
+        cases = list((await session.execute(
+            select(DivorceCase.id)
+            .where(DivorceCase.ended_at < before,  # type: ignore[operator]
+                   select(DivorceParty.id).where(DivorceParty.case_id == DivorceCase.id,
+                                                 _not_scrubbed(DivorceParty)).exists())
+            .limit(BATCH).with_for_update(skip_locked=True))).scalars())
+        if cases:
+            await session.execute(update(DivorceParty).where(DivorceParty.case_id.in_(cases))  # type: ignore[attr-defined]
+                                  .values(open=False, **_scrubbed(DivorceParty)))
+            await session.commit()
+        return len(cases)

@@ -105,7 +105,9 @@ class SlotController(Controller):
     tags = ["slots"]
     guards = [requires_staff]
 
-    @patch("/{slot_id:int}", summary="Change a slot's capacity or close it (clerks)")
+    @patch("/{slot_id:int}", summary="Change a slot's capacity or close it (clerks)",
+           description="Closing a slot cancels the appointments standing on it, as a closure of the "
+                       "day does: each couple is told, with a calendar CANCEL.")
     async def patch_slot(
         self,
         slot_id: PathId,
@@ -114,5 +116,5 @@ class SlotController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> SlotOut:
-        slot = await services.patch_slot(session, slot_id, data, principal)
+        slot = await services.patch_slot(session, slot_id, data, principal, runtime.clock.now())
         return services.slot_out(slot)

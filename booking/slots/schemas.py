@@ -65,6 +65,8 @@ class GenerateOut(Output):
 class SlotPatch(Schema):
     capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
     status: Literal["open", "closed"] | None = None
+    note: Annotated[str, Field(max_length=200, description=(
+        "Why a closed slot is closed: told to the couples whose appointments it cancels"))] = ""
 
 
 class SlotOut(Output):

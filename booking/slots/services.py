@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.changes import cancel_standing
 from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import ClosedReason, OfficeDay, Slot
@@ -63,10 +64,13 @@ async def get_slot_for_staff(session: AsyncSession, slot_id: int, actor: Princip
     return slot
 
 
-async def patch_slot(session: AsyncSession, slot_id: int, data: SlotPatch, actor: Principal) -> Slot:
+async def patch_slot(session: AsyncSession, slot_id: int, data: SlotPatch, actor: Principal,
+                     now: datetime) -> Slot:
     """Change capacity (never below what is booked: the CHECK constraint backs the check
-    made here under the slot's lock) or open/close a slot. A clerk reopens only a slot a
-    clerk closed, and not while its day is closed."""
+    made here under the slot's lock) or open/close a slot. Closing a slot cancels, as the
+    office, what stands on it (each couple told, as a closure of the day does): no active
+    appointment stands on a closed slot. A clerk reopens only a slot a clerk closed, and
+    not while its day is closed."""
     slot = await get_slot_for_staff(session, slot_id, actor, lock=True)
     values: dict[str, object] = {}
     if data.capacity is not None:
@@ -77,6 +81,7 @@ async def patch_slot(session: AsyncSession, slot_id: int, data: SlotPatch, actor
     if data.status == "closed" and slot.status == "open":
         values["status"] = "closed"
         await close_slots(session, [slot], ClosedReason.CLERK)
+        values["cancelled_appointments"] = await cancel_standing(session, actor, [slot_id], now, data.note or None)
     elif data.status == "open" and slot.status != "open":
         values["status"] = "open"
         if slot.closed_reason != ClosedReason.CLERK or await _day_closed(session, slot):
@@ -85,6 +90,7 @@ async def patch_slot(session: AsyncSession, slot_id: int, data: SlotPatch, actor
     record(session, actor, "slot.update", target_type="slot", target_id=slot_id, office_id=slot.office_id,
            **values)
     await session.commit()
+    await session.refresh(slot)  # the seats released by the cancellations were counted in SQL
     return slot
 
 
