@@ -255,3 +255,24 @@ async def test_admin_edits_a_policy_period(client, runtime, admin):
     assert after["note"] == "页面编辑" and after["areas"] == {"marriage_registration": ["4201", "44", "45"]}
     wrong = await client.post(f"/admin/policy/{last['id']}", data={**form, "effective_to": "2000-01-01"})
     assert wrong.status_code == 422
+
+
+async def test_closing_a_booked_slot_shows_what_it_cancels_first(client, runtime, two_offices):
+    mine, other = two_offices
+    couple = await make_actor(runtime, "couple")
+    slot = await slot_on(client, mine, "2026-09-16")
+    booked = (await client.post("/api/v1/appointments", json=body(slot), headers=couple.headers)).json()
+    signed_in(client, mine.clerk)
+    page = await client.get("/desk/slots?from=2026-09-16&to=2026-09-16")
+    assert f'href="/desk/slots/{slot}/close?from=2026-09-16&amp;to=2026-09-16"' in page.text
+    preview = await client.get(f"/desk/slots/{slot}/close?from=2026-09-16&to=2026-09-16")
+    assert preview.status_code == 200 and "关闭后将取消的预约：1" in preview.text
+    assert booked["code"][:4] in preview.text.replace("-", "")
+    theirs = await slot_on(client, other, "2026-09-16")
+    assert (await client.get(f"/desk/slots/{theirs}/close")).status_code == 404
+    closed = await client.post(f"/desk/slots/{slot}/close", data={"_csrf_token": csrf(preview.text),
+                                                                  "note": "窗口维修", "from": "2026-09-16",
+                                                                  "to": "2026-09-16"})
+    assert closed.status_code == 303
+    after = (await client.get(f"/api/v1/appointments/{booked['id']}", headers=couple.headers)).json()
+    assert after["status"] == "cancelled"

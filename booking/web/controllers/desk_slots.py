@@ -15,6 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.desk import roster_entries
 from booking.db.models import Slot
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
@@ -23,13 +24,13 @@ from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.slots.generation import generate_slots, preview_days
 from booking.slots.schemas import GenerateIn, SlotPatch
-from booking.slots.services import list_slots, patch_slot
+from booking.slots.services import close_preview, list_slots, patch_slot
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
 
 NOTICES.update({
-    "slot-closed": lazy("The slot is closed: nobody can book it; its appointments stand."),
+    "slot-closed": lazy("The slot is closed: nobody can book it, and what stood on it is cancelled."),
     "slot-reopened": lazy("The slot is open again."),
 })
 DEFAULT_DAYS = 14
@@ -108,21 +109,48 @@ class DeskSlotPages(Controller):
                                                              "to": data.to.isoformat()},
                                            created=result.created, existing=result.existing))
 
-    @post("/{slot_id:int}/{action:str}", name="desk-slot-change")
-    async def change(self, request: Request[Any, Any, Any], slot_id: FromPath[int], action: FromPath[str],
+    @get("/{slot_id:int}/close", name="desk-slot-close-preview")
+    async def close_preview(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
+                            session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                            viewer: NamedDependency[Principal | None], office: OfficeParam = None,
+                            start: StartParam = None, end: EndParam = None) -> Response[Any]:
+        """Closing a booked slot cancels what stands on it: the page shows what, first."""
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
+        if not 0 < slot_id < 2**63:
+            raise NotFound()
+        slot, standing = await close_preview(session, slot_id, desk.principal)
+        assert desk.office is not None
+        return desk_page(request, "desk/slot_close.html", desk, slot=slot,
+                         appointments=await roster_entries(session, standing, desk.office.tz),
+                         back={"from": start or "", "to": end or ""}, form=FormState())
+
+    @post("/{slot_id:int}/close", name="desk-slot-close")
+    async def close(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
+                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                    viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
+        return await _change(request, slot_id, "closed", session, runtime, viewer, office)
+
+    @post("/{slot_id:int}/reopen", name="desk-slot-reopen")
+    async def reopen(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
                      viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
-        actions = {"close": ("closed", "slot-closed"), "reopen": ("open", "slot-reopened")}
-        if action not in actions or not 0 < slot_id < 2**63:
-            raise NotFound()
-        form = await posted(request)
-        back = {"from": form.get("from") or None, "to": form.get("to") or None}
-        try:
-            # the service finds the slot among the principal's offices only (another's: 404)
-            await patch_slot(session, slot_id, SlotPatch(status=actions[action][0]), desk.principal)  # type: ignore[arg-type]
-        except Problem as problem:
-            await session.rollback()
-            return await _slots_page(request, runtime, session, desk, back, refused(problem),
-                                     status_code=problem.status)
-        return redirect(request, desk.href("/desk/slots", **back), notice=actions[action][1])
+        return await _change(request, slot_id, "open", session, runtime, viewer, office)
+
+
+async def _change(request: Request[Any, Any, Any], slot_id: int, status: str, session: AsyncSession,
+                  runtime: Runtime, viewer: Principal | None, office: int | None) -> Response[Any]:
+    desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
+    if not 0 < slot_id < 2**63:
+        raise NotFound()
+    form = await posted(request)
+    back = {"from": form.get("from") or None, "to": form.get("to") or None}
+    try:
+        change = parse(SlotPatch, {"status": status, "note": form.get("note") or ""})
+        # the service finds the slot among the principal's offices only (another's: 404)
+        await patch_slot(session, slot_id, change, desk.principal, runtime.clock.now())
+    except Problem as problem:
+        await session.rollback()
+        return await _slots_page(request, runtime, session, desk, back, refused(problem),
+                                 status_code=problem.status)
+    return redirect(request, desk.href("/desk/slots", **back),
+                    notice="slot-closed" if status == "closed" else "slot-reopened")
