@@ -147,4 +147,11 @@ async def test_staff_cannot_skip_the_second_factor_through_the_pages(client, run
     page = await client.get("/login")
     response = await client.post("/login", data={"_csrf_token": csrf(page.text), "email": admin.email,
                                                  **PASSWORD})
-    assert response.status_code == 403 and "booking_session" not in response.cookies
+    # half logged in: on to the second factor (the pages' own step), no session yet
+    assert response.status_code == 303 and response.headers["location"] == "/login/second-factor"
+    assert "booking_session" not in response.cookies and "booking_mfa" in response.cookies
+    assert (await client.get("/desk")).status_code == 303  # to /login: no desk without the code
+    step = await client.get("/login/second-factor")
+    assert step.status_code == 200 and "/login/second-factor" in step.text
+    wrong = await client.post("/login/second-factor", data={"_csrf_token": csrf(step.text), "code": "12345"})
+    assert wrong.status_code == 422 and "booking_session" not in wrong.cookies

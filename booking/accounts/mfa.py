@@ -90,8 +90,12 @@ async def start_enrolment(session: AsyncSession, rt: Runtime, account_id: uuid.U
         None)).values(totp_secret_enc=rt.vault.encrypt(secret, context=_context(account_id)),  # type: ignore[union-attr]
                       totp_last_step=None))
     await session.commit()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)
-    return secret, uri
+    return secret, provisioning_uri(account.email, secret)
+
+
+def provisioning_uri(email: str, secret: str) -> str:
+    """The otpauth:// URI an authenticator app reads (as a QR code) for ``secret``."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)  # type: ignore[no-any-return]
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:

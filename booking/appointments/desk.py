@@ -149,14 +149,16 @@ async def roster_entries(session: AsyncSession, appts: list[Appointment], tz: Zo
 
 
 async def reveal(rt: Runtime, session: AsyncSession, principal: Principal,
-                 appointment_id: uuid.UUID) -> list[PartyRevealed]:
-    """The full ID numbers and phones, for a clerk of the office, written to the audit log."""
+                 appointment_id: uuid.UUID, reason: str | None = None) -> list[PartyRevealed]:
+    """The full ID numbers and phones, for a clerk of the office, written to the audit log
+    (with the clerk's reason, which the desk page asks for)."""
     appt = await load(session, appointment_id)
     if appt is None or principal.is_couple or not principal.manages_office(appt.office_id):
         raise NotFound()
     parties = await parties_of(session, appt.id)
     record(session, principal, "party.reveal", target_type="appointment", target_id=appt.id,
-           office_id=appt.office_id, at=rt.clock.now(), positions=[p.position for p in parties])
+           office_id=appt.office_id, at=rt.clock.now(), positions=[p.position for p in parties],
+           **({"reason": reason} if reason else {}))
     await session.commit()
     return [PartyRevealed(position=p.position, name=p.name, id_type=p.id_type,
                           id_number=rt.vault.decrypt(p.id_enc, context="party.id_number"),

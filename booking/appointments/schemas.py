@@ -42,6 +42,11 @@ class TurnAwayIn(Schema):
         description="shown to the couple as written, e.g. the document that was missing")
 
 
+class RevealIn(Schema):
+    reason: Annotated[Reason, StringConstraints(min_length=1)] = Field(
+        description="why the full numbers are needed, kept in the audit log")
+
+
 class CheckInIn(Schema):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
 

@@ -36,10 +36,14 @@ from booking.web.controllers.accounts import AccountPages
 from booking.web.controllers.admin import AdminPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
+from booking.web.controllers.desk_applications import DeskApplicationPages
+from booking.web.controllers.desk_checkin import DeskCheckInPages
+from booking.web.controllers.desk_events import DeskEventPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
 from booking.web.controllers.desk_schedule import DeskSchedulePages
 from booking.web.controllers.desk_slots import DeskSlotPages
+from booking.web.controllers.desk_walkin import DeskWalkInPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
 from booking.web.controllers.home import HomePages
@@ -53,7 +57,8 @@ from booking.web.templates import STATIC
 PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, CrossProvincePages, EventPages,
                                BallotPages, DivorcePages, DivorceDeskPages]
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
-PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages]
+PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
+                     DeskApplicationPages, DeskEventPages]
 # the office's schedule and slots, and the administration (branch desk-admin)
 PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages, AdminPages]
 

@@ -19,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.desk import roster
+from booking.appointments.codes import display_code
 from booking.appointments.schemas import RosterEntry
+from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
+from booking.offices.catalog import service_title
 from booking.runtime import Runtime
 from booking.web.controllers.accounts import Next
+from booking.web.labels import STATUS
 from booking.web.session import safe_next
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, offices_to_choose, require_admin
 
@@ -70,6 +74,29 @@ class DeskHomePages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk")
         data = await day_roster(runtime, session, desk, day or today_at(runtime, desk))
         return desk_page(request, "desk/print.html", desk, printed_at=runtime.clock.now(), **data)
+
+    @get("/roster.ics", name="desk-roster-ics")
+    async def roster_ics(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                         runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                         locale: NamedDependency[str], office: OfficeParam = None, day: Day = None) -> Response[Any]:
+        """The day's roster as a calendar (METHOD:PUBLISH) for the counter: one event per
+        appointment still standing, its code and the couple's names (no ID numbers)."""
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk")
+        assert desk.office is not None
+        shown = day or today_at(runtime, desk)
+        data = await day_roster(runtime, session, desk, shown)
+        items = [CalendarEvent(
+            uid=uid_for("roster-appointment", e.id), sequence=0, start=e.starts_at, end=e.ends_at,
+            timezone=desk.office.timezone,
+            summary=f"{display_code(e.code)} {' & '.join(p.name for p in e.parties)}",
+            description=f"{service_title(e.service, locale)} · {STATUS[e.status].render(locale)}",
+            location=desk.office.address(locale)) for e in data["entries"] if e.status not in ("cancelled",)]
+        body = build_calendar(items, method="PUBLISH", stamp=runtime.clock.now(),
+                              name=f"{desk.office.name(locale)} {shown.isoformat()}")
+        # a Response, not media_type on the handler: errors stay problem+json (PITFALLS.md)
+        return Response(body, media_type="text/calendar", headers={
+            "Content-Disposition": f'attachment; filename="roster-{desk.office.code}-{shown.isoformat()}.ics"',
+            "Cache-Control": "private, no-store"})
 
     @get("/offices", name="desk-offices")
     async def choose(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],

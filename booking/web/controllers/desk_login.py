@@ -11,6 +11,7 @@ and the same throttle of failed codes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import segno
@@ -33,6 +34,7 @@ from booking.web.pages import page, redirect
 from booking.web.session import new_token, safe_next, set_session
 
 CODE_FIELDS = ("code", "recovery_code")
+SECRET = re.compile(r"^[A-Z2-7]{16,64}$")
 
 
 async def _account(request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime) -> UserAccount | None:
@@ -47,6 +49,19 @@ async def _account(request: Request[Any, Any, Any], session: AsyncSession, runti
 
 def _qr(uri: str, title: str) -> str:
     return segno.make_qr(uri, error="m").svg_inline(scale=4, border=2, title=title)  # type: ignore[no-any-return]
+
+
+def _setup(secret: str, uri: str) -> dict[str, str]:
+    return {"secret": secret, "uri": uri, "qr": _qr(uri, "otpauth")}
+
+
+def _setup_again(enrolled: bool, email: str, form: dict[str, Any]) -> dict[str, str] | None:
+    """After a wrong first code, the key being set up is shown again (the form carries it
+    back; what is checked is the key stored at "set up", so a changed one only fails)."""
+    secret = form.get("secret")
+    if not enrolled and isinstance(secret, str) and SECRET.match(secret):
+        return _setup(secret, mfa.provisioning_uri(email, secret))
+    return None
 
 
 def _expired(request: Request[Any, Any, Any], target: str) -> Response[Any]:
@@ -83,9 +98,8 @@ class StaffSignInPages(Controller):
         except Problem as problem:
             return page(request, "login_second_factor.html", private=True, status_code=problem.status,
                         form=refused(problem), next=target, enrolled=True, setup=None)
-        title = "TOTP"
         return page(request, "login_second_factor.html", private=True, form=FormState(), next=target,
-                    enrolled=False, setup={"secret": secret, "uri": uri, "qr": _qr(uri, title)})
+                    enrolled=False, setup=_setup(secret, uri))
 
     @post("/", name="login-second-factor-post")
     async def verify(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
@@ -95,8 +109,11 @@ class StaffSignInPages(Controller):
         account = await _account(request, session, runtime)
         if account is None:
             return _expired(request, target)
-        enrolled = account.totp_enabled_at is not None
-        throttle, subject = accounts.login_throttle(runtime), f"mfa:{account.id}"
+        # read now: a refused code rolls the session back, which expires the row
+        enrolled, email = account.totp_enabled_at is not None, account.email
+        principal = Principal(account.id, account.role, account.office_id)
+        session_version = account.session_version
+        throttle, subject = accounts.login_throttle(runtime), f"mfa:{principal.id}"
         address = rate_limiter(runtime).address_of(request.scope)
         now = runtime.clock.now().timestamp()
         codes = None
@@ -108,25 +125,26 @@ class StaffSignInPages(Controller):
             await throttle.check(subject, address, now)
             try:
                 if not enrolled:
-                    codes = await mfa.confirm_enrolment(session, runtime, account.id, data.code or "")
+                    codes = await mfa.confirm_enrolment(session, runtime, principal.id, data.code or "")
                 else:
-                    await mfa.verify(session, runtime, account.id, code=data.code, recovery_code=data.recovery_code)
-            except mfa.InvalidSecondFactor:
+                    await mfa.verify(session, runtime, principal.id, code=data.code, recovery_code=data.recovery_code)
+            except mfa.InvalidSecondFactor as wrong:
                 await throttle.failed(subject, address, now)
+                wrong.errors = [{"field": "recovery_code" if data.recovery_code else "code", "message": wrong.title}]
                 raise
             await throttle.succeeded(subject, address)
         except Problem as problem:
-            form.pop("code", None)
-            form.pop("recovery_code", None)
+            setup = _setup_again(enrolled, email, form)
+            for typed in ("code", "recovery_code", "secret"):
+                form.pop(typed, None)
             return page(request, "login_second_factor.html", private=True, status_code=problem.status,
-                        form=refused(problem, form, CODE_FIELDS), next=target, enrolled=enrolled, setup=None)
-        principal = Principal(account.id, account.role, account.office_id)
+                        form=refused(problem, form, CODE_FIELDS), next=target, enrolled=enrolled, setup=setup)
         goes_to = target or HOME_OF_ROLE.get(principal.role, "/")
         if codes is not None:  # shown once: the page that shows them also opens the session
             response: Response[Any] = page(request, "login_recovery_codes.html", private=True, codes=codes,
                                            next=goes_to)
         else:
             response = redirect(request, goes_to, notice="logged-in")
-        set_session(response, request, new_token(request, principal, account.session_version))
+        set_session(response, request, new_token(request, principal, session_version))
         response.delete_cookie(MFA_COOKIE, path="/login")
         return response

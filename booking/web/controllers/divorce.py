@@ -1,10 +1,7 @@
 """Divorce pages: a party's case (its dates and what to do next: confirm, withdraw, book or
 confirm the certificate visit), the other party's confirmation with their own account, and
-a clerk's desk (``/desk/divorce``: receipt, withdrawal at the counter, registration).
-
-The staff pages (branch ``pages-staff``) had not landed when this was written: the desk
-page is a small one of its own on the same foundation (session, CSRF, templates); it
-moves into the staff desk when that lands."""
+a clerk's desk (``/desk/divorce``: receipt, withdrawal at the counter, registration), in
+the staff layout (``booking.web.staff``: the office of the desk, the staff navigation)."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
-from booking.errors import Forbidden, NotFound, Problem, invalid
+from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.offices.catalog import DIVORCE
 from booking.offices.directory import office_of
@@ -28,7 +25,8 @@ from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, page, redirect
-from booking.web.session import require_couple, require_login
+from booking.web.session import require_couple
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
 
 NOTICES.update({
     "divorce-confirmed": lazy("Your confirmation is recorded."),
@@ -132,15 +130,21 @@ class DivorceDeskPages(Controller):
 
     @get("/", name="desk-divorce")
     async def desk(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        principal = _clerk(request, viewer)
-        return await _desk_page(request, runtime, session, principal, FormState())
+                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                   office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
+        return await _desk_page(request, runtime, session, desk, FormState())
 
     @post("/{case_id:uuid}/{action:str}", name="desk-divorce-action")
     async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        principal = _clerk(request, viewer)
+                  viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
+        principal = desk.principal
+        # the case must be this desk's office's (the services check the principal's office)
+        case = await reads.get_case(runtime, session, principal, case_id)
+        if case["office_id"] != desk.office_id:
+            raise NotFound()
         form = await posted(request)
         try:
             if action == "receipt":
@@ -160,26 +164,16 @@ class DivorceDeskPages(Controller):
                 raise NotFound()
         except Problem as problem:
             await session.rollback()
-            return await _desk_page(request, runtime, session, principal, refused(problem, form),
+            return await _desk_page(request, runtime, session, desk, refused(problem, form),
                                     status_code=problem.status)
-        return redirect(request, "/desk/divorce", notice=notice)
-
-
-def _clerk(request: Request[Any, Any, Any], viewer: Principal | None) -> Principal:
-    principal = require_login(request, viewer)
-    if not principal.is_clerk or principal.office_id is None:
-        raise Forbidden()
-    return principal
+        return redirect(request, desk.href("/desk/divorce"), notice=notice)
 
 
 async def _desk_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                     principal: Principal, form: FormState, *, status_code: int = 200) -> Response[Any]:
-    assert principal.office_id is not None
-    office = await office_of(runtime, principal.office_id, session)
+                     desk: Desk, form: FormState, *, status_code: int = 200) -> Response[Any]:
     open_cases = []
     for status in ("applying", "received"):
-        cases, _total = await reads.list_office(runtime, session, principal, office.id, status=status, limit=100,
-                                                offset=0)
+        cases, _total = await reads.list_office(runtime, session, desk.principal, desk.office_id, status=status,
+                                                limit=100, offset=0)
         open_cases += cases
-    return page(request, "desk_divorce.html", status_code=status_code, private=True, cases=open_cases,
-                office=office, form=form)
+    return desk_page(request, "desk_divorce.html", desk, status_code=status_code, cases=open_cases, form=form)

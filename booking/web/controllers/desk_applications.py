@@ -1,0 +1,111 @@
+"""``/desk/applications``: the office's cross-province (跨省通办) pre-review queue, oldest
+first; an application with its documents shown in the page (each read audited, as through
+the API), and the decision: approve, reject or ask for more (the API's ``services.decide``:
+a reason is required unless approving, and approval needs every required document)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.applications import services
+from booking.applications.documents import EXTENSIONS
+from booking.applications.schemas import DecisionIn
+from booking.errors import NotFound, Problem
+from booking.i18n import lazy
+from booking.runtime import Runtime
+from booking.web.forms import FormState, parse, posted, refused
+from booking.web.pages import NOTICES, redirect
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
+
+NOTICES.update({
+    "desk-approved": lazy("The application is approved and the appointment confirmed."),
+    "desk-rejected": lazy("The application is rejected and the seat released."),
+    "desk-asked": lazy("The couple is asked for more."),
+})
+QueueStatus = Annotated[str | None, QueryParameter(
+    name="status", pattern=r"^(submitted|needs_more_info|approved|rejected|withdrawn|expired)$")]
+DocParam = Annotated[uuid.UUID | None, QueryParameter(name="doc")]
+PAGE_SIZE = 100
+STATUSES = ("submitted", "needs_more_info", "approved", "rejected", "withdrawn", "expired")
+
+
+async def _application(runtime: Runtime, session: AsyncSession, desk: Desk, application_id: uuid.UUID,
+                       locale: str) -> dict[str, Any]:
+    """The application, when it is this desk's office's (the service checks the principal's)."""
+    app = await services.get_application(runtime, session, desk.principal, application_id, locale)
+    if app["office_id"] != desk.office_id:
+        raise NotFound()
+    return app
+
+
+class DeskApplicationPages(Controller):
+    path = "/desk/applications"
+
+    @get("/", name="desk-applications")
+    async def queue(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                    locale: NamedDependency[str], office: OfficeParam = None,
+                    status: QueueStatus = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        rows, total = await services.queue(runtime, session, desk.principal, desk.office_id, status=status,
+                                           start=None, end=None, limit=PAGE_SIZE, offset=0, locale=locale)
+        return desk_page(request, "desk/applications.html", desk, apps=rows, total=total, status=status,
+                         statuses=STATUSES)
+
+    @get("/{application_id:uuid}", name="desk-application")
+    async def one(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
+                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                  office: OfficeParam = None, doc: DocParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        return await _page(request, runtime, session, desk, application_id, locale, FormState(), doc)
+
+    @get("/{application_id:uuid}/documents/{document_id:uuid}", name="desk-application-document")
+    async def document(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
+                       document_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
+                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[bytes]:
+        """The scan itself, shown inside the application's page (the read is audited)."""
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        await _application(runtime, session, desk, application_id, locale)
+        content, found = await services.read_document(runtime, session, desk.principal, application_id,
+                                                      document_id)
+        name = f"{found.kind}-{found.party or 'couple'}{EXTENSIONS[found.media_type]}"
+        return Response(content, media_type=found.media_type, headers={
+            "Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store", "X-Frame-Options": "SAMEORIGIN"})
+
+    @post("/{application_id:uuid}/decision", name="desk-application-decision")
+    async def decide(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
+                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        form = await posted(request)
+        await _application(runtime, session, desk, application_id, locale)
+        try:
+            data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
+                                      if isinstance(form.get(k), str) and form[k].strip()})
+            await services.decide(runtime, session, desk.principal, application_id, data, locale)
+        except Problem as problem:
+            await session.rollback()
+            return await _page(request, runtime, session, desk, application_id, locale,
+                               refused(problem, form, ("decision", "reason")), None, status_code=problem.status)
+        notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
+        return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])
+
+
+async def _page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
+                application_id: uuid.UUID, locale: str, form: FormState, doc: uuid.UUID | None, *,
+                status_code: int = 200) -> Response[Any]:
+    app = await _application(runtime, session, desk, application_id, locale)
+    shown = next((d for d in app["documents"] if str(d["id"]) == str(doc)), None) if doc else None
+    return desk_page(request, "desk/application.html", desk, status_code=status_code, app=app, form=form,
+                     shown=shown)
