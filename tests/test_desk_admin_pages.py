@@ -276,3 +276,18 @@ async def test_closing_a_booked_slot_shows_what_it_cancels_first(client, runtime
     assert closed.status_code == 303
     after = (await client.get(f"/api/v1/appointments/{booked['id']}", headers=couple.headers)).json()
     assert after["status"] == "cancelled"
+
+
+async def test_the_pages_on_the_embedded_default(sqlite_client, sqlite_runtime):
+    admin = await make_actor(sqlite_runtime, "admin")
+    office = await open_office(sqlite_client, sqlite_runtime, admin)
+    signed_in(sqlite_client, office.clerk)
+    assert (await sqlite_client.get("/desk/schedule?month=2026-10")).status_code == 200
+    preview = await sqlite_client.get("/desk/schedule/closures/preview?date=2026-09-16")
+    assert preview.status_code == 200 and "将取消的预约：0" in preview.text
+    assert (await sqlite_client.get("/desk/slots?from=2026-09-28&to=2026-10-10")).status_code == 200
+    signed_in(sqlite_client, admin)
+    audit = await sqlite_client.get("/admin/audit", params={"what": "slots", "from": "2026-01-01"})
+    assert audit.status_code == 200 and "slots.generate" in audit.text
+    for path in ("/admin", f"/admin/offices/{office.id}", "/admin/staff", "/admin/policy", "/admin/notifications"):
+        assert (await sqlite_client.get(path)).status_code == 200, path

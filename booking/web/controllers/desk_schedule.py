@@ -22,7 +22,7 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.errors import Problem, invalid
+from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.schedules import services
@@ -235,8 +235,6 @@ class DeskSchedulePages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
         stored = {"closures": ("closure", "closure-removed"), "openings": ("special_opening", "opening-removed")}
         if kind not in stored:
-            from booking.errors import NotFound
-
             raise NotFound()
         try:
             await services.remove_day(session, desk.office_id, stored[kind][0], day, desk.principal,
