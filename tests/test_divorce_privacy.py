@@ -122,3 +122,41 @@ async def test_neither_party_sees_the_others_contact_anywhere(client, runtime, a
     # and by text message to their own phone only
     texted = {masked for masked, _key in channels(runtime).sms.sent}
     assert texted == {mask_phone(him.party["phone"]), mask_phone(her.party["phone"])}
+
+
+async def test_a_withdrawal_cancels_the_visit_in_both_calendars(client, runtime, admin, clock, sink: SmtpSink):
+    """Both hold the confirmed application visit's invite (REQUEST); when he withdraws,
+    his notice and hers each carry the CANCEL of that event (same UID, a higher
+    SEQUENCE), and hers still says only that the case ended."""
+    office = await divorce_office(client, runtime, admin)
+    him, her = await spouses(runtime)
+    clock.set(at("2026-09-01"))
+    case = await apply(client, him, her, await slot_on(client, office, "2026-09-03"))
+    assert (await confirm(client, her, case["visits"][0]["code"])).status_code == 200
+    await deliver(runtime)
+    withdrawn = await client.post(f"{CASES}/{case['id']}/withdraw", headers=him.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    await deliver(runtime)
+
+    def invites(spouse: Spouse) -> list[tuple[str, str, int]]:
+        found = []
+        for message in sink.messages:
+            if spouse.actor.email in message["To"]:
+                for part in message.walk():
+                    if part.get_content_type() == "text/calendar":
+                        text = part.get_content().replace("\r\n ", "")  # unfolded
+                        event = text[text.index("BEGIN:VEVENT"):]
+                        method = re.search(r"^METHOD:(\w+)", text, re.M)
+                        uid = re.search(r"^UID:(\S+)", event, re.M)
+                        sequence = re.search(r"^SEQUENCE:(\d+)", event, re.M)
+                        found.append((method.group(1) if method else "", uid.group(1) if uid else "",
+                                      int(sequence.group(1)) if sequence else 0))
+        return found
+
+    for spouse in (him, her):
+        seen = invites(spouse)
+        assert [m for m, _uid, _seq in seen] == ["REQUEST", "CANCEL"], seen
+        (_r, uid, sequence), (_c, cancelled_uid, later) = seen
+        assert uid == cancelled_uid and uid.startswith("appointment-") and later > sequence  # the same event
+    to_her = [m for m in sink.messages if her.actor.email in m["To"]]
+    assert leaks([m.as_string() for m in to_her], of=him) == []

@@ -37,6 +37,14 @@ ENDED = "divorce.ended"  # to a party who did not end it: that it ended, nothing
 WITHDRAWN = "divorce.withdrawn"  # to the party who withdrew
 
 
+def invited_visit(standing: Appointment | None) -> dict[str, str] | None:
+    """The payload naming the case's visit when its parties hold its invite (it was
+    confirmed): the case's end notice then carries the calendar's CANCEL."""
+    if standing is not None and standing.status in ("confirmed", "checked_in"):
+        return {"visit": str(standing.id)}
+    return None
+
+
 async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
                    party: int | None = None) -> dict[str, Any]:
     """A party withdraws the application: online by their own account, or at the counter
@@ -57,10 +65,12 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, cas
         await refuse(session, principal, "divorce.withdraw", case, CaseClosed(), target_type="divorce_case")
     if case.status == "received" and today(now, office) > (case.cooling_off_ends or today(now, office)):
         await refuse(session, principal, "divorce.withdraw", case, NotInCoolingOff(), target_type="divorce_case")
+    invited = invited_visit(standing)
     await end(session, case, "withdrawn", actor=principal, now=now, standing=standing, by_position=position, via=via)
     parties = await parties_of(session, case.id)
-    rows = case_messages(WITHDRAWN, case, parties, now, positions=[position])
-    rows += case_messages(ENDED, case, parties, now, positions=[other_than(parties, position).position])
+    rows = case_messages(WITHDRAWN, case, parties, now, positions=[position], payload=invited)
+    rows += case_messages(ENDED, case, parties, now, positions=[other_than(parties, position).position],
+                          payload=invited)
     await add_rows(session, rows, now)
     if not principal.is_couple:
         record(session, principal, "divorce.withdraw", target_type="divorce_case", target_id=case.id,
@@ -140,8 +150,10 @@ async def close_lapsed_windows(rt: Runtime, limit: int = 200) -> int:
                 continue
             if case.status != "received" or case.window_ends is None or case.window_ends >= today(now, office):
                 continue
+            invited = invited_visit(standing)
             await end(session, case, "deemed_withdrawn", actor=SYSTEM, now=now, standing=standing)
-            await add_rows(session, case_messages(ENDED, case, await parties_of(session, case.id), now), now)
+            await add_rows(session, case_messages(ENDED, case, await parties_of(session, case.id), now,
+                                                  payload=invited), now)
             record(session, SYSTEM, "divorce.deemed_withdrawn", target_type="divorce_case", target_id=case.id,
                    office_id=case.office_id, at=now, window_ends=case.window_ends.isoformat(), automatic=True)
             await session.commit()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from booking.appointments.codes import display_code
+from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
 from booking.divorce.cases import SUBJECT
 from booking.i18n import format_message as _t
@@ -25,6 +26,20 @@ async def _party_phone(rt: Runtime, session: Any, party_id: uuid.UUID) -> tuple[
     if party is None or party.phone_enc is None or party.phone_hash is None:
         return None
     return rt.vault.decrypt(party.phone_enc, context="party.phone"), party.phone_hash
+
+
+async def _cancel_invite(ctx: RenderContext) -> tuple[bytes | None, str | None]:
+    """The CANCEL of the visit that ended with the case (named in the payload when it had
+    been confirmed, so its invite is in the party's calendar): the event is removed there."""
+    visit_id = ctx.row.payload.get("visit")
+    if not visit_id or ctx.email is None:
+        return None, None
+    appt = await ctx.session.get(Appointment, uuid.UUID(visit_id))
+    if appt is None or appt.status != "cancelled":
+        return None, None
+    office = await office_for(ctx, appt.office_id)
+    return appointment_calendar(appt, office, ctx.rt.settings, ctx.locale, (ctx.email, ctx.name),
+                                ctx.rt.clock.now())
 
 
 async def _facts(ctx: RenderContext) -> tuple[DivorceCase, dict[str, str]]:
@@ -179,12 +194,14 @@ async def visit_lapsed(ctx: RenderContext) -> Rendered:
 async def withdrawn(ctx: RenderContext) -> Rendered:
     _case, f = await _facts(ctx)
     loc = ctx.locale
+    calendar, method = await _cancel_invite(ctx)
     return Rendered(
         subject=gettext("Divorce registration: application withdrawn", loc),
         lines=[_t("You have withdrawn the divorce registration application at {office}. The case is closed.",
                   loc, f)],
         sms=sms_text("[Marriage registration] You withdrew the divorce application at {office}; the case is "
                      "closed.", loc, f),
+        calendar=calendar, calendar_method=method,
     )
 
 
@@ -192,6 +209,7 @@ async def withdrawn(ctx: RenderContext) -> Rendered:
 async def ended(ctx: RenderContext) -> Rendered:
     case, f = await _facts(ctx)
     loc = ctx.locale
+    calendar, method = await _cancel_invite(ctx)
     lines = [_t("The divorce registration case at {office} has ended; nothing more is needed from you.", loc, f)]
     if case.status == "deemed_withdrawn":
         lines.append(_t("No certificate visit took place by {window_ends}, so the application counts as "
@@ -201,6 +219,7 @@ async def ended(ctx: RenderContext) -> Rendered:
         subject=gettext("Divorce registration: the case has ended", loc),
         lines=lines,
         sms=sms_text("[Marriage registration] The divorce registration case at {office} has ended.", loc, f),
+        calendar=calendar, calendar_method=method,
     )
 
 
