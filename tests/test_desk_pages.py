@@ -238,3 +238,15 @@ async def test_admins_choose_the_office_couples_have_no_desk(client, runtime, wo
         assert (await client.get(path)).status_code == 403, path
     as_account(client, None)
     assert (await client.get("/desk/events")).status_code in (302, 303)
+
+
+async def test_the_desk_actions_keep_the_services_rules(client, world: World):
+    later = await walk_in(client, world.here)  # this afternoon: not started yet
+    as_account(client, world.here.clerk)
+    page = await client.get("/desk/check-in", params={"code": later["code"]})
+    assert page.status_code == 200 and "/no-show" not in page.text  # offered once it has started
+    refused = await client.post(f"/desk/check-in/{later['id']}/no-show", data={"_csrf_token": csrf(page.text)})
+    assert refused.status_code == 409  # the API's rule, said on the page
+    turned = await client.post(f"/desk/check-in/{later['id']}/turn-away", data={"_csrf_token": csrf(page.text)})
+    assert turned.status_code == 422 and 'id="f-reason-error"' in turned.text  # a reason is needed
+    assert await status_of(client, world.here, later["id"]) == "confirmed"

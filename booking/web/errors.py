@@ -41,6 +41,11 @@ def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
 
 
 def _on_login_required(request: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
+    if request.headers.get("hx-request") == "true":
+        # a part of a page (the desk's polling roster) whose session ended (logged out,
+        # deactivated): the whole page goes to the login, not the login into the part
+        return Response(b"", status_code=200, headers={"HX-Redirect": login_url(exc.next_path),
+                                                      "Cache-Control": "no-store"})
     return redirect(request, login_url(exc.next_path))
 
 

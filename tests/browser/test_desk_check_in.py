@@ -86,3 +86,40 @@ def test_an_unknown_code_is_said_beside_the_field(clerk_page: Page):
     page.keyboard.press("Enter")
     expect(page.locator("#f-code-error")).to_have_text("本登记处没有这个预约码的预约。")
     expect(page).to_have_url(re.compile(r"/desk/check-in"))
+
+
+CAMERA_STUB = """
+(() => {
+  // a browser with BarcodeDetector and a camera (this Chromium on Linux has neither): the
+  // detector reads the code of the couple's QR code from the camera's picture
+  window.BarcodeDetector = class {
+    constructor(options) { this.formats = options.formats; }
+    async detect(source) { return source.videoWidth ? [{ rawValue: window.__qr, format: "qr_code" }] : []; }
+  };
+  navigator.mediaDevices.getUserMedia = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 64; canvas.height = 64;
+    const ctx = canvas.getContext("2d");
+    setInterval(() => { ctx.fillStyle = "#" + Math.floor(Math.random() * 999); ctx.fillRect(0, 0, 64, 64); }, 50);
+    return canvas.captureStream(10);
+  };
+})();
+"""
+
+
+def test_the_camera_reads_the_qr_code_where_the_browser_can_and_is_not_offered_where_it_cannot(
+        clerk_page: Page, api: Api, browser: Browser, server: str):
+    page = clerk_page
+    page.goto("/desk/check-in")
+    expect(page.locator("#camera-scan")).to_be_hidden()  # no BarcodeDetector here: scanner or keyboard
+
+    booked = walk_in(api)
+    tab = staff_tab(browser, server, CLERK, next_path="/desk/check-in")
+    phone = next(tab)
+    phone.add_init_script(CAMERA_STUB + f"window.__qr = {booked['code']!r};")
+    phone.goto("/desk/check-in")
+    phone.check("#auto")
+    phone.get_by_role("button", name="用摄像头扫码").click()
+    expect(phone.get_by_role("status").first).to_have_text("已签到。")
+    expect(phone.locator("section.appointment h2")).to_contain_text(booked["code"][:4])
+    next(tab, None)

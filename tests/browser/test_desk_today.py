@@ -66,3 +66,26 @@ def test_every_desk_page_in_english(english_clerk_page: Page):
         if heading:
             expect(page.locator("h1")).to_contain_text(heading)
         check(page, "desk" + path.replace("/desk", "").replace("/", "-"))
+
+
+def test_an_open_desk_goes_to_the_login_when_the_clerk_is_deactivated(browser, server: str, api):
+    import uuid
+
+    from tests.browser.desk_fixtures import sign_in
+
+    email = f"clerk-{uuid.uuid4().hex[:8]}@example.com"
+    admin = api.token("admin@demo.invalid", api.logins.known["admin@demo.invalid"])
+    created = api.request("POST", "/api/v1/users", headers=admin, json={
+        "email": email, "password": "clerk-password-1", "name": "临时登记员", "role": "clerk",
+        "office_id": api.office_id()})
+    assert created.status_code == 201, created.text
+    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, email, "clerk-password-1")
+    expect(page.locator("h1")).to_contain_text("当日名册")
+    assert api.request("POST", f"/api/v1/users/{created.json()['id']}/deactivate",
+                       headers=admin).status_code in (200, 204)
+    # the roster's next poll is refused: the whole page goes to the login (not into the roster)
+    expect(page).to_have_url(re.compile(r"/login\?next=/desk"), timeout=15000)
+    expect(page.locator("h1")).to_have_text("登录")
+    context.close()

@@ -12,6 +12,7 @@ as the code is read" ticked, a found confirmed appointment is checked in at once
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -146,6 +147,7 @@ async def _page(request: Request[Any, Any, Any], runtime: Runtime, session: Asyn
     today = runtime.clock.now().astimezone(desk.office.tz).date() if desk.office else None
     on_the_day = appointment is not None and today is not None and \
         appointment["starts_at"][:10] == today.isoformat()
+    started = appointment is not None and datetime.fromisoformat(appointment["starts_at"]) <= runtime.clock.now()
     return desk_page(request, "desk/check_in.html", desk, status_code=status_code, form=form, auto=auto,
-                     appointment=appointment, on_the_day=on_the_day, revealed=revealed,
+                     appointment=appointment, on_the_day=on_the_day, revealed=revealed, started=started,
                      shown_code=display_code(normalise_code(code)) if code and appointment else "")

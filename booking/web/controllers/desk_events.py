@@ -226,7 +226,8 @@ async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session
                                                        limit=500, offset=0)
     tz = desk.office.tz if desk.office else None
     values = {"title_zh": row.title_zh, "title_en": row.title_en, "venue_zh": row.venue_zh,
-              "venue_en": row.venue_en, "address_zh": row.address_zh, "address_en": row.address_en, "starts_at": local_input(event.starts_at, tz), "ends_at": local_input(event.ends_at, tz),
+              "venue_en": row.venue_en, "address_zh": row.address_zh, "address_en": row.address_en,
+              "starts_at": local_input(event.starts_at, tz), "ends_at": local_input(event.ends_at, tz),
               "capacity": str(event.capacity), "guests_per_couple": str(event.guests_per_couple)}
     form.values = {**values, **form.values}
     now = runtime.clock.now()

@@ -57,6 +57,9 @@ class DeskWalkInPages(Controller):
             service = next((s.service for s in await free_today(runtime, session, desk) if str(s.id) == slot_id),
                            None)
             data = parse(AppointmentIn, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
+            # the booking writes on its own connection: end this one's read first (SQLite
+            # would make the write wait for it)
+            await session.rollback()
             _status, body = await book(runtime, desk.principal, data, key=idempotency_key(form), locale=locale,
                                        counter_office=desk.office_id)
         except Problem as problem:
