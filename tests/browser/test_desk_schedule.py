@@ -105,7 +105,7 @@ def test_a_special_opening_on_a_holiday_then_its_slots(english_cd_clerk: Page, a
     expect(row).to_contain_text("Not generated yet")
     check(page, "desk-slots-preview")
     page.get_by_role("button", name="Generate slots for these dates").click()
-    expect(page.get_by_role("status")).to_contain_text("1 slots created")
+    expect(page.get_by_role("status")).to_contain_text("Slots created: 1; already there: 0.")
     expect(row).to_contain_text("0 of 12 booked")
     office_id = api.office_id("CD-JINJIANG")
     free = api.request("GET", f"/api/v1/offices/{office_id}/slots", params={"from": HOLIDAY, "to": HOLIDAY},
