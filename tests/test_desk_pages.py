@@ -250,3 +250,50 @@ async def test_the_desk_actions_keep_the_services_rules(client, world: World):
     turned = await client.post(f"/desk/check-in/{later['id']}/turn-away", data={"_csrf_token": csrf(page.text)})
     assert turned.status_code == 422 and 'id="f-reason-error"' in turned.text  # a reason is needed
     assert await status_of(client, world.here, later["id"]) == "confirmed"
+
+
+async def test_an_events_couple_checks_in_by_code_on_the_day(client, runtime, world: World):
+    event = await client.post("/api/v1/events", headers=world.here.clerk.headers, json={
+        "office_id": world.here.id, "kind": "collective", "title_zh": "今日集体婚礼", "title_en": "Today's wedding",
+        "venue_zh": "大厅", "address_zh": "测试路1号", "starts_at": f"{TODAY}T14:00:00+08:00",
+        "ends_at": f"{TODAY}T16:00:00+08:00", "capacity": 5})
+    assert event.status_code == 201, event.text
+    couple = await make_actor(runtime, "couple")
+    signup = (await client.post(f"/api/v1/events/{event.json()['id']}/signups",
+                                headers={**couple.headers, "Idempotency-Key": uuid.uuid4().hex},
+                                json={"parties": couple_parties(), "marriage_date": "2026-06-01"})).json()
+    as_account(client, world.here.clerk)
+    page = await client.get(f"/desk/events/{event.json()['id']}")
+    assert 'name="code"' in page.text  # the check-in form, on the day
+    wrong = await client.post(f"/desk/events/{event.json()['id']}/check-in",
+                              data={"_csrf_token": csrf(page.text), "code": "ZZZZ-ZZZZ"})
+    assert wrong.status_code == 404
+    done = await client.post(f"/desk/events/{event.json()['id']}/check-in",
+                             data={"_csrf_token": csrf(page.text), "code": signup["code"].lower()})
+    assert done.status_code == 303
+    again = await client.post(f"/desk/events/{event.json()['id']}/check-in",
+                              data={"_csrf_token": csrf(page.text), "code": signup["code"]})
+    assert again.status_code == 409  # the service's "already checked in", on the page
+    client.cookies.delete("booking_session")
+    assert (await client.get(f"/api/v1/signups/{signup['id']}", headers=world.here.clerk.headers)
+            ).json()["status"] == "attended"
+
+
+async def test_an_application_is_rejected_only_with_a_reason(client, runtime, world: World):
+    app, _doc = await _application(client, runtime, world.here)
+    as_account(client, world.here.clerk)
+    page = await client.get(f"/desk/applications/{app['id']}")
+    bare = await client.post(f"/desk/applications/{app['id']}/decision",
+                             data={"_csrf_token": csrf(page.text), "decision": "reject"})
+    assert bare.status_code == 422 and 'id="f-reason-error"' in bare.text
+    early = await client.post(f"/desk/applications/{app['id']}/decision",
+                              data={"_csrf_token": csrf(page.text), "decision": "approve"})
+    assert early.status_code == 409  # documents still missing: the service's rule
+    asked = await client.post(f"/desk/applications/{app['id']}/decision",
+                              data={"_csrf_token": csrf(page.text), "decision": "needs_more_info",
+                                    "reason": "请补充户口簿"})
+    assert asked.status_code == 303
+    client.cookies.delete("booking_session")
+    found = (await client.get(f"/api/v1/cross-province-applications/{app['id']}",
+                              headers=world.here.clerk.headers)).json()
+    assert found["status"] == "needs_more_info" and found["decision"]["reason"] == "请补充户口簿"

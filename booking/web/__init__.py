@@ -37,6 +37,7 @@ from booking.web.controllers.admin import AdminPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_applications import DeskApplicationPages
+from booking.web.controllers.desk_ballots import DeskBallotPages
 from booking.web.controllers.desk_checkin import DeskCheckInPages
 from booking.web.controllers.desk_events import DeskEventPages
 from booking.web.controllers.desk_home import DeskHomePages
@@ -59,6 +60,7 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
 # The staff pages (booking.web.staff: guard, office, layout templates/desk/base.html)
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
                      DeskApplicationPages, DeskEventPages]
+PAGE_CONTROLLERS += [DeskBallotPages]
 # the office's schedule and slots, and the administration (branch desk-admin)
 PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages, AdminPages]
 

@@ -63,6 +63,7 @@ STAFF_NAV: tuple[NavItem, ...] = (
     NavItem("/desk/slots", lazy("Slots")),
     NavItem("/desk/applications", lazy("Applications")),
     NavItem("/desk/events", lazy("Weddings")),
+    NavItem("/desk/ballots", lazy("Ballots")),
     NavItem("/desk/divorce", lazy("Divorce")),
     NavItem("/admin", lazy("Administration"), admin_only=True, office_bound=False),
 )

@@ -1,0 +1,168 @@
+"""``/desk/ballots``: the office's peak days and their ballots (摇号), as a clerk runs them.
+
+The office's own peak days are added here; a ballot is set up for a peak day (the API's
+``create_ballot``: its seed is drawn and only the commitment published); a ballot's page
+shows its entries (masked parties, in arrival order until the draw, then in draw order with
+the waitlist's positions) and, once its moment has passed and the worker has not drawn it,
+the button that runs the draw by hand (``draw_by_hand``: at most once). Times are typed in
+the office's timezone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.principal import Principal
+from booking.ballots import draw as draws
+from booking.ballots import entries as ballot_entries
+from booking.ballots import services as ballots
+from booking.ballots.schemas import BallotIn
+from booking.errors import NotFound, Problem
+from booking.i18n import lazy
+from booking.offices.catalog import service_title
+from booking.peakdays import services as peakdays
+from booking.peakdays.schemas import OfficePeakDayIn
+from booking.runtime import Runtime
+from booking.web.forms import FormState, parse, posted, refused
+from booking.web.pages import NOTICES, redirect
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
+
+NOTICES.update({
+    "peak-day-added": lazy("The peak day is added."),
+    "ballot-created": lazy("The ballot is set up; its seed's commitment is published."),
+    "ballot-drawn": lazy("The draw has run: winners are booked, the others waitlisted and told."),
+})
+BALLOT_FIELDS = ("date", "service", "entry_opens_at", "entry_closes_at", "draw_at")
+PEAK_FIELDS = ("date", "name_zh", "name_en")
+PEAK_FORM = "peak_day"
+TIME_FIELDS = ("entry_opens_at", "entry_closes_at", "draw_at")
+ENTRY_STATES = ("entered", "won", "waitlisted", "withdrawn", "lapsed")
+EntryState = Annotated[str | None, QueryParameter(name="status", pattern=r"^(entered|won|waitlisted|withdrawn|lapsed)$")]
+PAGE_SIZE = 200
+AHEAD = timedelta(days=365)
+RECENT = timedelta(days=60)  # drawn ballots stay listed a while after their day
+
+
+def ballot_input(form: dict[str, Any], desk: Desk) -> dict[str, Any]:
+    """The form as the API's body: ``datetime-local`` values are in the office's timezone."""
+    assert desk.office is not None
+    data: dict[str, Any] = {k: form[k].strip() for k in ("date", "service")
+                            if isinstance(form.get(k), str) and form[k].strip()}
+    for name in TIME_FIELDS:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                data[name] = datetime.fromisoformat(value.strip()).replace(tzinfo=desk.office.tz).isoformat()
+            except ValueError:
+                data[name] = value  # the schema says what is wrong with it
+    return data
+
+
+async def _ballot(runtime: Runtime, session: AsyncSession, desk: Desk, ballot_id: uuid.UUID,
+                  locale: str) -> dict[str, Any]:
+    """The ballot, when it is this desk's office's (ballots are public: the office decides)."""
+    found = await ballots.get_ballot(runtime, session, ballot_id, locale)
+    if found["office_id"] != desk.office_id:
+        raise NotFound()
+    return found
+
+
+class DeskBallotPages(Controller):
+    path = "/desk/ballots"
+
+    @get("/", name="desk-ballots")
+    async def overview(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+        return await _overview(request, runtime, session, desk, locale)
+
+    @post("/peak-days", name="desk-peak-day-add")
+    async def add_peak_day(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                           runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                           locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+        form = await posted(request)
+        # the form's fields are named ``peak_day.date`` ...: the ballot's form on the same page
+        # has a ``date`` of its own
+        fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
+        try:
+            data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
+            await peakdays.add_office_peak_day(session, desk.principal, desk.office_id, data)
+        except Problem as problem:
+            await session.rollback()
+            state = refused(problem, fields, PEAK_FIELDS)
+            state.values = {f"{PEAK_FORM}.{k}": v for k, v in state.values.items()}
+            state.errors = {f"{PEAK_FORM}.{k}": v for k, v in state.errors.items()}
+            return await _overview(request, runtime, session, desk, locale, peak_form=state,
+                                   status_code=problem.status)
+        return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
+
+    @post("/", name="desk-ballot-create")
+    async def create(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+        form = await posted(request)
+        try:
+            data = parse(BallotIn, ballot_input(form, desk))
+            created = await ballots.create_ballot(runtime, session, desk.principal, desk.office_id, data, locale)
+        except Problem as problem:
+            await session.rollback()
+            return await _overview(request, runtime, session, desk, locale,
+                                   ballot_form=refused(problem, form, BALLOT_FIELDS), status_code=problem.status)
+        return redirect(request, desk.href(f"/desk/ballots/{created['id']}"), notice="ballot-created")
+
+    @get("/{ballot_id:uuid}", name="desk-ballot")
+    async def ballot(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
+                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     office: OfficeParam = None, status: EntryState = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+        return await _ballot_page(request, runtime, session, desk, ballot_id, locale, status, FormState())
+
+    @post("/{ballot_id:uuid}/draw", name="desk-ballot-draw")
+    async def draw(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
+                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                   office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+        await _ballot(runtime, session, desk, ballot_id, locale)
+        await posted(request)
+        try:
+            await draws.draw_by_hand(runtime, session, desk.principal, ballot_id)
+        except Problem as problem:
+            await session.rollback()
+            return await _ballot_page(request, runtime, session, desk, ballot_id, locale, None,
+                                      refused(problem), status_code=problem.status)
+        return redirect(request, desk.href(f"/desk/ballots/{ballot_id}"), notice="ballot-drawn")
+
+
+async def _overview(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
+                    locale: str, *, peak_form: FormState | None = None, ballot_form: FormState | None = None,
+                    status_code: int = 200) -> Response[Any]:
+    assert desk.office is not None
+    today = runtime.clock.now().astimezone(desk.office.tz).date()
+    days = await peakdays.peak_days(session, today, today + AHEAD, locale, office_id=desk.office_id)
+    listed = await ballots.list_ballots(runtime, session, desk.office_id, today - RECENT, None, locale)
+    return desk_page(request, "desk/ballots.html", desk, status_code=status_code, peak_days=days, ballots=listed,
+                     peak_form=peak_form or FormState(), ballot_form=ballot_form or FormState(),
+                     service_options=[(code, service_title(code, locale)) for code in desk.office.services],
+                     chosen_date=request.query_params.get("date", ""))
+
+
+async def _ballot_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
+                       ballot_id: uuid.UUID, locale: str, status: str | None, form: FormState, *,
+                       status_code: int = 200) -> Response[Any]:
+    found = await _ballot(runtime, session, desk, ballot_id, locale)
+    rows, total = await ballot_entries.list_for_office(session, desk.principal, ballot_id, status,
+                                                       limit=PAGE_SIZE, offset=0)
+    due = found["state"] == "closed" and runtime.clock.now() >= datetime.fromisoformat(found["draw_at"])
+    return desk_page(request, "desk/ballot.html", desk, status_code=status_code, ballot=found, entries=rows,
+                     total=total, status=status, states=ENTRY_STATES, form=form, draw_due=due)
