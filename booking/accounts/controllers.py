@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import account_gate, end_session
 from booking.accounts.schemas import (
+    AccountList,
     AccountOut,
     LoginIn,
     MfaChallengeOut,
@@ -137,6 +138,14 @@ class AccountController(Controller):
     @get("/me", guards=[requires_account], summary="The calling account")
     async def me(self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]) -> AccountOut:
         return services.account_out(await services.get_account(session, principal.id))
+
+    @get("/users", guards=[requires_admin], summary="Staff accounts: clerks and admins (admins)")
+    async def list_users(
+        self, session: NamedDependency[AsyncSession],
+        office_id: Annotated[int | None, QueryParameter(description="that office's clerks", ge=1)] = None,
+    ) -> AccountList:
+        rows = await management.list_staff(session, office_id=office_id)
+        return AccountList(data=[services.account_out(a) for a in rows])
 
     @post("/users", guards=[requires_admin], status_code=201, summary="Create a clerk or admin account (admins)")
     async def create_user(

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
+from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.schemas import (
     ClosureIn,
+    ClosurePreviewOut,
     ClosureOut,
     OfficeDayList,
     OfficeDayOut,
@@ -58,6 +60,18 @@ class ScheduleController(Controller):
     ) -> OfficeDayList:
         principal.require_office(office_id)
         return OfficeDayList(data=await services.list_days(session, office_id, "closure", start, end))
+
+    @get("/closures/preview", summary="What closing the office on a date would cancel",
+         description="The appointments standing on the date's slots now, by the rule the closure applies.")
+    async def preview_closure(
+        self, office_id: PathId, day: Annotated[date, QueryParameter(name="date", description="YYYY-MM-DD")],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> ClosurePreviewOut:
+        principal.require_office(office_id)
+        office = await office_of(runtime, office_id, session)
+        appointments, open_slots = await services.closure_preview(session, office_id, day, principal, office.tz)
+        return ClosurePreviewOut(date=day, open_slots=open_slots, appointments=appointments)
 
     @post("/closures", status_code=201, summary="Close the office on a date",
           description="The date's open slots stop being bookable; its standing appointments are cancelled by "
