@@ -145,7 +145,8 @@ def test_schemathesis_all_operations(fuzz_server, tmp_path: Path) -> None:
          "--phases", "examples,coverage,fuzzing,stateful", "--workers", "1",  # hypothesis describes filters with ast.parse, not thread-safe on 3.11
          "--report", "junit", "--report-dir", str(tmp_path / "report"),
          "--suppress-health-check", "all", "--output-sanitize", "true", "--no-color"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+        capture_output=True, text=True, timeout=600, env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=tmp_path)  # its cache (.schemathesis/) stays out of the work tree
     elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
     (Path(os.environ.get("FUZZ_LOG", tmp_path / "schemathesis.log"))).write_text(output)
