@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import end_session
 from booking.accounts.schemas import (
+    AccountList,
     AccountOut,
     LoginIn,
     MfaChallengeOut,
@@ -47,7 +48,8 @@ class AuthController(Controller):
         account = await services.register_couple(session, runtime, data)
         return RegisteredOut(id=account.id, email=account.email)
 
-    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token",
+    @post("/login", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Exchange email and password for a token",
           guards=[rate_limited("login")],
           description="Couples get the access token. Clerks and admins with a second factor (required in "
           "production) get `mfa_required: true` and an `mfa_token` instead: then POST /api/v1/auth/mfa/enrol "
@@ -69,7 +71,8 @@ class AuthController(Controller):
                                    enrolled=account.totp_enabled_at is not None)
         return _access(request, runtime, account)
 
-    @post("/mfa/enrol", exclude_from_auth=True, status_code=200, summary="Staff: start setting up TOTP",
+    @post("/mfa/enrol", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Staff: start setting up TOTP",
           guards=[rate_limited("login")],
           description="With the `mfa_token` of a login whose account has no second factor yet: a new secret "
           "for an authenticator app. Confirm it with POST /api/v1/auth/mfa/verify and its first code.")
@@ -79,7 +82,8 @@ class AuthController(Controller):
         secret, uri = await mfa.start_enrolment(session, runtime, account.id)
         return MfaEnrolOut(secret=secret, otpauth_uri=uri)
 
-    @post("/mfa/verify", exclude_from_auth=True, status_code=200, summary="Staff: the second step of a login",
+    @post("/mfa/verify", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Staff: the second step of a login",
           guards=[rate_limited("login")],
           description="The `mfa_token` and a TOTP `code` (or a `recovery_code`): the access token. At "
           "enrolment the first code confirms the secret and the answer carries ten one-time recovery codes.")
@@ -125,6 +129,14 @@ class AccountController(Controller):
     @get("/me", guards=[requires_account], summary="The calling account")
     async def me(self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]) -> AccountOut:
         return services.account_out(await services.get_account(session, principal.id))
+
+    @get("/users", guards=[requires_admin], summary="Staff accounts: clerks and admins (admins)")
+    async def list_users(
+        self, session: NamedDependency[AsyncSession],
+        office_id: Annotated[int | None, QueryParameter(description="that office's clerks", ge=1)] = None,
+    ) -> AccountList:
+        rows = await management.list_staff(session, office_id=office_id)
+        return AccountList(data=[services.account_out(a) for a in rows])
 
     @post("/users", guards=[requires_admin], status_code=201, summary="Create a clerk or admin account (admins)")
     async def create_user(

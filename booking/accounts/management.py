@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
@@ -73,3 +73,14 @@ async def move_clerk(session: AsyncSession, gate: AccountGate, actor: Principal,
     gate.forget(account_id)
     await session.refresh(account)
     return account
+
+
+async def list_staff(session: AsyncSession, *, office_id: int | None = None) -> list[UserAccount]:
+    """Clerks and admins (couples' accounts are theirs, never listed), admins first, then by
+    office and e-mail; with ``office_id``, that office's clerks."""
+    query = select(UserAccount).where(UserAccount.role.in_(("clerk", "admin")))  # type: ignore[attr-defined]
+    if office_id is not None:
+        query = query.where(UserAccount.office_id == office_id)
+    rows = (await session.execute(query.order_by(UserAccount.role, UserAccount.office_id,
+                                                 UserAccount.email))).scalars().all()
+    return list(rows)

@@ -99,5 +99,9 @@ class AccountOut(Output):
     active: bool = True
 
 
+class AccountList(Output):
+    data: list[AccountOut]
+
+
 class OfficeMoveIn(Schema):
     office_id: int = Field(ge=1, le=2**31 - 1)

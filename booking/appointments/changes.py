@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
@@ -70,15 +70,21 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     return appointment_out(appt, await parties_of(session, appt.id), office)
 
 
+def standing_on(slot_ids: Sequence[int] | Select[Any]) -> ColumnElement[bool]:
+    """The appointments a closing of these slots cancels (``cancel_standing``), and what the
+    closure's preview lists: one rule for both."""
+    on_them = Appointment.slot_id.in_(slot_ids)  # type: ignore[attr-defined]
+    active = Appointment.status.in_([s.value for s in lifecycle.CLOSE_DAY.sources])  # type: ignore[attr-defined]
+    return on_them & active  # type: ignore[no-any-return]
+
+
 async def cancel_standing(session: AsyncSession, principal: Principal, slot_ids: Sequence[int], now: datetime,
                           reason: str | None) -> int:
     """Cancel, as the office, every appointment still standing on slots the caller has
     just closed (and holds locked): each couple is told. Returns how many."""
     # Every status change locks the slot first, so with these slots locked the set of
     # appointments standing on them cannot change under us.
-    on_them = Appointment.slot_id.in_(list(slot_ids))  # type: ignore[attr-defined]
-    active = Appointment.status.in_([s.value for s in lifecycle.CLOSE_DAY.sources])  # type: ignore[attr-defined]
-    standing = await lock_rows(session, Appointment, where=on_them & active)
+    standing = await lock_rows(session, Appointment, where=standing_on(list(slot_ids)))
     await lifecycle.apply(session, standing, lifecycle.CLOSE_DAY, actor=principal, now=now, reason=reason,
                           cause="office_day")
     return len(standing)

@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,17 +132,21 @@ async def roster(rt: Runtime, session: AsyncSession, principal: Principal, offic
         select(Appointment).where(Appointment.office_id == office_id, Appointment.starts_at >= start,
                                   Appointment.starts_at < end)
         .order_by(Appointment.starts_at, Appointment.created_at))).scalars().all())
+    return await roster_entries(session, appts, office.tz), dict(Counter(a.status for a in appts))
+
+
+async def roster_entries(session: AsyncSession, appts: list[Appointment], tz: ZoneInfo) -> list[RosterEntry]:
+    """Appointments as the desk lists them: times in the office's zone, parties masked."""
     parties_by: dict[uuid.UUID, list[PartyOut]] = {}
     if appts:
         rows = await session.execute(select(AppointmentParty).where(
             AppointmentParty.appointment_id.in_([a.id for a in appts])).order_by(AppointmentParty.position))  # type: ignore[attr-defined]
         for p in rows.scalars():
             parties_by.setdefault(p.appointment_id, []).append(PartyOut(**party_body(p)))
-    entries = [RosterEntry(id=a.id, code=a.code, status=a.status, service=a.service, slot_id=a.slot_id,
-                           starts_at=a.starts_at.astimezone(office.tz), ends_at=a.ends_at.astimezone(office.tz),
-                           channel=a.channel, parties=parties_by.get(a.id, []), checked_in_at=a.checked_in_at)
-               for a in appts]
-    return entries, dict(Counter(a.status for a in appts))
+    return [RosterEntry(id=a.id, code=a.code, status=a.status, service=a.service, slot_id=a.slot_id,
+                        starts_at=a.starts_at.astimezone(tz), ends_at=a.ends_at.astimezone(tz),
+                        channel=a.channel, parties=parties_by.get(a.id, []), checked_in_at=a.checked_in_at)
+            for a in appts]
 
 
 async def reveal(rt: Runtime, session: AsyncSession, principal: Principal,

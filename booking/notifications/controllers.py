@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
-from sqlalchemy import select
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
-from booking.db.models import Notification
+from booking.accounts.principal import Principal
+from booking.notifications import operations
 from booking.notifications.delivery import counts
 from booking.runtime import Runtime
 from booking.schemas import Output
@@ -63,6 +63,12 @@ class NotificationController(Controller):
                             QueryParameter(name="state")] = "failed",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> NotificationList:
-        rows = (await session.execute(select(Notification).where(Notification.state == in_state)
-                                      .order_by(Notification.due_at).limit(limit))).scalars().all()
+        rows = await operations.rows_in_state(session, in_state, limit)
         return NotificationList(data=[NotificationRow.model_validate(r) for r in rows])
+
+    @post("/{notification_id:uuid}/retry", status_code=200, summary="Send a failed notification again (admins)",
+          description="Back to the sweep with a fresh set of attempts; audited. Only a `failed` row (409).")
+    async def retry(self, notification_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> NotificationRow:
+        row = await operations.retry_failed(session, principal, notification_id, runtime.clock.now())
+        return NotificationRow.model_validate(row)

@@ -17,6 +17,7 @@ from booking.schedules import services
 from booking.schedules.schemas import (
     ClosureIn,
     ClosureOut,
+    ClosurePreviewOut,
     OfficeDayList,
     OfficeDayOut,
     SpecialOpeningIn,
@@ -58,6 +59,18 @@ class ScheduleController(Controller):
     ) -> OfficeDayList:
         principal.require_office(office_id)
         return OfficeDayList(data=await services.list_days(session, office_id, "closure", start, end))
+
+    @get("/closures/preview", summary="What closing the office on a date would cancel",
+         description="The appointments standing on the date's slots now, by the rule the closure applies.")
+    async def preview_closure(
+        self, office_id: PathId, day: Annotated[date, QueryParameter(name="date", description="YYYY-MM-DD")],
+        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> ClosurePreviewOut:
+        principal.require_office(office_id)
+        office = await runtime.offices.of(office_id, session)
+        appointments, open_slots = await services.closure_preview(session, office_id, day, principal, office.tz)
+        return ClosurePreviewOut(date=day, open_slots=open_slots, appointments=appointments)
 
     @post("/closures", status_code=201, summary="Close the office on a date",
           description="The date's open slots stop being bookable; its standing appointments are cancelled by "

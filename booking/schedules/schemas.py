@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from booking.appointments.schemas import RosterEntry
 from booking.kernel.catalog import ServiceName
 from booking.schemas import LocalTime, Output, Schema, invalid_value
 
@@ -88,6 +89,12 @@ class OfficeDayOut(Output):
 
 class ClosureOut(OfficeDayOut):
     cancelled_appointments: int = Field(description="appointments on that date cancelled by the office")
+
+
+class ClosurePreviewOut(Output):
+    date: date
+    open_slots: int = Field(description="open slots the closure would close")
+    appointments: list[RosterEntry] = Field(description="what the closure would cancel if saved now (masked)")
 
 
 class OfficeDayList(Output):

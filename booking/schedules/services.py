@@ -10,7 +10,9 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.changes import cancel_standing
+from booking.appointments.changes import cancel_standing, standing_on
+from booking.appointments.desk import roster_entries
+from booking.appointments.schemas import RosterEntry
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
 from booking.db.unique import flush_or
@@ -124,6 +126,24 @@ async def _overlaps(session: AsyncSession, office: Office, day: date, windows: l
                for w in windows for service in w.capacities for other, start, end in taken)
 
 
+def _closing(office_id: int, day: date) -> tuple[Any, ...]:
+    """The slots a closure of ``day`` takes: all of the date's (whatever their service)."""
+    return (Slot.office_id == office_id, Slot.local_date == day)
+
+
+async def closure_preview(session: AsyncSession, office_id: int, day: date, actor: Principal,
+                          tz: ZoneInfo) -> tuple[list[RosterEntry], int]:
+    """What ``add_closure`` of ``day`` would cancel if saved now (the same slots, the same
+    rule of what stands on them), and how many open slots it would close. Read without
+    locks: a booking made after the preview is cancelled all the same when it is saved."""
+    actor.require_office(office_id)
+    slots = select(Slot.id).where(*_closing(office_id, day))
+    appts = list((await session.execute(select(Appointment).where(standing_on(slots))
+                                        .order_by(Appointment.starts_at, Appointment.created_at))).scalars())
+    open_slots = len((await session.execute(slots.where(Slot.status == "open"))).all())
+    return await roster_entries(session, appts, tz), open_slots
+
+
 async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, actor: Principal,
                       now: datetime) -> tuple[OfficeDayOut, int]:
     """Close the office on a date. In one transaction: the date's slots are locked (in id
@@ -134,7 +154,7 @@ async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, ac
     await lock_office(session, office_id)
     row = OfficeDay(office_id=office_id, day=data.date, kind="closure", note=data.note)
     await _add_day(session, row)
-    slots = await _lock_slots(session, Slot.office_id == office_id, Slot.local_date == data.date)
+    slots = await _lock_slots(session, *_closing(office_id, data.date))
     await close_slots(session, [s for s in slots if s.status == "open"], ClosedReason.CLOSURE)
     cancelled = await cancel_standing(session, actor, [s.id for s in slots if s.id is not None], now,
                                       data.note or None)

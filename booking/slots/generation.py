@@ -153,6 +153,14 @@ async def _reopen_removed(session: AsyncSession, office_id: int, start: date, en
     return len(planned)
 
 
+async def preview_days(session: AsyncSession, office_id: int, start: date, end: date,
+                       actor: Principal) -> tuple[list[DayPlan], list[int]]:
+    """What ``generate_slots`` would plan for these dates (its own plan: open and closed days,
+    their windows), and the years whose holidays it would have to guess. Nothing is written."""
+    actor.require_office(office_id)
+    return await day_plans(session, office_id, start, end), unannounced_years(start, end)
+
+
 @dataclass(slots=True)
 class GenerationResult:
     created: int

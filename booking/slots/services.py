@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.changes import cancel_standing
+from booking.appointments.changes import cancel_standing, standing_on
 from booking.db.locking import lock_rows
-from booking.db.models import ClosedReason, OfficeDay, Slot
+from booking.db.models import Appointment, ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
 from booking.kernel.audit import record
@@ -92,6 +92,15 @@ async def patch_slot(session: AsyncSession, slot_id: int, data: SlotPatch, actor
     await session.commit()
     await session.refresh(slot)  # the seats released by the cancellations were counted in SQL
     return slot
+
+
+async def close_preview(session: AsyncSession, slot_id: int, actor: Principal) -> tuple[Slot, list[Appointment]]:
+    """The slot, and what closing it would cancel if done now (the rule ``patch_slot``'s
+    closing applies: ``cancel_standing``'s). Read without locks."""
+    slot = await get_slot_for_staff(session, slot_id, actor)
+    standing = (await session.execute(select(Appointment).where(standing_on([slot_id]))
+                                      .order_by(Appointment.created_at))).scalars().all()
+    return slot, list(standing)
 
 
 async def _day_closed(session: AsyncSession, slot: Slot) -> bool:

@@ -33,6 +33,7 @@ from litestar.static_files import create_static_files_router
 
 from booking.settings import Settings
 from booking.web.controllers.accounts import AccountPages
+from booking.web.controllers.admin import AdminPages
 from booking.web.controllers.applications import CrossProvincePages
 from booking.web.controllers.ballots import BallotPages
 from booking.web.controllers.desk_applications import DeskApplicationPages
@@ -41,6 +42,8 @@ from booking.web.controllers.desk_checkin import DeskCheckInPages
 from booking.web.controllers.desk_events import DeskEventPages
 from booking.web.controllers.desk_home import DeskHomePages
 from booking.web.controllers.desk_login import StaffSignInPages
+from booking.web.controllers.desk_schedule import DeskSchedulePages
+from booking.web.controllers.desk_slots import DeskSlotPages
 from booking.web.controllers.desk_walkin import DeskWalkInPages
 from booking.web.controllers.divorce import DivorceDeskPages, DivorcePages
 from booking.web.controllers.events import EventPages
@@ -58,6 +61,8 @@ PAGE_CONTROLLERS: list[Any] = [HomePages, AccountPages, OfficePages, MyPages, Cr
 PAGE_CONTROLLERS += [StaffSignInPages, DeskHomePages, DeskCheckInPages, DeskWalkInPages,
                      DeskApplicationPages, DeskEventPages]
 PAGE_CONTROLLERS += [DeskBallotPages]
+# the office's schedule and slots, and the administration (branch desk-admin)
+PAGE_CONTROLLERS += [DeskSchedulePages, DeskSlotPages, AdminPages]
 
 CSRF_COOKIE = "csrftoken"
 

@@ -85,6 +85,24 @@ DIVORCE_NEXT = {
 DOCUMENT = {kind: spec.title for kind, spec in DOCUMENT_KINDS.items()}
 
 
+# a day as slot generation plans it (booking.slots.generation.DayPlan.status)
+DAY_STATUS = {
+    "open": lazy("Open"),
+    "holiday": lazy("Holiday: closed"),
+    "weekend": lazy("Weekend: closed"),
+    "closure": lazy("Closed by the office"),
+    "makeup_workday": lazy("Make-up working day (调休): open"),
+    "special_opening": lazy("Special opening"),
+    "no_schedule": lazy("No windows in the weekly schedule"),
+}
+# why a slot is closed (booking.db.models.ClosedReason)
+CLOSED_REASON = {
+    "clerk": lazy("Closed by a clerk"),
+    "closure": lazy("Closed with its day"),
+    "opening_removed": lazy("Its special opening was removed"),
+}
+
+
 def label(table: dict[str, LazyText], code: str | None) -> LazyText | str:
     return table.get(code or "", code or "")
 

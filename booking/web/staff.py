@@ -18,6 +18,7 @@ choose what to show, they are not the only guard.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -156,3 +157,19 @@ def desk_page(request: Request[Any, Any, Any], template: str, desk: Desk, *, sta
     return page(request, template, status_code=status_code, fragment=fragment, private=True, desk=desk,
                 office=desk.office, **context)
 
+
+
+def office_moments(form: dict[str, Any], names: tuple[str, ...], desk: Desk) -> dict[str, str]:
+    """A form's ``datetime-local`` fields as the API's aware times: what a clerk types is
+    the office's local time. A value that is no time is passed on as typed, for the
+    schema to say what is wrong with it."""
+    assert desk.office is not None
+    moments: dict[str, str] = {}
+    for name in names:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                moments[name] = datetime.fromisoformat(value.strip()).replace(tzinfo=desk.office.tz).isoformat()
+            except ValueError:
+                moments[name] = value
+    return moments

@@ -141,7 +141,8 @@ def environment() -> Environment:
                        provinces=_provinces, field_id=_field_id, weekday_name=_weekday_name, relative=_relative,
                        label=labels.label, STATUS=labels.STATUS, BALLOT_STATE=labels.BALLOT_STATE,
                        EVENT_KIND=labels.EVENT_KIND, ID_TYPE=labels.ID_TYPE, SEX=labels.SEX,
-                       DIVORCE_STATE=labels.DIVORCE_STATE, DIVORCE_NEXT=labels.DIVORCE_NEXT, DOCUMENT=labels.DOCUMENT)
+                       DIVORCE_STATE=labels.DIVORCE_STATE, DIVORCE_NEXT=labels.DIVORCE_NEXT, DOCUMENT=labels.DOCUMENT,
+                       DAY_STATUS=labels.DAY_STATUS, CLOSED_REASON=labels.CLOSED_REASON)
     env.filters.update(code=display_code, t=_translate, when=_when, hm=_hm, day=_day, number=_number, service=_service,
                        province=_province)
     return env
@@ -149,3 +150,8 @@ def environment() -> Environment:
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def static_url(name: str) -> str:
+    """An asset's URL under /static with its content digest (the docs page at /schema uses it)."""
+    return _static(name)

@@ -31,7 +31,7 @@ from booking.peakdays.schemas import OfficePeakDayIn
 from booking.runtime import Runtime
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
-from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
 
 NOTICES.update({
     "peak-day-added": lazy("The peak day is added."),
@@ -54,13 +54,7 @@ def ballot_input(form: dict[str, Any], desk: Desk) -> dict[str, Any]:
     assert desk.office is not None
     data: dict[str, Any] = {k: form[k].strip() for k in ("date", "service")
                             if isinstance(form.get(k), str) and form[k].strip()}
-    for name in TIME_FIELDS:
-        value = form.get(name)
-        if isinstance(value, str) and value.strip():
-            try:
-                data[name] = datetime.fromisoformat(value.strip()).replace(tzinfo=desk.office.tz).isoformat()
-            except ValueError:
-                data[name] = value  # the schema says what is wrong with it
+    data.update(office_moments(form, TIME_FIELDS, desk))
     return data
 
 

@@ -29,7 +29,7 @@ from booking.runtime import Runtime
 from booking.schemas import CheckInIn
 from booking.web.forms import FormState, idempotency_key, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
-from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
+from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
 
 NOTICES.update({
     "event-created": lazy("The event is published."),
@@ -59,13 +59,7 @@ def event_input(form: dict[str, Any], desk: Desk, *, creating: bool) -> dict[str
         value = form.get(name)
         if isinstance(value, str) and (value.strip() or not creating):
             data[name] = value.strip()
-    for name in TIME_FIELDS:
-        value = form.get(name)
-        if isinstance(value, str) and value.strip():
-            try:
-                data[name] = datetime.fromisoformat(value.strip()).replace(tzinfo=desk.office.tz).isoformat()
-            except ValueError:
-                data[name] = value  # the schema says what is wrong with it
+    data.update(office_moments(form, TIME_FIELDS, desk))
     for name in NUMBER_FIELDS + ("title_zh", "venue_zh", "address_zh", "title_en"):
         if data.get(name) == "":
             data.pop(name)  # an emptied required field keeps its value when editing
