@@ -14,7 +14,7 @@ import httpx
 from booking.runtime import Runtime
 from tests.events_helpers import create_event, signup_body
 from tests.factories import couple_parties, make_actor, open_office, phone, resident_id
-from tests.test_applications import APPS, pdf_with_metadata, upload
+from tests.applications.test_applications import APPS, pdf_with_metadata, upload
 
 # regions no office of the scenario has as its division code (a six-digit region found in
 # a dump must then come from a party)

@@ -142,7 +142,7 @@ async def test_the_default_is_required_in_production_only(client, runtime):
 
 
 async def test_staff_cannot_skip_the_second_factor_through_the_pages(client, runtime, admin: Actor):
-    from tests.test_pages import csrf
+    from tests.web.test_pages import csrf
 
     page = await client.get("/login")
     response = await client.post("/login", data={"_csrf_token": csrf(page.text), "email": admin.email,

@@ -180,7 +180,7 @@ async def test_tokens_from_an_old_build_without_session_claims_are_refused(clien
 
 
 async def test_a_page_logout_ends_the_session_on_the_server(client, runtime):
-    from tests.test_pages import csrf, register
+    from tests.web.test_pages import csrf, register
 
     await register(client, "pages@example.com")
     token = client.cookies.get("booking_session")

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.factories import couple_parties, make_actor, open_office
-from tests.test_appointments import body, slot_on
+from tests.appointments.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,7 +11,7 @@ import pytest
 from booking.appointments.reminders import derive_due
 from tests.factories import couple_parties, make_couples, open_office
 from tests.helpers import remind_at
-from tests.test_appointments import SH, body, slot_on
+from tests.appointments.test_appointments import SH, body, slot_on
 
 pytestmark = pytest.mark.asyncio
 

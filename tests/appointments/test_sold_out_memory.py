@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import couple_parties, make_actor, open_office
-from tests.test_appointments import body, remaining, slot_on
+from tests.appointments.test_appointments import body, remaining, slot_on
 
 pytestmark = pytest.mark.asyncio
 

@@ -28,8 +28,8 @@ from tests.ballot_helpers import (
 )
 from tests.conftest import QUEUE_NAME, REDIS_URL
 from tests.factories import make_couples
-from tests.test_booking_concurrency import http, server, store_kind  # noqa: F401  (the same live server)
-from tests.test_notifications import stop_worker
+from tests.appointments.test_booking_concurrency import http, server, store_kind  # noqa: F401  (the same live server)
+from tests.notifications.test_notifications import stop_worker
 
 pytestmark = pytest.mark.asyncio
 

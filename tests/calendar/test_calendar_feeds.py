@@ -6,7 +6,7 @@ import pytest
 import vobject
 
 from tests.factories import couple_parties, make_actor, open_office
-from tests.test_appointments import body, slot_on
+from tests.appointments.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
 

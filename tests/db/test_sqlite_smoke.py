@@ -10,7 +10,7 @@ import pytest
 from booking.clock import FixedClock
 from booking.runtime import Runtime
 from tests.factories import GD_OFFICE, couple_parties, make_actor, weekday_schedule
-from tests.test_applications import pdf_with_metadata
+from tests.applications.test_applications import pdf_with_metadata
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.sqlite]
 

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from booking.i18n import LOCALES_DIR, gettext, negotiate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("header", "expected"), [

@@ -11,7 +11,7 @@ import pytest
 from booking.clock import FixedClock
 from booking.ops.retention import purge_expired
 from tests.factories import open_office
-from tests.test_appointments import body, slot_on
+from tests.appointments.test_appointments import body, slot_on
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,7 +26,7 @@ async def test_purge_expired(client, runtime, admin, couple, clock: FixedClock):
     from datetime import datetime
 
     from tests.helpers import derive_reminders
-    from tests.test_appointments import SH
+    from tests.appointments.test_appointments import SH
 
     await derive_reminders(runtime, datetime(2026, 9, 14, 18, 0, tzinfo=SH))
     await derive_reminders(runtime, datetime(2026, 9, 15, 7, 0, tzinfo=SH))
@@ -57,7 +57,7 @@ async def test_scans_and_personal_data_go_after_their_time(client, runtime, admi
     from booking.ops.retention import SWEEP_EVERY
     from tests.events_helpers import create_event, signup_body
     from tests.factories import make_actor
-    from tests.test_applications import APPS, apply, pdf_with_metadata, upload
+    from tests.applications.test_applications import APPS, apply, pdf_with_metadata, upload
 
     office = await open_office(client, runtime, admin)
     slot_id = await slot_on(client, office, "2026-09-15")

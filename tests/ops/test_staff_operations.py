@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from tests.factories import make_actor, open_office
-from tests.test_appointments import body, slot_on
+from tests.appointments.test_appointments import body, slot_on
 
 
 async def test_a_closures_preview_lists_exactly_what_the_closure_then_cancels(client, runtime, admin):

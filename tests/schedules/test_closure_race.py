@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.factories import couple_parties, create_office, make_actor, make_couples, weekday_schedule
-from tests.test_booking_concurrency import BOTH_STORES, http, server, store_kind  # noqa: F401 (fixtures)
+from tests.appointments.test_booking_concurrency import BOTH_STORES, http, server, store_kind  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.asyncio
 DAY = "2026-09-16"

@@ -22,7 +22,7 @@ from booking.notifications.delivery import sweep
 from tests.helpers import SmtpSink
 from tests.privacy_scenario import Secrets, run_scenario
 from tests.servers import OwnRedis
-from tests.test_notifications import worker  # noqa: F401  (a fixture: an arq worker; the SMTP sink is conftest's)
+from tests.notifications.test_notifications import worker  # noqa: F401  (a fixture: an arq worker; the SMTP sink is conftest's)
 
 pytestmark = pytest.mark.asyncio
 

@@ -18,7 +18,7 @@ from booking.security.ratelimit import client_address
 from booking.settings import Settings
 from tests.conftest import REDIS_URL, make_settings, running
 from tests.factories import couple_parties, open_office
-from tests.test_appointments import body, slot_on
+from tests.appointments.test_appointments import body, slot_on
 
 
 def _address() -> str:

@@ -21,7 +21,7 @@ from tests.ballot_helpers import (
     set_up_ballot,
 )
 from tests.factories import make_couples
-from tests.test_pages import csrf, register
+from tests.web.test_pages import csrf, register
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.factories import Actor, make_actor, open_office
-from tests.test_appointments import body, slot_on
-from tests.test_pages import csrf
+from tests.appointments.test_appointments import body, slot_on
+from tests.web.test_pages import csrf
 
 
 def signed_in(client: httpx.AsyncClient, actor: Actor) -> httpx.AsyncClient:
@@ -218,7 +218,7 @@ async def test_admin_forms_create_an_account_move_a_clerk_and_edit_the_booking_r
 
 
 async def test_admin_retries_a_failed_notification_and_searches_the_audit_log(client, runtime, two_offices, admin):
-    from tests.test_staff_operations import _failed_notification
+    from tests.ops.test_staff_operations import _failed_notification
 
     mine, _other = two_offices
     row_id = await _failed_notification(runtime)

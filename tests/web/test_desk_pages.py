@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.factories import Actor, Office, couple_parties, make_actor, open_office
-from tests.test_pages import csrf
+from tests.web.test_pages import csrf
 
 pytestmark = pytest.mark.asyncio
 TODAY = "2026-09-10"  # the suite's clock: 10:00 in Guangzhou, a Thursday

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.divorce_helpers import CASES, apply, at, divorce_office, slot_on, spouses
-from tests.test_pages import csrf
+from tests.web.test_pages import csrf
 
 pytestmark = pytest.mark.asyncio
 
