@@ -111,7 +111,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_fast_pool_size": 8,
         # in-process workers open no metrics port (tests that want one set it)
         "worker_metrics_port": 0,
-        # request rate limits are off unless a test is about them (tests/test_rate_limits.py):
+        # request rate limits are off unless a test is about them (tests/security/test_rate_limits.py):
         # many tests book and sign up far faster than any couple could
         "rate_limits_enabled": False,
     }
