@@ -145,6 +145,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER_PIDS: list[int] = []  # the servers running now (their processes and children count)
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the running servers' processes and their children
+    (uvicorn's workers), from /proc."""
+    parents = set(SERVER_PIDS)
+    pids = set(parents)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) in parents:
+                pids.add(int(entry))
+    return sum(c for pid in pids if (c := _backend_cpu(pid)) is not None)
+
+
 @contextlib.contextmanager
 def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """``booking serve`` in its own process (the real ASGI server), until the block ends."""
@@ -159,6 +179,7 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     process = subprocess.Popen(
         command,
         env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    SERVER_PIDS.append(process.pid)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -177,6 +198,7 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        SERVER_PIDS.remove(process.pid)
 
 
 class RawClient:
@@ -303,6 +325,7 @@ async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 
     await conn.close()
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
     counter = iter(range(transactions))
+    before = await pg_snapshot(dsn)
 
     async def worker() -> None:
         for n in counter:
@@ -314,6 +337,7 @@ async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
     elapsed = time.perf_counter() - started
+    print(f"raw primitive, {await pg_cost_line(dsn, before, transactions, 'transaction')}")
     await pool.close()
     return transactions / elapsed
 
@@ -367,3 +391,65 @@ def print_outcomes(seen: Counter[str], before: Counter[str], after: Counter[str]
 
     print(f"outcomes seen by the clients: {line(seen)}")
     print(f"outcomes counted in /metrics: {line(counted)} ({'the same' if counted == seen else 'DIFFERENT'})")
+
+
+# --- what PostgreSQL did: rows written and backend CPU, over a phase ----------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of one PostgreSQL backend (same machine), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+@dataclass
+class PgSnapshot:
+    rows: dict[str, tuple[int, int, int]]  # table: (inserted, updated, deleted)
+    cpu: dict[int, float]  # backend pid: CPU seconds
+    at: float
+
+
+async def pg_snapshot(dsn: str) -> PgSnapshot:
+    """Rows written per table (pg_stat_user_tables) and the CPU of every backend of the
+    database. The statistics are sent by backends at the end of transactions, with a
+    short delay: take the second snapshot a moment after the phase ends."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        rows = {r["relname"]: (r["n_tup_ins"], r["n_tup_upd"], r["n_tup_del"]) for r in await conn.fetch(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables")}
+        pids = [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    cpu = {pid: c for pid in pids if (c := _backend_cpu(pid)) is not None}
+    return PgSnapshot(rows, cpu, time.time())
+
+
+async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str = "booking") -> str:
+    """Rows written and PostgreSQL backend CPU per operation between ``before`` and now."""
+    await asyncio.sleep(11.0)  # idle backends report their counters within 10 s (PostgreSQL 15)
+    after = await pg_snapshot(dsn)
+    written: dict[str, int] = {}
+    for table, (ins, upd, dele) in after.rows.items():
+        b = before.rows.get(table, (0, 0, 0))
+        n = (ins - b[0]) + (upd - b[1]) + (dele - b[2])
+        if n:
+            written[table] = n
+    cpu = sum(c - before.cpu.get(pid, 0.0) for pid, c in after.cpu.items())
+    per = {t: n / operations for t, n in sorted(written.items()) if n / operations >= 0.005}
+    total = sum(written.values()) / operations
+    detail = ", ".join(f"{t} {v:.2f}" for t, v in per.items())
+    return (f"per {label}: {total:.2f} rows written ({detail}); "
+            f"PostgreSQL backend CPU {cpu / operations * 1000:.2f} ms")
+
+
+def load_line() -> str:
+    with open("/proc/loadavg") as f:
+        return "load average " + " ".join(f.read().split()[:3])

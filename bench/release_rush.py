@@ -35,10 +35,14 @@ from common import (
     bench_secrets,
     client_pool,
     latency_line,
+    load_line,
     make_couple_accounts,
     metrics_outcomes,
     parties,
+    pg_cost_line,
+    pg_snapshot,
     print_outcomes,
+    server_cpu,
     raw_booking_primitive,
     running_server,
     seed_office,
@@ -102,9 +106,14 @@ async def main(args: argparse.Namespace) -> None:
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
+            print(load_line())
             counted_before = await metrics_outcomes(address)
+            cost_before = await pg_snapshot(dsn)
+            cpu_before = server_cpu()
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, release.timestamp() + 0.05)
+            rush_server = (server_cpu() - cpu_before) / len(jobs)
             counted_after = await metrics_outcomes(address)
+            rush_cost = await pg_cost_line(dsn, cost_before, len(jobs), "request")
             conn = await asyncpg.connect(dsn)
             booked = await conn.fetchval("SELECT count(*) FROM appointment a JOIN slot s ON s.id = a.slot_id "
                                          "WHERE s.local_date = $1", rush_day)
@@ -118,20 +127,27 @@ async def main(args: argparse.Namespace) -> None:
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"overbooked or miscounted slots: {overbooked}")
             print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
+            print(f"{rush_cost}; server process CPU {rush_server * 1000:.2f} ms")
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
             jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
             counted_before = await metrics_outcomes(address)
+            cost_before = await pg_snapshot(dsn)
+            cpu_before = server_cpu()
             latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, time.time())
+            steady_server = (server_cpu() - cpu_before) / max(1, outcomes["booked"])
             counted_after = await metrics_outcomes(address)
             endpoint_rate = outcomes["booked"] / elapsed
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"POST /api/v1/appointments: {endpoint_rate:.0f} bookings/s; {latency_line(latencies)}")
+            print(f"{await pg_cost_line(dsn, cost_before, max(1, outcomes['booked']))}; "
+                  f"server process CPU {steady_server * 1000:.2f} ms")
 
         primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))
         print(f"raw primitive (asyncpg, UPDATE+INSERT in one transaction, 1,000 slots, 32 connections): "
               f"{primitive:.0f} tx/s")
         print(f"ratio endpoint / primitive: {endpoint_rate / primitive:.2f}")
+        print(load_line())
 
 
 if __name__ == "__main__":

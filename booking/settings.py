@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # how long each process trusts what it read of an account behind a token (revocation,
     # logout and office moves reach the other API replicas within this time)
     account_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # how long a process refuses a slot from memory after the database said it was full
+    # (refusals only, never acceptances; 0 = always ask the database)
+    sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=10)
 
     smtp_host: str | None = None
     smtp_port: int = 25

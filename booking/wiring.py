@@ -6,6 +6,7 @@ from __future__ import annotations
 from booking.accounts.revocation import AccountGate
 from booking.accounts.throttle import LoginThrottle
 from booking.appointments.lifecycle import register_follower
+from booking.appointments.soldout import SoldOutMemory
 from booking.appointments.store import booking_store
 from booking.divorce.ending import follow_visits
 from booking.jurisdiction.periods import PolicyBook
@@ -29,6 +30,7 @@ def wire(runtime: Runtime) -> None:
     limiter = runtime.extras.setdefault("rate_limiter", build_rate_limiter(runtime))
     runtime.extras.setdefault("login_throttle", LoginThrottle(limiter.counters, runtime.vault))
     runtime.extras.setdefault("slot_facts", SlotFactsCache(runtime.db))
+    runtime.extras.setdefault("sold_out", SoldOutMemory(runtime.settings.sold_out_memory_seconds))
     runtime.extras.setdefault("policy", PolicyBook(runtime.db))
     runtime.extras.setdefault(
         "availability",

@@ -138,3 +138,26 @@ def calendar_part(message: Any) -> Any:
         if part.get_content_type() == "text/calendar":
             return part
     return None
+
+
+async def derive_reminders(runtime: Any, at: Any) -> int:
+    """The sweep's first step as if it ran at ``at``: the reminders of confirmed
+    appointments whose moment has come, written into the outbox (nothing is sent).
+    Returns how many appointments it claimed."""
+    from booking.appointments.reminders import derive_due
+
+    async with runtime.db.session() as session:
+        derived = await derive_due(session, at, postgres=runtime.db.is_postgres)
+        await session.commit()
+    return derived.claimed
+
+
+async def remind_at(runtime: Any, appointment_id: Any) -> Any:
+    """The moment of an appointment's next reminder (None: none left)."""
+    import uuid
+
+    from booking.db.models import Appointment
+
+    async with runtime.db.session() as session:
+        appt = await session.get(Appointment, uuid.UUID(str(appointment_id)))
+        return appt.remind_at if appt is not None else None

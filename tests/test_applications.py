@@ -267,7 +267,14 @@ async def test_submit_upload_more_info_and_approve(client, runtime, admin, coupl
     assert appointment.json()["status"] == "confirmed"
     assert {(r["kind"], r["channel"]) for r in await outbox(runtime, "application.approved")} == {
         ("application.approved", "email"), ("application.approved", "sms")}
-    assert len(await outbox(runtime, "appointment.reminder")) == 3  # like any confirmed appointment
+    # like any confirmed appointment: its reminders are derived when due (e-mail and SMS the
+    # day before, SMS two hours before)
+    from tests.helpers import derive_reminders, remind_at
+
+    moment = await remind_at(runtime, app["appointment_id"])
+    assert moment is not None
+    assert await derive_reminders(runtime, moment) == 1
+    assert len(await outbox(runtime, "appointment.reminder")) == 2
     assert [(r["detail"]["decision"], r["outcome"]) for r in await audit(runtime, "application.decide")] == [
         ("approve", "refused:documents-missing"), ("needs_more_info", "ok"),
         ("approve", "refused:application-state"), ("approve", "ok")]

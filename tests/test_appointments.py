@@ -15,7 +15,7 @@ import vobject
 from booking.appointments.schemas import AppointmentOut
 from booking.clock import FixedClock
 from tests.conftest import GD_OFFICE, Office, make_actor, open_office, weekday_schedule
-from tests.helpers import couple_parties, resident_id
+from tests.helpers import couple_parties, derive_reminders, remind_at, resident_id
 
 pytestmark = pytest.mark.asyncio
 SH = ZoneInfo("Asia/Shanghai")
@@ -79,11 +79,24 @@ async def test_book_read_and_list(client, runtime, admin, couple):
         assert all(p["id_number"] not in str(list(row.values())) for p in parties)
         assert row["id_enc"].startswith("v1:") and len(row["id_hash"]) == 64
     kinds = [(r["kind"], r["channel"]) for r in outbox]
-    # e-mail to the account, SMS to the contact party; reminders the day before (both) and
-    # two hours before (SMS)
-    assert sorted(kinds) == [("appointment.confirmed", "email"), ("appointment.confirmed", "sms"),
-                             ("appointment.reminder", "email"), ("appointment.reminder", "sms"),
-                             ("appointment.reminder", "sms")]
+    # e-mail to the account, SMS to the contact party: the only rows a booking writes
+    assert sorted(kinds) == [("appointment.confirmed", "email"), ("appointment.confirmed", "sms")]
+    # the reminders are derived when due: the day before at the office's hour (both
+    # channels), then two hours before (SMS), each written once by the sweep
+    assert await remind_at(runtime, booked["id"]) == datetime(2026, 9, 14, 18, 0, tzinfo=SH)
+    assert await derive_reminders(runtime, datetime(2026, 9, 14, 17, 59, tzinfo=SH)) == 0
+    assert await derive_reminders(runtime, datetime(2026, 9, 14, 18, 0, tzinfo=SH)) == 1
+    assert await remind_at(runtime, booked["id"]) == datetime(2026, 9, 15, 7, 0, tzinfo=SH)
+    assert await derive_reminders(runtime, datetime(2026, 9, 14, 18, 5, tzinfo=SH)) == 0  # once
+    assert await derive_reminders(runtime, datetime(2026, 9, 15, 7, 0, tzinfo=SH)) == 1
+    assert await remind_at(runtime, booked["id"]) is None
+    async with runtime.db.raw() as conn:
+        outbox = await conn.fetch("SELECT kind, channel, due_at, state FROM notification "
+                                  "WHERE kind = 'appointment.reminder' ORDER BY due_at, channel")
+    assert [(r["channel"], r["due_at"], r["state"]) for r in outbox] == [
+        ("email", datetime(2026, 9, 14, 18, 0, tzinfo=SH), "pending"),
+        ("sms", datetime(2026, 9, 14, 18, 0, tzinfo=SH), "pending"),
+        ("sms", datetime(2026, 9, 15, 7, 0, tzinfo=SH), "pending")]
 
 
 async def test_invalid_bookings_change_nothing(client, runtime, admin, couple):
@@ -205,9 +218,14 @@ async def test_cancel_returns_the_seat_and_respects_the_deadline(client, runtime
     parties = couple_parties()
     booked = (await client.post("/api/v1/appointments", json=body(slot_id, parties), headers=couple.headers)).json()
     assert await remaining(client, office, slot_id) == 4
+    # the day-before reminders handed to the outbox already (as if the sweep ran at 18:00)
+    assert await derive_reminders(runtime, datetime(2026, 9, 14, 18, 0, tzinfo=SH)) == 1
     cancelled = await client.post(f"/api/v1/appointments/{booked['id']}/cancel", headers=couple.headers)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["sequence"] == 1
+    # no more reminders are derived for it, and those handed on never go out
+    assert await remind_at(runtime, booked["id"]) is None
+    assert await derive_reminders(runtime, datetime(2026, 9, 15, 7, 0, tzinfo=SH)) == 0
     assert await remaining(client, office, slot_id) == 5
     again = await client.post(f"/api/v1/appointments/{booked['id']}/cancel", headers=couple.headers)
     assert again.status_code == 409 and again.json()["code"] == "invalid-status"
@@ -237,9 +255,14 @@ async def test_reschedule_moves_seat_and_reminders(client, runtime, admin, coupl
     office = await open_office(client, runtime, admin)
     old, new = await slot_on(client, office, "2026-09-15"), await slot_on(client, office, "2026-09-16", 1)
     booked = (await client.post("/api/v1/appointments", json=body(old), headers=couple.headers)).json()
+    # the old time's day-before reminder handed on already (the sweep ran at its moment)
+    assert await derive_reminders(runtime, datetime(2026, 9, 14, 18, 0, tzinfo=SH)) == 1
     moved = await client.post(f"/api/v1/appointments/{booked['id']}/reschedule", json={"slot_id": new},
                               headers=couple.headers)
     assert moved.status_code == 200, moved.text
+    # the new time's reminders: derived at their moment, at the new sequence
+    assert await remind_at(runtime, booked["id"]) == datetime(2026, 9, 15, 18, 0, tzinfo=SH)
+    assert await derive_reminders(runtime, datetime(2026, 9, 15, 18, 0, tzinfo=SH)) == 1
     assert moved.json()["slot_id"] == new and moved.json()["starts_at"] == "2026-09-16T14:00:00+08:00"
     assert moved.json()["sequence"] == 1 and moved.json()["code"] == booked["code"]
     assert await remaining(client, office, old) == 5 and await remaining(client, office, new) == 4
@@ -466,6 +489,8 @@ async def test_closing_a_date_cancels_its_appointments_and_tells_the_couples(cli
     booked = (await client.post("/api/v1/appointments", json=body(slot_id), headers=couple.headers)).json()
     other_day = (await client.post("/api/v1/appointments", json=body(await slot_on(client, office, "2026-09-17")),
                                    headers=(await make_actor(runtime, "couple")).headers)).json()
+    # the day-before reminders of the closed day handed on already
+    assert await derive_reminders(runtime, datetime(2026, 9, 15, 18, 0, tzinfo=SH)) == 1
     closed = await client.post(f"/api/v1/offices/{office.id}/closures",
                                json={"date": "2026-09-16", "note": "停电"}, headers=office.clerk.headers)
     assert closed.status_code == 201 and closed.json()["cancelled_appointments"] == 1
@@ -480,6 +505,8 @@ async def test_closing_a_date_cancels_its_appointments_and_tells_the_couples(cli
                                  "AND kind = 'appointment.cancelled' LIMIT 1", uuid.UUID(booked["id"]))
         active = await conn.fetchval("SELECT count(*) FROM appointment_party WHERE active")
     assert ("appointment.cancelled", "pending") in states and ("appointment.reminder", "cancelled") in states
+    assert await remind_at(runtime, booked["id"]) is None
+    assert await remind_at(runtime, other_day["id"]) == datetime(2026, 9, 16, 18, 0, tzinfo=SH)
     assert by == "office" and active == 2  # only the other day's couple still holds a booking
     late = await client.post("/api/v1/appointments", json=body(slot_id), headers={
         **(await make_actor(runtime, "couple")).headers, "Accept-Language": "en"})

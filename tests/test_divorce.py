@@ -107,6 +107,10 @@ async def test_the_whole_case_with_its_deadlines_moved_past_national_day(client,
     assert confirmed_visit.json()["next_step"] == "attend_certificate_visit"
 
     # both are reminded the day before, each by their own account, in their own language
+    # (derived when the sweep reaches the moment)
+    from tests.helpers import derive_reminders
+
+    assert await derive_reminders(runtime, at("2026-10-11", "18:00")) >= 1
     reminders = {account: locale for account, locale, _ in await notices(runtime, "appointment.reminder")}
     assert reminders == {him.actor.id: "en", her.actor.id: "zh_Hans_CN"}
 

@@ -22,6 +22,14 @@ async def test_purge_expired(client, runtime, admin, couple, clock: FixedClock):
     response = await client.post("/api/v1/appointments", json=body(slot_id),
                                  headers={**couple.headers, "Idempotency-Key": "k-1"})
     assert response.status_code == 201
+    # its three reminders, as the sweep writes them at their moments
+    from datetime import datetime
+
+    from tests.helpers import derive_reminders
+    from tests.test_appointments import SH
+
+    await derive_reminders(runtime, datetime(2026, 9, 14, 18, 0, tzinfo=SH))
+    await derive_reminders(runtime, datetime(2026, 9, 15, 7, 0, tzinfo=SH))
     async with runtime.db.raw() as conn:
         await conn.execute("UPDATE notification SET state = 'sent' WHERE kind = 'appointment.confirmed'")
         await conn.execute("UPDATE notification SET state = 'failed' WHERE kind = 'appointment.reminder' "

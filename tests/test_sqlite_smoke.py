@@ -77,8 +77,23 @@ async def test_core_flow_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runt
     assert again.status_code == 201
     invite = await client.get(f"/api/v1/appointments/{booked.json()['id']}/invite.ics", headers=couple.headers)
     assert invite.status_code == 200 and "BEGIN:VEVENT" in invite.text
+    # reminders derived when due on the embedded default too: once, then the next moment
+    from tests.helpers import derive_reminders, remind_at
+
+    day_before = datetime(2026, 9, 14, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
+    assert await remind_at(sqlite_runtime, booked.json()["id"]) == day_before
+    assert await derive_reminders(sqlite_runtime, day_before) == 2  # both couples' appointments
+    assert await derive_reminders(sqlite_runtime, day_before) == 0
+    assert await remind_at(sqlite_runtime, booked.json()["id"]) == datetime(2026, 9, 14, 23, 0, tzinfo=UTC)
     cancelled = await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=couple.headers)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert await remind_at(sqlite_runtime, booked.json()["id"]) is None
+    async with sqlite_runtime.db.session() as session:
+        from sqlalchemy import text
+
+        states = sorted(tuple(r) for r in await session.execute(text(
+            "SELECT channel, state FROM notification WHERE kind = 'appointment.reminder'")))
+    assert states == [("email", "cancelled"), ("email", "pending"), ("sms", "cancelled"), ("sms", "pending")]
 
 
 async def test_cross_province_application_on_sqlite(sqlite_client: httpx.AsyncClient, sqlite_runtime: Runtime):

@@ -31,7 +31,7 @@ from booking.appointments.problems import (
     SlotNotBookable,
 )
 from booking.appointments.records import directory
-from booking.appointments.reminders import recipients, reminder_rows
+from booking.appointments.reminders import first_reminder, recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
     AccountHoldsBooking,
@@ -107,6 +107,11 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
 async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
                 counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
                 scope: str) -> tuple[int, dict[str, Any]]:
+    sold_out = rt.extras.get("sold_out")
+    if sold_out is not None and sold_out.is_full(data.slot_id):
+        # the database said "full" a moment ago: refused without asking it again (a retried
+        # request that had succeeded still gets its first answer, from ``book``)
+        raise SlotFullProblem()
     with span("booking.validate"):
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
         slot = await rt.extras["slot_facts"].get(data.slot_id)
@@ -128,9 +133,11 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
     notice_locale = data.locale or locale
     who = recipients(account_id, parties)
     application = None
+    remind_at = None
     if status == "confirmed":
+        # the reminders are derived when due (booking.appointments.reminders): only the moment
         outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
-        outbox += reminder_rows(appointment_id, 0, who, notice_locale, slot.starts_at, office, now)
+        remind_at = first_reminder(slot.starts_at, office, now)
     else:
         application = new_application(
             appointment_id=appointment_id, office_id=office.id, account_id=account_id, service=data.service,
@@ -144,7 +151,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         appointment_id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id, service=data.service,
         account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
         ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
-        response={}, now=now, no_show=policy,
+        response={}, now=now, no_show=policy, remind_at=remind_at,
         claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
@@ -174,6 +181,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
                            scope)
         except SlotFull:
+            if sold_out is not None:
+                sold_out.saw_full(slot.id)
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None

@@ -50,7 +50,7 @@ from booking.appointments import hold
 from booking.appointments.codes import new_code
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.records import refuse
-from booking.appointments.reminders import REMINDER, audiences, reminder_rows
+from booking.appointments.reminders import REMINDER, audiences, first_reminder
 from booking.appointments.store import ballot_pending
 from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
@@ -206,7 +206,11 @@ async def apply(session: AsyncSession, appts: Sequence[Appointment], t: Transiti
             AppointmentParty.appointment_id.in_(ids)).values(active=False))  # type: ignore[attr-defined]
         # a closed day's seats are not to be taken again
         await _seats_freed(session, appts, now, refill=t is not CLOSE_DAY)
+    if t.target != S.CONFIRMED:
+        for appt in appts:
+            appt.remind_at = None  # no reminder is derived for it any more
     if was_confirmed and t.target != S.CONFIRMED:
+        # and none handed on already goes out
         await cancel_pending(session, "appointment", [a.id for a in was_confirmed], kinds=(REMINDER,))
     applications = await _settle_holds(session, held, t, by, actor, now, reason)
     await add_rows(session, await _notices(session, appts, t, by, applications, office, now), now)
@@ -278,9 +282,9 @@ async def _notices(session: AsyncSession, appts: Sequence[Appointment], t: Trans
                 payload = {"by": "couple" if by is Actor.COUPLE else "office"}
                 rows += messages(t.notice, "appointment", appt.id, appt.sequence, who, locale, now,
                                  payload=payload)
-            if t.target == S.CONFIRMED:
-                assert office is not None, "reminders need the office"
-                rows += reminder_rows(appt.id, appt.sequence, who, locale, appt.starts_at, office, now)
+        if t.target == S.CONFIRMED:
+            assert office is not None, "reminders need the office"
+            appt.remind_at = first_reminder(appt.starts_at, office, now)  # derived when due
     return rows
 
 
@@ -314,15 +318,14 @@ async def move_seat(session: AsyncSession, appt: Appointment, new_slot: Slot, no
 async def rewrite_reminders(session: AsyncSession, appt: Appointment, office: OfficeInfo, kind: str,
                             now: datetime) -> None:
     """After a move: the old reminders go, the couple is told (``kind``), and a confirmed
-    appointment gets reminders for its new time."""
+    appointment gets reminders for its new time (derived when due, at the new sequence)."""
     appt.sequence += 1
     appt.updated_at = now
     await cancel_pending(session, "appointment", appt.id, kinds=(REMINDER,))
+    appt.remind_at = first_reminder(appt.starts_at, office, now) if appt.status == S.CONFIRMED else None
     rows = []
     for who, locale in audiences(appt, (await parties_of_many(session, [appt.id]))[appt.id]):
         rows += messages(kind, "appointment", appt.id, appt.sequence, who, locale, now)
-        if appt.status == S.CONFIRMED:
-            rows += reminder_rows(appt.id, appt.sequence, who, locale, appt.starts_at, office, now)
     await add_rows(session, rows, now)
 
 
@@ -385,7 +388,8 @@ async def allot(session: AsyncSession, office: OfficeInfo, service: str, placeme
             "id": p.appointment_id, "code": new_code(), "office_id": office.id, "slot_id": p.slot.id,
             "service": service, "account_id": p.account_id, "booked_by": p.account_id, "channel": "online",
             "status": S.CONFIRMED.value, "starts_at": p.slot.starts_at, "ends_at": p.slot.ends_at,
-            "locale": p.locale, "sequence": 0, "review_reason": None, "created_at": now, "updated_at": now})
+            "locale": p.locale, "sequence": 0, "review_reason": None, "created_at": now, "updated_at": now,
+            "remind_at": first_reminder(p.slot.starts_at, office, now)})
         stored = [{
             "id": uuid.uuid4(), "appointment_id": p.appointment_id, "position": x.position, "name": x.name,
             "id_type": x.id_type, "id_hash": x.id_hash, "id_enc": x.id_enc, "id_masked": x.id_masked,
@@ -395,7 +399,6 @@ async def allot(session: AsyncSession, office: OfficeInfo, service: str, placeme
         parties += stored
         who = Recipients(p.account_id, next((s["id"] for s in stored if s["position"] == 1), None))
         outbox += messages("appointment.confirmed", "appointment", p.appointment_id, 0, who, p.locale, now)
-        outbox += reminder_rows(p.appointment_id, 0, who, p.locale, p.slot.starts_at, office, now)
     if appointments:
         await session.execute(insert(Appointment), appointments)
         await session.execute(insert(AppointmentParty), parties)

@@ -6,16 +6,28 @@ import uuid
 from typing import Any
 
 from booking.appointments.codes import display_code
+from booking.appointments.reminders import derive_due
 from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
+from booking.notifications.registry import (
+    RenderContext,
+    Rendered,
+    SubjectGone,
+    due_source,
+    notice,
+    office_for,
+    sms_text,
+)
 from booking.offices.catalog import service_title
 from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
+
+
+due_source(derive_due)  # reminders: written by the sweep when due
 
 
 @phone_resolver("appointment")

@@ -7,7 +7,9 @@ the seat (``booked = booked + 1 WHERE booked < capacity``), the appointment (a p
 unique index: one active booking per account and service), its two parties (whose partial
 unique index refuses a person's second active booking), the cross-province application
 when the policy routes the couple to pre-review (its seat is this held seat) and the
-outbox rows.
+outbox rows of what happened (the confirmation); the reminders are not rows: the
+appointment carries the moment of its first one (``remind_at``), and the sweep derives
+them when due (booking.appointments.reminders).
 
 ``PgBookingStore`` does it in one statement on the raw asyncpg connection: data-modifying
 CTEs chained so that each runs only if the previous one wrote, and ``booking_fail()``
@@ -99,6 +101,8 @@ class BookingDraft:
     audit_role: str | None = None
     # an online booking: the ID hash of the party who holds the booking account (实名)
     holder_hash: str | None = None
+    # a confirmed booking: the moment of its first reminder (reminders are derived when due)
+    remind_at: datetime | None = None
 
 
 class SlotFull(Exception):
@@ -149,34 +153,39 @@ class StoredAnswer:
 
 # --- PostgreSQL: one round trip each ---------------------------------------------------
 
-_PG_BOOK = """
+# Written with named parameters (``:name``); ``_numbered`` turns them into asyncpg's $n once,
+# at import, and ``_book_args`` fills them by name.
+_PG_BOOK_NAMED = """
 WITH idem AS (
     INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
-    SELECT $1::uuid, $2::text, $3::text, $4::text, 201, $5::json, $6::timestamptz WHERE $2::text IS NOT NULL
+    SELECT :owner_id::uuid, :key::text, :scope::text, :request_hash::text, 201, :response::json, :now::timestamptz
+    WHERE :key::text IS NOT NULL
     RETURNING 1
-), banned AS (""" + banned_sql("$24::text[]", "$6::timestamptz", "$42::int", "$41::int", "$43::int") + """
+), banned AS (""" + banned_sql(":p_id_hash::text[]", ":now::timestamptz", ":ban_limit::int", ":ban_window_days::int",
+                               ":ban_days::int") + """
 ), bind AS (
     -- an account's first booking binds it to its holder (written once, not on every booking)
-    UPDATE user_account SET id_hash = $54::text
-    WHERE id = $12::uuid AND $54::text IS NOT NULL AND id_hash IS NULL
+    UPDATE user_account SET id_hash = :holder_hash::text
+    WHERE id = :account_id::uuid AND :holder_hash::text IS NOT NULL AND id_hash IS NULL
     RETURNING 1
 ), holder AS (
-    SELECT 1 FROM user_account WHERE id = $12::uuid AND id_hash = $54::text
+    SELECT 1 FROM user_account WHERE id = :account_id::uuid AND id_hash = :holder_hash::text
     UNION ALL SELECT 1 FROM bind
 ), seat AS (
     UPDATE slot SET booked = booked + 1
-    WHERE id = $7::bigint AND booked < capacity AND status = 'open'
-      AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM idem))
-      AND ($54::text IS NULL OR EXISTS (SELECT 1 FROM holder))
+    WHERE id = :slot_id::bigint AND booked < capacity AND status = 'open'
+      AND (:key::text IS NULL OR EXISTS (SELECT 1 FROM idem))
+      AND (:holder_hash::text IS NULL OR EXISTS (SELECT 1 FROM holder))
       AND NOT EXISTS (SELECT 1 FROM banned)
       AND NOT EXISTS (SELECT 1 FROM ballot b WHERE b.office_id = slot.office_id AND b.service = slot.service
                       AND b.day = slot.local_date AND b.state = 'open')
     RETURNING id
 ), appt AS (
     INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
-                             starts_at, ends_at, locale, sequence, review_reason, created_at, updated_at)
-    SELECT $8::uuid, $9::text, $10::int, seat.id, $11::text, $12::uuid, $13::uuid, $14::text, $15::text,
-           $16::timestamptz, $17::timestamptz, $18::text, 0, $19::text, $6::timestamptz, $6::timestamptz
+                             starts_at, ends_at, locale, sequence, review_reason, remind_at, created_at, updated_at)
+    SELECT :appointment_id::uuid, :code::text, :office_id::int, seat.id, :service::text, :account_id::uuid,
+           :booked_by::uuid, :channel::text, :status::text, :starts_at::timestamptz, :ends_at::timestamptz,
+           :locale::text, 0, :review_reason::text, :remind_at::timestamptz, :now::timestamptz, :now::timestamptz
     FROM seat
     RETURNING id
 ), parties AS (
@@ -184,9 +193,11 @@ WITH idem AS (
                                    phone_enc, phone_hash, phone_masked, facts_enc, hukou_province,
                                    service, active)
     SELECT p.id, appt.id, p.position, p.name, p.id_type, p.id_hash, p.id_enc, p.id_masked, p.phone_enc,
-           p.phone_hash, p.phone_masked, p.facts_enc, p.hukou_province, $11::text, true
-    FROM appt, unnest($20::uuid[], $21::smallint[], $22::text[], $23::text[], $24::text[], $25::text[],
-                      $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])
+           p.phone_hash, p.phone_masked, p.facts_enc, p.hukou_province, :service::text, true
+    FROM appt, unnest(:p_id::uuid[], :p_position::smallint[], :p_name::text[], :p_id_type::text[],
+                      :p_id_hash::text[], :p_id_enc::text[], :p_id_masked::text[], :p_phone_enc::text[],
+                      :p_phone_hash::text[], :p_phone_masked::text[], :p_facts_enc::text[],
+                      :p_hukou_province::text[])
          AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
               facts_enc, hukou_province)
     RETURNING 1
@@ -194,39 +205,61 @@ WITH idem AS (
     INSERT INTO cross_province_application (id, appointment_id, office_id, account_id, service, status, route,
                                             policy_period_id, documents_required, answers, hold_expires_at,
                                             version, history, created_at, updated_at)
-    SELECT $44::uuid, appt.id, $10::int, $12::uuid, $11::text, 'submitted', $45::text, $46::int, $47::json,
-           $48::json, $49::timestamptz, 0, $50::json, $6::timestamptz, $6::timestamptz
-    FROM appt WHERE $44::uuid IS NOT NULL
+    SELECT :a_id::uuid, appt.id, :office_id::int, :account_id::uuid, :service::text, 'submitted', :a_route::text,
+           :a_policy_period_id::int, :a_documents_required::json, :a_answers::json,
+           :a_hold_expires_at::timestamptz, 0, :a_history::json, :now::timestamptz, :now::timestamptz
+    FROM appt WHERE :a_id::uuid IS NOT NULL
     RETURNING 1
 ), outbox AS (
     INSERT INTO notification (id, kind, channel, account_id, party_id, locale, subject_type, subject_id,
                               sequence, due_at, not_after, state, next_attempt_at, attempts, payload, created_at)
     SELECT n.id, n.kind, n.channel, n.account_id, n.party_id, n.locale, n.subject_type, n.subject_id, 0,
-           n.due_at, n.not_after, 'pending', n.due_at, 0, n.payload::json, $6::timestamptz
-    FROM appt, unnest($32::uuid[], $33::text[], $34::text[], $35::uuid[], $36::uuid[], $37::text[],
-                      $38::timestamptz[], $39::timestamptz[], $40::text[], $51::text[], $52::uuid[])
+           n.due_at, n.not_after, 'pending', n.due_at, 0, n.payload::json, :now::timestamptz
+    FROM appt, unnest(:o_id::uuid[], :o_kind::text[], :o_channel::text[], :o_account_id::uuid[],
+                      :o_party_id::uuid[], :o_locale::text[], :o_due_at::timestamptz[],
+                      :o_not_after::timestamptz[], :o_payload::text[], :o_subject_type::text[],
+                      :o_subject_id::uuid[])
          AS n(id, kind, channel, account_id, party_id, locale, due_at, not_after, payload, subject_type,
               subject_id)
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_entry (at, actor_id, actor_role, office_id, action, target_type, target_id, outcome, detail)
-    SELECT $6::timestamptz, $13::uuid, $53::text, $10::int, 'appointment.book_counter', 'appointment',
-           appt.id::text, 'ok', json_build_object('slot_id', $7::bigint)
-    FROM appt WHERE $53::text IS NOT NULL
+    SELECT :now::timestamptz, :booked_by::uuid, :audit_role::text, :office_id::int, 'appointment.book_counter',
+           'appointment', appt.id::text, 'ok', json_build_object('slot_id', :slot_id::bigint)
+    FROM appt WHERE :audit_role::text IS NOT NULL
     RETURNING 1
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
                  + (SELECT count(*) FROM application) + (SELECT count(*) FROM audit)
-            WHEN $54::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holder) THEN booking_fail('holder_mismatch')
+            WHEN :holder_hash::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holder)
+                THEN booking_fail('holder_mismatch')
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
             WHEN EXISTS (SELECT 1 FROM slot s JOIN ballot b ON b.office_id = s.office_id AND b.service = s.service
-                         AND b.day = s.local_date AND b.state = 'open' WHERE s.id = $7::bigint)
+                         AND b.day = s.local_date AND b.state = 'open' WHERE s.id = :slot_id::bigint)
                 THEN booking_fail('ballot_pending')
-            WHEN EXISTS (SELECT 1 FROM slot WHERE id = $7::bigint AND status <> 'open')
+            WHEN EXISTS (SELECT 1 FROM slot WHERE id = :slot_id::bigint AND status <> 'open')
                 THEN booking_fail('slot_closed')
             ELSE booking_fail('slot_full') END
 """
+
+_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters as asyncpg's ``$n``, and the names in their order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PARAMETER.sub(number, sql), tuple(names)
+
+
+_PG_BOOK, _PG_BOOK_PARAMETERS = _numbered(_PG_BOOK_NAMED)
 
 _encode = msgspec.json.Encoder()
 
@@ -238,30 +271,42 @@ def _json(value: Any) -> str:
 _HASH_IN_DETAIL = re.compile(r"=\(([0-9a-f]{64}),")
 
 
-def _book_args(d: BookingDraft) -> list[Any]:
+def _book_values(d: BookingDraft) -> dict[str, Any]:
+    """The statement's parameters, by name."""
     c = d.claim
     p = d.parties
     o = d.outbox
     a = d.application
-    return [
-        c.owner_id if c else d.booked_by, c.key if c else None, c.scope if c else None,
-        c.request_hash if c else None, _json(d.response), d.now,
-        d.slot_id, d.appointment_id, d.code, d.office_id, d.service, d.account_id, d.booked_by, d.channel,
-        d.status, d.starts_at, d.ends_at, d.locale, d.review_reason,
-        [x.id for x in p], [x.position for x in p], [x.name for x in p], [x.id_type for x in p],
-        [x.id_hash for x in p], [x.id_enc for x in p], [x.id_masked for x in p], [x.phone_enc for x in p],
-        [x.phone_hash for x in p], [x.phone_masked for x in p], [x.facts_enc for x in p],
-        [x.hukou_province for x in p],
-        [r.id for r in o], [r.kind for r in o], [r.channel for r in o], [r.account_id for r in o],
-        [r.party_id for r in o], [r.locale for r in o], [r.due_at for r in o], [r.not_after for r in o],
-        [_json(r.payload) for r in o],
-        d.no_show.window_days, d.no_show.limit, d.no_show.ban_days,
-        a.id if a else None, a.route if a else None, a.policy_period_id if a else None,
-        _json(a.documents_required) if a else None, _json(a.answers) if a else None,
-        a.hold_expires_at if a else None, _json(a.history) if a else None,
-        [r.subject_type for r in o], [r.subject_id for r in o],
-        d.audit_role, d.holder_hash,
-    ]
+    return {
+        "owner_id": c.owner_id if c else d.booked_by, "key": c.key if c else None, "scope": c.scope if c else None,
+        "request_hash": c.request_hash if c else None, "response": _json(d.response), "now": d.now,
+        "slot_id": d.slot_id, "appointment_id": d.appointment_id, "code": d.code, "office_id": d.office_id,
+        "service": d.service, "account_id": d.account_id, "booked_by": d.booked_by, "channel": d.channel,
+        "status": d.status, "starts_at": d.starts_at, "ends_at": d.ends_at, "locale": d.locale,
+        "review_reason": d.review_reason, "remind_at": d.remind_at,
+        "p_id": [x.id for x in p], "p_position": [x.position for x in p], "p_name": [x.name for x in p],
+        "p_id_type": [x.id_type for x in p], "p_id_hash": [x.id_hash for x in p], "p_id_enc": [x.id_enc for x in p],
+        "p_id_masked": [x.id_masked for x in p], "p_phone_enc": [x.phone_enc for x in p],
+        "p_phone_hash": [x.phone_hash for x in p], "p_phone_masked": [x.phone_masked for x in p],
+        "p_facts_enc": [x.facts_enc for x in p], "p_hukou_province": [x.hukou_province for x in p],
+        "o_id": [r.id for r in o], "o_kind": [r.kind for r in o], "o_channel": [r.channel for r in o],
+        "o_account_id": [r.account_id for r in o], "o_party_id": [r.party_id for r in o],
+        "o_locale": [r.locale for r in o], "o_due_at": [r.due_at for r in o],
+        "o_not_after": [r.not_after for r in o], "o_payload": [_json(r.payload) for r in o],
+        "o_subject_type": [r.subject_type for r in o], "o_subject_id": [r.subject_id for r in o],
+        "ban_window_days": d.no_show.window_days, "ban_limit": d.no_show.limit, "ban_days": d.no_show.ban_days,
+        "a_id": a.id if a else None, "a_route": a.route if a else None,
+        "a_policy_period_id": a.policy_period_id if a else None,
+        "a_documents_required": _json(a.documents_required) if a else None,
+        "a_answers": _json(a.answers) if a else None, "a_hold_expires_at": a.hold_expires_at if a else None,
+        "a_history": _json(a.history) if a else None,
+        "audit_role": d.audit_role, "holder_hash": d.holder_hash,
+    }
+
+
+def _book_args(d: BookingDraft) -> list[Any]:
+    values = _book_values(d)
+    return [values[name] for name in _PG_BOOK_PARAMETERS]
 
 
 class PgBookingStore:
@@ -343,7 +388,7 @@ class SqlBookingStore:
                 id=d.appointment_id, code=d.code, office_id=d.office_id, slot_id=d.slot_id, service=d.service,
                 account_id=d.account_id, booked_by=d.booked_by, channel=d.channel, status=d.status,
                 starts_at=d.starts_at, ends_at=d.ends_at, locale=d.locale, sequence=0,
-                review_reason=d.review_reason, created_at=d.now, updated_at=d.now))
+                review_reason=d.review_reason, remind_at=d.remind_at, created_at=d.now, updated_at=d.now))
             try:
                 await session.flush()
             except IntegrityError as exc:

@@ -81,6 +81,24 @@ def notice(kind: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
+# Messages derived from a subject's facts when they fall due (an appointment's reminders),
+# written into the outbox by the sweep: each source claims one batch in the session it is
+# given (the sweep commits) and says how many subjects it claimed and which channels'
+# messages it wrote as dropped.
+DueSource = Callable[..., Awaitable[Any]]
+_DUE_SOURCES: list[DueSource] = []
+
+
+def due_source(fn: DueSource) -> DueSource:
+    _DUE_SOURCES.append(fn)
+    return fn
+
+
+def due_sources() -> list[DueSource]:
+    load_renderers()
+    return list(_DUE_SOURCES)
+
+
 def renderer_for(kind: str) -> Renderer | None:
     load_renderers()
     return _RENDERERS.get(kind)

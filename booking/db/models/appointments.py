@@ -61,6 +61,9 @@ class Appointment(SQLModel, table=True):
         # the no-show sweep: confirmed appointments whose slot is over
         Index("ix_appointment_unchecked", "starts_at", postgresql_where=text("status = 'confirmed'"),
               sqlite_where=text("status = 'confirmed'")),
+        # the reminder sweep: confirmed appointments whose next reminder is due
+        Index("ix_appointment_remind_at", "remind_at", postgresql_where=text("remind_at IS NOT NULL"),
+              sqlite_where=text("remind_at IS NOT NULL")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
@@ -92,6 +95,10 @@ class Appointment(SQLModel, table=True):
     # when the parties' personal data was removed, a while after the appointment ended
     # (booking.ops.retention); the appointment's own facts stay
     anonymised_at: datetime | None = utc_field(nullable=True)
+    # the moment of the next reminder not yet handed to the outbox, while confirmed (None:
+    # no reminder left); reminders are derived from the start and the office's rules when
+    # due (booking.appointments.reminders), not written as outbox rows at booking time
+    remind_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)
 
