@@ -11,7 +11,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from booking import __version__
@@ -33,6 +33,7 @@ from booking.observability import api_observability
 from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
 from booking.observability.tracing import setup_tracing
 from booking.offices.controllers import OfficeController
+from booking.openapi import allowed_methods, docs_page, document_truthfully, fix_allow
 from booking.ops.controllers import OpsController
 from booking.peakdays.controllers import PeakDayController
 from booking.runtime import Runtime
@@ -112,13 +113,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             body_limits, json_max_bytes=settings.json_max_bytes, upload_max_bytes=settings.upload_max_bytes)],
         request_class=BoundedRequest,
         multipart_form_part_limit=MULTIPART_PART_LIMIT,
-        before_send=[count_unmatched],
+        before_send=[count_unmatched, fix_allow],
         lifespan=[lifespan, api_observability(runtime)],
         openapi_config=OpenAPIConfig(
             title="Marriage registration booking API (婚姻登记预约)",
             version=__version__,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[docs_page()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         # the largest body of any route; body_limits bounds each route to what it takes
         request_max_body_size=settings.upload_max_bytes + MULTIPART_OVERHEAD,
     )
+    document_truthfully(app)
+    app.state.allowed_methods = allowed_methods(app)
     app.state.runtime = runtime
     app.state.jwt_auth = jwt_auth
     app.state.default_locale = settings.default_locale

@@ -340,6 +340,12 @@ def problem_for_status(status: int) -> Problem:
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
         return problem_response(request, MalformedBody())
+    detailed = getattr(exc.__cause__, "errors", None)
+    if exc.status_code == 500 and isinstance(detailed, list) and detailed and isinstance(detailed[0], dict) \
+            and "loc" in detailed[0]:
+        # A body field named like one of the handler's dependencies (``locale``) makes Litestar
+        # take the body's validation error for its own and answer 500: it is the caller's 422.
+        return problem_response(request, InvalidInput(errors=pydantic_field_errors(detailed)))
     problem = problem_for_status(exc.status_code)
     if exc.headers:
         problem.headers.update(exc.headers)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from booking.errors import invalid
@@ -20,10 +21,46 @@ def invalid_value(message_id: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError("booking", message_id, ctx or None)
 
 
+def _leaf_types(annotation: Any) -> frozenset[Any]:
+    args = get_args(annotation)
+    if not args:
+        return frozenset({annotation})
+    if get_origin(annotation) is Literal:
+        return frozenset(type(a) for a in args)
+    if get_origin(annotation) is Annotated:
+        return _leaf_types(args[0])
+    if get_origin(annotation) in (list, dict, set, tuple, frozenset):
+        return frozenset({get_origin(annotation)})
+    return frozenset().union(*(_leaf_types(a) for a in args))
+
+
+_NUMBERS = (int, float, Decimal)
+
+
 class Schema(BaseModel):
-    """Input schemas refuse unknown fields: a client cannot set what it does not own."""
+    """Input schemas refuse unknown fields: a client cannot set what it does not own.
+
+    And no coercion the document does not state: ``true`` is not the number 1, nor ``0`` the
+    date 1970-01-01 (pydantic's lax mode takes both), so what the schema calls invalid is."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool | int | float) and info.field_name is not None:
+            types = _leaf_types(cls.model_fields[info.field_name].annotation)
+            if not isinstance(value, bool) and bool in types and not any(
+                    isinstance(t, type) and issubclass(t, _NUMBERS) and t is not bool for t in types):
+                raise invalid_value("Must be true or false.")
+            if isinstance(value, bool):
+                if bool not in types and any(isinstance(t, type) and issubclass(t, _NUMBERS) for t in types):
+                    if int in types:
+                        raise invalid_value("Must be a whole number.")
+                    raise invalid_value("Must be a number.")
+            elif not any(isinstance(t, type) and issubclass(t, _NUMBERS) for t in types) and Any not in types:
+                raise invalid_value("Has an invalid value.")  # e.g. a Unix time for a date
+        return value
 
 
 class Output(BaseModel):
@@ -39,7 +76,10 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+# the schema states the same rule (surrounding blanks are stripped before it applies)
+EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}\s*$"
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email),
+                  Field(json_schema_extra={"pattern": EMAIL_PATTERN})]
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _INTL = re.compile(r"^\+[0-9]{7,15}$")
@@ -55,9 +95,14 @@ def _phone(value: str) -> str:
     raise invalid_value("Must be a mobile phone number.")
 
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_phone)]
+# blanks and hyphens anywhere; a mainland mobile (optionally +86) or an international number
+PHONE_PATTERN = (r"^[\s-]*(\+[\s-]*8[\s-]*6[\s-]*)?1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+                 r"|^[\s-]*\+([\s-]*[0-9]){7,15}[\s-]*$")
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_phone),
+                  Field(json_schema_extra={"pattern": PHONE_PATTERN})]
 
-Locale = Annotated[str, AfterValidator(lambda v: _locale(v))]
+LOCALE_PATTERN = r"^\s*([zZ][hH]([-_]([cC][nN]|[hH][aA][nN][sS]([-_][cC][nN])?))?|[eE][nN][^\n]*)\s*$"
+Locale = Annotated[str, AfterValidator(lambda v: _locale(v)), Field(json_schema_extra={"pattern": LOCALE_PATTERN})]
 
 
 def _locale(value: str) -> str:
@@ -120,7 +165,25 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-PlainText = AfterValidator(_no_control_characters)
+class _Checked:
+    """An after-validator that also states its rule in the JSON Schema (a pattern)."""
+
+    def __init__(self, check: Any, pattern: str) -> None:
+        self.check, self.pattern = check, pattern
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
+        rendered = handler(schema)
+        rendered["pattern"] = self.pattern
+        return rendered
+
+
+# no C0/C1 control character but tab, line feed and carriage return
+PlainText = _Checked(_no_control_characters, "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")
 
 
 def _local_time(value: time) -> time:
@@ -142,4 +205,6 @@ def _one_line(value: str) -> str:
     return value
 
 
-OneLine = AfterValidator(_one_line)
+# the pattern states the controls and separators; "printable" (no format or unassigned
+# character, no blank but the space) is more than a pattern can say
+OneLine = _Checked(_one_line, "^[^\\x00-\\x1f\\x7f-\\xa0\\u2028\\u2029]*$")

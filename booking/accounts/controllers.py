@@ -49,7 +49,8 @@ class AuthController(Controller):
         account = await services.register_couple(session, runtime, data)
         return RegisteredOut(id=account.id, email=account.email)
 
-    @post("/login", exclude_from_auth=True, status_code=200, summary="Exchange email and password for a token",
+    @post("/login", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Exchange email and password for a token",
           guards=[rate_limited("login")],
           description="Couples get the access token. Clerks and admins with a second factor (required in "
           "production) get `mfa_required: true` and an `mfa_token` instead: then POST /api/v1/auth/mfa/enrol "
@@ -71,7 +72,8 @@ class AuthController(Controller):
                                    enrolled=account.totp_enabled_at is not None)
         return _access(request, runtime, account)
 
-    @post("/mfa/enrol", exclude_from_auth=True, status_code=200, summary="Staff: start setting up TOTP",
+    @post("/mfa/enrol", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Staff: start setting up TOTP",
           guards=[rate_limited("login")],
           description="With the `mfa_token` of a login whose account has no second factor yet: a new secret "
           "for an authenticator app. Confirm it with POST /api/v1/auth/mfa/verify and its first code.")
@@ -81,7 +83,8 @@ class AuthController(Controller):
         secret, uri = await mfa.start_enrolment(session, runtime, account.id)
         return MfaEnrolOut(secret=secret, otpauth_uri=uri)
 
-    @post("/mfa/verify", exclude_from_auth=True, status_code=200, summary="Staff: the second step of a login",
+    @post("/mfa/verify", exclude_from_auth=True, status_code=200,
+          opt={"problems": [401]}, summary="Staff: the second step of a login",
           guards=[rate_limited("login")],
           description="The `mfa_token` and a TOTP `code` (or a `recovery_code`): the access token. At "
           "enrolment the first code confirms the secret and the answer carries ten one-time recovery codes.")

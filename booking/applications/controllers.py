@@ -91,6 +91,7 @@ class ApplicationController(Controller):
         return Response(body, status_code=status)
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", guards=[requires_account],
+         opt={"media_types": ["application/pdf", "image/jpeg", "image/png"]},
          summary="Read a scan (its couple; clerks of the office, audited)")
     async def read_document(
         self, application_id: FromPath[uuid.UUID], document_id: FromPath[uuid.UUID],

@@ -105,7 +105,7 @@ class AppointmentController(Controller):
     ) -> Response[AppointmentOut]:
         return Response(await reschedule(runtime, session, principal, appointment_id, data.slot_id))
 
-    @get("/{appointment_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
+    @get("/{appointment_id:uuid}/invite.ics", guards=[requires_account], opt={"media_types": ["text/calendar"]}, summary="Calendar invite (iCalendar)",
          description="METHOD:REQUEST while the appointment stands, CANCEL once cancelled; same UID, "
          "SEQUENCE raised on every change. Text in the caller's language.")
     async def invite(
@@ -116,7 +116,7 @@ class AppointmentController(Controller):
         return Response(body, media_type=f"text/calendar; method={method}",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
-    @get("/{appointment_id:uuid}/qr.svg", guards=[requires_account], summary="QR code of the booking code")
+    @get("/{appointment_id:uuid}/qr.svg", guards=[requires_account], opt={"media_types": ["image/svg+xml"]}, summary="QR code of the booking code")
     async def qr(
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],

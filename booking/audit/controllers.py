@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,8 @@ from booking.audit.services import list_entries
 from booking.errors import invalid
 from booking.i18n import lazy
 from booking.schemas import Offset, Output
+
+_ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")
 
 
 class AuditEntryOut(Output):
@@ -46,6 +49,7 @@ class AuditController(Controller):
     @get("/", summary="The audit log, newest first (admins)")
     async def list_audit(
         self,
+        request: Request[Any, Any, Any],
         session: NamedDependency[AsyncSession],
         office_id: Annotated[int | None, QueryParameter()] = None,
         action: Annotated[str | None, QueryParameter(
@@ -57,6 +61,9 @@ class AuditController(Controller):
         offset: Offset = 0,
     ) -> AuditList:
         for name, moment in (("from", since), ("to", until)):
+            # a date-time as the document says, not a Unix time (which msgspec would also read)
+            if moment is not None and not _ISO.match(request.query_params.get(name, "")):
+                raise invalid(name, lazy("Give the time with its UTC offset."))
             if moment is not None and moment.tzinfo is None:
                 raise invalid(name, lazy("Give the time with its UTC offset."))
         rows, total = await list_entries(session, office_id=office_id, action=action, limit=limit, offset=offset,

@@ -64,7 +64,7 @@ class CalendarFeedController(Controller):
                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> None:
         await feeds.revoke_feed(session, principal, feed_id, runtime.clock.now())
 
-    @get("/{feed_file:str}", exclude_from_auth=True, summary="A feed, by its secret URL (`<token>.ics`)")
+    @get("/{feed_file:str}", exclude_from_auth=True, opt={"media_types": ["text/calendar"]}, summary="A feed, by its secret URL (`<token>.ics`)")
     async def read(self, feed_file: FromPath[str], session: NamedDependency[AsyncSession],
                    runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[bytes]:
         token, suffix = feed_file[:-4], feed_file[-4:]

@@ -125,7 +125,7 @@ class EventController(Controller):
         return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset,
                           counts=counts)
 
-    @get("/{event_id:uuid}/signups.csv", guards=[requires_staff], summary="Export the sign-ups as CSV (organisers)",
+    @get("/{event_id:uuid}/signups.csv", guards=[requires_staff], opt={"media_types": ["text/csv"]}, summary="Export the sign-ups as CSV (organisers)",
          description="ID numbers and phones masked unless `reveal=true`; every export is audited.")
     async def export(
         self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
@@ -204,7 +204,8 @@ class SignupController(Controller):
     ) -> SignupRevealOut:
         return await desk.reveal(runtime, session, principal, signup_id)
 
-    @get("/{signup_id:uuid}/invite.ics", guards=[requires_account], summary="Calendar invite (iCalendar)",
+    @get("/{signup_id:uuid}/invite.ics", guards=[requires_account],
+         opt={"media_types": ["text/calendar"], "problems": [409]}, summary="Calendar invite (iCalendar)",
          description="The couple's own copy names them as attendee: METHOD:REQUEST while they hold a place "
          "(STATUS:TENTATIVE until approved), CANCEL once cancelled, rejected or the event is cancelled. The "
          "organisers' copy is METHOD:PUBLISH without attendees (STATUS:CANCELLED once over). One UID per "
@@ -222,7 +223,7 @@ class EventFeedController(Controller):
     path = "/api/v1/calendars/offices/{office_id:int}"
     tags = ["events"]
 
-    @get("/events.ics", exclude_from_auth=True, summary="The office's events as a public calendar feed",
+    @get("/events.ics", exclude_from_auth=True, opt={"media_types": ["text/calendar"]}, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
         self, office_id: PathId, session: NamedDependency[AsyncSession],

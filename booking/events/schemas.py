@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
 
 from booking.offices.schemas import Timezone
 from booking.parties.schemas import Parties, PartyName, PartyOut, PartyRevealed
@@ -52,8 +52,14 @@ Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 OptAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), OneLine]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# a number, or its decimal text, as the schema says (pydantic's own text pattern admits "")
 Money = Annotated[Decimal, Field(gt=0, le=Decimal("100000000"), decimal_places=2,
-                                 description="in yuan (CNY), at most two decimals")]
+                                 description="in yuan (CNY), at most two decimals"),
+                  WithJsonSchema({"anyOf": [
+                      {"type": "number", "exclusiveMinimum": 0, "maximum": 100000000, "multipleOf": 0.01},
+                      {"type": "string",
+                       "pattern": r"^\s*\+?0*([1-9][0-9]{0,7}(\.[0-9]{1,2})?|100000000(\.0{1,2})?)\s*$"}],
+                      "description": "in yuan (CNY), at most two decimals"})]
 
 
 class EligibilityIn(Schema):

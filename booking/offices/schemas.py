@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from booking.offices.catalog import ServiceName
 from booking.offices.rules import BookingRules
-from booking.regions import is_province
+from booking.regions import PROVINCES, is_province
 from booking.schemas import Email, OneLine, Output, Schema, invalid_value
 
 
@@ -27,8 +27,10 @@ def _timezone(value: str) -> str:
     return value
 
 
-ProvinceCode = Annotated[str, AfterValidator(_province)]
-Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+# what the validators accept, stated in the schema too (a client's own validation agrees)
+ProvinceCode = Annotated[str, AfterValidator(_province), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone),
+                     Field(json_schema_extra={"enum": sorted(available_timezones())})]
 OfficeCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name200 = Annotated[Text200, OneLine]  # e-mail sender names and calendar ORGANIZERs
@@ -54,7 +56,8 @@ class OfficeCreate(Schema):
     timezone: Timezone = "Asia/Shanghai"
     email: Email | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
-    services: Annotated[list[ServiceName], Field(min_length=1), AfterValidator(_services)]
+    services: Annotated[list[ServiceName], Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+                       AfterValidator(_services)]
     rules: BookingRules = Field(default_factory=BookingRules)
 
     @field_validator("division_code")
@@ -77,7 +80,8 @@ class OfficeUpdate(Schema):
     timezone: Timezone | None = None
     email: Email | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
-    services: Annotated[list[ServiceName], Field(min_length=1), AfterValidator(_services)] | None = None
+    services: Annotated[list[ServiceName], Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+                       AfterValidator(_services)] | None = None
     rules: BookingRules | None = None
     is_active: bool | None = None
 

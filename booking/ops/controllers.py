@@ -9,23 +9,41 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from booking.runtime import Runtime
 from booking.worker import live_workers
 
 
+class Health(msgspec.Struct, frozen=True):
+    status: str = "ok"
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    status: str = msgspec.field(default="ok")
+    """ok, degraded (Redis does not answer: still serving) or unavailable (no database)"""
+    checks: dict[str, Any] = msgspec.field(default_factory=dict)
+    """database, redis, workers, worker_heartbeat, and the configured probes"""
+
+
+_HEALTHY = Health()
+
+
 class OpsController(Controller):
     tags = ["operations"]
 
     @get("/health", exclude_from_auth=True, summary="Liveness: the process answers")
-    async def health(self) -> dict[str, str]:
-        return {"status": "ok"}
+    async def health(self) -> Health:
+        return _HEALTHY
 
-    @get("/ready", exclude_from_auth=True, summary="Readiness: the database (and Redis, when configured) answer")
-    async def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
+    @get("/ready", exclude_from_auth=True, summary="Readiness: the database (and Redis, when configured) answer",
+         responses={503: ResponseSpec(Readiness, generate_examples=False,
+                                      description="The database does not answer: `checks` says what failed")})
+    async def ready(self, runtime: NamedDependency[Runtime]) -> Response[Readiness]:
         checks: dict[str, Any] = {}
         ok, degraded = True, False
         try:
@@ -50,4 +68,4 @@ class OpsController(Controller):
         for name, probe in runtime.extras.get("readiness_probes", {}).items():
             checks[name] = await probe()
         status = "unavailable" if not ok else "degraded" if degraded else "ok"
-        return Response({"status": status, "checks": checks}, status_code=200 if ok else 503)
+        return Response(Readiness(status=status, checks=checks), status_code=200 if ok else 503)

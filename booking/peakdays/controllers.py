@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,21 +31,22 @@ class PeakDayController(Controller):
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
         office_id: Annotated[int | None, QueryParameter(ge=1, le=INT_MAX)] = None,
-    ) -> Response[PeakDayList]:
+    ) -> PeakDayList:
         today = runtime.clock.now().astimezone(services.CHINA).date()
         first, last = services.default_range(today, check_date("from", start), check_date("to", end))
         services.check_span(first, last)
-        return Response({"data": await services.peak_days(session, first, last, locale, office_id)})
+        return PeakDayList(data=[PeakDayOut.model_validate(d)
+                                 for d in await services.peak_days(session, first, last, locale, office_id)])
 
     @post("/offices/{office_id:int}/peak-days", guards=[requires_staff], status_code=201,
           summary="Add a peak day of the office's own (clerks of the office)")
     async def add(
         self, office_id: PathId, data: JSONBody[OfficePeakDayIn], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], locale: NamedDependency[str],
-    ) -> Response[PeakDayOut]:
+    ) -> PeakDayOut:
         row = await services.add_office_peak_day(session, principal, office_id, data)
         listed = await services.peak_days(session, row.day, row.day, locale, office_id)
-        return Response(listed[0], status_code=201)
+        return PeakDayOut.model_validate(listed[0])
 
     @delete("/offices/{office_id:int}/peak-days/{day:date}", guards=[requires_staff], status_code=204,
             summary="Remove one of the office's own peak days (clerks of the office)")

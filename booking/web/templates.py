@@ -150,3 +150,8 @@ def environment() -> Environment:
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def static_url(name: str) -> str:
+    """An asset's URL under /static with its content digest (the docs page at /schema uses it)."""
+    return _static(name)
