@@ -89,14 +89,14 @@ async def _enter(address: str, connections: int, ballot_id: str, accounts: list[
 
 
 async def _draw(url: str, keys: dict[str, str], ballot_id: str) -> float:
+    from booking.background.wiring import register_areas
     from booking.ballots.draw import run_draw
     from booking.runtime import Runtime
     from booking.settings import Settings
-    from booking.wiring import wire
 
     runtime = Runtime.build(Settings(database_url=url, secret_key=keys["BOOKING_SECRET_KEY"],
                                      data_key=keys["BOOKING_DATA_KEY"], data_dir="/tmp/booking-bench"))
-    wire(runtime)
+    register_areas()
     try:
         started = time.perf_counter()
         assert await run_draw(runtime, uuid.UUID(ballot_id))

@@ -65,9 +65,9 @@ async def run(rt, accounts, slots, label: str, profile: bool = False) -> None:  
 
 
 async def main(args: argparse.Namespace) -> None:
+    from booking.background.wiring import register_areas
     from booking.runtime import Runtime
     from booking.settings import Settings
-    from booking.wiring import wire
 
     async with bench_database() as (dsn, url):
         keys = bench_secrets()
@@ -77,7 +77,7 @@ async def main(args: argparse.Namespace) -> None:
         settings = Settings(database_url=url, secret_key=keys["BOOKING_SECRET_KEY"], data_key=keys["BOOKING_DATA_KEY"],
                             env="development", db_fast_pool_size=1, data_dir="/tmp/booking-bench")
         rt = Runtime.build(settings)
-        wire(rt)
+        register_areas()
         try:
             print(load_line())
             warm = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], 200)

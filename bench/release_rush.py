@@ -42,11 +42,11 @@ from common import (
     pg_cost_line,
     pg_snapshot,
     print_outcomes,
-    server_cpu,
     raw_booking_primitive,
     running_server,
     seed_office,
     seed_slots,
+    server_cpu,
 )
 
 

@@ -11,7 +11,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from booking import __version__
@@ -20,12 +19,14 @@ from booking.accounts.tokens import build_jwt_auth
 from booking.applications.controllers import ApplicationController, ApplicationQueueController
 from booking.appointments.controllers import AppointmentController, DeskController
 from booking.audit.controllers import AuditController
+from booking.background.lifespan import start_background, stop_background
+from booking.background.wiring import register_areas
 from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
-from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.deps import provide_locale, provide_principal, provide_runtime, provide_session
-from booking.errors import exception_handlers
+from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.events.controllers import EventController, EventFeedController, SignupController
+from booking.http.problems import exception_handlers
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
@@ -43,7 +44,6 @@ from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
 from booking.web import web_handlers
 from booking.web.templates import template_config
-from booking.wiring import wire
 
 CONTROLLERS: list[Any] = [
     OpsController,
@@ -82,14 +82,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     if runtime is None:
         runtime = Runtime.build(settings or get_settings())
     settings = runtime.settings
-    wire(runtime)
+    register_areas()
     setup_tracing("booking-api")
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from booking.background import start_background, stop_background
-
         await start_background(runtime)
         try:
             yield

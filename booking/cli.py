@@ -74,7 +74,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     # One process with its own /metrics endpoint: it must not add itself to the API
     # processes' multi-process sums (read before prometheus_client is first imported).
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    from booking.worker import run_worker
+    from booking.background.worker import run_worker
 
     settings = _settings()
     if not settings.redis_url:

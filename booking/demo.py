@@ -178,9 +178,6 @@ async def seed_events(runtime: Runtime, session: AsyncSession, offices: list[Off
     not yet over (so a second run adds nothing)."""
     from booking.events.schemas import EligibilityIn, EventCreate
     from booking.events.services import create_event
-    from booking.offices.directory import OfficeDirectory
-
-    runtime.extras.setdefault("offices", OfficeDirectory(runtime.db, ttl_seconds=0))
     now = runtime.clock.now()
     lines = []
     for office in offices:

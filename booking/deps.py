@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.errors import Unauthorized, request_locale
+from booking.errors import Unauthorized
+from booking.http.problems import request_locale
 from booking.runtime import Runtime
 
 

@@ -1,7 +1,9 @@
-"""``Idempotency-Key`` for creating endpoints off the hot path (DESIGN.md 4.3).
+"""``Idempotency-Key`` for creating endpoints (DESIGN.md 4.3): one claim, one replay.
 
-The booking write has its own single-statement version (``appointments/store.py``); every
-other creating service uses this, inside its own transaction:
+The booking write claims the key inside its single statement (``appointments/store.py``,
+with this claim's fields) and, when another request with the key got there first, replays
+that request's answer with ``stored_answer``. Every other creating service uses the claim
+inside its own transaction:
 
     claim = IdempotencyClaim.of(rt, principal.id, key, "event.create", body)
     if claim is not None and (answer := await claim.take(session, now)) is not None:
@@ -58,9 +60,17 @@ class IdempotencyClaim:
         return cls(owner_id, key, scope, fingerprint(rt.vault, scope, body))
 
     def _answer(self, record: IdempotencyRecord) -> tuple[int, dict[str, Any]]:
+        """The replay: the first answer, to the same request only."""
         if record.scope != self.scope or record.request_hash != self.request_hash:
             raise IdempotencyKeyReused()
         return record.status_code, record.response
+
+    async def stored_answer(self, db: Any) -> tuple[int, dict[str, Any]] | None:
+        """The answer an earlier request with this key committed, replayed; None when there is
+        none (for a write that claims the key by itself, outside a session of ours)."""
+        async with db.session() as session:
+            record = await session.get(IdempotencyRecord, (self.owner_id, self.key))
+            return None if record is None else self._answer(record)
 
     async def take(self, session: AsyncSession, now: datetime | None = None) -> tuple[int, dict[str, Any]] | None:
         """The stored answer of an earlier request with this key, or None once the key is

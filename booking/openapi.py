@@ -25,26 +25,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Litestar
-from pydantic import BaseModel
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
+    Link,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
-    Link,
     Parameter,
     Reference,
     Schema,
 )
 from litestar.routes import HTTPRoute
+from pydantic import BaseModel
 
 from booking.accounts import guards
-from booking.errors import PROBLEM_JSON
+from booking.http.problems import PROBLEM_JSON
 
 # paths the bearer middleware never looks at (booking.accounts.tokens.build_jwt_auth)
 PUBLIC_PREFIXES = ("/health", "/ready", "/schema", "/metrics")

@@ -9,7 +9,15 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from booking.errors import invalid
@@ -208,3 +216,9 @@ def _one_line(value: str) -> str:
 # the pattern states the controls and separators; "printable" (no format or unassigned
 # character, no blank but the space) is more than a pattern can say
 OneLine = _Checked(_one_line, "^[^\\x00-\\x1f\\x7f-\\xa0\\u2028\\u2029]*$")
+
+
+class CheckInIn(Schema):
+    """A booking code typed or scanned at a desk (an appointment's or a sign-up's)."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]

@@ -11,8 +11,13 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Actor, Office, create_office, make_actor, weekday_schedule
-from tests.helpers import phone, resident_id
+from tests.factories import (
+    Actor,
+    Office,
+    open_office,
+    phone,
+    resident_id,
+)
 
 PEAK_DAY = "2027-05-20"
 # 2027-04-20 10:00 in Shanghai: a month before 5·20, before the ballot's window opens
@@ -40,20 +45,7 @@ def couple_of(i: int, region: str = "440106", hukou: str | None = "44") -> list[
 async def peak_office(client: httpx.AsyncClient, runtime: Any, admin: Actor, capacity: int = 50) -> Office:
     """An office open Monday to Friday, 09:00 and 14:00, ``capacity`` seats each, with slots
     from late April to 5·20 (2027's 调休 is not announced yet: generated with the override)."""
-    created = await create_office(client, admin)
-    clerk = await make_actor(runtime, "clerk", created["id"])
-    await client.put(f"/api/v1/offices/{created['id']}/schedule", json=weekday_schedule(capacity=capacity),
-                     headers=clerk.headers)
-    generated = await client.post(f"/api/v1/offices/{created['id']}/slots/generate", headers=clerk.headers,
-                                  json={"from": "2027-04-26", "to": "2027-05-21", "allow_unannounced_years": True})
-    assert generated.status_code == 200, generated.text
-    return Office(created["id"], clerk)
-
-
-async def other_clerk(client: httpx.AsyncClient, runtime: Any, admin: Actor) -> Actor:
-    """A clerk of another office."""
-    other = await create_office(client, admin, code="GZ-OTHER")
-    return await make_actor(runtime, "clerk", other["id"])
+    return await open_office(client, runtime, admin, capacity=capacity, dates=("2027-04-26", "2027-05-21"))
 
 
 async def set_up_ballot(client: httpx.AsyncClient, office: Office, **changes: Any) -> dict[str, Any]:

@@ -12,10 +12,8 @@ import asyncio
 import base64
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +23,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from booking.accounts.principal import Principal
-from booking.accounts.tokens import build_jwt_auth, issue_token
 from booking.app import create_app
 from booking.clock import FixedClock
 from booking.migrations import upgrade
 from booking.runtime import Runtime
 from booking.settings import Settings
+from tests.factories import Actor, make_actor
 from tests.helpers import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +111,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "db_fast_pool_size": 8,
         # in-process workers open no metrics port (tests that want one set it)
         "worker_metrics_port": 0,
-        # request rate limits are off unless a test is about them (tests/test_rate_limits.py):
+        # request rate limits are off unless a test is about them (tests/security/test_rate_limits.py):
         # many tests book and sign up far faster than any couple could
         "rate_limits_enabled": False,
     }
@@ -185,7 +182,7 @@ def settings_overrides() -> dict[str, Any]:
 async def runtime(clean_db: str, tmp_path: Path, clock: FixedClock,
                   settings_overrides: dict[str, Any]) -> AsyncIterator[Runtime]:
     rt = Runtime.build(make_settings(clean_db, tmp_path, **settings_overrides), clock=clock)
-    rt.extras["run_in_process_jobs"] = False  # tests call the jobs themselves
+    rt.run_in_process_jobs = False  # tests call the jobs themselves
     try:
         yield rt
     finally:
@@ -232,39 +229,6 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 # --- accounts and tokens -----------------------------------------------------------
 
 
-@dataclass
-class Actor:
-    id: uuid.UUID
-    role: str
-    office_id: int | None
-    token: str
-    email: str = ""
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(self.id, self.role, self.office_id)
-
-
-async def make_actor(runtime: Runtime, role: str, office_id: int | None = None, email: str | None = None) -> Actor:
-    """An account in the database plus a valid token for it."""
-    from booking.db.models import UserAccount
-
-    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    async with runtime.db.session() as session:
-        account = UserAccount(email=email, password_hash=await runtime.passwords.hash("password-123"),
-                              name=f"{role} test", role=role, office_id=office_id, locale="zh_Hans_CN")
-        session.add(account)
-        await session.commit()
-        account_id = account.id
-    token = issue_token(build_jwt_auth(runtime.settings), runtime.settings, subject=account_id, role=role,
-                        office_id=office_id)
-    return Actor(account_id, role, office_id, token, email)
-
-
 @pytest.fixture
 async def admin(runtime: Runtime) -> Actor:
     return await make_actor(runtime, "admin")
@@ -273,48 +237,6 @@ async def admin(runtime: Runtime) -> Actor:
 @pytest.fixture
 async def couple(runtime: Runtime) -> Actor:
     return await make_actor(runtime, "couple")
-
-
-GD_OFFICE = {
-    "code": "GZ-TEST",
-    "name_zh": "广州市测试区婚姻登记处",
-    "name_en": "Test District Marriage Registry, Guangzhou",
-    "province_code": "44",
-    "division_code": "440106",
-    "city": "广州",
-    "address_zh": "广州市天河区测试路1号",
-    "address_en": "1 Test Road, Guangzhou",
-    "services": ["marriage_registration", "certificate_reissue"],
-}
-
-
-async def create_office(client: httpx.AsyncClient, admin: Actor, **overrides: Any) -> dict[str, Any]:
-    body = {**GD_OFFICE, **overrides}
-    response = await client.post("/api/v1/offices", json=body, headers=admin.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def weekday_schedule(capacity: int = 5, weekdays: range = range(1, 6),
-                     hours: tuple[tuple[str, str], ...] = (("09:00", "10:00"), ("14:00", "15:00")),
-                     services: tuple[str, ...] = ("marriage_registration",)) -> dict[str, Any]:
-    return {"windows": [
-        {"weekday": d, "start": s, "end": e, "capacities": {svc: capacity for svc in services}}
-        for d in weekdays for s, e in hours
-    ]}
-
-
-async def make_couples(runtime: Runtime, count: int) -> list[Actor]:
-    """Many couple accounts at once (one statement), each with a token."""
-    ids = [uuid.uuid4() for _ in range(count)]
-    async with runtime.db.raw() as conn:
-        await conn.executemany(
-            "INSERT INTO user_account (id, email, password_hash, name, locale, role, is_active, failed_logins, "
-            "created_at) VALUES ($1, $2, 'x', 'couple', 'zh_Hans_CN', 'couple', true, 0, now())",
-            [(i, f"c-{i.hex[:12]}@example.com") for i in ids])
-    auth = build_jwt_auth(runtime.settings)
-    return [Actor(i, "couple", None, issue_token(auth, runtime.settings, subject=i, role="couple", office_id=None),
-                  f"c-{i.hex[:12]}@example.com") for i in ids]
 
 
 # --- the embedded default: SQLite migrated by Alembic ------------------------------------
@@ -327,7 +249,7 @@ async def sqlite_runtime(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Run
     url = f"sqlite+aiosqlite:///{tmp_path / 'embedded.sqlite3'}"
     await upgrade_async(url)
     rt = Runtime.build(make_settings(url, tmp_path), clock=clock)
-    rt.extras["run_in_process_jobs"] = False
+    rt.run_in_process_jobs = False
     yield rt
     await rt.close()
 
@@ -339,22 +261,3 @@ async def sqlite_client(sqlite_runtime: Runtime) -> AsyncIterator[httpx.AsyncCli
             yield client
 
 
-class Office:
-    """An office with a clerk, a Monday-to-Friday schedule and slots from 2026-09-10 to
-    2026-10-31 (or the dates given)."""
-
-    def __init__(self, id: int, clerk: Actor) -> None:
-        self.id = id
-        self.clerk = clerk
-
-
-async def open_office(client: httpx.AsyncClient, runtime, admin: Actor, capacity: int = 5,
-                      dates: tuple[str, str] = ("2026-09-10", "2026-10-31"), **office: Any) -> Office:
-    created = await create_office(client, admin, **office)
-    clerk = await make_actor(runtime, "clerk", created["id"])
-    await client.put(f"/api/v1/offices/{created['id']}/schedule", json=weekday_schedule(capacity=capacity),
-                     headers=clerk.headers)
-    response = await client.post(f"/api/v1/offices/{created['id']}/slots/generate", headers=clerk.headers,
-                                 json={"from": dates[0], "to": dates[1], "allow_unannounced_years": True})
-    assert response.status_code == 200
-    return Office(created["id"], clerk)

@@ -12,8 +12,14 @@ import httpx
 
 from booking.clock import FixedClock
 from booking.runtime import Runtime
-from tests.conftest import Actor, create_office, make_actor, weekday_schedule
-from tests.helpers import phone, resident_id
+from tests.factories import (
+    Actor,
+    Office,
+    make_actor,
+    open_office,
+    phone,
+    resident_id,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 DIVORCE = "divorce_registration"
@@ -51,31 +57,16 @@ async def spouses(runtime: Runtime) -> tuple[Spouse, Spouse]:
     return him, her
 
 
-@dataclass
-class DivorceOffice:
-    id: int
-    clerk: Actor
-
-    def headers(self) -> dict[str, str]:
-        return self.clerk.headers
-
-
 async def divorce_office(client: httpx.AsyncClient, runtime: Runtime, admin: Actor,
-                         dates: tuple[str, str] = ("2026-08-01", "2026-11-30"), code: str = "GZ-DIV") -> DivorceOffice:
+                         dates: tuple[str, str] = ("2026-08-01", "2026-11-30"), code: str = "GZ-DIV") -> Office:
     """An office in Guangzhou registering divorces Monday to Friday, 09:00-10:00 and
     14:00-15:00, with slots over the given dates."""
-    office = await create_office(client, admin, code=code, services=["marriage_registration", DIVORCE])
-    clerk = await make_actor(runtime, "clerk", office["id"])
-    schedule = weekday_schedule(capacity=3, services=("marriage_registration", DIVORCE))
-    assert (await client.put(f"/api/v1/offices/{office['id']}/schedule", json=schedule,
-                             headers=clerk.headers)).status_code == 200
-    generated = await client.post(f"/api/v1/offices/{office['id']}/slots/generate", headers=clerk.headers,
-                                  json={"from": dates[0], "to": dates[1], "allow_unannounced_years": True})
-    assert generated.status_code == 200, generated.text
-    return DivorceOffice(office["id"], clerk)
+    return await open_office(client, runtime, admin, capacity=3, dates=dates, code=code,
+                             services=["marriage_registration", DIVORCE],
+                             schedule_services=("marriage_registration", DIVORCE))
 
 
-async def slot_on(client: httpx.AsyncClient, office: DivorceOffice, day: str, hhmm: str = "09:00",
+async def slot_on(client: httpx.AsyncClient, office: Office, day: str, hhmm: str = "09:00",
                   service: str = DIVORCE) -> int:
     listed = (await client.get(f"/api/v1/offices/{office.id}/slots?from={day}&to={day}&service={service}",
                                headers=office.headers())).json()["data"]
@@ -94,7 +85,7 @@ async def confirm(client: httpx.AsyncClient, who: Spouse, code: str) -> httpx.Re
     return await client.post(f"{CASES}/confirm", headers=who.headers, json={"code": code, "party": who.party})
 
 
-async def received_case(client: httpx.AsyncClient, clock: FixedClock, office: DivorceOffice, him: Spouse,
+async def received_case(client: httpx.AsyncClient, clock: FixedClock, office: Office, him: Spouse,
                         her: Spouse, received_on: str, booked_on: str) -> dict[str, Any]:
     """A case applied for on ``booked_on``, confirmed, and received at its visit on
     ``received_on`` (the clerk checked the marriage certificate: no record here)."""

@@ -7,20 +7,12 @@ from typing import Any
 
 import httpx
 
-from booking.runtime import Runtime
-from tests.conftest import Actor, create_office, make_actor
-from tests.helpers import couple_parties
+from tests.factories import Actor, couple_parties
 
 # The default event: Saturday 2026-10-10, 10:00-12:00 in Shanghai; the tests' clock stands
 # at 2026-09-10 10:00 Shanghai, sign-ups open from then until the start.
 EVENT_START = "2026-10-10T10:00:00+08:00"
 EVENT_END = "2026-10-10T12:00:00+08:00"
-
-
-async def office_with_clerk(client: httpx.AsyncClient, runtime: Runtime, admin: Actor,
-                            code: str = "GZ-TEST") -> tuple[int, Actor]:
-    office = await create_office(client, admin, code=code, email=f"{code.lower()}@registry.example")
-    return office["id"], await make_actor(runtime, "clerk", office["id"])
 
 
 def event_body(office_id: int, kind: str = "collective", **overrides: Any) -> dict[str, Any]:

@@ -1,50 +1,16 @@
-"""Test data: valid resident ID numbers, couples, and a live HTTP server."""
+"""A live HTTP server, a real SMTP sink and reading what they received (test data is in
+``tests/factories.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 import uvicorn
-
-from booking.parties.identity import check_character
-
-_sequence = itertools.count(11)
-
-
-def resident_id(birth: date, sex: str, region: str = "440106", sequence: int | None = None) -> str:
-    """A valid 18-character resident ID number (GB 11643-1999) for tests."""
-    # 10..999: the three-digit sequence code is never 000 (invalid), however many are drawn
-    seq = sequence if sequence is not None else next(_sequence) % 495 * 2 + 10
-    if (seq % 2 == 1) != (sex == "M"):
-        seq += 1
-    first17 = f"{region}{birth:%Y%m%d}{seq % 1000:03d}"
-    return first17 + check_character(first17)
-
-
-_phones = itertools.count(10000000)
-
-
-def phone() -> str:
-    return f"139{next(_phones) % 100000000:08d}"
-
-
-def couple_parties(groom_birth: date = date(1995, 3, 8), bride_birth: date = date(1996, 7, 1),
-                   region: str = "440106", hukou: str | None = "44", **extra: Any) -> list[dict[str, Any]]:
-    groom = {"name": "张伟", "id_type": "resident_id", "id_number": resident_id(groom_birth, "M", region),
-             "phone": phone()}
-    bride = {"name": "李娜", "id_type": "resident_id", "id_number": resident_id(bride_birth, "F", region),
-             "phone": phone()}
-    if hukou is not None:
-        groom["hukou_province"] = bride["hukou_province"] = hukou
-    groom.update(extra)
-    return [groom, bride]
 
 
 def free_port() -> int:

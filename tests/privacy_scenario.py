@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 
 from booking.runtime import Runtime
-from tests.conftest import make_actor, open_office
 from tests.events_helpers import create_event, signup_body
-from tests.helpers import couple_parties, phone, resident_id
-from tests.test_applications import APPS, pdf_with_metadata, upload
+from tests.factories import couple_parties, make_actor, open_office, phone, resident_id
+from tests.applications.test_applications import APPS, pdf_with_metadata, upload
 
 # regions no office of the scenario has as its division code (a six-digit region found in
 # a dump must then come from a party)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 
 revision: str = 'a8c3e1f70d52'
 down_revision: str | Sequence[str] | None = '5e7d1c3a9b20'

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts import management, mfa, services
 from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
-from booking.accounts.revocation import account_gate, end_session
+from booking.accounts.revocation import end_session
 from booking.accounts.schemas import (
     AccountList,
     AccountOut,
@@ -30,11 +30,10 @@ from booking.accounts.schemas import (
     TokenOut,
     UserCreateIn,
 )
-from booking.accounts.tokens import issue_mfa_token, issue_token, read_mfa_token
+from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.db.models import UserAccount
-from booking.errors import Unauthorized
 from booking.runtime import Runtime
-from booking.security.ratelimit import rate_limited, rate_limiter
+from booking.security.ratelimit import rate_limited
 
 
 class AuthController(Controller):
@@ -64,7 +63,7 @@ class AuthController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> TokenOut | MfaChallengeOut:
-        address = rate_limiter(runtime).address_of(request.scope)
+        address = runtime.rate_limiter.address_of(request.scope)
         account = await services.login(session, runtime, data.email, data.password, address)
         if mfa.needs_second_factor(runtime, account):
             return MfaChallengeOut(mfa_token=issue_mfa_token(runtime.settings, account.id, account.session_version),
@@ -79,7 +78,7 @@ class AuthController(Controller):
           "for an authenticator app. Confirm it with POST /api/v1/auth/mfa/verify and its first code.")
     async def mfa_enrol(self, data: JSONBody[MfaEnrolIn], session: NamedDependency[AsyncSession],
                         runtime: NamedDependency[Runtime]) -> MfaEnrolOut:
-        account = await _half_logged_in(session, runtime, data.mfa_token)
+        account = await mfa.half_logged_in(session, runtime, data.mfa_token)
         secret, uri = await mfa.start_enrolment(session, runtime, account.id)
         return MfaEnrolOut(secret=secret, otpauth_uri=uri)
 
@@ -90,9 +89,9 @@ class AuthController(Controller):
           "enrolment the first code confirms the secret and the answer carries ten one-time recovery codes.")
     async def mfa_verify(self, request: Request[Any, Any, Any], data: JSONBody[MfaVerifyIn],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> MfaTokenOut:
-        account = await _half_logged_in(session, runtime, data.mfa_token)
-        throttle, subject = services.login_throttle(runtime), f"mfa:{account.id}"
-        address = rate_limiter(runtime).address_of(request.scope)
+        account = await mfa.half_logged_in(session, runtime, data.mfa_token)
+        throttle, subject = runtime.login_throttle, f"mfa:{account.id}"
+        address = runtime.rate_limiter.address_of(request.scope)
         now = runtime.clock.now().timestamp()
         await throttle.check(subject, address, now)
         codes = None
@@ -114,21 +113,13 @@ class AuthController(Controller):
     async def logout(self, request: Request[Principal, Token, Any], session: NamedDependency[AsyncSession],
                      runtime: NamedDependency[Runtime]) -> None:
         token = request.auth
-        await end_session(session, account_gate(runtime), request.user.id, token.jti or "", token.exp)
+        await end_session(session, runtime.account_gate, request.user.id, token.jti or "", token.exp)
 
 
 def _access(request: Request[Any, Any, Any], runtime: Runtime, account: UserAccount) -> TokenOut:
     token = issue_token(request.app.state.jwt_auth, runtime.settings, subject=account.id, role=account.role,
                         office_id=account.office_id, session_version=account.session_version)
     return TokenOut(access_token=token, expires_in=runtime.settings.access_token_ttl_seconds)
-
-
-async def _half_logged_in(session: AsyncSession, runtime: Runtime, mfa_token: str) -> UserAccount:
-    found = read_mfa_token(runtime.settings, mfa_token)
-    account = await session.get(UserAccount, found[0]) if found else None
-    if found is None or account is None or not account.is_active or account.session_version != found[1]:
-        raise Unauthorized()
-    return account
 
 
 class AccountController(Controller):
@@ -162,7 +153,7 @@ class AccountController(Controller):
           description="Its tokens and calendar feeds stop working; it cannot log in until reactivated.")
     async def deactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+        return services.account_out(await management.set_active(session, runtime.account_gate, principal,
                                                                  user_id, False))
 
     @post("/users/{user_id:uuid}/reactivate", guards=[requires_admin], status_code=200,
@@ -170,7 +161,7 @@ class AccountController(Controller):
           description="Tokens issued before the deactivation stay refused: the holder logs in again.")
     async def reactivate(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.set_active(session, account_gate(runtime), principal,
+        return services.account_out(await management.set_active(session, runtime.account_gate, principal,
                                                                  user_id, True))
 
     @post("/users/{user_id:uuid}/mfa/reset", guards=[requires_admin], status_code=204,
@@ -178,7 +169,7 @@ class AccountController(Controller):
           description="For a lost phone and lost recovery codes: they enrol again at their next login.")
     async def reset_mfa(self, user_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> None:
-        await mfa.reset(session, account_gate(runtime), principal, user_id)
+        await mfa.reset(session, runtime.account_gate, principal, user_id)
 
     @put("/users/{user_id:uuid}/office", guards=[requires_admin], status_code=200,
          summary="Move a clerk to another office (admins; audited)",
@@ -186,5 +177,5 @@ class AccountController(Controller):
     async def move_office(self, user_id: FromPath[uuid.UUID], data: JSONBody[OfficeMoveIn],
                           principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                           runtime: NamedDependency[Runtime]) -> AccountOut:
-        return services.account_out(await management.move_clerk(session, account_gate(runtime), principal,
+        return services.account_out(await management.move_clerk(session, runtime.account_gate, principal,
                                                                  user_id, data.office_id))

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
-from booking.audit.services import record
 from booking.db.models import Office, UserAccount
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 
 
 class CannotChangeOwnAccount(Conflict):

@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
-from booking.audit.services import record
+from booking.accounts.tokens import read_mfa_token
 from booking.db.models import RecoveryCode, UserAccount
 from booking.errors import Conflict, Forbidden, NotFound, Unauthorized
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 
 ISSUER = "婚姻登记预约"
@@ -188,3 +189,13 @@ async def reset(session: AsyncSession, gate: AccountGate, actor: Principal, acco
            office_id=account.office_id)
     await session.commit()
     gate.forget(account_id)
+
+
+async def half_logged_in(session: AsyncSession, runtime: Runtime, mfa_token: str) -> UserAccount:
+    """The account of a password sign-in waiting for its second factor (the short-lived
+    token the first step gave), while it is still active and not logged out since."""
+    found = read_mfa_token(runtime.settings, mfa_token)
+    account = await session.get(UserAccount, found[0]) if found else None
+    if found is None or account is None or not account.is_active or account.session_version != found[1]:
+        raise Unauthorized()
+    return account

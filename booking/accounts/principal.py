@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from booking.errors import NotFound
 
@@ -39,9 +38,6 @@ class Principal:
         """Unknown and forbidden look the same (DESIGN.md 4.7): 404."""
         if not self.manages_office(office_id):
             raise NotFound()
-
-    def audit_fields(self) -> dict[str, Any]:
-        return {"actor_id": self.id, "actor_role": self.role}
 
 
 # System actions (jobs, the CLI) are audited under this principal.

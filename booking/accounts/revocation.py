@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Uuid, bindparam, text
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.clock import Clock
 from booking.db.engine import Database
 from booking.db.models import RevokedToken
+from booking.kernel.ttl import MISSING, TtlCache
 
 _STATE_PG = """
 SELECT a.is_active, a.role, a.office_id, a.session_version,
@@ -59,15 +60,15 @@ class SessionClaims:
 
 
 class AccountGate:
-    # a bound on the cache: past it, the oldest half is dropped (a rush of new tokens
-    # costs a re-read, never memory)
+    # a bound on the cache: past it, it is emptied (a rush of new tokens costs a re-read,
+    # never memory)
     MAX_ENTRIES = 50_000
 
     def __init__(self, db: Database, clock: Clock, ttl_seconds: float) -> None:
         self._db = db
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._cache: dict[tuple[uuid.UUID, str], tuple[datetime, AccountState | None]] = {}
+        # on the service's clock (tests move it), not the monotonic one
+        self._cache: TtlCache[tuple[uuid.UUID, str], AccountState | None] = TtlCache(
+            ttl_seconds, self.MAX_ENTRIES, clock=lambda: clock.now().timestamp())
 
     async def admits(self, claims: SessionClaims) -> bool:
         state = await self.state(claims.account_id, claims.token_id)
@@ -76,22 +77,15 @@ class AccountGate:
                 and state.session_version == claims.session_version)
 
     async def state(self, account_id: uuid.UUID, token_id: str) -> AccountState | None:
-        now = self._clock.now()
         key = (account_id, token_id)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        state = await self._read(account_id, token_id)
-        if len(self._cache) >= self.MAX_ENTRIES:
-            for stale in list(self._cache)[: self.MAX_ENTRIES // 2]:
-                del self._cache[stale]
-        self._cache[key] = (now + self._ttl, state)
-        return state
+        if cached is not MISSING:
+            return cached  # type: ignore[return-value]
+        return self._cache.put(key, await self._read(account_id, token_id))
 
     def forget(self, account_id: uuid.UUID) -> None:
         """This process changed the account: drop what it cached of it at once."""
-        for key in [k for k in self._cache if k[0] == account_id]:
-            del self._cache[key]
+        self._cache.forget_where(lambda key: key[0] == account_id)
 
     async def _read(self, account_id: uuid.UUID, token_id: str) -> AccountState | None:
         if self._db.is_postgres:
@@ -115,7 +109,3 @@ async def end_session(session: AsyncSession, gate: AccountGate, account_id: uuid
         except IntegrityError:  # a concurrent logout of the same token got there first
             await session.rollback()
     gate.forget(account_id)
-
-
-def account_gate(runtime: Any) -> AccountGate:
-    return runtime.extras["account_gate"]  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from booking.schemas import Email, Locale, OneLine, Output, Phone, Schema
+from booking.schemas import Email, Locale, OneLine, Output, Phone, Schema, invalid_value
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 # a name is one line: it becomes the display name of e-mail headers
@@ -68,8 +68,6 @@ class MfaVerifyIn(Schema):
     @model_validator(mode="after")
     def _one(self) -> MfaVerifyIn:
         if (self.code is None) == (self.recovery_code is None):
-            from booking.schemas import invalid_value
-
             raise invalid_value("Give either a code or a recovery code.")
         return self
 

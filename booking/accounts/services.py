@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
-from booking.audit.services import record
 from booking.db.models import Office, UserAccount
-from booking.accounts.throttle import LoginThrottle
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, Unauthorized, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 from booking.security.pii import mask_phone
 
@@ -64,11 +64,7 @@ async def create_staff(session: AsyncSession, rt: Runtime, data: UserCreateIn, a
         locale=data.locale or rt.settings.default_locale,
     )
     session.add(account)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise EmailTaken() from exc
+    await flush_or(session, EmailTaken())
     record(session, actor, "account.create", target_type="account", target_id=account.id,
            office_id=account.office_id, role=account.role)
     await session.commit()
@@ -79,7 +75,7 @@ async def login(session: AsyncSession, rt: Runtime, email: str, password: str, a
     """Check a password under the login throttle (``booking.accounts.throttle``): the same
     answers for an unknown e-mail, a wrong password and a deactivated account (401), and
     for any of them while throttled (429)."""
-    throttle = login_throttle(rt)
+    throttle = rt.login_throttle
     now = rt.clock.now().timestamp()
     await throttle.check(email, address, now)
     account = (await session.execute(select(UserAccount).where(UserAccount.email == email))).scalar_one_or_none()
@@ -92,10 +88,6 @@ async def login(session: AsyncSession, rt: Runtime, email: str, password: str, a
         raise InvalidCredentials()
     await throttle.succeeded(email, address)
     return account
-
-
-def login_throttle(rt: Runtime) -> LoginThrottle:
-    return rt.extras["login_throttle"]  # type: ignore[no-any-return]
 
 
 async def get_account(session: AsyncSession, account_id: uuid.UUID) -> UserAccount:

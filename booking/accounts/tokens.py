@@ -9,12 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
 from booking.accounts.principal import ROLES, Principal
-from booking.accounts.revocation import SessionClaims, account_gate
+from booking.accounts.revocation import SessionClaims
 from booking.settings import Settings
 
 
@@ -36,7 +35,7 @@ async def _principal_from_token(token: Token, connection: ASGIConnection[Any, An
     # The signature, exp, iss and aud are verified; the account must still allow the token
     # (active, same role, office and session version, not logged out): cached per process.
     claims = session_claims(token)
-    if claims is None or not await account_gate(connection.app.state.runtime).admits(claims):
+    if claims is None or not await connection.app.state.runtime.account_gate.admits(claims):
         return None
     return Principal(id=claims.account_id, role=claims.role, office_id=claims.office_id)
 

@@ -25,7 +25,7 @@ from booking.applications.schemas import (
     DocumentUpload,
     ResubmitIn,
 )
-from booking.errors import request_locale
+from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date

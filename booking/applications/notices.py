@@ -7,18 +7,26 @@ event in the couple's calendar. The clerk's reason is shown as typed.
 
 from __future__ import annotations
 
-from booking.appointments.notices import _facts, _invite, _party_phone
-from booking.db.models import Appointment, CrossProvinceApplication
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from booking.appointments.notices import appointment_facts, appointment_invite, party_phone
+from booking.db.models import ApplicationDocument, Appointment, CrossProvinceApplication
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
-from booking.offices.directory import OfficeInfo
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver, sms_text
+from booking.offices.directory import OfficeInfo, office_for
+from booking.runtime import Runtime
 
-# The SMS goes to the contact party of the appointment (the rows name an appointment party).
-phone_resolver("application")(_party_phone)
+
+@phone_resolver("application")
+async def application_party_phone(rt: Runtime, session: Any, party_id: uuid.UUID) -> tuple[str, str] | None:
+    """The SMS goes to the contact party of the appointment (the rows name an appointment party)."""
+    return await party_phone(rt, session, party_id)
 
 
 async def _load(ctx: RenderContext) -> tuple[CrossProvinceApplication, Appointment, OfficeInfo]:
@@ -38,10 +46,6 @@ def _expect(app: CrossProvinceApplication, *statuses: str) -> None:
 
 
 async def _missing(ctx: RenderContext, app: CrossProvinceApplication) -> list[str]:
-    from sqlalchemy import select
-
-    from booking.db.models import ApplicationDocument
-
     present = (await ctx.session.execute(select(ApplicationDocument.kind, ApplicationDocument.party).where(
         ApplicationDocument.application_id == app.id))).all()
     titles = []
@@ -57,7 +61,7 @@ def _list(items: list[str], locale: str) -> str:
 
 
 def _app_facts(app: CrossProvinceApplication, appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]:
-    facts = _facts(appt, office, locale)
+    facts = appointment_facts(appt, office, locale)
     facts["hold"] = format_when(app.hold_expires_at, office.timezone, locale)
     facts["reason"] = app.decision_reason or ""
     return facts
@@ -77,7 +81,7 @@ async def received(ctx: RenderContext) -> Rendered:
     if missing:
         lines.append(_t("Please upload: {documents}", loc, {"documents": _list(missing, loc)}))
     lines.append(_t("Booking code: {code}", loc, f))
-    calendar, method = _invite(ctx, appt, office)
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Application received: {service}, {when}", loc, f),
         lines=lines,
@@ -129,7 +133,7 @@ async def approved(ctx: RenderContext) -> Rendered:
         gettext("Bring the originals of the documents you uploaded.", loc),
         _t("You can cancel or change it until {deadline}.", loc, f),
     ]
-    calendar, method = _invite(ctx, appt, office)
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Application approved, appointment confirmed: {service}, {when}", loc, f),
         lines=lines,
@@ -145,7 +149,7 @@ async def rejected(ctx: RenderContext) -> Rendered:
     _expect(app, "rejected")
     loc = ctx.locale
     f = _app_facts(app, appt, office, loc)
-    calendar, method = _invite(ctx, appt, office)
+    calendar, method = appointment_invite(ctx, appt, office)
     lines = [_t("The office has rejected your application for {service} on {when}:", loc, f)]
     if app.decision_reason:
         lines.append(app.decision_reason)
@@ -165,7 +169,7 @@ async def expired(ctx: RenderContext) -> Rendered:
     _expect(app, "expired")
     loc = ctx.locale
     f = _app_facts(app, appt, office, loc)
-    calendar, method = _invite(ctx, appt, office)
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Application expired: {service}, {when}", loc, f),
         lines=[_t("Your application for {service} on {when} was not decided before the seat hold ended at "

@@ -11,9 +11,9 @@ from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from booking.appointments.schemas import AppointmentOut, HolderField
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
+from booking.kernel.regions import is_province
 from booking.parties.schemas import Parties
-from booking.regions import is_province
 from booking.schemas import Output, PlainText, RowId, Schema, invalid_value
 
 

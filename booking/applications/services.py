@@ -27,17 +27,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.applications.documents import DocumentStore, inspect_upload, safe_file_name
+from booking.applications.documents import inspect_upload, safe_file_name
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.applications.views import application_body, document_body
 from booking.appointments import hold, lifecycle
 from booking.appointments.book import book
 from booking.appointments.hold import ReviewRequest
-from booking.appointments.records import may_see, parties_of, refuse
+from booking.appointments.queries import parties_of, parties_of_many
 from booking.appointments.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import (
     ApplicationDocument,
@@ -50,8 +49,10 @@ from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
+from booking.kernel.access import may_see, refuse
+from booking.kernel.audit import record
 from booking.notifications.outbox import add_rows, messages
-from booking.offices.directory import OfficeInfo, office_of
+from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
@@ -103,9 +104,7 @@ async def _visible(session: AsyncSession, principal: Principal, application_id: 
     if app is None or not may_see(principal, app):
         raise NotFound()
     if lock:
-        app = (await session.execute(
-            select(CrossProvinceApplication).where(CrossProvinceApplication.id == application_id)
-            .with_for_update().execution_options(populate_existing=True))).scalar_one()
+        (app,) = await lock_rows(session, CrossProvinceApplication, [application_id])
     return app
 
 
@@ -127,13 +126,13 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     appt_ids = [a.appointment_id for a in apps]
     appts = {a.id: a for a in (await session.execute(
         select(Appointment).where(Appointment.id.in_(appt_ids)))).scalars()}  # type: ignore[attr-defined]
-    parties = await lifecycle.parties_of_many(session, appt_ids)
+    parties = await parties_of_many(session, appt_ids)
     documents = await _documents(session, [a.id for a in apps])
     offices: dict[int, OfficeInfo] = {}
     out = []
     for app in apps:
         if app.office_id not in offices:
-            offices[app.office_id] = await office_of(rt, app.office_id, session)
+            offices[app.office_id] = await rt.offices.of(app.office_id, session)
         office = offices[app.office_id]
         appt = appts[app.appointment_id]
         appt_body = appointment_out(appt, parties[appt.id], office, app.id)
@@ -170,7 +169,7 @@ async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office
     else:
         query = query.where(CrossProvinceApplication.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
     if start is not None or end is not None:
-        office = await office_of(rt, office_id, session)
+        office = await rt.offices.of(office_id, session)
         query = query.join(Appointment, Appointment.id == CrossProvinceApplication.appointment_id)
         if start is not None:
             query = query.where(Appointment.starts_at >= datetime.combine(start, time(0), tzinfo=office.tz))
@@ -233,7 +232,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
         # one by one keeps its held seat, as it keeps its confirmed ones; a closed day
         # cancelled the hold already.)
         await lifecycle.apply(session, [appt], lifecycle.APPROVE, actor=principal, now=now, reason=reason,
-                              office=await office_of(rt, appt.office_id, session))
+                              office=await rt.offices.of(appt.office_id, session))
     elif data.decision == "reject":
         await lifecycle.apply(session, [appt], lifecycle.REJECT, actor=principal, now=now, reason=reason)
     else:
@@ -277,13 +276,6 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, app
 # --- documents -----------------------------------------------------------------------------
 
 
-def store(rt: Runtime) -> DocumentStore:
-    found = rt.extras.get("document_store")
-    if found is None:
-        found = rt.extras["document_store"] = DocumentStore(rt.settings.upload_dir, rt.vault)
-    return found  # type: ignore[no-any-return]
-
-
 def _party(kind: str, raw: str | None) -> int | None:
     if kind not in DOCUMENT_KINDS:
         raise invalid("kind", lazy("Is not one of the allowed values."))
@@ -321,7 +313,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
     doc = ApplicationDocument(id=uuid.uuid4(), application_id=application_id, kind=form.kind, party=party,
                               media_type=scan.media_type, size_bytes=len(scan.content), sha256=scan.sha256,
                               file_name=file_name, uploaded_by=principal.id, created_at=now)
-    files = store(rt)
+    files = rt.documents
     await asyncio.to_thread(files.write, doc.id, scan.content)
 
     try:
@@ -403,7 +395,7 @@ async def read_document(rt: Runtime, session: AsyncSession, principal: Principal
     office_id = app.office_id
     await session.commit()  # ends the read (nothing to write); the rows stay loaded
     try:
-        content = await asyncio.to_thread(store(rt).read, doc.id)
+        content = await asyncio.to_thread(rt.documents.read, doc.id)
     except FileNotFoundError:
         raise NotFound() from None
     if not principal.is_couple:

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.codes import new_code
 from booking.appointments.hold import (
     APPLICATION_SCOPE,
     PrereviewNotRequired,
@@ -23,14 +22,12 @@ from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
     AccountAlreadyBooked,
     HolderMismatch,
-    IdempotencyKeyReused,
     NoShowBan,
     PartyAlreadyBooked,
     PartyUnavailable,
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.records import directory
 from booking.appointments.reminders import first_reminder, recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
@@ -39,20 +36,19 @@ from booking.appointments.store import (
     BookingDraft,
     CodeTaken,
     HolderIsOther,
-    IdempotencyClaim,
     KeyTaken,
     PartyBanned,
     PartyHoldsBooking,
     SlotClosed,
     SlotFull,
-    stored_answer,
 )
-from booking.appointments.views import appointment_body, party_body
+from booking.appointments.views import appointment_body
 from booking.errors import Conflict, Problem, invalid
 from booking.i18n import lazy
-from booking.idempotency import fingerprint
-from booking.jurisdiction.periods import policy_book
+from booking.idempotency import IdempotencyClaim
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
+from booking.kernel.codes import new_code
+from booking.kernel.parties import party_body
 from booking.notifications.outbox import messages
 from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
@@ -62,10 +58,6 @@ from booking.runtime import Runtime
 CREATE_SCOPE = "appointment.create"
 # the write's refusals: outcomes of a booking, not errors, in a trace
 WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
-
-
-def request_fingerprint(rt: Runtime, scope: str, body: dict[str, Any]) -> str:
-    return fingerprint(rt.vault, scope, body)
 
 
 async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
@@ -90,38 +82,35 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
     if review is not None:
         body["answers"] = review.answers
         scope = APPLICATION_SCOPE
-    fingerprint = request_fingerprint(rt, scope, body)
+    claim = IdempotencyClaim.of(rt, principal.id, key, scope, body)
     try:
-        return await _book(rt, principal, data, key, locale, counter_office, now, fingerprint, review, scope)
+        return await _book(rt, principal, data, locale, counter_office, now, claim, review)
     except Problem:
         # A retry of a request that succeeded gets the first answer, even if the slot has
         # filled up or closed since.
-        if key is not None:
-            answer = await stored_answer(rt.db, principal.id, key)
-            if answer is not None:
-                return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
-                               scope)
+        if claim is not None and (answer := await claim.stored_answer(rt.db)) is not None:
+            return answer
         raise
 
 
-async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str | None, locale: str,
-                counter_office: int | None, now: datetime, fingerprint: str, review: ReviewRequest | None,
-                scope: str) -> tuple[int, dict[str, Any]]:
-    sold_out = rt.extras.get("sold_out")
-    if sold_out is not None and sold_out.is_full(data.slot_id):
+async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: str, counter_office: int | None,
+                now: datetime, claim: IdempotencyClaim | None,
+                review: ReviewRequest | None) -> tuple[int, dict[str, Any]]:
+    sold_out = rt.sold_out
+    if sold_out.is_full(data.slot_id):
         # the database said "full" a moment ago: refused without asking it again (a retried
         # request that had succeeded still gets its first answer, from ``book``)
         raise SlotFullProblem()
     with span("booking.validate"):
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(UTC).date())
-        slot = await rt.extras["slot_facts"].get(data.slot_id)
-        office = await directory(rt).get(slot.office_id) if slot is not None else None
+        slot = await rt.slot_facts.get(data.slot_id)
+        office = await rt.offices.get(slot.office_id) if slot is not None else None
         if (slot is None or office is None
                 or (counter_office is not None and slot.office_id != counter_office)):
             raise invalid("slot_id", lazy("No such slot."))
         # The policy periods come from the in-process cache: no round trip on this path.
         placed = [Party(p.facts, PartyHome(p.hukou_province, p.id_type)) for p in parties]
-        verdict = check_placement(office, slot, data.service, placed, now, await policy_book(rt).periods(),
+        verdict = check_placement(office, slot, data.service, placed, now, await rt.policy.periods(),
                                   counter=counter_office is not None,
                                   residence_permit=review.residence_permit if review is not None else UNANSWERED)
         if review is not None and not verdict.prereview:
@@ -152,7 +141,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
         account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
         ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
         response={}, now=now, no_show=policy, remind_at=remind_at,
-        claim=IdempotencyClaim(principal.id, key, scope, fingerprint) if key else None,
+        claim=claim,
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
         audit_role=principal.role if counter_office is not None else None,
@@ -170,19 +159,17 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, key: str
             draft.response = review.respond(application, office, draft.response, notice_locale)
         try:
             with span("booking.write", expected=WRITE_REFUSALS):
-                await rt.extras["booking_store"].book(draft)
+                await rt.booking_store.book(draft)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()
         except KeyTaken:
-            answer = await stored_answer(rt.db, principal.id, key or "")
+            answer = await claim.stored_answer(rt.db) if claim is not None else None
             if answer is None:  # the other request rolled back after all: try again
                 continue
-            return _replay(answer.scope, answer.request_hash, answer.status_code, answer.response, fingerprint,
-                           scope)
+            return answer
         except SlotFull:
-            if sold_out is not None:
-                sold_out.saw_full(slot.id)
+            sold_out.saw_full(slot.id)
             raise SlotFullProblem() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
@@ -226,12 +213,3 @@ async def no_show_ban(session: AsyncSession, office: OfficeInfo, parties: list[P
             return NoShowBan(lazy("Party {position} can book again from {date}.", position=party.position,
                                   date=ends_on), party=party.position, ban_ends_on=ends_on)
     return None
-
-
-def _replay(scope: str, stored_hash: str, status_code: int, response: dict[str, Any],
-            fingerprint: str, expected_scope: str = CREATE_SCOPE) -> tuple[int, dict[str, Any]]:
-    if scope != expected_scope or stored_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    return status_code, response
-
-

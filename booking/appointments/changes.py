@@ -22,16 +22,16 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.records import may_see, parties_of, refuse
+from booking.appointments.queries import parties_of
 from booking.appointments.views import appointment_out
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
-from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import PartyHome
-from booking.offices.directory import OfficeInfo, office_of
+from booking.kernel.access import may_see, refuse
+from booking.kernel.audit import record
+from booking.offices.directory import OfficeInfo
 from booking.parties.services import stored_facts
 from booking.runtime import Runtime
 from booking.security.pii import PersonalDataVault
@@ -60,7 +60,7 @@ async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appoi
     office. The seat returns at once; pending reminders are cancelled; a CANCEL goes out."""
     now = rt.clock.now()
     appt = await _visible_for_change(session, principal, appointment_id)
-    office = await office_of(rt, appt.office_id, session)
+    office = await rt.offices.of(appt.office_id, session)
     change = lifecycle.CANCEL_BY_COUPLE if principal.is_couple else lifecycle.CANCEL_BY_OFFICE
     await lifecycle.ensure_allowed(session, principal, appt, change)
     await _before_deadline(session, principal, appt, office, now, change.audit)
@@ -104,7 +104,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     seat's hold follows it to the new date."""
     now = rt.clock.now()
     appt = await _visible_for_change(session, principal, appointment_id, also_slot=new_slot_id)
-    office = await office_of(rt, appt.office_id, session)
+    office = await rt.offices.of(appt.office_id, session)
     if appt.status not in ("confirmed", "pending_review"):
         await refuse(session, principal, "appointment.reschedule", appt, InvalidTransition())
     await _before_deadline(session, principal, appt, office, now, "appointment.reschedule")
@@ -117,7 +117,7 @@ async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, a
     # The policy in force on the new date decides, as at booking (a move across the start
     # of a policy period can change it).
     verdict = check_placement(office, new_slot, appt.service, stored_parties(rt.vault, parties), now,
-                              await policy_book(rt).periods(), counter=not principal.is_couple)
+                              await rt.policy.periods(), counter=not principal.is_couple)
     if verdict.prereview and appt.status == "confirmed":
         raise NotInJurisdiction(lazy("On that date the office must pre-review this couple: book that date anew."),
                                 reason="prereview_required")

@@ -15,7 +15,6 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.changes import cancel, reschedule
-from booking.appointments.codes import qr_svg
 from booking.appointments.desk import (
     check_in,
     complete,
@@ -31,16 +30,16 @@ from booking.appointments.schemas import (
     AppointmentList,
     AppointmentOut,
     CancelIn,
-    CheckInIn,
     RescheduleIn,
     RevealOut,
     Roster,
     TurnAwayIn,
 )
-from booking.errors import request_locale
+from booking.http.problems import request_locale
+from booking.kernel.codes import qr_svg
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.schemas import CheckInIn, IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
 

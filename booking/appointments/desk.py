@@ -15,18 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import lifecycle
-from booking.appointments.codes import normalise_code
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import load, parties_of, refuse
+from booking.appointments.queries import load, parties_of
 from booking.appointments.schemas import RosterEntry
-from booking.appointments.views import appointment_out, party_body
-from booking.audit.services import record
+from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import NotFound
 from booking.i18n import lazy
-from booking.offices.catalog import DIVORCE
-from booking.offices.directory import office_of
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
+from booking.kernel.catalog import DIVORCE
+from booking.kernel.codes import normalise_code
+from booking.kernel.parties import party_body
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
 
@@ -63,7 +64,7 @@ async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appoin
     """A clerk's change at the counter, audited (refusals too)."""
     now = rt.clock.now()
     appt = await _staff_change(session, principal, appointment_id, change)
-    office = await office_of(rt, appt.office_id, session)
+    office = await rt.offices.of(appt.office_id, session)
     if change is lifecycle.COMPLETE and appt.service == DIVORCE:
         # a divorce visit is done by its case's step: receipt (受理) or the certificate
         await refuse(session, principal, change.audit, appt, InvalidTransition(
@@ -124,7 +125,7 @@ async def sweep_no_shows(rt: Runtime, limit: int = 500) -> int:
 async def roster(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int,
                  day: date) -> tuple[list[RosterEntry], dict[str, int]]:
     principal.require_office(office_id)
-    office = await office_of(rt, office_id, session)
+    office = await rt.offices.of(office_id, session)
     start = datetime.combine(day, time(0), tzinfo=office.tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=office.tz).astimezone(UTC)
     appts = list((await session.execute(

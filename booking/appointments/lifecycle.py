@@ -47,16 +47,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import hold
-from booking.appointments.codes import new_code
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import refuse
+from booking.appointments.queries import parties_of_many
 from booking.appointments.reminders import REMINDER, audiences, first_reminder
 from booking.appointments.store import ballot_pending
-from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
 from booking.db.models import AppointmentStatus as S
 from booking.db.models.applications import OPEN_STATUSES
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
+from booking.kernel.codes import new_code
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, cancel_pending, messages
 from booking.offices.directory import OfficeInfo
 
@@ -132,7 +133,7 @@ _FOLLOWERS: dict[str, Follower] = {}
 
 
 def register_follower(service: str, follower: Follower) -> None:
-    """Called by an area at wiring (``booking.wiring``); registering again replaces."""
+    """Called by an area at wiring (``booking.background.wiring``); registering again replaces."""
     _FOLLOWERS[service] = follower
 
 
@@ -250,18 +251,6 @@ async def _settle_holds(session: AsyncSession, held: Sequence[Appointment], t: T
         if app.status in OPEN_STATUSES:
             hold.move(app, t.hold, now, by.value, actor if by is Actor.OFFICE else None, reason)
         found[app.appointment_id] = app
-    return found
-
-
-async def parties_of_many(session: AsyncSession, ids: Sequence[uuid.UUID]
-                          ) -> dict[uuid.UUID, list[AppointmentParty]]:
-    """The parties of several appointments in one query, in their order."""
-    found: dict[uuid.UUID, list[AppointmentParty]] = {i: [] for i in ids}
-    if ids:
-        for p in (await session.execute(select(AppointmentParty).where(
-                AppointmentParty.appointment_id.in_(list(ids)))  # type: ignore[attr-defined]
-                .order_by(AppointmentParty.position))).scalars():
-            found[p.appointment_id].append(p)
     return found
 
 
@@ -412,16 +401,15 @@ _SEAT_LISTENERS: list[SeatListener] = []
 
 
 def on_seat_freed(fn: SeatListener) -> SeatListener:
-    """Register a listener: it gets the appointments that just gave their seats back
-    (their slots locked), in the transaction of the change, and whether the seats may be
-    taken again."""
-    _SEAT_LISTENERS.append(fn)
+    """Register a listener (at start-up, ``booking.background.wiring``; registering again
+    changes nothing): it gets the appointments that just gave their seats back (their slots
+    locked), in the transaction of the change, and whether the seats may be taken again."""
+    if fn not in _SEAT_LISTENERS:
+        _SEAT_LISTENERS.append(fn)
     return fn
 
 
 async def _seats_freed(session: AsyncSession, appts: Sequence[Appointment], now: datetime, *, refill: bool) -> None:
-    import booking.ballots.promotion  # noqa: F401  (it listens: imported here, as the renderers are)
-
     for listener in _SEAT_LISTENERS:
         await listener(session, appts, now, refill)
 
@@ -429,5 +417,5 @@ async def _seats_freed(session: AsyncSession, appts: Sequence[Appointment], now:
 __all__ = ["ACTIVE", "APPROVE", "CANCEL_BY_COUPLE", "CANCEL_BY_OFFICE", "CHECK_IN", "CLOSE_DAY", "COMPLETE",
            "CONFIRM_BY_PARTY", "END_WITH_CASE", "EXPIRE", "EXPIRE_UNCONFIRMED", "NO_SHOW", "REJECT", "TRANSITIONS",
            "TURN_AWAY", "Actor", "Follower", "Placement", "SeatRef", "SeatsGone", "Transition", "actor_of", "allot",
-           "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "on_seat_freed", "parties_of_many",
+           "allowed", "apply", "ensure_allowed", "lock_for_change", "move_seat", "on_seat_freed",
            "register_follower", "rewrite_reminders", "take_seat"]

@@ -9,7 +9,7 @@ drops out of the window, days before the B days are over.
 
 The rule is written twice, side by side: in SQL for the single-statement booking write
 (``banned_sql``), in Python for the portable write and for telling a refused couple when
-the ban ends (``ban_ends``); ``tests/test_no_show_rule.py`` holds the two to each other.
+the ban ends (``ban_ends``); ``tests/appointments/test_no_show_rule.py`` holds the two to each other.
 Only no-shows after ``lookback`` can matter: the last of the N ended its B days before.
 """
 

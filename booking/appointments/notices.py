@@ -5,33 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from booking.appointments.codes import display_code
+from booking.appointments.invites import appointment_calendar
 from booking.appointments.reminders import derive_due
-from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
-from booking.notifications.delivery import phone_resolver
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
 from booking.notifications.registry import (
     RenderContext,
     Rendered,
     SubjectGone,
     due_source,
     notice,
-    office_for,
+    phone_resolver,
     sms_text,
 )
-from booking.offices.catalog import service_title
-from booking.offices.directory import OfficeInfo
+from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
-
 
 due_source(derive_due)  # reminders: written by the sweep when due
 
 
 @phone_resolver("appointment")
-async def _party_phone(rt: Runtime, session: Any, party_id: uuid.UUID) -> tuple[str, str] | None:
+async def party_phone(rt: Runtime, session: Any, party_id: uuid.UUID) -> tuple[str, str] | None:
     party = await session.get(AppointmentParty, party_id)
     if party is None:
         return None
@@ -45,7 +43,7 @@ async def _load(ctx: RenderContext) -> tuple[Appointment, OfficeInfo]:
     return appt, await office_for(ctx, appt.office_id)
 
 
-def _facts(appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]:
+def appointment_facts(appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]:
     return {
         "service": service_title(appt.service, locale),
         "office": office.name(locale),
@@ -57,7 +55,7 @@ def _facts(appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]
 
 
 
-def _invite(ctx: RenderContext, appt: Appointment, office: OfficeInfo) -> tuple[bytes | None, str | None]:
+def appointment_invite(ctx: RenderContext, appt: Appointment, office: OfficeInfo) -> tuple[bytes | None, str | None]:
     if ctx.email is None:
         return None, None
     body, method = appointment_calendar(appt, office, ctx.rt.settings, ctx.locale, (ctx.email, ctx.name),
@@ -77,8 +75,8 @@ async def confirmed(ctx: RenderContext) -> Rendered:
     _superseded(ctx, appt)
     if appt.status not in ("confirmed", "checked_in"):
         raise SubjectGone("no longer confirmed")
-    f, loc = _facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, appt, office)
+    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Appointment booked: {service}, {when}", loc, f),
         lines=[
@@ -97,8 +95,8 @@ async def confirmed(ctx: RenderContext) -> Rendered:
 async def received(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
     _superseded(ctx, appt)
-    f, loc = _facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, appt, office)
+    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Appointment request received: {service}, {when}", loc, f),
         lines=[
@@ -118,8 +116,8 @@ async def rescheduled(ctx: RenderContext) -> Rendered:
     _superseded(ctx, appt)
     if appt.status == "cancelled":
         raise SubjectGone("cancelled since")
-    f, loc = _facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, appt, office)
+    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
+    calendar, method = appointment_invite(ctx, appt, office)
     return Rendered(
         subject=_t("Appointment moved: {service}, {when}", loc, f),
         lines=[
@@ -135,9 +133,9 @@ async def rescheduled(ctx: RenderContext) -> Rendered:
 @notice("appointment.cancelled")
 async def cancelled(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
-    f, loc = _facts(appt, office, ctx.locale), ctx.locale
+    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
     by_office = ctx.row.payload.get("by") == "office"
-    calendar, method = _invite(ctx, appt, office)
+    calendar, method = appointment_invite(ctx, appt, office)
     first = (_t("The office has cancelled your appointment for {service} on {when}.", loc, f) if by_office
              else _t("Your appointment for {service} on {when} is cancelled.", loc, f))
     return Rendered(
@@ -153,7 +151,7 @@ async def reminder(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
     if appt.status != "confirmed" or ctx.row.sequence != appt.sequence:
         raise SubjectGone("the appointment changed since")
-    f, loc = _facts(appt, office, ctx.locale), ctx.locale
+    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
     return Rendered(
         subject=_t("Reminder: {service}, {when}", loc, f),
         lines=[

@@ -19,7 +19,7 @@ from booking.errors import InvalidInput, field_error, invalid
 from booking.i18n import lazy
 from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import UNANSWERED, Assessment, PartyHome, Period, Unanswered, assess
-from booking.offices.catalog import DIVORCE
+from booking.kernel.catalog import DIVORCE
 from booking.offices.directory import OfficeInfo
 from booking.parties.rules import PartyFacts, check_parties
 

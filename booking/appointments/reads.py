@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import account_email, load, may_see, parties_of
+from booking.appointments.invites import appointment_calendar
+from booking.appointments.queries import account_email, load, parties_of
 from booking.appointments.views import application_id_of, appointment_out
-from booking.calendar.invites import appointment_calendar
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
-from booking.offices.catalog import DIVORCE
-from booking.offices.directory import office_of
+from booking.kernel.access import may_see
+from booking.kernel.catalog import DIVORCE
 from booking.runtime import Runtime
 
 
@@ -24,7 +24,7 @@ async def get_appointment(rt: Runtime, session: AsyncSession, principal: Princip
     appt = await load(session, appointment_id)
     if appt is None or not may_see(principal, appt):
         raise NotFound()
-    office = await office_of(rt, appt.office_id, session)
+    office = await rt.offices.of(appt.office_id, session)
     return appointment_out(appt, await parties_of(session, appt.id), office, await application_id_of(session, appt))
 
 
@@ -48,7 +48,7 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
         CrossProvinceApplication.appointment_id.in_([a.id for a in appts if a.review_reason])))).all())  # type: ignore[attr-defined]
     out = []
     for appt in appts:
-        office = await office_of(rt, appt.office_id, session)
+        office = await rt.offices.of(appt.office_id, session)
         out.append(appointment_out(appt, parties.get(appt.id, []), office, applications.get(appt.id)))
     return out, total
 
@@ -67,7 +67,7 @@ async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, 
     names them as attendee (METHOD:REQUEST); staff get the event without the couple's
     address (PUBLISH, or a CANCEL naming the office as its attendee)."""
     appt = await visible(session, principal, appointment_id)
-    office = await office_of(rt, appt.office_id, session)
+    office = await rt.offices.of(appt.office_id, session)
     attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)
     body, method = appointment_calendar(appt, office, rt.settings, locale, attendee if attendee[0] else None,
                                         rt.clock.now())

@@ -26,16 +26,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.appointments.queries import parties_of_many
+from booking.db.models import Appointment, Notification, Office
+from booking.kernel.reminders import day_before, day_before_deadline, hours_before_deadline
 from booking.notifications.outbox import OutboxRow, Recipients, messages
-from booking.offices.directory import OfficeInfo
+from booking.offices.directory import OfficeInfo, office_info
 
 REMINDER = "appointment.reminder"
-
-# how late a reminder may still go out; after that it is dropped (never after the start)
-DAY_BEFORE_GRACE = timedelta(hours=3)
-HOURS_BEFORE_GRACE = timedelta(minutes=45)
 
 # appointments claimed per transaction of the sweep
 DERIVE_BATCH = 500
@@ -72,14 +73,11 @@ def moments(starts_at: datetime, office: OfficeInfo) -> list[Moment]:
     order. One still unsent a while after its moment, or at the start, is dropped rather
     than sent late."""
     rules = office.rules
-    local_day = starts_at.astimezone(office.tz).date()
-    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at,
-                                  tzinfo=office.tz).astimezone(UTC)
-    found = [Moment("day_before", day_before, min(starts_at, day_before + DAY_BEFORE_GRACE), ("email", "sms"))]
+    first = day_before(starts_at, office.tz, rules.reminder_day_before_at).astimezone(UTC)
+    found = [Moment("day_before", first, day_before_deadline(starts_at, first), ("email", "sms"))]
     if rules.reminder_hours_before:
         hours_before = starts_at - timedelta(hours=rules.reminder_hours_before)
-        found.append(Moment("hours_before", hours_before, min(starts_at, hours_before + HOURS_BEFORE_GRACE),
-                            ("sms",)))
+        found.append(Moment("hours_before", hours_before, hours_before_deadline(starts_at, hours_before), ("sms",)))
     return sorted(found, key=lambda m: m.at)
 
 
@@ -105,10 +103,6 @@ class Derived:
 async def derive_due(session: AsyncSession, now: datetime, *, postgres: bool, limit: int = DERIVE_BATCH) -> Derived:
     """One batch of the sweep: reminders of confirmed appointments whose moment has come,
     into the outbox (the caller commits)."""
-    from booking.appointments.lifecycle import parties_of_many
-    from booking.db.models import Appointment, Notification, Office
-    from booking.offices.directory import office_info
-
     query = (select(Appointment).where(Appointment.remind_at <= now)  # type: ignore[operator]
              .order_by(Appointment.remind_at).limit(limit))
     if postgres:
@@ -146,11 +140,7 @@ async def derive_due(session: AsyncSession, now: datetime, *, postgres: bool, li
 
 def _insert_ignore(model: Any, postgres: bool) -> Any:
     if postgres:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         return pg_insert(model).on_conflict_do_nothing(index_elements=["id"]).execution_options(render_nulls=True)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return sqlite_insert(model).on_conflict_do_nothing(index_elements=["id"]).execution_options(render_nulls=True)
 
 

@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.parties.schemas import Parties, PartyOut, PartyRevealed
 from booking.schemas import Output, PlainText, Schema
-
 
 HolderField = Field(default=1, description="which party is the account holder (实名): the account is bound to "
                    "that person at its first booking and books for them only; ignored for walk-ins")
@@ -45,10 +44,6 @@ class TurnAwayIn(Schema):
 class RevealIn(Schema):
     reason: Annotated[Reason, StringConstraints(min_length=1)] = Field(
         description="why the full numbers are needed, kept in the audit log")
-
-
-class CheckInIn(Schema):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
 
 
 class AppointmentLinks(Output):

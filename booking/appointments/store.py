@@ -58,19 +58,12 @@ from booking.db.models import (
     Slot,
     UserAccount,
 )
+from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.offices.rules import NoShowPolicy
 from booking.parties.services import PreparedParty
 
 # --- what the service hands to the store, and what can go wrong -----------------------
-
-
-@dataclass(slots=True)
-class IdempotencyClaim:
-    owner_id: uuid.UUID
-    key: str
-    scope: str
-    request_hash: str
 
 
 @dataclass(slots=True)
@@ -141,14 +134,6 @@ class KeyTaken(Exception):
 
 class CodeTaken(Exception):
     """The random booking code collided; draw another."""
-
-
-@dataclass(slots=True)
-class StoredAnswer:
-    scope: str
-    request_hash: str
-    status_code: int
-    response: dict[str, Any]
 
 
 # --- PostgreSQL: one round trip each ---------------------------------------------------
@@ -445,7 +430,7 @@ async def bind_holder(session: AsyncSession, account_id: uuid.UUID | None, holde
     return current == holder_hash
 
 
-# --- reads for the cold paths (explaining a refusal, replaying an answer) ---------------
+# --- reads for the cold paths (explaining a refusal) --------------------------------------
 
 
 def ballot_pending(slot: Any) -> Any:
@@ -454,14 +439,6 @@ def ballot_pending(slot: Any) -> Any:
     single-statement write has the same test in SQL)."""
     return exists().where(Ballot.office_id == slot.office_id, Ballot.service == slot.service,
                           Ballot.day == slot.local_date, Ballot.state == "open")
-
-
-async def stored_answer(db: Database, owner_id: uuid.UUID, key: str) -> StoredAnswer | None:
-    async with db.session() as session:
-        record = await session.get(IdempotencyRecord, (owner_id, key))
-        if record is None:
-            return None
-        return StoredAnswer(record.scope, record.request_hash, record.status_code, record.response)
 
 
 def booking_store(db: Database) -> PgBookingStore | SqlBookingStore:
@@ -474,7 +451,6 @@ __all__ = [
     "AccountHoldsBooking",
     "CodeTaken",
     "HolderIsOther",
-    "IdempotencyClaim",
     "KeyTaken",
     "PartyHoldsBooking",
     "PartyBanned",
@@ -482,7 +458,5 @@ __all__ = [
     "SlotClosed",
     "SlotFull",
     "SqlBookingStore",
-    "StoredAnswer",
     "booking_store",
-    "stored_answer",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
+from booking.kernel.parties import party_body
 from booking.offices.directory import OfficeInfo
 from booking.schemas import iso
 
@@ -52,9 +53,3 @@ async def application_id_of(session: AsyncSession, appt: Appointment) -> uuid.UU
         return None
     return (await session.execute(select(CrossProvinceApplication.id).where(
         CrossProvinceApplication.appointment_id == appt.id))).scalar_one_or_none()
-
-
-def party_body(p: Any) -> dict[str, Any]:
-    """Masked: the ID number and phone never leave in full (see ``reveal``)."""
-    return {"position": p.position, "name": p.name, "id_type": p.id_type, "id_number": p.id_masked,
-            "phone": p.phone_masked, "hukou_province": p.hukou_province}

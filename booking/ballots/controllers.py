@@ -16,7 +16,7 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
 from booking.ballots.schemas import BallotIn, BallotList, BallotOut, EntryIn, EntryList, EntryOut
-from booking.errors import request_locale
+from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date

@@ -26,8 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.lifecycle import SeatsGone
-from booking.appointments.records import refuse
-from booking.audit.services import record
 from booking.ballots import order
 from booking.ballots.entries import leave_entry
 from booking.ballots.problems import AlreadyDrawn, DrawNotDue
@@ -35,8 +33,9 @@ from booking.ballots.seating import seat_entries
 from booking.ballots.services import SEED_CONTEXT, free_seats, local_time
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.errors import NotFound
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, messages
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 logger = logging.getLogger("booking.ballots")
@@ -71,7 +70,7 @@ async def _draw(rt: Runtime, ballot_id: uuid.UUID, by: Principal | None) -> bool
             return False
         ballot = (await session.execute(select(Ballot).where(Ballot.id == ballot_id)
                                         .execution_options(populate_existing=True))).scalar_one()
-        office = await office_of(rt, ballot.office_id, session)
+        office = await rt.offices.of(ballot.office_id, session)
         seed = bytes.fromhex(rt.vault.decrypt(ballot.seed_enc, context=SEED_CONTEXT))
         entries = {e.id: e for e in (await session.execute(select(BallotEntry).where(
             BallotEntry.ballot_id == ballot_id, BallotEntry.state == "entered"))).scalars()}
@@ -164,7 +163,7 @@ async def lapse_waitlists(rt: Runtime) -> int:
             select(BallotEntry.id).where(BallotEntry.ballot_id == Ballot.id,
                                          BallotEntry.state == "waitlisted").exists()))).scalars())
         for ballot in ballots:
-            office = await office_of(rt, ballot.office_id, session)
+            office = await rt.offices.of(ballot.office_id, session)
             if ballot.day >= office.rules.first_bookable_date(now.astimezone(office.tz)):
                 continue
             for entry in (await session.execute(select(BallotEntry).where(

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.book import no_show_ban
+from booking.appointments.changes import cancel
 from booking.appointments.placement import Party, check_couple
 from booking.appointments.problems import PartyAlreadyBooked
-from booking.appointments.views import party_body
 from booking.ballots.problems import (
     AlreadyEntered,
     CannotWithdraw,
@@ -40,10 +40,10 @@ from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
-from booking.jurisdiction.periods import policy_book
 from booking.jurisdiction.policy import PartyHome, Period
+from booking.kernel.parties import party_body
 from booking.notifications.outbox import Recipients, add_rows, messages
-from booking.offices.directory import OfficeInfo, office_of
+from booking.offices.directory import OfficeInfo
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
 from booking.schemas import iso
@@ -144,7 +144,7 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
                                 {"ballot_id": str(ballot_id), **data.model_dump(mode="json")})
     # before the transaction: a reload of the cached periods takes a connection of its own
-    periods = await policy_book(rt).periods()
+    periods = await rt.policy.periods()
     async with rt.db.session() as session:
         if claim is not None and (answer := await claim.take(session, now)) is not None:
             return answer
@@ -152,7 +152,7 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
                                         .execution_options(populate_existing=True))).scalar_one_or_none()
         if ballot is None:
             raise NotFound()
-        office = await office_of(rt, ballot.office_id, session)
+        office = await rt.offices.of(ballot.office_id, session)
         _check_window(ballot, office, now)
         parties = prepare_parties(rt.vault, data.parties, now.astimezone(office.tz).date())
         await _check_rules(session, ballot, office, parties, periods, now)
@@ -262,8 +262,6 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, ent
     """Withdraw an entry: before the draw, or from the waitlist after it. A winner withdraws
     by cancelling the appointment it won (the appointment's own cancellation, which gives
     the seat to the first entry waiting for it, in the same transaction)."""
-    from booking.appointments.changes import cancel
-
     now = rt.clock.now()
     entry = await visible_entry(session, principal, entry_id)
     if entry.state == "won" and entry.appointment_id is not None:

@@ -9,9 +9,9 @@ from typing import Any
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.i18n import format_message as _t
 from booking.i18n.formatting import format_date, format_when
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for
-from booking.offices.catalog import service_title
+from booking.kernel.catalog import service_title
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver
+from booking.offices.directory import office_for
 from booking.runtime import Runtime
 
 

@@ -1,6 +1,7 @@
 """A seat that comes free on a drawn ballot's day goes to the first entry waiting for it.
 
-Registered with the appointments' lifecycle (``on_seat_freed``), so it runs inside the
+Registered with the appointments' lifecycle at start-up (``on_seat_freed``, in
+``booking.background.wiring``), so it runs inside the
 transaction of the change that freed the seat (a cancellation, a winner's withdrawal, a
 move to another day): no one can book the seat between the two. The ballot row is locked
 first, so promotions of one ballot queue behind each other; the next entry in draw order
@@ -17,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.lifecycle import on_seat_freed
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import local_time
 from booking.db.models import Appointment, Ballot, BallotEntry, Office, Slot
@@ -26,7 +26,6 @@ from booking.offices.directory import office_info
 BATCH = 200
 
 
-@on_seat_freed
 async def refill_from_waitlist(session: AsyncSession, appts: Sequence[Appointment], now: datetime,
                                refill: bool) -> None:
     cancelled = [a.id for a in appts if a.status == "cancelled"]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.parties.schemas import Parties, PartyOut
 from booking.schemas import ApiDate, Output, Schema, invalid_value
 

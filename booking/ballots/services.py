@@ -3,24 +3,25 @@ checking the draw needs once it has run."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
 from booking.ballots.schemas import BallotIn
+from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
+from booking.db.unique import flush_or
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
-from booking.offices.directory import OfficeInfo, office_of
+from booking.kernel.audit import record
+from booking.kernel.ttl import MISSING
+from booking.offices.directory import OfficeInfo
 from booking.peakdays.services import is_peak_day
 from booking.runtime import Runtime
 from booking.schemas import iso
@@ -45,11 +46,11 @@ async def free_seats(session: AsyncSession, office: OfficeInfo, service: str, da
                      lock: bool = False) -> tuple[dict[str, int], list[Slot]]:
     """The day's open slots of the service and their free seats per local start time;
     ``lock`` takes their row locks in id order (the order every seat change uses)."""
-    query = select(Slot).where(Slot.office_id == office.id, Slot.service == service, Slot.local_date == day,
-                               Slot.status == "open")
+    where = and_(Slot.office_id == office.id, Slot.service == service, Slot.local_date == day, Slot.status == "open")
     if lock:
-        query = query.order_by(Slot.id).with_for_update().execution_options(populate_existing=True)
-    slots = list((await session.execute(query)).scalars())
+        slots = await lock_rows(session, Slot, where=where)
+    else:
+        slots = list((await session.execute(select(Slot).where(where))).scalars())
     seats = {local_time(s.starts_at, office): s.capacity - s.booked for s in sorted(slots, key=lambda s: s.starts_at)}
     return seats, slots
 
@@ -97,7 +98,7 @@ async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal
     day's normal release, so nobody can book the day's seats first."""
     principal.require_office(office_id)
     now = rt.clock.now()
-    office = await office_of(rt, office_id, session)
+    office = await rt.offices.of(office_id, session)
     errors = []
     if data.service not in office.services:
         errors.append(field_error("service", lazy("The office does not offer this service.")))
@@ -121,11 +122,7 @@ async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal
                     state="open", seed_enc=rt.vault.encrypt(seed.hex(), context=SEED_CONTEXT),
                     seed_commitment=order.commitment(seed), created_by=principal.id, created_at=now)
     session.add(ballot)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise BallotExists() from None
+    await flush_or(session, BallotExists())
     record(session, principal, "ballot.create", target_type="ballot", target_id=ballot.id, office_id=office_id,
            at=now, date=data.date.isoformat(), service=data.service)
     await session.commit()
@@ -136,14 +133,14 @@ async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, l
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None:
         raise NotFound()
-    office = await office_of(rt, ballot.office_id, session)
+    office = await rt.offices.of(ballot.office_id, session)
     return await ballot_body(session, ballot, office, rt.clock.now(), locale)
 
 
 async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start: date | None, end: date | None,
                        locale: str) -> list[dict[str, Any]]:
     """An office's ballots (public), upcoming ones by default."""
-    office = await rt.extras["offices"].get(office_id, session)
+    office = await rt.offices.get(office_id, session)
     if office is None:
         raise NotFound()
     now = rt.clock.now()
@@ -160,10 +157,9 @@ async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start
 async def upcoming(rt: Runtime, office: OfficeInfo) -> list[dict[str, Any]]:
     """The office's ballots from today on, briefly cached per process: the office page shows
     them at the release rush, and must not add a query per visitor."""
-    cache: dict[int, tuple[float, list[dict[str, Any]]]] = rt.extras.setdefault("upcoming_ballots", {})
-    hit = cache.get(office.id)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    hit = rt.upcoming_ballots.get(office.id)
+    if hit is not MISSING:
+        return hit  # type: ignore[return-value]
     now = rt.clock.now()
     async with rt.db.session() as session:
         rows = (await session.execute(select(Ballot).where(
@@ -172,6 +168,5 @@ async def upcoming(rt: Runtime, office: OfficeInfo) -> list[dict[str, Any]]:
     found = [{"id": str(b.id), "date": b.day, "service": b.service, "state": phase(b, now),
               "entry_opens_at": b.entry_opens_at, "entry_closes_at": b.entry_closes_at, "draw_at": b.draw_at}
              for b in rows]
-    cache[office.id] = (time.monotonic() + rt.settings.office_cache_seconds, found)
-    return found
+    return rt.upcoming_ballots.put(office.id, found)
 

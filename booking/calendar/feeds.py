@@ -14,14 +14,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.codes import display_code
-from booking.audit.services import record
+from booking.appointments.invites import appointment_event
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.calendar.invites import appointment_event
 from booking.db.models import Appointment, CalendarFeed, Office, UserAccount
 from booking.errors import Forbidden, NotFound, invalid
 from booking.i18n import gettext, lazy
-from booking.offices.catalog import service_title
+from booking.kernel.audit import record
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
 from booking.offices.directory import office_info
 from booking.runtime import Runtime
 

@@ -30,10 +30,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.errors import is_lock_timeout
 from booking.errors import ServiceUnavailable
 from booking.i18n import lazy
 
-LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout (and of NOWAIT)
 RETRY_AFTER_SECONDS = "1"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -46,17 +46,6 @@ class Busy(ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": RETRY_AFTER_SECONDS})
-
-
-def is_lock_timeout(exc: BaseException) -> bool:
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            return True
-        current = getattr(current, "orig", None) or current.__cause__
-    return False
 
 
 async def set_lock_timeout(session: AsyncSession) -> None:
@@ -96,4 +85,4 @@ async def lock_rows(session: AsyncSession, model: type[Row], ids: Iterable[Any] 
         raise
 
 
-__all__ = ["Busy", "is_lock_timeout", "lock_rows", "set_lock_timeout"]
+__all__ = ["Busy", "lock_rows", "set_lock_timeout"]

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
-from booking.appointments.codes import new_code, normalise_code
 from booking.appointments.hold import hold_until
 from booking.appointments.noshow import bans
 from booking.appointments.placement import Party, check_placement
@@ -39,11 +38,11 @@ from booking.appointments.problems import (
 )
 from booking.appointments.store import bind_holder
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
+from booking.db.unique import flush_refusing
 from booking.divorce.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
     case_messages,
-    flush_refusing,
     lock_case,
     parties_of,
     today,
@@ -57,11 +56,12 @@ from booking.divorce.views import case_view
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
-from booking.jurisdiction.periods import office_area, policy_book
+from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import PartyHome, assess
+from booking.kernel.catalog import DIVORCE
+from booking.kernel.codes import new_code, normalise_code
 from booking.notifications.outbox import add_rows
-from booking.offices.catalog import DIVORCE
-from booking.offices.directory import OfficeInfo, office_of
+from booking.offices.directory import OfficeInfo
 from booking.parties.identity import InvalidIdentity, parse_identity
 from booking.parties.rules import PartyFacts
 from booking.parties.services import PreparedParty, id_lookup_hash, prepare_parties
@@ -119,7 +119,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     now = rt.clock.now()
     # the policy periods first: their cache may read through a connection of its own, which
     # on SQLite must not wait behind this session's write lock
-    periods = await policy_book(rt).periods()
+    periods = await rt.policy.periods()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
     if claim is not None and (answer := await claim.take(session, now)) is not None:
         return answer
@@ -129,7 +129,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     if other_hash == applicant.id_hash:
         raise invalid("other.id_number", lazy("The two parties must be different people."))
     slot = await session.get(Slot, data.slot_id)
-    office = await office_of(rt, slot.office_id, session) if slot is not None else None
+    office = await rt.offices.of(slot.office_id, session) if slot is not None else None
     if slot is None or office is None:
         raise invalid("slot_id", lazy("No such slot."))
     verdict = check_placement(
@@ -175,7 +175,7 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
     now = rt.clock.now()
-    periods = await policy_book(rt).periods()  # before this session writes (see above)
+    periods = await rt.policy.periods()  # before this session writes (see above)
     found = (await session.execute(select(DivorceVisit).join(Appointment, Appointment.id == DivorceVisit.appointment_id)
                                    .where(Appointment.code == normalise_code(data.code),
                                           DivorceVisit.kind == "application"))).scalar_one_or_none()
@@ -197,7 +197,7 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
         raise CaseClosed()
     if appt is None or appt.id != found.appointment_id or appt.status != "awaiting_party":
         raise NothingToConfirm()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     slot = await session.get(Slot, appt.slot_id)
     assert slot is not None
     homes = [PartyHome(booker.hukou_province, booker.id_type), PartyHome(me.hukou_province, me.id_type)]

@@ -14,17 +14,16 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
-from booking.db.locking import lock_rows
+from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.divorce import OPEN_CASE_STATUSES
 from booking.errors import NotFound
+from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import OutboxRow, Recipients, cancel_pending, messages
-from booking.offices.catalog import DIVORCE
 from booking.offices.directory import OfficeInfo
 
 SUBJECT = "divorce_case"  # the outbox's subject type of a case's own notices
@@ -90,8 +89,6 @@ async def lock_case(session: AsyncSession, case_id: uuid.UUID) -> tuple[DivorceC
         if (again is None) == (standing is None) and (again is None or again[1].id == standing[1].id):  # type: ignore[index]
             return case, appt
         await session.rollback()
-    from booking.db.locking import Busy
-
     raise Busy()
 
 
@@ -158,24 +155,6 @@ def visit_party(source: Any, appointment_id: uuid.UUID, position: int, account_i
     values = {c: getattr(source, c) for c in columns if hasattr(source, c)}
     return AppointmentParty(id=uuid.uuid4(), appointment_id=appointment_id, position=position, service=DIVORCE,
                             active=True, account_id=account_id, locale=locale, **values)
-
-
-def violated(exc: IntegrityError, *names: str) -> bool:
-    """Which unique index refused (PostgreSQL names it; SQLite names its columns)."""
-    text = str(exc.orig)
-    return any(name in text for name in names)
-
-
-async def flush_refusing(session: AsyncSession, problems: dict[tuple[str, ...], Exception]) -> None:
-    """Flush; a unique index's refusal becomes its problem (the transaction is rolled back)."""
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        for names, problem in problems.items():
-            if violated(exc, *names):
-                raise problem from None
-        raise
 
 
 ONE_OPEN_CASE = ("uq_divorce_party_open", "divorce_party.id_hash")

@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
 from booking.appointments.problems import InvalidTransition
-from booking.appointments.records import refuse
-from booking.audit.services import record
 from booking.db.models import Appointment, DivorceCase
 from booking.divorce.cases import (
     active_visit,
@@ -33,8 +31,10 @@ from booking.divorce.problems import CertificateNotChecked, NotTheVisitDay, Outs
 from booking.divorce.views import case_view
 from booking.divorce.window import in_window
 from booking.errors import NotFound
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
 from booking.notifications.outbox import add_rows
-from booking.offices.directory import OfficeInfo, office_of
+from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 
 WINDOW_CLOSING_NOTICE = timedelta(days=7)  # "a week before it closes"
@@ -70,7 +70,7 @@ async def record_receipt(rt: Runtime, session: AsyncSession, principal: Principa
     case, _parties = await visible_case(session, principal, case_id)
     if principal.is_couple:
         raise NotFound()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     case, appt = await _counter_visit(session, principal, case_id, "application", "divorce.receipt", office, now)
     if case.marriage_record is None and not certificate_checked:
         await refuse(session, principal, "divorce.receipt", case, CertificateNotChecked(), target_type="divorce_case")
@@ -109,7 +109,7 @@ async def register_divorce(rt: Runtime, session: AsyncSession, principal: Princi
     case, _parties = await visible_case(session, principal, case_id)
     if principal.is_couple:
         raise NotFound()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     case, appt = await _counter_visit(session, principal, case_id, "certificate", "divorce.register", office, now)
     if not in_window(case, today(now, office)):
         await refuse(session, principal, "divorce.register", case, OutsideWindow(), target_type="divorce_case")

@@ -18,17 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments import lifecycle
-from booking.appointments.records import refuse
-from booking.audit.services import record
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, DivorceCase, DivorceVisit
-from booking.divorce.cases import case_messages, end, lock_case, other_than, parties_of, today, visible_case, visits_of
+from booking.divorce.cases import (
+    case_messages,
+    end,
+    lock_case,
+    other_than,
+    parties_of,
+    today,
+    visible_case,
+    visits_of,
+)
 from booking.divorce.problems import CaseClosed, NotInCoolingOff
 from booking.divorce.views import case_view
 from booking.errors import invalid
 from booking.i18n import lazy
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
 from booking.notifications.outbox import add_rows
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 logger = logging.getLogger("booking.divorce")
@@ -52,7 +60,7 @@ async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, cas
     cooling-off's last day; before receipt it cancels the application visit."""
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     if principal.is_couple:
         me = next(p for p in parties if p.account_id == principal.id)
         position, via = me.position, "online"
@@ -143,7 +151,7 @@ async def close_lapsed_windows(rt: Runtime, limit: int = 200) -> int:
     done = 0
     for case_id, office_id in candidates:
         async with rt.db.session() as session:
-            office = await office_of(rt, office_id, session)
+            office = await rt.offices.of(office_id, session)
             try:
                 case, standing = await lock_case(session, case_id)
             except Busy:

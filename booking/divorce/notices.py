@@ -8,15 +8,22 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from booking.appointments.codes import display_code
-from booking.calendar.invites import appointment_calendar
+from booking.appointments.invites import appointment_calendar
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
 from booking.divorce.cases import SUBJECT
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_date, format_when
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
+from booking.kernel.codes import display_code
+from booking.notifications.registry import (
+    RenderContext,
+    Rendered,
+    SubjectGone,
+    notice,
+    phone_resolver,
+    sms_text,
+)
+from booking.offices.directory import office_for
 from booking.runtime import Runtime
 
 

@@ -12,13 +12,12 @@ from booking.accounts.principal import Principal
 from booking.db.models import DivorceCase, DivorceParty
 from booking.divorce.cases import parties_of, today, visible_case, visits_of
 from booking.divorce.views import case_view
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 
 async def get_case(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> dict[str, Any]:
     case, parties = await visible_case(session, principal, case_id)
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     return case_view(case, parties, await visits_of(session, case.id), office, principal,
                      today(rt.clock.now(), office))
 
@@ -27,7 +26,7 @@ async def _views(rt: Runtime, session: AsyncSession, principal: Principal, cases
                  ) -> list[dict[str, Any]]:
     out = []
     for case in cases:  # a party has a case or two; an office's page is bounded by ``limit``
-        office = await office_of(rt, case.office_id, session)
+        office = await rt.offices.of(case.office_id, session)
         out.append(case_view(case, await parties_of(session, case.id), await visits_of(session, case.id), office,
                              principal, today(rt.clock.now(), office)))
     return out

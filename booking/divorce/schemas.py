@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
+from booking.kernel.regions import PROVINCES, is_province
 from booking.parties.identity import IdType
 from booking.parties.schemas import PartyIn, PartyName
-from booking.regions import PROVINCES, is_province
 from booking.schemas import Output, Schema, invalid_value
 
 Province = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$"), Field(json_schema_extra={"enum": sorted(PROVINCES)})]

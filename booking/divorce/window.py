@@ -15,14 +15,14 @@ from booking.appointments import lifecycle
 from booking.appointments.changes import stored_parties
 from booking.appointments.placement import check_placement
 from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
-from booking.appointments.records import parties_of as visit_parties
+from booking.appointments.queries import parties_of as visit_parties
 from booking.db.models import DivorceCase, Slot
+from booking.db.unique import flush_refusing
 from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat
 from booking.divorce.cases import (
     ONE_ACTIVE_BOOKING,
     active_visit,
     case_messages,
-    flush_refusing,
     lock_case,
     other_than,
     parties_of,
@@ -36,10 +36,8 @@ from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow
 from booking.divorce.views import case_view
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
-from booking.jurisdiction.periods import policy_book
+from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import add_rows
-from booking.offices.catalog import DIVORCE
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 
 
@@ -58,12 +56,12 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
 async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
                                  slot_id: int, locale: str) -> dict[str, Any]:
     now = rt.clock.now()
-    periods = await policy_book(rt).periods()  # before this session writes (``apply.py``)
+    periods = await rt.policy.periods()  # before this session writes (``apply.py``)
     case, parties = await visible_case(session, principal, case_id)
     me = party_of(parties, principal)
     if me is None:
         raise NotFound()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     if case.status not in ("applying", "received"):
         raise CaseClosed()
     if not in_window(case, today(now, office)):
@@ -111,7 +109,7 @@ async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principa
     me = party_of(parties, principal)
     if me is None:
         raise NotFound()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     case, appt = await lock_case(session, case.id)
     visits = await visits_of(session, case.id)
     standing = active_visit(visits)
@@ -137,7 +135,7 @@ async def cancel_certificate_visit(rt: Runtime, session: AsyncSession, principal
     case, parties = await visible_case(session, principal, case_id)
     if party_of(parties, principal) is None:
         raise NotFound()
-    office = await office_of(rt, case.office_id, session)
+    office = await rt.offices.of(case.office_id, session)
     case, appt = await lock_case(session, case.id)
     standing = active_visit(await visits_of(session, case.id))
     if appt is None or standing is None or standing[0].kind != "certificate" or not lifecycle.allowed(

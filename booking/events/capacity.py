@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.locking import lock_rows
 from booking.db.models import HOLDING_STATUSES, Event, Signup
 
 # The counters are read from the database (RETURNING, or a fresh SELECT), never from an
@@ -45,9 +46,7 @@ class Claim:
 
 async def lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | None:
     """The event row, locked until the transaction ends, with fresh values."""
-    return (await session.execute(
-        select(Event).where(Event.id == event_id).with_for_update()
-        .execution_options(populate_existing=True))).scalar_one_or_none()
+    return next(iter(await lock_rows(session, Event, [event_id])), None)
 
 
 def _fits(guests: int) -> Any:

@@ -13,12 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.errors import request_locale
 from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
     AttendanceIn,
-    CheckInIn,
     DecisionIn,
     EventCancelIn,
     EventCreate,
@@ -35,9 +33,10 @@ from booking.events.schemas import (
     SignupStatus,
     query_day,
 )
+from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
-from booking.schemas import IdempotencyKey, Offset, PathId
+from booking.schemas import CheckInIn, IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]

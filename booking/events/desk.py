@@ -18,12 +18,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.codes import display_code, normalise_code
-from booking.audit.services import record
+from booking.db.locking import lock_rows
 from booking.db.models import Event, Signup
 from booking.errors import NotFound, invalid
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
@@ -41,8 +40,9 @@ from booking.events.signups import (
     yuan,
 )
 from booking.i18n import N_, gettext, lazy
+from booking.kernel.audit import record
+from booking.kernel.codes import display_code, normalise_code
 from booking.notifications.outbox import add_rows
-from booking.offices.directory import office_of
 from booking.parties.schemas import PartyRevealed
 from booking.runtime import Runtime
 from booking.schemas import iso
@@ -80,7 +80,7 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, signu
         signup.sequence += 1
         signup.updated_at = now
         await session.flush()
-        office = await office_of(rt, event.office_id, session)
+        office = await rt.offices.of(event.office_id, session)
         await add_rows(session, notice_rows("signup.decided", signup, event, now, {"decision": "approve"})
                        + reminder_rows(signup, event, office.rules, now), now)
     else:
@@ -99,8 +99,8 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, eve
     """Check a confirmed couple in by their code, on the day(s) of the event."""
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id)
-    signup = (await session.execute(select(Signup).where(
-        Signup.event_id == event_id, Signup.code == normalise_code(code)).with_for_update())).scalar_one_or_none()
+    signup = next(iter(await lock_rows(session, Signup, where=and_(
+        Signup.event_id == event_id, Signup.code == normalise_code(code)))), None)
     if signup is None:
         raise NotFound()
     tz = ZoneInfo(event.timezone)
@@ -129,8 +129,7 @@ async def mark_attendance(rt: Runtime, session: AsyncSession, principal: Princip
     a mistake can be corrected. Both keep their place, so no counter moves."""
     now = rt.clock.now()
     await staff_signup(session, principal, signup_id)
-    signup = (await session.execute(select(Signup).where(Signup.id == signup_id).with_for_update()
-                                    .execution_options(populate_existing=True))).scalar_one()
+    (signup,) = await lock_rows(session, Signup, [signup_id])
     event = await session.get(Event, signup.event_id)
     assert event is not None
     if now < event.starts_at:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from booking.appointments.codes import display_code
+from booking.appointments.invites import organizer
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.calendar.invites import organizer
 from booking.events.messages import invite_sequence
 from booking.i18n import gettext, lazy
+from booking.kernel.codes import display_code
 from booking.offices.directory import OfficeInfo
 from booking.settings import Settings
 

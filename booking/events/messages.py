@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,12 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Event, Notification, Signup
+from booking.kernel.reminders import day_before, day_before_deadline
 from booking.notifications.outbox import OutboxRow, Recipients, add_rows, messages
 from booking.offices.rules import BookingRules
 
 REMINDER = "event.reminder"
-# a day-before reminder still unsent this long after its moment is dropped, never sent late
-DAY_BEFORE_GRACE = timedelta(hours=3)
 
 
 def invite_sequence(event: Any, signup: Any) -> int:
@@ -44,14 +43,12 @@ def notice_rows(kind: str, signup: Any, event: Any, now: datetime,
 def reminder_rows(signup: Any, event: Any, rules: BookingRules, now: datetime) -> list[OutboxRow]:
     """The day before the event, at the office's reminder hour in the venue's timezone;
     none when that moment has passed already."""
-    tz = ZoneInfo(event.timezone)
-    local_day = event.starts_at.astimezone(tz).date()
-    day_before = datetime.combine(local_day - timedelta(days=1), rules.reminder_day_before_at, tzinfo=tz)
-    if day_before <= now:
+    moment = day_before(event.starts_at, ZoneInfo(event.timezone), rules.reminder_day_before_at)
+    if moment <= now:
         return []
     return messages(REMINDER, "signup", signup.id, invite_sequence(event, signup),
-                    recipients(signup.id, signup.account_id), signup.locale, day_before.astimezone(UTC),
-                    not_after=min(event.starts_at, day_before + DAY_BEFORE_GRACE), tag="day_before")
+                    recipients(signup.id, signup.account_id), signup.locale, moment.astimezone(UTC),
+                    not_after=day_before_deadline(event.starts_at, moment), tag="day_before")
 
 
 async def announce(session: AsyncSession, kind: str, signup_ids: Iterable[uuid.UUID], event: Event,

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from booking.appointments.codes import display_code
 from booking.db.models import Event, Signup, SignupParty
 from booking.events.invites import (
     INVITED,
@@ -26,9 +25,16 @@ from booking.events.messages import invite_sequence
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_when
-from booking.notifications.delivery import phone_resolver
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, office_for, sms_text
-from booking.offices.directory import OfficeInfo
+from booking.kernel.codes import display_code
+from booking.notifications.registry import (
+    RenderContext,
+    Rendered,
+    SubjectGone,
+    notice,
+    phone_resolver,
+    sms_text,
+)
+from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
 
 

@@ -262,10 +262,6 @@ class DecisionIn(Schema):
     reason: Reason | None = Field(default=None, description="required to reject")
 
 
-class CheckInIn(Schema):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
-
-
 class AttendanceIn(Schema):
     attended: bool
 

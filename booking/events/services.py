@@ -16,10 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.records import directory, refuse
-from booking.audit.services import record
+from booking.appointments.invites import organizer
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.calendar.invites import organizer
 from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Signup, SignupParty
 from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
 from booking.events import capacity, eligibility
@@ -28,7 +26,8 @@ from booking.events.messages import announce, cancel_reminders
 from booking.events.schemas import EventCreate, EventLinks, EventOut, EventUpdate
 from booking.i18n import gettext, lazy
 from booking.idempotency import IdempotencyClaim
-from booking.offices.directory import office_of
+from booking.kernel.access import refuse
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 
 # --- problems -------------------------------------------------------------------------
@@ -131,7 +130,7 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
     if claim is not None and (answer := await claim.take(session, now)) is not None:
         return EventOut.model_validate(answer[1])
-    office = await directory(rt).get(data.office_id, session)
+    office = await rt.offices.get(data.office_id, session)
     if office is None:
         raise NotFound()
     rules = eligibility.normalise(data.kind, data.eligibility.model_dump())
@@ -195,7 +194,7 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
         event.sequence += 1
     event.updated_at = now
     await session.flush()
-    office = await office_of(rt, office_id, session)
+    office = await rt.offices.of(office_id, session)
     if visible:
         # Every couple holding or awaiting a place gets the updated invite; reminders are
         # planned again for the new time (and the new SEQUENCE their renderer checks).
@@ -242,7 +241,7 @@ async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal,
     event.updated_at = now
     await session.flush()
     await capacity.recount(session, event_id)
-    office = await office_of(rt, office_id, session)
+    office = await rt.offices.of(office_id, session)
     await cancel_reminders(session, affected)
     # "held": whether the couple had an invite to cancel (waitlisted couples had none)
     await announce(session, "event.cancelled", [i for i in affected if i not in waiting], event, office.rules, now,
@@ -294,7 +293,7 @@ async def office_feed(rt: Runtime, session: AsyncSession, office_id: int, locale
     """The office's events as a public iCalendar feed (METHOD:PUBLISH): what, when and
     where, and nothing about who signed up."""
     now = rt.clock.now()
-    office = await directory(rt).get(office_id, session)
+    office = await rt.offices.get(office_id, session)
     if office is None:
         raise NotFound()
     events = (await session.execute(

@@ -21,10 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import records
-from booking.appointments.codes import new_code
-from booking.appointments.views import party_body
-from booking.audit.services import record
+from booking.appointments.queries import account_email
+from booking.db.locking import lock_rows
 from booking.db.models import (
     HOLDING_STATUSES,
     Appointment,
@@ -34,6 +32,7 @@ from booking.db.models import (
     Signup,
     SignupParty,
 )
+from booking.db.unique import flush_or
 from booking.errors import Conflict, InvalidInput, NotFound, field_error
 from booking.events import capacity, eligibility
 from booking.events.invites import signup_calendar
@@ -42,8 +41,12 @@ from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
+from booking.kernel import access
+from booking.kernel.access import may_see
+from booking.kernel.audit import record
+from booking.kernel.codes import new_code
+from booking.kernel.parties import party_body
 from booking.notifications.outbox import add_rows
-from booking.offices.directory import office_of
 from booking.parties.rules import check_reissue
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
@@ -231,7 +234,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
                 has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
             event.starts_on, event.starts_at, today)
         verdict.raise_if_refused()
-        office = await office_of(rt, event.office_id, session)
+        office = await rt.offices.of(event.office_id, session)
         contact = None
         if data.contact is not None:
             contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
@@ -255,11 +258,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
             contact_phone_hash=contact[2] if contact else None, contact_phone_masked=contact[3] if contact else None,
             locale=data.locale or locale, sequence=0, created_at=now, updated_at=now)
         session.add(signup)
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            await session.rollback()
-            raise _CodeTaken() from exc
+        await flush_or(session, _CodeTaken())
         stored = [SignupParty(
             id=p.id, signup_id=signup.id, event_id=event_id, position=p.position, name=p.name, id_type=p.id_type,
             id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc,
@@ -298,7 +297,7 @@ async def _holder(session: AsyncSession, event_id: uuid.UUID, parties: list[Prep
 
 async def visible_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> Signup:
     signup = await session.get(Signup, signup_id)
-    if signup is None or not records.may_see(principal, signup):
+    if signup is None or not may_see(principal, signup):
         raise NotFound()
     return signup
 
@@ -327,10 +326,10 @@ async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, 
         raise NotFound()
     if signup.status == "waitlisted" and event.status != "cancelled":
         raise SignupWaitlisted()
-    office = await office_of(rt, event.office_id, session)
+    office = await rt.offices.of(event.office_id, session)
     attendee = None
     if principal.is_couple:  # visible_signup: their own
-        email, name = await records.account_email(session, signup.account_id)
+        email, name = await account_email(session, signup.account_id)
         attendee = (email, name) if email else None
     body, method = signup_calendar(signup, event, office, rt.settings, locale, attendee, rt.clock.now())
     return body, method, f"signup-{signup.code}.ics"
@@ -341,15 +340,14 @@ async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, 
 
 async def refuse(session: AsyncSession, actor: Principal, action: str, signup: Signup, problem: Conflict) -> None:
     """Refused organiser actions are audited too (in their own transaction), then raised."""
-    await records.refuse(session, actor, action, signup, problem, target_type="signup")
+    await access.refuse(session, actor, action, signup, problem, target_type="signup")
 
 
 async def lock_signup(session: AsyncSession, signup: Signup) -> tuple[Event, Signup]:
     """The event row, then the sign-up row, locked in that order (see ``capacity``)."""
     event = await capacity.lock_event(session, signup.event_id)
     assert event is not None
-    locked = (await session.execute(select(Signup).where(Signup.id == signup.id).with_for_update()
-                                    .execution_options(populate_existing=True))).scalar_one()
+    (locked,) = await lock_rows(session, Signup, [signup.id])
     return event, locked
 
 
@@ -373,7 +371,7 @@ async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup
     await deactivate_parties(session, signup.id)
     await session.flush()
     await capacity.release(session, event.id, previous, signup.guests)
-    office = await office_of(rt, event.office_id, session)
+    office = await rt.offices.of(event.office_id, session)
     await cancel_reminders(session, [signup.id])
     # "held": whether the couple ever had an invite to cancel (a waitlisted one had none)
     await add_rows(session, notice_rows(notice, signup, event, now, {**payload, "held": previous in HOLDING_STATUSES}),

@@ -19,7 +19,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).parent / "locales"
-SUPPORTED = ("zh_Hans_CN", "en")
 DEFAULT_LOCALE = "zh_Hans_CN"
 
 

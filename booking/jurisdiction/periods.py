@@ -9,15 +9,14 @@ processes (API replicas, workers) see it within the TTL.
 from __future__ import annotations
 
 import asyncio
-import time as _time
 
 from sqlalchemy import select
 
 from booking.db.engine import Database
 from booking.db.models import JurisdictionArea, JurisdictionPeriod
 from booking.jurisdiction.policy import OfficeArea, Period
+from booking.kernel.ttl import MISSING, TtlCache
 from booking.offices.directory import OfficeInfo
-from booking.runtime import Runtime
 
 DEFAULT_TTL_SECONDS = 30.0
 
@@ -32,21 +31,18 @@ def period_of(row: JurisdictionPeriod, areas: list[tuple[str, str]]) -> Period:
 class PolicyBook:
     def __init__(self, db: Database, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self._db = db
-        self._ttl = ttl_seconds
-        self._entry: tuple[float, tuple[Period, ...]] | None = None
+        self._entry: TtlCache[None, tuple[Period, ...]] = TtlCache(ttl_seconds, max_entries=1)
         self._lock = asyncio.Lock()
 
     async def periods(self) -> tuple[Period, ...]:
-        entry = self._entry
-        if entry is not None and entry[0] > _time.monotonic():
-            return entry[1]
+        hit = self._entry.get(None)
+        if hit is not MISSING:
+            return hit  # type: ignore[return-value]
         async with self._lock:  # one reload at a time, however many requests wait for it
-            entry = self._entry
-            if entry is not None and entry[0] > _time.monotonic():
-                return entry[1]
-            loaded = await self._load()
-            self._entry = (_time.monotonic() + self._ttl, loaded)
-            return loaded
+            hit = self._entry.get(None)
+            if hit is not MISSING:
+                return hit  # type: ignore[return-value]
+            return self._entry.put(None, await self._load())
 
     async def _load(self) -> tuple[Period, ...]:
         async with self._db.session() as session:
@@ -58,14 +54,7 @@ class PolicyBook:
         return tuple(period_of(row, areas.get(row.id or 0, [])) for row in rows)
 
     def forget(self) -> None:
-        self._entry = None
-
-
-def policy_book(rt: Runtime) -> PolicyBook:
-    book = rt.extras.get("policy")
-    if book is None:
-        book = rt.extras["policy"] = PolicyBook(rt.db)
-    return book  # type: ignore[no-any-return]
+        self._entry.forget()
 
 
 def office_area(office: OfficeInfo) -> OfficeArea:

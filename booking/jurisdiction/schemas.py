@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
+from booking.kernel.regions import is_province
 from booking.parties.identity import IdType
-from booking.regions import is_province
 from booking.schemas import ApiDate, Output, PlainText, RowId, Schema, invalid_value
 
 # Services the law speaks of; divorce registration is policy data before it is bookable.

@@ -1,7 +1,7 @@
 """The policy periods the schema starts with (the data migration inserts the same rows).
 
 Kept here as well so that the table-driven tests of ``assess`` run on exactly what a new
-database holds (``tests/test_jurisdiction.py`` checks the two agree).
+database holds (``tests/jurisdiction/test_jurisdiction.py`` checks the two agree).
 """
 
 from __future__ import annotations

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.models import JurisdictionArea, JurisdictionPeriod
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
-from booking.jurisdiction.periods import office_area, policy_book
+from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import DOCUMENT_KINDS, UNANSWERED, Assessment, PartyHome, assess
 from booking.jurisdiction.schemas import (
     AssessIn,
@@ -24,6 +23,7 @@ from booking.jurisdiction.schemas import (
     PeriodPatch,
     PeriodRef,
 )
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 
 
@@ -74,16 +74,12 @@ async def create_period(rt: Runtime, session: AsyncSession, principal: Principal
     now = rt.clock.now()
     row = JurisdictionPeriod(**data.model_dump(exclude={"areas"}), created_at=now, updated_at=now)
     session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise PeriodCodeTaken() from exc
+    await flush_or(session, PeriodCodeTaken())
     await _replace_areas(session, row.id or 0, dict(data.areas))
     record(session, principal, "jurisdiction.period.create", target_type="jurisdiction_period",
            target_id=row.id, office_id=None, at=now, code=row.code)
     await session.commit()
-    policy_book(rt).forget()
+    rt.policy.forget()
     return period_out(row, (await _areas(session, [row.id or 0])).get(row.id or 0, {}), locale)
 
 
@@ -111,7 +107,7 @@ async def update_period(rt: Runtime, session: AsyncSession, principal: Principal
     record(session, principal, "jurisdiction.period.update", target_type="jurisdiction_period",
            target_id=period_id, office_id=None, at=now, code=row.code, fields=fields)
     await session.commit()
-    policy_book(rt).forget()
+    rt.policy.forget()
     return period_out(row, (await _areas(session, [period_id])).get(period_id, {}), locale)
 
 
@@ -125,12 +121,12 @@ def assessment_out(verdict: Assessment, locale: str) -> AssessOut:
 
 
 async def assess_for(rt: Runtime, data: AssessIn, locale: str) -> AssessOut:
-    office = await rt.extras["offices"].get(data.office_id)
+    office = await rt.offices.get(data.office_id)
     if office is None:
         raise NotFound()
     permit = (data.residence_permit_division if "residence_permit_division" in data.model_fields_set
               else UNANSWERED)
     verdict = assess(office_area(office), data.service,
                      [PartyHome(p.hukou_province, p.id_type.value) for p in data.parties], data.date,
-                     await policy_book(rt).periods(), residence_permit=permit)
+                     await rt.policy.periods(), residence_permit=permit)
     return assessment_out(verdict, locale)

@@ -129,3 +129,12 @@ class SmsRateLimiter:
         if count > self.per_hour:
             count_rate_limit_refusal("sms_per_number")
             raise RateLimited(retry_after=(hour + 1) * 3600 - now)
+
+
+@dataclass(slots=True)
+class Channels:
+    """How this process sends: e-mail, SMS, and the SMS rate limit per number."""
+
+    mailer: Mailer
+    sms: SmsProvider
+    sms_limiter: SmsRateLimiter

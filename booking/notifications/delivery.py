@@ -34,9 +34,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from booking.background.queue import enqueue
 from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
 from booking.notifications.aliyun_sms import AliyunSms
 from booking.notifications.channels import (
+    Channels,
     DeliveryError,
     LogMailer,
     LogSmsProvider,
@@ -48,12 +50,17 @@ from booking.notifications.channels import (
     Undeliverable,
     build_email,
 )
-from booking.notifications.inflight import DeliveryGate
-from booking.notifications.registry import RenderContext, SubjectGone, message_id, renderer_for
+from booking.notifications.registry import (
+    RenderContext,
+    SubjectGone,
+    due_sources,
+    message_id,
+    phone_resolver_for,
+    renderer_for,
+)
 from booking.observability.metrics import count_delivery
 from booking.runtime import Runtime
 from booking.security.ratelimit import RateLimited as AccountRateLimited
-from booking.security.ratelimit import rate_limiter
 from booking.settings import Settings
 
 # whose account caused the messages about a subject (SMS are limited per account too)
@@ -65,53 +72,26 @@ logger = logging.getLogger("booking.notifications")
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
-# How to find the phone of the party a row names, per subject type: (phone, phone hash).
-PhoneResolver = Callable[[Runtime, Any, uuid.UUID], Awaitable[tuple[str, str] | None]]
-PHONE_RESOLVERS: dict[str, PhoneResolver] = {}
-
-
-def phone_resolver(subject_type: str) -> Callable[[PhoneResolver], PhoneResolver]:
-    def register(fn: PhoneResolver) -> PhoneResolver:
-        PHONE_RESOLVERS[subject_type] = fn
-        return fn
-
-    return register
-
-
-@dataclass(slots=True)
-class Channels:
-    mailer: Any
-    sms: Any
-    sms_limiter: SmsRateLimiter
-
 
 def channels(rt: Runtime) -> Channels:
-    found = rt.extras.get("channels")
-    if found is None:
+    """The runtime's channels, built at the first delivery (once Redis is connected)."""
+    if rt.channels is None:
         s = rt.settings
-        found = Channels(
+        rt.channels = Channels(
             mailer=SmtpMailer(s) if s.smtp_host else LogMailer(),
             sms=sms_provider(s),
             sms_limiter=SmsRateLimiter(s.sms_per_number_per_hour, rt.redis),
         )
-        rt.extras["channels"] = found
-    return found  # type: ignore[no-any-return]
+    return rt.channels
 
 
 def sms_provider(settings: Settings) -> SmsProvider:
     return AliyunSms(settings) if settings.sms_provider == "aliyun" else LogSmsProvider()
 
 
-def delivery_gate(rt: Runtime) -> DeliveryGate:
-    found = rt.extras.get("delivery_gate")
-    if found is None:
-        found = rt.extras["delivery_gate"] = DeliveryGate(rt.settings.notification_concurrency)
-    return found  # type: ignore[no-any-return]
-
-
 async def stop_deliveries(rt: Runtime, timeout: float) -> None:
     """Take no new delivery, and let those on the wire finish and be marked."""
-    still_running = await delivery_gate(rt).close(timeout)
+    still_running = await rt.delivery_gate.close(timeout)
     if still_running:
         logger.warning("stopped with deliveries on the wire; each is sent again when its lease runs out",
                        extra={"count": still_running})
@@ -150,7 +130,7 @@ async def sweep(rt: Runtime, limit: int = SWEEP_BATCH, budget_seconds: float = S
         result = await _sweep_once(rt, limit)
         total.dropped += result.dropped
         total.handed_on += result.handed_on
-        if (result.handed_on < limit or delivery_gate(rt).closed
+        if (result.handed_on < limit or rt.delivery_gate.closed
                 or asyncio.get_running_loop().time() - started >= budget_seconds):
             break
     for channel in dropped:
@@ -162,8 +142,6 @@ async def sweep(rt: Runtime, limit: int = SWEEP_BATCH, budget_seconds: float = S
 async def _derive(rt: Runtime) -> list[str]:
     """Messages derived from their subjects when due, batch by batch, each batch its own
     short transaction; returns the channels of those written as dropped."""
-    from booking.notifications.registry import due_sources
-
     now = rt.clock.now()
     dropped: list[str] = []
     for source in due_sources():
@@ -204,8 +182,6 @@ async def _sweep_once(rt: Runtime, limit: int) -> SweepResult:
                 .values(next_attempt_at=now + timedelta(seconds=rt.settings.notification_requeue_seconds)))
         await session.commit()
     if rt.redis is not None:
-        from booking.queue import enqueue
-
         # One job id per hand-on: a job that a killed worker left "in progress" in arq
         # never blocks the row's next hand-on (each job leases the row before sending).
         handed_on = f"{int(now.timestamp() * 1000)}"
@@ -214,7 +190,7 @@ async def _sweep_once(rt: Runtime, limit: int) -> SweepResult:
                           job_id=f"notify:{notification_id}:{handed_on}")
     else:
         for position, notification_id in enumerate(due):
-            if delivery_gate(rt).closed:  # stopping: the rest go back to the next sweep now
+            if rt.delivery_gate.closed:  # stopping: the rest go back to the next sweep now
                 await _hand_back(rt, due[position:])
                 break
             await deliver(rt, notification_id)
@@ -228,7 +204,7 @@ async def _sweep_once(rt: Runtime, limit: int) -> SweepResult:
 async def deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
     """Deliver one row; returns what happened: sent, skipped, dropped, retry, failed, or
     deferred (the process is stopping: the row goes back to the sweep at once)."""
-    outcome = await delivery_gate(rt).run(lambda: _deliver(rt, notification_id))
+    outcome = await rt.delivery_gate.run(lambda: _deliver(rt, notification_id))
     if outcome is None:
         await _hand_back(rt, [notification_id])
         return "deferred"
@@ -303,7 +279,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
         rendered = await render(RenderContext(rt, session, row, row.locale, email=account.email, name=account.name))
         message = build_email(rt.settings, account.email, account.name, rendered, message_id(row.id))
         return lambda: chan.mailer.send(message)
-    resolve = PHONE_RESOLVERS.get(row.subject_type)
+    resolve = phone_resolver_for(row.subject_type)
     found = await resolve(rt, session, row.party_id) if resolve and row.party_id else None
     if found is None:
         raise SubjectGone("recipient phone gone")
@@ -319,7 +295,7 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
         now = rt.clock.now().timestamp()
         await chan.sms_limiter.take(phone_hash, now=now)
         try:  # SMS caused by one account (a scalper's many bookings to many numbers)
-            await rate_limiter(rt).check("sms", address_key=None, account=account_id, now=now)
+            await rt.rate_limiter.check("sms", address_key=None, account=account_id, now=now)
         except AccountRateLimited as exc:
             raise RateLimited(retry_after=float(exc.headers["Retry-After"])) from None
         await chan.sms.send(phone, sms, dedupe)

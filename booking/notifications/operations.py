@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.models import Notification
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
+from booking.kernel.audit import record
 
 
 class NotFailed(Conflict):

@@ -11,13 +11,16 @@ import string
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Notification
 from booking.i18n import format_message
-from booking.runtime import Runtime
+
+if TYPE_CHECKING:
+    from booking.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +73,44 @@ class SubjectGone(Exception):
 
 
 Renderer = Callable[[RenderContext], Awaitable[Rendered]]
+# How to find the phone of the party a row names, per subject type: (phone, phone hash).
+PhoneResolver = Callable[["Runtime", Any, uuid.UUID], Awaitable[tuple[str, str] | None]]
+
 _RENDERERS: dict[str, Renderer] = {}
+_PHONE_RESOLVERS: dict[str, PhoneResolver] = {}
 
 
 def notice(kind: str) -> Callable[[Renderer], Renderer]:
-    def register(fn: Renderer) -> Renderer:
-        _RENDERERS[kind] = fn
+    """Mark a function as the renderer of ``kind``; ``register_notices`` registers it."""
+
+    def mark(fn: Renderer) -> Renderer:
+        fn.notice_kind = kind  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return mark
+
+
+def phone_resolver(subject_type: str) -> Callable[[PhoneResolver], PhoneResolver]:
+    """Mark a function as the phone lookup of a subject type; ``register_notices`` registers it."""
+
+    def mark(fn: PhoneResolver) -> PhoneResolver:
+        fn.phone_subject = subject_type  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def register_notices(module: ModuleType) -> None:
+    """Register the renderers and phone lookups an area's ``notices`` module marks. Called at
+    start-up for every area, from one list (``booking.background.wiring``): notifications
+    import no area. Registering again replaces."""
+    for value in vars(module).values():
+        if kind := getattr(value, "notice_kind", None):
+            _RENDERERS[kind] = value
+        if subject := getattr(value, "phone_subject", None):
+            _PHONE_RESOLVERS[subject] = value
+        if getattr(value, "is_due_source", False) and value not in _DUE_SOURCES:
+            _DUE_SOURCES.append(value)
 
 
 # Messages derived from a subject's facts when they fall due (an appointment's reminders),
@@ -90,38 +122,22 @@ _DUE_SOURCES: list[DueSource] = []
 
 
 def due_source(fn: DueSource) -> DueSource:
-    _DUE_SOURCES.append(fn)
+    """Mark a function as a due source; ``register_notices`` registers it (with the notices
+    module that names it)."""
+    fn.is_due_source = True  # type: ignore[attr-defined]
     return fn
 
 
 def due_sources() -> list[DueSource]:
-    load_renderers()
     return list(_DUE_SOURCES)
 
 
 def renderer_for(kind: str) -> Renderer | None:
-    load_renderers()
     return _RENDERERS.get(kind)
 
 
-def load_renderers() -> None:
-    """Import every area's notices module (each registers its kinds)."""
-    import booking.applications.notices  # noqa: F401
-    import booking.appointments.notices  # noqa: F401
-    import booking.ballots.notices  # noqa: F401
-    import booking.divorce.notices  # noqa: F401
-    import booking.events.notices  # noqa: F401
-
-
-async def office_for(ctx: RenderContext, office_id: int) -> Any:
-    """The office of a notice's subject (the shared lookup, in the render's transaction)."""
-    from booking.errors import NotFound
-    from booking.offices.directory import office_of
-
-    try:
-        return await office_of(ctx.rt, office_id, ctx.session)
-    except NotFound:
-        raise SubjectGone("office gone") from None
+def phone_resolver_for(subject_type: str) -> PhoneResolver | None:
+    return _PHONE_RESOLVERS.get(subject_type)
 
 
 def message_id(notification_id: uuid.UUID) -> str:

@@ -2,7 +2,7 @@
 
 The outcome is known without extra work: a success from the answer's ``status`` (which the
 handler notes when it answers, ``booking_answer``), a refusal from its problem code (which
-``errors.problem_response`` notes in the request's scope). The HTTP middleware counts it
+``http.problems.problem_response`` notes in the request's scope). The HTTP middleware counts it
 once the answer has gone out. The benchmarks classify their answers with the same
 ``classify``, so their counts and ``/metrics`` can be compared after a rush.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.serialization import encode_json
 
-from booking.errors import PROBLEM_CODE_STATE
+from booking.http.problems import PROBLEM_CODE_STATE
 from booking.observability.tracing import span
 
 ANSWER_STATUS_STATE = "booking.answer_status"

@@ -14,7 +14,6 @@ Every API process reports the same figures: aggregate them with ``max``, not ``s
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +22,9 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import and_, func, select
 
+from booking.background.heartbeat import live_workers
 from booking.db.models import Notification, Office, Slot
+from booking.kernel.ttl import MISSING
 from booking.notifications.delivery import BACKOFF_MAX_SECONDS
 from booking.offices.directory import office_info
 
@@ -47,17 +48,15 @@ class Snapshot:
 
 
 async def current_snapshot(rt: Any) -> Snapshot:
-    cached = rt.extras.get(CACHE_KEY)
-    now_mono = time.monotonic()
-    if cached is not None and cached[0] > now_mono:
-        return cached[1]  # type: ignore[no-any-return]
+    cached = rt.metrics_snapshot.get(CACHE_KEY)
+    if cached is not MISSING:
+        return cached  # type: ignore[no-any-return]
     try:
         snapshot = await read_snapshot(rt)
     except Exception as exc:  # noqa: BLE001 - the scrape still answers, with the process metrics
         logger.warning("metrics snapshot failed: %s", type(exc).__name__)
         snapshot = Snapshot(ok=False)
-    rt.extras[CACHE_KEY] = (now_mono + rt.settings.metrics_snapshot_seconds, snapshot)
-    return snapshot
+    return rt.metrics_snapshot.put(CACHE_KEY, snapshot)  # type: ignore[no-any-return]
 
 
 async def read_snapshot(rt: Any) -> Snapshot:
@@ -72,8 +71,6 @@ async def read_snapshot(rt: Any) -> Snapshot:
         seats = await _seats_left(session, now)
     workers = None
     if rt.settings.redis_url and rt.redis is not None:
-        from booking.worker import live_workers
-
         workers = await live_workers(rt.redis)
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return Snapshot(ok=True, outbox_due=due, outbox_failed=failed, oldest_due_age_seconds=age, seats_left=seats,

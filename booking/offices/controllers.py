@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
 from booking.accounts.principal import Principal
+from booking.kernel.catalog import ServiceName
 from booking.offices import services
-from booking.offices.catalog import ServiceName
 from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
 from booking.runtime import Runtime
 from booking.schemas import Offset, PathId
@@ -68,7 +68,7 @@ class OfficeController(Controller):
         locale: NamedDependency[str],
     ) -> OfficePublic:
         office = await services.update_office(session, office_id, data, principal, runtime.clock.now())
-        runtime.extras["offices"].forget(office_id)  # this process sees the edit at once
+        runtime.offices.forget(office_id)  # this process sees the edit at once
         return services.office_public(office, locale)
 
 

@@ -7,9 +7,7 @@ endpoints. Entries live a few seconds, and an edit in this process drops them at
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.engine import Database
 from booking.db.models import Office
+from booking.errors import NotFound
+from booking.kernel.ttl import MISSING, TtlCache
+from booking.notifications.registry import RenderContext, SubjectGone
 from booking.offices.rules import BookingRules, rules_of
 
 
@@ -54,51 +55,51 @@ def office_info(office: Office) -> OfficeInfo:
 
 
 class OfficeDirectory:
-    MAX_ENTRIES = 10_000
+    """The one way to get an office: ``get`` (an active office, or None: what can be booked)
+    and ``of`` (the office of an existing record, also when it was deactivated since)."""
 
     def __init__(self, db: Database, ttl_seconds: float = 5.0) -> None:
         self._db = db
         self._ttl = ttl_seconds
-        self._entries: dict[int, tuple[float, OfficeInfo | None]] = {}
+        self._entries: TtlCache[int, OfficeInfo | None] = TtlCache(ttl_seconds)
 
     async def get(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo | None:
         """The office, or None when it does not exist or is inactive. Inside a transaction,
         pass its session: a second connection would wait on the first's locks (SQLite)."""
         hit = self._entries.get(office_id)
-        now = _time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not MISSING:
+            return hit  # type: ignore[return-value]
         if session is not None:
             office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
         else:
             async with self._db.session() as own:
                 office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
         info = office_info(office) if office is not None and office.is_active else None
-        if len(self._entries) >= self.MAX_ENTRIES:
-            self._entries.clear()  # ids come from public URLs: unknown ones must not pile up
-        self._entries[office_id] = (now + (self._ttl if info else min(self._ttl, 1.0)), info)
-        return info
+        return self._entries.put(office_id, info, self._ttl if info else min(self._ttl, 1.0))
+
+    async def of(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
+        """The office of an existing record (appointment, event, application), also when the
+        office was deactivated since; ``NotFound`` when there is none. Inside a transaction,
+        pass its session."""
+        found = await self.get(office_id, session)
+        if found is not None:
+            return found
+        if session is None:
+            async with self._db.session() as own:
+                row = await own.get(Office, office_id)
+        else:
+            row = await session.get(Office, office_id)
+        if row is None:
+            raise NotFound()
+        return office_info(row)
 
     def forget(self, office_id: int | None = None) -> None:
-        if office_id is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(office_id, None)
+        self._entries.forget(office_id)
 
 
-async def office_of(rt: Any, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
-    """The office of an existing record (appointment, event, application), also when the
-    office was deactivated since. Inside a transaction, pass its session."""
-    from booking.errors import NotFound
-
-    found = await rt.extras["offices"].get(office_id, session)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    if session is None:
-        async with rt.db.session() as own:
-            row = await own.get(Office, office_id)
-    else:
-        row = await session.get(Office, office_id)
-    if row is None:
-        raise NotFound()
-    return office_info(row)
+async def office_for(ctx: RenderContext, office_id: int) -> OfficeInfo:
+    """The office of a notice's subject (the shared lookup, in the render's transaction)."""
+    try:
+        return await ctx.rt.offices.of(office_id, ctx.session)
+    except NotFound:
+        raise SubjectGone("office gone") from None

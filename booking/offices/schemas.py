@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
+from booking.kernel.regions import PROVINCES, is_province
 from booking.offices.rules import BookingRules
-from booking.regions import PROVINCES, is_province
 from booking.schemas import Email, OneLine, Output, Schema, invalid_value
 
 

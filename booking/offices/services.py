@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Office, Slot
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.offices.rules import BookingRules, rules_of
 from booking.offices.schemas import OfficeCreate, OfficePublic, OfficeUpdate
 
@@ -27,11 +27,7 @@ async def create_office(session: AsyncSession, data: OfficeCreate, actor: Princi
     office = Office(**data.model_dump(exclude={"rules"}), rules=data.rules.model_dump(mode="json"),
                     created_at=now, updated_at=now)
     session.add(office)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise OfficeCodeTaken() from exc
+    await flush_or(session, OfficeCodeTaken())
     record(session, actor, "office.create", target_type="office", target_id=office.id, office_id=office.id,
            code=office.code)
     await session.commit()

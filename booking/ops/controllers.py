@@ -15,8 +15,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
+from booking.background.heartbeat import live_workers
 from booking.runtime import Runtime
-from booking.worker import live_workers
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -65,7 +65,5 @@ class OpsController(Controller):
             except Exception as exc:  # noqa: BLE001
                 checks["redis"] = f"error: {type(exc).__name__}"
                 degraded = True
-        for name, probe in runtime.extras.get("readiness_probes", {}).items():
-            checks[name] = await probe()
         status = "unavailable" if not ok else "degraded" if degraded else "ok"
         return Response(Readiness(status=status, checks=checks), status_code=200 if ok else 503)

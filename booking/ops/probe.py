@@ -1,7 +1,7 @@
 """The worker's health check, as the deploy files run it: ``python -m booking.ops.probe worker``.
 
 Each worker process refreshes its own heartbeat key, ``booking:worker:heartbeat:<host>:<pid>``
-(60 s TTL, every 15 s; ``booking.worker``). A container or pod has a host name of its own, so
+(60 s TTL, every 15 s; ``booking.background.heartbeat``). A container or pod has a host name of its own, so
 "a key with this host name exists" means "the worker in this container ran its heartbeat in
 the last minute": a hung or dead worker fails its own check, whatever its neighbours do.
 Reads only ``BOOKING_REDIS_URL``: the check needs no database and none of the keys.
@@ -15,7 +15,7 @@ import sys
 
 import redis
 
-from booking.worker import HEARTBEAT_PREFIX
+from booking.background.heartbeat import HEARTBEAT_PREFIX
 
 
 def worker_alive(redis_url: str, host: str | None = None) -> bool:

@@ -30,7 +30,6 @@ from sqlalchemy import String, and_, cast, delete, func, literal, not_, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM
-from booking.audit.services import record
 from booking.db.models import (
     ACTIVE_STATUSES,
     APPOINTMENT_STATUSES,
@@ -49,6 +48,7 @@ from booking.db.models import (
     Signup,
     SignupParty,
 )
+from booking.kernel.audit import record
 from booking.runtime import Runtime
 
 logger = logging.getLogger("booking.retention")
@@ -92,9 +92,9 @@ async def purge_expired(rt: Runtime) -> Purged:
                                        Notification.created_at < now - OUTBOX_KEEP))
         await session.commit()
     purged = Purged(records.rowcount or 0, notifications.rowcount or 0)  # type: ignore[attr-defined]
-    due = rt.extras.get("retention_next_sweep")
+    due = rt.next_retention_sweep
     if due is None or now >= due:
-        rt.extras["retention_next_sweep"] = now + SWEEP_EVERY
+        rt.next_retention_sweep = now + SWEEP_EVERY
         await remove_personal_data(rt, now, purged)
     return purged
 
@@ -105,11 +105,9 @@ async def remove_personal_data(rt: Runtime, now: datetime, purged: Purged) -> Pu
     settings = rt.settings
     scans_before = now - timedelta(days=settings.retention_scan_days)
     data_before = now - timedelta(days=settings.retention_personal_data_days)
-    from booking.applications.services import store
-
     while documents := await _expired_documents(rt, scans_before):
         for document_id in documents:
-            store(rt).delete(document_id)  # the file first: a row without a file is harmless
+            rt.documents.delete(document_id)  # the file first: a row without a file is harmless
         async with rt.db.session() as session:
             await session.execute(delete(ApplicationDocument).where(ApplicationDocument.id.in_(documents)))  # type: ignore[attr-defined]
             await session.commit()

@@ -16,7 +16,8 @@ from datetime import date
 from enum import StrEnum
 
 from booking.i18n import LazyText, lazy
-from booking.regions import HMT_PERMIT_REGIONS, PROVINCES
+from booking.kernel.idnumbers import check_character
+from booking.kernel.regions import HMT_PERMIT_REGIONS, PROVINCES
 
 
 class IdType(StrEnum):
@@ -25,10 +26,6 @@ class IdType(StrEnum):
     HK_MACAO_PERMIT = "hk_macao_permit"  # 港澳居民来往内地通行证
     TAIWAN_PERMIT = "taiwan_permit"  # 台湾居民来往大陆通行证
     PASSPORT = "passport"  # 护照
-
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
 
 
 class InvalidIdentity(ValueError):
@@ -44,11 +41,6 @@ class Identity:
     sex: str | None  # "M" / "F", derived where the number carries it
     birth_date: date | None
     region: str | None  # two-digit province code carried by the number, if any
-
-
-def check_character(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
 
 
 def normalise(raw: str) -> str:

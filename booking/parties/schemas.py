@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from booking.kernel.regions import PROVINCES, is_province
 from booking.parties.identity import IdType
-from booking.regions import PROVINCES, is_province
 from booking.schemas import OneLine, Output, Phone, Schema, invalid_value
 
 PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]

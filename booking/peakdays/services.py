@@ -8,14 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.models import Ballot, OfficePeakDay
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.peakdays.calendar import OFFICE, national_peak_days
 from booking.peakdays.schemas import OfficePeakDayIn
 
@@ -94,11 +94,7 @@ async def add_office_peak_day(session: AsyncSession, principal: Principal, offic
     principal.require_office(office_id)
     row = OfficePeakDay(office_id=office_id, day=data.date, name_zh=data.name_zh, name_en=data.name_en or "")
     session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise PeakDayExists() from None
+    await flush_or(session, PeakDayExists())
     record(session, principal, "peak_day.add", target_type="office_peak_day", target_id=data.date.isoformat(),
            office_id=office_id)
     await session.commit()

@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
-from booking.offices.directory import office_of
 from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.schemas import (
     ClosureIn,
-    ClosurePreviewOut,
     ClosureOut,
+    ClosurePreviewOut,
     OfficeDayList,
     OfficeDayOut,
     SpecialOpeningIn,
@@ -69,7 +68,7 @@ class ScheduleController(Controller):
         runtime: NamedDependency[Runtime],
     ) -> ClosurePreviewOut:
         principal.require_office(office_id)
-        office = await office_of(runtime, office_id, session)
+        office = await runtime.offices.of(office_id, session)
         appointments, open_slots = await services.closure_preview(session, office_id, day, principal, office.tz)
         return ClosurePreviewOut(date=day, open_slots=open_slots, appointments=appointments)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from booking.appointments.schemas import RosterEntry
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.schemas import LocalTime, Output, Schema, invalid_value
 
 Capacity = Annotated[int, Field(ge=1, le=1000)]

@@ -7,18 +7,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.changes import cancel_standing, standing_on
 from booking.appointments.desk import roster_entries
 from booking.appointments.schemas import RosterEntry
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
+from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.offices.services import get_office, lock_office
 from booking.schedules.schemas import (
     ClosureIn,
@@ -107,11 +107,7 @@ async def _lock_slots(session: AsyncSession, *where: Any) -> list[Slot]:
 
 async def _add_day(session: AsyncSession, row: OfficeDay) -> None:
     session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise DayTaken() from exc
+    await flush_or(session, DayTaken())
 
 
 async def _overlaps(session: AsyncSession, office: Office, day: date, windows: list[Window]) -> bool:

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from booking.kernel.idnumbers import CHECK_CHARACTERS, WEIGHTS
+
 _VERSION = "v1"
 
 
@@ -99,19 +101,17 @@ def mask_phone(value: str) -> str:
 def id_candidates(region: str, shown_check: str, born_from: date, born_to: date) -> int:
     """How many resident ID numbers of ``region`` born in [born_from, born_to] (sequence
     001-999) end with ``shown_check``: exact, by the residues of the weighted digit sums."""
-    from booking.parties.identity import _CHECK, _WEIGHTS
-
     def residue(digits: str, weights: tuple[int, ...]) -> int:
         return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
 
-    base = residue(region, _WEIGHTS[:6])
+    base = residue(region, WEIGHTS[:6])
     by_date = [0] * 11
     day = born_from
     while day <= born_to:
-        by_date[residue(day.strftime("%Y%m%d"), _WEIGHTS[6:14])] += 1
+        by_date[residue(day.strftime("%Y%m%d"), WEIGHTS[6:14])] += 1
         day += timedelta(days=1)
     by_sequence = [0] * 11
     for n in range(1, 1000):
-        by_sequence[residue(f"{n:03d}", _WEIGHTS[14:17])] += 1
+        by_sequence[residue(f"{n:03d}", WEIGHTS[14:17])] += 1
     return sum(by_date[a] * by_sequence[b] for a in range(11) for b in range(11)
-               if _CHECK[(base + a + b) % 11] == shown_check)
+               if CHECK_CHARACTERS[(base + a + b) % 11] == shown_check)

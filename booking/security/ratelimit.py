@@ -126,15 +126,11 @@ def build_rate_limiter(runtime: Any) -> RateLimiter:
                        lambda address: runtime.vault.lookup_hash(address, kind="client_address")[:32])
 
 
-def rate_limiter(runtime: Any) -> RateLimiter:
-    return runtime.extras["rate_limiter"]  # type: ignore[no-any-return]
-
-
 async def count_request(request: Any, name: str, account: Any | None) -> None:
     """The same limit from inside a handler that knows its account only there (the pages,
     whose session cookie is read by a dependency, after the guards)."""
     runtime = request.app.state.runtime
-    limiter = rate_limiter(runtime)
+    limiter = runtime.rate_limiter
     await limiter.check(name, address_key=limiter.address_key(request.scope), account=account,
                         now=runtime.clock.now().timestamp())
 
@@ -144,7 +140,7 @@ def rate_limited(name: str) -> Any:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         runtime = connection.app.state.runtime
-        limiter: RateLimiter = runtime.extras["rate_limiter"]
+        limiter: RateLimiter = runtime.rate_limiter
         user = connection.scope.get("user")
         await limiter.check(name, address_key=limiter.address_key(connection.scope),
                             account=getattr(user, "id", None), now=runtime.clock.now().timestamp())

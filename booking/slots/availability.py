@@ -10,7 +10,6 @@ itself re-checks capacity in its own transaction, so a cached count is never tru
 
 from __future__ import annotations
 
-import time as _time
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from booking.db.engine import Database
 from booking.db.models import Slot
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
+from booking.kernel.ttl import MISSING, TtlCache
 from booking.offices.directory import OfficeDirectory
 
 MAX_SPAN_DAYS = 92
@@ -41,7 +41,7 @@ class AvailabilityReader:
         self._db = db
         self._directory = directory
         self._cache_seconds = cache_seconds
-        self._cache: dict[tuple[Any, ...], tuple[float, bytes]] = {}
+        self._cache: TtlCache[tuple[Any, ...], bytes] = TtlCache(cache_seconds)
 
     async def read(self, office_id: int, service: str, start: date | None, end: date | None, now: datetime) -> bytes:
         office = await self._directory.get(office_id)
@@ -62,8 +62,8 @@ class AvailabilityReader:
         key = (office_id, service, first, last)
         if self._cache_seconds > 0:
             hit = self._cache.get(key)
-            if hit is not None and hit[0] > _time.monotonic():
-                return hit[1]
+            if hit is not MISSING:
+                return hit  # type: ignore[return-value]
 
         rows = await self._fetch(office_id, service, first, last, now) if first <= last else []
         tz = office.tz
@@ -78,9 +78,7 @@ class AvailabilityReader:
             ],
         })
         if self._cache_seconds > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (_time.monotonic() + self._cache_seconds, body)
+            self._cache.put(key, body)
         return body
 
     async def _fetch(self, office_id: int, service: str, first: date, last: date, now: datetime) -> list[Any]:

@@ -14,13 +14,13 @@ from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
 from booking.errors import invalid
 from booking.i18n import lazy
-from booking.offices.catalog import ServiceName
+from booking.kernel.catalog import ServiceName
 from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.schemas import PathId
 from booking.slots import services
-from booking.slots.availability import AvailabilityReader
+from booking.slots.availability import MAX_SPAN_DAYS, AvailabilityReader
 from booking.slots.generation import generate_slots
 from booking.slots.schemas import (
     Availability,
@@ -53,7 +53,7 @@ class AvailabilityController(Controller):
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
     ) -> Response[Availability]:
-        reader: AvailabilityReader = runtime.extras["availability"]
+        reader: AvailabilityReader = runtime.availability
         body = await reader.read(office_id, service, start, end, runtime.clock.now())
         return Response(content=body, media_type="application/json")
 
@@ -94,8 +94,8 @@ class AvailabilityController(Controller):
         end: Annotated[date, QueryParameter(name="to")],
         service: Annotated[ServiceName | None, QueryParameter()] = None,
     ) -> SlotList:
-        if end < start or end - start > timedelta(days=92):
-            raise invalid("to", lazy("At most {days} days at a time.", days=92))
+        if end < start or end - start > timedelta(days=MAX_SPAN_DAYS):
+            raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SPAN_DAYS))
         rows = await services.list_slots(session, office_id, principal, start, end, service)
         return SlotList(data=[services.slot_out(s) for s in rows])
 

@@ -7,7 +7,6 @@ change and are never taken from here: the write checks them itself.
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from booking.db.engine import Database
 from booking.db.models import Slot
+from booking.kernel.ttl import MISSING, TtlCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,21 +30,15 @@ class SlotFacts:
 class SlotFactsCache:
     def __init__(self, db: Database, ttl_seconds: float = 300.0, max_entries: int = 50_000) -> None:
         self._db = db
-        self._ttl = ttl_seconds
-        self._max = max_entries
-        self._entries: dict[int, tuple[float, SlotFacts | None]] = {}
+        self._entries: TtlCache[int, SlotFacts | None] = TtlCache(ttl_seconds, max_entries)
 
     async def get(self, slot_id: int) -> SlotFacts | None:
-        now = _time.monotonic()
         hit = self._entries.get(slot_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not MISSING:
+            return hit  # type: ignore[return-value]
         facts = await self._load(slot_id)
-        if len(self._entries) >= self._max:
-            self._entries.clear()
         # an unknown id is remembered only briefly: it may be created by the next generation
-        self._entries[slot_id] = (now + (self._ttl if facts else 2.0), facts)
-        return facts
+        return self._entries.put(slot_id, facts, None if facts else 2.0)
 
     async def _load(self, slot_id: int) -> SlotFacts | None:
         if self._db.is_postgres:

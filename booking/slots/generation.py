@@ -23,15 +23,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import ClosedReason, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.offices.services import lock_office
 from booking.schedules.official_calendar import DayKind, official_day, unannounced_years
-
-MAX_RANGE_DAYS = 366
 
 
 class CalendarUnannounced(Conflict):

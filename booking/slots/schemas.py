@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, Field, model_validator
 from booking.peakdays.schemas import PeakDayOut
 from booking.schemas import Output, Schema, invalid_value
 
+MAX_RANGE_DAYS = 366  # the most days one generation covers
+
 
 class AvailableSlot(Output):
     slot_id: int
@@ -39,8 +41,8 @@ class GenerateIn(Schema):
     def _range(self) -> GenerateIn:
         if self.to < self.from_:
             raise invalid_value("The end date must not be before the start date.")
-        if (self.to - self.from_).days >= 366:
-            raise invalid_value("At most 366 days at a time.")
+        if (self.to - self.from_).days >= MAX_RANGE_DAYS:
+            raise invalid_value("At most {days} days at a time.", days=MAX_RANGE_DAYS)
         return self
 
 

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.changes import cancel_standing, standing_on
-from booking.audit.services import record
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
+from booking.kernel.audit import record
 from booking.slots.schemas import SlotOut, SlotPatch
 
 

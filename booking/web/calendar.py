@@ -9,27 +9,26 @@ The office's opening hours and phone change rarely and are kept here for a minut
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 import msgspec
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
+from booking.db.models import Office
 from booking.errors import NotFound
 from booking.i18n import babel_locale, gettext
 from booking.i18n.formatting import format_time
+from booking.kernel.ttl import MISSING
 from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import DayKind, holiday_name, official_day
 from booking.schedules.services import get_schedule
 
 DAYS_SHOWN = 14
-PROFILE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +58,7 @@ class Hours:
 
 async def office_or_404(rt: Runtime, office_id: int) -> OfficeInfo:
     """An active office, from the per-process office directory."""
-    office = await rt.extras["offices"].get(office_id)
+    office = await rt.offices.get(office_id)
     if office is None:
         raise NotFound()
     return office
@@ -67,7 +66,7 @@ async def office_or_404(rt: Runtime, office_id: int) -> OfficeInfo:
 
 async def free_slots(rt: Runtime, office_id: int, service: str) -> list[FreeSlot]:
     """The office's bookable slots of one service, from the availability cache."""
-    body = await rt.extras["availability"].read(office_id, service, None, None, rt.clock.now())
+    body = await rt.availability.read(office_id, service, None, None, rt.clock.now())
     rows = msgspec.json.decode(body)["data"]
     return [FreeSlot(r["slot_id"], datetime.fromisoformat(r["starts_at"]), datetime.fromisoformat(r["ends_at"]),
                      r["capacity"], r["remaining"]) for r in rows]
@@ -125,30 +124,21 @@ def find(slots: list[FreeSlot], slot_id: int) -> FreeSlot | None:
     return next((s for s in slots if s.slot_id == slot_id), None)
 
 
-class OfficeProfiles:
+async def office_profile(rt: Runtime, office_id: int) -> dict[str, Any]:
     """An office's opening hours (from its weekly schedule) and phone, per process, for a
-    minute: the office page shows them on every view, and they change rarely."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[float, dict[str, Any]]] = {}
-
-    async def get(self, rt: Runtime, office_id: int) -> dict[str, Any]:
-        hit = self._entries.get(office_id)
-        if hit is not None and hit[0] > _time.monotonic():
-            return hit[1]
-        from booking.db.models import Office
-
-        async with rt.db.session() as session:
-            row = await session.get(Office, office_id)
-            schedule = await get_schedule(session, office_id)
-        hours = sorted({Hours(w.weekday, w.start, w.end) for w in schedule.windows},
-                       key=lambda h: (h.weekday, h.start))
-        profile = {"phone": row.phone if row else None, "city": row.city if row else "",
-                   "hours": _merge(hours)}
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[office_id] = (_time.monotonic() + PROFILE_SECONDS, profile)
-        return profile
+    minute (``rt.office_profiles``): the office page shows them on every view, and they
+    change rarely."""
+    hit = rt.office_profiles.get(office_id)
+    if hit is not MISSING:
+        return hit  # type: ignore[return-value]
+    async with rt.db.session() as session:
+        row = await session.get(Office, office_id)
+        schedule = await get_schedule(session, office_id)
+    hours = sorted({Hours(w.weekday, w.start, w.end) for w in schedule.windows},
+                   key=lambda h: (h.weekday, h.start))
+    profile = {"phone": row.phone if row else None, "city": row.city if row else "",
+               "hours": _merge(hours)}
+    return rt.office_profiles.put(office_id, profile)
 
 
 Spans = list[tuple[time, time]]
@@ -171,7 +161,3 @@ def _merge(windows: list[Hours]) -> list[tuple[int, int, Spans]]:
         else:
             runs.append((day, day, spans))
     return runs
-
-
-def profiles(rt: Runtime) -> OfficeProfiles:
-    return rt.extras.setdefault("office_profiles", OfficeProfiles())  # type: ignore[no-any-return]

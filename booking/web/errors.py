@@ -11,14 +11,8 @@ from litestar.exceptions import HTTPException, PermissionDeniedException, Valida
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
-from booking.errors import (
-    InternalError,
-    InvalidInput,
-    Problem,
-    ServiceUnavailable,
-    database_unavailable,
-    problem_for_status,
-)
+from booking.db.errors import database_unavailable
+from booking.errors import InternalError, InvalidInput, Problem, ServiceUnavailable, problem_for_status
 from booking.i18n import lazy
 from booking.web.pages import choose_locale, page, redirect
 from booking.web.session import LoginRequired, login_url

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from booking.errors import InvalidInput, Problem, pydantic_field_errors
+from booking.errors import InvalidInput, Problem
+from booking.http.validation import pydantic_field_errors
 from booking.i18n import LazyText
 
 M = TypeVar("M", bound=BaseModel)

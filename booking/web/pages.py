@@ -14,7 +14,8 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 
 from booking.accounts.principal import Principal
-from booking.errors import PROBLEM_CODE_STATE, Problem
+from booking.errors import Problem
+from booking.http.problems import PROBLEM_CODE_STATE
 from booking.i18n import LazyText, lazy, negotiate
 from booking.observability.outcomes import ANSWER_STATUS_STATE
 from booking.web import session as page_session

@@ -32,7 +32,7 @@ from booking.accounts.principal import Principal
 from booking.db.models import Office
 from booking.errors import Forbidden, NotFound
 from booking.i18n import LazyText, lazy
-from booking.offices.directory import OfficeInfo, office_of
+from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
 from booking.web.controllers.accounts import HOME_OF_ROLE
 from booking.web.pages import page
@@ -143,7 +143,7 @@ async def desk_for(request: Request[Any, Any, Any], runtime: Runtime, session: A
             raise OfficeChoice(request.url.path)
         return Desk(principal, None, current)
     principal.require_office(office_id)  # a clerk of another office: 404, as the API
-    return Desk(principal, await office_of(runtime, office_id, session), current)
+    return Desk(principal, await runtime.offices.of(office_id, session), current)
 
 
 async def offices_to_choose(session: AsyncSession) -> list[Office]:

@@ -23,11 +23,11 @@ from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from booking.appointments.codes import display_code
 from booking.i18n import LazyText, babel_locale, gettext, ngettext
 from booking.i18n.formatting import format_time, format_when
-from booking.offices.catalog import service_title
-from booking.regions import PROVINCES, province_name
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
+from booking.kernel.regions import PROVINCES, province_name
 from booking.web import labels
 
 HERE = Path(__file__).parent

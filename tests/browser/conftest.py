@@ -40,7 +40,7 @@ def server(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     asyncio.run(seed_demo(settings, clock))
     Api.logins = DemoLogins(settings.data_dir / DEMO_LOGINS_FILE)  # the passwords it generated
     runtime = Runtime.build(settings, clock=clock)
-    runtime.extras["run_in_process_jobs"] = False  # notifications are not what these tests look at
+    runtime.run_in_process_jobs = False  # notifications are not what these tests look at
     with live_server(create_app(runtime=runtime, close_runtime=True)) as url:
         yield url
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.browser.conftest import Api
 from tests.conftest import DEFAULT_NOW
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 TODAY = "2026-09-10"  # the suite's fixed time: 10:00 in Guangzhou, a Thursday
 

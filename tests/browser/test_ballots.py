@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Api, check
 from tests.browser.test_couples import fill_party, register
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 
 def _sql(database_url: str, statement: str) -> None:

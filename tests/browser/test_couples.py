@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Api, check
-from tests.helpers import couple_parties, resident_id
+from tests.factories import couple_parties, resident_id
 
 OFFICE = "广州市天河区婚姻登记处"
 

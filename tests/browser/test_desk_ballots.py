@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import Api, check
 from tests.browser.desk_fixtures import OTHER_CLERK, staff_tab
 from tests.browser.test_ballots import _sql
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 DAY = "2026-10-28"  # a Wednesday, six weeks after the suite's time
 

@@ -8,7 +8,7 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Api, check
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 
 def sign_up(api: Api, event_id: str, name: str) -> dict:

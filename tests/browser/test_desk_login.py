@@ -27,7 +27,7 @@ def mfa_server(server: str, pg_database: str, tmp_path_factory: pytest.TempPathF
     settings = make_settings(pg_database, tmp_path_factory.mktemp("mfa"), office_cache_seconds=0,
                              staff_mfa_required=True)
     runtime = Runtime.build(settings, clock=FixedClock(DEFAULT_NOW))
-    runtime.extras["run_in_process_jobs"] = False
+    runtime.run_in_process_jobs = False
     with live_server(create_app(runtime=runtime, close_runtime=True)) as url:
         yield url
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Api, check
 from tests.browser.desk_fixtures import staff_tab
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 CLERK_CD = "clerk.cd-jinjiang@demo.invalid"
 CLOSED_DAY = "2026-09-24"  # a Thursday inside the demo's generated slots

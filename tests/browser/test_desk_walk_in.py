@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import check
 from tests.browser.test_couples import fill_party
-from tests.helpers import couple_parties
+from tests.factories import couple_parties
 
 
 def test_a_walk_in_couple_is_booked_into_a_free_slot_today(clerk_page: Page):

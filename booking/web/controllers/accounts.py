@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts import mfa
 from booking.accounts import services as accounts
 from booking.accounts.principal import Principal
-from booking.accounts.revocation import account_gate, end_session
+from booking.accounts.revocation import end_session
 from booking.accounts.schemas import LoginIn, RegisterIn
 from booking.accounts.tokens import issue_mfa_token
 from booking.errors import Problem
 from booking.runtime import Runtime
-from booking.security.ratelimit import count_request, rate_limiter
+from booking.security.ratelimit import count_request
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
 from booking.web.session import RENEW, clear_session, new_token, safe_next, session_token, set_session
@@ -49,7 +49,7 @@ class AccountPages(Controller):
             await count_request(request, "login", None)
             data = parse(LoginIn, unflatten(form, LOGIN_FIELDS))
             account = await accounts.login(session, runtime, data.email, data.password,
-                                           rate_limiter(runtime).address_of(request.scope))
+                                           runtime.rate_limiter.address_of(request.scope))
         except Problem as problem:
             return _refused(request, "login.html", problem, form, LOGIN_FIELDS, target)
         if mfa.needs_second_factor(runtime, account):
@@ -78,7 +78,7 @@ class AccountPages(Controller):
             await accounts.register_couple(session, runtime, data)
             # logged in the way every login is: through the login service
             account = await accounts.login(session, runtime, data.email, data.password,
-                                           rate_limiter(runtime).address_of(request.scope))
+                                           runtime.rate_limiter.address_of(request.scope))
         except Problem as problem:
             return _refused(request, "register.html", problem, form, REGISTER_FIELDS, target)
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "registered",
@@ -93,7 +93,7 @@ class AccountPages(Controller):
                      runtime: NamedDependency[Runtime]) -> Response[Any]:
         token = await session_token(request)
         if token is not None:  # the session ends on the server too, not only in this browser
-            await end_session(session, account_gate(runtime), token[0].id, token[1].jti or "", token[1].exp)
+            await end_session(session, runtime.account_gate, token[0].id, token[1].jti or "", token[1].exp)
         request.state[RENEW] = None  # no renewed session set on the way out
         response = redirect(request, "/", notice="logged-out")
         clear_session(response)

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import management, mfa
 from booking.accounts.principal import Principal
-from booking.accounts.revocation import account_gate
 from booking.accounts.schemas import UserCreateIn
 from booking.accounts.services import create_staff
 from booking.audit.services import list_entries
@@ -29,10 +28,10 @@ from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.jurisdiction import services as policy
 from booking.jurisdiction.schemas import PeriodIn, PeriodPatch, RequiredKind
+from booking.kernel.catalog import SERVICES
 from booking.notifications.delivery import counts
 from booking.notifications.operations import retry_failed, rows_in_state
 from booking.offices import services as offices
-from booking.offices.catalog import SERVICES
 from booking.offices.rules import rules_of
 from booking.offices.schemas import OfficeCreate, OfficeUpdate
 from booking.runtime import Runtime
@@ -147,7 +146,7 @@ class AdminPages(Controller):
             shown = [k for k in form if k != "_csrf_token"] + ["services"]
             return await self._office(request, session, desk, office_id, refused(problem, form, shown),
                                       problem.status)
-        runtime.extras["offices"].forget(office_id)  # this process sees the edit at once, as the API's
+        runtime.offices.forget(office_id)  # this process sees the edit at once, as the API's
         return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
 
     # --- staff accounts -----------------------------------------------------------------
@@ -188,7 +187,7 @@ class AdminPages(Controller):
                              viewer: NamedDependency[Principal | None]) -> Response[Any]:
         desk = _admin(request, viewer)
         form = await posted(request)
-        gate = account_gate(runtime)
+        gate = runtime.account_gate
         try:
             if action in ("deactivate", "reactivate"):
                 await management.set_active(session, gate, desk.principal, account_id, action == "reactivate")

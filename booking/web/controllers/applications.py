@@ -24,8 +24,8 @@ from booking.i18n import lazy
 from booking.jurisdiction.policy import DOCUMENT_KINDS
 from booking.jurisdiction.schemas import AssessIn
 from booking.jurisdiction.services import assess_for
+from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
-from booking.offices.catalog import SERVICES, service_title
 from booking.runtime import Runtime
 from booking.security.ratelimit import count_request
 from booking.web import calendar

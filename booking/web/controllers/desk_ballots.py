@@ -25,7 +25,7 @@ from booking.ballots import services as ballots
 from booking.ballots.schemas import BallotIn
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
-from booking.offices.catalog import service_title
+from booking.kernel.catalog import service_title
 from booking.peakdays import services as peakdays
 from booking.peakdays.schemas import OfficePeakDayIn
 from booking.runtime import Runtime

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments import desk as counter
-from booking.appointments.codes import display_code, normalise_code
 from booking.appointments.reads import get_appointment
-from booking.appointments.schemas import CheckInIn, RevealIn, TurnAwayIn
+from booking.appointments.schemas import RevealIn, TurnAwayIn
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
+from booking.kernel.codes import display_code, normalise_code
 from booking.runtime import Runtime
+from booking.schemas import CheckInIn
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page

@@ -23,9 +23,10 @@ from booking.accounts.principal import Principal
 from booking.errors import NotFound, Problem
 from booking.events import desk as organiser
 from booking.events import services, signups
-from booking.events.schemas import CheckInIn, DecisionIn, EventCreate, EventUpdate, SignupCancelIn
+from booking.events.schemas import DecisionIn, EventCreate, EventUpdate, SignupCancelIn
 from booking.i18n import lazy
 from booking.runtime import Runtime
+from booking.schemas import CheckInIn
 from booking.web.forms import FormState, idempotency_key, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.desk import roster
-from booking.appointments.codes import display_code
 from booking.appointments.schemas import RosterEntry
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
-from booking.offices.catalog import service_title
+from booking.kernel.catalog import service_title
+from booking.kernel.codes import display_code
 from booking.runtime import Runtime
 from booking.web.controllers.accounts import Next
 from booking.web.labels import STATUS

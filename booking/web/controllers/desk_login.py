@@ -20,14 +20,12 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import mfa
-from booking.accounts import services as accounts
-from booking.accounts.controllers import _half_logged_in as half_logged_in
 from booking.accounts.principal import Principal
 from booking.accounts.schemas import MfaVerifyIn
 from booking.db.models import UserAccount
 from booking.errors import Problem, Unauthorized
 from booking.runtime import Runtime
-from booking.security.ratelimit import count_request, rate_limiter
+from booking.security.ratelimit import count_request
 from booking.web.controllers.accounts import HOME_OF_ROLE, MFA_COOKIE, Next
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import page, redirect
@@ -42,7 +40,7 @@ async def _account(request: Request[Any, Any, Any], session: AsyncSession, runti
     if not token:
         return None
     try:
-        return await half_logged_in(session, runtime, token)
+        return await mfa.half_logged_in(session, runtime, token)
     except Unauthorized:
         return None
 
@@ -113,8 +111,8 @@ class StaffSignInPages(Controller):
         enrolled, email = account.totp_enabled_at is not None, account.email
         principal = Principal(account.id, account.role, account.office_id)
         session_version = account.session_version
-        throttle, subject = accounts.login_throttle(runtime), f"mfa:{principal.id}"
-        address = rate_limiter(runtime).address_of(request.scope)
+        throttle, subject = runtime.login_throttle, f"mfa:{principal.id}"
+        address = runtime.rate_limiter.address_of(request.scope)
         now = runtime.clock.now().timestamp()
         codes = None
         try:

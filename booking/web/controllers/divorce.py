@@ -19,8 +19,7 @@ from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
-from booking.offices.catalog import DIVORCE
-from booking.offices.directory import office_of
+from booking.kernel.catalog import DIVORCE
 from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
@@ -109,7 +108,7 @@ async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session:
                      principal: Principal, case_id: uuid.UUID, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
     case = await reads.get_case(runtime, session, principal, case_id)
-    office = await office_of(runtime, case["office_id"], session)
+    office = await runtime.offices.of(case["office_id"], session)
     choices = []
     if case["next_step"] == "book_certificate_visit":
         opens, ends = date.fromisoformat(case["window_opens"]), date.fromisoformat(case["window_ends"])

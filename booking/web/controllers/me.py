@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.appointments import changes, reads
-from booking.appointments.codes import display_code, qr_svg
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.errors import Problem, invalid
-from booking.events import signups
 from booking.events import services as events
+from booking.events import signups
 from booking.i18n import gettext, lazy
-from booking.offices.directory import office_of
+from booking.kernel.codes import display_code, qr_svg
 from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.controllers import divorce as divorce_pages
@@ -49,7 +48,7 @@ class MyPages(Controller):
         entered, _ = await ballot_entries.list_own(session, principal, limit=LISTED, offset=0)
         divorces = await divorce_pages.my_cases(runtime, session, principal)
         events = await _events_of(runtime, session, mine, locale)
-        offices = {i: await office_of(runtime, i, session)
+        offices = {i: await runtime.offices.of(i, session)
                    for i in {a["office_id"] for a in [*appts, *apps, *entered, *divorces]}}
         # newest first: by when each was made
         appts.sort(key=lambda a: a["created_at"], reverse=True)
@@ -137,7 +136,7 @@ async def _appointment_page(request: Request[Any, Any, Any], runtime: Runtime, s
                             principal: Principal, appointment_id: uuid.UUID, locale: str, form: FormState, *,
                             status_code: int = 200, feed_url: str | None = None) -> Response[Any]:
     appt = await reads.get_appointment(runtime, session, principal, appointment_id)
-    office = await office_of(runtime, appt["office_id"], session)
+    office = await runtime.offices.of(appt["office_id"], session)
     now = runtime.clock.now()
     standing = appt["status"] in ("confirmed", "pending_review")
     changeable = standing and now <= office.rules.cancel_deadline(datetime.fromisoformat(appt["starts_at"]))

@@ -14,7 +14,7 @@ from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentIn
 from booking.ballots.services import upcoming as upcoming_ballots
 from booking.errors import NotFound, Problem
-from booking.offices.catalog import SERVICES
+from booking.kernel.catalog import SERVICES
 from booking.runtime import Runtime
 from booking.schemas import PathId
 from booking.security.ratelimit import count_request
@@ -50,7 +50,7 @@ class OfficePages(Controller):
                     services=[s for s in SERVICES if s in office.services], left=left,
                     days=calendar.days(office, shown, now, locale), release_day=release_day,
                     release_at=release_at, today=now.astimezone(office.tz).date(),
-                    profile=await calendar.profiles(runtime).get(runtime, office_id),
+                    profile=await calendar.office_profile(runtime, office_id),
                     ballots=await upcoming_ballots(runtime, office))
 
     @get("/{office_id:int}/book", name="book")
@@ -94,7 +94,7 @@ async def _booking_page(request: Request[Any, Any, Any], runtime: Runtime, offic
     """The booking form for a free slot; for a full (or no longer bookable) one, the
     nearest free slots instead. ``taken``: the booking was just refused for that reason."""
     office = await calendar.office_or_404(runtime, office_id)
-    facts = await runtime.extras["slot_facts"].get(slot_id)
+    facts = await runtime.slot_facts.get(slot_id)
     if facts is None or facts.office_id != office_id:
         raise NotFound()
     slots = await calendar.free_slots(runtime, office_id, facts.service)

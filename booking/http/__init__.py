@@ -1,0 +1,1 @@
+"""The HTTP side of the API: problem answers and the mapping of validation failures."""

@@ -1,0 +1,59 @@
+"""A slot the database just called full is refused from memory for a stated moment:
+refusals only, never acceptances, and a retried success still gets its first answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import couple_parties, make_actor, open_office
+from tests.appointments.test_appointments import body, remaining, slot_on
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_full_slot_refused_from_memory_until_it_lapses(client, runtime, admin):
+    memory = runtime.sold_out
+    memory.seconds = 1.0
+    ticks = [1000.0]  # the memory's clock, moved by hand: the test does not race the machine's load
+    memory.monotonic = lambda: ticks[0]
+    office = await open_office(client, runtime, admin, capacity=1)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    first, second, third = [await make_actor(runtime, "couple") for _ in range(3)]
+    keyed = {**first.headers, "Idempotency-Key": "first-1"}
+    request = body(slot_id, couple_parties())
+    booked = await client.post("/api/v1/appointments", json=request, headers=keyed)
+    assert booked.status_code == 201
+    assert not memory.is_full(slot_id)  # a success teaches the memory nothing
+    full = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=second.headers)
+    assert full.status_code == 409 and full.json()["code"] == "slot-full"
+    assert memory.is_full(slot_id)  # the database said so
+    # the seat comes free through the database; this process still refuses for the moment
+    assert (await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel",
+                              headers=first.headers)).status_code == 200
+    assert await remaining(client, office, slot_id) == 1
+    from_memory = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                                    headers=third.headers)
+    assert from_memory.status_code == 409 and from_memory.json()["code"] == "slot-full"
+    assert await remaining(client, office, slot_id) == 1  # nothing was written
+    # a retry of the request that had succeeded still gets its first answer
+    replay = await client.post("/api/v1/appointments", json=request, headers=keyed)
+    assert replay.status_code == 201 and replay.json()["id"] == booked.json()["id"]
+    ticks[0] += 1.01  # the stated moment has passed: the database is asked again
+    again = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=third.headers)
+    assert again.status_code == 201, again.text
+    assert await remaining(client, office, slot_id) == 0
+
+
+async def test_memory_off_asks_the_database_every_time(client, runtime, admin):
+    memory = runtime.sold_out
+    memory.seconds = 0
+    office = await open_office(client, runtime, admin, capacity=1)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    first, second = [await make_actor(runtime, "couple") for _ in range(2)]
+    booked = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=first.headers)
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                              headers=second.headers)).status_code == 409
+    assert not memory.is_full(slot_id)
+    await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=first.headers)
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                              headers=second.headers)).status_code == 201
