@@ -133,6 +133,7 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
             lines.append(f"couple {couple_email}  password: {logins.shown(couple_email)}")
             base = settings.public_base_url.rstrip("/")
             lines.append(f"pages  {base}/  (couples: offices, booking, /me, /events, /cross-province)")
+            lines.append(f"desk   {base}/desk  (clerks, with a clerk's login above; admins also {base}/admin)")
             lines.append(f"api    {base}/api/v1  (docs: {base}/schema)")
     finally:
         await runtime.close()

@@ -37,6 +37,7 @@ def test_demo_twice_then_serve(tmp_path: Path):
     assert first.returncode == 0, first.stderr
     assert "admin@demo.invalid" in first.stdout and "password" in first.stdout
     assert "pages  http://127.0.0.1:8000/" in first.stdout  # where the couples' pages are
+    assert "desk   http://127.0.0.1:8000/desk" in first.stdout  # and the staff's
     second = subprocess.run([*BOOKING, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert " 0 new slots" in second.stdout
