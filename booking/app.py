@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -43,6 +44,7 @@ from booking.security.limits import MULTIPART_OVERHEAD, MULTIPART_PART_LIMIT, Bo
 from booking.settings import Settings, get_settings
 from booking.slots.controllers import AvailabilityController, SlotController
 from booking.web import web_handlers
+from booking.web.errors import unmatched_page, wants_page
 from booking.web.templates import template_config
 
 CONTROLLERS: list[Any] = [
@@ -71,6 +73,14 @@ CONTROLLERS: list[Any] = [
     BallotController,
     BallotEntryController,
 ]
+
+
+def _not_found(request: Any, exc: HTTPException) -> Any:
+    """An address no route matches: a browser asking for a page gets the error page in its
+    language; everyone else (the API's clients) the problem+json."""
+    if wants_page(request):
+        return unmatched_page(request, exc)
+    return exception_handlers[HTTPException](request, exc)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,
@@ -105,7 +115,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             "principal": Provide(provide_principal, sync_to_thread=False),
             "locale": Provide(provide_locale, sync_to_thread=False),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, NotFoundException: _not_found,
+                            MethodNotAllowedException: _not_found},
         on_app_init=[jwt_auth.on_app_init],
         middleware=[metrics_middleware, access_log_middleware, DefineMiddleware(
             body_limits, json_max_bytes=settings.json_max_bytes, upload_max_bytes=settings.upload_max_bytes)],

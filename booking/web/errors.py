@@ -60,6 +60,22 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _error_page(request, InternalError())
 
 
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (not the API, its document or a static file): an
+    address that matches no route is then answered with the error page, not JSON."""
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/static/", "/metrics", "/health", "/ready")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def unmatched_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The error page for an address no route matches (404, or 405 for a method no page has)."""
+    problem = problem_for_status(exc.status_code)
+    problem.headers.update(exc.headers or {})  # a 405's Allow
+    return _error_page(request, problem)
+
+
 page_exception_handlers: dict[Any, Any] = {
     LoginRequired: _on_login_required,
     Problem: _on_problem,

@@ -280,3 +280,18 @@ async def test_page_bookings_are_counted_with_the_apis(client, runtime, admin):
                               data=booking_form(csrf(form_page.text), slot_id, parties))).status_code == 303
     after = booked_and_invalid((await client.get("/metrics")).text)
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+async def test_an_address_that_is_no_page_is_an_error_page_for_a_browser_and_json_for_the_api(client):
+    """A couple who mistypes an address sees the site's error page in their language (with
+    the way home), not JSON; the API's clients keep problem+json for any address under it."""
+    for language, words in (("zh-CN", "未找到"), ("en", "Not found")):
+        typed = await client.get("/offices-typo/1", headers={"Accept": "text/html,*/*", "Accept-Language": language})
+        assert typed.status_code == 404 and typed.headers["content-type"].startswith("text/html")
+        assert words in typed.text and 'href="/"' in typed.text
+    wrong_method = await client.delete("/", headers={"Accept": "text/html"})
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["allow"]
+    assert wrong_method.headers["content-type"].startswith("text/html")
+    for path, accept in (("/api/v1/no-such-thing", "text/html"), ("/offices-typo/1", "application/json")):
+        answered = await client.get(path, headers={"Accept": accept})
+        assert answered.status_code == 404 and answered.headers["content-type"] == "application/problem+json"
