@@ -18,32 +18,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from booking.kernel.ttl import MISSING, TtlCache
+
 
 class SoldOutMemory:
+    """The slots seen full, each for ``seconds`` (0 turns the memory off): the kernel's
+    per-process cache, keyed by slot id."""
+
     MAX_ENTRIES = 100_000
 
     def __init__(self, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.monotonic = monotonic
-        self._until: dict[int, float] = {}
+        # both read when used, so that a test (or a settings reload) may change them
+        self._full: TtlCache[int, bool] = TtlCache(seconds, self.MAX_ENTRIES, clock=lambda: self.monotonic())
 
     def is_full(self, slot_id: int) -> bool:
-        if self.seconds <= 0:
-            return False
-        until = self._until.get(slot_id)
-        if until is None:
-            return False
-        if until > self.monotonic():
-            return True
-        self._until.pop(slot_id, None)
-        return False
+        return self.seconds > 0 and self._full.get(slot_id) is not MISSING
 
     def saw_full(self, slot_id: int) -> None:
-        if self.seconds <= 0:
-            return
-        if len(self._until) >= self.MAX_ENTRIES:
-            self._until.clear()
-        self._until[slot_id] = self.monotonic() + self.seconds
+        if self.seconds > 0:
+            self._full.put(slot_id, True, self.seconds)
 
     def forget(self, slot_id: int) -> None:
-        self._until.pop(slot_id, None)
+        self._full.forget(slot_id)
