@@ -3,7 +3,7 @@
 Run by hand against PostgreSQL (nothing here is a test):
 
     .venv/bin/python bench/release_rush.py [--couples 2000] [--connections 64]
-        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1] [--pool 32]
+        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1] [--pool 32] [--fast-pool 10]
         [--processes N [--redis redis://127.0.0.1:6379/5]]
 
 1. Seeds an office whose next day is released a few seconds from now, with ``--slots``
@@ -147,6 +147,7 @@ async def main(args: argparse.Namespace) -> None:
         # The rate limiter stays on (its cost is measured); the whole load comes from one
         # address, so the per-address limit is lifted out of the way.
         env = {**keys, "BOOKING_DATABASE_URL": url, "BOOKING_DB_POOL_SIZE": str(args.pool),
+               "BOOKING_DB_FAST_POOL_SIZE": str(args.fast_pool), "BOOKING_DB_FAST_POOL_MIN_SIZE": str(args.fast_pool),
                "BOOKING_DB_MAX_OVERFLOW": "0", "BOOKING_ENV": "development", "BOOKING_DATA_DIR": "/tmp/booking-bench",
                "BOOKING_RATE_LIMITS": '{"booking": [10, 100000000, 60]}'}
         sink = None
@@ -160,7 +161,8 @@ async def main(args: argparse.Namespace) -> None:
                 addresses = [stack.enter_context(running_server(env)) for _ in range(args.processes)]
                 for _ in range(args.processes):
                     stack.enter_context(running_worker(env))
-                print(f"{args.processes} API processes (pool {args.pool} each) and {args.processes} arq workers")
+                print(f"{args.processes} API processes (pools {args.pool} + fast {args.fast_pool} each) and "
+                      f"{args.processes} arq workers")
             else:
                 addresses = [stack.enter_context(running_server(env, workers=args.workers))]
             address = addresses[0]
@@ -222,6 +224,8 @@ if __name__ == "__main__":
     parser.add_argument("--sustained", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pool", type=int, default=32, help="server's database pool size (each process's)")
+    parser.add_argument("--fast-pool", type=int, default=10,
+                        help="the hot paths' asyncpg pool per process (BOOKING_DB_FAST_POOL_SIZE, opened in full)")
     parser.add_argument("--processes", type=int, default=0,
                         help="N `booking serve` processes on N ports (the client splits its connections) and N "
                         "arq workers delivering the outbox to an SMTP server of the bench's; 0: one server "
