@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import book
+from booking.appointments.services.book import book
 from booking.appointments.schemas import AppointmentIn
 from booking.errors import Problem
 from booking.i18n import lazy

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.db.models import DivorceCase, DivorceParty
-from booking.divorce.cases import parties_of, today, visible_case, visits_of
+from booking.divorce.services.cases import parties_of, today, visible_case, visits_of
 from booking.divorce.views import case_view
 from booking.runtime import Runtime
 
