@@ -37,7 +37,7 @@ from booking.appointments.schemas import (
     Roster,
     TurnAwayIn,
 )
-from booking.http.problems import request_locale
+from booking.http.problems import problem_response, request_locale
 from booking.kernel.codes import qr_svg
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
@@ -71,7 +71,8 @@ class AppointmentController(Controller):
             # shows anyone, gets nothing written and nothing of its own back. With an
             # Idempotency-Key, the retry of an earlier success must get that booking, which
             # only the account's owner may see: checked first (``book`` replays it).
-            raise SlotFullProblem()
+            # Returned, not raised: the same answer without Litestar's exception path.
+            return problem_response(request, SlotFullProblem())
         await check_account(request)
         status, body = await book(runtime, request.user, data, key=idempotency_key,
                                   locale=request_locale(request))
