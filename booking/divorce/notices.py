@@ -17,6 +17,7 @@ from booking.kernel.codes import display_code
 from booking.notifications.registry import (
     RenderContext,
     Rendered,
+    Renderer,
     SubjectGone,
     Wording,
     notice,
@@ -156,37 +157,23 @@ async def received(ctx: RenderContext) -> Rendered:
     return RECEIVED.render(ctx.locale, facts)
 
 
-async def _while_received(ctx: RenderContext, wording: Wording) -> Rendered:
-    """A message true only while the case is received (its cooling-off period or
-    certificate window): once the case moved on, it is not sent."""
-    case, facts = await _facts(ctx)
-    _still_received(case)
-    return wording.render(ctx.locale, facts)
+def _while_received(kind: str, wording: Wording) -> Renderer:
+    """The renderer of a message true only while the case is received (its cooling-off
+    period or certificate window): once the case moved on, it is not sent."""
+
+    async def render(ctx: RenderContext) -> Rendered:
+        case, facts = await _facts(ctx)
+        _still_received(case)
+        return wording.render(ctx.locale, facts)
+
+    return notice(kind)(render)
 
 
-@notice("divorce.window_open")
-async def window_open(ctx: RenderContext) -> Rendered:
-    return await _while_received(ctx, WINDOW_OPEN)
-
-
-@notice("divorce.window_closing")
-async def window_closing(ctx: RenderContext) -> Rendered:
-    return await _while_received(ctx, WINDOW_CLOSING)
-
-
-@notice("divorce.visit_booked")
-async def visit_booked(ctx: RenderContext) -> Rendered:
-    return await _while_received(ctx, VISIT_BOOKED)
-
-
-@notice("divorce.visit_to_confirm")
-async def visit_to_confirm(ctx: RenderContext) -> Rendered:
-    return await _while_received(ctx, VISIT_TO_CONFIRM)
-
-
-@notice("divorce.visit_lapsed")
-async def visit_lapsed(ctx: RenderContext) -> Rendered:
-    return await _while_received(ctx, VISIT_LAPSED)
+window_open = _while_received("divorce.window_open", WINDOW_OPEN)
+window_closing = _while_received("divorce.window_closing", WINDOW_CLOSING)
+visit_booked = _while_received("divorce.visit_booked", VISIT_BOOKED)
+visit_to_confirm = _while_received("divorce.visit_to_confirm", VISIT_TO_CONFIRM)
+visit_lapsed = _while_received("divorce.visit_lapsed", VISIT_LAPSED)
 
 
 @notice("divorce.withdrawn")
