@@ -218,6 +218,22 @@ def _one_line(value: str) -> str:
 OneLine = _Checked(_one_line, "^[^\\x00-\\x1f\\x7f-\\xa0\\u2028\\u2029]*$")
 
 
+class DecisionIn(Schema):
+    """A clerk's decision on what a couple asked for: approving needs no reason, every other
+    decision does (the couple reads it as written). Each area states its decisions and how
+    long a reason may be: ``SignupDecisionIn``, ``ApplicationDecisionIn``."""
+
+    decision: str
+    reason: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_unless_approving(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value and info.data.get("decision", "approve") != "approve":
+            raise invalid_value("A reason is required for this decision.")
+        return value or None
+
+
 class CheckInIn(Schema):
     """A booking code typed or scanned at a desk (an appointment's or a sign-up's)."""
 
