@@ -57,6 +57,7 @@ from booking.db.models import (
     IdempotencyRecord,
     Slot,
     UserAccount,
+    booked_party_values,
 )
 from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
@@ -375,11 +376,8 @@ class SqlBookingStore:
             await flush_refusing(session, {("uq_appointment_account_active", "appointment.account_id"):
                                            AccountHoldsBooking(), ("appointment_code_key", "appointment.code"): CodeTaken()})
             for p in d.parties:
-                session.add(AppointmentParty(
-                    id=p.id, appointment_id=d.appointment_id, position=p.position, name=p.name,
-                    id_type=p.id_type, id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked,
-                    phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked,
-                    facts_enc=p.facts_enc, hukou_province=p.hukou_province, service=d.service, active=True))
+                session.add(AppointmentParty(id=p.id, appointment_id=d.appointment_id, service=d.service, active=True,
+                                             **booked_party_values(p)))
             try:
                 await session.flush()
             except IntegrityError as exc:

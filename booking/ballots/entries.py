@@ -35,7 +35,7 @@ from booking.ballots.problems import (
 )
 from booking.ballots.schemas import EntryIn
 from booking.ballots.services import free_seats
-from booking.db.models import Ballot, BallotEntry, BallotEntryParty
+from booking.db.models import Ballot, BallotEntry, BallotEntryParty, booked_party_values
 from booking.db.unique import flush_refusing
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
@@ -151,11 +151,8 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
 
         entry = BallotEntry(id=uuid.uuid4(), ballot_id=ballot.id, account_id=principal.id, state="entered",
                             times=times, locale=data.locale or locale, created_at=now, updated_at=now)
-        stored = [BallotEntryParty(
-            id=p.id, entry_id=entry.id, position=p.position, name=p.name, id_type=p.id_type, id_hash=p.id_hash,
-            id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc, phone_hash=p.phone_hash,
-            phone_masked=p.phone_masked, facts_enc=p.facts_enc, hukou_province=p.hukou_province,
-            service=ballot.service, active=True) for p in parties]
+        stored = [BallotEntryParty(id=p.id, entry_id=entry.id, service=ballot.service, active=True,
+                                   **booked_party_values(p)) for p in parties]
         refusals = {names: problem() for names, problem in _REFUSALS.items()}
         session.add(entry)
         await flush_refusing(session, refusals)

@@ -49,3 +49,12 @@ class BookedParty(PartyIdentity):
     phone_hash: str = Field(sa_type=String(64), nullable=False)
     phone_masked: str = Field(sa_type=String(24), nullable=False)
     facts_enc: str = Field(sa_type=Text, nullable=False)
+
+
+_BOOKED_PARTY_FIELDS = tuple(BookedParty.model_fields)
+
+
+def booked_party_values(party: Any) -> dict[str, Any]:
+    """The ``BookedParty`` columns' values of a party prepared for storing
+    (``parties.services.PreparedParty``) or stored in another party table."""
+    return {name: getattr(party, name) for name in _BOOKED_PARTY_FIELDS}
