@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from booking.errors import invalid
 from booking.i18n import N_, lazy
+from booking.kernel.regions import PROVINCES, is_province
 
 
 def invalid_value(message_id: str, **ctx: Any) -> PydanticCustomError:
@@ -216,6 +217,16 @@ def _one_line(value: str) -> str:
 # the pattern states the controls and separators; "printable" (no format or unassigned
 # character, no blank but the space) is more than a pattern can say
 OneLine = _Checked(_one_line, "^[^\\x00-\\x1f\\x7f-\\xa0\\u2028\\u2029]*$")
+
+
+def _province(value: str) -> str:
+    if not is_province(value):
+        raise invalid_value("Must be a two-digit GB/T 2260 province code.")
+    return value
+
+
+# a province-level division by its two-digit GB/T 2260 code (an office's, a party's hukou)
+ProvinceCode = Annotated[str, AfterValidator(_province), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
 
 
 class DecisionIn(Schema):
