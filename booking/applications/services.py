@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
-from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
+from booking.applications.schemas import ApplicationDecisionIn, ApplicationIn, DocumentUpload
 from booking.applications.views import application_body, document_body
 from booking.appointments.services import hold, lifecycle
 from booking.appointments.services.book import book
@@ -204,14 +204,12 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 data: DecisionIn, locale: str) -> dict[str, Any]:
+                 data: ApplicationDecisionIn, locale: str) -> dict[str, Any]:
     """A clerk's decision, with its notification to the couple, in one transaction."""
     now = rt.clock.now()
     if principal.is_couple:
         raise NotFound()
-    reason = data.reason or None
-    if data.decision != "approve" and not reason:
-        raise invalid("reason", lazy("A reason is required for this decision."))
+    reason = data.reason
     app, appt = await _locked_pair(session, principal, application_id)
     action = "application.decide"
     allowed = {"approve": ("submitted",), "needs_more_info": ("submitted",),
