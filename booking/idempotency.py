@@ -33,6 +33,9 @@ from booking.errors import Conflict
 from booking.i18n import lazy
 
 _canonical = msgspec.json.Encoder(order="sorted")
+_decode = msgspec.json.decode
+_STORED = ("SELECT scope, request_hash, status_code, response FROM idempotency_record "
+           "WHERE owner_id = $1 AND key = $2")
 
 
 class IdempotencyKeyReused(Conflict):
@@ -67,7 +70,20 @@ class IdempotencyClaim:
 
     async def stored_answer(self, db: Any) -> tuple[int, dict[str, Any]] | None:
         """The answer an earlier request with this key committed, replayed; None when there is
-        none (for a write that claims the key by itself, outside a session of ours)."""
+        none (for a write that claims the key by itself, outside a session of ours). On
+        PostgreSQL one primary-key read on the hot paths' connection (a keyed refusal in
+        the rush pays it: the success it may replay could have been committed by another
+        process, or before this one started, so no memory of this process can stand in)."""
+        if db.is_postgres:
+            async with db.raw() as conn:
+                row = await conn.fetchrow(_STORED, self.owner_id, self.key)
+            if row is None:
+                return None
+            response = row["response"]
+            return self._answer(IdempotencyRecord(
+                owner_id=self.owner_id, key=self.key, scope=row["scope"], request_hash=row["request_hash"],
+                status_code=row["status_code"],
+                response=_decode(response) if isinstance(response, (str, bytes)) else response))
         async with db.session() as session:
             record = await session.get(IdempotencyRecord, (self.owner_id, self.key))
             return None if record is None else self._answer(record)

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
+from booking.accounts.tokens import ACCOUNT_CHECK_IN_HANDLER, check_account
+from booking.appointments.problems import SlotFullProblem
 from booking.appointments.services.book import book
 from booking.appointments.services.changes import cancel, reschedule
 from booking.appointments.services.desk import (
@@ -35,7 +37,7 @@ from booking.appointments.schemas import (
     Roster,
     TurnAwayIn,
 )
-from booking.http.problems import request_locale
+from booking.http.problems import problem_response, request_locale
 from booking.kernel.codes import qr_svg
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
@@ -48,6 +50,7 @@ class AppointmentController(Controller):
     tags = ["appointments"]
 
     @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201, summary="Book an appointment",
+          opt={ACCOUNT_CHECK_IN_HANDLER: True},
           description="Both parties; the slot's office rules apply. 201 with status `confirmed`, or "
           "`pending_review` when a clerk must pre-review first. 409 when the slot is full, a party "
           "already holds an active booking, or the Idempotency-Key was used for another body.")
@@ -59,8 +62,20 @@ class AppointmentController(Controller):
     ) -> Response[AppointmentOut]:
         # The hottest write takes no injected dependencies: Litestar resolves several at
         # once through an anyio task group, which measured ~8% of this request's CPU.
-        status, body = await book(request.app.state.runtime, request.user, data, key=idempotency_key,
-                                           locale=request_locale(request))
+        runtime = request.app.state.runtime
+        if idempotency_key is None and runtime.sold_out.is_full(data.slot_id):
+            # The rush's refusal (95% of its requests), before the account is read: the
+            # token's signature, expiry and audience are verified, but whether the account
+            # still allows the token is not. A deactivated or logged-out account is told
+            # "slot full" here rather than 401: it learns only what the public availability
+            # shows anyone, gets nothing written and nothing of its own back. With an
+            # Idempotency-Key, the retry of an earlier success must get that booking, which
+            # only the account's owner may see: checked first (``book`` replays it).
+            # Returned, not raised: the same answer without Litestar's exception path.
+            return problem_response(request, SlotFullProblem())
+        await check_account(request)
+        status, body = await book(runtime, request.user, data, key=idempotency_key,
+                                  locale=request_locale(request))
         return booking_answer(request, status, body)
 
     @get("/", guards=[requires_couple], summary="The calling couple's appointments")

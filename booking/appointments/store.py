@@ -59,6 +59,7 @@ from booking.db.models import (
     UserAccount,
     booked_party_values,
 )
+from booking.db.statements import numbered
 from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
@@ -140,7 +141,7 @@ class CodeTaken(Exception):
 
 # --- PostgreSQL: one round trip each ---------------------------------------------------
 
-# Written with named parameters (``:name``); ``_numbered`` turns them into asyncpg's $n once,
+# Written with named parameters (``:name``); ``numbered`` turns them into asyncpg's $n once,
 # at import, and ``_book_args`` fills them by name.
 _PG_BOOK_NAMED = """
 WITH idem AS (
@@ -230,23 +231,7 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             ELSE booking_fail('slot_full') END
 """
 
-_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
-
-
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters as asyncpg's ``$n``, and the names in their order."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PARAMETER.sub(number, sql), tuple(names)
-
-
-_PG_BOOK, _PG_BOOK_PARAMETERS = _numbered(_PG_BOOK_NAMED)
+_PG_BOOK, _PG_BOOK_PARAMETERS = numbered(_PG_BOOK_NAMED)
 
 _encode = msgspec.json.Encoder()
 

@@ -11,8 +11,10 @@ a person's second active sign-up for the event), the outbox rows and the key's a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,12 +35,13 @@ from booking.db.models import (
     SignupParty,
 )
 from booking.db.unique import flush_or
-from booking.errors import Conflict, InvalidInput, NotFound, field_error
-from booking.events import capacity, eligibility
+from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
+from booking.events import capacity, eligibility, store
 from booking.events.invites import signup_calendar
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import SignupIn
 from booking.events.services import EventCancelled
+from booking.events.store import SignupDraft, write_signup
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
 from booking.kernel import access
@@ -47,6 +50,7 @@ from booking.kernel.audit import record
 from booking.kernel.codes import new_code
 from booking.kernel.parties import party_body
 from booking.notifications.outbox import add_rows
+from booking.offices.directory import OfficeInfo
 from booking.parties.rules import check_reissue
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
@@ -163,6 +167,15 @@ async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: 
     now = rt.clock.now()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
                                 {"event_id": str(event_id), **data.model_dump(mode="json")})
+    if rt.db.is_postgres:
+        try:
+            return await _sign_up_in_one_statement(rt, principal, event_id, data, claim, locale, now)
+        except Problem:
+            # A retry of a request that succeeded gets the first answer, even if the event
+            # has filled up or closed since (as a booking's).
+            if claim is not None and (answer := await claim.stored_answer(rt.db)) is not None:
+                return answer
+            raise
     for _attempt in range(5):
         try:
             return await _write(rt, principal, event_id, data, claim, locale, now)
@@ -210,35 +223,109 @@ async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[da
     return (max(registered) if registered else None), (min(booked) if booked else None)
 
 
+@dataclass(slots=True)
+class _Checked:
+    """A request that passed every check, ready to be written."""
+
+    event: Event
+    office: OfficeInfo
+    parties: list[PreparedParty]
+    verdict: eligibility.Verdict
+    contact: tuple[str, str, str, str] | None  # name, phone encrypted, its hash, masked
+
+
+async def _check(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, data: SignupIn,
+                 now: datetime) -> _Checked:
+    """Everything a sign-up is checked against before its write (reads only)."""
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise NotFound()
+    today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
+    parties = prepare_parties(rt.vault, data.parties, today)
+    refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
+    if refusals:
+        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+    _check_request(event, data, now)
+    registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
+    verdict = eligibility.check(
+        event.kind, event.eligibility or {}, eligibility.CoupleFacts(
+            birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
+            registered_on=registered_on, appointment_at=appointment_at,
+            has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
+        event.starts_on, event.starts_at, today)
+    verdict.raise_if_refused()
+    office = await rt.offices.of(event.office_id, session)
+    contact = None
+    if data.contact is not None:
+        contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
+                   rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+    return _Checked(event, office, parties, verdict, contact)
+
+
+async def _sign_up_in_one_statement(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
+                                    claim: IdempotencyClaim | None, locale: str,
+                                    now: datetime) -> tuple[int, dict[str, Any]]:
+    """PostgreSQL: the checks' reads, then the write in one statement (``events/store.py``),
+    which holds the event row only for itself."""
+    async with rt.db.session() as session:
+        checked = await _check(rt, session, event_id, data, now)
+    event, contact = checked.event, checked.contact
+    signup = SimpleNamespace(
+        id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
+        status="confirmed", arrival_no=0, guests=data.guests, marriage_date=checked.verdict.marriage_date,
+        eligible_by=checked.verdict.eligible_by,
+        pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
+        pledge_cause=data.pledge.cause if data.pledge else None,
+        sponsor_name=data.sponsor.name if data.sponsor else None,
+        contact_name=contact[0] if contact else None, contact_phone_masked=contact[3] if contact else None,
+        locale=data.locale or locale, sequence=0, decision_reason=None, created_at=now)
+    outbox = {
+        "confirmed": (notice_rows("signup.confirmed", signup, event, now)
+                      + reminder_rows(signup, event, checked.office.rules, now)),
+        "pending_approval": notice_rows("signup.received", signup, event, now),
+        # its payload gets the position the write decides
+        "waitlisted": notice_rows("signup.waitlisted", signup, event, now),
+    }
+    draft = SignupDraft(
+        signup_id=signup.id, event_id=event_id, office_id=event.office_id, code=signup.code,
+        account_id=principal.id, guests=data.guests, marriage_date=signup.marriage_date,
+        eligible_by=signup.eligible_by, pledge_amount_fen=signup.pledge_amount_fen,
+        pledge_cause=signup.pledge_cause, sponsor_name=signup.sponsor_name, contact=contact,
+        locale=signup.locale, parties=checked.parties, outbox=outbox,
+        response=signup_body(signup, event.sequence, checked.parties, None), now=now, claim=claim)
+    for _attempt in range(5):
+        try:
+            written = await write_signup(rt.db, draft)
+        except store.CodeTaken:
+            draft.code = signup.code = new_code()
+            draft.response = signup_body(signup, event.sequence, checked.parties, None)
+            continue
+        except store.KeyTaken:
+            answer = await claim.stored_answer(rt.db) if claim is not None else None
+            if answer is None:  # the other request rolled back after all: try again
+                continue
+            return answer
+        except store.EventGone:
+            raise EventCancelled() from None
+        except store.PartyTaken:
+            async with rt.db.session() as session:
+                raise AlreadySignedUp(party=await _holder(session, event_id, checked.parties)) from None
+        body = dict(draft.response, status=written.status, arrival_no=written.arrival_no,
+                    waitlist_position=written.waitlist_position)
+        return 201, body
+    raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
+
+
 async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
                  claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, dict[str, Any]]:
+    """The portable write (SQLite): the same steps through the ORM in one transaction."""
     async with rt.db.session() as session:
         # The key first: a retry gets the first answer whatever changed since, and a
         # concurrent duplicate waits on the key until this transaction ends.
         if claim is not None and (answer := await claim.take(session, now)) is not None:
             return answer
-        event = await session.get(Event, event_id)
-        if event is None:
-            raise NotFound()
-        today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
-        parties = prepare_parties(rt.vault, data.parties, today)
-        refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
-        if refusals:
-            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-        _check_request(event, data, now)
-        registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
-        verdict = eligibility.check(
-            event.kind, event.eligibility or {}, eligibility.CoupleFacts(
-                birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
-                registered_on=registered_on, appointment_at=appointment_at,
-                has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
-            event.starts_on, event.starts_at, today)
-        verdict.raise_if_refused()
-        office = await rt.offices.of(event.office_id, session)
-        contact = None
-        if data.contact is not None:
-            contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
-                       rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+        checked = await _check(rt, session, event_id, data, now)
+        event, parties, verdict, contact = checked.event, checked.parties, checked.verdict, checked.contact
 
         # --- the write: everything below commits together or not at all ---
         place = await capacity.claim(session, event_id, data.guests)
@@ -271,7 +358,8 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
             await session.rollback()
             raise AlreadySignedUp(party=await _holder(session, event_id, parties)) from None
         if status == "confirmed":
-            rows = notice_rows("signup.confirmed", signup, event, now) + reminder_rows(signup, event, office.rules, now)
+            rows = (notice_rows("signup.confirmed", signup, event, now)
+                    + reminder_rows(signup, event, checked.office.rules, now))
         elif status == "pending_approval":
             rows = notice_rows("signup.received", signup, event, now)
         else:
