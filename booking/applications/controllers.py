@@ -61,7 +61,7 @@ class ApplicationController(Controller):
     ) -> ApplicationList:
         rows, total = await services.list_own(runtime, session, principal, status=status, limit=limit,
                                               offset=offset, locale=locale)
-        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)
 
     @get("/{application_id:uuid}", guards=[requires_account], summary="One application (its couple or office)")
@@ -156,5 +156,5 @@ class ApplicationQueueController(Controller):
         rows, total = await services.queue(runtime, session, principal, office_id, status=status,
                                            start=check_date("from", start), end=check_date("to", end),
                                            limit=limit, offset=offset, locale=locale)
-        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)

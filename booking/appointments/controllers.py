@@ -76,7 +76,7 @@ class AppointmentController(Controller):
     ) -> AppointmentList:
         rows, total = await list_own(runtime, session, principal, status=status, limit=limit,
                                               offset=offset)
-        return AppointmentList(data=[AppointmentOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return AppointmentList(data=rows, total=total, limit=limit,
                                offset=offset)
 
     @get("/{appointment_id:uuid}", guards=[requires_account], summary="One appointment (its couple or office)")

@@ -50,7 +50,7 @@ class BallotController(Controller):
     ) -> Response[BallotList]:
         rows = await services.list_ballots(runtime, session, office_id, check_date("from", start),
                                            check_date("to", end), locale)
-        return Response({"data": rows})
+        return Response(BallotList(data=rows))
 
     @get("/ballots/{ballot_id:uuid}", exclude_from_auth=True, summary="One ballot (public), with its check",
          description="State, capacity, entry count and `seed_commitment`; after the draw also `seed`, "
@@ -85,7 +85,7 @@ class BallotController(Controller):
     ) -> Response[EntryList]:
         rows, total = await entries.list_for_office(session, principal, ballot_id, entry_state, limit=limit,
                                                     offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @post("/ballots/{ballot_id:uuid}/draw", guards=[requires_staff], status_code=200,
           summary="Run the draw now (clerks of the office), if its moment has passed and it has not run")
@@ -107,7 +107,7 @@ class BallotEntryController(Controller):
         limit: Limit = 20, offset: Offset = 0,
     ) -> Response[EntryList]:
         rows, total = await entries.list_own(session, principal, limit=limit, offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @get("/{entry_id:uuid}", guards=[requires_account], summary="One entry (its couple or its office's clerks)",
          description="`entered`; after the draw `won` with `appointment_id`, or `waitlisted` with its "
@@ -116,7 +116,7 @@ class BallotEntryController(Controller):
         self, entry_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
     ) -> Response[EntryOut]:
-        return Response(await entries.body_of(session, await entries.visible_entry(session, principal, entry_id)))
+        return Response(await entries.out_of(session, await entries.visible_entry(session, principal, entry_id)))
 
     @post("/{entry_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the entry (the couple)",

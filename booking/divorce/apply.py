@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,11 +50,11 @@ from booking.divorce.cases import (
 )
 from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
 from booking.divorce.rules import divorce_documents, marriage_record
-from booking.divorce.schemas import CaseIn, ConfirmApplicationIn
-from booking.divorce.views import case_view
+from booking.divorce.schemas import CaseIn, CaseOut, ConfirmApplicationIn
+from booking.divorce.views import case_out
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.kernel.catalog import DIVORCE
@@ -114,7 +113,7 @@ def new_visit(case: DivorceCase, slot: Slot, principal: Principal, kind: str, po
 
 
 async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseIn,
-                            key: str | None, locale: str) -> tuple[int, dict[str, Any]]:
+                            key: str | None, locale: str) -> tuple[int, CaseOut | Replayed]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
     now = rt.clock.now()
     # the policy periods first: their cache may read through a connection of its own, which
@@ -163,7 +162,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     await flush_refusing(session, {ONE_OPEN_CASE: PartyInOpenCase(), ONE_ACTIVE_BOOKING: PartyAlreadyBooked(party=1)})
     await add_rows(session, case_messages("divorce.applied", case, parties, now, payload={"visit": str(appt.id)}),
                    now)
-    body = case_view(case, parties, [(visit, appt)], office, principal, today(now, office))
+    body = case_out(case, parties, [(visit, appt)], office, principal, today(now, office))
     if claim is not None:
         claim.settle(201, body)
     await session.commit()
@@ -171,7 +170,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
 
 
 async def confirm_application(rt: Runtime, session: AsyncSession, principal: Principal,
-                              data: ConfirmApplicationIn, locale: str) -> dict[str, Any]:
+                              data: ConfirmApplicationIn, locale: str) -> CaseOut:
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
     now = rt.clock.now()
@@ -220,4 +219,4 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
     case.updated_at = now
     await lifecycle.apply(session, [appt], lifecycle.CONFIRM_BY_PARTY, actor=principal, now=now, office=office)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))

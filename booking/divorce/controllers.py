@@ -59,7 +59,7 @@ class DivorceCaseController(Controller):
     async def list_mine(self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                         runtime: NamedDependency[Runtime]) -> CaseList:
         cases = await reads.list_own(runtime, session, principal)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=len(cases))
+        return CaseList(data=cases, total=len(cases))
 
     @get(CASE, guards=[requires_account], summary="One case (its parties, each seeing their own; its office)")
     async def get_one(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
@@ -131,4 +131,4 @@ class OfficeDivorceController(Controller):
                           offset: Offset = 0) -> CaseList:
         cases, total = await reads.list_office(runtime, session, principal, office_id, status=status, limit=limit,
                                                offset=offset)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=total)
+        return CaseList(data=cases, total=total)

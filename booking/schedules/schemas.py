@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Literal
 
+from msgspec import Meta
 from pydantic import Field, model_validator
 
 from booking.appointments.schemas import RosterEntry
 from booking.kernel.catalog import ServiceName
-from booking.schemas import LocalTime, Output, Schema, invalid_value
+from booking.schemas import Answer, LocalTime, Output, Schema, invalid_value
 
 Capacity = Annotated[int, Field(ge=1, le=1000)]
 
@@ -91,10 +92,11 @@ class ClosureOut(OfficeDayOut):
     cancelled_appointments: int = Field(description="appointments on that date cancelled by the office")
 
 
-class ClosurePreviewOut(Output):
+class ClosurePreviewOut(Answer):
     date: date
-    open_slots: int = Field(description="open slots the closure would close")
-    appointments: list[RosterEntry] = Field(description="what the closure would cancel if saved now (masked)")
+    open_slots: Annotated[int, Meta(description="open slots the closure would close")]
+    appointments: Annotated[list[RosterEntry], Meta(
+        description="what the closure would cancel if saved now (masked)")]
 
 
 class OfficeDayList(Output):

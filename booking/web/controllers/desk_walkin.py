@@ -17,6 +17,7 @@ from booking.appointments.schemas import AppointmentIn
 from booking.errors import Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.slots.services import list_slots
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, note_outcome, redirect
@@ -62,6 +63,7 @@ class DeskWalkInPages(Controller):
             await session.rollback()
             _status, body = await book(runtime, desk.principal, data, key=idempotency_key(form), locale=locale,
                                        counter_office=desk.office_id)
+            body = as_json(body)
         except Problem as problem:
             await session.rollback()
             note_outcome(request, problem=problem)

@@ -16,7 +16,7 @@ from booking.ballots.services import upcoming as upcoming_ballots
 from booking.errors import NotFound, Problem
 from booking.kernel.catalog import SERVICES
 from booking.runtime import Runtime
-from booking.schemas import PathId
+from booking.schemas import PathId, as_json
 from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
@@ -73,6 +73,7 @@ class OfficePages(Controller):
             chosen = data.slot_id
             _status, body = await book(runtime, principal, data, locale=locale,
                                        key=idempotency_key(form))
+            body = as_json(body)
         except (SlotFullProblem, SlotNotBookable) as problem:
             note_outcome(request, problem=problem)
             return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
