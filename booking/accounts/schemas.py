@@ -85,7 +85,7 @@ class MfaTokenOut(TokenOut):
         default=None, description="at enrolment only: ten one-time codes, shown this once")
 
 
-class UserCreateIn(Schema):
+class UserCreate(Schema):
     """An admin creates a clerk (bound to one office) or another admin."""
 
     email: Email

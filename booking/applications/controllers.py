@@ -17,7 +17,7 @@ from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import (
-    ApplicationIn,
+    ApplicationCreate,
     ApplicationList,
     ApplicationOut,
     DecisionIn,
@@ -46,7 +46,7 @@ class ApplicationController(Controller):
           "the answers the policy in force asks for. 409 when the office cannot register the couple on that "
           "date, when they need no pre-review (book the appointment directly), or as for a booking.")
     async def submit(
-        self, request: Request[Principal, Any, Any], data: JSONBody[ApplicationIn],
+        self, request: Request[Principal, Any, Any], data: JSONBody[ApplicationCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ApplicationOut]:
         status, body = await services.submit(request.app.state.runtime, request.user, data, key=idempotency_key,

@@ -24,7 +24,7 @@ def _division(value: str) -> str:
     return value
 
 
-class ResidencePermitAnswer(Schema):
+class ResidencePermitIn(Schema):
     party: Literal[1, 2] = Field(description="the party (1 or 2) who holds the residence permit (居住证)")
     division_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), AfterValidator(_division)] = Field(
         description="GB/T 2260 division where the permit was issued")
@@ -34,13 +34,13 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), 
 
 
 class AnswersIn(Schema):
-    residence_permit: ResidencePermitAnswer | None = Field(
+    residence_permit: ResidencePermitIn | None = Field(
         default=None, description="needed where the policy in force admits couples with a residence permit; "
         "null: neither party holds one here")
     note: Note | None = Field(default=None, description="anything the couple wants the clerk to know")
 
 
-class ApplicationIn(Schema):
+class ApplicationCreate(Schema):
     slot_id: RowId = Field(description="its seat is held for the couple during the review")
     service: ServiceName
     parties: Parties

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
 from booking.applications.schemas import (
-    ApplicationIn,
+    ApplicationCreate,
     ApplicationOut,
     DecisionIn,
     DocumentOut,
@@ -41,7 +41,7 @@ from booking.appointments.book import book
 from booking.appointments.hold import ReviewRequest
 from booking.appointments.queries import parties_of, parties_of_many
 from booking.appointments.reminders import recipients
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows
 from booking.db.models import (
@@ -90,10 +90,10 @@ class TooManyDocuments(Conflict):
 # --- submitting ------------------------------------------------------------------------
 
 
-async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key: str | None,
+async def submit(rt: Runtime, principal: Principal, data: ApplicationCreate, *, key: str | None,
                  locale: str) -> tuple[int, Answer | Replayed]:
     """Book the chosen slot as a held seat and open the application, in one write."""
-    booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
+    booking = AppointmentCreate(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
                             locale=data.locale)
     review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True),
                            respond=lambda app, office, appointment, loc: application_out(

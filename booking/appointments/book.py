@@ -28,7 +28,7 @@ from booking.appointments.problems import (
     SlotNotBookable,
 )
 from booking.appointments.reminders import first_reminder, recipients
-from booking.appointments.schemas import AppointmentIn, AppointmentOut
+from booking.appointments.schemas import AppointmentCreate, AppointmentOut
 from booking.appointments.store import (
     AccountHoldsBooking,
     BallotPending,
@@ -59,7 +59,7 @@ CREATE_SCOPE = "appointment.create"
 WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
-async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
+async def book(rt: Runtime, principal: Principal, data: AppointmentCreate, *, key: str | None, locale: str,
                counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, Answer | Replayed]:
     """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
     when a clerk books for a walk-in couple at their own office; ``review`` when the couple
@@ -92,7 +92,7 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
         raise
 
 
-async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: str, counter_office: int | None,
+async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, locale: str, counter_office: int | None,
                 now: datetime, claim: IdempotencyClaim | None,
                 review: ReviewRequest | None) -> tuple[int, Answer | Replayed]:
     sold_out = rt.sold_out

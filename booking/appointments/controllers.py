@@ -26,12 +26,12 @@ from booking.appointments.desk import (
 )
 from booking.appointments.reads import get_appointment, invite_file, list_own, visible
 from booking.appointments.schemas import (
-    AppointmentIn,
+    AppointmentCreate,
     AppointmentList,
     AppointmentOut,
+    AppointmentRevealOut,
     CancelIn,
     RescheduleIn,
-    RevealOut,
     Roster,
     TurnAwayIn,
 )
@@ -54,7 +54,7 @@ class AppointmentController(Controller):
     async def book(
         self,
         request: Request[Principal, Any, Any],
-        data: JSONBody[AppointmentIn],
+        data: JSONBody[AppointmentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AppointmentOut]:
         # The hottest write takes no injected dependencies: Litestar resolves several at
@@ -163,9 +163,9 @@ class AppointmentController(Controller):
     async def reveal(
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-    ) -> RevealOut:
+    ) -> AppointmentRevealOut:
         parties = await reveal(runtime, session, principal, appointment_id)
-        return RevealOut(appointment_id=appointment_id, parties=parties)
+        return AppointmentRevealOut(appointment_id=appointment_id, parties=parties)
 
 
 class DeskController(Controller):
@@ -192,7 +192,7 @@ class DeskController(Controller):
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(
-        self, request: Request[Principal, Any, Any], office_id: PathId, data: JSONBody[AppointmentIn],
+        self, request: Request[Principal, Any, Any], office_id: PathId, data: JSONBody[AppointmentCreate],
         principal: NamedDependency[Principal],
         runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         idempotency_key: IdempotencyKey = None,

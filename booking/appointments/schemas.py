@@ -18,7 +18,7 @@ HolderField = Field(default=1, description="which party is the account holder (å
                    "that person at its first booking and books for them only; ignored for walk-ins")
 
 
-class AppointmentIn(Schema):
+class AppointmentCreate(Schema):
     slot_id: Annotated[int, Field(ge=1)]
     service: ServiceName
     parties: Parties
@@ -122,6 +122,6 @@ class Roster(Answer):
     counts: dict[str, int]
 
 
-class RevealOut(Answer):
+class AppointmentRevealOut(Answer):
     appointment_id: uuid.UUID
     parties: list[PartyRevealed]

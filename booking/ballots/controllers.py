@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
-from booking.ballots.schemas import BallotIn, BallotList, BallotOut, EntryIn, EntryList, EntryOut
+from booking.ballots.schemas import BallotCreate, BallotList, BallotOut, EntryCreate, EntryList, EntryOut
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
@@ -34,7 +34,7 @@ class BallotController(Controller):
           description="The seed is drawn now and its SHA-256 published as `seed_commitment`; the entry window "
           "must open later and the draw come before the day's normal release.")
     async def create(
-        self, office_id: PathId, data: JSONBody[BallotIn], principal: NamedDependency[Principal],
+        self, office_id: PathId, data: JSONBody[BallotCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[BallotOut]:
         return Response(await services.create_ballot(runtime, session, principal, office_id, data, locale),
@@ -68,7 +68,7 @@ class BallotController(Controller):
           "times the couple can take. 409 when a party already holds an active entry or booking for the "
           "service. A retry with the same Idempotency-Key and body returns the first answer.")
     async def enter(
-        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryIn],
+        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[EntryOut]:
         status, body = await entries.enter(request.app.state.runtime, request.user, ballot_id, data,

@@ -34,7 +34,7 @@ from booking.ballots.problems import (
     PartyAlreadyEntered,
     PrereviewNotInBallot,
 )
-from booking.ballots.schemas import EntryIn, EntryLinks, EntryOut
+from booking.ballots.schemas import EntryCreate, EntryLinks, EntryOut
 from booking.ballots.services import free_seats
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.errors import NotFound, invalid
@@ -137,7 +137,7 @@ def _constraint(exc: IntegrityError) -> str:
     return text
 
 
-async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: EntryIn, *, key: str | None,
+async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: EntryCreate, *, key: str | None,
                 locale: str) -> tuple[int, EntryOut | Replayed]:
     now = rt.clock.now()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,

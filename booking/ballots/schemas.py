@@ -16,7 +16,7 @@ from booking.schemas import Answer, ApiDate, Schema, invalid_value
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
-class BallotIn(Schema):
+class BallotCreate(Schema):
     date: ApiDate
     service: ServiceName
     entry_opens_at: AwareDatetime
@@ -24,13 +24,13 @@ class BallotIn(Schema):
     draw_at: AwareDatetime
 
     @model_validator(mode="after")
-    def _ordered(self) -> BallotIn:
+    def _ordered(self) -> BallotCreate:
         if not self.entry_opens_at < self.entry_closes_at <= self.draw_at:
             raise invalid_value("The entry window must open before it closes, and close no later than the draw.")
         return self
 
 
-class EntryIn(Schema):
+class EntryCreate(Schema):
     parties: Parties
     times: Annotated[list[TimeOfDay], Field(min_length=1, max_length=24)] | None = Field(
         default=None, description="local start times (HH:MM) of the day's slots the couple can take; "

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
-from booking.ballots.schemas import BallotIn, BallotOut, SeatsAt
+from booking.ballots.schemas import BallotCreate, BallotOut, SeatsAt
 from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
 from booking.db.unique import flush_or
@@ -90,7 +90,7 @@ async def ballot_out(session: AsyncSession, ballot: Ballot, office: OfficeInfo, 
         entry_times={str(e.id): e.times for e in drawn if e.times})
 
 
-async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, data: BallotIn,
+async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, data: BallotCreate,
                         locale: str) -> BallotOut:
     """Set a ballot up for a peak day of the clerk's office. The seed is drawn now and only
     its commitment is published, before the entry window opens; the draw comes before the

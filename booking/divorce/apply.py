@@ -50,7 +50,7 @@ from booking.divorce.cases import (
 )
 from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
 from booking.divorce.rules import divorce_documents, marriage_record
-from booking.divorce.schemas import CaseIn, CaseOut, ConfirmApplicationIn
+from booking.divorce.schemas import CaseCreate, CaseOut, ConfirmApplicationIn
 from booking.divorce.views import case_out
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
@@ -70,7 +70,7 @@ from booking.security.pii import mask_id_number
 CREATE_SCOPE = "divorce.create"
 
 
-def _named(rt: Runtime, data: CaseIn, now: datetime) -> tuple[str, str, str]:
+def _named(rt: Runtime, data: CaseCreate, now: datetime) -> tuple[str, str, str]:
     """The other spouse as named: (hash, encrypted number, masked number)."""
     try:
         identity = parse_identity(data.other.id_type, data.other.id_number, now.astimezone(UTC).date())
@@ -112,7 +112,7 @@ def new_visit(case: DivorceCase, slot: Slot, principal: Principal, kind: str, po
     return appt, visit
 
 
-async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseIn,
+async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseCreate,
                             key: str | None, locale: str) -> tuple[int, CaseOut | Replayed]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
     now = rt.clock.now()

@@ -16,7 +16,7 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import (
-    CaseIn,
+    CaseCreate,
     CaseList,
     CaseOut,
     CaseRevealOut,
@@ -41,7 +41,7 @@ class DivorceCaseController(Controller):
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
-    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseIn],
+    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseCreate],
                     principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                     runtime: NamedDependency[Runtime], locale: NamedDependency[str],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:

@@ -18,7 +18,7 @@ from booking.schemas import Answer, Schema, invalid_value
 Province = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$"), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
 
 
-class NamedParty(Schema):
+class NamedPartyIn(Schema):
     """The other spouse as the applicant names them: who they are, nothing of how to reach
     them (their contact is theirs to give, when they confirm with their own account)."""
 
@@ -35,10 +35,10 @@ class NamedParty(Schema):
         return value
 
 
-class CaseIn(Schema):
+class CaseCreate(Schema):
     slot_id: Annotated[int, Field(ge=1)] = Field(description="a `divorce_registration` slot: the application visit")
     applicant: PartyIn = Field(description="the account holder, with their own phone")
-    other: NamedParty = Field(description="the other spouse, who confirms with their own account")
+    other: NamedPartyIn = Field(description="the other spouse, who confirms with their own account")
     locale: Literal["zh_Hans_CN", "en"] | None = None
 
 

@@ -26,7 +26,7 @@ from booking.events.schemas import (
     EventUpdate,
     PledgeList,
     SignupCancelIn,
-    SignupIn,
+    SignupCreate,
     SignupList,
     SignupOut,
     SignupRevealOut,
@@ -106,7 +106,7 @@ class EventController(Controller):
           "`waitlisted` (with `waitlist_position`). 422 `not-eligible` names the rule (`rule`); 409 when "
           "sign-ups are not open, a party is already signed up, or the Idempotency-Key was used for another body.")
     async def sign_up(
-        self, request: Request[Principal, Any, Any], event_id: FromPath[uuid.UUID], data: JSONBody[SignupIn],
+        self, request: Request[Principal, Any, Any], event_id: FromPath[uuid.UUID], data: JSONBody[SignupCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SignupOut]:
         status, body = await signups.sign_up(request.app.state.runtime, request.user, event_id, data,

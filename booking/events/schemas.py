@@ -195,7 +195,7 @@ class SponsorIn(Schema):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
 
 
-class SignupIn(Schema):
+class SignupCreate(Schema):
     parties: Parties
     marriage_date: Day | None = Field(default=None, description="where the event's eligibility needs it")
     guests: Annotated[int, Field(ge=0, le=50)] = 0

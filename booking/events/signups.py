@@ -40,7 +40,7 @@ from booking.events.messages import announce, cancel_reminders, notice_rows, rem
 from booking.events.schemas import (
     ContactOut,
     PledgeOut,
-    SignupIn,
+    SignupCreate,
     SignupLinks,
     SignupOut,
     SponsorOut,
@@ -160,7 +160,7 @@ class _CodeTaken(Exception):
     """The random check-in code collided; draw another."""
 
 
-async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, *, key: str | None,
+async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupCreate, *, key: str | None,
                   locale: str) -> tuple[int, SignupOut | Replayed]:
     """Sign a couple up; returns (status code, body) with status ``confirmed``,
     ``pending_approval`` or ``waitlisted`` (and the position). With an Idempotency-Key, a
@@ -177,7 +177,7 @@ async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: 
     raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
 
 
-def _check_request(event: Event, data: SignupIn, now: datetime) -> None:
+def _check_request(event: Event, data: SignupCreate, now: datetime) -> None:
     tz = ZoneInfo(event.timezone)
     if event.status == "cancelled":
         raise EventCancelled()
@@ -216,7 +216,7 @@ async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[da
     return (max(registered) if registered else None), (min(booked) if booked else None)
 
 
-async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
+async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupCreate,
                  claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, SignupOut | Replayed]:
     async with rt.db.session() as session:
         # The key first: a retry gets the first answer whatever changed since, and a

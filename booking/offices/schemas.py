@@ -86,7 +86,7 @@ class OfficeUpdate(Schema):
     is_active: bool | None = None
 
 
-class OfficePublic(Output):
+class OfficeOut(Output):
     id: int
     code: str
     name: str = Field(description="in the caller's language")
@@ -104,7 +104,7 @@ class OfficePublic(Output):
 
 
 class OfficeList(Output):
-    data: list[OfficePublic]
+    data: list[OfficeOut]
     total: int
     limit: int
     offset: int

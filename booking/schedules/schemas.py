@@ -63,19 +63,19 @@ class WeeklyScheduleOut(Output):
     windows: list[WeeklyWindowOut]
 
 
-class ClosureIn(Schema):
+class ClosureCreate(Schema):
     date: date
     note: Annotated[str, Field(max_length=200)] = ""
 
 
-class SpecialOpeningIn(Schema):
+class SpecialOpeningCreate(Schema):
     date: date
     note: Annotated[str, Field(max_length=200)] = ""
     windows: Annotated[list[WindowIn] | None, Field(
         default=None, max_length=50, description="omit to use the office's usual working-day windows")]
 
     @model_validator(mode="after")
-    def _windows(self) -> SpecialOpeningIn:
+    def _windows(self) -> SpecialOpeningCreate:
         if self.windows:
             _no_overlap(self.windows)
         return self

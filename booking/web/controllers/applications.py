@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
-from booking.applications.schemas import ApplicationIn, DocumentUpload
+from booking.applications.schemas import ApplicationCreate, DocumentUpload
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
 from booking.i18n import lazy
@@ -66,7 +66,7 @@ class CrossProvincePages(Controller):
         try:
             await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
-                runtime, principal, parse(ApplicationIn, fields), locale=locale,
+                runtime, principal, parse(ApplicationCreate, fields), locale=locale,
                 key=idempotency_key(form))
             body = as_json(body)
         except Problem as problem:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.ballots import entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import EntryIn
+from booking.ballots.schemas import EntryCreate
 from booking.errors import NotFound, Problem
 from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
@@ -50,7 +50,7 @@ class BallotPages(Controller):
             fields["times"] = times
         try:
             await _ballot_of(runtime, session, office_id, ballot_id, locale)
-            _status, body = await entries.enter(runtime, principal, ballot_id, parse(EntryIn, fields),
+            _status, body = await entries.enter(runtime, principal, ballot_id, parse(EntryCreate, fields),
                                                 key=idempotency_key(form), locale=locale)
             body = as_json(body)
         except Problem as problem:

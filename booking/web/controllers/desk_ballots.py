@@ -22,12 +22,12 @@ from booking.accounts.principal import Principal
 from booking.ballots import draw as draws
 from booking.ballots import entries as ballot_entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import BallotIn
+from booking.ballots.schemas import BallotCreate
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.kernel.catalog import service_title
 from booking.peakdays import services as peakdays
-from booking.peakdays.schemas import OfficePeakDayIn
+from booking.peakdays.schemas import PeakDayCreate
 from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.web.forms import FormState, parse, posted, refused
@@ -89,7 +89,7 @@ class DeskBallotPages(Controller):
         # has a ``date`` of its own
         fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
         try:
-            data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
+            data = parse(PeakDayCreate, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
             await peakdays.add_office_peak_day(session, desk.principal, desk.office_id, data)
         except Problem as problem:
             await session.rollback()
@@ -107,7 +107,7 @@ class DeskBallotPages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
         form = await posted(request)
         try:
-            data = parse(BallotIn, ballot_input(form, desk))
+            data = parse(BallotCreate, ballot_input(form, desk))
             created = await ballots.create_ballot(runtime, session, desk.principal, desk.office_id, data, locale)
         except Problem as problem:
             await session.rollback()

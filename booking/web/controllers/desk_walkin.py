@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.book import book
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.errors import Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
@@ -57,7 +57,7 @@ class DeskWalkInPages(Controller):
             slot_id = str(form.get("slot_id") or "")
             service = next((s.service for s in await free_today(runtime, session, desk) if str(s.id) == slot_id),
                            None)
-            data = parse(AppointmentIn, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
+            data = parse(AppointmentCreate, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
             # the booking writes on its own connection: end this one's read first (SQLite
             # would make the write wait for it)
             await session.rollback()

@@ -15,7 +15,7 @@ from booking.accounts.principal import Principal
 from booking.errors import Problem
 from booking.events import services as events
 from booking.events import signups
-from booking.events.schemas import SignupIn
+from booking.events.schemas import SignupCreate
 from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.security.ratelimit import count_request
@@ -63,7 +63,7 @@ class EventPages(Controller):
             fields.pop("sponsor", None)
         try:
             await count_request(request, "signup", principal.id)
-            _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
+            _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupCreate, fields), locale=locale,
                                   key=idempotency_key(form))
             body = as_json(body)
         except Problem as problem:

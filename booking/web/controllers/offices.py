@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.ballots.services import upcoming as upcoming_ballots
 from booking.errors import NotFound, Problem
 from booking.kernel.catalog import SERVICES
@@ -69,7 +69,7 @@ class OfficePages(Controller):
         try:
             # the slot comes from the form: after a refusal the couple may choose another one
             await count_request(request, "booking", principal.id)
-            data = parse(AppointmentIn, unflatten(form, BOOKING_FIELDS))
+            data = parse(AppointmentCreate, unflatten(form, BOOKING_FIELDS))
             chosen = data.slot_id
             _status, body = await book(runtime, principal, data, locale=locale,
                                        key=idempotency_key(form))
