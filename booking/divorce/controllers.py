@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.divorce import apply, counter, ending, reads, window
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.divorce.schemas import (
     CaseCreate,
     CaseList,

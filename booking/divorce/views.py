@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from booking.accounts.principal import Principal
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
-from booking.divorce.cases import active_visit, party_of
 from booking.divorce.schemas import CaseOut, CasePartyOut, VisitOut
+from booking.divorce.services.cases import active_visit, party_of
 from booking.offices.directory import OfficeInfo
 from booking.schemas import local
 

@@ -21,8 +21,8 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import desk as counter
-from booking.appointments.reads import get_appointment
+from booking.appointments.services import desk as counter
+from booking.appointments.services.reads import get_appointment
 from booking.appointments.schemas import RevealIn, TurnAwayIn
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy

@@ -18,7 +18,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.desk import roster
+from booking.appointments.services.desk import roster
 from booking.appointments.schemas import RosterEntry
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.kernel.catalog import service_title

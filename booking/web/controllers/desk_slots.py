@@ -15,7 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.desk import roster_entries
+from booking.appointments.services.desk import roster_entries
 from booking.db.models import Slot
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy

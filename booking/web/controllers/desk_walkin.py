@@ -12,8 +12,8 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import book
 from booking.appointments.schemas import AppointmentCreate
+from booking.appointments.services.book import book
 from booking.errors import Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.divorce import apply, counter, ending, reads, window
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy

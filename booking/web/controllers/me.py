@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
-from booking.appointments import changes, reads
+from booking.appointments.services import changes, reads
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.errors import Problem, invalid

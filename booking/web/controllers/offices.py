@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import book
+from booking.appointments.services.book import book
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentCreate
 from booking.ballots.services import upcoming as upcoming_ballots

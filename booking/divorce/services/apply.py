@@ -23,10 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import lifecycle
-from booking.appointments.hold import hold_until
-from booking.appointments.noshow import bans
-from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
     HolderMismatch,
     NoShowBan,
@@ -35,10 +31,16 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
+from booking.appointments.services import lifecycle
+from booking.appointments.services.hold import hold_until
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.store import bind_holder
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.db.unique import flush_refusing
-from booking.divorce.cases import (
+from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
+from booking.divorce.schemas import CaseCreate, CaseOut, ConfirmApplicationIn
+from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
     case_messages,
@@ -48,9 +50,7 @@ from booking.divorce.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
-from booking.divorce.rules import divorce_documents, marriage_record
-from booking.divorce.schemas import CaseCreate, CaseOut, ConfirmApplicationIn
+from booking.divorce.services.rules import divorce_documents, marriage_record
 from booking.divorce.views import case_out
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy

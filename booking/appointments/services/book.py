@@ -9,15 +9,6 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.hold import (
-    APPLICATION_SCOPE,
-    PrereviewNotRequired,
-    ReviewRequest,
-    new_application,
-    received_rows,
-)
-from booking.appointments.noshow import bans
-from booking.appointments.placement import Party, check_placement
 from booking.appointments.problems import (
     AccountAlreadyBooked,
     HolderMismatch,
@@ -27,8 +18,17 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.reminders import first_reminder, recipients
 from booking.appointments.schemas import AppointmentCreate, AppointmentOut
+from booking.appointments.services.hold import (
+    APPLICATION_SCOPE,
+    PrereviewNotRequired,
+    ReviewRequest,
+    new_application,
+    received_rows,
+)
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
+from booking.appointments.services.reminders import first_reminder, recipients
 from booking.appointments.store import (
     AccountHoldsBooking,
     BallotPending,
@@ -123,7 +123,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, loca
     application = None
     remind_at = None
     if status == "confirmed":
-        # the reminders are derived when due (booking.appointments.reminders): only the moment
+        # the reminders are derived when due (booking.appointments.services.reminders): only the moment
         outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
         remind_at = first_reminder(slot.starts_at, office, now)
     else:

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments import lifecycle
+from booking.appointments.services import lifecycle
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, DivorceCase, DivorceVisit
-from booking.divorce.cases import (
+from booking.divorce.services.cases import (
     case_messages,
     end,
     lock_case,

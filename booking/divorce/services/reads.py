@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.db.models import DivorceCase, DivorceParty
-from booking.divorce.cases import parties_of, today, visible_case, visits_of
 from booking.divorce.schemas import CaseOut
+from booking.divorce.services.cases import parties_of, today, visible_case, visits_of
 from booking.divorce.views import case_out
 from booking.runtime import Runtime
 
