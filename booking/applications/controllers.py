@@ -18,9 +18,9 @@ from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import (
     ApplicationCreate,
+    ApplicationDecisionIn,
     ApplicationList,
     ApplicationOut,
-    DecisionIn,
     DocumentOut,
     DocumentUpload,
     ResubmitIn,
@@ -112,7 +112,7 @@ class ApplicationController(Controller):
           description="A reason is required unless approving; the couple sees it as written. Approval "
           "confirms the held appointment; rejection releases the seat.")
     async def decide(
-        self, application_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn],
+        self, application_id: FromPath[uuid.UUID], data: JSONBody[ApplicationDecisionIn],
         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[ApplicationOut]:

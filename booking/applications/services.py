@@ -30,8 +30,8 @@ from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
 from booking.applications.schemas import (
     ApplicationCreate,
+    ApplicationDecisionIn,
     ApplicationOut,
-    DecisionIn,
     DocumentOut,
     DocumentUpload,
 )
@@ -211,14 +211,12 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 data: DecisionIn, locale: str) -> ApplicationOut:
+                 data: ApplicationDecisionIn, locale: str) -> ApplicationOut:
     """A clerk's decision, with its notification to the couple, in one transaction."""
     now = rt.clock.now()
     if principal.is_couple:
         raise NotFound()
-    reason = data.reason or None
-    if data.decision != "approve" and not reason:
-        raise invalid("reason", lazy("A reason is required for this decision."))
+    reason = data.reason
     app, appt = await _locked_pair(session, principal, application_id)
     action = "application.decide"
     allowed = {"approve": ("submitted",), "needs_more_info": ("submitted",),

@@ -7,15 +7,12 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
 from booking.appointments.schemas import AppointmentStatus
-from booking.kernel.regions import PROVINCES, is_province
 from booking.parties.identity import IdType
 from booking.parties.schemas import PartyIn, PartyName
-from booking.schemas import Answer, Schema, invalid_value
-
-Province = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$"), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
+from booking.schemas import Answer, ProvinceCode, Schema
 
 
 class NamedPartyIn(Schema):
@@ -25,14 +22,7 @@ class NamedPartyIn(Schema):
     name: PartyName
     id_type: IdType = IdType.RESIDENT_ID
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    hukou_province: Province | None = None
-
-    @field_validator("hukou_province")
-    @classmethod
-    def _province(cls, value: str | None) -> str | None:
-        if value is not None and not is_province(value):
-            raise invalid_value("Must be a two-digit GB/T 2260 province code.")
-        return value
+    hukou_province: ProvinceCode | None = None
 
 
 class CaseCreate(Schema):

@@ -17,7 +17,6 @@ from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
     AttendanceIn,
-    DecisionIn,
     EventCancelIn,
     EventCreate,
     EventKind,
@@ -27,6 +26,7 @@ from booking.events.schemas import (
     PledgeList,
     SignupCancelIn,
     SignupCreate,
+    SignupDecisionIn,
     SignupList,
     SignupOut,
     SignupRevealOut,
@@ -182,7 +182,7 @@ class SignupController(Controller):
     @post("/{signup_id:uuid}/decision", guards=[requires_staff], status_code=200,
           summary="Approve, or reject with a reason (organisers)")
     async def decide(
-        self, signup_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn], principal: NamedDependency[Principal],
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[SignupDecisionIn], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
     ) -> Response[SignupOut]:
         return Response(await desk.decide(runtime, session, principal, signup_id, data))

@@ -24,13 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.db.locking import lock_rows
 from booking.db.models import Event, Signup
-from booking.errors import NotFound, invalid
+from booking.errors import NotFound
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
 from booking.events.schemas import (
-    DecisionIn,
     PledgeEntry,
     PledgeList,
     PledgeOut,
+    SignupDecisionIn,
     SignupOut,
     SignupRevealOut,
     SponsorOut,
@@ -67,12 +67,10 @@ async def staff_signup(session: AsyncSession, principal: Principal, signup_id: u
 
 
 async def decide(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
-                 data: DecisionIn) -> SignupOut:
+                 data: SignupDecisionIn) -> SignupOut:
     """Approve a couple holding a place (they are confirmed), or reject a couple holding or
     awaiting one, with a reason (their place goes to the waitlist at once)."""
     now = rt.clock.now()
-    if data.decision == "reject" and not data.reason:
-        raise invalid("reason", lazy("A reason is needed to reject a sign-up."))
     event, signup = await lock_signup(session, await staff_signup(session, principal, signup_id))
     allowed = ("pending_approval",) if data.decision == "approve" else ("pending_approval", "waitlisted")
     if signup.status not in allowed:

@@ -20,6 +20,7 @@ from booking.schemas import (
     LAST_DATE,
     Answer,
     ApiDate,
+    DecisionIn,
     OneLine,
     Output,
     Phone,
@@ -261,9 +262,9 @@ class SignupCancelIn(Schema):
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class DecisionIn(Schema):
+class SignupDecisionIn(DecisionIn):
     decision: Literal["approve", "reject"]
-    reason: Reason | None = Field(default=None, description="required to reject")
+    reason: Reason | None = Field(default=None, validate_default=True, description="required to reject")
 
 
 class AttendanceIn(Schema):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
-from booking.applications.schemas import DecisionIn
+from booking.applications.schemas import ApplicationDecisionIn
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
@@ -94,7 +94,7 @@ class DeskApplicationPages(Controller):
         form = await posted(request)
         await _application(runtime, session, desk, application_id, locale)
         try:
-            data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
+            data = parse(ApplicationDecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
             await services.decide(runtime, session, desk.principal, application_id, data, locale)
         except Problem as problem:

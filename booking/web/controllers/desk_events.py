@@ -23,7 +23,7 @@ from booking.accounts.principal import Principal
 from booking.errors import NotFound, Problem
 from booking.events import desk as organiser
 from booking.events import services, signups
-from booking.events.schemas import DecisionIn, EventCreate, EventUpdate, SignupCancelIn
+from booking.events.schemas import EventCreate, EventUpdate, SignupCancelIn, SignupDecisionIn
 from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.schemas import CheckInIn, as_json
@@ -182,7 +182,7 @@ class DeskEventPages(Controller):
         principal = desk.principal
         try:
             if action in ("approve", "reject"):
-                data = parse(DecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
+                data = parse(SignupDecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
                     form.get("reason"), str) and form["reason"].strip() else {})})
                 await organiser.decide(runtime, session, principal, signup_id, data)
                 notice = "signup-approved" if action == "approve" else "signup-rejected"
