@@ -28,7 +28,7 @@ from booking.accounts.schemas import (
     RegisteredOut,
     RegisterIn,
     TokenOut,
-    UserCreateIn,
+    UserCreate,
 )
 from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.db.models import UserAccount
@@ -141,7 +141,7 @@ class AccountController(Controller):
     @post("/users", guards=[requires_admin], status_code=201, summary="Create a clerk or admin account (admins)")
     async def create_user(
         self,
-        data: JSONBody[UserCreateIn],
+        data: JSONBody[UserCreate],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],

@@ -28,12 +28,12 @@ from booking.appointments.services.desk import (
 )
 from booking.appointments.services.reads import get_appointment, invite_file, list_own, visible
 from booking.appointments.schemas import (
-    AppointmentIn,
+    AppointmentCreate,
     AppointmentList,
     AppointmentOut,
+    AppointmentRevealOut,
     CancelIn,
     RescheduleIn,
-    RevealOut,
     Roster,
     TurnAwayIn,
 )
@@ -57,7 +57,7 @@ class AppointmentController(Controller):
     async def book(
         self,
         request: Request[Principal, Any, Any],
-        data: JSONBody[AppointmentIn],
+        data: JSONBody[AppointmentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AppointmentOut]:
         # The hottest write takes no injected dependencies: Litestar resolves several at
@@ -91,7 +91,7 @@ class AppointmentController(Controller):
     ) -> AppointmentList:
         rows, total = await list_own(runtime, session, principal, status=status, limit=limit,
                                               offset=offset)
-        return AppointmentList(data=[AppointmentOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return AppointmentList(data=rows, total=total, limit=limit,
                                offset=offset)
 
     @get("/{appointment_id:uuid}", guards=[requires_account], summary="One appointment (its couple or office)")
@@ -178,9 +178,9 @@ class AppointmentController(Controller):
     async def reveal(
         self, appointment_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-    ) -> RevealOut:
+    ) -> AppointmentRevealOut:
         parties = await reveal(runtime, session, principal, appointment_id)
-        return RevealOut(appointment_id=appointment_id, parties=parties)
+        return AppointmentRevealOut(appointment_id=appointment_id, parties=parties)
 
 
 class DeskController(Controller):
@@ -207,7 +207,7 @@ class DeskController(Controller):
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(
-        self, request: Request[Principal, Any, Any], office_id: PathId, data: JSONBody[AppointmentIn],
+        self, request: Request[Principal, Any, Any], office_id: PathId, data: JSONBody[AppointmentCreate],
         principal: NamedDependency[Principal],
         runtime: NamedDependency[Runtime], locale: NamedDependency[str],
         idempotency_key: IdempotencyKey = None,

@@ -31,7 +31,6 @@ rather than ``slot-not-bookable``, both 409 with nothing written.)
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -86,7 +85,7 @@ class BookingDraft:
     review_reason: str | None
     parties: list[PreparedParty]
     outbox: list[OutboxRow]
-    response: dict[str, Any]
+    response: Any  # the answer (an Answer), stored with the idempotency key
     now: datetime
     # the office's no-show policy, checked inside the write
     no_show: NoShowPolicy
@@ -331,7 +330,7 @@ class SqlBookingStore:
                 c = d.claim
                 session.add(IdempotencyRecord(owner_id=c.owner_id, key=c.key, scope=c.scope,
                                               request_hash=c.request_hash, status_code=201,
-                                              response=json.loads(json.dumps(d.response, default=str)),
+                                              response=msgspec.to_builtins(d.response),
                                               created_at=d.now))
                 await flush_or(session, KeyTaken())
             if d.holder_hash is not None and not await bind_holder(session, d.account_id, d.holder_hash):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
-from booking.ballots.schemas import BallotIn, BallotList, BallotOut, EntryIn, EntryList, EntryOut
+from booking.ballots.schemas import BallotCreate, BallotList, BallotOut, EntryCreate, EntryList, EntryOut
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
 from booking.runtime import Runtime
@@ -34,7 +34,7 @@ class BallotController(Controller):
           description="The seed is drawn now and its SHA-256 published as `seed_commitment`; the entry window "
           "must open later and the draw come before the day's normal release.")
     async def create(
-        self, office_id: PathId, data: JSONBody[BallotIn], principal: NamedDependency[Principal],
+        self, office_id: PathId, data: JSONBody[BallotCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> Response[BallotOut]:
         return Response(await services.create_ballot(runtime, session, principal, office_id, data, locale),
@@ -50,7 +50,7 @@ class BallotController(Controller):
     ) -> Response[BallotList]:
         rows = await services.list_ballots(runtime, session, office_id, check_date("from", start),
                                            check_date("to", end), locale)
-        return Response({"data": rows})
+        return Response(BallotList(data=rows))
 
     @get("/ballots/{ballot_id:uuid}", exclude_from_auth=True, summary="One ballot (public), with its check",
          description="State, capacity, entry count and `seed_commitment`; after the draw also `seed`, "
@@ -68,7 +68,7 @@ class BallotController(Controller):
           "times the couple can take. 409 when a party already holds an active entry or booking for the "
           "service. A retry with the same Idempotency-Key and body returns the first answer.")
     async def enter(
-        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryIn],
+        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[EntryOut]:
         status, body = await entries.enter(request.app.state.runtime, request.user, ballot_id, data,
@@ -85,7 +85,7 @@ class BallotController(Controller):
     ) -> Response[EntryList]:
         rows, total = await entries.list_for_office(session, principal, ballot_id, entry_state, limit=limit,
                                                     offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @post("/ballots/{ballot_id:uuid}/draw", guards=[requires_staff], status_code=200,
           summary="Run the draw now (clerks of the office), if its moment has passed and it has not run")
@@ -107,7 +107,7 @@ class BallotEntryController(Controller):
         limit: Limit = 20, offset: Offset = 0,
     ) -> Response[EntryList]:
         rows, total = await entries.list_own(session, principal, limit=limit, offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @get("/{entry_id:uuid}", guards=[requires_account], summary="One entry (its couple or its office's clerks)",
          description="`entered`; after the draw `won` with `appointment_id`, or `waitlisted` with its "
@@ -116,7 +116,7 @@ class BallotEntryController(Controller):
         self, entry_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
     ) -> Response[EntryOut]:
-        return Response(await entries.body_of(session, await entries.visible_entry(session, principal, entry_id)))
+        return Response(await entries.out_of(session, await entries.visible_entry(session, principal, entry_id)))
 
     @post("/{entry_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the entry (the couple)",

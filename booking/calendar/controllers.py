@@ -20,7 +20,7 @@ from booking.runtime import Runtime
 from booking.schemas import Output, Schema
 
 
-class FeedIn(Schema):
+class FeedCreate(Schema):
     kind: Literal["couple", "roster"]
     office_id: Annotated[int, Field(ge=1)] | None = None
 
@@ -32,7 +32,7 @@ class FeedOut(Output):
     created_at: datetime
 
 
-class FeedCreated(FeedOut):
+class FeedCreatedOut(FeedOut):
     url: str = Field(description="secret subscription URL; shown only now")
 
 
@@ -47,11 +47,11 @@ class CalendarFeedController(Controller):
     @post("/", guards=[requires_account], status_code=201, summary="Create a secret calendar feed URL",
           description="`couple`: the caller's appointments. `roster`: an office's appointments, for its clerks "
           "(codes and services only). The URL is returned once; revoke it with DELETE.")
-    async def create(self, data: JSONBody[FeedIn], principal: NamedDependency[Principal],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> FeedCreated:
+    async def create(self, data: JSONBody[FeedCreate], principal: NamedDependency[Principal],
+                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> FeedCreatedOut:
         feed, token = await feeds.create_feed(session, principal, data.kind, data.office_id, runtime.clock.now())
         base = runtime.settings.public_base_url.rstrip("/")
-        return FeedCreated(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
+        return FeedCreatedOut(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
                            url=f"{base}/api/v1/calendars/feeds/{token}.ics")
 
     @get("/", guards=[requires_account], summary="The caller's feeds (without their secret URLs)")

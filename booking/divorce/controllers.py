@@ -16,7 +16,7 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.divorce.services import apply, counter, ending, reads, window
 from booking.divorce.schemas import (
-    CaseIn,
+    CaseCreate,
     CaseList,
     CaseOut,
     CaseRevealOut,
@@ -41,7 +41,7 @@ class DivorceCaseController(Controller):
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
-    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseIn],
+    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseCreate],
                     principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                     runtime: NamedDependency[Runtime], locale: NamedDependency[str],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:
@@ -59,7 +59,7 @@ class DivorceCaseController(Controller):
     async def list_mine(self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
                         runtime: NamedDependency[Runtime]) -> CaseList:
         cases = await reads.list_own(runtime, session, principal)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=len(cases))
+        return CaseList(data=cases, total=len(cases))
 
     @get(CASE, guards=[requires_account], summary="One case (its parties, each seeing their own; its office)")
     async def get_one(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
@@ -131,4 +131,4 @@ class OfficeDivorceController(Controller):
                           offset: Offset = 0) -> CaseList:
         cases, total = await reads.list_office(runtime, session, principal, office_id, status=status, limit=limit,
                                                offset=offset)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=total)
+        return CaseList(data=cases, total=total)

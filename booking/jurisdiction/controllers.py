@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.guards import requires_admin
 from booking.accounts.principal import Principal
 from booking.jurisdiction import services
-from booking.jurisdiction.schemas import AssessIn, AssessOut, PeriodIn, PeriodList, PeriodOut, PeriodPatch
+from booking.jurisdiction.schemas import (
+    AssessIn,
+    AssessOut,
+    PeriodCreate,
+    PeriodList,
+    PeriodOut,
+    PeriodUpdate,
+)
 from booking.runtime import Runtime
 from booking.schemas import PathId
 
@@ -26,7 +33,7 @@ class JurisdictionController(Controller):
 
     @post("/periods", guards=[requires_admin], status_code=201, summary="Add a policy period (admins)")
     async def create_period(
-        self, data: JSONBody[PeriodIn], principal: NamedDependency[Principal],
+        self, data: JSONBody[PeriodCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> PeriodOut:
         return await services.create_period(runtime, session, principal, data, locale)
@@ -34,7 +41,7 @@ class JurisdictionController(Controller):
     @patch("/periods/{period_id:int}", guards=[requires_admin],
            summary="Edit a policy period, its documents or its provinces and cities (admins)")
     async def update_period(
-        self, period_id: PathId, data: JSONBody[PeriodPatch], principal: NamedDependency[Principal],
+        self, period_id: PathId, data: JSONBody[PeriodUpdate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
     ) -> PeriodOut:
         return await services.update_period(runtime, session, principal, period_id, data, locale)

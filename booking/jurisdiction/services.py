@@ -18,10 +18,10 @@ from booking.jurisdiction.schemas import (
     AssessIn,
     AssessOut,
     DocumentRequirement,
-    PeriodIn,
+    PeriodCreate,
     PeriodOut,
-    PeriodPatch,
     PeriodRef,
+    PeriodUpdate,
 )
 from booking.kernel.audit import record
 from booking.runtime import Runtime
@@ -69,7 +69,7 @@ async def _replace_areas(session: AsyncSession, period_id: int, areas: dict[str,
         await session.execute(insert(JurisdictionArea), rows)
 
 
-async def create_period(rt: Runtime, session: AsyncSession, principal: Principal, data: PeriodIn,
+async def create_period(rt: Runtime, session: AsyncSession, principal: Principal, data: PeriodCreate,
                         locale: str) -> PeriodOut:
     now = rt.clock.now()
     row = JurisdictionPeriod(**data.model_dump(exclude={"areas"}), created_at=now, updated_at=now)
@@ -84,7 +84,7 @@ async def create_period(rt: Runtime, session: AsyncSession, principal: Principal
 
 
 async def update_period(rt: Runtime, session: AsyncSession, principal: Principal, period_id: int,
-                        data: PeriodPatch, locale: str) -> PeriodOut:
+                        data: PeriodUpdate, locale: str) -> PeriodOut:
     now = rt.clock.now()
     row = await session.get(JurisdictionPeriod, period_id, with_for_update=True)
     if row is None:

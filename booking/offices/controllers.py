@@ -13,7 +13,7 @@ from booking.accounts.guards import requires_admin
 from booking.accounts.principal import Principal
 from booking.kernel.catalog import ServiceName
 from booking.offices import services
-from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
+from booking.offices.schemas import OfficeCreate, OfficeList, OfficeOut, OfficeUpdate
 from booking.runtime import Runtime
 from booking.schemas import Offset, PathId
 
@@ -42,7 +42,7 @@ class OfficeController(Controller):
     @get("/{office_id:int}", exclude_from_auth=True, summary="One office")
     async def get_office(
         self, office_id: PathId, session: NamedDependency[AsyncSession], locale: NamedDependency[str]
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         return services.office_public(await services.get_office(session, office_id), locale)
 
     @post("/", guards=[requires_admin], status_code=201, summary="Create an office (admins)")
@@ -53,7 +53,7 @@ class OfficeController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         office = await services.create_office(session, data, principal, runtime.clock.now())
         return services.office_public(office, locale)
 
@@ -66,7 +66,7 @@ class OfficeController(Controller):
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         locale: NamedDependency[str],
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         office = await services.update_office(session, office_id, data, principal, runtime.clock.now())
         runtime.offices.forget(office_id)  # this process sees the edit at once
         return services.office_public(office, locale)

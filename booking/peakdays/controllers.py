@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.guards import requires_staff
 from booking.accounts.principal import Principal
 from booking.peakdays import services
-from booking.peakdays.schemas import OfficePeakDayIn, PeakDayList, PeakDayOut
+from booking.peakdays.schemas import PeakDayCreate, PeakDayList, PeakDayOut
 from booking.runtime import Runtime
 from booking.schemas import INT_MAX, PathId, check_date
 
@@ -41,7 +41,7 @@ class PeakDayController(Controller):
     @post("/offices/{office_id:int}/peak-days", guards=[requires_staff], status_code=201,
           summary="Add a peak day of the office's own (clerks of the office)")
     async def add(
-        self, office_id: PathId, data: JSONBody[OfficePeakDayIn], principal: NamedDependency[Principal],
+        self, office_id: PathId, data: JSONBody[PeakDayCreate], principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession], locale: NamedDependency[str],
     ) -> PeakDayOut:
         row = await services.add_office_peak_day(session, principal, office_id, data)

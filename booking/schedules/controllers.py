@@ -15,12 +15,12 @@ from booking.accounts.principal import Principal
 from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.schemas import (
-    ClosureIn,
+    ClosureCreate,
     ClosureOut,
     ClosurePreviewOut,
     OfficeDayList,
     OfficeDayOut,
-    SpecialOpeningIn,
+    SpecialOpeningCreate,
     WeeklyScheduleIn,
     WeeklyScheduleOut,
 )
@@ -78,7 +78,7 @@ class ScheduleController(Controller):
     async def add_closure(
         self,
         office_id: PathId,
-        data: JSONBody[ClosureIn],
+        data: JSONBody[ClosureCreate],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
@@ -108,7 +108,7 @@ class ScheduleController(Controller):
     async def add_special_opening(
         self,
         office_id: PathId,
-        data: JSONBody[SpecialOpeningIn],
+        data: JSONBody[SpecialOpeningCreate],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],

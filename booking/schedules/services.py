@@ -21,9 +21,9 @@ from booking.i18n import lazy
 from booking.kernel.audit import record
 from booking.offices.services import get_office, lock_office
 from booking.schedules.schemas import (
-    ClosureIn,
+    ClosureCreate,
     OfficeDayOut,
-    SpecialOpeningIn,
+    SpecialOpeningCreate,
     WeeklyScheduleIn,
     WeeklyScheduleOut,
     WeeklyWindowOut,
@@ -144,7 +144,7 @@ async def closure_preview(session: AsyncSession, office_id: int, day: date, acto
     return await roster_entries(session, appts, tz), open_slots
 
 
-async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, actor: Principal,
+async def add_closure(session: AsyncSession, office_id: int, data: ClosureCreate, actor: Principal,
                       now: datetime) -> tuple[OfficeDayOut, int]:
     """Close the office on a date. In one transaction: the date's slots are locked (in id
     order) and the open ones closed, so no booking can land on them any more; then every
@@ -164,7 +164,7 @@ async def add_closure(session: AsyncSession, office_id: int, data: ClosureIn, ac
     return _day_out(row), cancelled
 
 
-async def add_special_opening(session: AsyncSession, office_id: int, data: SpecialOpeningIn, actor: Principal,
+async def add_special_opening(session: AsyncSession, office_id: int, data: SpecialOpeningCreate, actor: Principal,
                               now: datetime) -> OfficeDayOut:
     """Open the office on a date with windows of its own (or the usual working-day ones).
     They come beside what the day already has, never on top: a window that overlaps the

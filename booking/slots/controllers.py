@@ -23,13 +23,13 @@ from booking.slots import services
 from booking.slots.availability import MAX_SPAN_DAYS, AvailabilityReader
 from booking.slots.generation import generate_slots
 from booking.slots.schemas import (
-    Availability,
+    AvailabilityOut,
     GeneratedDay,
     GenerateIn,
     GenerateOut,
     SlotList,
     SlotOut,
-    SlotPatch,
+    SlotUpdate,
 )
 
 
@@ -52,7 +52,7 @@ class AvailabilityController(Controller):
         runtime: NamedDependency[Runtime],
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
-    ) -> Response[Availability]:
+    ) -> Response[AvailabilityOut]:
         reader: AvailabilityReader = runtime.availability
         body = await reader.read(office_id, service, start, end, runtime.clock.now())
         return Response(content=body, media_type="application/json")
@@ -111,7 +111,7 @@ class SlotController(Controller):
     async def patch_slot(
         self,
         slot_id: PathId,
-        data: JSONBody[SlotPatch],
+        data: JSONBody[SlotUpdate],
         principal: NamedDependency[Principal],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],

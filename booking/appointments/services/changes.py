@@ -23,6 +23,7 @@ from booking.appointments.problems import (
     SlotNotBookable,
 )
 from booking.appointments.queries import parties_of
+from booking.appointments.schemas import AppointmentOut
 from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
@@ -55,7 +56,7 @@ async def _before_deadline(session: AsyncSession, principal: Principal, appt: Ap
 
 
 async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                 reason: str | None = None) -> dict[str, Any]:
+                 reason: str | None = None) -> AppointmentOut:
     """Cancel: before the office's deadline for couples, any time before the start for the
     office. The seat returns at once; pending reminders are cancelled; a CANCEL goes out."""
     now = rt.clock.now()
@@ -97,7 +98,7 @@ def stored_parties(vault: PersonalDataVault, parties: Sequence[AppointmentParty]
 
 
 async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                     new_slot_id: int) -> dict[str, Any]:
+                     new_slot_id: int) -> AppointmentOut:
     """Move to another slot of the same office and service in one transaction: the new
     seat is taken and the old one released together, or nothing changes. The same rules
     as a booking (a clerk's move, at the counter, is free of the online cut-off); a held

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import load, parties_of
-from booking.appointments.schemas import RosterEntry
+from booking.appointments.schemas import AppointmentOut, RosterEntry
 from booking.appointments.views import appointment_out
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, Slot
@@ -27,7 +26,6 @@ from booking.kernel.access import refuse
 from booking.kernel.audit import record
 from booking.kernel.catalog import DIVORCE
 from booking.kernel.codes import normalise_code
-from booking.kernel.parties import party_body
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
 
@@ -60,7 +58,7 @@ ON_THE_DAY = {
 
 async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
                 change: lifecycle.Transition, *, on_the_day: bool = False, after_start: bool = False,
-                reason: str | None = None) -> dict[str, Any]:
+                reason: str | None = None) -> AppointmentOut:
     """A clerk's change at the counter, audited (refusals too)."""
     now = rt.clock.now()
     appt = await _staff_change(session, principal, appointment_id, change)
@@ -79,18 +77,18 @@ async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appoin
     return appointment_out(appt, await parties_of(session, appt.id), office)
 
 
-async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
+async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
     """Check a couple in on the day of their appointment."""
     return await _desk(rt, session, principal, appointment_id, lifecycle.CHECK_IN, on_the_day=True)
 
 
-async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> dict[str, Any]:
+async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
     """The registration is done: the one outcome that records a registration."""
     return await _desk(rt, session, principal, appointment_id, lifecycle.COMPLETE)
 
 
 async def turn_away(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                    reason: str) -> dict[str, Any]:
+                    reason: str) -> AppointmentOut:
     """The couple came but cannot be served (a document missing, say): the seat and the
     parties are free again, and it counts neither as a no-show nor as a registration."""
     return await _desk(rt, session, principal, appointment_id, lifecycle.TURN_AWAY, on_the_day=True,
@@ -98,7 +96,7 @@ async def turn_away(rt: Runtime, session: AsyncSession, principal: Principal, ap
 
 
 async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
-                       appointment_id: uuid.UUID) -> dict[str, Any]:
+                       appointment_id: uuid.UUID) -> AppointmentOut:
     return await _desk(rt, session, principal, appointment_id, lifecycle.NO_SHOW, after_start=True)
 
 
@@ -142,7 +140,7 @@ async def roster_entries(session: AsyncSession, appts: list[Appointment], tz: Zo
         rows = await session.execute(select(AppointmentParty).where(
             AppointmentParty.appointment_id.in_([a.id for a in appts])).order_by(AppointmentParty.position))  # type: ignore[attr-defined]
         for p in rows.scalars():
-            parties_by.setdefault(p.appointment_id, []).append(PartyOut(**party_body(p)))
+            parties_by.setdefault(p.appointment_id, []).append(PartyOut.of(p))
     return [RosterEntry(id=a.id, code=a.code, status=a.status, service=a.service, slot_id=a.slot_id,
                         starts_at=a.starts_at.astimezone(tz), ends_at=a.ends_at.astimezone(tz),
                         channel=a.channel, parties=parties_by.get(a.id, []), checked_in_at=a.checked_in_at)

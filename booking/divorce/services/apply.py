@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services import lifecycle
-from booking.appointments.services.hold import hold_until
-from booking.appointments.services.noshow import bans
-from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     HolderMismatch,
     NoShowBan,
@@ -36,9 +31,15 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
+from booking.appointments.services import lifecycle
+from booking.appointments.services.hold import hold_until
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.store import bind_holder
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.db.unique import flush_refusing
+from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
+from booking.divorce.schemas import CaseCreate, CaseOut, ConfirmApplicationIn
 from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
@@ -49,13 +50,11 @@ from booking.divorce.services.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
 from booking.divorce.services.rules import divorce_documents, marriage_record
-from booking.divorce.schemas import CaseIn, ConfirmApplicationIn
-from booking.divorce.views import case_view
+from booking.divorce.views import case_out
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.kernel.catalog import DIVORCE
@@ -71,7 +70,7 @@ from booking.security.pii import mask_id_number
 CREATE_SCOPE = "divorce.create"
 
 
-def _named(rt: Runtime, data: CaseIn, now: datetime) -> tuple[str, str, str]:
+def _named(rt: Runtime, data: CaseCreate, now: datetime) -> tuple[str, str, str]:
     """The other spouse as named: (hash, encrypted number, masked number)."""
     try:
         identity = parse_identity(data.other.id_type, data.other.id_number, now.astimezone(UTC).date())
@@ -113,8 +112,8 @@ def new_visit(case: DivorceCase, slot: Slot, principal: Principal, kind: str, po
     return appt, visit
 
 
-async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseIn,
-                            key: str | None, locale: str) -> tuple[int, dict[str, Any]]:
+async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseCreate,
+                            key: str | None, locale: str) -> tuple[int, CaseOut | Replayed]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
     now = rt.clock.now()
     # the policy periods first: their cache may read through a connection of its own, which
@@ -163,7 +162,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     await flush_refusing(session, {ONE_OPEN_CASE: PartyInOpenCase(), ONE_ACTIVE_BOOKING: PartyAlreadyBooked(party=1)})
     await add_rows(session, case_messages("divorce.applied", case, parties, now, payload={"visit": str(appt.id)}),
                    now)
-    body = case_view(case, parties, [(visit, appt)], office, principal, today(now, office))
+    body = case_out(case, parties, [(visit, appt)], office, principal, today(now, office))
     if claim is not None:
         claim.settle(201, body)
     await session.commit()
@@ -171,7 +170,7 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
 
 
 async def confirm_application(rt: Runtime, session: AsyncSession, principal: Principal,
-                              data: ConfirmApplicationIn, locale: str) -> dict[str, Any]:
+                              data: ConfirmApplicationIn, locale: str) -> CaseOut:
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
     now = rt.clock.now()
@@ -220,4 +219,4 @@ async def confirm_application(rt: Runtime, session: AsyncSession, principal: Pri
     case.updated_at = now
     await lifecycle.apply(session, [appt], lifecycle.CONFIRM_BY_PARTY, actor=principal, now=now, office=office)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))

@@ -33,7 +33,8 @@ from booking.divorce.services.cases import (
     visits_of,
 )
 from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
-from booking.divorce.views import case_view
+from booking.divorce.schemas import CaseOut
+from booking.divorce.views import case_out
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
@@ -54,7 +55,7 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
 
 
 async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
-                                 slot_id: int, locale: str) -> dict[str, Any]:
+                                 slot_id: int, locale: str) -> CaseOut:
     now = rt.clock.now()
     periods = await rt.policy.periods()  # before this session writes (``apply.py``)
     case, parties = await visible_case(session, principal, case_id)
@@ -98,11 +99,11 @@ async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: 
                    + case_messages("divorce.visit_to_confirm", case, parties, now, positions=[other.position],
                                    payload=payload), now)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
-                                    case_id: uuid.UUID) -> dict[str, Any]:
+                                    case_id: uuid.UUID) -> CaseOut:
     """The party who did not book it confirms the certificate visit: it stands from now."""
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
@@ -124,11 +125,11 @@ async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principa
     case.updated_at = now
     await lifecycle.apply(session, [appt], lifecycle.CONFIRM_BY_PARTY, actor=principal, now=now, office=office)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def cancel_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
-                                   case_id: uuid.UUID) -> dict[str, Any]:
+                                   case_id: uuid.UUID) -> CaseOut:
     """Either party cancels the certificate visit (until the office's deadline); the case
     stays in its window. Whoever stood on it is told it is cancelled, not by whom."""
     now = rt.clock.now()
@@ -148,4 +149,4 @@ async def cancel_certificate_visit(rt: Runtime, session: AsyncSession, principal
     case.version += 1
     case.updated_at = now
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import management, mfa
 from booking.accounts.principal import Principal
-from booking.accounts.schemas import UserCreateIn
+from booking.accounts.schemas import UserCreate
 from booking.accounts.services import create_staff
 from booking.audit.services import list_entries
 from booking.db.models import Office, UserAccount
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.jurisdiction import services as policy
-from booking.jurisdiction.schemas import PeriodIn, PeriodPatch, RequiredKind
+from booking.jurisdiction.schemas import PeriodCreate, PeriodUpdate, RequiredKind
 from booking.kernel.catalog import SERVICES
 from booking.notifications.delivery import counts
 from booking.notifications.operations import retry_failed, rows_in_state
@@ -172,7 +172,7 @@ class AdminPages(Controller):
         form = await posted(request)
         fields = ("email", "name", "password", "role", "office_id", "locale")
         try:
-            data = parse(UserCreateIn, unflatten(form, fields))
+            data = parse(UserCreate, unflatten(form, fields))
             await create_staff(session, runtime, data, desk.principal)
         except Problem as problem:
             await session.rollback()
@@ -227,7 +227,7 @@ class AdminPages(Controller):
         desk = _admin(request, viewer)
         form = await posted(request)
         try:
-            data = parse(PeriodIn, await _period_input(request, form))
+            data = parse(PeriodCreate, await _period_input(request, form))
             await policy.create_period(runtime, session, desk.principal, data, locale)
         except Problem as problem:
             await session.rollback()
@@ -246,7 +246,7 @@ class AdminPages(Controller):
             raw.pop("code", None)  # a period's code is its stable name
             raw.setdefault("effective_to", None)
             raw.setdefault("note", None)
-            data = parse(PeriodPatch, raw)
+            data = parse(PeriodUpdate, raw)
             await policy.update_period(runtime, session, desk.principal, period_id, data, locale)
         except Problem as problem:
             await session.rollback()

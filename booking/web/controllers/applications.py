@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
-from booking.applications.schemas import ApplicationIn, DocumentUpload
+from booking.applications.schemas import ApplicationCreate, DocumentUpload
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
 from booking.i18n import lazy
@@ -27,6 +27,7 @@ from booking.jurisdiction.services import assess_for
 from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
@@ -65,8 +66,9 @@ class CrossProvincePages(Controller):
         try:
             await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
-                runtime, principal, parse(ApplicationIn, fields), locale=locale,
+                runtime, principal, parse(ApplicationCreate, fields), locale=locale,
                 key=idempotency_key(form))
+            body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -175,6 +177,7 @@ async def _application_page(request: Request[Any, Any, Any], runtime: Runtime, s
                             principal: Principal, application_id: uuid.UUID, locale: str, form: FormState, *,
                             status_code: int = 200) -> Response[Any]:
     app = await applications.get_application(runtime, session, principal, application_id, locale)
+    app = as_json(app)
     office = await calendar.office_or_404(runtime, app["office_id"])
     return page(request, "application.html", status_code=status_code, private=True, app=app, office=office,
                 kind_options=[(k, kind.title) for k, kind in DOCUMENT_KINDS.items()], form=form,

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.ballots import entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import EntryIn
+from booking.ballots.schemas import EntryCreate
 from booking.errors import NotFound, Problem
 from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
-from booking.schemas import PathId
+from booking.schemas import PathId, as_json
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import note_outcome, page, redirect
@@ -50,8 +50,9 @@ class BallotPages(Controller):
             fields["times"] = times
         try:
             await _ballot_of(runtime, session, office_id, ballot_id, locale)
-            _status, body = await entries.enter(runtime, principal, ballot_id, parse(EntryIn, fields),
+            _status, body = await entries.enter(runtime, principal, ballot_id, parse(EntryCreate, fields),
                                                 key=idempotency_key(form), locale=locale)
+            body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             await session.rollback()
@@ -64,6 +65,7 @@ class BallotPages(Controller):
 async def _ballot_of(runtime: Runtime, session: AsyncSession, office_id: int, ballot_id: uuid.UUID,
                      locale: str) -> dict[str, Any]:
     ballot = await ballots.get_ballot(runtime, session, ballot_id, locale)
+    ballot = as_json(ballot)
     if ballot["office_id"] != office_id:
         raise NotFound()
     return ballot
@@ -80,6 +82,7 @@ async def _ballot_page(request: Request[Any, Any, Any], runtime: Runtime, sessio
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
         own, _ = await entries.list_own(session, viewer, limit=50, offset=0)
+        own = as_json(own)
         mine = [e for e in own if e["ballot_id"] == str(ballot_id)]
     standing = [e for e in mine if e["state"] not in ("withdrawn", "lapsed")]
     return page(request, "ballot.html", status_code=status_code, private=viewer is not None, office=office,

@@ -20,6 +20,7 @@ from booking.applications.schemas import ApplicationDecisionIn
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
@@ -40,6 +41,7 @@ async def _application(runtime: Runtime, session: AsyncSession, desk: Desk, appl
                        locale: str) -> dict[str, Any]:
     """The application, when it is this desk's office's (the service checks the principal's)."""
     app = await services.get_application(runtime, session, desk.principal, application_id, locale)
+    app = as_json(app)
     if app["office_id"] != desk.office_id:
         raise NotFound()
     return app
@@ -56,6 +58,7 @@ class DeskApplicationPages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
         rows, total = await services.queue(runtime, session, desk.principal, desk.office_id, status=status,
                                            start=None, end=None, limit=PAGE_SIZE, offset=0, locale=locale)
+        rows = as_json(rows)
         return desk_page(request, "desk/applications.html", desk, apps=rows, total=total, status=status,
                          statuses=STATUSES)
 

@@ -22,13 +22,14 @@ from booking.accounts.principal import Principal
 from booking.ballots import draw as draws
 from booking.ballots import entries as ballot_entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import BallotIn
+from booking.ballots.schemas import BallotCreate
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.kernel.catalog import service_title
 from booking.peakdays import services as peakdays
-from booking.peakdays.schemas import OfficePeakDayIn
+from booking.peakdays.schemas import PeakDayCreate
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
@@ -62,6 +63,7 @@ async def _ballot(runtime: Runtime, session: AsyncSession, desk: Desk, ballot_id
                   locale: str) -> dict[str, Any]:
     """The ballot, when it is this desk's office's (ballots are public: the office decides)."""
     found = await ballots.get_ballot(runtime, session, ballot_id, locale)
+    found = as_json(found)
     if found["office_id"] != desk.office_id:
         raise NotFound()
     return found
@@ -87,7 +89,7 @@ class DeskBallotPages(Controller):
         # has a ``date`` of its own
         fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
         try:
-            data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
+            data = parse(PeakDayCreate, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
             await peakdays.add_office_peak_day(session, desk.principal, desk.office_id, data)
         except Problem as problem:
             await session.rollback()
@@ -105,7 +107,7 @@ class DeskBallotPages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
         form = await posted(request)
         try:
-            data = parse(BallotIn, ballot_input(form, desk))
+            data = parse(BallotCreate, ballot_input(form, desk))
             created = await ballots.create_ballot(runtime, session, desk.principal, desk.office_id, data, locale)
         except Problem as problem:
             await session.rollback()
@@ -145,6 +147,7 @@ async def _overview(request: Request[Any, Any, Any], runtime: Runtime, session: 
     today = runtime.clock.now().astimezone(desk.office.tz).date()
     days = await peakdays.peak_days(session, today, today + AHEAD, locale, office_id=desk.office_id)
     listed = await ballots.list_ballots(runtime, session, desk.office_id, today - RECENT, None, locale)
+    listed = as_json(listed)
     return desk_page(request, "desk/ballots.html", desk, status_code=status_code, peak_days=days, ballots=listed,
                      peak_form=peak_form or FormState(), ballot_form=ballot_form or FormState(),
                      service_options=[(code, service_title(code, locale)) for code in desk.office.services],
@@ -157,6 +160,7 @@ async def _ballot_page(request: Request[Any, Any, Any], runtime: Runtime, sessio
     found = await _ballot(runtime, session, desk, ballot_id, locale)
     rows, total = await ballot_entries.list_for_office(session, desk.principal, ballot_id, status,
                                                        limit=PAGE_SIZE, offset=0)
+    rows = as_json(rows)
     due = found["state"] == "closed" and runtime.clock.now() >= datetime.fromisoformat(found["draw_at"])
     return desk_page(request, "desk/ballot.html", desk, status_code=status_code, ballot=found, entries=rows,
                      total=total, status=status, states=ENTRY_STATES, form=form, draw_due=due)

@@ -28,7 +28,7 @@ from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.kernel.codes import display_code, normalise_code
 from booking.runtime import Runtime
-from booking.schemas import CheckInIn
+from booking.schemas import CheckInIn, as_json
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
@@ -59,7 +59,7 @@ async def _open(runtime: Runtime, session: AsyncSession, desk: Desk, code: str) 
         raise NoSuchCode() from None
     except Problem:
         raise NoSuchCode() from None
-    return await get_appointment(runtime, session, desk.principal, appointment_id)
+    return as_json(await get_appointment(runtime, session, desk.principal, appointment_id))
 
 
 class DeskCheckInPages(Controller):
@@ -104,6 +104,7 @@ class DeskCheckInPages(Controller):
         principal = desk.principal
         # the services check the office (404 for another office's appointment), as for the API
         appointment = await get_appointment(runtime, session, principal, appointment_id)
+        appointment = as_json(appointment)
         if appointment["office_id"] != desk.office_id:
             raise NotFound()
         try:

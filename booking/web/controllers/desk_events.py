@@ -26,7 +26,7 @@ from booking.events import services, signups
 from booking.events.schemas import EventCreate, EventUpdate, SignupCancelIn, SignupDecisionIn
 from booking.i18n import lazy
 from booking.runtime import Runtime
-from booking.schemas import CheckInIn
+from booking.schemas import CheckInIn, as_json
 from booking.web.forms import FormState, idempotency_key, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
@@ -219,6 +219,7 @@ async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session
     event, row = await _event(session, runtime, desk, event_id, locale)
     rows, total, counts = await organiser.list_signups(runtime, session, desk.principal, event_id, status=status,
                                                        limit=500, offset=0)
+    rows = as_json(rows)
     tz = desk.office.tz if desk.office else None
     values = {"title_zh": row.title_zh, "title_en": row.title_en, "venue_zh": row.venue_zh,
               "venue_en": row.venue_en, "address_zh": row.address_zh, "address_en": row.address_en,

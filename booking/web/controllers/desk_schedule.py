@@ -27,7 +27,7 @@ from booking.i18n import lazy
 from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.official_calendar import DayKind, holiday_name, official_day
-from booking.schedules.schemas import ClosureIn, OfficeDayOut, SpecialOpeningIn, WeeklyScheduleIn
+from booking.schedules.schemas import ClosureCreate, OfficeDayOut, SpecialOpeningCreate, WeeklyScheduleIn
 from booking.slots.services import list_slots
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, redirect
@@ -180,7 +180,7 @@ class DeskSchedulePages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
         form = {k: v for k, v in request.query_params.items() if k in ("date", "note")}
         try:
-            data = parse(ClosureIn, unflatten(form, ("date", "note")))
+            data = parse(ClosureCreate, unflatten(form, ("date", "note")))
         except Problem as problem:
             return await _failed(request, runtime, session, desk, Forms(closure=refused(
                 problem, form, ("date", "note"))), problem)
@@ -199,7 +199,7 @@ class DeskSchedulePages(Controller):
         desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
         form = await posted(request)
         try:
-            data = parse(ClosureIn, unflatten(form, ("date", "note")))
+            data = parse(ClosureCreate, unflatten(form, ("date", "note")))
             await services.add_closure(session, desk.office_id, data, desk.principal, runtime.clock.now())
         except Problem as problem:
             await session.rollback()
@@ -218,7 +218,7 @@ class DeskSchedulePages(Controller):
         try:
             raw = unflatten(form, ("date", "note", "windows"))
             own = [w for w in raw.pop("windows", []) if w.get("start") or w.get("end")]
-            data = parse(SpecialOpeningIn, {**raw, **({"windows": own} if own else {})})
+            data = parse(SpecialOpeningCreate, {**raw, **({"windows": own} if own else {})})
             await services.add_special_opening(session, desk.office_id, data, desk.principal,
                                                runtime.clock.now())
         except Problem as problem:

@@ -24,7 +24,7 @@ from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.slots.availability import MAX_SPAN_DAYS
 from booking.slots.generation import generate_slots, preview_days
-from booking.slots.schemas import GenerateIn, SlotPatch
+from booking.slots.schemas import GenerateIn, SlotUpdate
 from booking.slots.services import close_preview, list_slots, patch_slot
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
@@ -145,7 +145,7 @@ async def _change(request: Request[Any, Any, Any], slot_id: int, status: str, se
     form = await posted(request)
     back = {"from": form.get("from") or None, "to": form.get("to") or None}
     try:
-        change = parse(SlotPatch, {"status": status, "note": form.get("note") or ""})
+        change = parse(SlotUpdate, {"status": status, "note": form.get("note") or ""})
         # the service finds the slot among the principal's offices only (another's: 404)
         await patch_slot(session, slot_id, change, desk.principal, runtime.clock.now())
     except Problem as problem:

@@ -12,11 +12,12 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.services.book import book
-from booking.appointments.schemas import AppointmentIn
 from booking.errors import Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.slots.services import list_slots
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, note_outcome, redirect
@@ -56,12 +57,13 @@ class DeskWalkInPages(Controller):
             slot_id = str(form.get("slot_id") or "")
             service = next((s.service for s in await free_today(runtime, session, desk) if str(s.id) == slot_id),
                            None)
-            data = parse(AppointmentIn, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
+            data = parse(AppointmentCreate, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
             # the booking writes on its own connection: end this one's read first (SQLite
             # would make the write wait for it)
             await session.rollback()
             _status, body = await book(runtime, desk.principal, data, key=idempotency_key(form), locale=locale,
                                        counter_office=desk.office_id)
+            body = as_json(body)
         except Problem as problem:
             await session.rollback()
             note_outcome(request, problem=problem)

@@ -21,6 +21,7 @@ from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, page, redirect
@@ -64,6 +65,7 @@ class DivorcePages(Controller):
             data = parse(ConfirmApplicationIn, {**unflatten(form, ("party",)), "code": form.get("code", ""),
                                                 "locale": locale})
             case = await apply.confirm_application(runtime, session, principal, data, locale)
+            case = as_json(case)
         except Problem as problem:
             await session.rollback()
             return page(request, "divorce_confirm.html", private=True, status_code=problem.status,
@@ -108,6 +110,7 @@ async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session:
                      principal: Principal, case_id: uuid.UUID, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
     case = await reads.get_case(runtime, session, principal, case_id)
+    case = as_json(case)
     office = await runtime.offices.of(case["office_id"], session)
     choices = []
     if case["next_step"] == "book_certificate_visit":
@@ -121,7 +124,7 @@ async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session:
 
 async def my_cases(runtime: Runtime, session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
     """For ``/me``: the cases the couple's account takes part in."""
-    return await reads.list_own(runtime, session, principal)
+    return as_json(await reads.list_own(runtime, session, principal))
 
 
 class DivorceDeskPages(Controller):
@@ -142,6 +145,7 @@ class DivorceDeskPages(Controller):
         principal = desk.principal
         # the case must be this desk's office's (the services check the principal's office)
         case = await reads.get_case(runtime, session, principal, case_id)
+        case = as_json(case)
         if case["office_id"] != desk.office_id:
             raise NotFound()
         form = await posted(request)

@@ -24,6 +24,7 @@ from booking.events import signups
 from booking.i18n import gettext, lazy
 from booking.kernel.codes import display_code, qr_svg
 from booking.runtime import Runtime
+from booking.schemas import as_json
 from booking.web import calendar
 from booking.web.controllers import divorce as divorce_pages
 from booking.web.forms import FormState, posted, refused
@@ -42,10 +43,14 @@ class MyPages(Controller):
                  locale: NamedDependency[str]) -> Response[Any]:
         principal = require_couple(request, viewer)
         appts, _ = await reads.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0)
+        appts = as_json(appts)
         apps, _ = await applications.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0,
                                               locale=locale)
+        apps = as_json(apps)
         mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
+        mine = as_json(mine)
         entered, _ = await ballot_entries.list_own(session, principal, limit=LISTED, offset=0)
+        entered = as_json(entered)
         divorces = await divorce_pages.my_cases(runtime, session, principal)
         events = await _events_of(runtime, session, mine, locale)
         offices = {i: await runtime.offices.of(i, session)
@@ -62,6 +67,7 @@ class MyPages(Controller):
         """Withdraw a ballot entry (a drawn place is given up: its appointment is cancelled)."""
         principal = require_couple(request, viewer)
         entry = await ballot_entries.withdraw(runtime, session, principal, entry_id)
+        entry = as_json(entry)
         return redirect(request, f"/offices/{entry['office_id']}/ballots/{entry['ballot_id']}#mine",
                         notice="entry-withdrawn")
 
@@ -136,6 +142,7 @@ async def _appointment_page(request: Request[Any, Any, Any], runtime: Runtime, s
                             principal: Principal, appointment_id: uuid.UUID, locale: str, form: FormState, *,
                             status_code: int = 200, feed_url: str | None = None) -> Response[Any]:
     appt = await reads.get_appointment(runtime, session, principal, appointment_id)
+    appt = as_json(appt)
     office = await runtime.offices.of(appt["office_id"], session)
     now = runtime.clock.now()
     standing = appt["status"] in ("confirmed", "pending_review")
