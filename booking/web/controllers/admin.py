@@ -23,6 +23,7 @@ from booking.accounts.principal import Principal
 from booking.accounts.schemas import UserCreateIn
 from booking.accounts.services import create_staff
 from booking.audit.services import list_entries
+from booking.context import Context
 from booking.db.models import Office, UserAccount
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
@@ -83,10 +84,9 @@ class AdminPages(Controller):
 
     # --- offices and their booking rules ---------------------------------------------
     @get("/", name="admin")
-    async def office_list(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
-        return await self._offices(request, session, desk, FormState())
+    async def office_list(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
+        return await self._offices(request, ctx.session, desk, FormState())
 
     async def _offices(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, form: FormState,
                        status_code: int = 200) -> Response[Any]:
@@ -94,26 +94,24 @@ class AdminPages(Controller):
                        offices=await _all_offices(session), form=form, services=SERVICES)
 
     @post("/offices", name="admin-office-create")
-    async def create_office(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime],
-                            viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_office(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         chosen = (await request.form()).getall("services", [])
         try:
             data = parse(OfficeCreate, {**unflatten(form, OFFICE_FIELDS), "services": chosen})
-            office = await offices.create_office(session, data, desk.principal, runtime.clock.now())
+            office = await offices.create_office(ctx.session, data, desk.principal, ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
-            return await self._offices(request, session, desk, refused(problem, form, (*OFFICE_FIELDS, "services")),
+            await ctx.session.rollback()
+            return await self._offices(request, ctx.session, desk, refused(problem, form, (*OFFICE_FIELDS, "services")),
                                        problem.status)
         return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
 
     @get("/offices/{office_id:int}", name="admin-office")
     async def office(self, request: Request[Any, Any, Any], office_id: FromPath[int],
-                     session: NamedDependency[AsyncSession], viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
-        return await self._office(request, session, desk, office_id, FormState())
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
+        return await self._office(request, ctx.session, desk, office_id, FormState())
 
     async def _office(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, office_id: int,
                       form: FormState, status_code: int = 200) -> Response[Any]:
@@ -129,9 +127,8 @@ class AdminPages(Controller):
 
     @post("/offices/{office_id:int}", name="admin-office-save")
     async def save_office(self, request: Request[Any, Any, Any], office_id: FromPath[int],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         raw = unflatten(form, EDITABLE)
         raw.setdefault("rules", {}).update({flag: form.get(f"rules.{flag}") == "on" for flag in RULE_FLAGS})
@@ -140,20 +137,19 @@ class AdminPages(Controller):
         try:
             data = parse(OfficeUpdate, {**raw, "services": (await request.form()).getall("services", []),
                                         "is_active": form.get("is_active") == "on"})
-            await offices.update_office(session, office_id, data, desk.principal, runtime.clock.now())
+            await offices.update_office(ctx.session, office_id, data, desk.principal, ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             shown = [k for k in form if k != "_csrf_token"] + ["services"]
-            return await self._office(request, session, desk, office_id, refused(problem, form, shown),
+            return await self._office(request, ctx.session, desk, office_id, refused(problem, form, shown),
                                       problem.status)
-        runtime.offices.forget(office_id)  # this process sees the edit at once, as the API's
+        ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
         return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
 
     # --- staff accounts -----------------------------------------------------------------
     @get("/staff", name="admin-staff")
-    async def staff(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        return await self._staff(request, session, _admin(request, viewer), FormState())
+    async def staff(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._staff(request, ctx.session, _admin(request, ctx.principal), FormState())
 
     async def _staff(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, form: FormState,
                      status_code: int = 200) -> Response[Any]:
@@ -165,54 +161,49 @@ class AdminPages(Controller):
                                        for o in all_offices])
 
     @post("/staff", name="admin-staff-create")
-    async def create_account(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                             runtime: NamedDependency[Runtime],
-                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_account(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         fields = ("email", "name", "password", "role", "office_id", "locale")
         try:
             data = parse(UserCreateIn, unflatten(form, fields))
-            await create_staff(session, runtime, data, desk.principal)
+            await create_staff(ctx.session, ctx.rt, data, desk.principal)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             form.pop("password", None)  # never shown again
-            return await self._staff(request, session, desk, refused(problem, form, fields), problem.status)
+            return await self._staff(request, ctx.session, desk, refused(problem, form, fields), problem.status)
         return redirect(request, "/admin/staff", notice="account-created")
 
     @post("/staff/{account_id:uuid}/{action:str}", name="admin-staff-change")
     async def change_account(self, request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID],
-                             action: FromPath[str], session: NamedDependency[AsyncSession],
-                             runtime: NamedDependency[Runtime],
-                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                             action: FromPath[str], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
-        gate = runtime.account_gate
+        gate = ctx.rt.account_gate
         try:
             if action in ("deactivate", "reactivate"):
-                await management.set_active(session, gate, desk.principal, account_id, action == "reactivate")
+                await management.set_active(ctx.session, gate, desk.principal, account_id, action == "reactivate")
                 notice = f"account-{action}d"
             elif action == "office":
                 raw = form.get("office_id")
                 if not (isinstance(raw, str) and raw.isdigit() and len(raw) < 10):
                     raise invalid("office_id", lazy("No such office."))
-                await management.move_clerk(session, gate, desk.principal, account_id, int(raw))
+                await management.move_clerk(ctx.session, gate, desk.principal, account_id, int(raw))
                 notice = "account-moved"
             elif action == "mfa-reset":
-                await mfa.reset(session, gate, desk.principal, account_id)
+                await mfa.reset(ctx.session, gate, desk.principal, account_id)
                 notice = "mfa-reset"
             else:
                 raise NotFound()
         except Problem as problem:
-            await session.rollback()
-            return await self._staff(request, session, desk, refused(problem), problem.status)
+            await ctx.session.rollback()
+            return await self._staff(request, ctx.session, desk, refused(problem), problem.status)
         return redirect(request, "/admin/staff", notice=notice)
 
     # --- jurisdiction policy periods ---------------------------------------------------
     @get("/policy", name="admin-policy")
-    async def periods(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await self._periods(request, session, _admin(request, viewer), locale, {})
+    async def periods(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._periods(request, ctx.session, _admin(request, ctx.principal), ctx.locale, {})
 
     async def _periods(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, locale: str,
                        forms: dict[str, FormState], status_code: int = 200) -> Response[Any]:
@@ -221,25 +212,22 @@ class AdminPages(Controller):
                        kinds=get_args(RequiredKind), services=SERVICES)
 
     @post("/policy", name="admin-policy-create")
-    async def create_period(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                            locale: NamedDependency[str]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_period(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         try:
             data = parse(PeriodIn, await _period_input(request, form))
-            await policy.create_period(runtime, session, desk.principal, data, locale)
+            await policy.create_period(ctx.rt, ctx.session, desk.principal, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
-            return await self._periods(request, session, desk, locale,
+            await ctx.session.rollback()
+            return await self._periods(request, ctx.session, desk, ctx.locale,
                                        {"new": refused(problem, form, _period_fields(form))}, problem.status)
         return redirect(request, "/admin/policy", notice="period-saved")
 
     @post("/policy/{period_id:int}", name="admin-policy-save")
     async def save_period(self, request: Request[Any, Any, Any], period_id: FromPath[int],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         try:
             raw = await _period_input(request, form)
@@ -247,20 +235,18 @@ class AdminPages(Controller):
             raw.setdefault("effective_to", None)
             raw.setdefault("note", None)
             data = parse(PeriodPatch, raw)
-            await policy.update_period(runtime, session, desk.principal, period_id, data, locale)
+            await policy.update_period(ctx.rt, ctx.session, desk.principal, period_id, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
-            return await self._periods(request, session, desk, locale,
+            await ctx.session.rollback()
+            return await self._periods(request, ctx.session, desk, ctx.locale,
                                        {str(period_id): refused(problem, form, _period_fields(form))},
                                        problem.status)
         return redirect(request, "/admin/policy", notice="period-saved")
 
     # --- notifications that failed ------------------------------------------------------
     @get("/notifications", name="admin-notifications")
-    async def notifications(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime],
-                            viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        return await self._notifications(request, session, runtime, _admin(request, viewer), FormState())
+    async def notifications(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._notifications(request, ctx.session, ctx.rt, _admin(request, ctx.principal), FormState())
 
     async def _notifications(self, request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime,
                              desk: Desk, form: FormState, status_code: int = 200) -> Response[Any]:
@@ -270,38 +256,36 @@ class AdminPages(Controller):
 
     @post("/notifications/{notification_id:uuid}/retry", name="admin-notification-retry")
     async def retry(self, request: Request[Any, Any, Any], notification_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                    ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         try:
-            await retry_failed(session, desk.principal, notification_id, runtime.clock.now())
+            await retry_failed(ctx.session, desk.principal, notification_id, ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
-            return await self._notifications(request, session, runtime, desk, refused(problem), problem.status)
+            await ctx.session.rollback()
+            return await self._notifications(request, ctx.session, ctx.rt, desk, refused(problem), problem.status)
         return redirect(request, "/admin/notifications", notice="notification-retried")
 
     # --- the audit log --------------------------------------------------------------------
     @get("/audit", name="admin-audit")
-    async def audit(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    viewer: NamedDependency[Principal | None], who: Text = None, what: Text = None,
+    async def audit(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], who: Text = None, what: Text = None,
                     start: FromDay = None, end: ToDay = None, page_number: PageNumber = 1) -> Response[Any]:
-        desk = _admin(request, viewer)
+        desk = _admin(request, ctx.principal)
         values = {k: v for k, v in (("who", who), ("what", what), ("from", start), ("to", end)) if v}
         form = FormState(values=values)
         rows: list[Any] = []
         total = 0
         try:
-            actor_id = await _who(session, who)
+            actor_id = await _who(ctx.session, who)
             since = _day_start(start, "from")
             until = _day_start(end, "to", next_day=True)
             if actor_id is not False:
-                rows, total = await list_entries(session, office_id=None, action=(what or "").strip() or None,
+                rows, total = await list_entries(ctx.session, office_id=None, action=(what or "").strip() or None,
                                                  limit=AUDIT_PAGE, offset=(page_number - 1) * AUDIT_PAGE,
                                                  actor_id=actor_id or None, since=since, until=until)
         except Problem as problem:
             form = refused(problem, values, ("who", "what", "from", "to"))
         ids = {r.actor_id for r in rows if r.actor_id}
-        emails = dict((await session.execute(select(UserAccount.id, UserAccount.email).where(
+        emails = dict((await ctx.session.execute(select(UserAccount.id, UserAccount.email).where(
             UserAccount.id.in_(ids)))).all()) if ids else {}  # type: ignore[attr-defined]
         return _render(request, desk, "admin/audit.html", "audit", status_code=400 if form.failed else 200,
                        rows=rows, total=total, emails=emails, form=form, tz=AUDIT_TZ.key, page=page_number,

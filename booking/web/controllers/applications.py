@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.applications.schemas import ApplicationIn, DocumentUpload
+from booking.context import Context
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
 from booking.i18n import lazy
@@ -47,16 +48,13 @@ class CrossProvincePages(Controller):
     path = "/cross-province"
 
     @get("/", name="cross-province")
-    async def assess(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[Any]:
+    async def assess(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         asked = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        return await _assessment_page(request, runtime, session, locale, asked, FormState(values=asked))
+        return await _assessment_page(request, ctx.rt, ctx.session, ctx.locale, asked, FormState(values=asked))
 
     @post("/applications", name="cross-province-apply")
-    async def apply(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                    locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+    async def apply(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         fields = unflatten(form, APPLY_FIELDS)
         answers = fields.setdefault("answers", {})
@@ -65,58 +63,54 @@ class CrossProvincePages(Controller):
         try:
             await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
-                runtime, principal, parse(ApplicationIn, fields), locale=locale,
+                ctx.rt, principal, parse(ApplicationIn, fields), locale=ctx.locale,
                 key=idempotency_key(form))
         except Problem as problem:
             note_outcome(request, problem=problem)
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
-            return await _assessment_page(request, runtime, session, locale, asked,
+            return await _assessment_page(request, ctx.rt, ctx.session, ctx.locale, asked,
                                           refused(problem, form, APPLY_SHOWN), status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, f"/cross-province/applications/{body['id']}", notice="applied")
 
     @get("/applications/{application_id:uuid}", name="cross-province-application")
     async def application(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        return await _application_page(request, runtime, session, principal, application_id, locale, FormState())
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
+        return await _application_page(request, ctx.rt, ctx.session, principal, application_id, ctx.locale, FormState())
 
     @post("/applications/{application_id:uuid}/documents", name="cross-province-upload")
     async def upload(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         file, kind, party = form.get("file"), form.get("kind"), form.get("party")
         try:
             if not isinstance(file, UploadFile) or not file.filename:
                 raise invalid("file", lazy("Choose a file to upload."))
             try:
-                await applications.upload(runtime, session, principal, application_id, DocumentUpload(
+                await applications.upload(ctx.rt, ctx.session, principal, application_id, DocumentUpload(
                     file=file, kind=kind if isinstance(kind, str) else "",
-                    party=party if isinstance(party, str) and party else None), locale, key=None)
+                    party=party if isinstance(party, str) and party else None), ctx.locale, key=None)
             finally:
                 await file.close()
         except Problem as problem:
-            await session.rollback()
-            return await _application_page(request, runtime, session, principal, application_id, locale,
+            await ctx.session.rollback()
+            return await _application_page(request, ctx.rt, ctx.session, principal, application_id, ctx.locale,
                                            refused(problem, form, UPLOAD_SHOWN), status_code=problem.status)
         return redirect(request, f"/cross-province/applications/{application_id}", notice="uploaded")
 
     @post("/applications/{application_id:uuid}/resubmit", name="cross-province-resubmit")
     async def resubmit(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _change(request, session, runtime, viewer, application_id, locale, "resubmitted",
-                             lambda who: applications.resubmit(runtime, session, who, application_id, None, locale))
+                       ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _change(request, ctx.session, ctx.rt, ctx.principal, application_id, ctx.locale, "resubmitted",
+                             lambda who: applications.resubmit(ctx.rt, ctx.session, who, application_id, None, ctx.locale))
 
     @post("/applications/{application_id:uuid}/withdraw", name="cross-province-withdraw")
     async def withdraw(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _change(request, session, runtime, viewer, application_id, locale, "withdrawn",
-                             lambda who: applications.withdraw(runtime, session, who, application_id, locale))
+                       ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _change(request, ctx.session, ctx.rt, ctx.principal, application_id, ctx.locale, "withdrawn",
+                             lambda who: applications.withdraw(ctx.rt, ctx.session, who, application_id, ctx.locale))
 
 
 async def _change(request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime,

@@ -16,6 +16,7 @@ from booking.accounts.principal import Principal
 from booking.ballots import entries
 from booking.ballots import services as ballots
 from booking.ballots.schemas import EntryIn
+from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.peakdays.services import peak_days
 from booking.runtime import Runtime
@@ -34,28 +35,26 @@ class BallotPages(Controller):
 
     @get("/{ballot_id:uuid}", name="ballot")
     async def ballot(self, request: Request[Any, Any, Any], office_id: PathId, ballot_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _ballot_page(request, runtime, session, viewer, office_id, ballot_id, locale, FormState())
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _ballot_page(request, ctx.rt, ctx.session, ctx.principal, office_id, ballot_id, ctx.locale, FormState())
 
     @post("/{ballot_id:uuid}/entries", name="ballot-enter")
     async def enter(self, request: Request[Any, Any, Any], office_id: PathId, ballot_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                    ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         fields = unflatten(form, ENTRY_FIELDS)
         times = (await request.form()).getall("times") if "times" in form else []
         if times:
             fields["times"] = times
         try:
-            await _ballot_of(runtime, session, office_id, ballot_id, locale)
-            _status, body = await entries.enter(runtime, principal, ballot_id, parse(EntryIn, fields),
-                                                key=idempotency_key(form), locale=locale)
+            await _ballot_of(ctx.rt, ctx.session, office_id, ballot_id, ctx.locale)
+            _status, body = await entries.enter(ctx.rt, principal, ballot_id, parse(EntryIn, fields),
+                                                key=idempotency_key(form), locale=ctx.locale)
         except Problem as problem:
             note_outcome(request, problem=problem)
-            await session.rollback()
-            return await _ballot_page(request, runtime, session, principal, office_id, ballot_id, locale,
+            await ctx.session.rollback()
+            return await _ballot_page(request, ctx.rt, ctx.session, principal, office_id, ballot_id, ctx.locale,
                                       refused(problem, form, SHOWN), status_code=problem.status, chosen=times)
         note_outcome(request, status=body["state"])
         return redirect(request, f"/offices/{office_id}/ballots/{ballot_id}#mine", notice="entered")

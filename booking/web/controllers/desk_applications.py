@@ -13,10 +13,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import DecisionIn
+from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
@@ -49,33 +49,28 @@ class DeskApplicationPages(Controller):
     path = "/desk/applications"
 
     @get("/", name="desk-applications")
-    async def queue(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                    locale: NamedDependency[str], office: OfficeParam = None,
+    async def queue(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None,
                     status: QueueStatus = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        rows, total = await services.queue(runtime, session, desk.principal, desk.office_id, status=status,
-                                           start=None, end=None, limit=PAGE_SIZE, offset=0, locale=locale)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/applications")
+        rows, total = await services.queue(ctx.rt, ctx.session, desk.principal, desk.office_id, status=status,
+                                           start=None, end=None, limit=PAGE_SIZE, offset=0, locale=ctx.locale)
         return desk_page(request, "desk/applications.html", desk, apps=rows, total=total, status=status,
                          statuses=STATUSES)
 
     @get("/{application_id:uuid}", name="desk-application")
     async def one(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                  ctx: NamedDependency[Context],
                   office: OfficeParam = None, doc: DocParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        return await _page(request, runtime, session, desk, application_id, locale, FormState(), doc)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/applications")
+        return await _page(request, ctx.rt, ctx.session, desk, application_id, ctx.locale, FormState(), doc)
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", name="desk-application-document")
     async def document(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       document_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[bytes]:
+                       document_id: FromPath[uuid.UUID], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[bytes]:
         """The scan itself, shown inside the application's page (the read is audited)."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        await _application(runtime, session, desk, application_id, locale)
-        content, found = await services.read_document(runtime, session, desk.principal, application_id,
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/applications")
+        await _application(ctx.rt, ctx.session, desk, application_id, ctx.locale)
+        content, found = await services.read_document(ctx.rt, ctx.session, desk.principal, application_id,
                                                       document_id)
         name = f"{found.kind}-{found.party or 'couple'}{EXTENSIONS[found.media_type]}"
         return Response(content, media_type=found.media_type, headers={
@@ -84,19 +79,18 @@ class DeskApplicationPages(Controller):
 
     @post("/{application_id:uuid}/decision", name="desk-application-decision")
     async def decide(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     ctx: NamedDependency[Context],
                      office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/applications")
         form = await posted(request)
-        await _application(runtime, session, desk, application_id, locale)
+        await _application(ctx.rt, ctx.session, desk, application_id, ctx.locale)
         try:
             data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
-            await services.decide(runtime, session, desk.principal, application_id, data, locale)
+            await services.decide(ctx.rt, ctx.session, desk.principal, application_id, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
-            return await _page(request, runtime, session, desk, application_id, locale,
+            await ctx.session.rollback()
+            return await _page(request, ctx.rt, ctx.session, desk, application_id, ctx.locale,
                                refused(problem, form, ("decision", "reason")), None, status_code=problem.status)
         notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
         return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])

@@ -18,11 +18,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.ballots import draw as draws
 from booking.ballots import entries as ballot_entries
 from booking.ballots import services as ballots
 from booking.ballots.schemas import BallotIn
+from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.kernel.catalog import service_title
@@ -71,69 +71,61 @@ class DeskBallotPages(Controller):
     path = "/desk/ballots"
 
     @get("/", name="desk-ballots")
-    async def overview(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        return await _overview(request, runtime, session, desk, locale)
+    async def overview(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        return await _overview(request, ctx.rt, ctx.session, desk, ctx.locale)
 
     @post("/peak-days", name="desk-peak-day-add")
-    async def add_peak_day(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                           runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                           locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+    async def add_peak_day(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
         form = await posted(request)
         # the form's fields are named ``peak_day.date`` ...: the ballot's form on the same page
         # has a ``date`` of its own
         fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
         try:
             data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
-            await peakdays.add_office_peak_day(session, desk.principal, desk.office_id, data)
+            await peakdays.add_office_peak_day(ctx.session, desk.principal, desk.office_id, data)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             state = refused(problem, fields, PEAK_FIELDS)
             state.values = {f"{PEAK_FORM}.{k}": v for k, v in state.values.items()}
             state.errors = {f"{PEAK_FORM}.{k}": v for k, v in state.errors.items()}
-            return await _overview(request, runtime, session, desk, locale, peak_form=state,
+            return await _overview(request, ctx.rt, ctx.session, desk, ctx.locale, peak_form=state,
                                    status_code=problem.status)
         return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
 
     @post("/", name="desk-ballot-create")
-    async def create(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+    async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
         form = await posted(request)
         try:
             data = parse(BallotIn, ballot_input(form, desk))
-            created = await ballots.create_ballot(runtime, session, desk.principal, desk.office_id, data, locale)
+            created = await ballots.create_ballot(ctx.rt, ctx.session, desk.principal, desk.office_id, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
-            return await _overview(request, runtime, session, desk, locale,
+            await ctx.session.rollback()
+            return await _overview(request, ctx.rt, ctx.session, desk, ctx.locale,
                                    ballot_form=refused(problem, form, BALLOT_FIELDS), status_code=problem.status)
         return redirect(request, desk.href(f"/desk/ballots/{created['id']}"), notice="ballot-created")
 
     @get("/{ballot_id:uuid}", name="desk-ballot")
     async def ballot(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     ctx: NamedDependency[Context],
                      office: OfficeParam = None, status: EntryState = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        return await _ballot_page(request, runtime, session, desk, ballot_id, locale, status, FormState())
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        return await _ballot_page(request, ctx.rt, ctx.session, desk, ballot_id, ctx.locale, status, FormState())
 
     @post("/{ballot_id:uuid}/draw", name="desk-ballot-draw")
     async def draw(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                   ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        await _ballot(runtime, session, desk, ballot_id, locale)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        await _ballot(ctx.rt, ctx.session, desk, ballot_id, ctx.locale)
         await posted(request)
         try:
-            await draws.draw_by_hand(runtime, session, desk.principal, ballot_id)
+            await draws.draw_by_hand(ctx.rt, ctx.session, desk.principal, ballot_id)
         except Problem as problem:
-            await session.rollback()
-            return await _ballot_page(request, runtime, session, desk, ballot_id, locale, None,
+            await ctx.session.rollback()
+            return await _ballot_page(request, ctx.rt, ctx.session, desk, ballot_id, ctx.locale, None,
                                       refused(problem), status_code=problem.status)
         return redirect(request, desk.href(f"/desk/ballots/{ballot_id}"), notice="ballot-drawn")
 

@@ -19,7 +19,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.events import desk as organiser
 from booking.events import services, signups
@@ -90,92 +90,82 @@ class DeskEventPages(Controller):
     path = "/desk/events"
 
     @get("/", name="desk-events")
-    async def events(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        return await _list_page(request, runtime, session, desk, locale, FormState())
+    async def events(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        return await _list_page(request, ctx.rt, ctx.session, desk, ctx.locale, FormState())
 
     @post("/", name="desk-events-create")
-    async def create(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
+    async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
         form = await posted(request)
         try:
             data = parse(EventCreate, event_input(form, desk, creating=True))
-            event = await services.create_event(runtime, session, desk.principal, data, locale,
+            event = await services.create_event(ctx.rt, ctx.session, desk.principal, data, ctx.locale,
                                                 key=idempotency_key(form))
         except Problem as problem:
-            await session.rollback()
-            return await _list_page(request, runtime, session, desk, locale, refused(problem, form, EVENT_FIELDS),
+            await ctx.session.rollback()
+            return await _list_page(request, ctx.rt, ctx.session, desk, ctx.locale, refused(problem, form, EVENT_FIELDS),
                                     status_code=problem.status)
         return redirect(request, desk.href(f"/desk/events/{event.id}"), notice="event-created")
 
     @get("/{event_id:uuid}", name="desk-event")
     async def event(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                    ctx: NamedDependency[Context],
                     office: OfficeParam = None, status: StateParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        return await _event_page(request, runtime, session, desk, event_id, locale, FormState(), status)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        return await _event_page(request, ctx.rt, ctx.session, desk, event_id, ctx.locale, FormState(), status)
 
     @post("/{event_id:uuid}", name="desk-event-save")
     async def save(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                   ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        await _event(ctx.session, ctx.rt, desk, event_id, ctx.locale)
         form = await posted(request)
         try:
             data = parse(EventUpdate, event_input(form, desk, creating=False))
-            await services.update_event(runtime, session, desk.principal, event_id, data, locale)
+            await services.update_event(ctx.rt, ctx.session, desk.principal, event_id, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
+            await ctx.session.rollback()
+            return await _event_page(request, ctx.rt, ctx.session, desk, event_id, ctx.locale,
                                      refused(problem, form, EVENT_FIELDS), None, status_code=problem.status)
         return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="event-saved")
 
     @post("/{event_id:uuid}/check-in", name="desk-event-check-in")
     async def check_in(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                       ctx: NamedDependency[Context],
                        office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        await _event(ctx.session, ctx.rt, desk, event_id, ctx.locale)
         form = await posted(request)
         try:
             data = parse(CheckInIn, {"code": form.get("code") or ""})
-            await organiser.check_in(runtime, session, desk.principal, event_id, data.code)
+            await organiser.check_in(ctx.rt, ctx.session, desk.principal, event_id, data.code)
         except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
+            await ctx.session.rollback()
+            return await _event_page(request, ctx.rt, ctx.session, desk, event_id, ctx.locale,
                                      refused(problem, form, ("code",)), None, status_code=problem.status)
         return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="signup-attended")
 
     @get("/{event_id:uuid}/signups.csv", name="desk-event-csv")
     async def export(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     ctx: NamedDependency[Context],
                      office: OfficeParam = None) -> Response[bytes]:
         """The masked export (the full numbers only through the API's audited ``reveal=true``)."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        body, filename = await organiser.export_csv(runtime, session, desk.principal, event_id, reveal=False,
-                                                    locale=locale)
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        await _event(ctx.session, ctx.rt, desk, event_id, ctx.locale)
+        body, filename = await organiser.export_csv(ctx.rt, ctx.session, desk.principal, event_id, reveal=False,
+                                                    locale=ctx.locale)
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "private, no-store"})
 
     @post("/{event_id:uuid}/signups/{signup_id:uuid}/{action:str}", name="desk-signup-action")
     async def act(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                  signup_id: FromPath[uuid.UUID], action: FromPath[str], session: NamedDependency[AsyncSession],
-                  runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                  locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        signup = await organiser.staff_signup(session, desk.principal, signup_id)
+                  signup_id: FromPath[uuid.UUID], action: FromPath[str], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/events")
+        await _event(ctx.session, ctx.rt, desk, event_id, ctx.locale)
+        signup = await organiser.staff_signup(ctx.session, desk.principal, signup_id)
         if signup.event_id != event_id:
             raise NotFound()
         form = await posted(request)
@@ -184,22 +174,22 @@ class DeskEventPages(Controller):
             if action in ("approve", "reject"):
                 data = parse(DecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
                     form.get("reason"), str) and form["reason"].strip() else {})})
-                await organiser.decide(runtime, session, principal, signup_id, data)
+                await organiser.decide(ctx.rt, ctx.session, principal, signup_id, data)
                 notice = "signup-approved" if action == "approve" else "signup-rejected"
             elif action == "cancel":
                 reason = parse(SignupCancelIn, {"reason": form.get("reason") or None}).reason
-                await signups.cancel(runtime, session, principal, signup_id, reason)
+                await signups.cancel(ctx.rt, ctx.session, principal, signup_id, reason)
                 notice = "signup-cancelled-by-office"
             elif action in ("attended", "no-show"):
-                await organiser.mark_attendance(runtime, session, principal, signup_id, action == "attended")
+                await organiser.mark_attendance(ctx.rt, ctx.session, principal, signup_id, action == "attended")
                 notice = "signup-attended" if action == "attended" else "signup-no-show"
             else:
                 raise NotFound()
         except NotFound:
             raise
         except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
+            await ctx.session.rollback()
+            return await _event_page(request, ctx.rt, ctx.session, desk, event_id, ctx.locale,
                                      refused(problem, form, ("reason",)), None, status_code=problem.status)
         return redirect(request, desk.href(f"/desk/events/{event_id}"), notice=notice)
 

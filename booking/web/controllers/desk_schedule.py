@@ -21,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.runtime import Runtime
@@ -146,46 +146,43 @@ class DeskSchedulePages(Controller):
     path = "/desk/schedule"
 
     @get("/", name="desk-schedule")
-    async def schedule(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def schedule(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                        office: OfficeParam = None, month: Month = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
-        today = runtime.clock.now().astimezone(desk.office.tz).date() if desk.office else date.today()
-        return await _schedule_page(request, runtime, session, desk, _month(month, today), Forms())
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
+        today = ctx.rt.clock.now().astimezone(desk.office.tz).date() if desk.office else date.today()
+        return await _schedule_page(request, ctx.rt, ctx.session, desk, _month(month, today), Forms())
 
     @post("/weekly", name="desk-schedule-weekly")
-    async def save_weekly(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def save_weekly(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
         form = await posted(request)
         data, shown = _weekly_input(form)
         try:
             try:
-                await services.replace_schedule(session, desk.office_id, parse(WeeklyScheduleIn, data),
+                await services.replace_schedule(ctx.session, desk.office_id, parse(WeeklyScheduleIn, data),
                                                 desk.principal)
             except Problem as problem:
                 raise _renumbered(problem, shown) from None
         except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(weekly=refused(
+            await ctx.session.rollback()
+            return await _failed(request, ctx.rt, ctx.session, desk, Forms(weekly=refused(
                 problem, form, _weekly_fields(form))), problem)
         return redirect(request, desk.href("/desk/schedule"), notice="schedule-saved")
 
     @get("/closures/preview", name="desk-closure-preview")
-    async def preview_closure(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                              runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def preview_closure(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                               office: OfficeParam = None) -> Response[Any]:
         """What closing the date would cancel now, and the button that closes it."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
         form = {k: v for k, v in request.query_params.items() if k in ("date", "note")}
         try:
             data = parse(ClosureIn, unflatten(form, ("date", "note")))
         except Problem as problem:
-            return await _failed(request, runtime, session, desk, Forms(closure=refused(
+            return await _failed(request, ctx.rt, ctx.session, desk, Forms(closure=refused(
                 problem, form, ("date", "note"))), problem)
         assert desk.office is not None
-        appointments, open_slots = await services.closure_preview(session, desk.office_id, data.date,
+        appointments, open_slots = await services.closure_preview(ctx.session, desk.office_id, data.date,
                                                                   desk.principal, desk.office.tz)
         official = official_day(data.date)
         return desk_page(request, "desk/schedule_closure.html", desk, closure=data, appointments=appointments,
@@ -193,55 +190,52 @@ class DeskSchedulePages(Controller):
                          form=FormState(values=form))
 
     @post("/closures", name="desk-closure-add")
-    async def add_closure(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def add_closure(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
         form = await posted(request)
         try:
             data = parse(ClosureIn, unflatten(form, ("date", "note")))
-            await services.add_closure(session, desk.office_id, data, desk.principal, runtime.clock.now())
+            await services.add_closure(ctx.session, desk.office_id, data, desk.principal, ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(closure=refused(
+            await ctx.session.rollback()
+            return await _failed(request, ctx.rt, ctx.session, desk, Forms(closure=refused(
                 problem, form, ("date", "note"))), problem)
         return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                         notice="office-closed")
 
     @post("/openings", name="desk-opening-add")
-    async def add_opening(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def add_opening(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
         form = await posted(request)
         fields = ["date", "note", *_weekly_fields(form)]
         try:
             raw = unflatten(form, ("date", "note", "windows"))
             own = [w for w in raw.pop("windows", []) if w.get("start") or w.get("end")]
             data = parse(SpecialOpeningIn, {**raw, **({"windows": own} if own else {})})
-            await services.add_special_opening(session, desk.office_id, data, desk.principal,
-                                               runtime.clock.now())
+            await services.add_special_opening(ctx.session, desk.office_id, data, desk.principal,
+                                               ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(opening=refused(problem, form, fields)),
+            await ctx.session.rollback()
+            return await _failed(request, ctx.rt, ctx.session, desk, Forms(opening=refused(problem, form, fields)),
                                  problem)
         return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                         notice="opening-added")
 
     @post("/{kind:str}/{day:date}/remove", name="desk-office-day-remove")
     async def remove_day(self, request: Request[Any, Any, Any], kind: FromPath[str], day: FromPath[date],
-                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                         viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+                         ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/schedule")
         stored = {"closures": ("closure", "closure-removed"), "openings": ("special_opening", "opening-removed")}
         if kind not in stored:
             raise NotFound()
         try:
-            await services.remove_day(session, desk.office_id, stored[kind][0], day, desk.principal,
-                                      runtime.clock.now())
+            await services.remove_day(ctx.session, desk.office_id, stored[kind][0], day, desk.principal,
+                                      ctx.rt.clock.now())
         except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(), problem)
+            await ctx.session.rollback()
+            return await _failed(request, ctx.rt, ctx.session, desk, Forms(), problem)
         return redirect(request, desk.href("/desk/schedule", month=day.strftime("%Y-%m")), notice=stored[kind][1])
 
 

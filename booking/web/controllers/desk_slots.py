@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.desk import roster_entries
+from booking.context import Context
 from booking.db.models import Slot
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
@@ -80,29 +81,27 @@ class DeskSlotPages(Controller):
     path = "/desk/slots"
 
     @get("/", name="desk-slots")
-    async def slots(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def slots(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                     office: OfficeParam = None, start: StartParam = None, end: EndParam = None, created: COUNT = None,
                     existing: COUNT = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/slots")
         result = {"created": created, "existing": existing or 0} if created is not None else None
-        return await _slots_page(request, runtime, session, desk, {"from": start, "to": end}, FormState(),
+        return await _slots_page(request, ctx.rt, ctx.session, desk, {"from": start, "to": end}, FormState(),
                                  result=result)
 
     @post("/generate", name="desk-slots-generate")
-    async def generate(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def generate(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                        office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/slots")
         form = await posted(request)
         try:
             data = parse(GenerateIn, {"from": form.get("from"), "to": form.get("to"),
                                       "allow_unannounced_years": form.get("allow_unannounced_years") == "on"})
-            result = await generate_slots(session, desk.office_id, data.from_, data.to, desk.principal,
-                                          runtime.clock.now(), allow_unannounced=data.allow_unannounced_years)
+            result = await generate_slots(ctx.session, desk.office_id, data.from_, data.to, desk.principal,
+                                          ctx.rt.clock.now(), allow_unannounced=data.allow_unannounced_years)
         except Problem as problem:
-            await session.rollback()
-            return await _slots_page(request, runtime, session, desk, form,
+            await ctx.session.rollback()
+            return await _slots_page(request, ctx.rt, ctx.session, desk, form,
                                      refused(problem, form, ("from", "to", "allow_unannounced_years")),
                                      status_code=problem.status)
         return redirect(request, desk.href("/desk/slots", **{"from": data.from_.isoformat(),
@@ -111,30 +110,27 @@ class DeskSlotPages(Controller):
 
     @get("/{slot_id:int}/close", name="desk-slot-close-preview")
     async def close_preview(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
-                            session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                            viewer: NamedDependency[Principal | None], office: OfficeParam = None,
+                            ctx: NamedDependency[Context], office: OfficeParam = None,
                             start: StartParam = None, end: EndParam = None) -> Response[Any]:
         """Closing a booked slot cancels what stands on it: the page shows what, first."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/slots")
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/slots")
         if not 0 < slot_id < 2**63:
             raise NotFound()
-        slot, standing = await close_preview(session, slot_id, desk.principal)
+        slot, standing = await close_preview(ctx.session, slot_id, desk.principal)
         assert desk.office is not None
         return desk_page(request, "desk/slot_close.html", desk, slot=slot,
-                         appointments=await roster_entries(session, standing, desk.office.tz),
+                         appointments=await roster_entries(ctx.session, standing, desk.office.tz),
                          back={"from": start or "", "to": end or ""}, form=FormState())
 
     @post("/{slot_id:int}/close", name="desk-slot-close")
     async def close(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        return await _change(request, slot_id, "closed", session, runtime, viewer, office)
+                    ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        return await _change(request, slot_id, "closed", ctx.session, ctx.rt, ctx.principal, office)
 
     @post("/{slot_id:int}/reopen", name="desk-slot-reopen")
     async def reopen(self, request: Request[Any, Any, Any], slot_id: FromPath[int],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        return await _change(request, slot_id, "open", session, runtime, viewer, office)
+                     ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        return await _change(request, slot_id, "open", ctx.session, ctx.rt, ctx.principal, office)
 
 
 async def _change(request: Request[Any, Any, Any], slot_id: int, status: str, session: AsyncSession,

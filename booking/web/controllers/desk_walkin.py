@@ -11,9 +11,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.appointments.book import book
 from booking.appointments.schemas import AppointmentIn
+from booking.context import Context
 from booking.errors import Problem
 from booking.i18n import lazy
 from booking.runtime import Runtime
@@ -40,32 +40,29 @@ class DeskWalkInPages(Controller):
     path = "/desk/walk-in"
 
     @get("/", name="desk-walk-in")
-    async def form(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/walk-in")
-        return await _page(request, runtime, session, desk, FormState())
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/walk-in")
+        return await _page(request, ctx.rt, ctx.session, desk, FormState())
 
     @post("/", name="desk-walk-in-post")
-    async def book(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                   locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/walk-in")
+    async def book(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/walk-in")
         form = await posted(request)
         try:
             slot_id = str(form.get("slot_id") or "")
-            service = next((s.service for s in await free_today(runtime, session, desk) if str(s.id) == slot_id),
+            service = next((s.service for s in await free_today(ctx.rt, ctx.session, desk) if str(s.id) == slot_id),
                            None)
             data = parse(AppointmentIn, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
             # the booking writes on its own connection: end this one's read first (SQLite
             # would make the write wait for it)
-            await session.rollback()
-            _status, body = await book(runtime, desk.principal, data, key=idempotency_key(form), locale=locale,
+            await ctx.session.rollback()
+            _status, body = await book(ctx.rt, desk.principal, data, key=idempotency_key(form), locale=ctx.locale,
                                        counter_office=desk.office_id)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             note_outcome(request, problem=problem)
-            return await _page(request, runtime, session, desk, refused(problem, form, SHOWN),
+            return await _page(request, ctx.rt, ctx.session, desk, refused(problem, form, SHOWN),
                                status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, desk.href("/desk/check-in", code=body["code"]), notice="desk-walk-in")

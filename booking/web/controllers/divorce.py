@@ -15,6 +15,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
 from booking.errors import NotFound, Problem, invalid
@@ -50,46 +51,42 @@ class DivorcePages(Controller):
 
     @get("/confirm", name="divorce-confirm")
     async def confirm_form(self, request: Request[Any, Any, Any],
-                           viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        require_couple(request, viewer)
+                           ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
         return page(request, "divorce_confirm.html", private=True, form=FormState())
 
     @post("/confirm", name="divorce-confirm-post")
-    async def confirm(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                      locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+    async def confirm(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         try:
             data = parse(ConfirmApplicationIn, {**unflatten(form, ("party",)), "code": form.get("code", ""),
-                                                "locale": locale})
-            case = await apply.confirm_application(runtime, session, principal, data, locale)
+                                                "locale": ctx.locale})
+            case = await apply.confirm_application(ctx.rt, ctx.session, principal, data, ctx.locale)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             return page(request, "divorce_confirm.html", private=True, status_code=problem.status,
                         form=refused(problem, form, PARTY_FIELDS))
         return redirect(request, f"/me/divorce/{case['id']}", notice="divorce-confirmed")
 
     @get("/{case_id:uuid}", name="my-divorce")
     async def case(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        return await _case_page(request, runtime, session, principal, case_id, FormState())
+                   ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
+        return await _case_page(request, ctx.rt, ctx.session, principal, case_id, FormState())
 
     @post("/{case_id:uuid}/{action:str}", name="my-divorce-action")
     async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                  ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         steps = {
-            "withdraw": (lambda: ending.withdraw(runtime, session, principal, case_id), "divorce-withdrawn"),
-            "book-visit": (lambda: window.book_certificate_visit(runtime, session, principal, case_id,
-                                                                 _slot_id(form), locale), "divorce-visit-booked"),
-            "confirm-visit": (lambda: window.confirm_certificate_visit(runtime, session, principal, case_id),
+            "withdraw": (lambda: ending.withdraw(ctx.rt, ctx.session, principal, case_id), "divorce-withdrawn"),
+            "book-visit": (lambda: window.book_certificate_visit(ctx.rt, ctx.session, principal, case_id,
+                                                                 _slot_id(form), ctx.locale), "divorce-visit-booked"),
+            "confirm-visit": (lambda: window.confirm_certificate_visit(ctx.rt, ctx.session, principal, case_id),
                               "divorce-confirmed"),
-            "cancel-visit": (lambda: window.cancel_certificate_visit(runtime, session, principal, case_id),
+            "cancel-visit": (lambda: window.cancel_certificate_visit(ctx.rt, ctx.session, principal, case_id),
                              "divorce-visit-cancelled"),
         }
         if action not in steps:
@@ -98,8 +95,8 @@ class DivorcePages(Controller):
         try:
             await step()
         except Problem as problem:
-            await session.rollback()
-            return await _case_page(request, runtime, session, principal, case_id,
+            await ctx.session.rollback()
+            return await _case_page(request, ctx.rt, ctx.session, principal, case_id,
                                     refused(problem, form, ("slot_id",)), status_code=problem.status)
         return redirect(request, f"/me/divorce/{case_id}", notice=notice)
 
@@ -128,42 +125,40 @@ class DivorceDeskPages(Controller):
     path = "/desk/divorce"
 
     @get("/", name="desk-divorce")
-    async def desk(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def desk(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
-        return await _desk_page(request, runtime, session, desk, FormState())
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/divorce")
+        return await _desk_page(request, ctx.rt, ctx.session, desk, FormState())
 
     @post("/{case_id:uuid}/{action:str}", name="desk-divorce-action")
     async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
+                  ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/divorce")
         principal = desk.principal
         # the case must be this desk's office's (the services check the principal's office)
-        case = await reads.get_case(runtime, session, principal, case_id)
+        case = await reads.get_case(ctx.rt, ctx.session, principal, case_id)
         if case["office_id"] != desk.office_id:
             raise NotFound()
         form = await posted(request)
         try:
             if action == "receipt":
-                await counter.record_receipt(runtime, session, principal, case_id,
+                await counter.record_receipt(ctx.rt, ctx.session, principal, case_id,
                                              form.get("marriage_certificate_checked") == "on")
                 notice = "divorce-received"
             elif action == "withdraw":
                 party = form.get("party")
                 if party not in ("1", "2"):
                     raise invalid("party", lazy("Say which party withdraws."))
-                await ending.withdraw(runtime, session, principal, case_id, int(party))
+                await ending.withdraw(ctx.rt, ctx.session, principal, case_id, int(party))
                 notice = "divorce-withdrawn"
             elif action == "registration":
-                await counter.register_divorce(runtime, session, principal, case_id)
+                await counter.register_divorce(ctx.rt, ctx.session, principal, case_id)
                 notice = "divorce-registered"
             else:
                 raise NotFound()
         except Problem as problem:
-            await session.rollback()
-            return await _desk_page(request, runtime, session, desk, refused(problem, form),
+            await ctx.session.rollback()
+            return await _desk_page(request, ctx.rt, ctx.session, desk, refused(problem, form),
                                     status_code=problem.status)
         return redirect(request, desk.href("/desk/divorce"), notice=notice)
 

@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import Problem
 from booking.events import services as events
 from booking.events import signups
@@ -35,25 +36,22 @@ class EventPages(Controller):
     path = "/events"
 
     @get("/", name="events")
-    async def events(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    async def events(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                      kind: Kind = None) -> Response[Any]:
-        rows, total = await events.list_events(runtime, session, office_id=None, kind=kind or None, start=None,
+        rows, total = await events.list_events(ctx.rt, ctx.session, office_id=None, kind=kind or None, start=None,
                                                end=None, include_cancelled=False, limit=LISTED, offset=0,
-                                               locale=locale)
+                                               locale=ctx.locale)
         return page(request, "events.html", fragment="_events.html", events=rows, total=total, kind=kind or "")
 
     @get("/{event_id:uuid}", name="event")
     async def event(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _event_page(request, runtime, session, viewer, event_id, locale, FormState())
+                    ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _event_page(request, ctx.rt, ctx.session, ctx.principal, event_id, ctx.locale, FormState())
 
     @post("/{event_id:uuid}/signups", name="event-signup")
     async def sign_up(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                      viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                      ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         fields = unflatten(form, SIGNUP_FIELDS)
         if form.get("contribution") != "pledge":
@@ -62,26 +60,24 @@ class EventPages(Controller):
             fields.pop("sponsor", None)
         try:
             await count_request(request, "signup", principal.id)
-            _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupIn, fields), locale=locale,
+            _status, body = await signups.sign_up(ctx.rt, principal, event_id, parse(SignupIn, fields), locale=ctx.locale,
                                   key=idempotency_key(form))
         except Problem as problem:
             note_outcome(request, problem=problem)
-            return await _event_page(request, runtime, session, principal, event_id, locale,
+            return await _event_page(request, ctx.rt, ctx.session, principal, event_id, ctx.locale,
                                      refused(problem, form, SHOWN), status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, f"/events/{event_id}#mine", notice="signed-up")
 
     @post("/{event_id:uuid}/signups/{signup_id:uuid}/cancel", name="event-signup-cancel")
     async def cancel(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                     signup_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                     signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         try:
-            await signups.cancel(runtime, session, principal, signup_id)
+            await signups.cancel(ctx.rt, ctx.session, principal, signup_id)
         except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, principal, event_id, locale, refused(problem),
+            await ctx.session.rollback()
+            return await _event_page(request, ctx.rt, ctx.session, principal, event_id, ctx.locale, refused(problem),
                                      status_code=problem.status)
         return redirect(request, f"/events/{event_id}#mine", notice="signup-cancelled")
 

@@ -18,6 +18,7 @@ from booking.applications import services as applications
 from booking.appointments import changes, reads
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
+from booking.context import Context
 from booking.errors import Problem, invalid
 from booking.events import services as events
 from booking.events import signups
@@ -37,18 +38,16 @@ class MyPages(Controller):
     path = "/me"
 
     @get("/", name="me")
-    async def me(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                 runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                 locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        appts, _ = await reads.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0)
-        apps, _ = await applications.list_own(runtime, session, principal, status=None, limit=LISTED, offset=0,
-                                              locale=locale)
-        mine, _ = await signups.list_own(session, principal, limit=LISTED, offset=0)
-        entered, _ = await ballot_entries.list_own(session, principal, limit=LISTED, offset=0)
-        divorces = await divorce_pages.my_cases(runtime, session, principal)
-        events = await _events_of(runtime, session, mine, locale)
-        offices = {i: await runtime.offices.of(i, session)
+    async def me(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
+        appts, _ = await reads.list_own(ctx.rt, ctx.session, principal, status=None, limit=LISTED, offset=0)
+        apps, _ = await applications.list_own(ctx.rt, ctx.session, principal, status=None, limit=LISTED, offset=0,
+                                              locale=ctx.locale)
+        mine, _ = await signups.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        entered, _ = await ballot_entries.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        divorces = await divorce_pages.my_cases(ctx.rt, ctx.session, principal)
+        events = await _events_of(ctx.rt, ctx.session, mine, ctx.locale)
+        offices = {i: await ctx.rt.offices.of(i, ctx.session)
                    for i in {a["office_id"] for a in [*appts, *apps, *entered, *divorces]}}
         # newest first: by when each was made
         appts.sort(key=lambda a: a["created_at"], reverse=True)
@@ -57,70 +56,63 @@ class MyPages(Controller):
 
     @post("/ballot-entries/{entry_id:uuid}/withdraw", name="my-ballot-entry-withdraw")
     async def withdraw_entry(self, request: Request[Any, Any, Any], entry_id: FromPath[uuid.UUID],
-                             session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
+                             ctx: NamedDependency[Context]) -> Response[Any]:
         """Withdraw a ballot entry (a drawn place is given up: its appointment is cancelled)."""
-        principal = require_couple(request, viewer)
-        entry = await ballot_entries.withdraw(runtime, session, principal, entry_id)
+        principal = require_couple(request, ctx.principal)
+        entry = await ballot_entries.withdraw(ctx.rt, ctx.session, principal, entry_id)
         return redirect(request, f"/offices/{entry['office_id']}/ballots/{entry['ballot_id']}#mine",
                         notice="entry-withdrawn")
 
     @get("/appointments/{appointment_id:uuid}", name="my-appointment")
     async def appointment(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        return await _appointment_page(request, runtime, session, principal, appointment_id, locale, FormState())
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
+        return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale, FormState())
 
     @get("/appointments/{appointment_id:uuid}/invite.ics", name="my-appointment-invite")
     async def invite(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[bytes]:
-        principal = require_couple(request, viewer)
-        body, method, filename = await reads.invite_file(runtime, session, principal, appointment_id, locale)
+                     ctx: NamedDependency[Context]) -> Response[bytes]:
+        principal = require_couple(request, ctx.principal)
+        body, method, filename = await reads.invite_file(ctx.rt, ctx.session, principal, appointment_id, ctx.locale)
         return Response(body, media_type=f"text/calendar; method={method}", headers={
             "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
     @post("/appointments/{appointment_id:uuid}/cancel", name="my-appointment-cancel")
     async def cancel(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         try:
-            await changes.cancel(runtime, session, principal, appointment_id)
+            await changes.cancel(ctx.rt, ctx.session, principal, appointment_id)
         except Problem as problem:
-            await session.rollback()
-            return await _appointment_page(request, runtime, session, principal, appointment_id, locale,
+            await ctx.session.rollback()
+            return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale,
                                            refused(problem), status_code=problem.status)
         return redirect(request, f"/me/appointments/{appointment_id}", notice="cancelled")
 
     @post("/appointments/{appointment_id:uuid}/reschedule", name="my-appointment-reschedule")
     async def reschedule(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
-                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                         viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                         ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         try:
             raw = form.get("slot_id")
             slot_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
             if not slot_id:
                 raise invalid("slot_id", lazy("This field is required."))
-            await changes.reschedule(runtime, session, principal, appointment_id, slot_id)
+            await changes.reschedule(ctx.rt, ctx.session, principal, appointment_id, slot_id)
         except Problem as problem:
-            await session.rollback()
-            return await _appointment_page(request, runtime, session, principal, appointment_id, locale,
+            await ctx.session.rollback()
+            return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale,
                                            refused(problem, form, ("slot_id",)), status_code=problem.status)
         return redirect(request, f"/me/appointments/{appointment_id}", notice="rescheduled")
 
     @post("/calendar-feed", name="my-calendar-feed")
-    async def calendar_feed(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                            locale: NamedDependency[str]) -> Response[Any]:
+    async def calendar_feed(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         """A new secret feed URL of the couple's appointments, shown once (only its hash is kept)."""
-        principal = require_couple(request, viewer)
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
-        _feed, token = await feeds.create_feed(session, principal, "couple", None, runtime.clock.now())
-        url = f"{runtime.settings.public_base_url.rstrip('/')}/api/v1/calendars/feeds/{token}.ics"
+        _feed, token = await feeds.create_feed(ctx.session, principal, "couple", None, ctx.rt.clock.now())
+        url = f"{ctx.rt.settings.public_base_url.rstrip('/')}/api/v1/calendars/feeds/{token}.ics"
         back = form.get("appointment_id")
         try:
             appointment_id = uuid.UUID(back) if isinstance(back, str) else None
@@ -128,7 +120,7 @@ class MyPages(Controller):
             appointment_id = None
         if appointment_id is None:
             return redirect(request, "/me")
-        return await _appointment_page(request, runtime, session, principal, appointment_id, locale, FormState(),
+        return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale, FormState(),
                                        feed_url=url)
 
 
