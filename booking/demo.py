@@ -24,6 +24,7 @@ from booking.accounts.principal import SYSTEM
 from booking.accounts.schemas import RegisterIn, UserCreateIn
 from booking.accounts.services import EmailTaken, create_staff, register_couple
 from booking.clock import Clock
+from booking.context import Context
 from booking.db.models import Event, Office, OfficeDay, ScheduleWindow, UserAccount
 from booking.offices.schemas import OfficeCreate
 from booking.offices.services import create_office
@@ -192,14 +193,14 @@ async def seed_events(runtime: Runtime, session: AsyncSession, offices: list[Off
             day = now.astimezone(tz).date() + timedelta(days=ahead)
             day += timedelta(days=(weekday - day.isoweekday()) % 7)
             starts = datetime.combine(day, start, tzinfo=tz)
-            created = await create_event(runtime, session, SYSTEM, EventCreate(
+            created = await create_event(Context.system(runtime, session, "zh_Hans_CN"), EventCreate(
                 office_id=office.id or 0, kind=kind,  # type: ignore[arg-type]
                 title_zh=title_zh.format(office=office.name_zh), title_en=title_en.format(office=office.name_en),
                 description_zh="演示活动：欢迎报名。", description_en="A demo event: sign-ups welcome.",
                 venue_zh="婚姻登记处颁证大厅", venue_en="Certificate Hall of the Registry",
                 address_zh=office.address_zh, address_en=office.address_en, starts_at=starts,
                 ends_at=starts + timedelta(hours=hours), capacity=capacity, guests_per_couple=guests,
-                guest_seats=seats, eligibility=EligibilityIn(**rules)), "zh_Hans_CN")
+                guest_seats=seats, eligibility=EligibilityIn(**rules)))
             lines.append(f"event  {kind:10} at {office.code}: {created.id} on {day}")
     return lines
 

@@ -90,7 +90,7 @@ class AuthController(Controller):
         account = await mfa.half_logged_in(ctx.session, ctx.rt, data.mfa_token)
         throttle, subject = ctx.rt.login_throttle, f"mfa:{account.id}"
         address = ctx.rt.rate_limiter.address_of(request.scope)
-        now = ctx.rt.clock.now().timestamp()
+        now = ctx.now.timestamp()
         await throttle.check(subject, address, now)
         codes = None
         try:

@@ -57,8 +57,8 @@ class ApplicationController(Controller):
         self, ctx: NamedDependency[Context], status: StatusFilter = None,
         limit: Limit = 20, offset: Offset = 0,
     ) -> ApplicationList:
-        rows, total = await services.list_own(ctx.rt, ctx.session, ctx.caller, status=status, limit=limit,
-                                              offset=offset, locale=ctx.locale)
+        rows, total = await services.list_own(ctx, status=status, limit=limit,
+                                              offset=offset)
         return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
                                offset=offset)
 
@@ -66,7 +66,7 @@ class ApplicationController(Controller):
     async def get_one(
         self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.get_application(ctx.rt, ctx.session, ctx.caller, application_id, ctx.locale))
+        return Response(await services.get_application(ctx, application_id))
 
     @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201, opt={"upload": True},
           summary="Upload a scan (PDF, JPEG or PNG)",
@@ -80,7 +80,7 @@ class ApplicationController(Controller):
         ctx: NamedDependency[Context], idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
-            status, body = await services.upload(ctx.rt, ctx.session, ctx.caller, application_id, data, ctx.locale,
+            status, body = await services.upload(ctx, application_id, data,
                                                  key=idempotency_key)
         finally:
             await data.file.close()
@@ -93,7 +93,7 @@ class ApplicationController(Controller):
         self, application_id: FromPath[uuid.UUID], document_id: FromPath[uuid.UUID],
         ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        content, doc = await services.read_document(ctx.rt, ctx.session, ctx.caller, application_id, document_id)
+        content, doc = await services.read_document(ctx, application_id, document_id)
         # A generated name: the client's file name never reaches a header.
         name = f"{doc.kind}-{doc.party or 'couple'}{EXTENSIONS[doc.media_type]}"
         return Response(content, media_type=doc.media_type, headers={
@@ -110,7 +110,7 @@ class ApplicationController(Controller):
         self, application_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn],
         ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.decide(ctx.rt, ctx.session, ctx.caller, application_id, data, ctx.locale))
+        return Response(await services.decide(ctx, application_id, data))
 
     @post("/{application_id:uuid}/resubmit", guards=[requires_couple], status_code=200,
           summary="Send the application back to the office after adding what it asked for")
@@ -118,15 +118,15 @@ class ApplicationController(Controller):
         self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         data: JSONBody[ResubmitIn | None] = None,
     ) -> Response[ApplicationOut]:
-        return Response(await services.resubmit(ctx.rt, ctx.session, ctx.caller, application_id,
-                                                data.note if data else None, ctx.locale))
+        return Response(await services.resubmit(ctx, application_id,
+                                                data.note if data else None))
 
     @post("/{application_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the application; the held seat is released")
     async def withdraw(
         self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.withdraw(ctx.rt, ctx.session, ctx.caller, application_id, ctx.locale))
+        return Response(await services.withdraw(ctx, application_id))
 
 
 class ApplicationQueueController(Controller):
@@ -144,8 +144,8 @@ class ApplicationQueueController(Controller):
         end: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> ApplicationList:
-        rows, total = await services.queue(ctx.rt, ctx.session, ctx.caller, office_id, status=status,
+        rows, total = await services.queue(ctx, office_id, status=status,
                                            start=check_date("from", start), end=check_date("to", end),
-                                           limit=limit, offset=offset, locale=ctx.locale)
+                                           limit=limit, offset=offset)
         return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
                                offset=offset)

@@ -37,6 +37,7 @@ from booking.appointments.queries import parties_of, parties_of_many
 from booking.appointments.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import (
     ApplicationDocument,
@@ -140,14 +141,15 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     return out
 
 
-async def get_application(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                          locale: str) -> dict[str, Any]:
+async def get_application(ctx: Context, application_id: uuid.UUID) -> dict[str, Any]:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     app = await _visible(session, principal, application_id)
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None, limit: int,
-                   offset: int, locale: str) -> tuple[list[dict[str, Any]], int]:
+async def list_own(ctx: Context, *, status: str | None, limit: int,
+                   offset: int) -> tuple[list[dict[str, Any]], int]:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     query = select(CrossProvinceApplication).where(CrossProvinceApplication.account_id == principal.id)
     if status:
         query = query.where(CrossProvinceApplication.status == status)
@@ -157,11 +159,11 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
     return await _bodies(rt, session, apps, locale), total
 
 
-async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, *,
-                status: str | None, start: date | None, end: date | None, limit: int, offset: int,
-                locale: str) -> tuple[list[dict[str, Any]], int]:
+async def queue(ctx: Context, office_id: int, *,
+                status: str | None, start: date | None, end: date | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """The office's applications, oldest first (first come, first reviewed); the open
     ones unless a status is asked for. ``start``/``end`` filter by appointment date."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     principal.require_office(office_id)
     query = select(CrossProvinceApplication).where(CrossProvinceApplication.office_id == office_id)
     if status:
@@ -203,9 +205,10 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
     await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
 
 
-async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 data: DecisionIn, locale: str) -> dict[str, Any]:
+async def decide(ctx: Context, application_id: uuid.UUID,
+                 data: DecisionIn) -> dict[str, Any]:
     """A clerk's decision, with its notification to the couple, in one transaction."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     if principal.is_couple:
         raise NotFound()
@@ -246,9 +249,10 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                   note: str | None, locale: str) -> dict[str, Any]:
+async def resubmit(ctx: Context, application_id: uuid.UUID,
+                   note: str | None) -> dict[str, Any]:
     """The couple has added what the office asked for: back to the office's queue."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status != "needs_more_info" or appt.status != "pending_review":
@@ -259,9 +263,9 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                   locale: str) -> dict[str, Any]:
+async def withdraw(ctx: Context, application_id: uuid.UUID) -> dict[str, Any]:
     """The couple gives up the application; the seat returns at once."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
@@ -288,8 +292,8 @@ def _party(kind: str, raw: str | None) -> int | None:
     return int(raw)
 
 
-async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 form: DocumentUpload, locale: str, *, key: str | None) -> tuple[int, dict[str, Any]]:
+async def upload(ctx: Context, application_id: uuid.UUID,
+                 form: DocumentUpload, *, key: str | None) -> tuple[int, dict[str, Any]]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
     counter). No transaction is open and no row locked while the scan is decoded, cleaned,
     encrypted and written to the shared volume:
@@ -301,6 +305,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
        lock, the limit, the row and its audit entry. If it does not commit, or the key
        answers for an earlier upload, the file is deleted.
     """
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
@@ -384,10 +389,11 @@ async def _add_document(session: AsyncSession, principal: Principal, doc: Applic
     return (201, body), True
 
 
-async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+async def read_document(ctx: Context, application_id: uuid.UUID,
                         document_id: uuid.UUID) -> tuple[bytes, ApplicationDocument]:
     """The couple reads their own; a clerk of the office reads, and the read is audited
     (committed before the bytes leave). No transaction is open while the file is read."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     app = await _visible(session, principal, application_id)
     doc = await session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:

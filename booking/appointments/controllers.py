@@ -71,7 +71,7 @@ class AppointmentController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Offset = 0,
     ) -> AppointmentList:
-        rows, total = await list_own(ctx.rt, ctx.session, ctx.caller, status=status, limit=limit,
+        rows, total = await list_own(ctx, status=status, limit=limit,
                                               offset=offset)
         return AppointmentList(data=[AppointmentOut.model_validate(r) for r in rows], total=total, limit=limit,
                                offset=offset)
@@ -80,7 +80,7 @@ class AppointmentController(Controller):
     async def get_one(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await get_appointment(ctx.rt, ctx.session, ctx.caller, appointment_id))
+        return Response(await get_appointment(ctx, appointment_id))
 
     @post("/{appointment_id:uuid}/cancel", guards=[requires_account], status_code=200,
           summary="Cancel (couples before the office's deadline; clerks of the office)")
@@ -88,7 +88,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         data: JSONBody[CancelIn | None] = None,
     ) -> Response[AppointmentOut]:
-        return Response(await cancel(ctx.rt, ctx.session, ctx.caller, appointment_id, data.reason if data else None))
+        return Response(await cancel(ctx, appointment_id, data.reason if data else None))
 
     @post("/{appointment_id:uuid}/reschedule", guards=[requires_account], status_code=200,
           summary="Move to another slot of the same office and service, atomically")
@@ -96,7 +96,7 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], data: JSONBody[RescheduleIn],
         ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await reschedule(ctx.rt, ctx.session, ctx.caller, appointment_id, data.slot_id))
+        return Response(await reschedule(ctx, appointment_id, data.slot_id))
 
     @get("/{appointment_id:uuid}/invite.ics", guards=[requires_account], opt={"media_types": ["text/calendar"]}, summary="Calendar invite (iCalendar)",
          description="METHOD:REQUEST while the appointment stands, CANCEL once cancelled; same UID, "
@@ -104,7 +104,7 @@ class AppointmentController(Controller):
     async def invite(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        body, method, filename = await invite_file(ctx.rt, ctx.session, ctx.caller, appointment_id, ctx.locale)
+        body, method, filename = await invite_file(ctx, appointment_id)
         return Response(body, media_type=f"text/calendar; method={method}",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -120,14 +120,14 @@ class AppointmentController(Controller):
     async def check_in(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await check_in(ctx.rt, ctx.session, ctx.caller, appointment_id))
+        return Response(await check_in(ctx, appointment_id))
 
     @post("/{appointment_id:uuid}/complete", guards=[requires_staff], status_code=200,
           summary="Registration done (clerks)")
     async def complete(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await complete(ctx.rt, ctx.session, ctx.caller, appointment_id))
+        return Response(await complete(ctx, appointment_id))
 
     @post("/{appointment_id:uuid}/turn-away", guards=[requires_staff], status_code=200,
           summary="The couple came but cannot be served, with the reason (clerks, on the day)",
@@ -137,21 +137,21 @@ class AppointmentController(Controller):
         self, appointment_id: FromPath[uuid.UUID], data: JSONBody[TurnAwayIn],
         ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await turn_away(ctx.rt, ctx.session, ctx.caller, appointment_id, data.reason))
+        return Response(await turn_away(ctx, appointment_id, data.reason))
 
     @post("/{appointment_id:uuid}/no-show", guards=[requires_staff], status_code=200,
           summary="The couple did not come (clerks)")
     async def no_show(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        return Response(await mark_no_show(ctx.rt, ctx.session, ctx.caller, appointment_id))
+        return Response(await mark_no_show(ctx, appointment_id))
 
     @post("/{appointment_id:uuid}/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of the parties (clerks; audited)")
     async def reveal(
         self, appointment_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> RevealOut:
-        parties = await reveal(ctx.rt, ctx.session, ctx.caller, appointment_id)
+        parties = await reveal(ctx, appointment_id)
         return RevealOut(appointment_id=appointment_id, parties=parties)
 
 
@@ -165,7 +165,7 @@ class DeskController(Controller):
         self, office_id: PathId, day: Annotated[date, QueryParameter(name="date")],
         ctx: NamedDependency[Context],
     ) -> Roster:
-        entries, counts = await roster(ctx.rt, ctx.session, ctx.caller, office_id, day)
+        entries, counts = await roster(ctx, office_id, day)
         return Roster(office_id=office_id, date=day, data=entries, counts=counts)
 
     @post("/check-in", status_code=200, summary="Check a couple in by booking code (clerks)")
@@ -173,7 +173,7 @@ class DeskController(Controller):
         self, office_id: PathId, data: JSONBody[CheckInIn], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
         appointment_id = await find_by_code(ctx.session, ctx.caller, office_id, data.code)
-        return Response(await check_in(ctx.rt, ctx.session, ctx.caller, appointment_id))
+        return Response(await check_in(ctx, appointment_id))
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")
     async def book_walk_in(

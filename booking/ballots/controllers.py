@@ -35,7 +35,7 @@ class BallotController(Controller):
     async def create(
         self, office_id: PathId, data: JSONBody[BallotIn], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        return Response(await services.create_ballot(ctx.rt, ctx.session, ctx.caller, office_id, data, ctx.locale),
+        return Response(await services.create_ballot(ctx, office_id, data),
                         status_code=201)
 
     @get("/offices/{office_id:int}/ballots", exclude_from_auth=True, summary="An office's ballots (public)",
@@ -87,7 +87,7 @@ class BallotController(Controller):
     async def draw(
         self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        await draw.draw_by_hand(ctx.rt, ctx.session, ctx.caller, ballot_id)
+        await draw.draw_by_hand(ctx, ballot_id)
         return Response(await services.get_ballot(ctx.rt, ctx.session, ballot_id, ctx.locale))
 
 
@@ -118,4 +118,4 @@ class BallotEntryController(Controller):
     async def withdraw(
         self, entry_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[EntryOut]:
-        return Response(await entries.withdraw(ctx.rt, ctx.session, ctx.caller, entry_id))
+        return Response(await entries.withdraw(ctx, entry_id))

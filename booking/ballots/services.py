@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
 from booking.ballots.schemas import BallotIn
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
 from booking.db.unique import flush_or
@@ -91,11 +91,11 @@ async def ballot_body(session: AsyncSession, ballot: Ballot, office: OfficeInfo,
     }
 
 
-async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, data: BallotIn,
-                        locale: str) -> dict[str, Any]:
+async def create_ballot(ctx: Context, office_id: int, data: BallotIn) -> dict[str, Any]:
     """Set a ballot up for a peak day of the clerk's office. The seed is drawn now and only
     its commitment is published, before the entry window opens; the draw comes before the
     day's normal release, so nobody can book the day's seats first."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     principal.require_office(office_id)
     now = rt.clock.now()
     office = await rt.offices.of(office_id, session)

@@ -43,63 +43,62 @@ class DivorceCaseController(Controller):
     async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseIn],
                     ctx: NamedDependency[Context],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:
-        status, body = await apply.apply_for_divorce(ctx.rt, ctx.session, ctx.caller, data, idempotency_key, ctx.locale)
+        status, body = await apply.apply_for_divorce(ctx, data, idempotency_key)
         return Response(body, status_code=status)
 
     @post("/confirm", guards=[requires_couple, rate_limited("booking")], status_code=200,
           summary="The other party confirms the application visit with their own account")
     async def confirm(self, data: JSONBody[ConfirmApplicationIn], ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await apply.confirm_application(ctx.rt, ctx.session, ctx.caller, data, ctx.locale))
+        return Response(await apply.confirm_application(ctx, data))
 
     @get("/", guards=[requires_couple], summary="The calling party's cases")
     async def list_mine(self, ctx: NamedDependency[Context]) -> CaseList:
-        cases = await reads.list_own(ctx.rt, ctx.session, ctx.caller)
+        cases = await reads.list_own(ctx)
         return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=len(cases))
 
     @get(CASE, guards=[requires_account], summary="One case (its parties, each seeing their own; its office)")
     async def get_one(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await reads.get_case(ctx.rt, ctx.session, ctx.caller, case_id))
+        return Response(await reads.get_case(ctx, case_id))
 
     @post(CASE + "/withdraw", guards=[requires_account], status_code=200,
           summary="Withdraw the application (a party online, or a clerk at the counter naming the party)",
           description="Until the last day of the cooling-off. The other party is told that the case ended.")
     async def withdraw(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
                        data: JSONBody[WithdrawIn | None] = None) -> Response[CaseOut]:
-        return Response(await ending.withdraw(ctx.rt, ctx.session, ctx.caller, case_id, data.party if data else None))
+        return Response(await ending.withdraw(ctx, case_id, data.party if data else None))
 
     @post(CASE + "/certificate-visit", guards=[requires_couple], status_code=201,
           summary="Book the certificate visit inside the window (the other party confirms it)")
     async def book_visit(self, case_id: FromPath[uuid.UUID], data: JSONBody[VisitIn],
                          ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await window.book_certificate_visit(ctx.rt, ctx.session, ctx.caller, case_id, data.slot_id,
-                                                            ctx.locale), status_code=201)
+        return Response(await window.book_certificate_visit(ctx, case_id, data.slot_id), status_code=201)
 
     @post(CASE + "/certificate-visit/confirm", guards=[requires_couple], status_code=200,
           summary="The other party confirms the certificate visit")
     async def confirm_visit(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await window.confirm_certificate_visit(ctx.rt, ctx.session, ctx.caller, case_id))
+        return Response(await window.confirm_certificate_visit(ctx, case_id))
 
     @post(CASE + "/certificate-visit/cancel", guards=[requires_couple], status_code=200,
           summary="Cancel the certificate visit (either party, before the office's deadline)")
     async def cancel_visit(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await window.cancel_certificate_visit(ctx.rt, ctx.session, ctx.caller, case_id))
+        return Response(await window.cancel_certificate_visit(ctx, case_id))
 
     @post(CASE + "/receipt", guards=[requires_staff], status_code=200,
           summary="Record receipt (受理) at the application visit: starts the cooling-off (clerks)")
     async def receipt(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
                       data: JSONBody[ReceiptIn | None] = None) -> Response[CaseOut]:
         checked = data.marriage_certificate_checked if data else False
-        return Response(await counter.record_receipt(ctx.rt, ctx.session, ctx.caller, case_id, checked))
+        return Response(await counter.record_receipt(ctx, case_id, checked))
 
     @post(CASE + "/registration", guards=[requires_staff], status_code=200,
           summary="Register the divorce at the certificate visit, inside the window (clerks)")
     async def register(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
-        return Response(await counter.register_divorce(ctx.rt, ctx.session, ctx.caller, case_id))
+        return Response(await counter.register_divorce(ctx, case_id))
 
     @post(CASE + "/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of the parties (clerks; audited)")
     async def reveal(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> CaseRevealOut:
-        return CaseRevealOut(case_id=case_id, parties=await counter.reveal(ctx.rt, ctx.session, ctx.caller, case_id))
+        return CaseRevealOut(case_id=case_id, parties=await counter.reveal(ctx, case_id))
 
 
 class OfficeDivorceController(Controller):
@@ -113,6 +112,6 @@ class OfficeDivorceController(Controller):
                               pattern=r"^(applying|received|registered|withdrawn|deemed_withdrawn|lapsed)$")] = None,
                           limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
                           offset: Offset = 0) -> CaseList:
-        cases, total = await reads.list_office(ctx.rt, ctx.session, ctx.caller, office_id, status=status, limit=limit,
+        cases, total = await reads.list_office(ctx, office_id, status=status, limit=limit,
                                                offset=offset)
         return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=total)

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.appointments import lifecycle
 from booking.appointments.changes import stored_parties
 from booking.appointments.placement import check_placement
 from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
 from booking.appointments.queries import parties_of as visit_parties
+from booking.context import Context
 from booking.db.models import DivorceCase, Slot
 from booking.db.unique import flush_refusing
 from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat
@@ -38,7 +38,6 @@ from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import add_rows
-from booking.runtime import Runtime
 
 
 def in_window(case: DivorceCase, day: Any) -> bool:
@@ -53,8 +52,9 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
     return {p.position: p for p in await visit_parties(session, application.id)}
 
 
-async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
-                                 slot_id: int, locale: str) -> dict[str, Any]:
+async def book_certificate_visit(ctx: Context, case_id: uuid.UUID,
+                                 slot_id: int) -> dict[str, Any]:
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     periods = await rt.policy.periods()  # before this session writes (``apply.py``)
     case, parties = await visible_case(session, principal, case_id)
@@ -101,9 +101,10 @@ async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: 
     return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
+async def confirm_certificate_visit(ctx: Context,
                                     case_id: uuid.UUID) -> dict[str, Any]:
     """The party who did not book it confirms the certificate visit: it stands from now."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
     me = party_of(parties, principal)
@@ -127,10 +128,11 @@ async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principa
     return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def cancel_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
+async def cancel_certificate_visit(ctx: Context,
                                    case_id: uuid.UUID) -> dict[str, Any]:
     """Either party cancels the certificate visit (until the office's deadline); the case
     stays in its window. Whoever stood on it is told it is cancelled, not by whom."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
     if party_of(parties, principal) is None:

@@ -77,7 +77,7 @@ class EventController(Controller):
         self, data: JSONBody[EventCreate], ctx: NamedDependency[Context],
         idempotency_key: IdempotencyKey = None,
     ) -> EventOut:
-        return await services.create_event(ctx.rt, ctx.session, ctx.caller, data, ctx.locale, key=idempotency_key)
+        return await services.create_event(ctx, data, key=idempotency_key)
 
     @patch("/{event_id:uuid}", guards=[requires_staff], summary="Edit an event (clerks of the office, admins)",
            description="A raised capacity or guest seats promotes waitlisted couples at once; a limit below what "
@@ -85,14 +85,14 @@ class EventController(Controller):
     async def update_event(
         self, event_id: FromPath[uuid.UUID], data: JSONBody[EventUpdate], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.update_event(ctx.rt, ctx.session, ctx.caller, event_id, data, ctx.locale)
+        return await services.update_event(ctx, event_id, data)
 
     @post("/{event_id:uuid}/cancel", guards=[requires_staff], status_code=200,
           summary="Cancel an event; every couple signed up is told")
     async def cancel_event(
         self, event_id: FromPath[uuid.UUID], data: JSONBody[EventCancelIn], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.cancel_event(ctx.rt, ctx.session, ctx.caller, event_id, data.reason, ctx.locale)
+        return await services.cancel_event(ctx, event_id, data.reason)
 
     @post("/{event_id:uuid}/signups", guards=[requires_couple, rate_limited("signup")], status_code=201,
           summary="Sign up for an event",
@@ -113,7 +113,7 @@ class EventController(Controller):
         self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         status: Annotated[SignupStatus | None, QueryParameter()] = None, limit: Limit = 100, offset: Offset = 0,
     ) -> SignupList:
-        rows, total, counts = await desk.list_signups(ctx.rt, ctx.session, ctx.caller, event_id, status=status,
+        rows, total, counts = await desk.list_signups(ctx, event_id, status=status,
                                                       limit=limit, offset=offset)
         return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset,
                           counts=counts)
@@ -124,7 +124,7 @@ class EventController(Controller):
         self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         reveal: Annotated[bool, QueryParameter()] = False,
     ) -> Response[bytes]:
-        body, filename = await desk.export_csv(ctx.rt, ctx.session, ctx.caller, event_id, reveal=reveal, locale=ctx.locale)
+        body, filename = await desk.export_csv(ctx, event_id, reveal=reveal)
         return Response(body, media_type="text/csv",  # Litestar adds "; charset=utf-8"
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -132,14 +132,14 @@ class EventController(Controller):
     async def pledges(
         self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> PledgeList:
-        return await desk.pledges(ctx.rt, ctx.session, ctx.caller, event_id)
+        return await desk.pledges(ctx, event_id)
 
     @post("/{event_id:uuid}/check-in", guards=[requires_staff], status_code=200,
           summary="Check a couple in at the venue by their code (organisers, on the day)")
     async def check_in(
         self, event_id: FromPath[uuid.UUID], data: JSONBody[CheckInIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.check_in(ctx.rt, ctx.session, ctx.caller, event_id, data.code))
+        return Response(await desk.check_in(ctx, event_id, data.code))
 
 
 class SignupController(Controller):
@@ -166,28 +166,28 @@ class SignupController(Controller):
         self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         data: JSONBody[SignupCancelIn | None] = None,
     ) -> Response[SignupOut]:
-        return Response(await signups.cancel(ctx.rt, ctx.session, ctx.caller, signup_id, data.reason if data else None))
+        return Response(await signups.cancel(ctx, signup_id, data.reason if data else None))
 
     @post("/{signup_id:uuid}/decision", guards=[requires_staff], status_code=200,
           summary="Approve, or reject with a reason (organisers)")
     async def decide(
         self, signup_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.decide(ctx.rt, ctx.session, ctx.caller, signup_id, data))
+        return Response(await desk.decide(ctx, signup_id, data))
 
     @post("/{signup_id:uuid}/attendance", guards=[requires_staff], status_code=200,
           summary="Mark a couple attended or absent (organisers, once the event has started)")
     async def attendance(
         self, signup_id: FromPath[uuid.UUID], data: JSONBody[AttendanceIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.mark_attendance(ctx.rt, ctx.session, ctx.caller, signup_id, data.attended))
+        return Response(await desk.mark_attendance(ctx, signup_id, data.attended))
 
     @post("/{signup_id:uuid}/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of a sign-up (organisers; audited)")
     async def reveal(
         self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> SignupRevealOut:
-        return await desk.reveal(ctx.rt, ctx.session, ctx.caller, signup_id)
+        return await desk.reveal(ctx, signup_id)
 
     @get("/{signup_id:uuid}/invite.ics", guards=[requires_account],
          opt={"media_types": ["text/calendar"], "problems": [409]}, summary="Calendar invite (iCalendar)",
@@ -198,7 +198,7 @@ class SignupController(Controller):
     async def invite(
         self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        body, method, filename = await signups.invite_file(ctx.rt, ctx.session, ctx.caller, signup_id, ctx.locale)
+        body, method, filename = await signups.invite_file(ctx, signup_id)
         return Response(body, media_type=f"text/calendar; method={method}",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

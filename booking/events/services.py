@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.invites import organizer
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
+from booking.context import Context
 from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Signup, SignupParty
 from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
 from booking.events import capacity, eligibility
@@ -120,11 +121,11 @@ async def staff_event(session: AsyncSession, principal: Principal, event_id: uui
 # --- organisers -----------------------------------------------------------------------
 
 
-async def create_event(rt: Runtime, session: AsyncSession, principal: Principal, data: EventCreate,
-                       locale: str, *, key: str | None = None) -> EventOut:
+async def create_event(ctx: Context, data: EventCreate, *, key: str | None = None) -> EventOut:
     """Create an event. With an Idempotency-Key, a retry with the same body gets the first
     answer and creates nothing (also once the event has started or the office closed); the
     key with another body is refused (409)."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     principal.require_office(data.office_id)
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
@@ -162,8 +163,9 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
     return created
 
 
-async def update_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
-                       data: EventUpdate, locale: str) -> EventOut:
+async def update_event(ctx: Context, event_id: uuid.UUID,
+                       data: EventUpdate) -> EventOut:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
@@ -211,10 +213,11 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
     return event_out(event, locale, now)
 
 
-async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
-                       reason: str, locale: str) -> EventOut:
+async def cancel_event(ctx: Context, event_id: uuid.UUID,
+                       reason: str) -> EventOut:
     """Cancel the event: every sign-up still standing is cancelled, its reminders with it,
     and every couple is told (with a CANCEL for their invite)."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id

@@ -26,14 +26,14 @@ class JurisdictionController(Controller):
     async def create_period(
         self, data: JSONBody[PeriodIn], ctx: NamedDependency[Context],
     ) -> PeriodOut:
-        return await services.create_period(ctx.rt, ctx.session, ctx.caller, data, ctx.locale)
+        return await services.create_period(ctx, data)
 
     @patch("/periods/{period_id:int}", guards=[requires_admin],
            summary="Edit a policy period, its documents or its provinces and cities (admins)")
     async def update_period(
         self, period_id: PathId, data: JSONBody[PeriodPatch], ctx: NamedDependency[Context],
     ) -> PeriodOut:
-        return await services.update_period(ctx.rt, ctx.session, ctx.caller, period_id, data, ctx.locale)
+        return await services.update_period(ctx, period_id, data)
 
     @post("/assessment", exclude_from_auth=True, status_code=200,
           summary="May this couple register at this office on that date, with which documents?",

@@ -30,7 +30,7 @@ class PeakDayController(Controller):
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
         office_id: Annotated[int | None, QueryParameter(ge=1, le=INT_MAX)] = None,
     ) -> PeakDayList:
-        today = ctx.rt.clock.now().astimezone(services.CHINA).date()
+        today = ctx.now.astimezone(services.CHINA).date()
         first, last = services.default_range(today, check_date("from", start), check_date("to", end))
         services.check_span(first, last)
         return PeakDayList(data=[PeakDayOut.model_validate(d)

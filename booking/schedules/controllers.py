@@ -77,14 +77,14 @@ class ScheduleController(Controller):
         data: JSONBody[ClosureIn],
         ctx: NamedDependency[Context],
     ) -> ClosureOut:
-        day, cancelled = await services.add_closure(ctx.session, office_id, data, ctx.caller, ctx.rt.clock.now())
+        day, cancelled = await services.add_closure(ctx.session, office_id, data, ctx.caller, ctx.now)
         return ClosureOut(**day.model_dump(), cancelled_appointments=cancelled)
 
     @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (the slots it closed reopen)")
     async def remove_closure(
         self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_day(ctx.session, office_id, "closure", day, ctx.caller, ctx.rt.clock.now())
+        await services.remove_day(ctx.session, office_id, "closure", day, ctx.caller, ctx.now)
 
     @get("/special-openings", summary="Special openings (特别开放日) of the office")
     async def list_special_openings(
@@ -104,7 +104,7 @@ class ScheduleController(Controller):
         data: JSONBody[SpecialOpeningIn],
         ctx: NamedDependency[Context],
     ) -> OfficeDayOut:
-        return await services.add_special_opening(ctx.session, office_id, data, ctx.caller, ctx.rt.clock.now())
+        return await services.add_special_opening(ctx.session, office_id, data, ctx.caller, ctx.now)
 
     @delete("/special-openings/{day:date}", status_code=204,
             summary="Remove a special opening (its own slots close; their appointments are cancelled by the "
@@ -112,4 +112,4 @@ class ScheduleController(Controller):
     async def remove_special_opening(
         self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_day(ctx.session, office_id, "special_opening", day, ctx.caller, ctx.rt.clock.now())
+        await services.remove_day(ctx.session, office_id, "special_opening", day, ctx.caller, ctx.now)

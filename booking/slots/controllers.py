@@ -52,7 +52,7 @@ class AvailabilityController(Controller):
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
     ) -> Response[Availability]:
         reader: AvailabilityReader = ctx.rt.availability
-        body = await reader.read(office_id, service, start, end, ctx.rt.clock.now())
+        body = await reader.read(office_id, service, start, end, ctx.now)
         return Response(content=body, media_type="application/json")
 
     @post("/slots/generate", guards=[requires_staff], status_code=200, summary="Generate slots for a date range",
@@ -64,7 +64,7 @@ class AvailabilityController(Controller):
         data: JSONBody[GenerateIn],
         ctx: NamedDependency[Context],
     ) -> GenerateOut:
-        result = await generate_slots(ctx.session, office_id, data.from_, data.to, ctx.caller, ctx.rt.clock.now(),
+        result = await generate_slots(ctx.session, office_id, data.from_, data.to, ctx.caller, ctx.now,
                                       allow_unannounced=data.allow_unannounced_years)
         # which of these days are peak days, and whether a ballot allots them yet
         peaks = await peak_days(ctx.session, data.from_, data.to, ctx.locale, office_id)
@@ -108,5 +108,5 @@ class SlotController(Controller):
         data: JSONBody[SlotPatch],
         ctx: NamedDependency[Context],
     ) -> SlotOut:
-        slot = await services.patch_slot(ctx.session, slot_id, data, ctx.caller, ctx.rt.clock.now())
+        slot = await services.patch_slot(ctx.session, slot_id, data, ctx.caller, ctx.now)
         return services.slot_out(slot)

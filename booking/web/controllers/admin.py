@@ -35,8 +35,7 @@ from booking.notifications.operations import retry_failed, rows_in_state
 from booking.offices import services as offices
 from booking.offices.rules import rules_of
 from booking.offices.schemas import OfficeCreate, OfficeUpdate
-from booking.runtime import Runtime
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import FormState, parse, posted, refused, submit, unflatten
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, desk_page, require_admin
 
@@ -98,14 +97,13 @@ class AdminPages(Controller):
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         chosen = (await request.form()).getall("services", [])
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(OfficeCreate, {**unflatten(form, OFFICE_FIELDS), "services": chosen})
-            office = await offices.create_office(ctx.session, data, desk.principal, ctx.rt.clock.now())
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await self._offices(request, ctx.session, desk, refused(problem, form, (*OFFICE_FIELDS, "services")),
-                                       problem.status)
-        return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
+            office = await offices.create_office(ctx.session, data, desk.principal, ctx.now)
+            return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
+        return await submit(ctx, form, (*OFFICE_FIELDS, "services"), act, lambda state, status: self._offices(
+            request, ctx.session, desk, state, status))
 
     @get("/offices/{office_id:int}", name="admin-office")
     async def office(self, request: Request[Any, Any, Any], office_id: FromPath[int],
@@ -134,17 +132,16 @@ class AdminPages(Controller):
         raw.setdefault("rules", {}).update({flag: form.get(f"rules.{flag}") == "on" for flag in RULE_FLAGS})
         for optional in ("email", "phone", "address_en"):
             raw.setdefault(optional, None if optional != "address_en" else "")
-        try:
-            data = parse(OfficeUpdate, {**raw, "services": (await request.form()).getall("services", []),
-                                        "is_active": form.get("is_active") == "on"})
-            await offices.update_office(ctx.session, office_id, data, desk.principal, ctx.rt.clock.now())
-        except Problem as problem:
-            await ctx.session.rollback()
-            shown = [k for k in form if k != "_csrf_token"] + ["services"]
-            return await self._office(request, ctx.session, desk, office_id, refused(problem, form, shown),
-                                      problem.status)
-        ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
-        return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
+        chosen = (await request.form()).getall("services", [])
+
+        async def act() -> Response[Any]:
+            data = parse(OfficeUpdate, {**raw, "services": chosen, "is_active": form.get("is_active") == "on"})
+            await offices.update_office(ctx.session, office_id, data, desk.principal, ctx.now)
+            ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
+            return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
+        shown = [k for k in form if k != "_csrf_token"] + ["services"]
+        return await submit(ctx, form, shown, act, lambda state, status: self._office(
+            request, ctx.session, desk, office_id, state, status))
 
     # --- staff accounts -----------------------------------------------------------------
     @get("/staff", name="admin-staff")
@@ -165,14 +162,13 @@ class AdminPages(Controller):
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         fields = ("email", "name", "password", "role", "office_id", "locale")
-        try:
-            data = parse(UserCreateIn, unflatten(form, fields))
-            await create_staff(ctx.session, ctx.rt, data, desk.principal)
-        except Problem as problem:
-            await ctx.session.rollback()
-            form.pop("password", None)  # never shown again
-            return await self._staff(request, ctx.session, desk, refused(problem, form, fields), problem.status)
-        return redirect(request, "/admin/staff", notice="account-created")
+
+        async def act() -> Response[Any]:
+            await create_staff(ctx.session, ctx.rt, parse(UserCreateIn, unflatten(form, fields)), desk.principal)
+            return redirect(request, "/admin/staff", notice="account-created")
+        typed = {k: v for k, v in form.items() if k != "password"}  # a password is never shown again
+        return await submit(ctx, typed, fields, act, lambda state, status: self._staff(
+            request, ctx.session, desk, state, status))
 
     @post("/staff/{account_id:uuid}/{action:str}", name="admin-staff-change")
     async def change_account(self, request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID],
@@ -180,7 +176,8 @@ class AdminPages(Controller):
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         gate = ctx.rt.account_gate
-        try:
+
+        async def act() -> Response[Any]:
             if action in ("deactivate", "reactivate"):
                 await management.set_active(ctx.session, gate, desk.principal, account_id, action == "reactivate")
                 notice = f"account-{action}d"
@@ -195,75 +192,70 @@ class AdminPages(Controller):
                 notice = "mfa-reset"
             else:
                 raise NotFound()
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await self._staff(request, ctx.session, desk, refused(problem), problem.status)
-        return redirect(request, "/admin/staff", notice=notice)
+            return redirect(request, "/admin/staff", notice=notice)
+        return await submit(ctx, {}, (), act, lambda state, status: self._staff(request, ctx.session, desk, state,
+                                                                                status))
 
     # --- jurisdiction policy periods ---------------------------------------------------
     @get("/policy", name="admin-policy")
     async def periods(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
-        return await self._periods(request, ctx.session, _admin(request, ctx.principal), ctx.locale, {})
+        return await self._periods(request, ctx, _admin(request, ctx.principal), {})
 
-    async def _periods(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, locale: str,
-                       forms: dict[str, FormState], status_code: int = 200) -> Response[Any]:
+    async def _periods(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk, forms: dict[str, FormState],
+                       status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/policy.html", "policy", status_code=status_code,
-                       periods=await policy.list_periods(session, locale), forms=forms, empty=FormState(),
+                       periods=await policy.list_periods(ctx.session, ctx.locale), forms=forms, empty=FormState(),
                        kinds=get_args(RequiredKind), services=SERVICES)
 
     @post("/policy", name="admin-policy-create")
     async def create_period(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         form = await posted(request)
-        try:
-            data = parse(PeriodIn, await _period_input(request, form))
-            await policy.create_period(ctx.rt, ctx.session, desk.principal, data, ctx.locale)
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await self._periods(request, ctx.session, desk, ctx.locale,
-                                       {"new": refused(problem, form, _period_fields(form))}, problem.status)
-        return redirect(request, "/admin/policy", notice="period-saved")
+        raw = await _period_input(request, form)
+
+        async def act() -> Response[Any]:
+            await policy.create_period(ctx, parse(PeriodIn, raw))
+            return redirect(request, "/admin/policy", notice="period-saved")
+        return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
+            request, ctx, desk, {"new": state}, status))
 
     @post("/policy/{period_id:int}", name="admin-policy-save")
     async def save_period(self, request: Request[Any, Any, Any], period_id: FromPath[int],
                           ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         form = await posted(request)
-        try:
-            raw = await _period_input(request, form)
-            raw.pop("code", None)  # a period's code is its stable name
-            raw.setdefault("effective_to", None)
-            raw.setdefault("note", None)
-            data = parse(PeriodPatch, raw)
-            await policy.update_period(ctx.rt, ctx.session, desk.principal, period_id, data, ctx.locale)
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await self._periods(request, ctx.session, desk, ctx.locale,
-                                       {str(period_id): refused(problem, form, _period_fields(form))},
-                                       problem.status)
-        return redirect(request, "/admin/policy", notice="period-saved")
+        raw = await _period_input(request, form)
+        raw.pop("code", None)  # a period's code is its stable name
+        raw.setdefault("effective_to", None)
+        raw.setdefault("note", None)
+
+        async def act() -> Response[Any]:
+            await policy.update_period(ctx, period_id, parse(PeriodPatch, raw))
+            return redirect(request, "/admin/policy", notice="period-saved")
+        return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
+            request, ctx, desk, {str(period_id): state}, status))
 
     # --- notifications that failed ------------------------------------------------------
     @get("/notifications", name="admin-notifications")
     async def notifications(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
-        return await self._notifications(request, ctx.session, ctx.rt, _admin(request, ctx.principal), FormState())
+        return await self._notifications(request, ctx, _admin(request, ctx.principal), FormState())
 
-    async def _notifications(self, request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime,
-                             desk: Desk, form: FormState, status_code: int = 200) -> Response[Any]:
+    async def _notifications(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState,
+                             status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/notifications.html", "notifications", status_code=status_code,
-                       counts=await counts(runtime), failed=await rows_in_state(session, "failed", 200), form=form,
+                       counts=await counts(ctx.rt), failed=await rows_in_state(ctx.session, "failed", 200), form=form,
                        tz=AUDIT_TZ.key)
 
     @post("/notifications/{notification_id:uuid}/retry", name="admin-notification-retry")
     async def retry(self, request: Request[Any, Any, Any], notification_id: FromPath[uuid.UUID],
                     ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
-        try:
-            await retry_failed(ctx.session, desk.principal, notification_id, ctx.rt.clock.now())
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await self._notifications(request, ctx.session, ctx.rt, desk, refused(problem), problem.status)
-        return redirect(request, "/admin/notifications", notice="notification-retried")
+
+        async def act() -> Response[Any]:
+            await retry_failed(ctx.session, desk.principal, notification_id, ctx.now)
+            return redirect(request, "/admin/notifications", notice="notification-retried")
+        return await submit(ctx, {}, (), act, lambda state, status: self._notifications(request, ctx, desk, state,
+                                                                                        status))
 
     # --- the audit log --------------------------------------------------------------------
     @get("/audit", name="admin-audit")

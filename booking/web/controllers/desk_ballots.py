@@ -72,12 +72,12 @@ class DeskBallotPages(Controller):
 
     @get("/", name="desk-ballots")
     async def overview(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         return await _overview(request, ctx.rt, ctx.session, desk, ctx.locale)
 
     @post("/peak-days", name="desk-peak-day-add")
     async def add_peak_day(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         form = await posted(request)
         # the form's fields are named ``peak_day.date`` ...: the ballot's form on the same page
         # has a ``date`` of its own
@@ -96,11 +96,11 @@ class DeskBallotPages(Controller):
 
     @post("/", name="desk-ballot-create")
     async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         form = await posted(request)
         try:
             data = parse(BallotIn, ballot_input(form, desk))
-            created = await ballots.create_ballot(ctx.rt, ctx.session, desk.principal, desk.office_id, data, ctx.locale)
+            created = await ballots.create_ballot(ctx, desk.office_id, data)
         except Problem as problem:
             await ctx.session.rollback()
             return await _overview(request, ctx.rt, ctx.session, desk, ctx.locale,
@@ -111,18 +111,18 @@ class DeskBallotPages(Controller):
     async def ballot(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
                      ctx: NamedDependency[Context],
                      office: OfficeParam = None, status: EntryState = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         return await _ballot_page(request, ctx.rt, ctx.session, desk, ballot_id, ctx.locale, status, FormState())
 
     @post("/{ballot_id:uuid}/draw", name="desk-ballot-draw")
     async def draw(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
                    ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/ballots")
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         await _ballot(ctx.rt, ctx.session, desk, ballot_id, ctx.locale)
         await posted(request)
         try:
-            await draws.draw_by_hand(ctx.rt, ctx.session, desk.principal, ballot_id)
+            await draws.draw_by_hand(ctx, ballot_id)
         except Problem as problem:
             await ctx.session.rollback()
             return await _ballot_page(request, ctx.rt, ctx.session, desk, ballot_id, ctx.locale, None,

@@ -111,7 +111,7 @@ class StaffSignInPages(Controller):
         session_version = account.session_version
         throttle, subject = ctx.rt.login_throttle, f"mfa:{principal.id}"
         address = ctx.rt.rate_limiter.address_of(request.scope)
-        now = ctx.rt.clock.now().timestamp()
+        now = ctx.now.timestamp()
         codes = None
         try:
             await count_request(request, "login", None)

@@ -42,12 +42,12 @@ class DeskWalkInPages(Controller):
     @get("/", name="desk-walk-in")
     async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/walk-in")
+        desk = await desk_for(request, ctx, office, "/desk/walk-in")
         return await _page(request, ctx.rt, ctx.session, desk, FormState())
 
     @post("/", name="desk-walk-in-post")
     async def book(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, ctx.rt, ctx.session, ctx.principal, office, "/desk/walk-in")
+        desk = await desk_for(request, ctx, office, "/desk/walk-in")
         form = await posted(request)
         try:
             slot_id = str(form.get("slot_id") or "")

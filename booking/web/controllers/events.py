@@ -74,7 +74,7 @@ class EventPages(Controller):
                      signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[Any]:
         principal = require_couple(request, ctx.principal)
         try:
-            await signups.cancel(ctx.rt, ctx.session, principal, signup_id)
+            await signups.cancel(ctx, signup_id)
         except Problem as problem:
             await ctx.session.rollback()
             return await _event_page(request, ctx.rt, ctx.session, principal, event_id, ctx.locale, refused(problem),

@@ -13,7 +13,6 @@ from litestar.params import FromPath
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.appointments import changes, reads
 from booking.ballots import entries as ballot_entries
@@ -40,12 +39,11 @@ class MyPages(Controller):
     @get("/", name="me")
     async def me(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         principal = require_couple(request, ctx.principal)
-        appts, _ = await reads.list_own(ctx.rt, ctx.session, principal, status=None, limit=LISTED, offset=0)
-        apps, _ = await applications.list_own(ctx.rt, ctx.session, principal, status=None, limit=LISTED, offset=0,
-                                              locale=ctx.locale)
+        appts, _ = await reads.list_own(ctx, status=None, limit=LISTED, offset=0)
+        apps, _ = await applications.list_own(ctx, status=None, limit=LISTED, offset=0)
         mine, _ = await signups.list_own(ctx.session, principal, limit=LISTED, offset=0)
         entered, _ = await ballot_entries.list_own(ctx.session, principal, limit=LISTED, offset=0)
-        divorces = await divorce_pages.my_cases(ctx.rt, ctx.session, principal)
+        divorces = await divorce_pages.my_cases(ctx)
         events = await _events_of(ctx.rt, ctx.session, mine, ctx.locale)
         offices = {i: await ctx.rt.offices.of(i, ctx.session)
                    for i in {a["office_id"] for a in [*appts, *apps, *entered, *divorces]}}
@@ -58,52 +56,50 @@ class MyPages(Controller):
     async def withdraw_entry(self, request: Request[Any, Any, Any], entry_id: FromPath[uuid.UUID],
                              ctx: NamedDependency[Context]) -> Response[Any]:
         """Withdraw a ballot entry (a drawn place is given up: its appointment is cancelled)."""
-        principal = require_couple(request, ctx.principal)
-        entry = await ballot_entries.withdraw(ctx.rt, ctx.session, principal, entry_id)
+        require_couple(request, ctx.principal)
+        entry = await ballot_entries.withdraw(ctx, entry_id)
         return redirect(request, f"/offices/{entry['office_id']}/ballots/{entry['ballot_id']}#mine",
                         notice="entry-withdrawn")
 
     @get("/appointments/{appointment_id:uuid}", name="my-appointment")
     async def appointment(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                           ctx: NamedDependency[Context]) -> Response[Any]:
-        principal = require_couple(request, ctx.principal)
-        return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale, FormState())
+        require_couple(request, ctx.principal)
+        return await _appointment_page(request, ctx, appointment_id, FormState())
 
     @get("/appointments/{appointment_id:uuid}/invite.ics", name="my-appointment-invite")
     async def invite(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                      ctx: NamedDependency[Context]) -> Response[bytes]:
-        principal = require_couple(request, ctx.principal)
-        body, method, filename = await reads.invite_file(ctx.rt, ctx.session, principal, appointment_id, ctx.locale)
+        require_couple(request, ctx.principal)
+        body, method, filename = await reads.invite_file(ctx, appointment_id)
         return Response(body, media_type=f"text/calendar; method={method}", headers={
             "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
     @post("/appointments/{appointment_id:uuid}/cancel", name="my-appointment-cancel")
     async def cancel(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                      ctx: NamedDependency[Context]) -> Response[Any]:
-        principal = require_couple(request, ctx.principal)
+        require_couple(request, ctx.principal)
         try:
-            await changes.cancel(ctx.rt, ctx.session, principal, appointment_id)
+            await changes.cancel(ctx, appointment_id)
         except Problem as problem:
             await ctx.session.rollback()
-            return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale,
-                                           refused(problem), status_code=problem.status)
+            return await _appointment_page(request, ctx, appointment_id, refused(problem), status_code=problem.status)
         return redirect(request, f"/me/appointments/{appointment_id}", notice="cancelled")
 
     @post("/appointments/{appointment_id:uuid}/reschedule", name="my-appointment-reschedule")
     async def reschedule(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                          ctx: NamedDependency[Context]) -> Response[Any]:
-        principal = require_couple(request, ctx.principal)
+        require_couple(request, ctx.principal)
         form = await posted(request)
         try:
             raw = form.get("slot_id")
             slot_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
             if not slot_id:
                 raise invalid("slot_id", lazy("This field is required."))
-            await changes.reschedule(ctx.rt, ctx.session, principal, appointment_id, slot_id)
+            await changes.reschedule(ctx, appointment_id, slot_id)
         except Problem as problem:
             await ctx.session.rollback()
-            return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale,
-                                           refused(problem, form, ("slot_id",)), status_code=problem.status)
+            return await _appointment_page(request, ctx, appointment_id, refused(problem, form, ("slot_id",)), status_code=problem.status)
         return redirect(request, f"/me/appointments/{appointment_id}", notice="rescheduled")
 
     @post("/calendar-feed", name="my-calendar-feed")
@@ -111,7 +107,7 @@ class MyPages(Controller):
         """A new secret feed URL of the couple's appointments, shown once (only its hash is kept)."""
         principal = require_couple(request, ctx.principal)
         form = await posted(request)
-        _feed, token = await feeds.create_feed(ctx.session, principal, "couple", None, ctx.rt.clock.now())
+        _feed, token = await feeds.create_feed(ctx.session, principal, "couple", None, ctx.now)
         url = f"{ctx.rt.settings.public_base_url.rstrip('/')}/api/v1/calendars/feeds/{token}.ics"
         back = form.get("appointment_id")
         try:
@@ -120,16 +116,17 @@ class MyPages(Controller):
             appointment_id = None
         if appointment_id is None:
             return redirect(request, "/me")
-        return await _appointment_page(request, ctx.rt, ctx.session, principal, appointment_id, ctx.locale, FormState(),
+        return await _appointment_page(request, ctx, appointment_id, FormState(),
                                        feed_url=url)
 
 
-async def _appointment_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                            principal: Principal, appointment_id: uuid.UUID, locale: str, form: FormState, *,
+async def _appointment_page(request: Request[Any, Any, Any], ctx: Context, appointment_id: uuid.UUID,
+                            form: FormState, *,
                             status_code: int = 200, feed_url: str | None = None) -> Response[Any]:
-    appt = await reads.get_appointment(runtime, session, principal, appointment_id)
+    appt = await reads.get_appointment(ctx, appointment_id)
+    runtime, session, locale = ctx.rt, ctx.session, ctx.locale
     office = await runtime.offices.of(appt["office_id"], session)
-    now = runtime.clock.now()
+    now = ctx.now
     standing = appt["status"] in ("confirmed", "pending_review")
     changeable = standing and now <= office.rules.cancel_deadline(datetime.fromisoformat(appt["starts_at"]))
     moves = []

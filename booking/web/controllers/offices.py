@@ -37,7 +37,7 @@ class OfficePages(Controller):
     async def office(self, request: Request[Any, Any, Any], office_id: PathId, ctx: NamedDependency[Context], service: Service = None) -> Response[Any]:
         office = await calendar.office_or_404(ctx.rt, office_id)
         chosen = service if service in office.services else office.services[0]
-        now = ctx.rt.clock.now()
+        now = ctx.now
         left = {}
         for offered in office.services:
             slots = await calendar.free_slots(ctx.rt, office_id, offered)
