@@ -37,7 +37,7 @@ async def _backend_pids(rt) -> list[int]:  # type: ignore[no-untyped-def]
 
 async def run(rt, accounts, slots, label: str, profile: bool = False) -> None:  # type: ignore[no-untyped-def]
     from booking.accounts.principal import Principal
-    from booking.appointments.book import book
+    from booking.appointments.services.book import book
     from booking.appointments.schemas import AppointmentIn
 
     pids = await _backend_pids(rt)

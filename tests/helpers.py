@@ -110,7 +110,7 @@ async def derive_reminders(runtime: Any, at: Any) -> int:
     """The sweep's first step as if it ran at ``at``: the reminders of confirmed
     appointments whose moment has come, written into the outbox (nothing is sent).
     Returns how many appointments it claimed."""
-    from booking.appointments.reminders import derive_due
+    from booking.appointments.services.reminders import derive_due
 
     async with runtime.db.session() as session:
         derived = await derive_due(session, at, postgres=runtime.db.is_postgres)

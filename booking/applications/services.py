@@ -4,8 +4,8 @@ withdrawal and the expiry of seat holds.
 The seat: an application holds it through its appointment, which stays
 ``pending_review`` while the application is open (counted in ``slot.booked`` and in the
 one-active-booking index). The hold is part of the appointment aggregate
-(``booking.appointments.hold``): approval, rejection, withdrawal and expiry are the
-appointment's transitions (``booking.appointments.lifecycle``), which settle the
+(``booking.appointments.services.hold``): approval, rejection, withdrawal and expiry are the
+appointment's transitions (``booking.appointments.services.lifecycle``), which settle the
 application with the seat, in the same transaction as the decision and its notification.
 This area builds on the appointments area; nothing there imports it.
 
@@ -30,11 +30,11 @@ from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
 from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
 from booking.applications.views import application_body, document_body
-from booking.appointments import hold, lifecycle
-from booking.appointments.book import book
-from booking.appointments.hold import ReviewRequest
+from booking.appointments.services import hold, lifecycle
+from booking.appointments.services.book import book
+from booking.appointments.services.hold import ReviewRequest
 from booking.appointments.queries import parties_of, parties_of_many
-from booking.appointments.reminders import recipients
+from booking.appointments.services.reminders import recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.context import Context

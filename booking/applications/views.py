@@ -2,7 +2,7 @@
 and of a clerk's decision, in the reader's language.
 
 ``app`` is the table row or the draft the booking write inserts
-(``booking.appointments.hold.ApplicationDraft``): they share attribute names.
+(``booking.appointments.services.hold.ApplicationDraft``): they share attribute names.
 """
 
 from __future__ import annotations

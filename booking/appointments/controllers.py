@@ -12,9 +12,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.appointments.book import book
-from booking.appointments.changes import cancel, reschedule
-from booking.appointments.desk import (
+from booking.appointments.services.book import book
+from booking.appointments.services.changes import cancel, reschedule
+from booking.appointments.services.desk import (
     check_in,
     complete,
     find_by_code,
@@ -23,7 +23,7 @@ from booking.appointments.desk import (
     roster,
     turn_away,
 )
-from booking.appointments.reads import get_appointment, invite_file, list_own, visible
+from booking.appointments.services.reads import get_appointment, invite_file, list_own, visible
 from booking.appointments.schemas import (
     AppointmentIn,
     AppointmentList,

@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from booking.appointments.desk import sweep_no_shows
+from booking.appointments.services.desk import sweep_no_shows
 
 JOBS = [sweep_no_shows]

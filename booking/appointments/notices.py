@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from booking.appointments.invites import appointment_calendar
-from booking.appointments.reminders import derive_due
+from booking.appointments.services.reminders import derive_due
 from booking.db.models import Appointment, AppointmentParty
 from booking.i18n import format_message as _t
 from booking.i18n import gettext

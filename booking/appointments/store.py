@@ -9,7 +9,7 @@ unique index refuses a person's second active booking), the cross-province appli
 when the policy routes the couple to pre-review (its seat is this held seat) and the
 outbox rows of what happened (the confirmation); the reminders are not rows: the
 appointment carries the moment of its first one (``remind_at``), and the sweep derives
-them when due (booking.appointments.reminders).
+them when due (booking.appointments.services.reminders).
 
 ``PgBookingStore`` does it in one statement on the raw asyncpg connection: data-modifying
 CTEs chained so that each runs only if the previous one wrote, and ``booking_fail()``
@@ -44,8 +44,8 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.hold import ApplicationDraft
-from booking.appointments.noshow import banned_sql, bans
+from booking.appointments.services.hold import ApplicationDraft
+from booking.appointments.services.noshow import banned_sql, bans
 from booking.db.engine import Database
 from booking.db.locking import Busy
 from booking.db.models import (

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from booking.applications import notices as application_notices
 from booking.appointments import notices as appointment_notices
-from booking.appointments.lifecycle import on_seat_freed, register_follower
+from booking.appointments.services.lifecycle import on_seat_freed, register_follower
 from booking.ballots import notices as ballot_notices
 from booking.ballots.promotion import refill_from_waitlist
 from booking.divorce import notices as divorce_notices
-from booking.divorce.ending import follow_visits
+from booking.divorce.services.ending import follow_visits
 from booking.events import notices as event_notices
 from booking.kernel.catalog import DIVORCE
 from booking.notifications.registry import register_notices

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.lifecycle import SeatsGone
+from booking.appointments.services.lifecycle import SeatsGone
 from booking.ballots import order
 from booking.ballots.entries import leave_entry
 from booking.ballots.problems import AlreadyDrawn, DrawNotDue

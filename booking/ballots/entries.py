@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.book import no_show_ban
-from booking.appointments.changes import cancel
-from booking.appointments.placement import Party, check_couple
+from booking.appointments.services.book import no_show_ban
+from booking.appointments.services.changes import cancel
+from booking.appointments.services.placement import Party, check_couple
 from booking.appointments.problems import PartyAlreadyBooked
 from booking.ballots.problems import (
     AlreadyEntered,

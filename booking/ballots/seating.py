@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.lifecycle import Placement, SeatRef, allot
+from booking.appointments.services.lifecycle import Placement, SeatRef, allot
 from booking.db.models import BallotEntry, BallotEntryParty, Slot
 from booking.offices.directory import OfficeInfo
 

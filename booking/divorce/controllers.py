@@ -14,7 +14,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.context import Context
-from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import (
     CaseIn,
     CaseList,
@@ -25,6 +24,7 @@ from booking.divorce.schemas import (
     VisitIn,
     WithdrawIn,
 )
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.schemas import IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 

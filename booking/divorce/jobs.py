@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
+from booking.divorce.services.ending import close_lapsed_windows, expire_unconfirmed
 
 JOBS = [expire_unconfirmed, close_lapsed_windows]

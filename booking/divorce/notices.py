@@ -10,7 +10,7 @@ from typing import Any
 
 from booking.appointments.invites import appointment_calendar
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
-from booking.divorce.cases import SUBJECT
+from booking.divorce.services.cases import SUBJECT
 from booking.i18n import format_message as _t
 from booking.i18n import gettext
 from booking.i18n.formatting import format_date, format_when

@@ -13,7 +13,7 @@ from typing import Any
 
 from booking.accounts.principal import Principal
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
-from booking.divorce.cases import active_visit, party_of
+from booking.divorce.services.cases import active_visit, party_of
 from booking.offices.directory import OfficeInfo
 from booking.schemas import iso
 

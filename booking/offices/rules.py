@@ -18,7 +18,7 @@ class NoShowPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     """N (``limit``) no-shows within W (``window_days``) days => no booking for B
-    (``ban_days``) days from the last of them (``booking.appointments.noshow``)."""
+    (``ban_days``) days from the last of them (``booking.appointments.services.noshow``)."""
 
     limit: int = Field(default=2, ge=1, le=20, description="no-shows within the window that trigger a ban")
     window_days: int = Field(default=30, ge=1, le=365,

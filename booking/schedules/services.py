@@ -10,8 +10,8 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.changes import cancel_standing, standing_on
-from booking.appointments.desk import roster_entries
+from booking.appointments.services.changes import cancel_standing, standing_on
+from booking.appointments.services.desk import roster_entries
 from booking.appointments.schemas import RosterEntry
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot

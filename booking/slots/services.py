@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.changes import cancel_standing, standing_on
+from booking.appointments.services.changes import cancel_standing, standing_on
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound

@@ -443,7 +443,7 @@ async def test_clerk_desk_roster_check_in_complete_and_walk_in(client, runtime, 
 
 
 async def test_unchecked_appointments_become_no_shows(client, runtime, admin, couple, clock):
-    from booking.appointments.desk import sweep_no_shows
+    from booking.appointments.services.desk import sweep_no_shows
 
     office = await open_office(client, runtime, admin)
     slot_id = await slot_on(client, office, "2026-09-15")  # 09:00-10:00

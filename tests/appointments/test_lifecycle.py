@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from booking.applications.services import expire_holds
-from booking.appointments.desk import sweep_no_shows
+from booking.appointments.services.desk import sweep_no_shows
 from booking.appointments.store import SqlBookingStore
 from booking.runtime import Runtime
 from tests.events_helpers import create_event, signup_body

@@ -1,5 +1,5 @@
 """The no-show ban, "N no-shows within W days => banned for B days from the last of them",
-is written twice (``booking.appointments.noshow``): in SQL for the single-statement booking
+is written twice (``booking.appointments.services.noshow``): in SQL for the single-statement booking
 write and in Python for the portable write and the refusal's explanation. A table of cases,
 and a property holding the two to each other on PostgreSQL."""
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.appointments.noshow import ban_ends, banned_sql
+from booking.appointments.services.noshow import ban_ends, banned_sql
 from booking.offices.rules import NoShowPolicy
 
 NOW = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)

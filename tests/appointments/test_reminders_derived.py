@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from booking.appointments.reminders import derive_due
+from booking.appointments.services.reminders import derive_due
 from tests.factories import couple_parties, make_couples, open_office
 from tests.helpers import remind_at
 from tests.appointments.test_appointments import SH, body, slot_on

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import pytest
 
 from booking.clock import FixedClock
-from booking.divorce.ending import close_lapsed_windows, expire_unconfirmed
-from booking.divorce.periods import REST_DAYS
+from booking.divorce.services.ending import close_lapsed_windows, expire_unconfirmed
+from booking.divorce.services.periods import REST_DAYS
 from booking.runtime import Runtime
 from booking.schedules.official_calendar import DayKind, official_day
 from tests.divorce_helpers import (
@@ -124,7 +124,7 @@ async def test_the_whole_case_with_its_deadlines_moved_past_national_day(client,
 
 async def test_a_deadline_on_a_weekend_or_holiday_moves_and_a_makeup_working_day_counts():
     """Arts. 201 and 203 against the official calendar's own data for 2026."""
-    from booking.divorce.periods import case_dates
+    from booking.divorce.services.periods import case_dates
 
     on_holiday = case_dates(date(2026, 8, 5))  # window: 30 days after 4 Sep end on 4 Oct, National Day
     assert official_day(date(2026, 10, 4)).kind is DayKind.HOLIDAY

@@ -28,7 +28,7 @@ from booking.db.types import DateTimeUTC
 
 
 class AppointmentStatus(StrEnum):
-    """Who moves an appointment from which status to which: ``booking.appointments.lifecycle``."""
+    """Who moves an appointment from which status to which: ``booking.appointments.services.lifecycle``."""
 
     PENDING_REVIEW = "pending_review"  # a seat held while a clerk pre-reviews (跨省通办)
     # a seat held until the other party confirms with their own account (a divorce visit)
@@ -97,7 +97,7 @@ class Appointment(SQLModel, table=True):
     anonymised_at: datetime | None = utc_field(nullable=True)
     # the moment of the next reminder not yet handed to the outbox, while confirmed (None:
     # no reminder left); reminders are derived from the start and the office's rules when
-    # due (booking.appointments.reminders), not written as outbox rows at booking time
+    # due (booking.appointments.services.reminders), not written as outbox rows at booking time
     remind_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field(default_now=True)
     updated_at: datetime = utc_field(default_now=True)

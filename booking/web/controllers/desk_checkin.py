@@ -19,9 +19,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from booking.appointments import desk as counter
-from booking.appointments.reads import get_appointment
 from booking.appointments.schemas import RevealIn, TurnAwayIn
+from booking.appointments.services import desk as counter
+from booking.appointments.services.reads import get_appointment
 from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy

@@ -16,8 +16,8 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from booking.appointments.desk import roster
 from booking.appointments.schemas import RosterEntry
+from booking.appointments.services.desk import roster
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
 from booking.context import Context
 from booking.kernel.catalog import service_title

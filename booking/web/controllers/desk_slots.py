@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from booking.appointments.desk import roster_entries
+from booking.appointments.services.desk import roster_entries
 from booking.context import Context
 from booking.db.models import Slot
 from booking.errors import NotFound, Problem, invalid

@@ -11,8 +11,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments.book import book
 from booking.appointments.schemas import AppointmentIn
+from booking.appointments.services.book import book
 from booking.context import Context
 from booking.errors import Problem
 from booking.i18n import lazy

@@ -14,8 +14,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from booking.context import Context
-from booking.divorce import apply, counter, ending, reads, window
 from booking.divorce.schemas import ConfirmApplicationIn
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE

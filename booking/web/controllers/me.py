@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.applications import services as applications
-from booking.appointments import changes, reads
+from booking.appointments.services import changes, reads
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.context import Context

@@ -8,9 +8,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from booking.appointments.book import book
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentIn
+from booking.appointments.services.book import book
 from booking.ballots.services import upcoming as upcoming_ballots
 from booking.context import Context
 from booking.errors import NotFound, Problem

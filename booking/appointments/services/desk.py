@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments import lifecycle
+from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import load, parties_of
 from booking.appointments.schemas import RosterEntry

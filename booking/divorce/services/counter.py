@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import lifecycle
+from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
 from booking.context import Context
 from booking.db.models import Appointment, DivorceCase
-from booking.divorce.cases import (
+from booking.divorce.services.cases import (
     active_visit,
     case_messages,
     end,
@@ -27,10 +27,10 @@ from booking.divorce.cases import (
     visible_case,
     visits_of,
 )
-from booking.divorce.periods import case_dates
+from booking.divorce.services.periods import case_dates
 from booking.divorce.problems import CertificateNotChecked, NotTheVisitDay, OutsideWindow
 from booking.divorce.views import case_view
-from booking.divorce.window import in_window
+from booking.divorce.services.window import in_window
 from booking.errors import NotFound
 from booking.kernel.access import refuse
 from booking.kernel.audit import record

@@ -10,16 +10,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.appointments import lifecycle
-from booking.appointments.changes import stored_parties
-from booking.appointments.placement import check_placement
 from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
 from booking.appointments.queries import parties_of as visit_parties
+from booking.appointments.services import lifecycle
+from booking.appointments.services.changes import stored_parties
+from booking.appointments.services.placement import check_placement
 from booking.context import Context
 from booking.db.models import DivorceCase, Slot
 from booking.db.unique import flush_refusing
-from booking.divorce.apply import new_visit, refuse_banned, take_visit_seat
-from booking.divorce.cases import (
+from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
+from booking.divorce.services.apply import new_visit, refuse_banned, take_visit_seat
+from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
     active_visit,
     case_messages,
@@ -32,7 +33,6 @@ from booking.divorce.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
 from booking.divorce.views import case_view
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy

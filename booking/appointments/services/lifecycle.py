@@ -46,10 +46,10 @@ from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments import hold
+from booking.appointments.services import hold
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import parties_of_many
-from booking.appointments.reminders import REMINDER, audiences, first_reminder
+from booking.appointments.services.reminders import REMINDER, audiences, first_reminder
 from booking.appointments.store import ballot_pending
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from booking.context import Context
 from booking.db.models import DivorceCase, DivorceParty
-from booking.divorce.cases import parties_of, today, visible_case, visits_of
+from booking.divorce.services.cases import parties_of, today, visible_case, visits_of
 from booking.divorce.views import case_view
 
 

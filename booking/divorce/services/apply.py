@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import lifecycle
-from booking.appointments.hold import hold_until
-from booking.appointments.noshow import bans
-from booking.appointments.placement import Party, check_placement
+from booking.appointments.services import lifecycle
+from booking.appointments.services.hold import hold_until
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     HolderMismatch,
     NoShowBan,
@@ -40,7 +40,7 @@ from booking.appointments.store import bind_holder
 from booking.context import Context
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.db.unique import flush_refusing
-from booking.divorce.cases import (
+from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
     case_messages,
@@ -51,7 +51,7 @@ from booking.divorce.cases import (
     visits_of,
 )
 from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
-from booking.divorce.rules import divorce_documents, marriage_record
+from booking.divorce.services.rules import divorce_documents, marriage_record
 from booking.divorce.schemas import CaseIn, ConfirmApplicationIn
 from booking.divorce.views import case_view
 from booking.errors import InvalidInput, NotFound, field_error, invalid

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import lifecycle
+from booking.appointments.services import lifecycle
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, AppointmentParty, DivorceCase, DivorceParty, DivorceVisit
 from booking.db.models.divorce import OPEN_CASE_STATUSES

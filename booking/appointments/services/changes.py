@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments import hold, lifecycle
-from booking.appointments.placement import Party, check_placement
+from booking.appointments.services import hold, lifecycle
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,

@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.hold import (
+from booking.appointments.services.hold import (
     APPLICATION_SCOPE,
     PrereviewNotRequired,
     ReviewRequest,
     new_application,
     received_rows,
 )
-from booking.appointments.noshow import bans
-from booking.appointments.placement import Party, check_placement
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     AccountAlreadyBooked,
     HolderMismatch,
@@ -28,7 +28,7 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
-from booking.appointments.reminders import first_reminder, recipients
+from booking.appointments.services.reminders import first_reminder, recipients
 from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
     AccountHoldsBooking,
@@ -124,7 +124,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: 
     application = None
     remind_at = None
     if status == "confirmed":
-        # the reminders are derived when due (booking.appointments.reminders): only the moment
+        # the reminders are derived when due (booking.appointments.services.reminders): only the moment
         outbox = messages("appointment.confirmed", "appointment", appointment_id, 0, who, notice_locale, now)
         remind_at = first_reminder(slot.starts_at, office, now)
     else:

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments import lifecycle
+from booking.appointments.services import lifecycle
 from booking.context import Context
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, DivorceCase, DivorceVisit
-from booking.divorce.cases import (
+from booking.divorce.problems import CaseClosed, NotInCoolingOff
+from booking.divorce.services.cases import (
     case_messages,
     end,
     lock_case,
@@ -31,7 +32,6 @@ from booking.divorce.cases import (
     visible_case,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NotInCoolingOff
 from booking.divorce.views import case_view
 from booking.errors import invalid
 from booking.i18n import lazy

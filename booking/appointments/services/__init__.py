@@ -1,0 +1,1 @@
+"""The appointment's services: booking, changes, the desk, every status change."""

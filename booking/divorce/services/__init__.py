@@ -1,0 +1,1 @@
+"""The divorce case's services: applying, the counter, the certificate window, endings."""
