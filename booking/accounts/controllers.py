@@ -15,19 +15,12 @@ from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import end_session
 from booking.accounts.schemas import (
-    AccountList,
-    AccountOut,
-    LoginIn,
-    MfaChallengeOut,
-    MfaEnrolIn,
-    MfaEnrolOut,
-    MfaTokenOut,
-    MfaVerifyIn,
-    OfficeMoveIn,
-    RegisteredOut,
-    RegisterIn,
-    TokenOut,
-    UserCreateIn,
+    AccountList, AccountOut,
+    LoginIn, MfaChallengeOut,
+    MfaEnrolIn, MfaEnrolOut,
+    MfaTokenOut, MfaVerifyIn,
+    OfficeMoveIn, RegisteredOut,
+    RegisterIn, TokenOut, UserCreateIn,
 )
 from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.context import Context
@@ -97,7 +90,8 @@ class AuthController(Controller):
             if account.totp_enabled_at is None:
                 codes = await mfa.confirm_enrolment(ctx.session, ctx.rt, account.id, data.code or "")
             else:
-                await mfa.verify(ctx.session, ctx.rt, account.id, code=data.code, recovery_code=data.recovery_code)
+                await mfa.verify(ctx.session, ctx.rt, account.id, code=data.code,
+                                 recovery_code=data.recovery_code)
         except mfa.InvalidSecondFactor:
             await throttle.failed(subject, address, now)
             raise

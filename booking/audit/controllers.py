@@ -66,7 +66,7 @@ class AuditController(Controller):
                 raise invalid(name, lazy("Give the time with its UTC offset."))
             if moment is not None and moment.tzinfo is None:
                 raise invalid(name, lazy("Give the time with its UTC offset."))
-        rows, total = await list_entries(ctx.session, office_id=office_id, action=action, limit=limit, offset=offset,
-                                         actor_id=actor_id, since=since, until=until)
+        rows, total = await list_entries(ctx.session, office_id=office_id, action=action, limit=limit,
+                                         offset=offset, actor_id=actor_id, since=since, until=until)
         return AuditList(data=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit,
                          offset=offset)

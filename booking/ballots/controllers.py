@@ -45,8 +45,8 @@ class BallotController(Controller):
         start: Annotated[date | None, QueryParameter(name="from")] = None,
         end: Annotated[date | None, QueryParameter(name="to")] = None,
     ) -> Response[BallotList]:
-        rows = await services.list_ballots(ctx.rt, ctx.session, office_id, check_date("from", start),
-                                           check_date("to", end), ctx.locale)
+        rows = await services.list_ballots(ctx, office_id, check_date("from", start),
+                                           check_date("to", end))
         return Response({"data": rows})
 
     @get("/ballots/{ballot_id:uuid}", exclude_from_auth=True, summary="One ballot (public), with its check",
@@ -56,7 +56,7 @@ class BallotController(Controller):
     async def get_one(
         self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        return Response(await services.get_ballot(ctx.rt, ctx.session, ballot_id, ctx.locale))
+        return Response(await services.get_ballot(ctx, ballot_id))
 
     @post("/ballots/{ballot_id:uuid}/entries", guards=[requires_couple], status_code=201,
           summary="Enter the ballot (couples, during its window)",
@@ -78,8 +78,8 @@ class BallotController(Controller):
         entry_state: Annotated[EntryState | None, QueryParameter(name="state")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> Response[EntryList]:
-        rows, total = await entries.list_for_office(ctx.session, ctx.caller, ballot_id, entry_state, limit=limit,
-                                                    offset=offset)
+        rows, total = await entries.list_for_office(ctx.session, ctx.caller, ballot_id, entry_state,
+                                                    limit=limit, offset=offset)
         return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
 
     @post("/ballots/{ballot_id:uuid}/draw", guards=[requires_staff], status_code=200,
@@ -88,7 +88,7 @@ class BallotController(Controller):
         self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
         await draw.draw_by_hand(ctx, ballot_id)
-        return Response(await services.get_ballot(ctx.rt, ctx.session, ballot_id, ctx.locale))
+        return Response(await services.get_ballot(ctx, ballot_id))
 
 
 class BallotEntryController(Controller):
@@ -109,7 +109,8 @@ class BallotEntryController(Controller):
     async def get_one(
         self, entry_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[EntryOut]:
-        return Response(await entries.body_of(ctx.session, await entries.visible_entry(ctx.session, ctx.caller, entry_id)))
+        entry = await entries.visible_entry(ctx.session, ctx.caller, entry_id)
+        return Response(await entries.body_of(ctx.session, entry))
 
     @post("/{entry_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the entry (the couple)",

@@ -129,7 +129,8 @@ async def create_ballot(ctx: Context, office_id: int, data: BallotIn) -> dict[st
     return await ballot_body(session, ballot, office, now, locale)
 
 
-async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, locale: str) -> dict[str, Any]:
+async def get_ballot(ctx: Context, ballot_id: uuid.UUID) -> dict[str, Any]:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None:
         raise NotFound()
@@ -137,9 +138,10 @@ async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, l
     return await ballot_body(session, ballot, office, rt.clock.now(), locale)
 
 
-async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start: date | None, end: date | None,
-                       locale: str) -> list[dict[str, Any]]:
+async def list_ballots(ctx: Context, office_id: int, start: date | None,
+                       end: date | None) -> list[dict[str, Any]]:
     """An office's ballots (public), upcoming ones by default."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     office = await rt.offices.get(office_id, session)
     if office is None:
         raise NotFound()

@@ -64,6 +64,6 @@ class CalendarFeedController(Controller):
         token, suffix = feed_file[:-4], feed_file[-4:]
         if suffix != ".ics" or not token:
             raise NotFound()
-        body = await feeds.render_feed(ctx.rt, ctx.session, token, ctx.locale)
+        body = await feeds.render_feed(ctx, token)
         return Response(body, media_type="text/calendar; method=PUBLISH",
                         headers={"Cache-Control": "private, max-age=300"})

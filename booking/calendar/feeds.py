@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.invites import appointment_event
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
+from booking.context import Context
 from booking.db.models import Appointment, CalendarFeed, Office, UserAccount
 from booking.errors import Forbidden, NotFound, invalid
 from booking.i18n import gettext, lazy
@@ -23,7 +24,6 @@ from booking.kernel.audit import record
 from booking.kernel.catalog import service_title
 from booking.kernel.codes import display_code
 from booking.offices.directory import office_info
-from booking.runtime import Runtime
 
 ROSTER_PAST = timedelta(days=7)
 ROSTER_AHEAD = timedelta(days=60)
@@ -84,7 +84,8 @@ def owner_may_read(feed: CalendarFeed, owner: UserAccount | None) -> bool:
     return Principal(owner.id, owner.role, owner.office_id).manages_office(feed.office_id)
 
 
-async def render_feed(rt: Runtime, session: AsyncSession, token: str, locale: str) -> bytes:
+async def render_feed(ctx: Context, token: str) -> bytes:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     feed = (await session.execute(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))))\
         .scalar_one_or_none()
     if feed is None or feed.revoked_at is not None or not owner_may_read(feed, await session.get(

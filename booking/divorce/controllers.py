@@ -15,14 +15,10 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.divorce.schemas import (
-    CaseIn,
-    CaseList,
-    CaseOut,
-    CaseRevealOut,
-    ConfirmApplicationIn,
-    ReceiptIn,
-    VisitIn,
-    WithdrawIn,
+    CaseIn, CaseList,
+    CaseOut, CaseRevealOut,
+    ConfirmApplicationIn, ReceiptIn,
+    VisitIn, WithdrawIn,
 )
 from booking.divorce.services import apply, counter, ending, reads, window
 from booking.schemas import IdempotencyKey, Offset, PathId
@@ -48,7 +44,8 @@ class DivorceCaseController(Controller):
 
     @post("/confirm", guards=[requires_couple, rate_limited("booking")], status_code=200,
           summary="The other party confirms the application visit with their own account")
-    async def confirm(self, data: JSONBody[ConfirmApplicationIn], ctx: NamedDependency[Context]) -> Response[CaseOut]:
+    async def confirm(self, data: JSONBody[ConfirmApplicationIn],
+                      ctx: NamedDependency[Context]) -> Response[CaseOut]:
         return Response(await apply.confirm_application(ctx, data))
 
     @get("/", guards=[requires_couple], summary="The calling party's cases")
@@ -75,12 +72,14 @@ class DivorceCaseController(Controller):
 
     @post(CASE + "/certificate-visit/confirm", guards=[requires_couple], status_code=200,
           summary="The other party confirms the certificate visit")
-    async def confirm_visit(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
+    async def confirm_visit(self, case_id: FromPath[uuid.UUID],
+                            ctx: NamedDependency[Context]) -> Response[CaseOut]:
         return Response(await window.confirm_certificate_visit(ctx, case_id))
 
     @post(CASE + "/certificate-visit/cancel", guards=[requires_couple], status_code=200,
           summary="Cancel the certificate visit (either party, before the office's deadline)")
-    async def cancel_visit(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
+    async def cancel_visit(self, case_id: FromPath[uuid.UUID],
+                           ctx: NamedDependency[Context]) -> Response[CaseOut]:
         return Response(await window.cancel_certificate_visit(ctx, case_id))
 
     @post(CASE + "/receipt", guards=[requires_staff], status_code=200,
@@ -92,7 +91,8 @@ class DivorceCaseController(Controller):
 
     @post(CASE + "/registration", guards=[requires_staff], status_code=200,
           summary="Register the divorce at the certificate visit, inside the window (clerks)")
-    async def register(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
+    async def register(self, case_id: FromPath[uuid.UUID],
+                       ctx: NamedDependency[Context]) -> Response[CaseOut]:
         return Response(await counter.register_divorce(ctx, case_id))
 
     @post(CASE + "/reveal", guards=[requires_staff], status_code=200,

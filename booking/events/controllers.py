@@ -15,23 +15,14 @@ from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.events import desk, services, signups
 from booking.events.schemas import (
-    MAX_ID,
-    AttendanceIn,
-    DecisionIn,
-    EventCancelIn,
-    EventCreate,
-    EventKind,
-    EventList,
-    EventOut,
-    EventUpdate,
-    PledgeList,
-    SignupCancelIn,
-    SignupIn,
-    SignupList,
-    SignupOut,
-    SignupRevealOut,
-    SignupStatus,
-    query_day,
+    MAX_ID, AttendanceIn,
+    DecisionIn, EventCancelIn,
+    EventCreate, EventKind,
+    EventList, EventOut,
+    EventUpdate, PledgeList,
+    SignupCancelIn, SignupIn,
+    SignupList, SignupOut,
+    SignupRevealOut, SignupStatus, query_day,
 )
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
@@ -58,16 +49,15 @@ class EventController(Controller):
         limit: Limit = 50, offset: Offset = 0,
     ) -> EventList:
         rows, total = await services.list_events(
-            ctx.rt, ctx.session, office_id=office_id, kind=kind, start=query_day("from", start),
-            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset,
-            locale=ctx.locale)
+            ctx, office_id=office_id, kind=kind, start=query_day("from", start),
+            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset)
         return EventList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
     async def get_event(
         self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.get_event(ctx.rt, ctx.session, event_id, ctx.locale)
+        return await services.get_event(ctx, event_id)
 
     @post("/", guards=[requires_staff], status_code=201,
           summary="Create an event (clerks of the office, admins)",
@@ -212,6 +202,6 @@ class EventFeedController(Controller):
     async def feed(
         self, office_id: PathId, ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        body = await services.office_feed(ctx.rt, ctx.session, office_id, ctx.locale)
+        body = await services.office_feed(ctx, office_id)
         return Response(body, media_type="text/calendar; method=PUBLISH",
                         headers={"Content-Disposition": f'inline; filename="office-{office_id}-events.ics"'})

@@ -29,7 +29,6 @@ from booking.i18n import gettext, lazy
 from booking.idempotency import IdempotencyClaim
 from booking.kernel.access import refuse
 from booking.kernel.audit import record
-from booking.runtime import Runtime
 
 # --- problems -------------------------------------------------------------------------
 
@@ -261,18 +260,20 @@ async def cancel_event(ctx: Context, event_id: uuid.UUID,
 # --- anyone ---------------------------------------------------------------------------
 
 
-async def get_event(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, locale: str) -> EventOut:
+async def get_event(ctx: Context, event_id: uuid.UUID) -> EventOut:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     event = await session.get(Event, event_id)
     if event is None:
         raise NotFound()
     return event_out(event, locale, rt.clock.now())
 
 
-async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | None, kind: str | None,
-                      start: date | None, end: date | None, include_cancelled: bool, limit: int, offset: int,
-                      locale: str) -> tuple[list[EventOut], int]:
+async def list_events(ctx: Context, *, office_id: int | None, kind: str | None, start: date | None,
+                      end: date | None, include_cancelled: bool, limit: int,
+                      offset: int) -> tuple[list[EventOut], int]:
     """Events by start; by default those not yet over. ``from``/``to`` are compared with the
     date each event starts on in its own timezone (``Event.starts_on``)."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     now = rt.clock.now()
     query = select(Event)
     if office_id is not None:
@@ -292,9 +293,10 @@ async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | No
     return [event_out(e, locale, now) for e in rows], total
 
 
-async def office_feed(rt: Runtime, session: AsyncSession, office_id: int, locale: str) -> bytes:
+async def office_feed(ctx: Context, office_id: int) -> bytes:
     """The office's events as a public iCalendar feed (METHOD:PUBLISH): what, when and
     where, and nothing about who signed up."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     now = rt.clock.now()
     office = await rt.offices.get(office_id, session)
     if office is None:

@@ -66,6 +66,7 @@ class NotificationController(Controller):
 
     @post("/{notification_id:uuid}/retry", status_code=200, summary="Send a failed notification again (admins)",
           description="Back to the sweep with a fresh set of attempts; audited. Only a `failed` row (409).")
-    async def retry(self, notification_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> NotificationRow:
+    async def retry(self, notification_id: FromPath[uuid.UUID],
+                    ctx: NamedDependency[Context]) -> NotificationRow:
         row = await operations.retry_failed(ctx.session, ctx.caller, notification_id, ctx.now)
         return NotificationRow.model_validate(row)

@@ -31,10 +31,10 @@ class OfficeController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> OfficeList:
-        rows, total = await services.list_offices(ctx.session, province=province, service=service, limit=limit,
-                                                  offset=offset)
-        return OfficeList(data=[services.office_public(o, ctx.locale) for o in rows], total=total, limit=limit,
-                          offset=offset)
+        rows, total = await services.list_offices(ctx.session, province=province, service=service,
+                                                  limit=limit, offset=offset)
+        return OfficeList(data=[services.office_public(o, ctx.locale) for o in rows], total=total,
+                          limit=limit, offset=offset)
 
     @get("/{office_id:int}", exclude_from_auth=True, summary="One office")
     async def get_office(

@@ -13,14 +13,10 @@ from booking.accounts.guards import requires_staff
 from booking.context import Context
 from booking.schedules import services
 from booking.schedules.schemas import (
-    ClosureIn,
-    ClosureOut,
-    ClosurePreviewOut,
-    OfficeDayList,
-    OfficeDayOut,
-    SpecialOpeningIn,
-    WeeklyScheduleIn,
-    WeeklyScheduleOut,
+    ClosureIn, ClosureOut,
+    ClosurePreviewOut, OfficeDayList,
+    OfficeDayOut, SpecialOpeningIn,
+    WeeklyScheduleIn, WeeklyScheduleOut,
 )
 from booking.schemas import PathId
 
@@ -92,7 +88,8 @@ class ScheduleController(Controller):
         start: From = None, end: To = None,
     ) -> OfficeDayList:
         ctx.caller.require_office(office_id)
-        return OfficeDayList(data=await services.list_days(ctx.session, office_id, "special_opening", start, end))
+        return OfficeDayList(data=await services.list_days(ctx.session, office_id, "special_opening", start,
+                                                           end))
 
     @post("/special-openings", status_code=201, summary="Open the office on a date it would be closed",
           description="E.g. 5月20日 on a weekend, or evening windows on a working day. Its windows come beside "

@@ -83,7 +83,8 @@ class AdminPages(Controller):
 
     # --- offices and their booking rules ---------------------------------------------
     @get("/", name="admin")
-    async def office_list(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def office_list(self, request: Request[Any, Any, Any],
+                          ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         return await self._offices(request, ctx.session, desk, FormState())
 
@@ -93,7 +94,8 @@ class AdminPages(Controller):
                        offices=await _all_offices(session), form=form, services=SERVICES)
 
     @post("/offices", name="admin-office-create")
-    async def create_office(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def create_office(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         chosen = (await request.form()).getall("services", [])
@@ -135,7 +137,8 @@ class AdminPages(Controller):
         chosen = (await request.form()).getall("services", [])
 
         async def act() -> Response[Any]:
-            data = parse(OfficeUpdate, {**raw, "services": chosen, "is_active": form.get("is_active") == "on"})
+            data = parse(OfficeUpdate, {**raw, "services": chosen,
+                                        "is_active": form.get("is_active") == "on"})
             await offices.update_office(ctx.session, office_id, data, desk.principal, ctx.now)
             ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
             return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
@@ -158,13 +161,15 @@ class AdminPages(Controller):
                                        for o in all_offices])
 
     @post("/staff", name="admin-staff-create")
-    async def create_account(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def create_account(self, request: Request[Any, Any, Any],
+                             ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         fields = ("email", "name", "password", "role", "office_id", "locale")
 
         async def act() -> Response[Any]:
-            await create_staff(ctx.session, ctx.rt, parse(UserCreateIn, unflatten(form, fields)), desk.principal)
+            await create_staff(ctx.session, ctx.rt, parse(UserCreateIn, unflatten(form, fields)),
+                               desk.principal)
             return redirect(request, "/admin/staff", notice="account-created")
         typed = {k: v for k, v in form.items() if k != "password"}  # a password is never shown again
         return await submit(ctx, typed, fields, act, lambda state, status: self._staff(
@@ -179,7 +184,8 @@ class AdminPages(Controller):
 
         async def act() -> Response[Any]:
             if action in ("deactivate", "reactivate"):
-                await management.set_active(ctx.session, gate, desk.principal, account_id, action == "reactivate")
+                await management.set_active(ctx.session, gate, desk.principal, account_id,
+                                            action == "reactivate")
                 notice = f"account-{action}d"
             elif action == "office":
                 raw = form.get("office_id")
@@ -193,22 +199,25 @@ class AdminPages(Controller):
             else:
                 raise NotFound()
             return redirect(request, "/admin/staff", notice=notice)
-        return await submit(ctx, {}, (), act, lambda state, status: self._staff(request, ctx.session, desk, state,
-                                                                                status))
+        return await submit(ctx, {}, (), act, lambda state, status: self._staff(
+            request, ctx.session, desk, state, status))
 
     # --- jurisdiction policy periods ---------------------------------------------------
     @get("/policy", name="admin-policy")
     async def periods(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         return await self._periods(request, ctx, _admin(request, ctx.principal), {})
 
-    async def _periods(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk, forms: dict[str, FormState],
+    async def _periods(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk,
+                       forms: dict[str, FormState],
                        status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/policy.html", "policy", status_code=status_code,
-                       periods=await policy.list_periods(ctx.session, ctx.locale), forms=forms, empty=FormState(),
+                       periods=await policy.list_periods(ctx.session,
+                                                         ctx.locale), forms=forms, empty=FormState(),
                        kinds=get_args(RequiredKind), services=SERVICES)
 
     @post("/policy", name="admin-policy-create")
-    async def create_period(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def create_period(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         form = await posted(request)
         raw = await _period_input(request, form)
@@ -237,14 +246,15 @@ class AdminPages(Controller):
 
     # --- notifications that failed ------------------------------------------------------
     @get("/notifications", name="admin-notifications")
-    async def notifications(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def notifications(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
         return await self._notifications(request, ctx, _admin(request, ctx.principal), FormState())
 
     async def _notifications(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState,
                              status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/notifications.html", "notifications", status_code=status_code,
-                       counts=await counts(ctx.rt), failed=await rows_in_state(ctx.session, "failed", 200), form=form,
-                       tz=AUDIT_TZ.key)
+                       counts=await counts(ctx.rt), failed=await rows_in_state(ctx.session, "failed", 200),
+                       form=form, tz=AUDIT_TZ.key)
 
     @post("/notifications/{notification_id:uuid}/retry", name="admin-notification-retry")
     async def retry(self, request: Request[Any, Any, Any], notification_id: FromPath[uuid.UUID],
@@ -254,12 +264,13 @@ class AdminPages(Controller):
         async def act() -> Response[Any]:
             await retry_failed(ctx.session, desk.principal, notification_id, ctx.now)
             return redirect(request, "/admin/notifications", notice="notification-retried")
-        return await submit(ctx, {}, (), act, lambda state, status: self._notifications(request, ctx, desk, state,
-                                                                                        status))
+        return await submit(ctx, {}, (), act, lambda state, status: self._notifications(
+            request, ctx, desk, state, status))
 
     # --- the audit log --------------------------------------------------------------------
     @get("/audit", name="admin-audit")
-    async def audit(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], who: Text = None, what: Text = None,
+    async def audit(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], who: Text = None,
+                    what: Text = None,
                     start: FromDay = None, end: ToDay = None, page_number: PageNumber = 1) -> Response[Any]:
         desk = _admin(request, ctx.principal)
         values = {k: v for k, v in (("who", who), ("what", what), ("from", start), ("to", end)) if v}
@@ -271,7 +282,8 @@ class AdminPages(Controller):
             since = _day_start(start, "from")
             until = _day_start(end, "to", next_day=True)
             if actor_id is not False:
-                rows, total = await list_entries(ctx.session, office_id=None, action=(what or "").strip() or None,
+                rows, total = await list_entries(ctx.session, office_id=None,
+                                                 action=(what or "").strip() or None,
                                                  limit=AUDIT_PAGE, offset=(page_number - 1) * AUDIT_PAGE,
                                                  actor_id=actor_id or None, since=since, until=until)
         except Problem as problem:

@@ -27,7 +27,12 @@ from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
 from booking.security.ratelimit import count_request
 from booking.web import calendar
-from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
+from booking.web.forms import (
+    PARTIES_SHOWN, FormState,
+    idempotency_key, parse,
+    posted, refused,
+    submit, unflatten,
+)
 from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 
@@ -82,7 +87,8 @@ class CrossProvincePages(Controller):
         require_couple(request, ctx.principal)
         form = await posted(request)
         file, kind, party = form.get("file"), form.get("kind"), form.get("party")
-        try:
+
+        async def act() -> Response[Any]:
             if not isinstance(file, UploadFile) or not file.filename:
                 raise invalid("file", lazy("Choose a file to upload."))
             try:
@@ -91,10 +97,9 @@ class CrossProvincePages(Controller):
                     party=party if isinstance(party, str) and party else None), key=None)
             finally:
                 await file.close()
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await _application_page(request, ctx, application_id, refused(problem, form, UPLOAD_SHOWN), status_code=problem.status)
-        return redirect(request, f"/cross-province/applications/{application_id}", notice="uploaded")
+            return redirect(request, f"/cross-province/applications/{application_id}", notice="uploaded")
+        return await submit(ctx, form, UPLOAD_SHOWN, act, lambda state, status: _application_page(
+            request, ctx, application_id, state, status_code=status))
 
     @post("/applications/{application_id:uuid}/resubmit", name="cross-province-resubmit")
     async def resubmit(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
@@ -120,7 +125,8 @@ async def _change(request: Request[Any, Any, Any], ctx: Context, application_id:
         request, ctx, application_id, state, status_code=status))
 
 
-async def _assessment_page(request: Request[Any, Any, Any], ctx: Context, asked: dict[str, str], form: FormState,
+async def _assessment_page(request: Request[Any, Any, Any], ctx: Context, asked: dict[str, str],
+                           form: FormState,
                            *, status_code: int = 200) -> Response[Any]:
     """The question form; with an answer once it is asked; with the application form when
     the answer is "yes, after the office's review"."""

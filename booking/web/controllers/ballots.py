@@ -10,16 +10,13 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.ballots import entries
 from booking.ballots import services as ballots
 from booking.ballots.schemas import EntryIn
 from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.peakdays.services import peak_days
-from booking.runtime import Runtime
 from booking.schemas import PathId
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
@@ -36,7 +33,7 @@ class BallotPages(Controller):
     @get("/{ballot_id:uuid}", name="ballot")
     async def ballot(self, request: Request[Any, Any, Any], office_id: PathId, ballot_id: FromPath[uuid.UUID],
                      ctx: NamedDependency[Context]) -> Response[Any]:
-        return await _ballot_page(request, ctx.rt, ctx.session, ctx.principal, office_id, ballot_id, ctx.locale, FormState())
+        return await _ballot_page(request, ctx, office_id, ballot_id, FormState())
 
     @post("/{ballot_id:uuid}/entries", name="ballot-enter")
     async def enter(self, request: Request[Any, Any, Any], office_id: PathId, ballot_id: FromPath[uuid.UUID],
@@ -48,31 +45,31 @@ class BallotPages(Controller):
         if times:
             fields["times"] = times
         try:
-            await _ballot_of(ctx.rt, ctx.session, office_id, ballot_id, ctx.locale)
+            await _ballot_of(ctx, office_id, ballot_id)
             _status, body = await entries.enter(ctx.rt, principal, ballot_id, parse(EntryIn, fields),
                                                 key=idempotency_key(form), locale=ctx.locale)
         except Problem as problem:
             note_outcome(request, problem=problem)
             await ctx.session.rollback()
-            return await _ballot_page(request, ctx.rt, ctx.session, principal, office_id, ballot_id, ctx.locale,
-                                      refused(problem, form, SHOWN), status_code=problem.status, chosen=times)
+            return await _ballot_page(request, ctx, office_id, ballot_id, refused(problem, form, SHOWN),
+                                      status_code=problem.status, chosen=times)
         note_outcome(request, status=body["state"])
         return redirect(request, f"/offices/{office_id}/ballots/{ballot_id}#mine", notice="entered")
 
 
-async def _ballot_of(runtime: Runtime, session: AsyncSession, office_id: int, ballot_id: uuid.UUID,
-                     locale: str) -> dict[str, Any]:
-    ballot = await ballots.get_ballot(runtime, session, ballot_id, locale)
+async def _ballot_of(ctx: Context, office_id: int, ballot_id: uuid.UUID) -> dict[str, Any]:
+    ballot = await ballots.get_ballot(ctx, ballot_id)
     if ballot["office_id"] != office_id:
         raise NotFound()
     return ballot
 
 
-async def _ballot_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                       viewer: Principal | None, office_id: int, ballot_id: uuid.UUID, locale: str, form: FormState,
-                       *, status_code: int = 200, chosen: list[str] | None = None) -> Response[Any]:
-    office = await calendar.office_or_404(runtime, office_id)
-    ballot = await _ballot_of(runtime, session, office_id, ballot_id, locale)
+async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, office_id: int, ballot_id: uuid.UUID,
+                       form: FormState, *, status_code: int = 200,
+                       chosen: list[str] | None = None) -> Response[Any]:
+    session, locale, viewer = ctx.session, ctx.locale, ctx.principal
+    office = await calendar.office_or_404(ctx.rt, office_id)
+    ballot = await _ballot_of(ctx, office_id, ballot_id)
     day = date.fromisoformat(ballot["date"])
     names = [n for p in await peak_days(session, day, day, locale, office_id) for n in p["names"]]
     seats, _slots = await ballots.free_seats(session, office, ballot["service"], day)

@@ -16,9 +16,9 @@ from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import DecisionIn
 from booking.context import Context
-from booking.errors import NotFound, Problem
+from booking.errors import NotFound
 from booking.i18n import lazy
-from booking.web.forms import FormState, parse, posted, refused
+from booking.web.forms import FormState, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
 
@@ -46,7 +46,8 @@ class DeskApplicationPages(Controller):
     path = "/desk/applications"
 
     @get("/", name="desk-applications")
-    async def queue(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None,
+    async def queue(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                    office: OfficeParam = None,
                     status: QueueStatus = None) -> Response[Any]:
         desk = await desk_for(request, ctx, office, "/desk/applications")
         rows, total = await services.queue(ctx, desk.office_id, status=status,
@@ -81,15 +82,15 @@ class DeskApplicationPages(Controller):
         desk = await desk_for(request, ctx, office, "/desk/applications")
         form = await posted(request)
         await _application(ctx, desk, application_id)
-        try:
+        notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
+
+        async def act() -> Response[Any]:
             data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
             await services.decide(ctx, application_id, data)
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await _page(request, ctx, desk, application_id, refused(problem, form, ("decision", "reason")), None, status_code=problem.status)
-        notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
-        return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])
+            return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])
+        return await submit(ctx, form, ("decision", "reason"), act, lambda state, status: _page(
+            request, ctx, desk, application_id, state, None, status_code=status))
 
 
 async def _page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, application_id: uuid.UUID,

@@ -129,7 +129,8 @@ class DeskCheckInPages(Controller):
         return redirect(request, desk.href("/desk/check-in", code=appointment["code"]), notice=notice)
 
 
-async def _page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, code: str | None, form: FormState, *, auto: bool = False, status_code: int = 200,
+async def _page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, code: str | None, form: FormState,
+                *, auto: bool = False, status_code: int = 200,
                 revealed: Any = None) -> Response[Any]:
     appointment = None
     if code:

@@ -81,7 +81,7 @@ async def _event(ctx: Context, desk: Desk, event_id: uuid.UUID) -> Any:
     row = await services.staff_event(ctx.session, desk.principal, event_id)
     if row.office_id != desk.office_id:
         raise NotFound()
-    return await services.get_event(ctx.rt, ctx.session, event_id, ctx.locale), row
+    return await services.get_event(ctx, event_id), row
 
 
 class DeskEventPages(Controller):
@@ -119,7 +119,8 @@ class DeskEventPages(Controller):
         desk, form = await _event_post(request, ctx, office, event_id)
 
         async def act() -> Response[Any]:
-            await services.update_event(ctx, event_id, parse(EventUpdate, event_input(form, desk, creating=False)))
+            data = parse(EventUpdate, event_input(form, desk, creating=False))
+            await services.update_event(ctx, event_id, data)
             return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="event-saved")
         return await submit(ctx, form, EVENT_FIELDS, act, _again(request, ctx, desk, event_id))
 
@@ -171,7 +172,8 @@ class DeskEventPages(Controller):
             else:
                 raise NotFound()
             return redirect(request, desk.href(f"/desk/events/{event_id}"), notice=notice)
-        return await submit(ctx, form, ("reason",), act, _again(request, ctx, desk, event_id), passes=(NotFound,))
+        return await submit(ctx, form, ("reason",), act, _again(request, ctx, desk, event_id),
+                            passes=(NotFound,))
 
 
 async def _event_post(request: Request[Any, Any, Any], ctx: Context, office: int | None,
@@ -188,9 +190,8 @@ def _again(request: Request[Any, Any, Any], ctx: Context, desk: Desk, event_id: 
 
 async def _list_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
-    events, _total = await services.list_events(ctx.rt, ctx.session, office_id=desk.office_id, kind=None,
-                                                start=None, end=None, include_cancelled=True, limit=100, offset=0,
-                                                locale=ctx.locale)
+    events, _total = await services.list_events(ctx, office_id=desk.office_id, kind=None,
+                                                start=None, end=None, include_cancelled=True, limit=100, offset=0)
     return desk_page(request, "desk/events.html", desk, status_code=status_code, events=events, form=form,
                      key=form.key(), kinds=KINDS)
 

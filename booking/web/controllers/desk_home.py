@@ -72,7 +72,8 @@ class DeskHomePages(Controller):
         return desk_page(request, "desk/print.html", desk, printed_at=ctx.now, **data)
 
     @get("/roster.ics", name="desk-roster-ics")
-    async def roster_ics(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], office: OfficeParam = None, day: Day = None) -> Response[Any]:
+    async def roster_ics(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                         office: OfficeParam = None, day: Day = None) -> Response[Any]:
         """The day's roster as a calendar (METHOD:PUBLISH) for the counter: one event per
         appointment still standing, its code and the couple's names (no ID numbers)."""
         desk = await desk_for(request, ctx, office, "/desk")
@@ -93,7 +94,8 @@ class DeskHomePages(Controller):
             "Cache-Control": "private, no-store"})
 
     @get("/offices", name="desk-offices")
-    async def choose(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], next_path: Next = None) -> Response[Any]:
+    async def choose(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                     next_path: Next = None) -> Response[Any]:
         principal = require_admin(request, ctx.principal)  # a clerk has one office: their own
         target = safe_next(next_path, "/desk").split("?", 1)[0]
         return desk_page(request, "desk/offices.html", Desk(principal, None, "/desk"),

@@ -74,7 +74,8 @@ class StaffSignInPages(Controller):
     path = "/login/second-factor"
 
     @get("/", name="login-second-factor")
-    async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], next_path: Next = None) -> Response[Any]:
+    async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                   next_path: Next = None) -> Response[Any]:
         target = safe_next(next_path, "")
         account = await _account(request, ctx.session, ctx.rt)
         if account is None:
@@ -123,7 +124,8 @@ class StaffSignInPages(Controller):
                 if not enrolled:
                     codes = await mfa.confirm_enrolment(ctx.session, ctx.rt, principal.id, data.code or "")
                 else:
-                    await mfa.verify(ctx.session, ctx.rt, principal.id, code=data.code, recovery_code=data.recovery_code)
+                    await mfa.verify(ctx.session, ctx.rt, principal.id, code=data.code,
+                                     recovery_code=data.recovery_code)
             except mfa.InvalidSecondFactor as wrong:
                 await throttle.failed(subject, address, now)
                 wrong.errors = [{"field": "recovery_code" if data.recovery_code else "code", "message": wrong.title}]

@@ -102,7 +102,8 @@ async def month_calendar(session: AsyncSession, desk: Desk, first: date, locale:
     return weeks
 
 
-async def _schedule_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, month: date, forms: Forms, *,
+async def _schedule_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, month: date,
+                         forms: Forms, *,
                          status_code: int = 200) -> Response[Any]:
     session, locale = ctx.session, ctx.locale
     schedule = await services.get_schedule(session, desk.office_id)
@@ -213,7 +214,8 @@ class DeskSchedulePages(Controller):
             await services.add_special_opening(ctx.session, desk.office_id, data, desk.principal, ctx.now)
             return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                             notice="opening-added")
-        return await submit(ctx, form, ["date", "note", *_weekly_fields(form)], act, lambda state, status: _failed(
+        return await submit(ctx, form, ["date", "note", *_weekly_fields(form)], act, lambda state,
+                            status: _failed(
             request, ctx, desk, Forms(opening=state), status))
 
     @post("/{kind:str}/{day:date}/remove", name="desk-office-day-remove")
@@ -225,11 +227,12 @@ class DeskSchedulePages(Controller):
             raise NotFound()
 
         async def act() -> Response[Any]:
-            await services.remove_day(ctx.session, desk.office_id, stored[kind][0], day, desk.principal, ctx.now)
+            await services.remove_day(ctx.session, desk.office_id, stored[kind][0], day, desk.principal,
+                                      ctx.now)
             return redirect(request, desk.href("/desk/schedule", month=day.strftime("%Y-%m")),
                             notice=stored[kind][1])
-        return await submit(ctx, {}, (), act, lambda state, status: _failed(request, ctx, desk, Forms(top=state),
-                                                                            status))
+        return await submit(ctx, {}, (), act, lambda state, status: _failed(
+            request, ctx, desk, Forms(top=state), status))
 
 
 def _today(ctx: Context, desk: Desk) -> date:

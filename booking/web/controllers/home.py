@@ -25,16 +25,15 @@ class HomePages(Controller):
         province: Annotated[str | None, QueryParameter(pattern=r"^([0-9]{2})?$")] = None,
         q: Annotated[str | None, QueryParameter(max_length=50)] = None,
     ) -> Template:
-        rows, _total = await offices.list_offices(ctx.session, province=province or None, service=None, limit=500,
-                                                  offset=0)
+        rows, _total = await offices.list_offices(ctx.session, province=province or None, service=None,
+                                                  limit=500, offset=0)
         found = [offices.office_public(o, ctx.locale) for o in rows]
         words = (q or "").strip().casefold()
         if words:  # by name, city or address, in either language
             found = [o for o in found if any(words in text.casefold() for text in (
                 o.name_zh, o.name_en, o.city, o.address))]
-        upcoming, _ = await events.list_events(ctx.rt, ctx.session, office_id=None, kind=None, start=None, end=None,
-                                               include_cancelled=False, limit=UPCOMING_EVENTS, offset=0,
-                                               locale=ctx.locale)
+        upcoming, _ = await events.list_events(ctx, office_id=None, kind=None, start=None, end=None,
+                                               include_cancelled=False, limit=UPCOMING_EVENTS, offset=0)
         return page(request, "home.html", fragment="_offices.html", offices=found, events=upcoming,
                     province=province or "", q=q or "")
 

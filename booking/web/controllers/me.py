@@ -11,22 +11,20 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.applications import services as applications
 from booking.appointments.services import changes, reads
 from booking.ballots import entries as ballot_entries
 from booking.calendar import feeds
 from booking.context import Context
-from booking.errors import Problem, invalid
+from booking.errors import invalid
 from booking.events import services as events
 from booking.events import signups
 from booking.i18n import gettext, lazy
 from booking.kernel.codes import display_code, qr_svg
-from booking.runtime import Runtime
 from booking.web import calendar
 from booking.web.controllers import divorce as divorce_pages
-from booking.web.forms import FormState, posted, refused
+from booking.web.forms import Again, FormState, posted, submit
 from booking.web.pages import page, redirect
 from booking.web.session import require_couple
 
@@ -44,7 +42,7 @@ class MyPages(Controller):
         mine, _ = await signups.list_own(ctx.session, principal, limit=LISTED, offset=0)
         entered, _ = await ballot_entries.list_own(ctx.session, principal, limit=LISTED, offset=0)
         divorces = await divorce_pages.my_cases(ctx)
-        events = await _events_of(ctx.rt, ctx.session, mine, ctx.locale)
+        events = await _events_of(ctx, mine)
         offices = {i: await ctx.rt.offices.of(i, ctx.session)
                    for i in {a["office_id"] for a in [*appts, *apps, *entered, *divorces]}}
         # newest first: by when each was made
@@ -79,31 +77,30 @@ class MyPages(Controller):
     async def cancel(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                      ctx: NamedDependency[Context]) -> Response[Any]:
         require_couple(request, ctx.principal)
-        try:
+
+        async def act() -> Response[Any]:
             await changes.cancel(ctx, appointment_id)
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await _appointment_page(request, ctx, appointment_id, refused(problem), status_code=problem.status)
-        return redirect(request, f"/me/appointments/{appointment_id}", notice="cancelled")
+            return redirect(request, f"/me/appointments/{appointment_id}", notice="cancelled")
+        return await submit(ctx, {}, (), act, _again(request, ctx, appointment_id))
 
     @post("/appointments/{appointment_id:uuid}/reschedule", name="my-appointment-reschedule")
     async def reschedule(self, request: Request[Any, Any, Any], appointment_id: FromPath[uuid.UUID],
                          ctx: NamedDependency[Context]) -> Response[Any]:
         require_couple(request, ctx.principal)
         form = await posted(request)
-        try:
+
+        async def act() -> Response[Any]:
             raw = form.get("slot_id")
             slot_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
             if not slot_id:
                 raise invalid("slot_id", lazy("This field is required."))
             await changes.reschedule(ctx, appointment_id, slot_id)
-        except Problem as problem:
-            await ctx.session.rollback()
-            return await _appointment_page(request, ctx, appointment_id, refused(problem, form, ("slot_id",)), status_code=problem.status)
-        return redirect(request, f"/me/appointments/{appointment_id}", notice="rescheduled")
+            return redirect(request, f"/me/appointments/{appointment_id}", notice="rescheduled")
+        return await submit(ctx, form, ("slot_id",), act, _again(request, ctx, appointment_id))
 
     @post("/calendar-feed", name="my-calendar-feed")
-    async def calendar_feed(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+    async def calendar_feed(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
         """A new secret feed URL of the couple's appointments, shown once (only its hash is kept)."""
         principal = require_couple(request, ctx.principal)
         form = await posted(request)
@@ -118,6 +115,10 @@ class MyPages(Controller):
             return redirect(request, "/me")
         return await _appointment_page(request, ctx, appointment_id, FormState(),
                                        feed_url=url)
+
+
+def _again(request: Request[Any, Any, Any], ctx: Context, appointment_id: uuid.UUID) -> Again:
+    return lambda state, status: _appointment_page(request, ctx, appointment_id, state, status_code=status)
 
 
 async def _appointment_page(request: Request[Any, Any, Any], ctx: Context, appointment_id: uuid.UUID,
@@ -141,10 +142,9 @@ async def _appointment_page(request: Request[Any, Any, Any], ctx: Context, appoi
                 form=form, feed_url=feed_url)
 
 
-async def _events_of(runtime: Runtime, session: AsyncSession, mine: list[dict[str, Any]],
-                     locale: str) -> dict[str, Any]:
+async def _events_of(ctx: Context, mine: list[dict[str, Any]]) -> dict[str, Any]:
     """The events the couple signed up for, by id (title, time, place)."""
     found = {}
     for event_id in {s["event_id"] for s in mine}:
-        found[event_id] = await events.get_event(runtime, session, uuid.UUID(event_id), locale)
+        found[event_id] = await events.get_event(ctx, uuid.UUID(event_id))
     return found

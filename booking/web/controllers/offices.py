@@ -34,7 +34,8 @@ class OfficePages(Controller):
     path = "/offices"
 
     @get("/{office_id:int}", name="office")
-    async def office(self, request: Request[Any, Any, Any], office_id: PathId, ctx: NamedDependency[Context], service: Service = None) -> Response[Any]:
+    async def office(self, request: Request[Any, Any, Any], office_id: PathId, ctx: NamedDependency[Context],
+                     service: Service = None) -> Response[Any]:
         office = await calendar.office_or_404(ctx.rt, office_id)
         chosen = service if service in office.services else office.services[0]
         now = ctx.now
