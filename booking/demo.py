@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import SYSTEM
 from booking.accounts.schemas import RegisterIn, UserCreateIn
 from booking.accounts.services import EmailTaken, create_staff, register_couple
 from booking.clock import Clock
@@ -75,34 +74,35 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
     try:
         async with runtime.db.session() as session:
             now = runtime.clock.now()
+            system = Context.system(runtime, session)  # the demo's data, written as SYSTEM
             offices: list[Office] = []
             for spec in DEMO_OFFICES:
                 office = (await session.execute(select(Office).where(Office.code == spec["code"]))).scalar_one_or_none()
                 if office is None:
-                    office = await create_office(session, OfficeCreate(
-                        **spec, services=["marriage_registration", "certificate_reissue"]), SYSTEM, now)
+                    office = await create_office(system, OfficeCreate(
+                        **spec, services=["marriage_registration", "certificate_reissue"]))
                 offices.append(office)
             for office in offices:
                 assert office.id is not None
                 has_schedule = (await session.execute(
                     select(ScheduleWindow.id).where(ScheduleWindow.office_id == office.id).limit(1))).first()
                 if not has_schedule:
-                    await replace_schedule(session, office.id, demo_schedule(), SYSTEM)
+                    await replace_schedule(system, office.id, demo_schedule())
                 may20 = next_may_20(now.date())
                 has_opening = (await session.execute(
                     select(OfficeDay.id).where(OfficeDay.office_id == office.id, OfficeDay.day == may20))).first()
                 if not has_opening:
                     # extra hours beside the usual ones (a special opening never stacks on them)
-                    await add_special_opening(session, office.id, SpecialOpeningIn(
+                    await add_special_opening(system, office.id, SpecialOpeningIn(
                         date=may20, note="5·20 特别开放日 / 5-20 extended opening",
                         windows=[WindowIn(start=start, end=end, capacities={"marriage_registration": 20})
                                  for start, end in ((time(8), time(9)), (time(12), time(14)),
                                                     (time(17), time(19)))],
-                    ), SYSTEM, now)
+                    ))
                 rules = office.rules or {}
                 start = now.astimezone(ZoneInfo(office.timezone)).date()
                 end = start + timedelta(days=int(rules.get("booking_window_days", 15)) + 1)
-                result = await generate_slots(session, office.id, start, end, SYSTEM, now, allow_unannounced=True)
+                result = await generate_slots(system, office.id, start, end, allow_unannounced=True)
                 lines.append(f"office {office.code} (id {office.id}): {result.created} new slots "
                              f"{start}..{end}")
                 if result.assumed_years:
@@ -117,9 +117,8 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
             for email, role, office_id, name in accounts:
                 exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == email))).first()
                 if not exists:
-                    await create_staff(session, runtime, UserCreateIn(
-                        email=email, password=logins.new(email), name=name, role=role, office_id=office_id),
-                        SYSTEM)
+                    await create_staff(system, UserCreateIn(
+                        email=email, password=logins.new(email), name=name, role=role, office_id=office_id))
                 lines.append(f"{role:6} {email}  password: {logins.shown(email)}")
             lines += await seed_events(runtime, session, offices)
             couple_email = "couple@demo.invalid"
@@ -224,7 +223,7 @@ async def create_user_cli(settings: Settings, email: str, password: str, role: s
             except Exception as exc:  # pydantic's message names the field at fault
                 raise ValueError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[1].strip()) from exc
             try:
-                account = await create_staff(session, runtime, data, SYSTEM)
+                account = await create_staff(Context.system(runtime, session), data)
             except EmailTaken as exc:
                 raise ValueError(f"an account with email {email} exists") from exc
             return f"created {account.role} {account.email} (id {account.id})"

@@ -135,32 +135,32 @@ class AccountController(Controller):
         data: JSONBody[UserCreateIn],
         ctx: NamedDependency[Context],
     ) -> AccountOut:
-        return services.account_out(await services.create_staff(ctx.session, ctx.rt, data, ctx.caller))
+        return services.account_out(await services.create_staff(ctx, data))
 
     @post("/users/{user_id:uuid}/deactivate", guards=[requires_admin], status_code=200,
           summary="Deactivate an account (admins; audited)",
           description="Its tokens and calendar feeds stop working; it cannot log in until reactivated.")
     async def deactivate(self, user_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> AccountOut:
-        return services.account_out(await management.set_active(ctx.session, ctx.rt.account_gate, ctx.caller,
+        return services.account_out(await management.set_active(ctx, ctx.rt.account_gate,
                                                                  user_id, False))
 
     @post("/users/{user_id:uuid}/reactivate", guards=[requires_admin], status_code=200,
           summary="Reactivate an account (admins; audited)",
           description="Tokens issued before the deactivation stay refused: the holder logs in again.")
     async def reactivate(self, user_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> AccountOut:
-        return services.account_out(await management.set_active(ctx.session, ctx.rt.account_gate, ctx.caller,
+        return services.account_out(await management.set_active(ctx, ctx.rt.account_gate,
                                                                  user_id, True))
 
     @post("/users/{user_id:uuid}/mfa/reset", guards=[requires_admin], status_code=204,
           summary="Clear a staff member's second factor (admins; audited)",
           description="For a lost phone and lost recovery codes: they enrol again at their next login.")
     async def reset_mfa(self, user_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> None:
-        await mfa.reset(ctx.session, ctx.rt.account_gate, ctx.caller, user_id)
+        await mfa.reset(ctx, ctx.rt.account_gate, user_id)
 
     @put("/users/{user_id:uuid}/office", guards=[requires_admin], status_code=200,
          summary="Move a clerk to another office (admins; audited)",
          description="The clerk's tokens and roster feeds of the old office stop working.")
     async def move_office(self, user_id: FromPath[uuid.UUID], data: JSONBody[OfficeMoveIn],
                           ctx: NamedDependency[Context]) -> AccountOut:
-        return services.account_out(await management.move_clerk(ctx.session, ctx.rt.account_gate, ctx.caller,
+        return services.account_out(await management.move_clerk(ctx, ctx.rt.account_gate,
                                                                  user_id, data.office_id))

@@ -46,18 +46,18 @@ class CalendarFeedController(Controller):
           description="`couple`: the caller's appointments. `roster`: an office's appointments, for its clerks "
           "(codes and services only). The URL is returned once; revoke it with DELETE.")
     async def create(self, data: JSONBody[FeedIn], ctx: NamedDependency[Context]) -> FeedCreated:
-        feed, token = await feeds.create_feed(ctx.session, ctx.caller, data.kind, data.office_id, ctx.now)
+        feed, token = await feeds.create_feed(ctx, data.kind, data.office_id)
         base = ctx.rt.settings.public_base_url.rstrip("/")
         return FeedCreated(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
                            url=f"{base}/api/v1/calendars/feeds/{token}.ics")
 
     @get("/", guards=[requires_account], summary="The caller's feeds (without their secret URLs)")
     async def list_mine(self, ctx: NamedDependency[Context]) -> FeedList:
-        return FeedList(data=[FeedOut.model_validate(f) for f in await feeds.list_feeds(ctx.session, ctx.caller)])
+        return FeedList(data=[FeedOut.model_validate(f) for f in await feeds.list_feeds(ctx)])
 
     @delete("/{feed_id:uuid}", guards=[requires_account], status_code=204, summary="Revoke a feed")
     async def revoke(self, feed_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> None:
-        await feeds.revoke_feed(ctx.session, ctx.caller, feed_id, ctx.now)
+        await feeds.revoke_feed(ctx, feed_id)
 
     @get("/{feed_file:str}", exclude_from_auth=True, opt={"media_types": ["text/calendar"]}, summary="A feed, by its secret URL (`<token>.ics`)")
     async def read(self, feed_file: FromPath[str], ctx: NamedDependency[Context]) -> Response[bytes]:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.invites import appointment_event
@@ -33,8 +32,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_feed(session: AsyncSession, actor: Principal, kind: str, office_id: int | None,
-                      now: datetime) -> tuple[CalendarFeed, str]:
+async def create_feed(ctx: Context, kind: str, office_id: int | None) -> tuple[CalendarFeed, str]:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     if kind == "couple":
         if not actor.is_couple:
             raise Forbidden()
@@ -56,14 +55,16 @@ async def create_feed(session: AsyncSession, actor: Principal, kind: str, office
     return feed, token
 
 
-async def list_feeds(session: AsyncSession, actor: Principal) -> list[CalendarFeed]:
+async def list_feeds(ctx: Context) -> list[CalendarFeed]:
+    session, actor = ctx.session, ctx.caller
     rows = await session.execute(select(CalendarFeed).where(CalendarFeed.owner_id == actor.id,
                                                             CalendarFeed.revoked_at.is_(None))  # type: ignore[union-attr]
                                  .order_by(CalendarFeed.created_at))
     return list(rows.scalars().all())
 
 
-async def revoke_feed(session: AsyncSession, actor: Principal, feed_id: uuid.UUID, now: datetime) -> None:
+async def revoke_feed(ctx: Context, feed_id: uuid.UUID) -> None:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     feed = await session.get(CalendarFeed, feed_id)
     if feed is None or feed.revoked_at is not None or (feed.owner_id != actor.id and not (
             feed.office_id is not None and not actor.is_couple and actor.manages_office(feed.office_id))):

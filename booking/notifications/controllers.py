@@ -68,5 +68,5 @@ class NotificationController(Controller):
           description="Back to the sweep with a fresh set of attempts; audited. Only a `failed` row (409).")
     async def retry(self, notification_id: FromPath[uuid.UUID],
                     ctx: NamedDependency[Context]) -> NotificationRow:
-        row = await operations.retry_failed(ctx.session, ctx.caller, notification_id, ctx.now)
+        row = await operations.retry_failed(ctx, notification_id)
         return NotificationRow.model_validate(row)

@@ -41,7 +41,7 @@ class PeakDayController(Controller):
     async def add(
         self, office_id: PathId, data: JSONBody[OfficePeakDayIn], ctx: NamedDependency[Context],
     ) -> PeakDayOut:
-        row = await services.add_office_peak_day(ctx.session, ctx.caller, office_id, data)
+        row = await services.add_office_peak_day(ctx, office_id, data)
         listed = await services.peak_days(ctx.session, row.day, row.day, ctx.locale, office_id)
         return PeakDayOut.model_validate(listed[0])
 
@@ -50,4 +50,4 @@ class PeakDayController(Controller):
     async def remove(
         self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_office_peak_day(ctx.session, ctx.caller, office_id, check_date("day", day) or day)
+        await services.remove_office_peak_day(ctx, office_id, check_date("day", day) or day)

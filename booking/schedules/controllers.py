@@ -43,7 +43,7 @@ class ScheduleController(Controller):
         data: JSONBody[WeeklyScheduleIn],
         ctx: NamedDependency[Context],
     ) -> WeeklyScheduleOut:
-        return await services.replace_schedule(ctx.session, office_id, data, ctx.caller)
+        return await services.replace_schedule(ctx, office_id, data)
 
     @get("/closures", summary="Closures (停办) of the office")
     async def list_closures(
@@ -61,7 +61,7 @@ class ScheduleController(Controller):
     ) -> ClosurePreviewOut:
         ctx.caller.require_office(office_id)
         office = await ctx.rt.offices.of(office_id, ctx.session)
-        appointments, open_slots = await services.closure_preview(ctx.session, office_id, day, ctx.caller, office.tz)
+        appointments, open_slots = await services.closure_preview(ctx, office_id, day, office.tz)
         return ClosurePreviewOut(date=day, open_slots=open_slots, appointments=appointments)
 
     @post("/closures", status_code=201, summary="Close the office on a date",
@@ -73,14 +73,14 @@ class ScheduleController(Controller):
         data: JSONBody[ClosureIn],
         ctx: NamedDependency[Context],
     ) -> ClosureOut:
-        day, cancelled = await services.add_closure(ctx.session, office_id, data, ctx.caller, ctx.now)
+        day, cancelled = await services.add_closure(ctx, office_id, data)
         return ClosureOut(**day.model_dump(), cancelled_appointments=cancelled)
 
     @delete("/closures/{day:date}", status_code=204, summary="Remove a closure (the slots it closed reopen)")
     async def remove_closure(
         self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_day(ctx.session, office_id, "closure", day, ctx.caller, ctx.now)
+        await services.remove_day(ctx, office_id, "closure", day)
 
     @get("/special-openings", summary="Special openings (特别开放日) of the office")
     async def list_special_openings(
@@ -101,7 +101,7 @@ class ScheduleController(Controller):
         data: JSONBody[SpecialOpeningIn],
         ctx: NamedDependency[Context],
     ) -> OfficeDayOut:
-        return await services.add_special_opening(ctx.session, office_id, data, ctx.caller, ctx.now)
+        return await services.add_special_opening(ctx, office_id, data)
 
     @delete("/special-openings/{day:date}", status_code=204,
             summary="Remove a special opening (its own slots close; their appointments are cancelled by the "
@@ -109,4 +109,4 @@ class ScheduleController(Controller):
     async def remove_special_opening(
         self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_day(ctx.session, office_id, "special_opening", day, ctx.caller, ctx.now)
+        await services.remove_day(ctx, office_id, "special_opening", day)

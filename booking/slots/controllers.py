@@ -64,7 +64,7 @@ class AvailabilityController(Controller):
         data: JSONBody[GenerateIn],
         ctx: NamedDependency[Context],
     ) -> GenerateOut:
-        result = await generate_slots(ctx.session, office_id, data.from_, data.to, ctx.caller, ctx.now,
+        result = await generate_slots(ctx, office_id, data.from_, data.to,
                                       allow_unannounced=data.allow_unannounced_years)
         # which of these days are peak days, and whether a ballot allots them yet
         peaks = await peak_days(ctx.session, data.from_, data.to, ctx.locale, office_id)
@@ -90,7 +90,7 @@ class AvailabilityController(Controller):
     ) -> SlotList:
         if end < start or end - start > timedelta(days=MAX_SPAN_DAYS):
             raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SPAN_DAYS))
-        rows = await services.list_slots(ctx.session, office_id, ctx.caller, start, end, service)
+        rows = await services.list_slots(ctx, office_id, start, end, service)
         return SlotList(data=[services.slot_out(s) for s in rows])
 
 
@@ -108,5 +108,5 @@ class SlotController(Controller):
         data: JSONBody[SlotPatch],
         ctx: NamedDependency[Context],
     ) -> SlotOut:
-        slot = await services.patch_slot(ctx.session, slot_id, data, ctx.caller, ctx.now)
+        slot = await services.patch_slot(ctx, slot_id, data)
         return services.slot_out(slot)

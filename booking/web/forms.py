@@ -134,7 +134,8 @@ Again = Callable[[FormState, int], Awaitable[Any]]
 
 
 async def submit(ctx: Context, form: Mapping[str, Any], shown: Iterable[str],
-                 act: Callable[[], Awaitable[Any]], again: Again, *, passes: tuple[type[Problem], ...] = ()) -> Any:
+                 act: Callable[[], Awaitable[Any]], again: Again, *,
+                 passes: tuple[type[Problem], ...] = ()) -> Any:
     """A page's post: ``act`` parses the form, calls the service and answers (a redirect).
     A refusal rolls the request's transaction back and renders the page ``again`` with the
     form as typed, the problem beside the fields in ``shown``, and the problem's status.

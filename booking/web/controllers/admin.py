@@ -102,7 +102,7 @@ class AdminPages(Controller):
 
         async def act() -> Response[Any]:
             data = parse(OfficeCreate, {**unflatten(form, OFFICE_FIELDS), "services": chosen})
-            office = await offices.create_office(ctx.session, data, desk.principal, ctx.now)
+            office = await offices.create_office(ctx, data, ctx.now)
             return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
         return await submit(ctx, form, (*OFFICE_FIELDS, "services"), act, lambda state, status: self._offices(
             request, ctx.session, desk, state, status))
@@ -139,7 +139,7 @@ class AdminPages(Controller):
         async def act() -> Response[Any]:
             data = parse(OfficeUpdate, {**raw, "services": chosen,
                                         "is_active": form.get("is_active") == "on"})
-            await offices.update_office(ctx.session, office_id, data, desk.principal, ctx.now)
+            await offices.update_office(ctx, office_id, data, ctx.now)
             ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
             return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
         shown = [k for k in form if k != "_csrf_token"] + ["services"]
@@ -168,8 +168,7 @@ class AdminPages(Controller):
         fields = ("email", "name", "password", "role", "office_id", "locale")
 
         async def act() -> Response[Any]:
-            await create_staff(ctx.session, ctx.rt, parse(UserCreateIn, unflatten(form, fields)),
-                               desk.principal)
+            await create_staff(ctx, parse(UserCreateIn, unflatten(form, fields)))
             return redirect(request, "/admin/staff", notice="account-created")
         typed = {k: v for k, v in form.items() if k != "password"}  # a password is never shown again
         return await submit(ctx, typed, fields, act, lambda state, status: self._staff(
@@ -184,17 +183,17 @@ class AdminPages(Controller):
 
         async def act() -> Response[Any]:
             if action in ("deactivate", "reactivate"):
-                await management.set_active(ctx.session, gate, desk.principal, account_id,
+                await management.set_active(ctx, gate, account_id,
                                             action == "reactivate")
                 notice = f"account-{action}d"
             elif action == "office":
                 raw = form.get("office_id")
                 if not (isinstance(raw, str) and raw.isdigit() and len(raw) < 10):
                     raise invalid("office_id", lazy("No such office."))
-                await management.move_clerk(ctx.session, gate, desk.principal, account_id, int(raw))
+                await management.move_clerk(ctx, gate, account_id, int(raw))
                 notice = "account-moved"
             elif action == "mfa-reset":
-                await mfa.reset(ctx.session, gate, desk.principal, account_id)
+                await mfa.reset(ctx, gate, account_id)
                 notice = "mfa-reset"
             else:
                 raise NotFound()
@@ -262,7 +261,7 @@ class AdminPages(Controller):
         desk = _admin(request, ctx.principal)
 
         async def act() -> Response[Any]:
-            await retry_failed(ctx.session, desk.principal, notification_id, ctx.now)
+            await retry_failed(ctx, notification_id)
             return redirect(request, "/admin/notifications", notice="notification-retried")
         return await submit(ctx, {}, (), act, lambda state, status: self._notifications(
             request, ctx, desk, state, status))

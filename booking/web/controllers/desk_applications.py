@@ -88,7 +88,8 @@ class DeskApplicationPages(Controller):
             data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
             await services.decide(ctx, application_id, data)
-            return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])
+            return redirect(request, desk.href(f"/desk/applications/{application_id}"),
+                            notice=notice[data.decision])
         return await submit(ctx, form, ("decision", "reason"), act, lambda state, status: _page(
             request, ctx, desk, application_id, state, None, status_code=status))
 

@@ -85,7 +85,7 @@ class DeskBallotPages(Controller):
 
         async def act() -> Response[Any]:
             data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
-            await peakdays.add_office_peak_day(ctx.session, desk.principal, desk.office_id, data)
+            await peakdays.add_office_peak_day(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
 
         def again(state: FormState, status: int) -> Awaitable[Response[Any]]:

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.context import Context
 from booking.errors import NotFound, Problem, invalid
@@ -74,15 +73,16 @@ def _month(value: str | None, today: date) -> date:
     return today.replace(day=1)
 
 
-async def month_calendar(session: AsyncSession, desk: Desk, first: date, locale: str) -> list[list[CalendarDay]]:
+async def month_calendar(ctx: Context, desk: Desk, first: date) -> list[list[CalendarDay]]:
     """Weeks (Monday first) covering the month: each day's official kind, the office's own
     closure or special opening, and its slots (count, seats, booked)."""
     start = first - timedelta(days=first.weekday())
     last = first.replace(day=pycalendar.monthrange(first.year, first.month)[1])
     end = last + timedelta(days=6 - last.weekday())
+    session, locale = ctx.session, ctx.locale
     closures = {d.date: d for d in await services.list_days(session, desk.office_id, "closure", start, end)}
     openings = {d.date: d for d in await services.list_days(session, desk.office_id, "special_opening", start, end)}
-    slots = await list_slots(session, desk.office_id, desk.principal, start, end, None)
+    slots = await list_slots(ctx, desk.office_id, start, end, None)
     weeks: list[list[CalendarDay]] = []
     day = start
     while day <= end:
@@ -105,7 +105,7 @@ async def month_calendar(session: AsyncSession, desk: Desk, first: date, locale:
 async def _schedule_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, month: date,
                          forms: Forms, *,
                          status_code: int = 200) -> Response[Any]:
-    session, locale = ctx.session, ctx.locale
+    session = ctx.session
     schedule = await services.get_schedule(session, desk.office_id)
     today = ctx.now.astimezone(desk.office.tz).date() if desk.office else month
     upcoming_closures = await services.list_days(session, desk.office_id, "closure", today, None)
@@ -114,7 +114,7 @@ async def _schedule_page(request: Request[Any, Any, Any], ctx: Context, desk: De
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return desk_page(request, "desk/schedule.html", desk, status_code=status_code, forms=forms, rows=rows,
-                     weeks=await month_calendar(session, desk, month, locale), month=month, previous=previous,
+                     weeks=await month_calendar(ctx, desk, month), month=month, previous=previous,
                      following=following, today=today, closures=upcoming_closures, openings=upcoming_openings,
                      services=desk.office.services if desk.office else ())
 
@@ -160,8 +160,7 @@ class DeskSchedulePages(Controller):
 
         async def act() -> Response[Any]:
             try:
-                await services.replace_schedule(ctx.session, desk.office_id, parse(WeeklyScheduleIn, data),
-                                                desk.principal)
+                await services.replace_schedule(ctx, desk.office_id, parse(WeeklyScheduleIn, data))
             except Problem as problem:
                 raise _renumbered(problem, shown) from None
             return redirect(request, desk.href("/desk/schedule"), notice="schedule-saved")
@@ -180,8 +179,8 @@ class DeskSchedulePages(Controller):
             return await _failed(request, ctx, desk, Forms(closure=refused(problem, form, ("date", "note"))),
                                  problem.status)
         assert desk.office is not None
-        appointments, open_slots = await services.closure_preview(ctx.session, desk.office_id, data.date,
-                                                                  desk.principal, desk.office.tz)
+        appointments, open_slots = await services.closure_preview(ctx, desk.office_id, data.date,
+                                                                  desk.office.tz)
         official = official_day(data.date)
         return desk_page(request, "desk/schedule_closure.html", desk, closure=data, appointments=appointments,
                          open_slots=open_slots, holiday=holiday_name(official.holiday, ctx.locale),
@@ -195,7 +194,7 @@ class DeskSchedulePages(Controller):
 
         async def act() -> Response[Any]:
             data = parse(ClosureIn, unflatten(form, ("date", "note")))
-            await services.add_closure(ctx.session, desk.office_id, data, desk.principal, ctx.now)
+            await services.add_closure(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                             notice="office-closed")
         return await submit(ctx, form, ("date", "note"), act, lambda state, status: _failed(
@@ -211,7 +210,7 @@ class DeskSchedulePages(Controller):
             raw = unflatten(form, ("date", "note", "windows"))
             own = [w for w in raw.pop("windows", []) if w.get("start") or w.get("end")]
             data = parse(SpecialOpeningIn, {**raw, **({"windows": own} if own else {})})
-            await services.add_special_opening(ctx.session, desk.office_id, data, desk.principal, ctx.now)
+            await services.add_special_opening(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                             notice="opening-added")
         return await submit(ctx, form, ["date", "note", *_weekly_fields(form)], act, lambda state,
@@ -227,8 +226,7 @@ class DeskSchedulePages(Controller):
             raise NotFound()
 
         async def act() -> Response[Any]:
-            await services.remove_day(ctx.session, desk.office_id, stored[kind][0], day, desk.principal,
-                                      ctx.now)
+            await services.remove_day(ctx, desk.office_id, stored[kind][0], day)
             return redirect(request, desk.href("/desk/schedule", month=day.strftime("%Y-%m")),
                             notice=stored[kind][1])
         return await submit(ctx, {}, (), act, lambda state, status: _failed(

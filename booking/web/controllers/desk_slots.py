@@ -61,10 +61,10 @@ async def _slots_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk,
         status_code = problem.status
         chosen = _range({}, today)
     locale = ctx.locale
-    plans, unannounced = await preview_days(session, desk.office_id, chosen.from_, chosen.to, desk.principal)
+    plans, unannounced = await preview_days(ctx, desk.office_id, chosen.from_, chosen.to)
     peaks = {p["date"]: p["names"] for p in await peak_days(session, chosen.from_, chosen.to, locale,
                                                             desk.office_id)}
-    slots = await list_slots(session, desk.office_id, desk.principal, chosen.from_, chosen.to, None)
+    slots = await list_slots(ctx, desk.office_id, chosen.from_, chosen.to, None)
     by_day: OrderedDict[date, list[Slot]] = OrderedDict((p.day, []) for p in plans)
     for slot in slots:
         by_day.setdefault(slot.local_date, []).append(slot)
@@ -95,8 +95,8 @@ class DeskSlotPages(Controller):
         async def act() -> Response[Any]:
             data = parse(GenerateIn, {"from": form.get("from"), "to": form.get("to"),
                                       "allow_unannounced_years": form.get("allow_unannounced_years") == "on"})
-            result = await generate_slots(ctx.session, desk.office_id, data.from_, data.to, desk.principal,
-                                          ctx.now, allow_unannounced=data.allow_unannounced_years)
+            result = await generate_slots(ctx, desk.office_id, data.from_, data.to,
+                                          allow_unannounced=data.allow_unannounced_years)
             return redirect(request, desk.href("/desk/slots", **{"from": data.from_.isoformat(),
                                                                  "to": data.to.isoformat()},
                                                created=result.created, existing=result.existing))
@@ -111,7 +111,7 @@ class DeskSlotPages(Controller):
         desk = await desk_for(request, ctx, office, "/desk/slots")
         if not 0 < slot_id < 2**63:
             raise NotFound()
-        slot, standing = await close_preview(ctx.session, slot_id, desk.principal)
+        slot, standing = await close_preview(ctx, slot_id)
         assert desk.office is not None
         return desk_page(request, "desk/slot_close.html", desk, slot=slot,
                          appointments=await roster_entries(ctx.session, standing, desk.office.tz),
@@ -139,7 +139,7 @@ async def _change(request: Request[Any, Any, Any], ctx: Context, slot_id: int, s
     async def act() -> Response[Any]:
         change = parse(SlotPatch, {"status": status, "note": form.get("note") or ""})
         # the service finds the slot among the principal's offices only (another's: 404)
-        await patch_slot(ctx.session, slot_id, change, desk.principal, ctx.now)
+        await patch_slot(ctx, slot_id, change)
         return redirect(request, desk.href("/desk/slots", **back),
                         notice="slot-closed" if status == "closed" else "slot-reopened")
     # the refusal is shown at the top of the slots page (the note's field is the preview's)

@@ -30,7 +30,7 @@ async def free_today(ctx: Context, desk: Desk) -> list[Any]:
     assert desk.office is not None
     now = ctx.now
     today = now.astimezone(desk.office.tz).date()
-    slots = await list_slots(ctx.session, desk.office_id, desk.principal, today, today, None)
+    slots = await list_slots(ctx, desk.office_id, today, today, None)
     return [s for s in slots if s.status == "open" and s.booked < s.capacity and s.ends_at > now]
 
 

@@ -102,9 +102,9 @@ class MyPages(Controller):
     async def calendar_feed(self, request: Request[Any, Any, Any],
                             ctx: NamedDependency[Context]) -> Response[Any]:
         """A new secret feed URL of the couple's appointments, shown once (only its hash is kept)."""
-        principal = require_couple(request, ctx.principal)
+        require_couple(request, ctx.principal)
         form = await posted(request)
-        _feed, token = await feeds.create_feed(ctx.session, principal, "couple", None, ctx.now)
+        _feed, token = await feeds.create_feed(ctx, "couple", None)
         url = f"{ctx.rt.settings.public_base_url.rstrip('/')}/api/v1/calendars/feeds/{token}.ics"
         back = form.get("appointment_id")
         try:
