@@ -159,8 +159,8 @@ async def list_own(ctx: Context, *, status: str | None, limit: int,
     return await _bodies(rt, session, apps, locale), total
 
 
-async def queue(ctx: Context, office_id: int, *,
-                status: str | None, start: date | None, end: date | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+async def queue(ctx: Context, office_id: int, *, status: str | None, start: date | None, end: date | None,
+                limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """The office's applications, oldest first (first come, first reviewed); the open
     ones unless a status is asked for. ``start``/``end`` filter by appointment date."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale

@@ -64,7 +64,8 @@ class DeskApplicationPages(Controller):
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", name="desk-application-document")
     async def document(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       document_id: FromPath[uuid.UUID], ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[bytes]:
+                       document_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
+                       office: OfficeParam = None) -> Response[bytes]:
         """The scan itself, shown inside the application's page (the read is audited)."""
         desk = await desk_for(request, ctx, office, "/desk/applications")
         await _application(ctx, desk, application_id)

@@ -190,8 +190,8 @@ def _again(request: Request[Any, Any, Any], ctx: Context, desk: Desk, event_id: 
 
 async def _list_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
-    events, _total = await services.list_events(ctx, office_id=desk.office_id, kind=None,
-                                                start=None, end=None, include_cancelled=True, limit=100, offset=0)
+    events, _total = await services.list_events(ctx, office_id=desk.office_id, kind=None, start=None, end=None,
+                                                include_cancelled=True, limit=100, offset=0)
     return desk_page(request, "desk/events.html", desk, status_code=status_code, events=events, form=form,
                      key=form.key(), kinds=KINDS)
 
