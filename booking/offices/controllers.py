@@ -48,7 +48,7 @@ class OfficeController(Controller):
         data: JSONBody[OfficeCreate],
         ctx: NamedDependency[Context],
     ) -> OfficePublic:
-        office = await services.create_office(ctx, data, ctx.now)
+        office = await services.create_office(ctx, data)
         return services.office_public(office, ctx.locale)
 
     @patch("/{office_id:int}", guards=[requires_admin], summary="Edit an office and its booking rules (admins)")
@@ -58,7 +58,7 @@ class OfficeController(Controller):
         data: JSONBody[OfficeUpdate],
         ctx: NamedDependency[Context],
     ) -> OfficePublic:
-        office = await services.update_office(ctx, office_id, data, ctx.now)
+        office = await services.update_office(ctx, office_id, data)
         ctx.rt.offices.forget(office_id)  # this process sees the edit at once
         return services.office_public(office, ctx.locale)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +22,8 @@ class OfficeCodeTaken(Conflict):
     title = lazy("An office with this code already exists.")
 
 
-async def create_office(ctx: Context, data: OfficeCreate, now: Any) -> Office:
-    session, actor = ctx.session, ctx.caller
+async def create_office(ctx: Context, data: OfficeCreate) -> Office:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     office = Office(**data.model_dump(exclude={"rules"}), rules=data.rules.model_dump(mode="json"),
                     created_at=now, updated_at=now)
     session.add(office)
@@ -44,11 +43,11 @@ class OfficeHasFutureSlots(Conflict):
 SETTLED_BY_SLOTS = ("timezone", "province_code")
 
 
-async def update_office(ctx: Context, office_id: int, data: OfficeUpdate, now: Any) -> Office:
+async def update_office(ctx: Context, office_id: int, data: OfficeUpdate) -> Office:
     """Edit an office. Its timezone and province are refused while slots are to come: each
     slot keeps the local date it was made for, and its bookings were judged by the
     province's policy (an office that moves closes or lets its slots run out first)."""
-    session, actor = ctx.session, ctx.caller
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     office = await lock_office(session, office_id, active_only=False)  # beside slot generation
     changes = data.model_dump(exclude_unset=True)
     moved = sorted(f for f in SETTLED_BY_SLOTS if f in changes and changes[f] != getattr(office, f))

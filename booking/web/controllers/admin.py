@@ -102,7 +102,7 @@ class AdminPages(Controller):
 
         async def act() -> Response[Any]:
             data = parse(OfficeCreate, {**unflatten(form, OFFICE_FIELDS), "services": chosen})
-            office = await offices.create_office(ctx, data, ctx.now)
+            office = await offices.create_office(ctx, data)
             return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
         return await submit(ctx, form, (*OFFICE_FIELDS, "services"), act, lambda state, status: self._offices(
             request, ctx.session, desk, state, status))
@@ -139,7 +139,7 @@ class AdminPages(Controller):
         async def act() -> Response[Any]:
             data = parse(OfficeUpdate, {**raw, "services": chosen,
                                         "is_active": form.get("is_active") == "on"})
-            await offices.update_office(ctx, office_id, data, ctx.now)
+            await offices.update_office(ctx, office_id, data)
             ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
             return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
         shown = [k for k in form if k != "_csrf_token"] + ["services"]
