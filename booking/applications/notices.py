@@ -12,13 +12,27 @@ from typing import Any
 
 from sqlalchemy import select
 
-from booking.appointments.notices import appointment_facts, appointment_invite, party_phone
+from booking.appointments.notices import (
+    ADDRESS,
+    BOOKING_CODE,
+    IN_PERSON,
+    appointment_facts,
+    appointment_invite,
+    party_phone,
+)
 from booking.db.models import ApplicationDocument, Appointment, CrossProvinceApplication
-from booking.i18n import format_message as _t
-from booking.i18n import gettext
+from booking.i18n import N_
 from booking.i18n.formatting import format_when
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver, sms_text
+from booking.notifications.registry import (
+    RenderContext,
+    Rendered,
+    SubjectGone,
+    Verbatim,
+    Wording,
+    notice,
+    phone_resolver,
+)
 from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
 
@@ -60,122 +74,73 @@ def _list(items: list[str], locale: str) -> str:
     return ("、" if locale.startswith("zh") else ", ").join(items)
 
 
-def _app_facts(app: CrossProvinceApplication, appt: Appointment, office: OfficeInfo, locale: str) -> dict[str, str]:
-    facts = appointment_facts(appt, office, locale)
-    facts["hold"] = format_when(app.hold_expires_at, office.timezone, locale)
-    facts["reason"] = app.decision_reason or ""
-    return facts
+async def _told(ctx: RenderContext, wording: Wording, *statuses: str, invite: bool = True) -> Rendered:
+    """The wording filled with the application's facts (the clerk's reason as typed, the
+    documents still missing), with the appointment's invite by e-mail; nothing once the
+    application has left ``statuses``."""
+    app, appt, office = await _load(ctx)
+    _expect(app, *statuses)
+    if app.status == "approved" and appt.status not in ("confirmed", "checked_in"):
+        raise SubjectGone("no longer confirmed")
+    facts = appointment_facts(appt, office, ctx.locale)
+    facts.update(hold=format_when(app.hold_expires_at, office.timezone, ctx.locale),
+                 reason=app.decision_reason or "", documents=_list(await _missing(ctx, app), ctx.locale))
+    return wording.render(ctx.locale, facts, appointment_invite(ctx, appt, office) if invite else (None, None))
+
+
+RELEASED = N_("The held seat has been released.")
+RECEIVED = Wording(
+    N_("Application received: {service}, {when}"),
+    (N_("Your cross-province application for {service} at {office} on {when} is received."),
+     N_("The seat is held for you until {hold} while the office pre-reviews the application."),
+     N_("Please upload: {documents}"), BOOKING_CODE),
+    N_("[Marriage registration] Application received: {service}, {when}, {office}. Seat held until "
+       "{hold}; upload your documents."))
+NEEDS_MORE_INFO = Wording(
+    N_("More information needed: {service}, {when}"),
+    (N_("The office needs more information for your application ({service}, {when}):"), Verbatim("reason"),
+     N_("Add the documents and send the application back before {hold}; the seat is held until then."),
+     N_("Still missing: {documents}")),
+    N_("[Marriage registration] The office needs more information for your application ({service}, "
+       "{when}). Please check your e-mail or the app before {hold}."))
+APPROVED = Wording(
+    N_("Application approved, appointment confirmed: {service}, {when}"),
+    (N_("The office has approved your application: your appointment for {service} at {office} is "
+        "confirmed for {when}."), Verbatim("reason"), BOOKING_CODE, ADDRESS, IN_PERSON,
+     N_("Bring the originals of the documents you uploaded."), N_("You can cancel or change it until {deadline}.")),
+    N_("[Marriage registration] Application approved: {service} confirmed for {when}, {office}. Code {code}."))
+REJECTED = Wording(
+    N_("Application rejected: {service}, {when}"),
+    (N_("The office has rejected your application for {service} on {when}:"), Verbatim("reason"), RELEASED),
+    N_("[Marriage registration] Your application for {service} on {when} was rejected. Please check "
+       "your e-mail or the app."))
+EXPIRED = Wording(
+    N_("Application expired: {service}, {when}"),
+    (N_("Your application for {service} on {when} was not decided before the seat hold ended at {hold}."),
+     N_("The held seat has been released; you may apply again for another slot.")),
+    N_("[Marriage registration] The seat hold for {service} on {when} has ended and the seat was released."))
 
 
 @notice("application.received")
 async def received(ctx: RenderContext) -> Rendered:
-    app, appt, office = await _load(ctx)
-    _expect(app, "submitted")
-    loc = ctx.locale
-    f = _app_facts(app, appt, office, loc)
-    lines = [
-        _t("Your cross-province application for {service} at {office} on {when} is received.", loc, f),
-        _t("The seat is held for you until {hold} while the office pre-reviews the application.", loc, f),
-    ]
-    missing = await _missing(ctx, app)
-    if missing:
-        lines.append(_t("Please upload: {documents}", loc, {"documents": _list(missing, loc)}))
-    lines.append(_t("Booking code: {code}", loc, f))
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Application received: {service}, {when}", loc, f),
-        lines=lines,
-        sms=sms_text("[Marriage registration] Application received: {service}, {when}, {office}. Seat held until "
-               "{hold}; upload your documents.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return await _told(ctx, RECEIVED, "submitted")
 
 
 @notice("application.needs_more_info")
 async def needs_more_info(ctx: RenderContext) -> Rendered:
-    app, appt, office = await _load(ctx)
-    _expect(app, "needs_more_info")
-    loc = ctx.locale
-    f = _app_facts(app, appt, office, loc)
-    lines = [
-        _t("The office needs more information for your application ({service}, {when}):", loc, f),
-        app.decision_reason or "",
-        _t("Add the documents and send the application back before {hold}; the seat is held until then.",
-           loc, f),
-    ]
-    missing = await _missing(ctx, app)
-    if missing:
-        lines.append(_t("Still missing: {documents}", loc, {"documents": _list(missing, loc)}))
-    return Rendered(
-        subject=_t("More information needed: {service}, {when}", loc, f),
-        lines=[line for line in lines if line],
-        sms=sms_text("[Marriage registration] The office needs more information for your application ({service}, "
-               "{when}). Please check your e-mail or the app before {hold}.", loc, f),
-    )
+    return await _told(ctx, NEEDS_MORE_INFO, "needs_more_info", invite=False)
 
 
 @notice("application.approved")
 async def approved(ctx: RenderContext) -> Rendered:
-    app, appt, office = await _load(ctx)
-    _expect(app, "approved")
-    if appt.status not in ("confirmed", "checked_in"):
-        raise SubjectGone("no longer confirmed")
-    loc = ctx.locale
-    f = _app_facts(app, appt, office, loc)
-    lines = [_t("The office has approved your application: your appointment for {service} at {office} is "
-                "confirmed for {when}.", loc, f)]
-    if app.decision_reason:
-        lines.append(app.decision_reason)
-    lines += [
-        _t("Booking code: {code}", loc, f),
-        _t("Address: {address}", loc, f),
-        gettext("Both parties come in person with their identity documents.", loc),
-        gettext("Bring the originals of the documents you uploaded.", loc),
-        _t("You can cancel or change it until {deadline}.", loc, f),
-    ]
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Application approved, appointment confirmed: {service}, {when}", loc, f),
-        lines=lines,
-        sms=sms_text("[Marriage registration] Application approved: {service} confirmed for {when}, {office}. "
-               "Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return await _told(ctx, APPROVED, "approved")
 
 
 @notice("application.rejected")
 async def rejected(ctx: RenderContext) -> Rendered:
-    app, appt, office = await _load(ctx)
-    _expect(app, "rejected")
-    loc = ctx.locale
-    f = _app_facts(app, appt, office, loc)
-    calendar, method = appointment_invite(ctx, appt, office)
-    lines = [_t("The office has rejected your application for {service} on {when}:", loc, f)]
-    if app.decision_reason:
-        lines.append(app.decision_reason)
-    lines.append(gettext("The held seat has been released.", loc))
-    return Rendered(
-        subject=_t("Application rejected: {service}, {when}", loc, f),
-        lines=lines,
-        sms=sms_text("[Marriage registration] Your application for {service} on {when} was rejected. Please check "
-               "your e-mail or the app.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return await _told(ctx, REJECTED, "rejected")
 
 
 @notice("application.expired")
 async def expired(ctx: RenderContext) -> Rendered:
-    app, appt, office = await _load(ctx)
-    _expect(app, "expired")
-    loc = ctx.locale
-    f = _app_facts(app, appt, office, loc)
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Application expired: {service}, {when}", loc, f),
-        lines=[_t("Your application for {service} on {when} was not decided before the seat hold ended at "
-                  "{hold}.", loc, f),
-               gettext("The held seat has been released; you may apply again for another slot.", loc)],
-        sms=sms_text("[Marriage registration] The seat hold for {service} on {when} has ended and the seat was "
-               "released.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return await _told(ctx, EXPIRED, "expired")

@@ -8,8 +8,7 @@ from typing import Any
 from booking.appointments.invites import appointment_calendar
 from booking.appointments.services.reminders import derive_due
 from booking.db.models import Appointment, AppointmentParty
-from booking.i18n import format_message as _t
-from booking.i18n import gettext
+from booking.i18n import N_
 from booking.i18n.formatting import format_when
 from booking.kernel.catalog import service_title
 from booking.kernel.codes import display_code
@@ -17,10 +16,10 @@ from booking.notifications.registry import (
     RenderContext,
     Rendered,
     SubjectGone,
+    Wording,
     due_source,
     notice,
     phone_resolver,
-    sms_text,
 )
 from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
@@ -63,10 +62,48 @@ def appointment_invite(ctx: RenderContext, appt: Appointment, office: OfficeInfo
     return body, method
 
 
+def _told(ctx: RenderContext, wording: Wording, appt: Appointment, office: OfficeInfo, *,
+          invite: bool = True) -> Rendered:
+    """The wording filled with the appointment's facts, with its calendar invite by e-mail."""
+    facts = appointment_facts(appt, office, ctx.locale)
+    return wording.render(ctx.locale, facts, appointment_invite(ctx, appt, office) if invite else (None, None))
+
+
 def _superseded(ctx: RenderContext, appt: Appointment) -> None:
     """An update overtaken by a later change is not sent: the later message says it all."""
     if ctx.row.sequence < appt.sequence:
         raise SubjectGone("superseded by a later change")
+
+
+BOOKING_CODE = N_("Booking code: {code}")
+ADDRESS = N_("Address: {address}")
+IN_PERSON = N_("Both parties come in person with their identity documents.")
+
+CONFIRMED = Wording(
+    N_("Appointment booked: {service}, {when}"),
+    (N_("Your appointment for {service} at {office} is booked for {when}."), BOOKING_CODE, ADDRESS, IN_PERSON,
+     N_("You can cancel or change it until {deadline}.")),
+    N_("[Marriage registration] {service} booked: {when}, {office}. Code {code}."))
+RECEIVED = Wording(
+    N_("Appointment request received: {service}, {when}"),
+    (N_("Your request for {service} at {office} on {when} is received; the seat is held for you."),
+     N_("The office pre-reviews it and tells you its decision."), BOOKING_CODE),
+    N_("[Marriage registration] Request received: {service}, {when}, {office}. Code {code}. Awaiting pre-review."))
+RESCHEDULED = Wording(
+    N_("Appointment moved: {service}, {when}"),
+    (N_("Your appointment for {service} at {office} is now on {when}."), BOOKING_CODE, ADDRESS),
+    N_("[Marriage registration] Appointment moved: {service}, {when}, {office}. Code {code}."))
+CANCELLED_SUBJECT = N_("Appointment cancelled: {service}, {when}")
+CANCELLED_SMS = N_("[Marriage registration] Appointment cancelled: {service}, {when}. Code {code}.")
+CANCELLED = Wording(CANCELLED_SUBJECT, (N_("Your appointment for {service} on {when} is cancelled."), BOOKING_CODE),
+                    CANCELLED_SMS)
+CANCELLED_BY_OFFICE = Wording(
+    CANCELLED_SUBJECT, (N_("The office has cancelled your appointment for {service} on {when}."), BOOKING_CODE),
+    CANCELLED_SMS)
+REMINDER = Wording(
+    N_("Reminder: {service}, {when}"),
+    (N_("A reminder of your appointment for {service} at {office} on {when}."), BOOKING_CODE, ADDRESS, IN_PERSON),
+    N_("[Marriage registration] Reminder: {service}, {when}, {office}. Code {code}."))
 
 
 @notice("appointment.confirmed")
@@ -75,39 +112,14 @@ async def confirmed(ctx: RenderContext) -> Rendered:
     _superseded(ctx, appt)
     if appt.status not in ("confirmed", "checked_in"):
         raise SubjectGone("no longer confirmed")
-    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Appointment booked: {service}, {when}", loc, f),
-        lines=[
-            _t("Your appointment for {service} at {office} is booked for {when}.", loc, f),
-            _t("Booking code: {code}", loc, f),
-            _t("Address: {address}", loc, f),
-            gettext("Both parties come in person with their identity documents.", loc),
-            _t("You can cancel or change it until {deadline}.", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] {service} booked: {when}, {office}. Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return _told(ctx, CONFIRMED, appt, office)
 
 
 @notice("appointment.received")
 async def received(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
     _superseded(ctx, appt)
-    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Appointment request received: {service}, {when}", loc, f),
-        lines=[
-            _t("Your request for {service} at {office} on {when} is received; the seat is held for you.", loc, f),
-            gettext("The office pre-reviews it and tells you its decision.", loc),
-            _t("Booking code: {code}", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Request received: {service}, {when}, {office}. Code {code}. "
-               "Awaiting pre-review.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return _told(ctx, RECEIVED, appt, office)
 
 
 @notice("appointment.rescheduled")
@@ -116,34 +128,14 @@ async def rescheduled(ctx: RenderContext) -> Rendered:
     _superseded(ctx, appt)
     if appt.status == "cancelled":
         raise SubjectGone("cancelled since")
-    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
-    calendar, method = appointment_invite(ctx, appt, office)
-    return Rendered(
-        subject=_t("Appointment moved: {service}, {when}", loc, f),
-        lines=[
-            _t("Your appointment for {service} at {office} is now on {when}.", loc, f),
-            _t("Booking code: {code}", loc, f),
-            _t("Address: {address}", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Appointment moved: {service}, {when}, {office}. Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return _told(ctx, RESCHEDULED, appt, office)
 
 
 @notice("appointment.cancelled")
 async def cancelled(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
-    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
     by_office = ctx.row.payload.get("by") == "office"
-    calendar, method = appointment_invite(ctx, appt, office)
-    first = (_t("The office has cancelled your appointment for {service} on {when}.", loc, f) if by_office
-             else _t("Your appointment for {service} on {when} is cancelled.", loc, f))
-    return Rendered(
-        subject=_t("Appointment cancelled: {service}, {when}", loc, f),
-        lines=[first, _t("Booking code: {code}", loc, f)],
-        sms=sms_text("[Marriage registration] Appointment cancelled: {service}, {when}. Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    return _told(ctx, CANCELLED_BY_OFFICE if by_office else CANCELLED, appt, office)
 
 
 @notice("appointment.reminder")
@@ -151,14 +143,4 @@ async def reminder(ctx: RenderContext) -> Rendered:
     appt, office = await _load(ctx)
     if appt.status != "confirmed" or ctx.row.sequence != appt.sequence:
         raise SubjectGone("the appointment changed since")
-    f, loc = appointment_facts(appt, office, ctx.locale), ctx.locale
-    return Rendered(
-        subject=_t("Reminder: {service}, {when}", loc, f),
-        lines=[
-            _t("A reminder of your appointment for {service} at {office} on {when}.", loc, f),
-            _t("Booking code: {code}", loc, f),
-            _t("Address: {address}", loc, f),
-            gettext("Both parties come in person with their identity documents.", loc),
-        ],
-        sms=sms_text("[Marriage registration] Reminder: {service}, {when}, {office}. Code {code}.", loc, f),
-    )
+    return _told(ctx, REMINDER, appt, office, invite=False)

@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
-from booking.i18n import format_message as _t
+from booking.i18n import N_
 from booking.i18n.formatting import format_date, format_when
 from booking.kernel.catalog import service_title
-from booking.notifications.registry import RenderContext, Rendered, SubjectGone, notice, phone_resolver
+from booking.notifications.registry import RenderContext, Rendered, SubjectGone, Wording, notice, phone_resolver
 from booking.offices.directory import office_for
 from booking.runtime import Runtime
 
@@ -38,38 +38,35 @@ async def _facts(ctx: RenderContext) -> tuple[BallotEntry, dict[str, str]]:
     }
 
 
+ENTRY_NUMBER = N_("Entry number: {entry}")
+ENTERED = Wording(
+    N_("Ballot entry received: {service}, {date}"),
+    (N_("Your entry in the ballot for {service} at {office} on {date} is received."),
+     N_("The draw is at {draw}. Its seed is committed to in advance (SHA-256 {commitment}) and "
+        "published at the draw, so anyone can check the result."), ENTRY_NUMBER),
+    N_("[Marriage registration] Ballot entry received: {service}, {date}. Draw at {draw}."))
+WAITLISTED = Wording(
+    N_("Ballot result: on the waitlist for {date}"),
+    (N_("The draw for {service} at {office} on {date} did not give you a seat."),
+     N_("You are number {position} on the day's waitlist: a seat that comes free goes to the next couple "
+        "in the draw order, and you will be told if it is yours."), ENTRY_NUMBER),
+    N_("[Marriage registration] Ballot for {service}, {date}: no seat drawn; you are number {position} "
+       "on the waitlist."))
+
+
+async def _while(ctx: RenderContext, state: str, wording: Wording) -> Rendered:
+    """The wording, while the entry is still in ``state``."""
+    entry, facts = await _facts(ctx)
+    if entry.state != state:
+        raise SubjectGone(f"no longer {state}")
+    return wording.render(ctx.locale, facts)
+
+
 @notice("ballot.entered")
 async def entered(ctx: RenderContext) -> Rendered:
-    entry, f = await _facts(ctx)
-    if entry.state != "entered":
-        raise SubjectGone("no longer entered")
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Ballot entry received: {service}, {date}", loc, f),
-        lines=[
-            _t("Your entry in the ballot for {service} at {office} on {date} is received.", loc, f),
-            _t("The draw is at {draw}. Its seed is committed to in advance (SHA-256 {commitment}) and "
-               "published at the draw, so anyone can check the result.", loc, f),
-            _t("Entry number: {entry}", loc, f),
-        ],
-        sms=_t("[Marriage registration] Ballot entry received: {service}, {date}. Draw at {draw}.", loc, f),
-    )
+    return await _while(ctx, "entered", ENTERED)
 
 
 @notice("ballot.waitlisted")
 async def waitlisted(ctx: RenderContext) -> Rendered:
-    entry, f = await _facts(ctx)
-    if entry.state != "waitlisted":
-        raise SubjectGone("no longer waitlisted")
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Ballot result: on the waitlist for {date}", loc, f),
-        lines=[
-            _t("The draw for {service} at {office} on {date} did not give you a seat.", loc, f),
-            _t("You are number {position} on the day's waitlist: a seat that comes free goes to the next couple "
-               "in the draw order, and you will be told if it is yours.", loc, f),
-            _t("Entry number: {entry}", loc, f),
-        ],
-        sms=_t("[Marriage registration] Ballot for {service}, {date}: no seat drawn; you are number {position} "
-               "on the waitlist.", loc, f),
-    )
+    return await _while(ctx, "waitlisted", WAITLISTED)

@@ -11,17 +11,17 @@ from typing import Any
 from booking.appointments.invites import appointment_calendar
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
 from booking.divorce.services.cases import SUBJECT
-from booking.i18n import format_message as _t
-from booking.i18n import gettext
+from booking.i18n import N_
 from booking.i18n.formatting import format_date, format_when
 from booking.kernel.codes import display_code
 from booking.notifications.registry import (
     RenderContext,
     Rendered,
+    Renderer,
     SubjectGone,
+    Wording,
     notice,
     phone_resolver,
-    sms_text,
 )
 from booking.offices.directory import office_for
 from booking.runtime import Runtime
@@ -78,164 +78,118 @@ def _still_received(case: DivorceCase) -> None:
         raise SubjectGone("the case moved on")
 
 
+APPLIED = Wording(
+    N_("Divorce registration: application visit booked for {when}"),
+    (N_("Your application visit for divorce registration at {office} is booked for {when}."),
+     N_("It stands once the other party confirms it with their own account, by {confirm_by}: give them the "
+        "booking code {code}."),
+     N_("Address: {address}")),
+    N_("[Marriage registration] Divorce application visit {when}, {office}: awaiting the other "
+       "party's confirmation by {confirm_by}. Code {code}."))
+RECEIVED = Wording(
+    N_("Divorce registration: application received on {received_on}"),
+    (N_("{office} received your divorce registration application on {received_on}."),
+     N_("Cooling-off period: until {cooling_off_ends}. Until then either party may withdraw the application."),
+     N_("Then both parties come in person for the divorce certificate between {window_opens} and "
+        "{window_ends}; book that visit together. Without it the application counts as withdrawn.")),
+    N_("[Marriage registration] Divorce application received {received_on}. Cooling-off until "
+       "{cooling_off_ends}; certificate visit {window_opens} to {window_ends}."))
+WINDOW_OPEN = Wording(
+    N_("Divorce registration: book the certificate visit by {window_ends}"),
+    (N_("The cooling-off period has ended. Both parties now come in person to {office} for the divorce "
+        "certificate, by {window_ends}."),
+     N_("Book the certificate visit in your account; the other party confirms it with theirs."),
+     N_("Without a certificate visit by {window_ends} the application counts as withdrawn.")),
+    N_("[Marriage registration] Cooling-off ended: book the divorce certificate visit at {office} by {window_ends}."))
+WINDOW_CLOSING = Wording(
+    N_("Divorce registration: the certificate window closes on {window_ends}"),
+    (N_("One week left: the window for the divorce certificate at {office} closes on {window_ends}."),
+     N_("Without a certificate visit by both parties by then, the application counts as withdrawn.")),
+    N_("[Marriage registration] One week left: the divorce certificate window at {office} closes {window_ends}."))
+VISIT_BOOKED = Wording(
+    N_("Divorce registration: certificate visit booked for {when}"),
+    (N_("The certificate visit at {office} is booked for {when}."),
+     N_("It stands once the other party confirms it with their own account, by {confirm_by}."),
+     N_("Booking code: {code}")),
+    N_("[Marriage registration] Divorce certificate visit {when}, {office}: awaiting confirmation "
+       "by {confirm_by}. Code {code}."))
+VISIT_TO_CONFIRM = Wording(
+    N_("Divorce registration: confirm the certificate visit on {when}"),
+    (N_("A certificate visit at {office} on {when} awaits your confirmation in your account, by {confirm_by}."),
+     N_("Booking code: {code}")),
+    N_("[Marriage registration] Confirm the divorce certificate visit {when}, {office} in your "
+       "account by {confirm_by}."))
+VISIT_LAPSED = Wording(
+    N_("Divorce registration: the certificate visit on {when} was not confirmed"),
+    (N_("The certificate visit on {when} was not confirmed in time; its place is released."),
+     N_("A certificate visit can be booked until {window_ends}.")),
+    N_("[Marriage registration] Divorce certificate visit {when} not confirmed; released. Book "
+       "another by {window_ends}."))
+WITHDRAWN = Wording(
+    N_("Divorce registration: application withdrawn"),
+    (N_("You have withdrawn the divorce registration application at {office}. The case is closed."),),
+    N_("[Marriage registration] You withdrew the divorce application at {office}; the case is closed."))
+ENDED_LINE = N_("The divorce registration case at {office} has ended; nothing more is needed from you.")
+ASK_THE_OFFICE = N_("For questions, ask the office.")
+ENDED_SUBJECT = N_("Divorce registration: the case has ended")
+ENDED_SMS = N_("[Marriage registration] The divorce registration case at {office} has ended.")
+ENDED = Wording(ENDED_SUBJECT, (ENDED_LINE, ASK_THE_OFFICE), ENDED_SMS)
+DEEMED_WITHDRAWN = Wording(
+    ENDED_SUBJECT,
+    (ENDED_LINE, N_("No certificate visit took place by {window_ends}, so the application counts as "
+                    "withdrawn (Civil Code art. 1077)."), ASK_THE_OFFICE),
+    ENDED_SMS)
+REGISTERED = Wording(
+    N_("Divorce registration: registered"),
+    (N_("The divorce is registered at {office} and the certificates are issued."),),
+    N_("[Marriage registration] The divorce is registered at {office}."))
+
+
 @notice("divorce.applied")
 async def applied(ctx: RenderContext) -> Rendered:
-    _case, f = await _facts(ctx)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: application visit booked for {when}", loc, f),
-        lines=[
-            _t("Your application visit for divorce registration at {office} is booked for {when}.", loc, f),
-            _t("It stands once the other party confirms it with their own account, by {confirm_by}: give them the "
-               "booking code {code}.", loc, f),
-            _t("Address: {address}", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Divorce application visit {when}, {office}: awaiting the other "
-                     "party's confirmation by {confirm_by}. Code {code}.", loc, f),
-    )
+    _case, facts = await _facts(ctx)
+    return APPLIED.render(ctx.locale, facts)
 
 
 @notice("divorce.received")
 async def received(ctx: RenderContext) -> Rendered:
-    _case, f = await _facts(ctx)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: application received on {received_on}", loc, f),
-        lines=[
-            _t("{office} received your divorce registration application on {received_on}.", loc, f),
-            _t("Cooling-off period: until {cooling_off_ends}. Until then either party may withdraw the "
-               "application.", loc, f),
-            _t("Then both parties come in person for the divorce certificate between {window_opens} and "
-               "{window_ends}; book that visit together. Without it the application counts as withdrawn.", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Divorce application received {received_on}. Cooling-off until "
-                     "{cooling_off_ends}; certificate visit {window_opens} to {window_ends}.", loc, f),
-    )
+    _case, facts = await _facts(ctx)
+    return RECEIVED.render(ctx.locale, facts)
 
 
-@notice("divorce.window_open")
-async def window_open(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    _still_received(case)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: book the certificate visit by {window_ends}", loc, f),
-        lines=[
-            _t("The cooling-off period has ended. Both parties now come in person to {office} for the divorce "
-               "certificate, by {window_ends}.", loc, f),
-            gettext("Book the certificate visit in your account; the other party confirms it with theirs.", loc),
-            _t("Without a certificate visit by {window_ends} the application counts as withdrawn.", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Cooling-off ended: book the divorce certificate visit at {office} "
-                     "by {window_ends}.", loc, f),
-    )
+def _while_received(kind: str, wording: Wording) -> Renderer:
+    """The renderer of a message true only while the case is received (its cooling-off
+    period or certificate window): once the case moved on, it is not sent."""
+
+    async def render(ctx: RenderContext) -> Rendered:
+        case, facts = await _facts(ctx)
+        _still_received(case)
+        return wording.render(ctx.locale, facts)
+
+    return notice(kind)(render)
 
 
-@notice("divorce.window_closing")
-async def window_closing(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    _still_received(case)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: the certificate window closes on {window_ends}", loc, f),
-        lines=[
-            _t("One week left: the window for the divorce certificate at {office} closes on {window_ends}.", loc, f),
-            _t("Without a certificate visit by both parties by then, the application counts as withdrawn.", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] One week left: the divorce certificate window at {office} closes "
-                     "{window_ends}.", loc, f),
-    )
-
-
-@notice("divorce.visit_booked")
-async def visit_booked(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    _still_received(case)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: certificate visit booked for {when}", loc, f),
-        lines=[
-            _t("The certificate visit at {office} is booked for {when}.", loc, f),
-            _t("It stands once the other party confirms it with their own account, by {confirm_by}.", loc, f),
-            _t("Booking code: {code}", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Divorce certificate visit {when}, {office}: awaiting confirmation "
-                     "by {confirm_by}. Code {code}.", loc, f),
-    )
-
-
-@notice("divorce.visit_to_confirm")
-async def visit_to_confirm(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    _still_received(case)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: confirm the certificate visit on {when}", loc, f),
-        lines=[
-            _t("A certificate visit at {office} on {when} awaits your confirmation in your account, by "
-               "{confirm_by}.", loc, f),
-            _t("Booking code: {code}", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Confirm the divorce certificate visit {when}, {office} in your "
-                     "account by {confirm_by}.", loc, f),
-    )
-
-
-@notice("divorce.visit_lapsed")
-async def visit_lapsed(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    _still_received(case)
-    loc = ctx.locale
-    return Rendered(
-        subject=_t("Divorce registration: the certificate visit on {when} was not confirmed", loc, f),
-        lines=[
-            _t("The certificate visit on {when} was not confirmed in time; its place is released.", loc, f),
-            _t("A certificate visit can be booked until {window_ends}.", loc, f),
-        ],
-        sms=sms_text("[Marriage registration] Divorce certificate visit {when} not confirmed; released. Book "
-                     "another by {window_ends}.", loc, f),
-    )
+window_open = _while_received("divorce.window_open", WINDOW_OPEN)
+window_closing = _while_received("divorce.window_closing", WINDOW_CLOSING)
+visit_booked = _while_received("divorce.visit_booked", VISIT_BOOKED)
+visit_to_confirm = _while_received("divorce.visit_to_confirm", VISIT_TO_CONFIRM)
+visit_lapsed = _while_received("divorce.visit_lapsed", VISIT_LAPSED)
 
 
 @notice("divorce.withdrawn")
 async def withdrawn(ctx: RenderContext) -> Rendered:
-    _case, f = await _facts(ctx)
-    loc = ctx.locale
-    calendar, method = await _cancel_invite(ctx)
-    return Rendered(
-        subject=gettext("Divorce registration: application withdrawn", loc),
-        lines=[_t("You have withdrawn the divorce registration application at {office}. The case is closed.",
-                  loc, f)],
-        sms=sms_text("[Marriage registration] You withdrew the divorce application at {office}; the case is "
-                     "closed.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    _case, facts = await _facts(ctx)
+    return WITHDRAWN.render(ctx.locale, facts, await _cancel_invite(ctx))
 
 
 @notice("divorce.ended")
 async def ended(ctx: RenderContext) -> Rendered:
-    case, f = await _facts(ctx)
-    loc = ctx.locale
-    calendar, method = await _cancel_invite(ctx)
-    lines = [_t("The divorce registration case at {office} has ended; nothing more is needed from you.", loc, f)]
-    if case.status == "deemed_withdrawn":
-        lines.append(_t("No certificate visit took place by {window_ends}, so the application counts as "
-                        "withdrawn (Civil Code art. 1077).", loc, f))
-    lines.append(gettext("For questions, ask the office.", loc))
-    return Rendered(
-        subject=gettext("Divorce registration: the case has ended", loc),
-        lines=lines,
-        sms=sms_text("[Marriage registration] The divorce registration case at {office} has ended.", loc, f),
-        calendar=calendar, calendar_method=method,
-    )
+    case, facts = await _facts(ctx)
+    wording = DEEMED_WITHDRAWN if case.status == "deemed_withdrawn" else ENDED
+    return wording.render(ctx.locale, facts, await _cancel_invite(ctx))
 
 
 @notice("divorce.registered")
 async def registered(ctx: RenderContext) -> Rendered:
-    _case, f = await _facts(ctx)
-    loc = ctx.locale
-    return Rendered(
-        subject=gettext("Divorce registration: registered", loc),
-        lines=[_t("The divorce is registered at {office} and the certificates are issued.", loc, f)],
-        sms=sms_text("[Marriage registration] The divorce is registered at {office}.", loc, f),
-    )
+    _case, facts = await _facts(ctx)
+    return REGISTERED.render(ctx.locale, facts)

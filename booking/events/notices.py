@@ -22,17 +22,16 @@ from booking.events.invites import (
     signup_calendar,
 )
 from booking.events.messages import invite_sequence
-from booking.i18n import format_message as _t
-from booking.i18n import gettext
+from booking.i18n import N_
 from booking.i18n.formatting import format_when
 from booking.kernel.codes import display_code
 from booking.notifications.registry import (
     RenderContext,
     Rendered,
     SubjectGone,
+    Wording,
     notice,
     phone_resolver,
-    sms_text,
 )
 from booking.offices.directory import OfficeInfo, office_for
 from booking.runtime import Runtime
@@ -88,12 +87,66 @@ def _invite(ctx: RenderContext, signup: Signup, event: Event, office: OfficeInfo
                            ctx.rt.clock.now())
 
 
-def _place_lines(loc: str, f: dict[str, str]) -> list[str]:
-    return [
-        _t("Check-in code: {code}", loc, f),
-        _t("Venue: {venue}, {address}", loc, f),
-        gettext("Both parties come in person with their identity documents.", loc),
-    ]
+def _told(ctx: RenderContext, wording: Wording, signup: Signup, event: Event, office: OfficeInfo | None,
+          **more: str) -> Rendered:
+    """The wording filled with the sign-up's facts, with its invite by e-mail when it has a
+    place (``office`` None: no invite)."""
+    facts = {**_facts(signup, event, ctx.locale), **more}
+    return wording.render(ctx.locale, facts, _invite(ctx, signup, event, office) if office else (None, None))
+
+
+CHECK_IN_CODE = N_("Check-in code: {code}")
+REASON = N_("Reason: {reason}")
+PLACE = (CHECK_IN_CODE, N_("Venue: {venue}, {address}"), N_("Both parties come in person with their identity documents."))
+
+CONFIRMED = Wording(
+    N_("Place confirmed: {event}, {when}"), (N_("Your place at {event} ({kind}) on {when} is confirmed."), *PLACE),
+    N_("[Weddings] Place confirmed: {event}, {when}. Code {code}."))
+RECEIVED = Wording(
+    N_("Sign-up received: {event}, {when}"),
+    (N_("Your sign-up for {event} on {when} is received and a place is held for you."),
+     N_("The organiser reviews each sign-up and tells you the decision."), CHECK_IN_CODE),
+    N_("[Weddings] Sign-up received: {event}, {when}. Awaiting the organiser's approval."))
+WAITLISTED = Wording(
+    N_("On the waitlist: {event}"),
+    (N_("{event} on {when} is full; you are number {position} on the waitlist."),
+     N_("When a place frees up, couples are offered it in the order they signed up; we will tell you at once.")),
+    N_("[Weddings] {event} is full; you are number {position} on the waitlist."))
+PROMOTED_SUBJECT = N_("From the waitlist: a place at {event}")
+PROMOTED_SMS = N_("[Weddings] A place at {event}, {when} is now yours. Code {code}.")
+PROMOTED = Wording(PROMOTED_SUBJECT, (N_("A place at {event} on {when} has freed up and is now yours."), *PLACE),
+                   PROMOTED_SMS)
+PROMOTED_TO_REVIEW = Wording(
+    PROMOTED_SUBJECT,
+    (N_("A place at {event} on {when} has freed up and is held for you; the organiser reviews your sign-up next."),
+     *PLACE),
+    PROMOTED_SMS)
+APPROVED = Wording(
+    N_("Sign-up approved: {event}, {when}"),
+    (N_("The organiser has approved your sign-up for {event} on {when}."), *PLACE),
+    N_("[Weddings] Approved: {event}, {when}. Code {code}."))
+NOT_APPROVED = Wording(
+    N_("Sign-up not approved: {event}"), (N_("The organiser could not accept your sign-up for {event}."), REASON),
+    N_("[Weddings] Your sign-up for {event} was not approved: {reason}"))
+CANCELLED_SUBJECT = N_("Sign-up cancelled: {event}")
+CANCELLED_SMS = N_("[Weddings] Sign-up cancelled: {event}, {when}.")
+CANCELLED = Wording(CANCELLED_SUBJECT, (N_("Your sign-up for {event} on {when} is cancelled."), CHECK_IN_CODE),
+                    CANCELLED_SMS)
+CANCELLED_BY_OFFICE = Wording(
+    CANCELLED_SUBJECT, (N_("The organiser has cancelled your sign-up for {event} on {when}."), CHECK_IN_CODE),
+    CANCELLED_SMS)
+EVENT_CHANGED = Wording(
+    N_("Event changed: {event}, {when}"),
+    (N_("The organiser has changed the details of {event}. It now takes place on {when}."),
+     N_("Venue: {venue}, {address}"), CHECK_IN_CODE),
+    N_("[Weddings] {event} changed: now {when}, {venue}."))
+EVENT_CANCELLED = Wording(
+    N_("Event cancelled: {event}"),
+    (N_("The organiser has cancelled {event} on {when}; your sign-up is cancelled with it."), REASON),
+    N_("[Weddings] {event} on {when} is cancelled: {reason}"))
+REMINDER = Wording(
+    N_("Reminder: {event}, {when}"), (N_("A reminder of {event} on {when}."), *PLACE),
+    N_("[Weddings] Reminder: {event}, {when}, {venue}. Code {code}."))
 
 
 @notice("signup.confirmed")
@@ -102,13 +155,7 @@ async def confirmed(ctx: RenderContext) -> Rendered:
     _current(ctx, signup, event)
     if signup.status != "confirmed":
         raise SubjectGone("no longer confirmed")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    return Rendered(
-        subject=_t("Place confirmed: {event}, {when}", loc, f),
-        lines=[_t("Your place at {event} ({kind}) on {when} is confirmed.", loc, f), *_place_lines(loc, f)],
-        sms=sms_text("[Weddings] Place confirmed: {event}, {when}. Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, CONFIRMED, signup, event, office)
 
 
 @notice("signup.received")
@@ -117,15 +164,7 @@ async def received(ctx: RenderContext) -> Rendered:
     _current(ctx, signup, event)
     if signup.status != "pending_approval":
         raise SubjectGone("decided since")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    return Rendered(
-        subject=_t("Sign-up received: {event}, {when}", loc, f),
-        lines=[_t("Your sign-up for {event} on {when} is received and a place is held for you.", loc, f),
-               gettext("The organiser reviews each sign-up and tells you the decision.", loc),
-               _t("Check-in code: {code}", loc, f)],
-        sms=sms_text("[Weddings] Sign-up received: {event}, {when}. Awaiting the organiser's approval.", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, RECEIVED, signup, event, office)
 
 
 @notice("signup.waitlisted")
@@ -134,14 +173,7 @@ async def waitlisted(ctx: RenderContext) -> Rendered:
     _current(ctx, signup, event)
     if signup.status != "waitlisted":
         raise SubjectGone("no longer waitlisted")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    f["position"] = ctx.row.payload.get("position", "")
-    return Rendered(
-        subject=_t("On the waitlist: {event}", loc, f),
-        lines=[_t("{event} on {when} is full; you are number {position} on the waitlist.", loc, f),
-               gettext("When a place frees up, couples are offered it in the order they signed up; we will "
-                       "tell you at once.", loc)],
-        sms=sms_text("[Weddings] {event} is full; you are number {position} on the waitlist.", loc, f))
+    return _told(ctx, WAITLISTED, signup, event, None, position=str(ctx.row.payload.get("position", "")))
 
 
 @notice("signup.promoted")
@@ -150,17 +182,7 @@ async def promoted(ctx: RenderContext) -> Rendered:
     _current(ctx, signup, event)
     if signup.status not in ("confirmed", "pending_approval"):
         raise SubjectGone("no longer holding the place")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    first = (_t("A place at {event} on {when} has freed up and is now yours.", loc, f)
-             if signup.status == "confirmed" else
-             _t("A place at {event} on {when} has freed up and is held for you; the organiser reviews your "
-                "sign-up next.", loc, f))
-    return Rendered(
-        subject=_t("From the waitlist: a place at {event}", loc, f),
-        lines=[first, *_place_lines(loc, f)],
-        sms=sms_text("[Weddings] A place at {event}, {when} is now yours. Code {code}.", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, PROMOTED if signup.status == "confirmed" else PROMOTED_TO_REVIEW, signup, event, office)
 
 
 @notice("signup.decided")
@@ -169,35 +191,14 @@ async def decided(ctx: RenderContext) -> Rendered:
     approved = ctx.row.payload.get("decision") == "approve"
     if approved:
         _current(ctx, signup, event)
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    if approved:
-        return Rendered(
-            subject=_t("Sign-up approved: {event}, {when}", loc, f),
-            lines=[_t("The organiser has approved your sign-up for {event} on {when}.", loc, f), *_place_lines(loc, f)],
-            sms=sms_text("[Weddings] Approved: {event}, {when}. Code {code}.", loc, f),
-            calendar=calendar, calendar_method=method)
-    return Rendered(
-        subject=_t("Sign-up not approved: {event}", loc, f),
-        lines=[_t("The organiser could not accept your sign-up for {event}.", loc, f),
-               _t("Reason: {reason}", loc, f)],
-        sms=sms_text("[Weddings] Your sign-up for {event} was not approved: {reason}", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, APPROVED if approved else NOT_APPROVED, signup, event, office)
 
 
 @notice("signup.cancelled")
 async def cancelled(ctx: RenderContext) -> Rendered:
     signup, event, office = await _load(ctx)
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
     by_office = ctx.row.payload.get("by") == "office"
-    calendar, method = _invite(ctx, signup, event, office)
-    first = (_t("The organiser has cancelled your sign-up for {event} on {when}.", loc, f) if by_office
-             else _t("Your sign-up for {event} on {when} is cancelled.", loc, f))
-    return Rendered(
-        subject=_t("Sign-up cancelled: {event}", loc, f),
-        lines=[first, _t("Check-in code: {code}", loc, f)],
-        sms=sms_text("[Weddings] Sign-up cancelled: {event}, {when}.", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, CANCELLED_BY_OFFICE if by_office else CANCELLED, signup, event, office)
 
 
 @notice("event.changed")
@@ -206,27 +207,13 @@ async def changed(ctx: RenderContext) -> Rendered:
     _current(ctx, signup, event)
     if signup.status not in (*INVITED, "waitlisted") or event.status == "cancelled":
         raise SubjectGone("no longer signed up")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    return Rendered(
-        subject=_t("Event changed: {event}, {when}", loc, f),
-        lines=[_t("The organiser has changed the details of {event}. It now takes place on {when}.", loc, f),
-               _t("Venue: {venue}, {address}", loc, f), _t("Check-in code: {code}", loc, f)],
-        sms=sms_text("[Weddings] {event} changed: now {when}, {venue}.", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, EVENT_CHANGED, signup, event, office)
 
 
 @notice("event.cancelled")
 async def event_cancelled(ctx: RenderContext) -> Rendered:
     signup, event, office = await _load(ctx)
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    calendar, method = _invite(ctx, signup, event, office)
-    return Rendered(
-        subject=_t("Event cancelled: {event}", loc, f),
-        lines=[_t("The organiser has cancelled {event} on {when}; your sign-up is cancelled with it.", loc, f),
-               _t("Reason: {reason}", loc, f)],
-        sms=sms_text("[Weddings] {event} on {when} is cancelled: {reason}", loc, f),
-        calendar=calendar, calendar_method=method)
+    return _told(ctx, EVENT_CANCELLED, signup, event, office)
 
 
 @notice("event.reminder")
@@ -234,8 +221,4 @@ async def reminder(ctx: RenderContext) -> Rendered:
     signup, event, _office = await _load(ctx)
     if signup.status != "confirmed" or event.status != "published" or ctx.row.sequence != invite_sequence(event, signup):
         raise SubjectGone("the sign-up or the event changed since")
-    f, loc = _facts(signup, event, ctx.locale), ctx.locale
-    return Rendered(
-        subject=_t("Reminder: {event}, {when}", loc, f),
-        lines=[_t("A reminder of {event} on {when}.", loc, f), *_place_lines(loc, f)],
-        sms=sms_text("[Weddings] Reminder: {event}, {when}, {venue}. Code {code}.", loc, f))
+    return _told(ctx, REMINDER, signup, event, None)

@@ -35,8 +35,8 @@ class SmsText:
 def sms_text(message: str, locale: str, facts: Mapping[str, Any]) -> SmsText:
     """Like ``format_message`` (an extraction keyword too); the template's variables are
     exactly the message's ``{placeholders}``."""
-    names = [name for _text, name, _spec, _conv in string.Formatter().parse(message) if name]
-    return SmsText(format_message(message, locale, dict(facts)), {name: str(facts[name]) for name in names})
+    return SmsText(format_message(message, locale, dict(facts)),
+                   {name: str(facts[name]) for name in _placeholders(message)})
 
 
 @dataclass(slots=True)
@@ -55,6 +55,44 @@ class Rendered:
     def html(self) -> str:
         body = "".join(f"<p>{html.escape(line).replace(chr(10), '<br>')}</p>" for line in self.lines)
         return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """A paragraph that is one fact as it was typed (a clerk's reason), not a message."""
+
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """What a notice says, as message ids (marked with ``N_`` for extraction): the e-mail's
+    subject and paragraphs, and the SMS. Translated and filled with the row's facts when it
+    is rendered, so an area's notices read as a table of messages beside the rule that
+    decides whether each is still true. A paragraph naming a fact that is empty for this row
+    (no reason given, no document missing) is left out."""
+
+    subject: str
+    lines: tuple[str | Verbatim, ...]
+    sms: str
+
+    def render(self, locale: str, facts: Mapping[str, Any],
+               invite: tuple[bytes | None, str | None] = (None, None)) -> Rendered:
+        values = dict(facts)
+        lines = []
+        for line in self.lines:
+            if isinstance(line, Verbatim):
+                text = str(values[line.fact] or "")
+                if text:
+                    lines.append(text)
+            elif all(values[name] != "" for name in _placeholders(line)):
+                lines.append(format_message(line, locale, values))
+        return Rendered(subject=format_message(self.subject, locale, values), lines=lines,
+                        sms=sms_text(self.sms, locale, values), calendar=invite[0], calendar_method=invite[1])
+
+
+def _placeholders(message: str) -> list[str]:
+    return [name for _text, name, _spec, _conv in string.Formatter().parse(message) if name]
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ import pytest
 
 from booking.ballots.draw import draw_due, lapse_waitlists
 from booking.clock import FixedClock
+from booking.notifications.delivery import channels, sweep
 from tests.ballot_helpers import (
     AFTER_DRAW,
     BALLOT,
@@ -395,3 +396,21 @@ async def test_a_clerk_cannot_draw_before_the_moment(client, runtime, admin, clo
     assert await draw_due(runtime) == 1  # no entries: drawn all the same, nobody won
     public = (await client.get(f"/api/v1/ballots/{ballot['id']}")).json()
     assert public["winners"] == [] and public["entry_ids"] == []
+
+
+async def test_the_waitlisted_are_told_by_sms_too(client, runtime, admin, clock):
+    """Every notice has an SMS form: the ballot's were bare strings, which the SMS channel
+    could not send (the row failed with an AttributeError)."""
+    office = await peak_office(client, runtime, admin, capacity=1)
+    ballot = await set_up_ballot(client, office)
+    clock.set(IN_WINDOW)
+    couples = await make_couples(runtime, 3)
+    await enter_all(client, ballot["id"], couples)
+    clock.set(AFTER_DRAW)
+    await draw_due(runtime)
+    await sweep(runtime)
+    async with runtime.db.raw() as conn:
+        rows = await conn.fetch("SELECT state, last_error, payload->>'position' AS position FROM notification "
+                                "WHERE kind = 'ballot.waitlisted' AND channel = 'sms' ORDER BY 3")
+    assert [(r["state"], r["last_error"], r["position"]) for r in rows] == [("sent", None, "1")]
+    assert len(channels(runtime).sms.sent) >= 1

@@ -50,7 +50,10 @@ async def test_a_closure_racing_200_bookings_leaves_nothing_on_the_closed_day(ht
     *bookings, closure = await asyncio.gather(*(attempt(i) for i in range(200)), close_the_day())
     assert closure.status_code == 201, closure.text
     statuses = Counter(r.status_code for r in bookings)
-    assert set(statuses) <= {201, 409}, statuses  # never a 500
+    # never a 500; a 503 (with Retry-After) only when the machine is so loaded that a request
+    # waited longer than the pool's timeout for a connection: an answer, not a failure
+    assert set(statuses) <= {201, 409, 503}, statuses
+    assert all(r.headers.get("Retry-After") for r in bookings if r.status_code == 503)
     refused = {r.json()["code"] for r in bookings if r.status_code == 409}
     assert refused <= {"slot-not-bookable", "slot-full"}, refused
     assert statuses[201] >= 40 and statuses[409] > 0, statuses  # the race really happened
