@@ -372,7 +372,7 @@ DATE_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$"  # booking.sche
 
 def _models() -> dict[str, type[BaseModel]]:
     """Every pydantic model of the API by the names Litestar gives components: the class name,
-    or module and class name where two share a name (``applications_schemas_DecisionIn``)."""
+    or module and class name where two share a name (``<area>_schemas_<Class>``)."""
     import booking.schemas as base
 
     found: dict[str, type[BaseModel]] = {}

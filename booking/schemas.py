@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from booking.errors import invalid
 from booking.i18n import N_, lazy
+from booking.kernel.regions import PROVINCES, is_province
 
 
 def invalid_value(message_id: str, **ctx: Any) -> PydanticCustomError:
@@ -216,6 +217,32 @@ def _one_line(value: str) -> str:
 # the pattern states the controls and separators; "printable" (no format or unassigned
 # character, no blank but the space) is more than a pattern can say
 OneLine = _Checked(_one_line, "^[^\\x00-\\x1f\\x7f-\\xa0\\u2028\\u2029]*$")
+
+
+def _province(value: str) -> str:
+    if not is_province(value):
+        raise invalid_value("Must be a two-digit GB/T 2260 province code.")
+    return value
+
+
+# a province-level division by its two-digit GB/T 2260 code (an office's, a party's hukou)
+ProvinceCode = Annotated[str, AfterValidator(_province), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
+
+
+class DecisionIn(Schema):
+    """A clerk's decision on what a couple asked for: approving needs no reason, every other
+    decision does (the couple reads it as written). Each area states its decisions and how
+    long a reason may be: ``SignupDecisionIn``, ``ApplicationDecisionIn``."""
+
+    decision: str
+    reason: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_unless_approving(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value and info.data.get("decision", "approve") != "approve":
+            raise invalid_value("A reason is required for this decision.")
+        return value or None
 
 
 class CheckInIn(Schema):

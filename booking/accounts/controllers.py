@@ -15,12 +15,19 @@ from booking.accounts.guards import requires_account, requires_admin
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import end_session
 from booking.accounts.schemas import (
-    AccountList, AccountOut,
-    LoginIn, MfaChallengeOut,
-    MfaEnrolIn, MfaEnrolOut,
-    MfaTokenOut, MfaVerifyIn,
-    OfficeMoveIn, RegisteredOut,
-    RegisterIn, TokenOut, UserCreateIn,
+    AccountList,
+    AccountOut,
+    LoginIn,
+    MfaChallengeOut,
+    MfaEnrolIn,
+    MfaEnrolOut,
+    MfaTokenOut,
+    MfaVerifyIn,
+    OfficeMoveIn,
+    RegisteredOut,
+    RegisterIn,
+    TokenOut,
+    UserCreateIn,
 )
 from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.context import Context

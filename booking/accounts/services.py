@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
@@ -41,11 +40,8 @@ async def register_couple(session: AsyncSession, rt: Runtime, data: RegisterIn) 
         account.phone_enc = rt.vault.encrypt(data.phone, context="account.phone")
         account.phone_masked = mask_phone(data.phone)
     session.add(account)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise EmailTaken() from exc
+    await flush_or(session, EmailTaken())
+    await session.commit()
     return account
 
 

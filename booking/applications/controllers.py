@@ -16,10 +16,10 @@ from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import (
+    ApplicationDecisionIn,
     ApplicationIn,
     ApplicationList,
     ApplicationOut,
-    DecisionIn,
     DocumentOut,
     DocumentUpload,
     ResubmitIn,
@@ -107,7 +107,7 @@ class ApplicationController(Controller):
           description="A reason is required unless approving; the couple sees it as written. Approval "
           "confirms the held appointment; rejection releases the seat.")
     async def decide(
-        self, application_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn],
+        self, application_id: FromPath[uuid.UUID], data: JSONBody[ApplicationDecisionIn],
         ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
         return Response(await services.decide(ctx, application_id, data))

@@ -14,7 +14,7 @@ from booking.appointments.schemas import AppointmentOut, HolderField
 from booking.kernel.catalog import ServiceName
 from booking.kernel.regions import is_province
 from booking.parties.schemas import Parties
-from booking.schemas import Output, PlainText, RowId, Schema, invalid_value
+from booking.schemas import DecisionIn, Output, PlainText, RowId, Schema, invalid_value
 
 
 def _division(value: str) -> str:
@@ -52,10 +52,10 @@ class ApplicationIn(Schema):
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText]
 
 
-class DecisionIn(Schema):
+class ApplicationDecisionIn(DecisionIn):
     decision: Literal["approve", "reject", "needs_more_info"]
-    reason: Reason | None = Field(default=None, description="shown to the couple as written; required unless "
-                                  "approving")
+    reason: Reason | None = Field(default=None, validate_default=True,
+                                  description="shown to the couple as written; required unless approving")
 
 
 class ResubmitIn(Schema):

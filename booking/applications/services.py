@@ -28,14 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
-from booking.applications.schemas import ApplicationIn, DecisionIn, DocumentUpload
+from booking.applications.schemas import ApplicationDecisionIn, ApplicationIn, DocumentUpload
 from booking.applications.views import application_body, document_body
+from booking.appointments.queries import parties_of, parties_of_many
+from booking.appointments.schemas import AppointmentIn
 from booking.appointments.services import hold, lifecycle
 from booking.appointments.services.book import book
 from booking.appointments.services.hold import ReviewRequest
-from booking.appointments.queries import parties_of, parties_of_many
 from booking.appointments.services.reminders import recipients
-from booking.appointments.schemas import AppointmentIn
 from booking.appointments.views import appointment_out
 from booking.context import Context
 from booking.db.locking import lock_rows
@@ -206,15 +206,13 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
 
 
 async def decide(ctx: Context, application_id: uuid.UUID,
-                 data: DecisionIn) -> dict[str, Any]:
+                 data: ApplicationDecisionIn) -> dict[str, Any]:
     """A clerk's decision, with its notification to the couple, in one transaction."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     if principal.is_couple:
         raise NotFound()
-    reason = data.reason or None
-    if data.decision != "approve" and not reason:
-        raise invalid("reason", lazy("A reason is required for this decision."))
+    reason = data.reason
     app, appt = await _locked_pair(session, principal, application_id)
     action = "application.decide"
     allowed = {"approve": ("submitted",), "needs_more_info": ("submitted",),

@@ -57,7 +57,9 @@ from booking.db.models import (
     IdempotencyRecord,
     Slot,
     UserAccount,
+    booked_party_values,
 )
+from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
 from booking.offices.rules import NoShowPolicy
@@ -346,10 +348,7 @@ class SqlBookingStore:
                                               request_hash=c.request_hash, status_code=201,
                                               response=json.loads(json.dumps(d.response, default=str)),
                                               created_at=d.now))
-                try:
-                    await session.flush()
-                except IntegrityError as exc:
-                    raise KeyTaken() from exc
+                await flush_or(session, KeyTaken())
             if d.holder_hash is not None and not await bind_holder(session, d.account_id, d.holder_hash):
                 await session.rollback()
                 raise HolderIsOther()
@@ -374,19 +373,11 @@ class SqlBookingStore:
                 account_id=d.account_id, booked_by=d.booked_by, channel=d.channel, status=d.status,
                 starts_at=d.starts_at, ends_at=d.ends_at, locale=d.locale, sequence=0,
                 review_reason=d.review_reason, remind_at=d.remind_at, created_at=d.now, updated_at=d.now))
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                await session.rollback()
-                if "account_id" in str(exc.orig):  # uq_appointment_account_active
-                    raise AccountHoldsBooking() from exc
-                raise CodeTaken() from exc
+            await flush_refusing(session, {("uq_appointment_account_active", "appointment.account_id"):
+                                           AccountHoldsBooking(), ("appointment_code_key", "appointment.code"): CodeTaken()})
             for p in d.parties:
-                session.add(AppointmentParty(
-                    id=p.id, appointment_id=d.appointment_id, position=p.position, name=p.name,
-                    id_type=p.id_type, id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked,
-                    phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked,
-                    facts_enc=p.facts_enc, hukou_province=p.hukou_province, service=d.service, active=True))
+                session.add(AppointmentParty(id=p.id, appointment_id=d.appointment_id, service=d.service, active=True,
+                                             **booked_party_values(p)))
             try:
                 await session.flush()
             except IntegrityError as exc:

@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ from booking.ballots.problems import AlreadyDrawn, DrawNotDue
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import SEED_CONTEXT, free_seats, local_time
 from booking.context import Context
+from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.errors import NotFound
 from booking.kernel.access import refuse
@@ -168,9 +169,8 @@ async def lapse_waitlists(rt: Runtime) -> int:
             office = await rt.offices.of(ballot.office_id, session)
             if ballot.day >= office.rules.first_bookable_date(now.astimezone(office.tz)):
                 continue
-            for entry in (await session.execute(select(BallotEntry).where(
-                    BallotEntry.ballot_id == ballot.id, BallotEntry.state == "waitlisted")
-                    .with_for_update())).scalars().all():
+            for entry in await lock_rows(session, BallotEntry, where=and_(
+                    BallotEntry.ballot_id == ballot.id, BallotEntry.state == "waitlisted")):
                 await leave_entry(session, entry, "lapsed", now)
                 lapsed += 1
         await session.commit()

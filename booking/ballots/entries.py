@@ -18,14 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.problems import PartyAlreadyBooked
 from booking.appointments.services.book import no_show_ban
 from booking.appointments.services.changes import cancel
 from booking.appointments.services.placement import Party, check_couple
-from booking.appointments.problems import PartyAlreadyBooked
 from booking.ballots.problems import (
     AlreadyEntered,
     CannotWithdraw,
@@ -37,7 +36,8 @@ from booking.ballots.problems import (
 from booking.ballots.schemas import EntryIn
 from booking.ballots.services import free_seats
 from booking.context import Context
-from booking.db.models import Ballot, BallotEntry, BallotEntryParty
+from booking.db.models import Ballot, BallotEntry, BallotEntryParty, booked_party_values
+from booking.db.unique import flush_refusing
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim
@@ -121,22 +121,13 @@ async def _check_times(session: AsyncSession, ballot: Ballot, office: OfficeInfo
     return sorted(set(times))
 
 
-def _constraint(exc: IntegrityError) -> str:
-    """The name of the constraint a write broke (asyncpg names it; SQLite says it in words)."""
-    current: BaseException | None = exc.orig
-    while current is not None:
-        name = getattr(current, "constraint_name", None)
-        if name:
-            return str(name)
-        current = current.__cause__
-    text = str(exc.orig)
-    if "uq_person_active_claim" in text:
-        return "uq_person_active_claim"
-    if "ballot_entry_party.id_hash" in text:
-        return "uq_ballot_entry_party_active"
-    if "ballot_entry.ballot_id" in text:
-        return "uq_ballot_entry_account"
-    return text
+# which index refused an entry: PostgreSQL names it, SQLite names its columns (the person's
+# one hold is a trigger on both, named in its message)
+_REFUSALS: dict[tuple[str, ...], type[Exception]] = {
+    ("uq_person_active_claim",): PartyAlreadyBooked,
+    ("uq_ballot_entry_party_active", "ballot_entry_party.id_hash"): PartyAlreadyEntered,
+    ("uq_ballot_entry_account", "ballot_entry.ballot_id"): AlreadyEntered,
+}
 
 
 async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: EntryIn, *, key: str | None,
@@ -161,26 +152,13 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
 
         entry = BallotEntry(id=uuid.uuid4(), ballot_id=ballot.id, account_id=principal.id, state="entered",
                             times=times, locale=data.locale or locale, created_at=now, updated_at=now)
-        stored = [BallotEntryParty(
-            id=p.id, entry_id=entry.id, position=p.position, name=p.name, id_type=p.id_type, id_hash=p.id_hash,
-            id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc, phone_hash=p.phone_hash,
-            phone_masked=p.phone_masked, facts_enc=p.facts_enc, hukou_province=p.hukou_province,
-            service=ballot.service, active=True) for p in parties]
+        stored = [BallotEntryParty(id=p.id, entry_id=entry.id, service=ballot.service, active=True,
+                                   **booked_party_values(p)) for p in parties]
+        refusals = {names: problem() for names, problem in _REFUSALS.items()}
         session.add(entry)
-        try:
-            await session.flush()
-            session.add_all(stored)
-            await session.flush()
-        except IntegrityError as exc:
-            constraint = _constraint(exc)
-            await session.rollback()
-            if constraint == "uq_ballot_entry_account":
-                raise AlreadyEntered() from None
-            if constraint == "uq_ballot_entry_party_active":
-                raise PartyAlreadyEntered() from None
-            if constraint == "uq_person_active_claim":
-                raise PartyAlreadyBooked() from None
-            raise
+        await flush_refusing(session, refusals)
+        session.add_all(stored)
+        await flush_refusing(session, refusals)
         await add_rows(session, messages("ballot.entered", "ballot_entry", entry.id, 0,
                                          Recipients(principal.id, None), entry.locale, now), now)
         body = entry_body(entry, ballot, stored, None)

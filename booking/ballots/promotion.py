@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import local_time
+from booking.db.locking import lock_rows
 from booking.db.models import Appointment, Ballot, BallotEntry, Office, Slot
 from booking.offices.directory import office_info
 
@@ -74,16 +75,20 @@ async def _refill(session: AsyncSession, slot_id: int, now: datetime) -> None:
 
 
 async def _first_waiting_for(session: AsyncSession, ballot: Ballot, start: str) -> BallotEntry | None:
-    """The first waitlisted entry, in draw order, that named this start time or none."""
+    """The first waitlisted entry, in draw order, that named this start time or none,
+    locked. Candidates are read without locks (the ballot's lock keeps other promotions
+    out); the one chosen is locked and read again, in case its couple withdrew meanwhile."""
     after = 0
     while True:
-        batch = list((await session.execute(select(BallotEntry).where(
+        batch = list((await session.execute(select(BallotEntry.id, BallotEntry.rank, BallotEntry.times).where(
             BallotEntry.ballot_id == ballot.id, BallotEntry.state == "waitlisted",
             BallotEntry.rank > after)  # type: ignore[operator]
-            .order_by(BallotEntry.rank).limit(BATCH).with_for_update())).scalars())
-        for entry in batch:
-            if not entry.times or start in entry.times:
-                return entry
+            .order_by(BallotEntry.rank).limit(BATCH))).all())
+        for entry_id, rank, times in batch:
+            if not times or start in times:
+                locked = await lock_rows(session, BallotEntry, [entry_id])
+                if locked and locked[0].state == "waitlisted":
+                    return locked[0]
         if len(batch) < BATCH:
             return None
         after = batch[-1].rank or 0

@@ -10,9 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:
-    """Which unique index refused (PostgreSQL names it; SQLite names its columns)."""
-    text = str(exc.orig)
-    return any(name in text for name in names)
+    """Which unique index refused: PostgreSQL names it (in the driver's error, where a
+    trigger's refusal names its constraint too), SQLite names its columns in its message."""
+    said = [str(exc.orig)]
+    current: BaseException | None = exc.orig
+    while current is not None:
+        if name := getattr(current, "constraint_name", None):
+            said.append(str(name))
+            break
+        current = current.__cause__
+    return any(name in text for text in said for name in names)
 
 
 async def flush_or(session: AsyncSession, problem: BaseException | type[BaseException]) -> None:

@@ -15,10 +15,14 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.divorce.schemas import (
-    CaseIn, CaseList,
-    CaseOut, CaseRevealOut,
-    ConfirmApplicationIn, ReceiptIn,
-    VisitIn, WithdrawIn,
+    CaseIn,
+    CaseList,
+    CaseOut,
+    CaseRevealOut,
+    ConfirmApplicationIn,
+    ReceiptIn,
+    VisitIn,
+    WithdrawIn,
 )
 from booking.divorce.services import apply, counter, ending, reads, window
 from booking.schemas import IdempotencyKey, Offset, PathId

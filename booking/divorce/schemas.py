@@ -6,14 +6,11 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, Field, StringConstraints
 
-from booking.kernel.regions import PROVINCES, is_province
 from booking.parties.identity import IdType
 from booking.parties.schemas import PartyIn, PartyName
-from booking.schemas import Output, Schema, invalid_value
-
-Province = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$"), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
+from booking.schemas import Output, ProvinceCode, Schema
 
 
 class NamedParty(Schema):
@@ -23,14 +20,7 @@ class NamedParty(Schema):
     name: PartyName
     id_type: IdType = IdType.RESIDENT_ID
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    hukou_province: Province | None = None
-
-    @field_validator("hukou_province")
-    @classmethod
-    def _province(cls, value: str | None) -> str | None:
-        if value is not None and not is_province(value):
-            raise invalid_value("Must be a two-digit GB/T 2260 province code.")
-        return value
+    hukou_province: ProvinceCode | None = None
 
 
 class CaseIn(Schema):

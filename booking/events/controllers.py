@@ -15,14 +15,23 @@ from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.events import desk, services, signups
 from booking.events.schemas import (
-    MAX_ID, AttendanceIn,
-    DecisionIn, EventCancelIn,
-    EventCreate, EventKind,
-    EventList, EventOut,
-    EventUpdate, PledgeList,
-    SignupCancelIn, SignupIn,
-    SignupList, SignupOut,
-    SignupRevealOut, SignupStatus, query_day,
+    MAX_ID,
+    AttendanceIn,
+    EventCancelIn,
+    EventCreate,
+    EventKind,
+    EventList,
+    EventOut,
+    EventUpdate,
+    PledgeList,
+    SignupCancelIn,
+    SignupDecisionIn,
+    SignupIn,
+    SignupList,
+    SignupOut,
+    SignupRevealOut,
+    SignupStatus,
+    query_day,
 )
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
@@ -161,7 +170,7 @@ class SignupController(Controller):
     @post("/{signup_id:uuid}/decision", guards=[requires_staff], status_code=200,
           summary="Approve, or reject with a reason (organisers)")
     async def decide(
-        self, signup_id: FromPath[uuid.UUID], data: JSONBody[DecisionIn], ctx: NamedDependency[Context],
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[SignupDecisionIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
         return Response(await desk.decide(ctx, signup_id, data))
 

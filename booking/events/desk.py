@@ -25,9 +25,16 @@ from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Event, Signup
-from booking.errors import NotFound, invalid
+from booking.errors import NotFound
 from booking.events.messages import cancel_reminders, notice_rows, reminder_rows
-from booking.events.schemas import DecisionIn, PledgeEntry, PledgeList, PledgeOut, SignupRevealOut, SponsorOut
+from booking.events.schemas import (
+    PledgeEntry,
+    PledgeList,
+    PledgeOut,
+    SignupDecisionIn,
+    SignupRevealOut,
+    SponsorOut,
+)
 from booking.events.services import staff_event
 from booking.events.signups import (
     EventStarted,
@@ -59,13 +66,11 @@ async def staff_signup(session: AsyncSession, principal: Principal, signup_id: u
 
 
 async def decide(ctx: Context, signup_id: uuid.UUID,
-                 data: DecisionIn) -> dict[str, Any]:
+                 data: SignupDecisionIn) -> dict[str, Any]:
     """Approve a couple holding a place (they are confirmed), or reject a couple holding or
     awaiting one, with a reason (their place goes to the waitlist at once)."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
-    if data.decision == "reject" and not data.reason:
-        raise invalid("reason", lazy("A reason is needed to reject a sign-up."))
     event, signup = await lock_signup(session, await staff_signup(session, principal, signup_id))
     allowed = ("pending_approval",) if data.decision == "approve" else ("pending_approval", "waitlisted")
     if signup.status not in allowed:

@@ -17,6 +17,7 @@ from booking.schemas import (
     INT_MAX,
     LAST_DATE,
     ApiDate,
+    DecisionIn,
     OneLine,
     Output,
     Phone,
@@ -257,9 +258,9 @@ class SignupCancelIn(Schema):
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class DecisionIn(Schema):
+class SignupDecisionIn(DecisionIn):
     decision: Literal["approve", "reject"]
-    reason: Reason | None = Field(default=None, description="required to reject")
+    reason: Reason | None = Field(default=None, validate_default=True, description="required to reject")
 
 
 class AttendanceIn(Schema):

@@ -303,29 +303,27 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
     return send_sms
 
 
+async def _settle(rt: Runtime, notification_id: uuid.UUID, outcome: str, **values: Any) -> bool:
+    """Write what became of an attempt, if the row is still pending (compare-and-swap: a
+    job run twice settles it once), releasing its lease; counted by channel and outcome."""
+    async with rt.db.session() as session:
+        settled = (await session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
+            .values(leased_until=None, **values).returning(Notification.channel))).first()
+        await session.commit()
+    if settled is not None:
+        count_delivery(settled.channel, outcome)
+    return settled is not None
+
+
 async def _finish(rt: Runtime, notification_id: uuid.UUID, state: str, error: str | None,
                   sent_at: datetime | None = None) -> str:
-    async with rt.db.session() as session:
-        done = (await session.execute(
-            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
-            .values(state=state, last_error=error, sent_at=sent_at, leased_until=None)
-            .returning(Notification.channel))).first()
-        await session.commit()
-    if done is None:
-        return "skipped"
-    count_delivery(done.channel, state)
-    return state
+    settled = await _settle(rt, notification_id, state, state=state, last_error=error, sent_at=sent_at)
+    return state if settled else "skipped"
 
 
 async def _retry(rt: Runtime, notification_id: uuid.UUID, attempts: int, at: datetime, error: str) -> str:
-    async with rt.db.session() as session:
-        retried = (await session.execute(
-            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
-            .values(next_attempt_at=at, leased_until=None, last_error=error, attempts=attempts)
-            .returning(Notification.channel))).first()
-        await session.commit()
-    if retried is not None:
-        count_delivery(retried.channel, "retry")
+    await _settle(rt, notification_id, "retry", next_attempt_at=at, last_error=error, attempts=attempts)
     return "retry"
 
 

@@ -8,15 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from booking.kernel.catalog import ServiceName
-from booking.kernel.regions import PROVINCES, is_province
 from booking.offices.rules import BookingRules
-from booking.schemas import Email, OneLine, Output, Schema, invalid_value
-
-
-def _province(value: str) -> str:
-    if not is_province(value):
-        raise invalid_value("Must be a two-digit GB/T 2260 province code.")
-    return value
+from booking.schemas import Email, OneLine, Output, ProvinceCode, Schema, invalid_value
 
 
 def _timezone(value: str) -> str:
@@ -28,7 +21,6 @@ def _timezone(value: str) -> str:
 
 
 # what the validators accept, stated in the schema too (a client's own validation agrees)
-ProvinceCode = Annotated[str, AfterValidator(_province), Field(json_schema_extra={"enum": sorted(PROVINCES)})]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone),
                      Field(json_schema_extra={"enum": sorted(available_timezones())})]
 OfficeCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]

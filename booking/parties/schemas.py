@@ -7,9 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from booking.kernel.regions import PROVINCES, is_province
 from booking.parties.identity import IdType
-from booking.schemas import OneLine, Output, Phone, Schema, invalid_value
+from booking.schemas import OneLine, Output, Phone, ProvinceCode, Schema, invalid_value
 
 PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]
 
@@ -19,20 +18,12 @@ class PartyIn(Schema):
     id_type: IdType = IdType.RESIDENT_ID
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     phone: Phone
-    hukou_province: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$"),
-                             Field(json_schema_extra={"enum": sorted(PROVINCES)})] | None = Field(
+    hukou_province: ProvinceCode | None = Field(
         default=None, description="two-digit GB/T 2260 code of the party's hukou (户籍) province. Asked, "
         "never guessed from the ID number (that is where a person was first registered): without it the "
         "party counts as non-local, which can route the couple to pre-review")
     sex: Literal["M", "F"] | None = Field(default=None, description="required unless the ID number carries it")
     birth_date: date | None = Field(default=None, description="required unless the ID number carries it")
-
-    @field_validator("hukou_province")
-    @classmethod
-    def _province(cls, value: str | None) -> str | None:
-        if value is not None and not is_province(value):
-            raise invalid_value("Must be a two-digit GB/T 2260 province code.")
-        return value
 
     @field_validator("name")
     @classmethod

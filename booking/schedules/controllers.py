@@ -13,10 +13,14 @@ from booking.accounts.guards import requires_staff
 from booking.context import Context
 from booking.schedules import services
 from booking.schedules.schemas import (
-    ClosureIn, ClosureOut,
-    ClosurePreviewOut, OfficeDayList,
-    OfficeDayOut, SpecialOpeningIn,
-    WeeklyScheduleIn, WeeklyScheduleOut,
+    ClosureIn,
+    ClosureOut,
+    ClosurePreviewOut,
+    OfficeDayList,
+    OfficeDayOut,
+    SpecialOpeningIn,
+    WeeklyScheduleIn,
+    WeeklyScheduleOut,
 )
 from booking.schemas import PathId
 

@@ -38,21 +38,28 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.services import hold
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import parties_of_many
+from booking.appointments.services import hold
 from booking.appointments.services.reminders import REMINDER, audiences, first_reminder
 from booking.appointments.store import ballot_pending
 from booking.db.locking import Busy, lock_rows
-from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
+from booking.db.models import (
+    Appointment,
+    AppointmentParty,
+    BookedParty,
+    CrossProvinceApplication,
+    Slot,
+    booked_party_values,
+)
 from booking.db.models import AppointmentStatus as S
 from booking.db.models.applications import OPEN_STATUSES
 from booking.kernel.access import refuse
@@ -321,23 +328,6 @@ async def rewrite_reminders(session: AsyncSession, appt: Appointment, office: Of
 # --- allotted by another area: confirmed from the start -------------------------------------
 
 
-class PartyRecord(Protocol):
-    """A validated party as stored (encrypted, hashed, masked), e.g. a ballot entry's."""
-
-    position: int
-    name: str
-    id_type: str
-    id_hash: str
-    id_enc: str
-    id_masked: str
-    phone_enc: str
-    phone_hash: str
-    phone_masked: str
-    sex: str
-    birth_date: date
-    hukou_province: str | None
-
-
 @dataclass(frozen=True, slots=True)
 class SeatRef:
     id: int
@@ -350,7 +340,7 @@ class Placement:
     slot: SeatRef
     account_id: uuid.UUID
     locale: str
-    parties: Sequence[PartyRecord]
+    parties: Sequence[BookedParty]  # validated and stored, e.g. a ballot entry's
     appointment_id: uuid.UUID
 
 
@@ -379,12 +369,8 @@ async def allot(session: AsyncSession, office: OfficeInfo, service: str, placeme
             "status": S.CONFIRMED.value, "starts_at": p.slot.starts_at, "ends_at": p.slot.ends_at,
             "locale": p.locale, "sequence": 0, "review_reason": None, "created_at": now, "updated_at": now,
             "remind_at": first_reminder(p.slot.starts_at, office, now)})
-        stored = [{
-            "id": uuid.uuid4(), "appointment_id": p.appointment_id, "position": x.position, "name": x.name,
-            "id_type": x.id_type, "id_hash": x.id_hash, "id_enc": x.id_enc, "id_masked": x.id_masked,
-            "phone_enc": x.phone_enc, "phone_hash": x.phone_hash, "phone_masked": x.phone_masked,
-            "facts_enc": x.facts_enc, "hukou_province": x.hukou_province, "service": service, "active": True,
-        } for x in p.parties]
+        stored = [{"id": uuid.uuid4(), "appointment_id": p.appointment_id, "service": service, "active": True,
+                   **booked_party_values(x)} for x in p.parties]
         parties += stored
         who = Recipients(p.account_id, next((s["id"] for s in stored if s["position"] == 1), None))
         outbox += messages("appointment.confirmed", "appointment", p.appointment_id, 0, who, p.locale, now)

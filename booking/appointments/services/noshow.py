@@ -7,10 +7,12 @@ their no-shows lie within W days of each other and the last of those N is less t
 ago. Counting back from today instead would lift the ban as soon as the first of the N
 drops out of the window, days before the B days are over.
 
-The rule is written twice, side by side: in SQL for the single-statement booking write
-(``banned_sql``), in Python for the portable write and for telling a refused couple when
-the ban ends (``ban_ends``); ``tests/appointments/test_no_show_rule.py`` holds the two to each other.
-Only no-shows after ``lookback`` can matter: the last of the N ended its B days before.
+On PostgreSQL the rule has one statement, ``banned_sql``: the single-statement booking
+write embeds it, and ``bans`` (which tells a refused couple when their ban ends, and checks
+a divorce's parties) runs it. SQLite (the embedded default) has no ``make_interval``: there
+``bans`` applies ``ban_ends``, the same rule in Python, beside it here;
+``tests/appointments/test_no_show_rule.py`` holds the two to each other. Only no-shows after
+``lookback`` can matter: the last of the N ended its B days before.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Appointment, AppointmentParty
@@ -42,10 +44,11 @@ def ban_ends(times: Iterable[datetime], policy: NoShowPolicy, now: datetime) -> 
 
 
 def banned_sql(hashes: str, now: str, limit: str, window_days: str, ban_days: str) -> str:
-    """The id hashes among ``hashes`` that are banned at ``now``: the same rule, as a query
-    over the no-shows (arguments are SQL expressions, e.g. ``$24::text[]``)."""
+    """The id hashes among ``hashes`` that are banned at ``now``, a row for each N no-shows
+    that ban them, with the end of that ban (``ends``): the rule as a query over the
+    no-shows (arguments are SQL expressions, e.g. ``$24::text[]``)."""
     return f"""
-    SELECT id_hash FROM (
+    SELECT id_hash, starts_at + make_interval(days => {ban_days}) AS ends FROM (
         SELECT p.id_hash, a.starts_at,
                lag(a.starts_at, {limit} - 1) OVER (PARTITION BY p.id_hash ORDER BY a.starts_at) AS first_of_n
         FROM appointment_party p JOIN appointment a ON a.id = p.appointment_id
@@ -69,9 +72,19 @@ async def no_show_times(session: AsyncSession, id_hashes: list[str], since: date
     return found
 
 
+_PG_BANS = text(f"""SELECT id_hash, max(ends) FROM ({banned_sql(
+    "CAST(:hashes AS text[])", "CAST(:now AS timestamptz)", "CAST(:limit AS int)", "CAST(:window_days AS int)",
+    "CAST(:ban_days AS int)")}) b GROUP BY id_hash""")
+
+
 async def bans(session: AsyncSession, id_hashes: list[str], policy: NoShowPolicy,
                now: datetime) -> dict[str, datetime]:
     """The banned among these people, with the end of each one's ban."""
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        rows = await session.execute(_PG_BANS, {
+            "hashes": id_hashes, "now": now, "limit": policy.limit, "window_days": policy.window_days,
+            "ban_days": policy.ban_days})
+        return {id_hash: ends for id_hash, ends in rows.all()}
     times = await no_show_times(session, id_hashes, lookback(policy, now))
     found = {h: ban_ends(t, policy, now) for h, t in times.items()}
     return {h: ends for h, ends in found.items() if ends is not None}

@@ -1,5 +1,6 @@
 """All table models; importing this module registers them on ``SQLModel.metadata``."""
 
+from booking.db.models._base import BookedParty, PartyIdentity, booked_party_values
 from booking.db.models.accounts import RecoveryCode, RevokedToken, UserAccount
 from booking.db.models.applications import ApplicationDocument, CrossProvinceApplication
 from booking.db.models.appointments import (
@@ -37,6 +38,9 @@ from booking.db.models.schedules import OfficeDay, ScheduleWindow
 from booking.db.models.slots import ClosedReason, Slot
 
 __all__ = [
+    "BookedParty",
+    "PartyIdentity",
+    "booked_party_values",
     "ACTIVE_SIGNUP_STATUSES",
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",

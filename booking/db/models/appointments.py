@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -11,19 +11,16 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Date,
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
-    Text,
     Uuid,
     text,
 )
 from sqlmodel import Field, SQLModel
 
-from booking.db.models._base import utc_field
+from booking.db.models._base import BookedParty, utc_field
 from booking.db.types import DateTimeUTC
 
 
@@ -103,7 +100,7 @@ class Appointment(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
-class AppointmentParty(SQLModel, table=True):
+class AppointmentParty(BookedParty, table=True):
     __tablename__ = "appointment_party"
     __table_args__ = (
         CheckConstraint("position IN (1, 2)", name="ck_appointment_party_position"),
@@ -118,19 +115,6 @@ class AppointmentParty(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
     appointment_id: uuid.UUID = Field(sa_column=Column(
         Uuid, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False))
-    position: int = Field(sa_column=Column(SmallInteger, nullable=False))
-    name: str = Field(sa_column=Column(String(50), nullable=False))
-    id_type: str = Field(sa_column=Column(String(24), nullable=False))
-    id_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    id_enc: str = Field(sa_column=Column(Text, nullable=False))
-    id_masked: str = Field(sa_column=Column(String(40), nullable=False))
-    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
-    phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    # sex and birth date, encrypted ("M|1995-03-08"): the rules re-check them (a reschedule);
-    # kept in plain text beside the mask they would narrow the ID number (security/pii.py)
-    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
-    hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     # A party who takes part with an account of their own (both parties of a divorce): told

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from booking.db.models._base import utc_field
+from booking.db.models._base import BookedParty, utc_field
 
 BALLOT_STATES = ("open", "drawn")
 ENTRY_STATES = ("entered", "won", "waitlisted", "withdrawn", "lapsed")
@@ -117,7 +116,7 @@ class BallotEntry(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
-class BallotEntryParty(SQLModel, table=True):
+class BallotEntryParty(BookedParty, table=True):
     """A party of an entry, stored as an appointment's party is (encrypted, hashed, masked).
 
     ``active`` holds the person while the entry may still become an appointment. One active
@@ -136,17 +135,5 @@ class BallotEntryParty(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
     entry_id: uuid.UUID = Field(sa_column=Column(
         Uuid, ForeignKey("ballot_entry.id", ondelete="CASCADE"), nullable=False))
-    position: int = Field(sa_column=Column(SmallInteger, nullable=False))
-    name: str = Field(sa_column=Column(String(50), nullable=False))
-    id_type: str = Field(sa_column=Column(String(24), nullable=False))
-    id_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    id_enc: str = Field(sa_column=Column(Text, nullable=False))
-    id_masked: str = Field(sa_column=Column(String(40), nullable=False))
-    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
-    phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    # sex and birth date, encrypted, as an appointment's party keeps them (security/pii.py)
-    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
-    hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from booking.db.models._base import utc_field
+from booking.db.models._base import PartyIdentity, utc_field
 
 # applying: the application visit is booked (awaiting the other party, or standing);
 # received: the clerk recorded receipt: cooling-off, then the certificate window (dates);
@@ -77,7 +77,7 @@ class DivorceCase(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
-class DivorceParty(SQLModel, table=True):
+class DivorceParty(PartyIdentity, table=True):
     """One spouse in a case: who (the keyed hash of the ID number, as everywhere), their own
     account and contact. Contact is given by that party alone (the other never types it)."""
 
@@ -96,19 +96,12 @@ class DivorceParty(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
     case_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("divorce_case.id", ondelete="CASCADE"),
                                                 nullable=False))
-    position: int = Field(sa_column=Column(SmallInteger, nullable=False))
-    name: str = Field(sa_column=Column(String(50), nullable=False))
-    id_type: str = Field(sa_column=Column(String(24), nullable=False))
-    id_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    id_enc: str = Field(sa_column=Column(Text, nullable=False))
-    id_masked: str = Field(sa_column=Column(String(40), nullable=False))
     # None until the party confirms with their own account
     account_id: uuid.UUID | None = Field(default=None, sa_column=Column(
         Uuid, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True))
     phone_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     phone_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     phone_masked: str | None = Field(default=None, sa_column=Column(String(24), nullable=True))
-    hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     locale: str = Field(default="zh_Hans_CN", sa_column=Column(String(16), nullable=False))
     confirmed_at: datetime | None = utc_field(nullable=True)
     open: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))

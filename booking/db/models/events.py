@@ -21,7 +21,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from booking.db.models._base import utc_field
+from booking.db.models._base import BookedParty, utc_field
 from booking.db.types import DateTimeUTC
 
 EVENT_KINDS = ("collective", "charity", "memorial")
@@ -155,7 +154,7 @@ class Signup(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
-class SignupParty(SQLModel, table=True):
+class SignupParty(BookedParty, table=True):
     __tablename__ = "signup_party"
     __table_args__ = (
         CheckConstraint("position IN (1, 2)", name="ck_signup_party_position"),
@@ -169,17 +168,4 @@ class SignupParty(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
     signup_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("signup.id", ondelete="CASCADE"), nullable=False))
     event_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
-    position: int = Field(sa_column=Column(SmallInteger, nullable=False))
-    name: str = Field(sa_column=Column(String(50), nullable=False))
-    id_type: str = Field(sa_column=Column(String(24), nullable=False))
-    id_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    id_enc: str = Field(sa_column=Column(Text, nullable=False))
-    id_masked: str = Field(sa_column=Column(String(40), nullable=False))
-    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
-    phone_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    phone_masked: str = Field(sa_column=Column(String(24), nullable=False))
-    # sex and birth date, encrypted ("M|1995-03-08"): the rules re-check them (a reschedule);
-    # kept in plain text beside the mask they would narrow the ID number (security/pii.py)
-    facts_enc: str = Field(sa_column=Column(Text, nullable=False))
-    hukou_province: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))

@@ -14,7 +14,7 @@ from litestar.params import FromPath, QueryParameter
 
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
-from booking.applications.schemas import DecisionIn
+from booking.applications.schemas import ApplicationDecisionIn
 from booking.context import Context
 from booking.errors import NotFound
 from booking.i18n import lazy
@@ -86,7 +86,7 @@ class DeskApplicationPages(Controller):
         notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
 
         async def act() -> Response[Any]:
-            data = parse(DecisionIn, {k: form[k].strip() for k in ("decision", "reason")
+            data = parse(ApplicationDecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
             await services.decide(ctx, application_id, data)
             return redirect(request, desk.href(f"/desk/applications/{application_id}"),

@@ -22,7 +22,7 @@ from booking.context import Context
 from booking.errors import NotFound
 from booking.events import desk as organiser
 from booking.events import services, signups
-from booking.events.schemas import DecisionIn, EventCreate, EventUpdate, SignupCancelIn
+from booking.events.schemas import EventCreate, EventUpdate, SignupCancelIn, SignupDecisionIn
 from booking.i18n import lazy
 from booking.schemas import CheckInIn
 from booking.web.forms import Again, FormState, idempotency_key, parse, posted, submit
@@ -158,7 +158,7 @@ class DeskEventPages(Controller):
 
         async def act() -> Response[Any]:
             if action in ("approve", "reject"):
-                data = parse(DecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
+                data = parse(SignupDecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
                     form.get("reason"), str) and form["reason"].strip() else {})})
                 await organiser.decide(ctx, signup_id, data)
                 notice = "signup-approved" if action == "approve" else "signup-rejected"

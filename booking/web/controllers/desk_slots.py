@@ -20,6 +20,7 @@ from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.peakdays.services import peak_days
 from booking.schedules.official_calendar import holiday_name
+from booking.slots.availability import MAX_SPAN_DAYS
 from booking.slots.generation import generate_slots, preview_days
 from booking.slots.schemas import GenerateIn, SlotPatch
 from booking.slots.services import close_preview, list_slots, patch_slot
@@ -32,7 +33,6 @@ NOTICES.update({
     "slot-reopened": lazy("The slot is open again."),
 })
 DEFAULT_DAYS = 14
-MAX_SHOWN_DAYS = 92
 StartParam = Annotated[str | None, QueryParameter(name="from", max_length=10)]
 EndParam = Annotated[str | None, QueryParameter(name="to", max_length=10)]
 COUNT = Annotated[int | None, QueryParameter(ge=0, le=1_000_000)]
@@ -54,8 +54,8 @@ async def _slots_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk,
     today = ctx.now.astimezone(desk.office.tz).date()
     try:
         chosen = _range(values, today)
-        if (chosen.to - chosen.from_).days >= MAX_SHOWN_DAYS:
-            raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SHOWN_DAYS))
+        if (chosen.to - chosen.from_).days > MAX_SPAN_DAYS:  # as the API's list of slots
+            raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SPAN_DAYS))
     except Problem as problem:
         form = refused(problem, values, ("from", "to"))
         status_code = problem.status
