@@ -27,16 +27,7 @@ from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
 from booking.security.ratelimit import count_request
 from booking.web import calendar
-from booking.web.forms import (
-    PARTIES_SHOWN,
-    FormState,
-    idempotency_key,
-    parse,
-    posted,
-    refused,
-    submit,
-    unflatten,
-)
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
 from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 

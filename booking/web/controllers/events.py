@@ -16,16 +16,7 @@ from booking.events import services as events
 from booking.events import signups
 from booking.events.schemas import SignupIn
 from booking.security.ratelimit import count_request
-from booking.web.forms import (
-    PARTIES_SHOWN,
-    FormState,
-    idempotency_key,
-    parse,
-    posted,
-    refused,
-    submit,
-    unflatten,
-)
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
 from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
