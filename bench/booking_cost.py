@@ -37,11 +37,11 @@ async def _backend_pids(rt) -> list[int]:  # type: ignore[no-untyped-def]
 
 async def run(rt, accounts, slots, label: str, profile: bool = False) -> None:  # type: ignore[no-untyped-def]
     from booking.accounts.principal import Principal
+    from booking.appointments.schemas import AppointmentCreate
     from booking.appointments.services.book import book
-    from booking.appointments.schemas import AppointmentIn
 
     pids = await _backend_pids(rt)
-    requests = [AppointmentIn.model_validate({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
+    requests = [AppointmentCreate.model_validate({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
                                               "parties": parties()}) for i in range(len(accounts))]
     pg_before = sum(_backend_cpu(p) or 0 for p in pids)
     py_before = time.process_time()

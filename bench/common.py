@@ -201,6 +201,81 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         SERVER_PIDS.remove(process.pid)
 
 
+WORKER_PIDS: list[int] = []  # the arq workers running now
+
+
+def worker_cpu() -> float:
+    """CPU seconds used so far by the running arq workers, from /proc."""
+    return sum(c for pid in WORKER_PIDS if (c := _backend_cpu(pid)) is not None)
+
+
+@contextlib.contextmanager
+def running_worker(env: dict[str, str]) -> Iterator[int]:
+    """``booking worker`` (arq on Redis) in its own process, until the block ends."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
+    full_env.update(env)
+    full_env.setdefault("BOOKING_LOG_LEVEL", "WARNING")
+    process = subprocess.Popen([sys.executable, "-m", "booking.cli", "worker"], env=full_env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    WORKER_PIDS.append(process.pid)
+    try:
+        time.sleep(1.0)
+        if process.poll() is not None:
+            raise RuntimeError(f"worker exited: {process.stderr.read() if process.stderr else ''}")
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        WORKER_PIDS.remove(process.pid)
+
+
+class SmtpCounter:
+    """A real SMTP server (aiosmtpd, in a thread of the bench) that counts the messages it
+    receives by their dedupe key (``X-Booking-Dedupe-Key``: the outbox row's id)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: Counter[str] = Counter()
+        self._controller: Any = None
+
+    def __enter__(self) -> SmtpCounter:
+        from aiosmtpd.controller import Controller
+
+        counter = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201
+                head = envelope.content.split(b"\r\n\r\n", 1)[0]
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"x-booking-dedupe-key:"):
+                        counter.received[line.split(b":", 1)[1].strip().decode()] += 1
+                return "250 Message accepted"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+async def outbox_settled(dsn: str, timeout: float = 300.0) -> dict[str, int]:
+    """Wait until no notification is pending (each sent, dropped or failed); the counts by state."""
+    deadline = time.monotonic() + timeout
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            found = dict(await conn.fetch("SELECT state, count(*) FROM notification GROUP BY state"))
+            if not found.get("pending") or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
 class RawClient:
     """One keep-alive HTTP/1.1 connection; far less client CPU per request than httpx, so
     the load generator does not steal the server's share of a 2-core machine."""

@@ -3,7 +3,8 @@
 Run by hand against PostgreSQL (nothing here is a test):
 
     .venv/bin/python bench/release_rush.py [--couples 2000] [--connections 64]
-        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1]
+        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1] [--pool 32] [--fast-pool 10]
+        [--processes N [--redis redis://127.0.0.1:6379/5]]
 
 1. Seeds an office whose next day is released a few seconds from now, with ``--slots``
    slots of ``--capacity`` seats; starts the real server (``booking serve``, uvicorn) in
@@ -16,13 +17,20 @@ Run by hand against PostgreSQL (nothing here is a test):
    with room), against the raw primitive measured in the same process (the conditional
    UPDATE + INSERT in one transaction through plain asyncpg, 1,000 slots, 32
    connections, DESIGN.md section 8), and the ratio of the two.
+3. With ``--processes N``: N ``booking serve`` processes on N ports (the client splits its
+   connections evenly, as a load balancer would) and N arq workers (``booking worker``)
+   deliver the outbox through Redis to an SMTP server in the bench; after the phases it
+   waits for the outbox to settle and prints whether every confirmation e-mail arrived
+   exactly once (by its dedupe key) and whether anything arrived twice.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -30,6 +38,7 @@ import asyncpg
 from common import (
     SH,
     Account,
+    SmtpCounter,
     answer_outcome,
     bench_database,
     bench_secrets,
@@ -38,27 +47,33 @@ from common import (
     load_line,
     make_couple_accounts,
     metrics_outcomes,
+    outbox_settled,
     parties,
     pg_cost_line,
     pg_snapshot,
     print_outcomes,
     raw_booking_primitive,
     running_server,
+    running_worker,
     seed_office,
     seed_slots,
     server_cpu,
+    worker_cpu,
 )
 
 
-async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]], start_at: float
+async def _fire(addresses: list[str], connections: int, jobs: list[tuple[Account, int]], start_at: float
                 ) -> tuple[list[float], Counter[str], float]:
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     queue: asyncio.Queue[tuple[Account, int]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
-    async with client_pool(address, connections) as pool:
-        clients = [pool.get_nowait() for _ in range(connections)]
+    async with contextlib.AsyncExitStack() as stack:
+        # the connections split evenly over the API processes (as a load balancer would)
+        pools = [await stack.enter_async_context(client_pool(a, connections // len(addresses)))
+                 for a in addresses]
+        clients = [pool.get_nowait() for pool in pools for _ in range(connections // len(addresses))]
         # open the connections before the moment, as browsers and apps would have
         await asyncio.gather(*(c.request("GET", "/health") for c in clients))
         await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -77,9 +92,41 @@ async def _fire(address: str, connections: int, jobs: list[tuple[Account, int]],
 
         await asyncio.gather(*(worker(c) for c in clients))
         elapsed = time.perf_counter() - started
-        for c in clients:
-            pool.put_nowait(c)
+        for i, c in enumerate(clients):
+            pools[i // (connections // len(addresses))].put_nowait(c)
     return latencies, outcomes, elapsed
+
+
+async def _counted(addresses: list[str]) -> Counter[str]:
+    """The outcomes in /metrics, summed over the API processes."""
+    total: Counter[str] = Counter()
+    for address in addresses:
+        total.update(await metrics_outcomes(address))
+    return total
+
+
+async def _deliveries(dsn: str, sink: SmtpCounter, worker_seconds: float, bookings: int) -> None:
+    """Once the outbox has settled: every confirmation e-mail reached the SMTP server
+    exactly once (by its dedupe key), and nothing else arrived twice."""
+    started = time.perf_counter()
+    states = await outbox_settled(dsn)
+    settled = time.perf_counter() - started
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT id, state FROM notification WHERE kind = 'appointment.confirmed' "
+                                "AND channel = 'email'")
+    finally:
+        await conn.close()
+    confirmations = {str(r["id"]): r["state"] for r in rows}
+    once = sum(1 for i in confirmations if sink.received[i] == 1)
+    twice = sum(1 for n in sink.received.values() if n > 1)
+    print("\n== the outbox, delivered by the workers ==")
+    print(f"notifications by state: {states} (settled {settled:.1f} s after the last booking)")
+    print(f"confirmation e-mails: {len(confirmations)} for {bookings} bookings; received exactly once: {once}; "
+          f"received more than once (any message): {twice}; messages at the SMTP server: "
+          f"{sum(sink.received.values())}")
+    print(f"exact delivery: {'yes' if once == len(confirmations) == bookings and not twice else 'NO'}; "
+          f"worker CPU over the sustained phase and the drain: {worker_seconds:.1f} s")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -100,19 +147,35 @@ async def main(args: argparse.Namespace) -> None:
         # The rate limiter stays on (its cost is measured); the whole load comes from one
         # address, so the per-address limit is lifted out of the way.
         env = {**keys, "BOOKING_DATABASE_URL": url, "BOOKING_DB_POOL_SIZE": str(args.pool),
+               "BOOKING_DB_FAST_POOL_SIZE": str(args.fast_pool), "BOOKING_DB_FAST_POOL_MIN_SIZE": str(args.fast_pool),
                "BOOKING_DB_MAX_OVERFLOW": "0", "BOOKING_ENV": "development", "BOOKING_DATA_DIR": "/tmp/booking-bench",
                "BOOKING_RATE_LIMITS": '{"booking": [10, 100000000, 60]}'}
-        with running_server(env, workers=args.workers) as address:
+        sink = None
+        with contextlib.ExitStack() as stack:
+            if args.processes:
+                # N API processes on N ports and N arq workers delivering the outbox (Redis) to
+                # an SMTP server of the bench's own, which counts every message it receives
+                sink = stack.enter_context(SmtpCounter())
+                env.update({"BOOKING_REDIS_URL": args.redis, "BOOKING_QUEUE_NAME": f"bench:{uuid.uuid4().hex}",
+                            "BOOKING_SMTP_HOST": "127.0.0.1", "BOOKING_SMTP_PORT": str(sink.port)})
+                addresses = [stack.enter_context(running_server(env)) for _ in range(args.processes)]
+                for _ in range(args.processes):
+                    stack.enter_context(running_worker(env))
+                print(f"{args.processes} API processes (pools {args.pool} + fast {args.fast_pool} each) and "
+                      f"{args.processes} arq workers")
+            else:
+                addresses = [stack.enter_context(running_server(env, workers=args.workers))]
+            address = addresses[0]
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
             print(load_line())
-            counted_before = await metrics_outcomes(address)
+            counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
             cpu_before = server_cpu()
-            latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, release.timestamp() + 0.05)
+            latencies, outcomes, elapsed = await _fire(addresses, args.connections, jobs, release.timestamp() + 0.05)
             rush_server = (server_cpu() - cpu_before) / len(jobs)
-            counted_after = await metrics_outcomes(address)
+            counted_after = await _counted(addresses)
             rush_cost = await pg_cost_line(dsn, cost_before, len(jobs), "request")
             conn = await asyncpg.connect(dsn)
             booked = await conn.fetchval("SELECT count(*) FROM appointment a JOIN slot s ON s.id = a.slot_id "
@@ -131,17 +194,19 @@ async def main(args: argparse.Namespace) -> None:
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
             jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
-            counted_before = await metrics_outcomes(address)
+            counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
-            cpu_before = server_cpu()
-            latencies, outcomes, elapsed = await _fire(address, args.connections, jobs, time.time())
+            cpu_before, worker_before = server_cpu(), worker_cpu()
+            latencies, outcomes, elapsed = await _fire(addresses, args.connections, jobs, time.time())
             steady_server = (server_cpu() - cpu_before) / max(1, outcomes["booked"])
-            counted_after = await metrics_outcomes(address)
+            counted_after = await _counted(addresses)
             endpoint_rate = outcomes["booked"] / elapsed
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"POST /api/v1/appointments: {endpoint_rate:.0f} bookings/s; {latency_line(latencies)}")
             print(f"{await pg_cost_line(dsn, cost_before, max(1, outcomes['booked']))}; "
                   f"server process CPU {steady_server * 1000:.2f} ms")
+            if sink is not None:
+                await _deliveries(dsn, sink, worker_cpu() - worker_before, booked + outcomes["booked"])
 
         primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))
         print(f"raw primitive (asyncpg, UPDATE+INSERT in one transaction, 1,000 slots, 32 connections): "
@@ -158,5 +223,13 @@ if __name__ == "__main__":
     parser.add_argument("--capacity", type=int, default=5)
     parser.add_argument("--sustained", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pool", type=int, default=32, help="server's database pool size")
+    parser.add_argument("--pool", type=int, default=32, help="server's database pool size (each process's)")
+    parser.add_argument("--fast-pool", type=int, default=10,
+                        help="the hot paths' asyncpg pool per process (BOOKING_DB_FAST_POOL_SIZE, opened in full)")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="N `booking serve` processes on N ports (the client splits its connections) and N "
+                        "arq workers delivering the outbox to an SMTP server of the bench's; 0: one server "
+                        "that delivers in-process (no Redis)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/5",
+                        help="Redis for --processes (a queue name of its own per run)")
     asyncio.run(main(parser.parse_args()))

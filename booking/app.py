@@ -28,6 +28,7 @@ from booking.deps import provide_ctx, provide_locale, provide_principal, provide
 from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.http.problems import exception_handlers
+from booking.i18n import load_catalogs
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        load_catalogs()
         await start_background(runtime)
         try:
             yield

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.schemas import RegisterIn, UserCreateIn
+from booking.accounts.schemas import RegisterIn, UserCreate
 from booking.accounts.services import EmailTaken, create_staff, register_couple
 from booking.clock import Clock
 from booking.context import Context
@@ -28,7 +28,7 @@ from booking.db.models import Event, Office, OfficeDay, ScheduleWindow, UserAcco
 from booking.offices.schemas import OfficeCreate
 from booking.offices.services import create_office
 from booking.runtime import Runtime
-from booking.schedules.schemas import SpecialOpeningIn, WeeklyScheduleIn, WeeklyWindowIn, WindowIn
+from booking.schedules.schemas import SpecialOpeningCreate, WeeklyScheduleIn, WeeklyWindowIn, WindowIn
 from booking.schedules.services import add_special_opening, replace_schedule
 from booking.settings import Settings
 from booking.slots.generation import generate_slots
@@ -93,7 +93,7 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
                     select(OfficeDay.id).where(OfficeDay.office_id == office.id, OfficeDay.day == may20))).first()
                 if not has_opening:
                     # extra hours beside the usual ones (a special opening never stacks on them)
-                    await add_special_opening(system, office.id, SpecialOpeningIn(
+                    await add_special_opening(system, office.id, SpecialOpeningCreate(
                         date=may20, note="5·20 特别开放日 / 5-20 extended opening",
                         windows=[WindowIn(start=start, end=end, capacities={"marriage_registration": 20})
                                  for start, end in ((time(8), time(9)), (time(12), time(14)),
@@ -117,7 +117,7 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
             for email, role, office_id, name in accounts:
                 exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == email))).first()
                 if not exists:
-                    await create_staff(system, UserCreateIn(
+                    await create_staff(system, UserCreate(
                         email=email, password=logins.new(email), name=name, role=role, office_id=office_id))
                 lines.append(f"{role:6} {email}  password: {logins.shown(email)}")
             lines += await seed_events(runtime, session, offices)
@@ -218,7 +218,7 @@ async def create_user_cli(settings: Settings, email: str, password: str, role: s
             if role == "clerk" and office_id is None:
                 raise ValueError("a clerk needs --office CODE")
             try:
-                data = UserCreateIn(email=email, password=password, name=name or email.split("@")[0], role=role,
+                data = UserCreate(email=email, password=password, name=name or email.split("@")[0], role=role,
                                     office_id=office_id)
             except Exception as exc:  # pydantic's message names the field at fault
                 raise ValueError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[1].strip()) from exc

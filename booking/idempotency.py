@@ -33,6 +33,13 @@ from booking.errors import Conflict
 from booking.i18n import lazy
 
 _canonical = msgspec.json.Encoder(order="sorted")
+_decode = msgspec.json.decode
+_STORED = ("SELECT scope, request_hash, status_code, response FROM idempotency_record "
+           "WHERE owner_id = $1 AND key = $2")
+
+# An earlier answer, replayed as the JSON it was stored as (an ``Answer`` encoded then); not
+# decoded again, so an answer stored before a field was added still replays.
+Replayed = dict[str, Any]
 
 
 class IdempotencyKeyReused(Conflict):
@@ -59,20 +66,33 @@ class IdempotencyClaim:
             return None
         return cls(owner_id, key, scope, fingerprint(rt.vault, scope, body))
 
-    def _answer(self, record: IdempotencyRecord) -> tuple[int, dict[str, Any]]:
+    def _answer(self, record: IdempotencyRecord) -> tuple[int, Replayed]:
         """The replay: the first answer, to the same request only."""
         if record.scope != self.scope or record.request_hash != self.request_hash:
             raise IdempotencyKeyReused()
         return record.status_code, record.response
 
-    async def stored_answer(self, db: Any) -> tuple[int, dict[str, Any]] | None:
+    async def stored_answer(self, db: Any) -> tuple[int, Replayed] | None:
         """The answer an earlier request with this key committed, replayed; None when there is
-        none (for a write that claims the key by itself, outside a session of ours)."""
+        none (for a write that claims the key by itself, outside a session of ours). On
+        PostgreSQL one primary-key read on the hot paths' connection (a keyed refusal in
+        the rush pays it: the success it may replay could have been committed by another
+        process, or before this one started, so no memory of this process can stand in)."""
+        if db.is_postgres:
+            async with db.raw() as conn:
+                row = await conn.fetchrow(_STORED, self.owner_id, self.key)
+            if row is None:
+                return None
+            response = row["response"]
+            return self._answer(IdempotencyRecord(
+                owner_id=self.owner_id, key=self.key, scope=row["scope"], request_hash=row["request_hash"],
+                status_code=row["status_code"],
+                response=_decode(response) if isinstance(response, (str, bytes)) else response))
         async with db.session() as session:
             record = await session.get(IdempotencyRecord, (self.owner_id, self.key))
             return None if record is None else self._answer(record)
 
-    async def take(self, session: AsyncSession, now: datetime | None = None) -> tuple[int, dict[str, Any]] | None:
+    async def take(self, session: AsyncSession, now: datetime | None = None) -> tuple[int, Replayed] | None:
         """The stored answer of an earlier request with this key, or None once the key is
         claimed for this request (in the session's transaction). ``now`` (the runtime's
         clock) dates the record for the retention job."""
@@ -94,8 +114,9 @@ class IdempotencyClaim:
             return self._answer(existing)
         return None
 
-    def settle(self, status_code: int, response: dict[str, Any]) -> None:
-        """Record the answer; it commits with the change it describes."""
+    def settle(self, status_code: int, response: Any) -> None:
+        """Record the answer (an ``Answer``, stored as its JSON); it commits with the change
+        it describes."""
         assert self.record is not None, "take() first"
         self.record.status_code = status_code
-        self.record.response = response
+        self.record.response = msgspec.to_builtins(response)

@@ -108,8 +108,11 @@ class Settings(BaseSettings):
     # per process: API replicas x (pool + overflow) + workers must fit max_connections
     db_pool_size: int = 10
     db_max_overflow: int = 5
-    # the hot paths' own asyncpg pool (one statement per checkout)
+    # the hot paths' own asyncpg pool (one statement per checkout); opened with min_size
+    # connections at its first use and never shrunk for idleness (a release at 08:30 after a
+    # quiet night should not open connections while the rush waits)
     db_fast_pool_size: int = 10
+    db_fast_pool_min_size: int = Field(default=1, ge=0)
     # the longest a request waits for a row another transaction holds; then 503 (Retry-After)
     lock_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     log_level: str = "INFO"

@@ -27,7 +27,7 @@ from booking.accounts.schemas import (
     RegisteredOut,
     RegisterIn,
     TokenOut,
-    UserCreateIn,
+    UserCreate,
 )
 from booking.accounts.tokens import issue_mfa_token, issue_token
 from booking.context import Context
@@ -139,7 +139,7 @@ class AccountController(Controller):
     @post("/users", guards=[requires_admin], status_code=201, summary="Create a clerk or admin account (admins)")
     async def create_user(
         self,
-        data: JSONBody[UserCreateIn],
+        data: JSONBody[UserCreate],
         ctx: NamedDependency[Context],
     ) -> AccountOut:
         return services.account_out(await services.create_staff(ctx, data))

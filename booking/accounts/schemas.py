@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from booking.schemas import Email, Locale, OneLine, Output, Phone, Schema, invalid_value
 
@@ -61,9 +61,17 @@ class MfaEnrolOut(Output):
 
 
 class MfaVerifyIn(Schema):
+    # exactly one of the two, as the document says (oneOf: a string in one field, and not
+    # in both); the validator below is the same rule
+    model_config = ConfigDict(**Schema.model_config, json_schema_extra={"oneOf": [
+        {"required": ["code"], "properties": {"code": {"type": "string"}}},
+        {"required": ["recovery_code"], "properties": {"recovery_code": {"type": "string"}}}]})
+
     mfa_token: MfaToken
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
-    recovery_code: Annotated[str, StringConstraints(min_length=6, max_length=32)] | None = None
+    # six characters once the surrounding blanks are stripped
+    recovery_code: Annotated[str, StringConstraints(min_length=6, max_length=32),
+                             Field(json_schema_extra={"pattern": r"^\s*\S.{4,}\S\s*$"})] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> MfaVerifyIn:
@@ -77,7 +85,7 @@ class MfaTokenOut(TokenOut):
         default=None, description="at enrolment only: ten one-time codes, shown this once")
 
 
-class UserCreateIn(Schema):
+class UserCreate(Schema):
     """An admin creates a clerk (bound to one office) or another admin."""
 
     email: Email

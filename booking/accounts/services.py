@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.schemas import AccountOut, RegisterIn, UserCreateIn
+from booking.accounts.schemas import AccountOut, RegisterIn, UserCreate
 from booking.context import Context
 from booking.db.models import Office, UserAccount
 from booking.db.unique import flush_or
@@ -45,7 +45,7 @@ async def register_couple(session: AsyncSession, rt: Runtime, data: RegisterIn) 
     return account
 
 
-async def create_staff(ctx: Context, data: UserCreateIn) -> UserAccount:
+async def create_staff(ctx: Context, data: UserCreate) -> UserAccount:
     session, rt, actor = ctx.session, ctx.rt, ctx.caller
     if data.role == "clerk":
         if data.office_id is None:

@@ -14,6 +14,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from booking.accounts.principal import ROLES, Principal
 from booking.accounts.revocation import SessionClaims
+from booking.errors import Unauthorized
 from booking.settings import Settings
 
 
@@ -31,13 +32,31 @@ def session_claims(token: Token) -> SessionClaims | None:
     return SessionClaims(subject, token.jti, role, office, version)
 
 
+# A handler's ``opt`` key: its handler runs the account check itself, after what it may
+# answer without one (the booking POST refuses a slot remembered as full first).
+ACCOUNT_CHECK_IN_HANDLER = "account_check_in_handler"
+_DEFERRED = "deferred_account_claims"
+
+
 async def _principal_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     # The signature, exp, iss and aud are verified; the account must still allow the token
     # (active, same role, office and session version, not logged out): cached per process.
     claims = session_claims(token)
-    if claims is None or not await connection.app.state.runtime.account_gate.admits(claims):
+    if claims is None:
+        return None
+    if connection.route_handler.opt.get(ACCOUNT_CHECK_IN_HANDLER):
+        connection.scope[_DEFERRED] = claims  # type: ignore[typeddict-unknown-key]
+    elif not await connection.app.state.runtime.account_gate.admits(claims):
         return None
     return Principal(id=claims.account_id, role=claims.role, office_id=claims.office_id)
+
+
+async def check_account(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """The account check of a handler marked ``ACCOUNT_CHECK_IN_HANDLER`` (401 when the
+    account no longer allows the token); a no-op on every other handler, whose check ran."""
+    claims = connection.scope.get(_DEFERRED)
+    if claims is not None and not await connection.app.state.runtime.account_gate.admits(claims):
+        raise Unauthorized()
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:

@@ -16,8 +16,8 @@ from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import (
+    ApplicationCreate,
     ApplicationDecisionIn,
-    ApplicationIn,
     ApplicationList,
     ApplicationOut,
     DocumentOut,
@@ -45,7 +45,7 @@ class ApplicationController(Controller):
           "the answers the policy in force asks for. 409 when the office cannot register the couple on that "
           "date, when they need no pre-review (book the appointment directly), or as for a booking.")
     async def submit(
-        self, request: Request[Principal, Any, Any], data: JSONBody[ApplicationIn],
+        self, request: Request[Principal, Any, Any], data: JSONBody[ApplicationCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ApplicationOut]:
         status, body = await services.submit(request.app.state.runtime, request.user, data, key=idempotency_key,
@@ -59,7 +59,7 @@ class ApplicationController(Controller):
     ) -> ApplicationList:
         rows, total = await services.list_own(ctx, status=status, limit=limit,
                                               offset=offset)
-        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)
 
     @get("/{application_id:uuid}", guards=[requires_account], summary="One application (its couple or office)")
@@ -147,5 +147,5 @@ class ApplicationQueueController(Controller):
         rows, total = await services.queue(ctx, office_id, status=status,
                                            start=check_date("from", start), end=check_date("to", end),
                                            limit=limit, offset=offset)
-        return ApplicationList(data=[ApplicationOut.model_validate(r) for r in rows], total=total, limit=limit,
+        return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)

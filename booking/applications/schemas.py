@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar.datastructures import UploadFile
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from msgspec import Meta
+from pydantic import AfterValidator, Field, StringConstraints
 
 from booking.appointments.schemas import AppointmentOut, HolderField
 from booking.kernel.catalog import ServiceName
 from booking.kernel.regions import is_province
 from booking.parties.schemas import Parties
-from booking.schemas import DecisionIn, Output, PlainText, RowId, Schema, invalid_value
+from booking.schemas import Answer, DecisionIn, PlainText, RowId, Schema, invalid_value
 
 
 def _division(value: str) -> str:
@@ -23,7 +24,7 @@ def _division(value: str) -> str:
     return value
 
 
-class ResidencePermitAnswer(Schema):
+class ResidencePermitIn(Schema):
     party: Literal[1, 2] = Field(description="the party (1 or 2) who holds the residence permit (居住证)")
     division_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), AfterValidator(_division)] = Field(
         description="GB/T 2260 division where the permit was issued")
@@ -33,13 +34,13 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), 
 
 
 class AnswersIn(Schema):
-    residence_permit: ResidencePermitAnswer | None = Field(
+    residence_permit: ResidencePermitIn | None = Field(
         default=None, description="needed where the policy in force admits couples with a residence permit; "
         "null: neither party holds one here")
     note: Note | None = Field(default=None, description="anything the couple wants the clerk to know")
 
 
-class ApplicationIn(Schema):
+class ApplicationCreate(Schema):
     slot_id: RowId = Field(description="its seat is held for the couple during the review")
     service: ServiceName
     parties: Parties
@@ -71,63 +72,64 @@ class DocumentUpload:
     party: str | None = None
 
 
-class Requirement(Output):
+class Requirement(Answer):
     kind: str
     title: str
     per_party: bool
 
 
-class Missing(Output):
+class Missing(Answer):
     kind: str
     party: int | None
     title: str
 
 
-class DocumentLinks(Output):
+class DocumentLinks(Answer):
     content: str
 
 
-class DocumentOut(Output):
+class DocumentOut(Answer):
     id: uuid.UUID
     kind: str
     title: str
     party: int | None
     media_type: str
     size_bytes: int
-    file_name: str = Field(description="the name the file was uploaded with (display only)")
+    file_name: Annotated[str, Meta(description="the name the file was uploaded with (display only)")]
     created_at: datetime
     links: DocumentLinks
 
 
-class Decision(Output):
+class Decision(Answer):
     status: str
-    reason: str | None = Field(description="the clerk's words, as written")
-    message: str | None = Field(description="the decision in the caller's language, with the reason")
+    reason: Annotated[str, Meta(description="the clerk's words, as written")] | None
+    message: Annotated[str, Meta(description="the decision in the caller's language, with the reason")] | None
     at: datetime
 
 
-class HistoryEntry(Output):
+class HistoryEntry(Answer, omit_defaults=True):
     status: str
     at: datetime
     by: Literal["couple", "office", "system"]
     reason: str | None = None
 
 
-class ApplicationLinks(Output):
+class ApplicationLinks(Answer):
     self: str
     documents: str
     appointment: str
 
 
-class ApplicationOut(Output):
+class ApplicationOut(Answer):
     id: uuid.UUID
     status: Literal["submitted", "needs_more_info", "approved", "rejected", "withdrawn", "expired"]
     office_id: int
     service: str
-    route: str = Field(description="why it is reviewed: nonlocal, residence_permit or foreign_or_hmt")
+    route: Annotated[str, Meta(description="why it is reviewed: nonlocal, residence_permit or foreign_or_hmt")]
     policy_period_id: int | None
     appointment_id: uuid.UUID
-    hold_expires_at: AwareDatetime = Field(description="the held seat is released then unless decided")
+    hold_expires_at: Annotated[datetime, Meta(description="the held seat is released then unless decided",
+                                              tz=True)]
     required_documents: list[Requirement]
     missing_documents: list[Missing]
     answers: dict[str, Any]
@@ -140,7 +142,7 @@ class ApplicationOut(Output):
     links: ApplicationLinks
 
 
-class ApplicationList(Output):
+class ApplicationList(Answer):
     data: list[ApplicationOut]
     total: int
     limit: int

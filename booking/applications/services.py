@@ -28,10 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.applications.documents import inspect_upload, safe_file_name
-from booking.applications.schemas import ApplicationDecisionIn, ApplicationIn, DocumentUpload
-from booking.applications.views import application_body, document_body
+from booking.applications.schemas import (
+    ApplicationCreate,
+    ApplicationDecisionIn,
+    ApplicationOut,
+    DocumentOut,
+    DocumentUpload,
+)
+from booking.applications.views import application_out, document_out
 from booking.appointments.queries import parties_of, parties_of_many
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.services import hold, lifecycle
 from booking.appointments.services.book import book
 from booking.appointments.services.hold import ReviewRequest
@@ -48,13 +54,14 @@ from booking.db.models import (
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.policy import DOCUMENT_KINDS, missing_documents
 from booking.kernel.access import may_see, refuse
 from booking.kernel.audit import record
 from booking.notifications.outbox import add_rows, messages
 from booking.offices.directory import OfficeInfo
 from booking.runtime import Runtime
+from booking.schemas import Answer
 
 MAX_DOCUMENTS = 30  # per application: enough for any file a clerk asks for, not a disk to fill
 UPLOAD = "application.document.upload"  # the audited action
@@ -84,13 +91,13 @@ class TooManyDocuments(Conflict):
 # --- submitting ------------------------------------------------------------------------
 
 
-async def submit(rt: Runtime, principal: Principal, data: ApplicationIn, *, key: str | None,
-                 locale: str) -> tuple[int, dict[str, Any]]:
+async def submit(rt: Runtime, principal: Principal, data: ApplicationCreate, *, key: str | None,
+                 locale: str) -> tuple[int, Answer | Replayed]:
     """Book the chosen slot as a held seat and open the application, in one write."""
-    booking = AppointmentIn(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
+    booking = AppointmentCreate(slot_id=data.slot_id, service=data.service, parties=data.parties, holder=data.holder,
                             locale=data.locale)
     review = ReviewRequest(answers=data.answers.model_dump(mode="json", exclude_none=True),
-                           respond=lambda app, office, appointment, loc: application_body(
+                           respond=lambda app, office, appointment, loc: application_out(
                                app, office.tz, appointment, [], loc))
     return await book(rt, principal, booking, key=key, locale=locale, review=review)
 
@@ -120,7 +127,7 @@ async def _documents(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uu
 
 
 async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvinceApplication],
-                  locale: str) -> list[dict[str, Any]]:
+                  locale: str) -> list[ApplicationOut]:
     """Several applications with their appointments, parties and documents in four queries."""
     if not apps:
         return []
@@ -136,19 +143,19 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
             offices[app.office_id] = await rt.offices.of(app.office_id, session)
         office = offices[app.office_id]
         appt = appts[app.appointment_id]
-        appt_body = appointment_out(appt, parties[appt.id], office, app.id)
-        out.append(application_body(app, office.tz, appt_body, documents[app.id], locale))
+        appointment = appointment_out(appt, parties[appt.id], office, app.id)
+        out.append(application_out(app, office.tz, appointment, documents[app.id], locale))
     return out
 
 
-async def get_application(ctx: Context, application_id: uuid.UUID) -> dict[str, Any]:
+async def get_application(ctx: Context, application_id: uuid.UUID) -> ApplicationOut:
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     app = await _visible(session, principal, application_id)
     return (await _bodies(rt, session, [app], locale))[0]
 
 
 async def list_own(ctx: Context, *, status: str | None, limit: int,
-                   offset: int) -> tuple[list[dict[str, Any]], int]:
+                   offset: int) -> tuple[list[ApplicationOut], int]:
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     query = select(CrossProvinceApplication).where(CrossProvinceApplication.account_id == principal.id)
     if status:
@@ -160,7 +167,7 @@ async def list_own(ctx: Context, *, status: str | None, limit: int,
 
 
 async def queue(ctx: Context, office_id: int, *, status: str | None, start: date | None, end: date | None,
-                limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                limit: int, offset: int) -> tuple[list[ApplicationOut], int]:
     """The office's applications, oldest first (first come, first reviewed); the open
     ones unless a status is asked for. ``start``/``end`` filter by appointment date."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
@@ -206,7 +213,7 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
 
 
 async def decide(ctx: Context, application_id: uuid.UUID,
-                 data: ApplicationDecisionIn) -> dict[str, Any]:
+                 data: ApplicationDecisionIn) -> ApplicationOut:
     """A clerk's decision, with its notification to the couple, in one transaction."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
@@ -248,7 +255,7 @@ async def decide(ctx: Context, application_id: uuid.UUID,
 
 
 async def resubmit(ctx: Context, application_id: uuid.UUID,
-                   note: str | None) -> dict[str, Any]:
+                   note: str | None) -> ApplicationOut:
     """The couple has added what the office asked for: back to the office's queue."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
@@ -261,7 +268,7 @@ async def resubmit(ctx: Context, application_id: uuid.UUID,
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def withdraw(ctx: Context, application_id: uuid.UUID) -> dict[str, Any]:
+async def withdraw(ctx: Context, application_id: uuid.UUID) -> ApplicationOut:
     """The couple gives up the application; the seat returns at once."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
@@ -291,7 +298,7 @@ def _party(kind: str, raw: str | None) -> int | None:
 
 
 async def upload(ctx: Context, application_id: uuid.UUID,
-                 form: DocumentUpload, *, key: str | None) -> tuple[int, dict[str, Any]]:
+                 form: DocumentUpload, *, key: str | None) -> tuple[int, Answer | Replayed]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
     counter). No transaction is open and no row locked while the scan is decoded, cleaned,
     encrypted and written to the shared volume:
@@ -345,7 +352,7 @@ async def _upload_claim(rt: Runtime, principal: Principal, key: str | None, appl
 
 
 async def _ensure_open(session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                       claim: IdempotencyClaim | None, now: datetime) -> tuple[int, dict[str, Any]] | None:
+                       claim: IdempotencyClaim | None, now: datetime) -> tuple[int, Replayed] | None:
     """404 for a stranger, 409 for a decided application, before any slow work; the read's
     transaction ends here. A retry of an upload that went through before the application
     was decided gets the first answer."""
@@ -362,7 +369,7 @@ async def _ensure_open(session: AsyncSession, principal: Principal, application_
 
 async def _add_document(session: AsyncSession, principal: Principal, doc: ApplicationDocument,
                         claim: IdempotencyClaim | None, now: datetime, locale: str
-                        ) -> tuple[tuple[int, dict[str, Any]], bool]:
+                        ) -> tuple[tuple[int, DocumentOut | Replayed], bool]:
     """The short transaction of an upload (its file is written already): the answer, and
     whether this document was stored (False: the key's earlier answer)."""
     if claim is not None and (answer := await claim.take(session)) is not None:
@@ -380,7 +387,7 @@ async def _add_document(session: AsyncSession, principal: Principal, doc: Applic
     if not principal.is_couple:
         record(session, principal, UPLOAD, target_type="application", target_id=app.id, office_id=app.office_id,
                at=now, document_id=str(doc.id), kind=doc.kind)
-    body = document_body(app.id, doc, locale)
+    body = document_out(app.id, doc, locale)
     if claim is not None:
         claim.settle(201, body)
     await session.commit()

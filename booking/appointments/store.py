@@ -31,7 +31,6 @@ rather than ``slot-not-bookable``, both 409 with nothing written.)
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from booking.db.models import (
     UserAccount,
     booked_party_values,
 )
+from booking.db.statements import numbered
 from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
@@ -85,7 +85,7 @@ class BookingDraft:
     review_reason: str | None
     parties: list[PreparedParty]
     outbox: list[OutboxRow]
-    response: dict[str, Any]
+    response: Any  # the answer (an Answer), stored with the idempotency key
     now: datetime
     # the office's no-show policy, checked inside the write
     no_show: NoShowPolicy
@@ -140,7 +140,7 @@ class CodeTaken(Exception):
 
 # --- PostgreSQL: one round trip each ---------------------------------------------------
 
-# Written with named parameters (``:name``); ``_numbered`` turns them into asyncpg's $n once,
+# Written with named parameters (``:name``); ``numbered`` turns them into asyncpg's $n once,
 # at import, and ``_book_args`` fills them by name.
 _PG_BOOK_NAMED = """
 WITH idem AS (
@@ -230,23 +230,7 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
             ELSE booking_fail('slot_full') END
 """
 
-_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
-
-
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters as asyncpg's ``$n``, and the names in their order."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PARAMETER.sub(number, sql), tuple(names)
-
-
-_PG_BOOK, _PG_BOOK_PARAMETERS = _numbered(_PG_BOOK_NAMED)
+_PG_BOOK, _PG_BOOK_PARAMETERS = numbered(_PG_BOOK_NAMED)
 
 _encode = msgspec.json.Encoder()
 
@@ -346,7 +330,7 @@ class SqlBookingStore:
                 c = d.claim
                 session.add(IdempotencyRecord(owner_id=c.owner_id, key=c.key, scope=c.scope,
                                               request_hash=c.request_hash, status_code=201,
-                                              response=json.loads(json.dumps(d.response, default=str)),
+                                              response=msgspec.to_builtins(d.response),
                                               created_at=d.now))
                 await flush_or(session, KeyTaken())
             if d.holder_hash is not None and not await bind_holder(session, d.account_id, d.holder_hash):

@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
-from booking.ballots.schemas import BallotIn, BallotList, BallotOut, EntryIn, EntryList, EntryOut
+from booking.ballots.schemas import BallotCreate, BallotList, BallotOut, EntryCreate, EntryList, EntryOut
 from booking.context import Context
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
@@ -33,7 +33,7 @@ class BallotController(Controller):
           description="The seed is drawn now and its SHA-256 published as `seed_commitment`; the entry window "
           "must open later and the draw come before the day's normal release.")
     async def create(
-        self, office_id: PathId, data: JSONBody[BallotIn], ctx: NamedDependency[Context],
+        self, office_id: PathId, data: JSONBody[BallotCreate], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
         return Response(await services.create_ballot(ctx, office_id, data),
                         status_code=201)
@@ -47,7 +47,7 @@ class BallotController(Controller):
     ) -> Response[BallotList]:
         rows = await services.list_ballots(ctx, office_id, check_date("from", start),
                                            check_date("to", end))
-        return Response({"data": rows})
+        return Response(BallotList(data=rows))
 
     @get("/ballots/{ballot_id:uuid}", exclude_from_auth=True, summary="One ballot (public), with its check",
          description="State, capacity, entry count and `seed_commitment`; after the draw also `seed`, "
@@ -64,7 +64,7 @@ class BallotController(Controller):
           "times the couple can take. 409 when a party already holds an active entry or booking for the "
           "service. A retry with the same Idempotency-Key and body returns the first answer.")
     async def enter(
-        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryIn],
+        self, request: Request[Principal, Any, Any], ballot_id: FromPath[uuid.UUID], data: JSONBody[EntryCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[EntryOut]:
         status, body = await entries.enter(request.app.state.runtime, request.user, ballot_id, data,
@@ -80,7 +80,7 @@ class BallotController(Controller):
     ) -> Response[EntryList]:
         rows, total = await entries.list_for_office(ctx.session, ctx.caller, ballot_id, entry_state,
                                                     limit=limit, offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @post("/ballots/{ballot_id:uuid}/draw", guards=[requires_staff], status_code=200,
           summary="Run the draw now (clerks of the office), if its moment has passed and it has not run")
@@ -101,7 +101,7 @@ class BallotEntryController(Controller):
         limit: Limit = 20, offset: Offset = 0,
     ) -> Response[EntryList]:
         rows, total = await entries.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
-        return Response({"data": rows, "total": total, "limit": limit, "offset": offset})
+        return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @get("/{entry_id:uuid}", guards=[requires_account], summary="One entry (its couple or its office's clerks)",
          description="`entered`; after the draw `won` with `appointment_id`, or `waitlisted` with its "
@@ -110,7 +110,7 @@ class BallotEntryController(Controller):
         self, entry_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[EntryOut]:
         entry = await entries.visible_entry(ctx.session, ctx.caller, entry_id)
-        return Response(await entries.body_of(ctx.session, entry))
+        return Response(await entries.out_of(ctx.session, entry))
 
     @post("/{entry_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the entry (the couple)",

@@ -33,38 +33,37 @@ from booking.ballots.problems import (
     PartyAlreadyEntered,
     PrereviewNotInBallot,
 )
-from booking.ballots.schemas import EntryIn
+from booking.ballots.schemas import EntryCreate, EntryLinks, EntryOut
 from booking.ballots.services import free_seats
 from booking.context import Context
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty, booked_party_values
 from booking.db.unique import flush_refusing
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.policy import PartyHome, Period
-from booking.kernel.parties import party_body
 from booking.notifications.outbox import Recipients, add_rows, messages
 from booking.offices.directory import OfficeInfo
+from booking.parties.schemas import PartyOut
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
-from booking.schemas import iso
+from booking.schemas import iso, local
 
 CREATE_SCOPE = "ballot_entry.create"
 
 
-def entry_body(entry: BallotEntry, ballot: Ballot, parties: list[Any], position: int | None) -> dict[str, Any]:
+def entry_out(entry: BallotEntry, ballot: Ballot, parties: list[Any], position: int | None) -> EntryOut:
     base = f"/api/v1/ballot-entries/{entry.id}"
-    links = {"self": base, "ballot": f"/api/v1/ballots/{ballot.id}", "withdraw": f"{base}/withdraw"}
-    if entry.appointment_id is not None:
-        links["appointment"] = f"/api/v1/appointments/{entry.appointment_id}"
-    return {
-        "id": str(entry.id), "ballot_id": str(ballot.id), "office_id": ballot.office_id, "service": ballot.service,
-        "date": ballot.day.isoformat(), "state": entry.state,
-        "appointment_id": str(entry.appointment_id) if entry.appointment_id and entry.state == "won" else None,
-        "position": position if entry.state == "waitlisted" else None, "rank": entry.rank, "times": entry.times,
-        "parties": [party_body(p) for p in sorted(parties, key=lambda p: p.position)],
-        "created_at": iso(entry.created_at), "links": links,
-    }
+    return EntryOut(
+        id=entry.id, ballot_id=ballot.id, office_id=ballot.office_id, service=ballot.service, date=ballot.day,
+        state=entry.state,  # type: ignore[arg-type]
+        appointment_id=entry.appointment_id if entry.appointment_id and entry.state == "won" else None,
+        position=position if entry.state == "waitlisted" else None, rank=entry.rank, times=entry.times,
+        parties=[PartyOut.of(p) for p in sorted(parties, key=lambda p: p.position)],
+        created_at=local(entry.created_at),
+        links=EntryLinks(self=base, ballot=f"/api/v1/ballots/{ballot.id}", withdraw=f"{base}/withdraw",
+                         appointment=(f"/api/v1/appointments/{entry.appointment_id}"
+                                      if entry.appointment_id is not None else None)))
 
 
 async def waitlist_position(session: AsyncSession, entry: BallotEntry) -> int | None:
@@ -77,12 +76,12 @@ async def waitlist_position(session: AsyncSession, entry: BallotEntry) -> int | 
     return int(ahead) + 1
 
 
-async def body_of(session: AsyncSession, entry: BallotEntry) -> dict[str, Any]:
+async def out_of(session: AsyncSession, entry: BallotEntry) -> EntryOut:
     ballot = await session.get(Ballot, entry.ballot_id)
     assert ballot is not None
     parties = list((await session.execute(select(BallotEntryParty).where(
         BallotEntryParty.entry_id == entry.id))).scalars())
-    return entry_body(entry, ballot, parties, await waitlist_position(session, entry))
+    return entry_out(entry, ballot, parties, await waitlist_position(session, entry))
 
 
 # --- entering ----------------------------------------------------------------------------
@@ -130,8 +129,8 @@ _REFUSALS: dict[tuple[str, ...], type[Exception]] = {
 }
 
 
-async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: EntryIn, *, key: str | None,
-                locale: str) -> tuple[int, dict[str, Any]]:
+async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: EntryCreate, *, key: str | None,
+                locale: str) -> tuple[int, EntryOut | Replayed]:
     now = rt.clock.now()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
                                 {"ballot_id": str(ballot_id), **data.model_dump(mode="json")})
@@ -161,7 +160,7 @@ async def enter(rt: Runtime, principal: Principal, ballot_id: uuid.UUID, data: E
         await flush_refusing(session, refusals)
         await add_rows(session, messages("ballot.entered", "ballot_entry", entry.id, 0,
                                          Recipients(principal.id, None), entry.locale, now), now)
-        body = entry_body(entry, ballot, stored, None)
+        body = entry_out(entry, ballot, stored, None)
         if claim is not None:
             claim.settle(201, body)
         await session.commit()
@@ -191,16 +190,16 @@ async def visible_entry(session: AsyncSession, principal: Principal, entry_id: u
 
 
 async def list_own(session: AsyncSession, principal: Principal, *, limit: int, offset: int
-                   ) -> tuple[list[dict[str, Any]], int]:
+                   ) -> tuple[list[EntryOut], int]:
     query = select(BallotEntry).where(BallotEntry.account_id == principal.id)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     entries = (await session.execute(query.order_by(BallotEntry.created_at.desc())  # type: ignore[attr-defined]
                                      .limit(limit).offset(offset))).scalars().all()
-    return [await body_of(session, e) for e in entries], total
+    return [await out_of(session, e) for e in entries], total
 
 
 async def list_for_office(session: AsyncSession, principal: Principal, ballot_id: uuid.UUID, state: str | None,
-                          *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                          *, limit: int, offset: int) -> tuple[list[EntryOut], int]:
     """A ballot's entries for the clerks of its office (masked parties), in draw order once
     drawn, else in order of arrival."""
     ballot = await session.get(Ballot, ballot_id)
@@ -224,7 +223,7 @@ async def list_for_office(session: AsyncSession, principal: Principal, ballot_id
     for e in entries:  # the page is in draw order: positions count up through it
         if e.state == "waitlisted":
             waiting += 1
-        bodies.append(entry_body(e, ballot, parties.get(e.id, []), waiting if e.state == "waitlisted" else None))
+        bodies.append(entry_out(e, ballot, parties.get(e.id, []), waiting if e.state == "waitlisted" else None))
     return bodies, total
 
 
@@ -237,7 +236,7 @@ async def _waiting_before(session: AsyncSession, ballot_id: uuid.UUID, rank: int
 # --- withdrawing -------------------------------------------------------------------------
 
 
-async def withdraw(ctx: Context, entry_id: uuid.UUID) -> dict[str, Any]:
+async def withdraw(ctx: Context, entry_id: uuid.UUID) -> EntryOut:
     """Withdraw an entry: before the draw, or from the waitlist after it. A winner withdraws
     by cancelling the appointment it won (the appointment's own cancellation, which gives
     the seat to the first entry waiting for it, in the same transaction)."""
@@ -246,7 +245,7 @@ async def withdraw(ctx: Context, entry_id: uuid.UUID) -> dict[str, Any]:
     entry = await visible_entry(session, principal, entry_id)
     if entry.state == "won" and entry.appointment_id is not None:
         await cancel(ctx, entry.appointment_id)
-        return await body_of(session, await visible_entry(session, principal, entry_id))
+        return await out_of(session, await visible_entry(session, principal, entry_id))
     # the ballot row first (FOR SHARE, as entering), then the entry: the draw cannot run in between
     ballot = (await session.execute(select(Ballot).where(Ballot.id == entry.ballot_id).with_for_update(read=True)
                                     .execution_options(populate_existing=True))).scalar_one()
@@ -255,7 +254,7 @@ async def withdraw(ctx: Context, entry_id: uuid.UUID) -> dict[str, Any]:
         raise CannotWithdraw()
     await leave_entry(session, entry, "withdrawn", now)
     await session.commit()
-    return await body_of(session, entry)
+    return await out_of(session, entry)
 
 
 async def leave_entry(session: AsyncSession, entry: BallotEntry, state: str, now: datetime) -> None:

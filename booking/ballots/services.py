@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
-from booking.ballots.schemas import BallotIn
+from booking.ballots.schemas import BallotCreate, BallotOut, SeatsAt
 from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
@@ -24,7 +24,7 @@ from booking.kernel.ttl import MISSING
 from booking.offices.directory import OfficeInfo
 from booking.peakdays.services import is_peak_day
 from booking.runtime import Runtime
-from booking.schemas import iso
+from booking.schemas import iso, local
 
 SEED_CONTEXT = "ballot.seed"
 
@@ -63,35 +63,34 @@ def phase(ballot: Ballot, now: datetime) -> str:
     return "open" if now < ballot.entry_closes_at else "closed"
 
 
-async def ballot_body(session: AsyncSession, ballot: Ballot, office: OfficeInfo, now: datetime,
-                      locale: str) -> dict[str, Any]:
+async def ballot_out(session: AsyncSession, ballot: Ballot, office: OfficeInfo, now: datetime,
+                     locale: str) -> BallotOut:
     tz = office.tz
-    body: dict[str, Any] = {
-        "id": str(ballot.id), "office_id": ballot.office_id, "service": ballot.service,
-        "date": ballot.day.isoformat(), "state": phase(ballot, now), "entry_opens_at": iso(ballot.entry_opens_at, tz),
-        "entry_closes_at": iso(ballot.entry_closes_at, tz), "draw_at": iso(ballot.draw_at, tz),
+    common = {
+        "id": ballot.id, "office_id": ballot.office_id, "service": ballot.service, "date": ballot.day,
+        "state": phase(ballot, now), "entry_opens_at": local(ballot.entry_opens_at, tz),
+        "entry_closes_at": local(ballot.entry_closes_at, tz), "draw_at": local(ballot.draw_at, tz),
         "seed_commitment": ballot.seed_commitment, "verification": VERIFICATION.render(locale),
     }
     if ballot.state != "drawn":
         seats, _slots = await free_seats(session, office, ballot.service, ballot.day)
         count = (await session.execute(select(func.count()).where(
             BallotEntry.ballot_id == ballot.id, BallotEntry.state != "withdrawn"))).scalar_one()
-        return {**body, "capacity": sum(seats.values()), "entry_count": count}
+        return BallotOut(**common, capacity=sum(seats.values()), entry_count=count)
     drawn = (await session.execute(
         select(BallotEntry.id, BallotEntry.rank, BallotEntry.draw_result, BallotEntry.times)
         .where(BallotEntry.ballot_id == ballot.id, BallotEntry.rank.is_not(None))  # type: ignore[union-attr]
         .order_by(BallotEntry.rank))).all()
-    return {
-        **body, "capacity": ballot.capacity or 0, "entry_count": len(drawn), "seed": ballot.seed,
-        "drawn_at": iso(ballot.drawn_at, tz) if ballot.drawn_at else None,
-        "entry_ids": sorted(str(e.id) for e in drawn),
-        "winners": [str(e.id) for e in drawn if e.draw_result == "won"],
-        "seats": [{"time": t, "seats": n} for t, n in sorted((ballot.seats or {}).items())],
-        "entry_times": {str(e.id): e.times for e in drawn if e.times},
-    }
+    return BallotOut(
+        **common, capacity=ballot.capacity or 0, entry_count=len(drawn), seed=ballot.seed,
+        drawn_at=local(ballot.drawn_at, tz) if ballot.drawn_at else None,
+        entry_ids=sorted((e.id for e in drawn), key=str),
+        winners=[e.id for e in drawn if e.draw_result == "won"],
+        seats=[SeatsAt(time=t, seats=n) for t, n in sorted((ballot.seats or {}).items())],
+        entry_times={str(e.id): e.times for e in drawn if e.times})
 
 
-async def create_ballot(ctx: Context, office_id: int, data: BallotIn) -> dict[str, Any]:
+async def create_ballot(ctx: Context, office_id: int, data: BallotCreate) -> BallotOut:
     """Set a ballot up for a peak day of the clerk's office. The seed is drawn now and only
     its commitment is published, before the entry window opens; the draw comes before the
     day's normal release, so nobody can book the day's seats first."""
@@ -126,20 +125,20 @@ async def create_ballot(ctx: Context, office_id: int, data: BallotIn) -> dict[st
     record(session, principal, "ballot.create", target_type="ballot", target_id=ballot.id, office_id=office_id,
            at=now, date=data.date.isoformat(), service=data.service)
     await session.commit()
-    return await ballot_body(session, ballot, office, now, locale)
+    return await ballot_out(session, ballot, office, now, locale)
 
 
-async def get_ballot(ctx: Context, ballot_id: uuid.UUID) -> dict[str, Any]:
+async def get_ballot(ctx: Context, ballot_id: uuid.UUID) -> BallotOut:
     rt, session, locale = ctx.rt, ctx.session, ctx.locale
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None:
         raise NotFound()
     office = await rt.offices.of(ballot.office_id, session)
-    return await ballot_body(session, ballot, office, rt.clock.now(), locale)
+    return await ballot_out(session, ballot, office, rt.clock.now(), locale)
 
 
 async def list_ballots(ctx: Context, office_id: int, start: date | None,
-                       end: date | None) -> list[dict[str, Any]]:
+                       end: date | None) -> list[BallotOut]:
     """An office's ballots (public), upcoming ones by default."""
     rt, session, locale = ctx.rt, ctx.session, ctx.locale
     office = await rt.offices.get(office_id, session)
@@ -153,7 +152,7 @@ async def list_ballots(ctx: Context, office_id: int, start: date | None,
     if end is not None:
         query = query.where(Ballot.day <= end)
     ballots = (await session.execute(query.order_by(Ballot.day, Ballot.service).limit(100))).scalars().all()
-    return [await ballot_body(session, b, office, now, locale) for b in ballots]
+    return [await ballot_out(session, b, office, now, locale) for b in ballots]
 
 
 async def upcoming(rt: Runtime, office: OfficeInfo) -> list[dict[str, Any]]:

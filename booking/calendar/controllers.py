@@ -18,7 +18,7 @@ from booking.errors import NotFound
 from booking.schemas import Output, Schema
 
 
-class FeedIn(Schema):
+class FeedCreate(Schema):
     kind: Literal["couple", "roster"]
     office_id: Annotated[int, Field(ge=1)] | None = None
 
@@ -30,7 +30,7 @@ class FeedOut(Output):
     created_at: datetime
 
 
-class FeedCreated(FeedOut):
+class FeedCreatedOut(FeedOut):
     url: str = Field(description="secret subscription URL; shown only now")
 
 
@@ -45,10 +45,10 @@ class CalendarFeedController(Controller):
     @post("/", guards=[requires_account], status_code=201, summary="Create a secret calendar feed URL",
           description="`couple`: the caller's appointments. `roster`: an office's appointments, for its clerks "
           "(codes and services only). The URL is returned once; revoke it with DELETE.")
-    async def create(self, data: JSONBody[FeedIn], ctx: NamedDependency[Context]) -> FeedCreated:
+    async def create(self, data: JSONBody[FeedCreate], ctx: NamedDependency[Context]) -> FeedCreatedOut:
         feed, token = await feeds.create_feed(ctx, data.kind, data.office_id)
         base = ctx.rt.settings.public_base_url.rstrip("/")
-        return FeedCreated(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
+        return FeedCreatedOut(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
                            url=f"{base}/api/v1/calendars/feeds/{token}.ics")
 
     @get("/", guards=[requires_account], summary="The caller's feeds (without their secret URLs)")

@@ -149,7 +149,11 @@ class Database:
             if self._fast_pool is None:
                 self._fast_pool = await asyncpg.create_pool(
                     asyncpg_dsn(make_url(self.settings.database_url)),
-                    min_size=1, max_size=self.settings.db_fast_pool_size, reset=_no_reset,
+                    min_size=min(self.settings.db_fast_pool_min_size, self.settings.db_fast_pool_size),
+                    max_size=self.settings.db_fast_pool_size, reset=_no_reset,
+                    # an idle connection stays open: the next rush finds it (budgeted in
+                    # max_connections with the pool's size anyway)
+                    max_inactive_connection_lifetime=0,
                     # the single-statement booking waits on a slot row at most this long
                     # (a closure holds the day's slots): set once per connection, no round trip
                     server_settings={"application_name": "booking-hot", "timezone": "UTC",

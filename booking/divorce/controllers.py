@@ -15,7 +15,7 @@ from booking.accounts.guards import requires_account, requires_couple, requires_
 from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.divorce.schemas import (
-    CaseIn,
+    CaseCreate,
     CaseList,
     CaseOut,
     CaseRevealOut,
@@ -40,7 +40,7 @@ class DivorceCaseController(Controller):
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
-    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseIn],
+    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseCreate],
                     ctx: NamedDependency[Context],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:
         status, body = await apply.apply_for_divorce(ctx, data, idempotency_key)
@@ -55,7 +55,7 @@ class DivorceCaseController(Controller):
     @get("/", guards=[requires_couple], summary="The calling party's cases")
     async def list_mine(self, ctx: NamedDependency[Context]) -> CaseList:
         cases = await reads.list_own(ctx)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=len(cases))
+        return CaseList(data=cases, total=len(cases))
 
     @get(CASE, guards=[requires_account], summary="One case (its parties, each seeing their own; its office)")
     async def get_one(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
@@ -118,4 +118,4 @@ class OfficeDivorceController(Controller):
                           offset: Offset = 0) -> CaseList:
         cases, total = await reads.list_office(ctx, office_id, status=status, limit=limit,
                                                offset=offset)
-        return CaseList(data=[CaseOut.model_validate(c) for c in cases], total=total)
+        return CaseList(data=cases, total=total)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from msgspec import Meta
+from pydantic import Field, StringConstraints
 
+from booking.appointments.schemas import AppointmentStatus
 from booking.parties.identity import IdType
 from booking.parties.schemas import PartyIn, PartyName
-from booking.schemas import Output, ProvinceCode, Schema
+from booking.schemas import Answer, ProvinceCode, Schema
 
 
-class NamedParty(Schema):
+class NamedPartyIn(Schema):
     """The other spouse as the applicant names them: who they are, nothing of how to reach
     them (their contact is theirs to give, when they confirm with their own account)."""
 
@@ -23,10 +25,10 @@ class NamedParty(Schema):
     hukou_province: ProvinceCode | None = None
 
 
-class CaseIn(Schema):
+class CaseCreate(Schema):
     slot_id: Annotated[int, Field(ge=1)] = Field(description="a `divorce_registration` slot: the application visit")
     applicant: PartyIn = Field(description="the account holder, with their own phone")
-    other: NamedParty = Field(description="the other spouse, who confirms with their own account")
+    other: NamedPartyIn = Field(description="the other spouse, who confirms with their own account")
     locale: Literal["zh_Hans_CN", "en"] | None = None
 
 
@@ -53,52 +55,62 @@ class ReceiptIn(Schema):
         "no record of the marriage)")
 
 
-class CasePartyOut(Output):
+class CasePartyOut(Answer, omit_defaults=True):
+    """The other party of a couple shows no ID number nor phone (left out)."""
+
     position: int
     name: str
-    id_number: str | None = Field(default=None, description="masked; only your own, or for the office")
-    phone: str | None = Field(default=None, description="masked; only your own, or for the office")
+    id_number: Annotated[str, Meta(description="masked; only your own, or for the office")] | None = None
+    phone: Annotated[str, Meta(description="masked; only your own, or for the office")] | None = None
     confirmed: bool
 
 
-class VisitOut(Output):
+class VisitOut(Answer):
     appointment_id: uuid.UUID
     kind: Literal["application", "certificate"]
     code: str
-    status: str
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    confirm_by: AwareDatetime | None = None
-    awaiting: Literal["you", "other_party"] | None = Field(
-        default=None, description="whose confirmation the visit waits for (couples)")
+    status: AppointmentStatus
+    starts_at: Annotated[datetime, Meta(tz=True)]
+    ends_at: Annotated[datetime, Meta(tz=True)]
+    confirm_by: Annotated[datetime, Meta(tz=True)] | None = None
+    awaiting: Annotated[Literal["you", "other_party"], Meta(
+        description="whose confirmation the visit waits for (couples)")] | None = None
 
 
-class CaseOut(Output):
+class CaseOut(Answer):
     id: uuid.UUID
     office_id: int
     state: Literal["awaiting_confirmation", "application_booked", "cooling_off", "certificate_window",
                    "registered", "withdrawn", "deemed_withdrawn", "ended"]
     received_on: date | None = None
-    cooling_off_ends: date | None = Field(default=None, description="the last day either party may withdraw")
+    cooling_off_ends: Annotated[date, Meta(description="the last day either party may withdraw")] | None = None
     window_opens: date | None = None
-    window_ends: date | None = Field(default=None, description="the last day of the certificate visit")
+    window_ends: Annotated[date, Meta(description="the last day of the certificate visit")] | None = None
     dates_provisional: bool = False
     marriage_record: str | None = None
     documents: list[str]
     next_step: str | None = None
     you: CasePartyOut | None = None
     other_party: CasePartyOut | None = None
-    parties: list[CasePartyOut] | None = Field(default=None, description="both parties (the office)")
-    ended_by: int | None = Field(default=None, description="the office only: which party withdrew")
-    ended_via: str | None = Field(default=None, description="the office only: online or at the counter")
+    parties: Annotated[list[CasePartyOut], Meta(description="both parties (the office)")] | None = None
+    ended_by: Annotated[int, Meta(description="the office only: which party withdrew")] | None = None
+    ended_via: Annotated[str, Meta(description="the office only: online or at the counter")] | None = None
     visits: list[VisitOut]
 
 
-class CaseList(Output):
+class CaseList(Answer):
     data: list[CaseOut]
     total: int
 
 
-class CaseRevealOut(Output):
+class CasePartyRevealed(Answer):
+    position: int
+    name: str
+    id_type: str
+    id_number: str
+    phone: Annotated[str, Meta(description="none when the other party has not confirmed yet")] | None
+
+
+class CaseRevealOut(Answer):
     case_id: uuid.UUID
-    parties: list[dict[str, str | int | None]]
+    parties: list[CasePartyRevealed]

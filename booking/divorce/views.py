@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 from booking.accounts.principal import Principal
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit
+from booking.divorce.schemas import CaseOut, CasePartyOut, VisitOut
 from booking.divorce.services.cases import active_visit, party_of
 from booking.offices.directory import OfficeInfo
-from booking.schemas import iso
+from booking.schemas import local
 
 Visits = Sequence[tuple[DivorceVisit, Appointment]]
 
@@ -55,45 +55,43 @@ def next_step(state: str, visits: Visits, position: int) -> str | None:
     return "attend_certificate_visit"
 
 
-def _visit(visit: DivorceVisit, appt: Appointment, office: OfficeInfo, position: int | None) -> dict[str, Any]:
+def _visit(visit: DivorceVisit, appt: Appointment, office: OfficeInfo, position: int | None) -> VisitOut:
     awaiting = None
     if appt.status == "awaiting_party" and position is not None:
         awaiting = "other_party" if visit.booked_by_position == position else "you"
-    return {"appointment_id": str(appt.id), "kind": visit.kind, "code": appt.code, "status": appt.status,
-            "starts_at": iso(appt.starts_at, office.tz), "ends_at": iso(appt.ends_at, office.tz),
-            "confirm_by": iso(visit.confirm_by, office.tz) if appt.status == "awaiting_party" else None,
-            "awaiting": awaiting}
+    return VisitOut(appointment_id=appt.id, kind=visit.kind, code=appt.code,  # type: ignore[arg-type]
+                    status=appt.status, starts_at=local(appt.starts_at, office.tz),  # type: ignore[arg-type]
+                    ends_at=local(appt.ends_at, office.tz),
+                    confirm_by=local(visit.confirm_by, office.tz) if appt.status == "awaiting_party" else None,
+                    awaiting=awaiting)  # type: ignore[arg-type]
 
 
-def _party(p: DivorceParty, *, full: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"position": p.position, "name": p.name, "confirmed": p.confirmed_at is not None}
+def _party(p: DivorceParty, *, full: bool) -> CasePartyOut:
     if full:
-        body.update(id_number=p.id_masked, phone=p.phone_masked)
-    return body
+        return CasePartyOut(position=p.position, name=p.name, id_number=p.id_masked, phone=p.phone_masked,
+                            confirmed=p.confirmed_at is not None)
+    return CasePartyOut(position=p.position, name=p.name, confirmed=p.confirmed_at is not None)
 
 
-def case_view(case: DivorceCase, parties: Sequence[DivorceParty], visits: Visits, office: OfficeInfo,
-              viewer: Principal, day: date) -> dict[str, Any]:
+def case_out(case: DivorceCase, parties: Sequence[DivorceParty], visits: Visits, office: OfficeInfo,
+             viewer: Principal, day: date) -> CaseOut:
     me = party_of(parties, viewer)
     position = me.position if me is not None else None
     state = state_of(case, visits, day, position)
-    body: dict[str, Any] = {
-        "id": str(case.id), "office_id": case.office_id, "state": state,
-        "received_on": case.received_on.isoformat() if case.received_on else None,
-        "cooling_off_ends": case.cooling_off_ends.isoformat() if case.cooling_off_ends else None,
-        "window_opens": None, "window_ends": case.window_ends.isoformat() if case.window_ends else None,
-        "dates_provisional": case.dates_provisional, "marriage_record": case.marriage_record,
-        "documents": list(case.documents), "next_step": None, "you": None, "other_party": None, "parties": None,
-        "ended_by": None, "ended_via": None,
-        "visits": [_visit(v, a, office, position) for v, a in visits],
-    }
-    if case.cooling_off_ends is not None:
-        body["window_opens"] = (case.cooling_off_ends + timedelta(days=1)).isoformat()
+    out = CaseOut(
+        id=case.id, office_id=case.office_id, state=state,  # type: ignore[arg-type]
+        received_on=case.received_on, cooling_off_ends=case.cooling_off_ends,
+        window_opens=case.cooling_off_ends + timedelta(days=1) if case.cooling_off_ends is not None else None,
+        window_ends=case.window_ends, dates_provisional=case.dates_provisional,
+        marriage_record=case.marriage_record, documents=list(case.documents),
+        visits=[_visit(v, a, office, position) for v, a in visits])
     if me is not None:
         other = next(p for p in parties if p.position != me.position)
-        body.update(you=_party(me, full=True), other_party=_party(other, full=False),
-                    next_step=next_step(state, visits, me.position))
+        out.you = _party(me, full=True)
+        out.other_party = _party(other, full=False)
+        out.next_step = next_step(state, visits, me.position)
     else:  # the office
-        body.update(parties=[_party(p, full=True) for p in parties], ended_by=case.ended_by_position,
-                    ended_via=case.ended_via)
-    return body
+        out.parties = [_party(p, full=True) for p in parties]
+        out.ended_by = case.ended_by_position
+        out.ended_via = case.ended_via
+    return out

@@ -25,8 +25,8 @@ from booking.events.schemas import (
     EventUpdate,
     PledgeList,
     SignupCancelIn,
+    SignupCreate,
     SignupDecisionIn,
-    SignupIn,
     SignupList,
     SignupOut,
     SignupRevealOut,
@@ -100,7 +100,7 @@ class EventController(Controller):
           "`waitlisted` (with `waitlist_position`). 422 `not-eligible` names the rule (`rule`); 409 when "
           "sign-ups are not open, a party is already signed up, or the Idempotency-Key was used for another body.")
     async def sign_up(
-        self, request: Request[Principal, Any, Any], event_id: FromPath[uuid.UUID], data: JSONBody[SignupIn],
+        self, request: Request[Principal, Any, Any], event_id: FromPath[uuid.UUID], data: JSONBody[SignupCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SignupOut]:
         status, body = await signups.sign_up(request.app.state.runtime, request.user, event_id, data,
@@ -114,7 +114,7 @@ class EventController(Controller):
     ) -> SignupList:
         rows, total, counts = await desk.list_signups(ctx, event_id, status=status,
                                                       limit=limit, offset=offset)
-        return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset,
+        return SignupList(data=rows, total=total, limit=limit, offset=offset,
                           counts=counts)
 
     @get("/{event_id:uuid}/signups.csv", guards=[requires_staff], opt={"media_types": ["text/csv"]}, summary="Export the sign-ups as CSV (organisers)",
@@ -151,7 +151,7 @@ class SignupController(Controller):
         limit: Limit = 20, offset: Offset = 0,
     ) -> SignupList:
         rows, total = await signups.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
-        return SignupList(data=[SignupOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+        return SignupList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{signup_id:uuid}", guards=[requires_account], summary="One sign-up (its couple or the organisers)")
     async def get_one(

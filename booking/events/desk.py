@@ -32,6 +32,7 @@ from booking.events.schemas import (
     PledgeList,
     PledgeOut,
     SignupDecisionIn,
+    SignupOut,
     SignupRevealOut,
     SponsorOut,
 )
@@ -39,10 +40,10 @@ from booking.events.services import staff_event
 from booking.events.signups import (
     EventStarted,
     InvalidSignupStatus,
-    bodies_of,
-    body_of,
     leave,
     lock_signup,
+    out_of,
+    outs_of,
     refuse,
     signup_parties,
     yuan,
@@ -66,7 +67,7 @@ async def staff_signup(session: AsyncSession, principal: Principal, signup_id: u
 
 
 async def decide(ctx: Context, signup_id: uuid.UUID,
-                 data: SignupDecisionIn) -> dict[str, Any]:
+                 data: SignupDecisionIn) -> SignupOut:
     """Approve a couple holding a place (they are confirmed), or reject a couple holding or
     awaiting one, with a reason (their place goes to the waitlist at once)."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
@@ -94,14 +95,14 @@ async def decide(ctx: Context, signup_id: uuid.UUID,
     record(session, principal, "signup.decide", target_type="signup", target_id=signup.id, office_id=signup.office_id,
            at=now, decision=data.decision, promoted=promoted)
     await session.commit()
-    return await body_of(session, signup, event)
+    return await out_of(session, signup, event)
 
 
 # --- at the venue ------------------------------------------------------------------------
 
 
 async def check_in(ctx: Context, event_id: uuid.UUID,
-                   code: str) -> dict[str, Any]:
+                   code: str) -> SignupOut:
     """Check a confirmed couple in by their code, on the day(s) of the event."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
@@ -127,11 +128,11 @@ async def check_in(ctx: Context, event_id: uuid.UUID,
     record(session, principal, "signup.check_in", target_type="signup", target_id=signup.id,
            office_id=signup.office_id, at=now)
     await session.commit()
-    return await body_of(session, signup, event)
+    return await out_of(session, signup, event)
 
 
 async def mark_attendance(ctx: Context, signup_id: uuid.UUID,
-                          attended: bool) -> dict[str, Any]:
+                          attended: bool) -> SignupOut:
     """After the start: a confirmed couple came (``attended``) or did not (``no_show``);
     a mistake can be corrected. Both keep their place, so no counter moves."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
@@ -153,7 +154,7 @@ async def mark_attendance(ctx: Context, signup_id: uuid.UUID,
     record(session, principal, "signup.attendance", target_type="signup", target_id=signup.id,
            office_id=signup.office_id, at=now, attended=attended)
     await session.commit()
-    return await body_of(session, signup, event)
+    return await out_of(session, signup, event)
 
 
 # --- the list, its counts, the export ----------------------------------------------------
@@ -175,7 +176,7 @@ def _position(waitlist: list[int], signup: Signup) -> int | None:
 
 
 async def list_signups(ctx: Context, event_id: uuid.UUID, *,
-                       status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+                       status: str | None, limit: int, offset: int) -> tuple[list[SignupOut], int, dict[str, int]]:
     """The event's sign-ups in arrival order (masked), and how many are in each state."""
     session, principal = ctx.session, ctx.caller
     event = await staff_event(session, principal, event_id)
@@ -184,7 +185,7 @@ async def list_signups(ctx: Context, event_id: uuid.UUID, *,
         query = query.where(Signup.status == status)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(query.order_by(Signup.arrival_no).limit(limit).offset(offset))).scalars())
-    return await bodies_of(session, signups, event), total, await counts(session, event_id)
+    return await outs_of(session, signups, event), total, await counts(session, event_id)
 
 
 CSV_COLUMNS = [N_("Check-in code"), N_("Status"), N_("Arrival"), N_("Waitlist position"), N_("Guests"),

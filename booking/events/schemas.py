@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import msgspec
+from msgspec import Meta
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
 
 from booking.offices.schemas import Timezone
@@ -16,6 +18,7 @@ from booking.schemas import (
     FIRST_DATE,
     INT_MAX,
     LAST_DATE,
+    Answer,
     ApiDate,
     DecisionIn,
     OneLine,
@@ -193,7 +196,7 @@ class SponsorIn(Schema):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
 
 
-class SignupIn(Schema):
+class SignupCreate(Schema):
     parties: Parties
     marriage_date: Day | None = Field(default=None, description="where the event's eligibility needs it")
     guests: Annotated[int, Field(ge=0, le=50)] = 0
@@ -204,34 +207,34 @@ class SignupIn(Schema):
         default=None, description="language of notifications; default: the request's language")
 
 
-class ContactOut(Output):
+class ContactOut(Answer):
     name: str
-    phone: str = Field(description="masked")
+    phone: Annotated[str, Meta(description="masked")]
 
 
-class PledgeOut(Output):
+class PledgeOut(Answer):
     amount: Decimal
     cause: str
 
 
-class SponsorOut(Output):
+class SponsorOut(Answer):
     name: str
 
 
-class SignupLinks(Output):
+class SignupLinks(Answer):
     self: str
     event: str
     invite: str
     cancel: str
 
 
-class SignupOut(Output):
+class SignupOut(Answer):
     id: uuid.UUID
     event_id: uuid.UUID
     office_id: int
-    code: str = Field(description="shown at the venue's check-in desk")
+    code: Annotated[str, Meta(description="shown at the venue's check-in desk")]
     status: SignupStatus
-    waitlist_position: int | None = Field(description="1 = next to be promoted; only while waitlisted")
+    waitlist_position: Annotated[int, Meta(description="1 = next to be promoted; only while waitlisted")] | None
     arrival_no: int
     guests: int
     marriage_date: date | None
@@ -246,12 +249,13 @@ class SignupOut(Output):
     links: SignupLinks
 
 
-class SignupList(Output):
+class SignupList(Answer):
     data: list[SignupOut]
     total: int
     limit: int
     offset: int
-    counts: dict[str, int] = Field(default_factory=dict, description="sign-ups per state (organisers)")
+    counts: Annotated[dict[str, int], Meta(description="sign-ups per state (organisers)")] = msgspec.field(
+        default_factory=dict)
 
 
 class SignupCancelIn(Schema):
@@ -267,13 +271,13 @@ class AttendanceIn(Schema):
     attended: bool
 
 
-class SignupRevealOut(Output):
+class SignupRevealOut(Answer):
     signup_id: uuid.UUID
     parties: list[PartyRevealed]
     contact_phone: str | None
 
 
-class PledgeEntry(Output):
+class PledgeEntry(Answer):
     signup_id: uuid.UUID
     code: str
     status: str
@@ -282,10 +286,10 @@ class PledgeEntry(Output):
     sponsor: SponsorOut | None
 
 
-class PledgeList(Output):
+class PledgeList(Answer):
     event_id: uuid.UUID
     data: list[PledgeEntry]
     pledges: int
     sponsored: int
-    total_pledged: Decimal = Field(description="every active sign-up's pledge, in yuan")
-    total_pledged_confirmed: Decimal = Field(description="of confirmed and attended couples only")
+    total_pledged: Annotated[Decimal, Meta(description="every active sign-up's pledge, in yuan")]
+    total_pledged_confirmed: Annotated[Decimal, Meta(description="of confirmed and attended couples only")]

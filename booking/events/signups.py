@@ -11,11 +11,14 @@ a person's second active sign-up for the event), the outbox rows and the key's a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,24 +37,33 @@ from booking.db.models import (
     SignupParty,
 )
 from booking.db.unique import flush_or
-from booking.errors import Conflict, InvalidInput, NotFound, field_error
-from booking.events import capacity, eligibility
+from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
+from booking.events import capacity, eligibility, store
 from booking.events.invites import signup_calendar
 from booking.events.messages import announce, cancel_reminders, notice_rows, reminder_rows
-from booking.events.schemas import SignupIn
+from booking.events.schemas import (
+    ContactOut,
+    PledgeOut,
+    SignupCreate,
+    SignupLinks,
+    SignupOut,
+    SponsorOut,
+)
 from booking.events.services import EventCancelled
+from booking.events.store import SignupDraft, write_signup
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.kernel import access
 from booking.kernel.access import may_see
 from booking.kernel.audit import record
 from booking.kernel.codes import new_code
-from booking.kernel.parties import party_body
 from booking.notifications.outbox import add_rows
+from booking.offices.directory import OfficeInfo
 from booking.parties.rules import check_reissue
+from booking.parties.schemas import PartyOut
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
-from booking.schemas import iso
+from booking.schemas import iso, local
 from booking.security.pii import mask_phone
 
 CREATE_SCOPE = "signup.create"
@@ -95,26 +107,24 @@ def yuan(fen: int | None) -> str | None:
     return None if fen is None else f"{Decimal(fen) / 100:.2f}"
 
 
-def signup_body(signup: Any, event_sequence: int, parties: list[Any], position: int | None) -> dict[str, Any]:
-    """The one JSON shape of a sign-up (``SignupOut`` documents it); ID numbers and phones masked."""
+def signup_out(signup: Any, event_sequence: int, parties: list[Any], position: int | None) -> SignupOut:
+    """A sign-up's answer; ID numbers and phones masked."""
     base = f"/api/v1/signups/{signup.id}"
-    return {
-        "id": str(signup.id), "event_id": str(signup.event_id), "office_id": signup.office_id, "code": signup.code,
-        "status": signup.status, "waitlist_position": position if signup.status == "waitlisted" else None,
-        "arrival_no": signup.arrival_no, "guests": signup.guests,
-        "marriage_date": signup.marriage_date.isoformat() if signup.marriage_date else None,
-        "eligible_by": signup.eligible_by,
-        "parties": [party_body(p) for p in sorted(parties, key=lambda p: p.position)],
-        "contact": ({"name": signup.contact_name, "phone": signup.contact_phone_masked}
-                    if signup.contact_name else None),
-        "pledge": ({"amount": yuan(signup.pledge_amount_fen), "cause": signup.pledge_cause}
-                   if signup.pledge_amount_fen else None),
-        "sponsor": {"name": signup.sponsor_name} if signup.sponsor_name else None,
-        "decision_reason": signup.decision_reason, "sequence": event_sequence + signup.sequence,
-        "created_at": iso(signup.created_at),
-        "links": {"self": base, "event": f"/api/v1/events/{signup.event_id}", "invite": f"{base}/invite.ics",
-                  "cancel": f"{base}/cancel"},
-    }
+    return SignupOut(
+        id=signup.id, event_id=signup.event_id, office_id=signup.office_id, code=signup.code, status=signup.status,
+        waitlist_position=position if signup.status == "waitlisted" else None,
+        arrival_no=signup.arrival_no, guests=signup.guests, marriage_date=signup.marriage_date,
+        eligible_by=signup.eligible_by,
+        parties=[PartyOut.of(p) for p in sorted(parties, key=lambda p: p.position)],
+        contact=(ContactOut(name=signup.contact_name, phone=signup.contact_phone_masked)
+                 if signup.contact_name else None),
+        pledge=(PledgeOut(amount=Decimal(yuan(signup.pledge_amount_fen)), cause=signup.pledge_cause)
+                if signup.pledge_amount_fen else None),
+        sponsor=SponsorOut(name=signup.sponsor_name) if signup.sponsor_name else None,
+        decision_reason=signup.decision_reason, sequence=event_sequence + signup.sequence,
+        created_at=local(signup.created_at),
+        links=SignupLinks(self=base, event=f"/api/v1/events/{signup.event_id}", invite=f"{base}/invite.ics",
+                          cancel=f"{base}/cancel"))
 
 
 async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[SignupParty]]:
@@ -127,9 +137,9 @@ async def signup_parties(session: AsyncSession, signup_ids: list[uuid.UUID]) -> 
     return found
 
 
-async def bodies_of(session: AsyncSession, signups: list[Signup],
-                    event: Event | None = None) -> list[dict[str, Any]]:
-    """The JSON of these sign-ups, reading their events, parties and waitlist positions in
+async def outs_of(session: AsyncSession, signups: list[Signup],
+                  event: Event | None = None) -> list[SignupOut]:
+    """The answers of these sign-ups, reading their events, parties and waitlist positions in
     one query each, however many there are (``event``: theirs, when they share one)."""
     if not signups:
         return []
@@ -140,12 +150,12 @@ async def bodies_of(session: AsyncSession, signups: list[Signup],
             select(Event).where(Event.id.in_(missing)))).scalars()})  # type: ignore[attr-defined]
     parties = await signup_parties(session, [s.id for s in signups])
     positions = await capacity.waitlist_positions(session, signups)
-    return [signup_body(s, events[s.event_id].sequence, parties.get(s.id, []), positions.get(s.id))
+    return [signup_out(s, events[s.event_id].sequence, parties.get(s.id, []), positions.get(s.id))
             for s in signups]
 
 
-async def body_of(session: AsyncSession, signup: Signup, event: Event | None = None) -> dict[str, Any]:
-    return (await bodies_of(session, [signup], event))[0]
+async def out_of(session: AsyncSession, signup: Signup, event: Event | None = None) -> SignupOut:
+    return (await outs_of(session, [signup], event))[0]
 
 
 # --- signing up ------------------------------------------------------------------------
@@ -155,8 +165,8 @@ class _CodeTaken(Exception):
     """The random check-in code collided; draw another."""
 
 
-async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn, *, key: str | None,
-                  locale: str) -> tuple[int, dict[str, Any]]:
+async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupCreate, *, key: str | None,
+                  locale: str) -> tuple[int, SignupOut | Replayed]:
     """Sign a couple up; returns (status code, body) with status ``confirmed``,
     ``pending_approval`` or ``waitlisted`` (and the position). With an Idempotency-Key, a
     retry with the same body gets the first answer, even once the event has filled up or
@@ -164,6 +174,15 @@ async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: 
     now = rt.clock.now()
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE,
                                 {"event_id": str(event_id), **data.model_dump(mode="json")})
+    if rt.db.is_postgres:
+        try:
+            return await _sign_up_in_one_statement(rt, principal, event_id, data, claim, locale, now)
+        except Problem:
+            # A retry of a request that succeeded gets the first answer, even if the event
+            # has filled up or closed since (as a booking's).
+            if claim is not None and (answer := await claim.stored_answer(rt.db)) is not None:
+                return answer
+            raise
     for _attempt in range(5):
         try:
             return await _write(rt, principal, event_id, data, claim, locale, now)
@@ -172,7 +191,7 @@ async def sign_up(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: 
     raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
 
 
-def _check_request(event: Event, data: SignupIn, now: datetime) -> None:
+def _check_request(event: Event, data: SignupCreate, now: datetime) -> None:
     tz = ZoneInfo(event.timezone)
     if event.status == "cancelled":
         raise EventCancelled()
@@ -211,35 +230,111 @@ async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[da
     return (max(registered) if registered else None), (min(booked) if booked else None)
 
 
-async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupIn,
-                 claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, dict[str, Any]]:
+@dataclass(slots=True)
+class _Checked:
+    """A request that passed every check, ready to be written."""
+
+    event: Event
+    office: OfficeInfo
+    parties: list[PreparedParty]
+    verdict: eligibility.Verdict
+    contact: tuple[str, str, str, str] | None  # name, phone encrypted, its hash, masked
+
+
+async def _check(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, data: SignupCreate,
+                 now: datetime) -> _Checked:
+    """Everything a sign-up is checked against before its write (reads only)."""
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise NotFound()
+    today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
+    parties = prepare_parties(rt.vault, data.parties, today)
+    refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
+    if refusals:
+        raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
+    _check_request(event, data, now)
+    registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
+    verdict = eligibility.check(
+        event.kind, event.eligibility or {}, eligibility.CoupleFacts(
+            birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
+            registered_on=registered_on, appointment_at=appointment_at,
+            has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
+        event.starts_on, event.starts_at, today)
+    verdict.raise_if_refused()
+    office = await rt.offices.of(event.office_id, session)
+    contact = None
+    if data.contact is not None:
+        contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
+                   rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+    return _Checked(event, office, parties, verdict, contact)
+
+
+async def _sign_up_in_one_statement(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupCreate,
+                                    claim: IdempotencyClaim | None, locale: str,
+                                    now: datetime) -> tuple[int, SignupOut | Replayed]:
+    """PostgreSQL: the checks' reads, then the write in one statement (``events/store.py``),
+    which holds the event row only for itself."""
+    async with rt.db.session() as session:
+        checked = await _check(rt, session, event_id, data, now)
+    event, contact = checked.event, checked.contact
+    signup = SimpleNamespace(
+        id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
+        status="confirmed", arrival_no=0, guests=data.guests, marriage_date=checked.verdict.marriage_date,
+        eligible_by=checked.verdict.eligible_by,
+        pledge_amount_fen=int(data.pledge.amount * 100) if data.pledge else None,
+        pledge_cause=data.pledge.cause if data.pledge else None,
+        sponsor_name=data.sponsor.name if data.sponsor else None,
+        contact_name=contact[0] if contact else None, contact_phone_masked=contact[3] if contact else None,
+        locale=data.locale or locale, sequence=0, decision_reason=None, created_at=now)
+    outbox = {
+        "confirmed": (notice_rows("signup.confirmed", signup, event, now)
+                      + reminder_rows(signup, event, checked.office.rules, now)),
+        "pending_approval": notice_rows("signup.received", signup, event, now),
+        # its payload gets the position the write decides
+        "waitlisted": notice_rows("signup.waitlisted", signup, event, now),
+    }
+    out = signup_out(signup, event.sequence, checked.parties, None)
+    draft = SignupDraft(
+        signup_id=signup.id, event_id=event_id, office_id=event.office_id, code=signup.code,
+        account_id=principal.id, guests=data.guests, marriage_date=signup.marriage_date,
+        eligible_by=signup.eligible_by, pledge_amount_fen=signup.pledge_amount_fen,
+        pledge_cause=signup.pledge_cause, sponsor_name=signup.sponsor_name, contact=contact,
+        locale=signup.locale, parties=checked.parties, outbox=outbox,
+        response=msgspec.to_builtins(out), now=now, claim=claim)
+    for _attempt in range(5):
+        try:
+            written = await write_signup(rt.db, draft)
+        except store.CodeTaken:
+            draft.code = signup.code = new_code()
+            out = signup_out(signup, event.sequence, checked.parties, None)
+            draft.response = msgspec.to_builtins(out)
+            continue
+        except store.KeyTaken:
+            answer = await claim.stored_answer(rt.db) if claim is not None else None
+            if answer is None:  # the other request rolled back after all: try again
+                continue
+            return answer
+        except store.EventGone:
+            raise EventCancelled() from None
+        except store.PartyTaken:
+            async with rt.db.session() as session:
+                raise AlreadySignedUp(party=await _holder(session, event_id, checked.parties)) from None
+        # the answer as the statement decided it (a replay reads the same from the key's row)
+        return 201, msgspec.structs.replace(out, status=written.status, arrival_no=written.arrival_no,
+                                            waitlist_position=written.waitlist_position)
+    raise RuntimeError("could not draw a free check-in code")  # pragma: no cover - 31**8 codes
+
+
+async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: SignupCreate,
+                 claim: IdempotencyClaim | None, locale: str, now: datetime) -> tuple[int, SignupOut | Replayed]:
+    """The portable write (SQLite): the same steps through the ORM in one transaction."""
     async with rt.db.session() as session:
         # The key first: a retry gets the first answer whatever changed since, and a
         # concurrent duplicate waits on the key until this transaction ends.
         if claim is not None and (answer := await claim.take(session, now)) is not None:
             return answer
-        event = await session.get(Event, event_id)
-        if event is None:
-            raise NotFound()
-        today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
-        parties = prepare_parties(rt.vault, data.parties, today)
-        refusals = check_reissue([p.facts for p in parties], today)  # two different people, a man and a woman
-        if refusals:
-            raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
-        _check_request(event, data, now)
-        registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
-        verdict = eligibility.check(
-            event.kind, event.eligibility or {}, eligibility.CoupleFacts(
-                birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
-                registered_on=registered_on, appointment_at=appointment_at,
-                has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
-            event.starts_on, event.starts_at, today)
-        verdict.raise_if_refused()
-        office = await rt.offices.of(event.office_id, session)
-        contact = None
-        if data.contact is not None:
-            contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
-                       rt.vault.lookup_hash(data.contact.phone, kind="phone"), mask_phone(data.contact.phone))
+        checked = await _check(rt, session, event_id, data, now)
+        event, parties, verdict, contact = checked.event, checked.parties, checked.verdict, checked.contact
 
         # --- the write: everything below commits together or not at all ---
         place = await capacity.claim(session, event_id, data.guests)
@@ -272,13 +367,14 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
             await session.rollback()
             raise AlreadySignedUp(party=await _holder(session, event_id, parties)) from None
         if status == "confirmed":
-            rows = notice_rows("signup.confirmed", signup, event, now) + reminder_rows(signup, event, office.rules, now)
+            rows = (notice_rows("signup.confirmed", signup, event, now)
+                    + reminder_rows(signup, event, checked.office.rules, now))
         elif status == "pending_approval":
             rows = notice_rows("signup.received", signup, event, now)
         else:
             rows = notice_rows("signup.waitlisted", signup, event, now, {"position": place.waitlist_position})
         await add_rows(session, rows, now)
-        body = signup_body(signup, event.sequence, stored, place.waitlist_position)
+        body = signup_out(signup, event.sequence, stored, place.waitlist_position)
         if claim is not None:
             claim.settle(201, body)
         await session.commit()
@@ -303,17 +399,17 @@ async def visible_signup(session: AsyncSession, principal: Principal, signup_id:
     return signup
 
 
-async def get_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> dict[str, Any]:
-    return await body_of(session, await visible_signup(session, principal, signup_id))
+async def get_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> SignupOut:
+    return await out_of(session, await visible_signup(session, principal, signup_id))
 
 
 async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
-                   offset: int) -> tuple[list[dict[str, Any]], int]:
+                   offset: int) -> tuple[list[SignupOut], int]:
     query = select(Signup).where(Signup.account_id == principal.id)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(
         query.order_by(Signup.created_at.desc()).limit(limit).offset(offset))).scalars())  # type: ignore[attr-defined]
-    return await bodies_of(session, signups), total
+    return await outs_of(session, signups), total
 
 
 async def invite_file(ctx: Context, signup_id: uuid.UUID) -> tuple[bytes, str, str]:
@@ -383,7 +479,7 @@ async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup
 
 
 async def cancel(ctx: Context, signup_id: uuid.UUID,
-                 reason: str | None = None) -> dict[str, Any]:
+                 reason: str | None = None) -> SignupOut:
     """Cancel before the event starts (the couple, or the organiser)."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
@@ -401,8 +497,8 @@ async def cancel(ctx: Context, signup_id: uuid.UUID,
         record(session, principal, "signup.cancel", target_type="signup", target_id=signup.id,
                office_id=signup.office_id, at=now, reason_given=bool(reason), promoted=promoted)
     await session.commit()
-    return await body_of(session, signup, event)
+    return await out_of(session, signup, event)
 
 
 __all__ = ["CREATE_SCOPE", "AlreadySignedUp", "cancel", "get_signup", "invite_file", "list_own", "sign_up",
-           "signup_body"]
+           "signup_out"]

@@ -9,7 +9,14 @@ from litestar.params import JSONBody
 from booking.accounts.guards import requires_admin
 from booking.context import Context
 from booking.jurisdiction import services
-from booking.jurisdiction.schemas import AssessIn, AssessOut, PeriodIn, PeriodList, PeriodOut, PeriodPatch
+from booking.jurisdiction.schemas import (
+    AssessIn,
+    AssessOut,
+    PeriodCreate,
+    PeriodList,
+    PeriodOut,
+    PeriodUpdate,
+)
 from booking.schemas import PathId
 
 
@@ -24,14 +31,14 @@ class JurisdictionController(Controller):
 
     @post("/periods", guards=[requires_admin], status_code=201, summary="Add a policy period (admins)")
     async def create_period(
-        self, data: JSONBody[PeriodIn], ctx: NamedDependency[Context],
+        self, data: JSONBody[PeriodCreate], ctx: NamedDependency[Context],
     ) -> PeriodOut:
         return await services.create_period(ctx, data)
 
     @patch("/periods/{period_id:int}", guards=[requires_admin],
            summary="Edit a policy period, its documents or its provinces and cities (admins)")
     async def update_period(
-        self, period_id: PathId, data: JSONBody[PeriodPatch], ctx: NamedDependency[Context],
+        self, period_id: PathId, data: JSONBody[PeriodUpdate], ctx: NamedDependency[Context],
     ) -> PeriodOut:
         return await services.update_period(ctx, period_id, data)
 

@@ -43,7 +43,7 @@ LegalBasis = Annotated[str, StringConstraints(strip_whitespace=True, max_length=
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText]
 
 
-class PeriodIn(Schema):
+class PeriodCreate(Schema):
     code: PeriodCode = Field(description="stable name, e.g. pilot-2021")
     title_zh: Title
     title_en: Title
@@ -60,13 +60,13 @@ class PeriodIn(Schema):
     note: Note | None = None
 
     @model_validator(mode="after")
-    def _dates(self) -> PeriodIn:
+    def _dates(self) -> PeriodCreate:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise invalid_value("The end date must not be before the start date.")
         return self
 
 
-class PeriodPatch(Schema):
+class PeriodUpdate(Schema):
     """Only the fields given change; ``areas`` replaces the whole scope."""
 
     title_zh: Title | None = None

@@ -18,10 +18,10 @@ from booking.jurisdiction.schemas import (
     AssessIn,
     AssessOut,
     DocumentRequirement,
-    PeriodIn,
+    PeriodCreate,
     PeriodOut,
-    PeriodPatch,
     PeriodRef,
+    PeriodUpdate,
 )
 from booking.kernel.audit import record
 from booking.runtime import Runtime
@@ -69,7 +69,7 @@ async def _replace_areas(session: AsyncSession, period_id: int, areas: dict[str,
         await session.execute(insert(JurisdictionArea), rows)
 
 
-async def create_period(ctx: Context, data: PeriodIn) -> PeriodOut:
+async def create_period(ctx: Context, data: PeriodCreate) -> PeriodOut:
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     row = JurisdictionPeriod(**data.model_dump(exclude={"areas"}), created_at=now, updated_at=now)
@@ -84,7 +84,7 @@ async def create_period(ctx: Context, data: PeriodIn) -> PeriodOut:
 
 
 async def update_period(ctx: Context, period_id: int,
-                        data: PeriodPatch) -> PeriodOut:
+                        data: PeriodUpdate) -> PeriodOut:
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     row = await session.get(JurisdictionPeriod, period_id, with_for_update=True)

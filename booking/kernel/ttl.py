@@ -4,8 +4,9 @@ ones must not pile up). Every per-process cache of the service is one of these."
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -27,6 +28,8 @@ class TtlCache(Generic[K, V]):
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
+        self._generation = 0  # raised by every forget: a load that began before it is not kept
 
     def get(self, key: K) -> V | _Missing:
         hit = self._entries.get(key)
@@ -41,14 +44,40 @@ class TtlCache(Generic[K, V]):
         self._entries[key] = (self._clock() + (self.ttl_seconds if ttl_seconds is None else ttl_seconds), value)
         return value
 
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]],
+                          ttl_of: Callable[[V], float | None] = lambda _value: None) -> V:
+        """The live entry, else ``load()``'s value, kept for ``ttl_of(value)`` (None: the
+        cache's own). One load per key at a time: concurrent callers for a key that is
+        being loaded wait for that load (at a release, 64 requests for a slot not cached
+        yet ask the database once, not 64 times)."""
+        hit = self.get(key)
+        if hit is not MISSING:
+            return hit  # type: ignore[return-value]
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(key, load, ttl_of, self._generation))
+            self._loading[key] = pending
+            pending.add_done_callback(lambda _f: self._loading.pop(key, None))
+        # a caller that gives up (a client gone) must not cancel the load the others wait for
+        return await asyncio.shield(pending)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V]], ttl_of: Callable[[V], float | None],
+                    generation: int) -> V:
+        value = await load()
+        if generation == self._generation:  # nothing was forgotten meanwhile: not stale
+            self.put(key, value, ttl_of(value))
+        return value
+
     def forget(self, key: K | None = None) -> None:
         """Drop one entry, or all of them."""
+        self._generation += 1
         if key is None:
             self._entries.clear()
         else:
             self._entries.pop(key, None)
 
     def forget_where(self, predicate: Callable[[K], bool]) -> None:
+        self._generation += 1
         for key in [k for k in self._entries if predicate(k)]:
             del self._entries[key]
 

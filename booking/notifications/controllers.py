@@ -25,7 +25,7 @@ class NotificationCounts(Output):
     cancelled: int
 
 
-class NotificationRow(Output):
+class NotificationOut(Output):
     id: uuid.UUID
     kind: str
     channel: str
@@ -40,7 +40,7 @@ class NotificationRow(Output):
 
 
 class NotificationList(Output):
-    data: list[NotificationRow]
+    data: list[NotificationOut]
 
 
 class NotificationController(Controller):
@@ -62,11 +62,11 @@ class NotificationController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> NotificationList:
         rows = await operations.rows_in_state(ctx.session, in_state, limit)
-        return NotificationList(data=[NotificationRow.model_validate(r) for r in rows])
+        return NotificationList(data=[NotificationOut.model_validate(r) for r in rows])
 
     @post("/{notification_id:uuid}/retry", status_code=200, summary="Send a failed notification again (admins)",
           description="Back to the sweep with a fresh set of attempts; audited. Only a `failed` row (409).")
     async def retry(self, notification_id: FromPath[uuid.UUID],
-                    ctx: NamedDependency[Context]) -> NotificationRow:
+                    ctx: NamedDependency[Context]) -> NotificationOut:
         row = await operations.retry_failed(ctx, notification_id)
-        return NotificationRow.model_validate(row)
+        return NotificationOut.model_validate(row)

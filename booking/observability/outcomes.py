@@ -94,12 +94,13 @@ def outcome_of(status: int, state: dict[str, Any]) -> str:
     return classify(status, state.get(ANSWER_STATUS_STATE), state.get(PROBLEM_CODE_STATE))
 
 
-def booking_answer(request: Request[Any, Any, Any], status_code: int, body: dict[str, Any],
+def booking_answer(request: Request[Any, Any, Any], status_code: int, body: Any,
                    status_field: str = "status") -> Response[Any]:
-    """The answer of a booking, sign-up or ballot entry handler: notes its status (a ballot
-    entry's is its ``state``) for the outcome count and encodes the body itself, so the
-    encode is a span of its own when tracing is on."""
-    request.scope["state"][ANSWER_STATUS_STATE] = body.get(status_field)
+    """The answer of a booking, sign-up or ballot entry handler (an ``Answer``, or a replayed
+    one's JSON): notes its status (a ballot entry's is its ``state``) for the outcome count
+    and encodes the body itself, so the encode is a span of its own when tracing is on."""
+    request.scope["state"][ANSWER_STATUS_STATE] = (
+        body.get(status_field) if isinstance(body, dict) else getattr(body, status_field, None))
     with span("booking.encode"):
         content = encode_json(body)
     return Response(content, status_code=status_code, media_type=MediaType.JSON)

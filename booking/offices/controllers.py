@@ -12,7 +12,7 @@ from booking.accounts.guards import requires_admin
 from booking.context import Context
 from booking.kernel.catalog import ServiceName
 from booking.offices import services
-from booking.offices.schemas import OfficeCreate, OfficeList, OfficePublic, OfficeUpdate
+from booking.offices.schemas import OfficeCreate, OfficeList, OfficeOut, OfficeUpdate
 from booking.schemas import Offset, PathId
 
 Limit = Annotated[int, QueryParameter(description="page size", ge=1, le=200)]
@@ -39,7 +39,7 @@ class OfficeController(Controller):
     @get("/{office_id:int}", exclude_from_auth=True, summary="One office")
     async def get_office(
         self, office_id: PathId, ctx: NamedDependency[Context]
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         return services.office_public(await services.get_office(ctx.session, office_id), ctx.locale)
 
     @post("/", guards=[requires_admin], status_code=201, summary="Create an office (admins)")
@@ -47,7 +47,7 @@ class OfficeController(Controller):
         self,
         data: JSONBody[OfficeCreate],
         ctx: NamedDependency[Context],
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         office = await services.create_office(ctx, data)
         return services.office_public(office, ctx.locale)
 
@@ -57,7 +57,7 @@ class OfficeController(Controller):
         office_id: PathId,
         data: JSONBody[OfficeUpdate],
         ctx: NamedDependency[Context],
-    ) -> OfficePublic:
+    ) -> OfficeOut:
         office = await services.update_office(ctx, office_id, data)
         ctx.rt.offices.forget(office_id)  # this process sees the edit at once
         return services.office_public(office, ctx.locale)

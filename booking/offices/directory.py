@@ -71,11 +71,17 @@ class OfficeDirectory:
             return hit  # type: ignore[return-value]
         if session is not None:
             office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
-        else:
+            info = office_info(office) if office is not None and office.is_active else None
+            return self._entries.put(office_id, info, self._ttl if info else min(self._ttl, 1.0))
+
+        async def load() -> OfficeInfo | None:
             async with self._db.session() as own:
                 office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
-        info = office_info(office) if office is not None and office.is_active else None
-        return self._entries.put(office_id, info, self._ttl if info else min(self._ttl, 1.0))
+            return office_info(office) if office is not None and office.is_active else None
+
+        # one load at a time per office (the rush's first requests all miss at once)
+        return await self._entries.get_or_load(office_id, load,
+                                               lambda info: self._ttl if info else min(self._ttl, 1.0))
 
     async def of(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
         """The office of an existing record (appointment, event, application), also when the

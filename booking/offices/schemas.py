@@ -78,7 +78,7 @@ class OfficeUpdate(Schema):
     is_active: bool | None = None
 
 
-class OfficePublic(Output):
+class OfficeOut(Output):
     id: int
     code: str
     name: str = Field(description="in the caller's language")
@@ -96,7 +96,7 @@ class OfficePublic(Output):
 
 
 class OfficeList(Output):
-    data: list[OfficePublic]
+    data: list[OfficeOut]
     total: int
     limit: int
     offset: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +13,7 @@ from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
 from booking.kernel.audit import record
 from booking.offices.rules import BookingRules, rules_of
-from booking.offices.schemas import OfficeCreate, OfficePublic, OfficeUpdate
+from booking.offices.schemas import OfficeCreate, OfficeOut, OfficeUpdate
 
 
 class OfficeCodeTaken(Conflict):
@@ -98,9 +97,9 @@ async def list_offices(
     return list(rows[offset : offset + limit]), len(rows)
 
 
-def office_public(office: Office, locale: str) -> OfficePublic:
+def office_public(office: Office, locale: str) -> OfficeOut:
     zh = locale.startswith("zh")
-    return OfficePublic(
+    return OfficeOut(
         id=office.id or 0,
         code=office.code,
         name=office.name_zh if zh else office.name_en,

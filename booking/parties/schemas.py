@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from msgspec import Meta
 from pydantic import Field, StringConstraints, field_validator
 
 from booking.parties.identity import IdType
-from booking.schemas import OneLine, Output, Phone, ProvinceCode, Schema, invalid_value
+from booking.schemas import Answer, OneLine, Phone, ProvinceCode, Schema, invalid_value
 
 PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]
 
@@ -36,18 +37,24 @@ class PartyIn(Schema):
 Parties = Annotated[list[PartyIn], Field(min_length=2, max_length=2)]
 
 
-class PartyOut(Output):
+class PartyOut(Answer):
     """A party as every response shows it: ID number and phone masked."""
 
     position: int
     name: str
     id_type: str
-    id_number: str = Field(description="masked: the last character only, e.g. *****************X")
-    phone: str = Field(description="masked, e.g. ********678")
+    id_number: Annotated[str, Meta(description="masked: the last character only, e.g. *****************X")]
+    phone: Annotated[str, Meta(description="masked, e.g. ********678")]
     hukou_province: str | None
 
+    @classmethod
+    def of(cls, p: Any) -> PartyOut:
+        """A stored party (of an appointment, sign-up or ballot entry), or one just prepared."""
+        return cls(position=p.position, name=p.name, id_type=p.id_type, id_number=p.id_masked,
+                   phone=p.phone_masked, hukou_province=p.hukou_province)
 
-class PartyRevealed(Output):
+
+class PartyRevealed(Answer):
     position: int
     name: str
     id_type: str

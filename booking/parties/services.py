@@ -11,7 +11,7 @@ from booking.errors import InvalidInput, field_error
 from booking.i18n import lazy
 from booking.parties.identity import Identity, InvalidIdentity, parse_identity, person_key
 from booking.parties.rules import PartyFacts
-from booking.parties.schemas import PartyIn, PartyOut
+from booking.parties.schemas import PartyIn
 from booking.security.pii import PersonalDataVault, mask_id_number, mask_phone
 
 
@@ -37,10 +37,6 @@ class PreparedParty:
     @property
     def facts(self) -> PartyFacts:
         return PartyFacts(self.id_hash, self.sex, self.birth_date)
-
-    def out(self) -> PartyOut:
-        return PartyOut(position=self.position, name=self.name, id_type=self.id_type, id_number=self.id_masked,
-                        phone=self.phone_masked, hukou_province=self.hukou_province)
 
 
 FACTS_CONTEXT = "party.facts"

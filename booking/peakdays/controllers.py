@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from booking.accounts.guards import requires_staff
 from booking.context import Context
 from booking.peakdays import services
-from booking.peakdays.schemas import OfficePeakDayIn, PeakDayList, PeakDayOut
+from booking.peakdays.schemas import PeakDayCreate, PeakDayList, PeakDayOut
 from booking.schemas import INT_MAX, PathId, check_date
 
 
@@ -39,7 +39,7 @@ class PeakDayController(Controller):
     @post("/offices/{office_id:int}/peak-days", guards=[requires_staff], status_code=201,
           summary="Add a peak day of the office's own (clerks of the office)")
     async def add(
-        self, office_id: PathId, data: JSONBody[OfficePeakDayIn], ctx: NamedDependency[Context],
+        self, office_id: PathId, data: JSONBody[PeakDayCreate], ctx: NamedDependency[Context],
     ) -> PeakDayOut:
         row = await services.add_office_peak_day(ctx, office_id, data)
         listed = await services.peak_days(ctx.session, row.day, row.day, ctx.locale, office_id)

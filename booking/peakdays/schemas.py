@@ -12,7 +12,7 @@ from booking.schemas import ApiDate, Output, PlainText, Schema
 PeakName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText]
 
 
-class OfficePeakDayIn(Schema):
+class PeakDayCreate(Schema):
     date: ApiDate
     name_zh: PeakName
     name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), PlainText] | None = None

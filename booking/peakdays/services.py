@@ -17,7 +17,7 @@ from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
 from booking.kernel.audit import record
 from booking.peakdays.calendar import OFFICE, national_peak_days
-from booking.peakdays.schemas import OfficePeakDayIn
+from booking.peakdays.schemas import PeakDayCreate
 
 MAX_SPAN_DAYS = 731
 # the national peak days are dates in China: "today" for the listing is China's
@@ -90,7 +90,7 @@ def default_range(today: date, start: date | None, end: date | None) -> tuple[da
 
 
 async def add_office_peak_day(ctx: Context, office_id: int,
-                              data: OfficePeakDayIn) -> OfficePeakDay:
+                              data: PeakDayCreate) -> OfficePeakDay:
     session, principal = ctx.session, ctx.caller
     principal.require_office(office_id)
     row = OfficePeakDay(office_id=office_id, day=data.date, name_zh=data.name_zh, name_en=data.name_en or "")

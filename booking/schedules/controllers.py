@@ -13,12 +13,12 @@ from booking.accounts.guards import requires_staff
 from booking.context import Context
 from booking.schedules import services
 from booking.schedules.schemas import (
-    ClosureIn,
+    ClosureCreate,
     ClosureOut,
     ClosurePreviewOut,
     OfficeDayList,
     OfficeDayOut,
-    SpecialOpeningIn,
+    SpecialOpeningCreate,
     WeeklyScheduleIn,
     WeeklyScheduleOut,
 )
@@ -74,7 +74,7 @@ class ScheduleController(Controller):
     async def add_closure(
         self,
         office_id: PathId,
-        data: JSONBody[ClosureIn],
+        data: JSONBody[ClosureCreate],
         ctx: NamedDependency[Context],
     ) -> ClosureOut:
         day, cancelled = await services.add_closure(ctx, office_id, data)
@@ -102,7 +102,7 @@ class ScheduleController(Controller):
     async def add_special_opening(
         self,
         office_id: PathId,
-        data: JSONBody[SpecialOpeningIn],
+        data: JSONBody[SpecialOpeningCreate],
         ctx: NamedDependency[Context],
     ) -> OfficeDayOut:
         return await services.add_special_opening(ctx, office_id, data)

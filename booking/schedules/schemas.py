@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Literal
 
+from msgspec import Meta
 from pydantic import Field, model_validator
 
 from booking.appointments.schemas import RosterEntry
 from booking.kernel.catalog import ServiceName
-from booking.schemas import LocalTime, Output, Schema, invalid_value
+from booking.schemas import Answer, LocalTime, Output, Schema, invalid_value
 
 Capacity = Annotated[int, Field(ge=1, le=1000)]
 
@@ -62,19 +63,19 @@ class WeeklyScheduleOut(Output):
     windows: list[WeeklyWindowOut]
 
 
-class ClosureIn(Schema):
+class ClosureCreate(Schema):
     date: date
     note: Annotated[str, Field(max_length=200)] = ""
 
 
-class SpecialOpeningIn(Schema):
+class SpecialOpeningCreate(Schema):
     date: date
     note: Annotated[str, Field(max_length=200)] = ""
     windows: Annotated[list[WindowIn] | None, Field(
         default=None, max_length=50, description="omit to use the office's usual working-day windows")]
 
     @model_validator(mode="after")
-    def _windows(self) -> SpecialOpeningIn:
+    def _windows(self) -> SpecialOpeningCreate:
         if self.windows:
             _no_overlap(self.windows)
         return self
@@ -91,10 +92,11 @@ class ClosureOut(OfficeDayOut):
     cancelled_appointments: int = Field(description="appointments on that date cancelled by the office")
 
 
-class ClosurePreviewOut(Output):
+class ClosurePreviewOut(Answer):
     date: date
-    open_slots: int = Field(description="open slots the closure would close")
-    appointments: list[RosterEntry] = Field(description="what the closure would cancel if saved now (masked)")
+    open_slots: Annotated[int, Meta(description="open slots the closure would close")]
+    appointments: Annotated[list[RosterEntry], Meta(
+        description="what the closure would cancel if saved now (masked)")]
 
 
 class OfficeDayList(Output):

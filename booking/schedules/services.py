@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.appointments.schemas import RosterEntry
 from booking.appointments.services.changes import cancel_standing, standing_on
 from booking.appointments.services.desk import roster_entries
-from booking.appointments.schemas import RosterEntry
 from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
@@ -21,9 +21,9 @@ from booking.i18n import lazy
 from booking.kernel.audit import record
 from booking.offices.services import get_office, lock_office
 from booking.schedules.schemas import (
-    ClosureIn,
+    ClosureCreate,
     OfficeDayOut,
-    SpecialOpeningIn,
+    SpecialOpeningCreate,
     WeeklyScheduleIn,
     WeeklyScheduleOut,
     WeeklyWindowOut,
@@ -146,7 +146,7 @@ async def closure_preview(ctx: Context, office_id: int, day: date,
     return await roster_entries(session, appts, tz), open_slots
 
 
-async def add_closure(ctx: Context, office_id: int, data: ClosureIn) -> tuple[OfficeDayOut, int]:
+async def add_closure(ctx: Context, office_id: int, data: ClosureCreate) -> tuple[OfficeDayOut, int]:
     """Close the office on a date. In one transaction: the date's slots are locked (in id
     order) and the open ones closed, so no booking can land on them any more; then every
     appointment standing on them is cancelled by the office, each couple told (with a
@@ -166,7 +166,7 @@ async def add_closure(ctx: Context, office_id: int, data: ClosureIn) -> tuple[Of
     return _day_out(row), cancelled
 
 
-async def add_special_opening(ctx: Context, office_id: int, data: SpecialOpeningIn) -> OfficeDayOut:
+async def add_special_opening(ctx: Context, office_id: int, data: SpecialOpeningCreate) -> OfficeDayOut:
     """Open the office on a date with windows of its own (or the usual working-day ones).
     They come beside what the day already has, never on top: a window that overlaps the
     day's slots or its weekly windows, for the same service, is refused."""

@@ -21,13 +21,13 @@ from booking.slots import services
 from booking.slots.availability import MAX_SPAN_DAYS, AvailabilityReader
 from booking.slots.generation import generate_slots
 from booking.slots.schemas import (
-    Availability,
+    AvailabilityOut,
     GeneratedDay,
     GenerateIn,
     GenerateOut,
     SlotList,
     SlotOut,
-    SlotPatch,
+    SlotUpdate,
 )
 
 
@@ -50,7 +50,7 @@ class AvailabilityController(Controller):
         ctx: NamedDependency[Context],
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
-    ) -> Response[Availability]:
+    ) -> Response[AvailabilityOut]:
         reader: AvailabilityReader = ctx.rt.availability
         body = await reader.read(office_id, service, start, end, ctx.now)
         return Response(content=body, media_type="application/json")
@@ -105,7 +105,7 @@ class SlotController(Controller):
     async def patch_slot(
         self,
         slot_id: PathId,
-        data: JSONBody[SlotPatch],
+        data: JSONBody[SlotUpdate],
         ctx: NamedDependency[Context],
     ) -> SlotOut:
         slot = await services.patch_slot(ctx, slot_id, data)

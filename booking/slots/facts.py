@@ -36,9 +36,9 @@ class SlotFactsCache:
         hit = self._entries.get(slot_id)
         if hit is not MISSING:
             return hit  # type: ignore[return-value]
-        facts = await self._load(slot_id)
         # an unknown id is remembered only briefly: it may be created by the next generation
-        return self._entries.put(slot_id, facts, None if facts else 2.0)
+        return await self._entries.get_or_load(slot_id, lambda: self._load(slot_id),
+                                               lambda facts: None if facts else 2.0)
 
     async def _load(self, slot_id: int) -> SlotFacts | None:
         if self._db.is_postgres:

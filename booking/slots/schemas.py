@@ -21,7 +21,7 @@ class AvailableSlot(Output):
     remaining: int
 
 
-class Availability(Output):
+class AvailabilityOut(Output):
     office_id: int
     service: str
     timezone: str
@@ -64,7 +64,7 @@ class GenerateOut(Output):
         description="the peak days in the range, and how the office books each (a ballot, or first come)")
 
 
-class SlotPatch(Schema):
+class SlotUpdate(Schema):
     capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
     status: Literal["open", "closed"] | None = None
     note: Annotated[str, Field(max_length=200, description=(

@@ -17,7 +17,7 @@ from booking.db.models import Appointment, ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
 from booking.kernel.audit import record
-from booking.slots.schemas import SlotOut, SlotPatch
+from booking.slots.schemas import SlotOut, SlotUpdate
 
 
 class CapacityBelowBooked(Conflict):
@@ -65,7 +65,7 @@ async def get_slot_for_staff(session: AsyncSession, slot_id: int, actor: Princip
     return slot
 
 
-async def patch_slot(ctx: Context, slot_id: int, data: SlotPatch) -> Slot:
+async def patch_slot(ctx: Context, slot_id: int, data: SlotUpdate) -> Slot:
     """Change capacity (never below what is booked: the CHECK constraint backs the check
     made here under the slot's lock) or open/close a slot. Closing a slot cancels, as the
     office, what stands on it (each couple told, as a closure of the day does): no active

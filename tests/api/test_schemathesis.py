@@ -70,7 +70,6 @@ CROSS_FIELD_RULES = {
     ("GET", "/api/v1/peak-days"): "`to` not before `from`",
     ("POST", "/api/v1/offices/{office_id}/slots/generate"): "`to` not before `from`, within the horizon",
     ("POST", "/api/v1/offices/{office_id}/ballots"): "entries open < close <= draw",
-    ("POST", "/api/v1/auth/mfa/verify"): "a code or a recovery code, one of the two",
     ("POST", "/api/v1/cross-province-applications/{application_id}/decision"): "a reason for some decisions",
     ("POST", "/api/v1/signups/{signup_id}/decision"): "a reason to reject",
     ("POST", "/api/v1/offices/{office_id}/appointments"): "ID numbers' check digit, birth date and age",

@@ -57,3 +57,45 @@ async def test_memory_off_asks_the_database_every_time(client, runtime, admin):
     await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=first.headers)
     assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
                               headers=second.headers)).status_code == 201
+
+
+async def test_refusal_from_memory_comes_before_the_account_check(client, runtime, admin):
+    memory = runtime.sold_out
+    memory.seconds = 1.0
+    memory.monotonic = lambda: 1000.0  # the moment never lapses in this test
+    office = await open_office(client, runtime, admin, capacity=1)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    first, second, third = [await make_actor(runtime, "couple") for _ in range(3)]
+    keyed = {**first.headers, "Idempotency-Key": "first-1"}
+    request = body(slot_id, couple_parties())
+    assert (await client.post("/api/v1/appointments", json=request, headers=keyed)).status_code == 201
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                              headers=second.headers)).status_code == 409
+    assert memory.is_full(slot_id)
+
+    gate = runtime.account_gate
+    reads: list[object] = []
+    read = gate._read
+
+    async def counted(*args: object) -> object:
+        reads.append(args)
+        return await read(*args)
+
+    gate._read = counted  # type: ignore[method-assign]
+    refused = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                                headers=third.headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "slot-full"
+    assert reads == []  # a new account's refusal read nothing of it
+
+    # Logged out: a remembered-full slot still answers "full" (public knowledge, nothing
+    # written, nothing of the account's own); anything else, the retry of its success
+    # included, is 401.
+    assert (await client.post("/api/v1/auth/logout", headers=first.headers)).status_code == 204
+    refused = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                                headers=first.headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "slot-full"
+    assert (await client.post("/api/v1/appointments", json=request, headers=keyed)).status_code == 401
+    other = await slot_on(client, office, "2026-09-16")
+    assert (await client.post("/api/v1/appointments", json=body(other, couple_parties()),
+                              headers=first.headers)).status_code == 401
+    assert len(reads) == 1  # read when first needed after the logout (then cached)

@@ -121,6 +121,18 @@ async def test_300_couples_for_50_places_then_30_cancellations(http, crowd, runt
     assert (event["places_taken"], event["waitlisted"], event["arrivals"]) == (50, 250, 300)
     async with runtime.db.raw() as conn:
         assert await conn.fetchval("SELECT count(*) FROM signup_party WHERE active") == 600
+        # the outbox holds the message of each couple's own outcome, and only that one; a
+        # waitlisted couple's names the position its answer gave
+        told = {(r["subject_id"], r["kind"]): r["position"] for r in await conn.fetch(
+            "SELECT subject_id, kind, payload->>'position' AS position FROM notification "
+            "WHERE subject_type = 'signup' AND channel = 'email' AND kind <> 'event.reminder'")}
+        reminded = await conn.fetchval("SELECT count(*) FROM notification WHERE kind = 'event.reminder' "
+                                       "AND channel = 'email'")
+    assert len(told) == 300 and reminded == 50  # the day-before reminder: the confirmed only
+    for a in answers:
+        kind = "signup.confirmed" if a["status"] == "confirmed" else "signup.waitlisted"
+        position = told[(uuid.UUID(a["id"]), kind)]
+        assert position == (str(a["waitlist_position"]) if a["status"] == "waitlisted" else None)
 
     # 30 confirmed couples cancel at once: each frees a place that the head of the waitlist takes
     leaving = [(a, c) for a, c in zip(answers, couples, strict=True) if a["status"] == "confirmed"][::-1][:30]

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services.hold import (
-    APPLICATION_SCOPE,
-    PrereviewNotRequired,
-    ReviewRequest,
-    new_application,
-    received_rows,
-)
-from booking.appointments.services.noshow import bans
-from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     AccountAlreadyBooked,
     HolderMismatch,
@@ -28,8 +18,17 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
+from booking.appointments.schemas import AppointmentCreate, AppointmentOut
+from booking.appointments.services.hold import (
+    APPLICATION_SCOPE,
+    PrereviewNotRequired,
+    ReviewRequest,
+    new_application,
+    received_rows,
+)
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.services.reminders import first_reminder, recipients
-from booking.appointments.schemas import AppointmentIn
 from booking.appointments.store import (
     AccountHoldsBooking,
     BallotPending,
@@ -42,26 +41,26 @@ from booking.appointments.store import (
     SlotClosed,
     SlotFull,
 )
-from booking.appointments.views import appointment_body
 from booking.errors import Conflict, Problem, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
 from booking.kernel.codes import new_code
-from booking.kernel.parties import party_body
 from booking.notifications.outbox import messages
 from booking.observability.tracing import span
 from booking.offices.directory import OfficeInfo
+from booking.parties.schemas import PartyOut
 from booking.parties.services import PreparedParty, prepare_parties
 from booking.runtime import Runtime
+from booking.schemas import Answer
 
 CREATE_SCOPE = "appointment.create"
 # the write's refusals: outcomes of a booking, not errors, in a trace
 WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
 
 
-async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: str | None, locale: str,
-               counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, dict[str, Any]]:
+async def book(rt: Runtime, principal: Principal, data: AppointmentCreate, *, key: str | None, locale: str,
+               counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, Answer | Replayed]:
     """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
     when a clerk books for a walk-in couple at their own office; ``review`` when the couple
     applies through the cross-province endpoint (the body is then the application).
@@ -93,9 +92,9 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentIn, *, key: s
         raise
 
 
-async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: str, counter_office: int | None,
+async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, locale: str, counter_office: int | None,
                 now: datetime, claim: IdempotencyClaim | None,
-                review: ReviewRequest | None) -> tuple[int, dict[str, Any]]:
+                review: ReviewRequest | None) -> tuple[int, Answer | Replayed]:
     sold_out = rt.sold_out
     if sold_out.is_full(data.slot_id):
         # the database said "full" a moment ago: refused without asking it again (a retried
@@ -140,7 +139,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: 
         appointment_id=appointment_id, code=new_code(), office_id=office.id, slot_id=slot.id, service=data.service,
         account_id=account_id, booked_by=principal.id, channel=channel, status=status, starts_at=slot.starts_at,
         ends_at=slot.ends_at, locale=notice_locale, review_reason=review_reason, parties=parties, outbox=outbox,
-        response={}, now=now, no_show=policy, remind_at=remind_at,
+        response=None, now=now, no_show=policy, remind_at=remind_at,
         claim=claim,
         application=application,
         # a walk-in is a clerk's action: its audit entry commits with the booking
@@ -148,12 +147,12 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentIn, locale: 
         # 实名: online, the account books for its holder (walk-ins are the clerk's, exempt)
         holder_hash=parties[data.holder - 1].id_hash if counter_office is None else None,
     )
-    party_bodies = [party_body(p) for p in parties]
+    party_outs = [PartyOut.of(p) for p in parties]
     for _attempt in range(5):
-        draft.response = appointment_body(
+        draft.response = AppointmentOut.of(
             id=appointment_id, code=draft.code, status=status, office=office, service=data.service,
             slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at, channel=channel, sequence=0,
-            review_reason=review_reason, parties=party_bodies, created_at=now,
+            review_reason=review_reason, parties=party_outs, created_at=now,
             application_id=application.id if application else None)
         if review is not None and application is not None:
             draft.response = review.respond(application, office, draft.response, notice_locale)

@@ -13,8 +13,6 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services import hold, lifecycle
-from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,
@@ -23,6 +21,9 @@ from booking.appointments.problems import (
     SlotNotBookable,
 )
 from booking.appointments.queries import parties_of
+from booking.appointments.schemas import AppointmentOut
+from booking.appointments.services import hold, lifecycle
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.views import appointment_out
 from booking.context import Context
 from booking.db.locking import lock_rows
@@ -55,7 +56,7 @@ async def _before_deadline(session: AsyncSession, principal: Principal, appt: Ap
 
 
 async def cancel(ctx: Context, appointment_id: uuid.UUID,
-                 reason: str | None = None) -> dict[str, Any]:
+                 reason: str | None = None) -> AppointmentOut:
     """Cancel: before the office's deadline for couples, any time before the start for the
     office. The seat returns at once; pending reminders are cancelled; a CANCEL goes out."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
@@ -98,7 +99,7 @@ def stored_parties(vault: PersonalDataVault, parties: Sequence[AppointmentParty]
 
 
 async def reschedule(ctx: Context, appointment_id: uuid.UUID,
-                     new_slot_id: int) -> dict[str, Any]:
+                     new_slot_id: int) -> AppointmentOut:
     """Move to another slot of the same office and service in one transaction: the new
     seat is taken and the old one released together, or nothing changes. The same rules
     as a booking (a clerk's move, at the counter, is free of the online cut-off); a held

@@ -7,17 +7,16 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import load, parties_of
-from booking.appointments.schemas import RosterEntry
+from booking.appointments.schemas import AppointmentOut, RosterEntry
+from booking.appointments.services import lifecycle
 from booking.appointments.views import appointment_out
 from booking.context import Context
 from booking.db.locking import lock_rows
@@ -28,7 +27,6 @@ from booking.kernel.access import refuse
 from booking.kernel.audit import record
 from booking.kernel.catalog import DIVORCE
 from booking.kernel.codes import normalise_code
-from booking.kernel.parties import party_body
 from booking.parties.schemas import PartyOut, PartyRevealed
 from booking.runtime import Runtime
 
@@ -61,7 +59,7 @@ ON_THE_DAY = {
 
 async def _desk(ctx: Context, appointment_id: uuid.UUID,
                 change: lifecycle.Transition, *, on_the_day: bool = False, after_start: bool = False,
-                reason: str | None = None) -> dict[str, Any]:
+                reason: str | None = None) -> AppointmentOut:
     """A clerk's change at the counter, audited (refusals too)."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
@@ -81,18 +79,18 @@ async def _desk(ctx: Context, appointment_id: uuid.UUID,
     return appointment_out(appt, await parties_of(session, appt.id), office)
 
 
-async def check_in(ctx: Context, appointment_id: uuid.UUID) -> dict[str, Any]:
+async def check_in(ctx: Context, appointment_id: uuid.UUID) -> AppointmentOut:
     """Check a couple in on the day of their appointment."""
     return await _desk(ctx, appointment_id, lifecycle.CHECK_IN, on_the_day=True)
 
 
-async def complete(ctx: Context, appointment_id: uuid.UUID) -> dict[str, Any]:
+async def complete(ctx: Context, appointment_id: uuid.UUID) -> AppointmentOut:
     """The registration is done: the one outcome that records a registration."""
     return await _desk(ctx, appointment_id, lifecycle.COMPLETE)
 
 
 async def turn_away(ctx: Context, appointment_id: uuid.UUID,
-                    reason: str) -> dict[str, Any]:
+                    reason: str) -> AppointmentOut:
     """The couple came but cannot be served (a document missing, say): the seat and the
     parties are free again, and it counts neither as a no-show nor as a registration."""
     return await _desk(ctx, appointment_id, lifecycle.TURN_AWAY, on_the_day=True,
@@ -100,7 +98,7 @@ async def turn_away(ctx: Context, appointment_id: uuid.UUID,
 
 
 async def mark_no_show(ctx: Context,
-                       appointment_id: uuid.UUID) -> dict[str, Any]:
+                       appointment_id: uuid.UUID) -> AppointmentOut:
     return await _desk(ctx, appointment_id, lifecycle.NO_SHOW, after_start=True)
 
 
@@ -145,7 +143,7 @@ async def roster_entries(session: AsyncSession, appts: list[Appointment], tz: Zo
         rows = await session.execute(select(AppointmentParty).where(
             AppointmentParty.appointment_id.in_([a.id for a in appts])).order_by(AppointmentParty.position))  # type: ignore[attr-defined]
         for p in rows.scalars():
-            parties_by.setdefault(p.appointment_id, []).append(PartyOut(**party_body(p)))
+            parties_by.setdefault(p.appointment_id, []).append(PartyOut.of(p))
     return [RosterEntry(id=a.id, code=a.code, status=a.status, service=a.service, slot_id=a.slot_id,
                         starts_at=a.starts_at.astimezone(tz), ends_at=a.ends_at.astimezone(tz),
                         channel=a.channel, parties=parties_by.get(a.id, []), checked_in_at=a.checked_in_at)

@@ -42,7 +42,7 @@ class ReviewRequest:
 
     answers: dict[str, Any]
     # (the application, its office, the appointment's body, the locale) -> the answer's body
-    respond: Callable[[ApplicationDraft, OfficeInfo, dict[str, Any], str], dict[str, Any]] = field(
+    respond: Callable[[ApplicationDraft, OfficeInfo, Any, str], Any] = field(
         default=lambda _hold, _office, appointment, _locale: appointment)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.invites import appointment_calendar
 from booking.appointments.queries import account_email, load, parties_of
+from booking.appointments.schemas import AppointmentOut
 from booking.appointments.views import application_id_of, appointment_out
 from booking.context import Context
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
@@ -20,7 +20,7 @@ from booking.kernel.catalog import DIVORCE
 
 
 async def get_appointment(ctx: Context,
-                          appointment_id: uuid.UUID) -> dict[str, Any]:
+                          appointment_id: uuid.UUID) -> AppointmentOut:
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     appt = await load(session, appointment_id)
     if appt is None or not may_see(principal, appt):
@@ -30,7 +30,7 @@ async def get_appointment(ctx: Context,
 
 
 async def list_own(ctx: Context, *, status: str | None,
-                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                   limit: int, offset: int) -> tuple[list[AppointmentOut], int]:
     # a divorce's visits are shown with their case (``booking.divorce``)
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     query = select(Appointment).where(Appointment.account_id == principal.id, Appointment.service != DIVORCE)

@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services import lifecycle
-from booking.appointments.services.hold import hold_until
-from booking.appointments.services.noshow import bans
-from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     HolderMismatch,
     NoShowBan,
@@ -36,10 +31,16 @@ from booking.appointments.problems import (
     SlotFullProblem,
     SlotNotBookable,
 )
+from booking.appointments.services import lifecycle
+from booking.appointments.services.hold import hold_until
+from booking.appointments.services.noshow import bans
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.store import bind_holder
 from booking.context import Context
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.db.unique import flush_refusing
+from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
+from booking.divorce.schemas import CaseCreate, CaseOut, ConfirmApplicationIn
 from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
     ONE_OPEN_CASE,
@@ -50,13 +51,11 @@ from booking.divorce.services.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
 from booking.divorce.services.rules import divorce_documents, marriage_record
-from booking.divorce.schemas import CaseIn, ConfirmApplicationIn
-from booking.divorce.views import case_view
+from booking.divorce.views import case_out
 from booking.errors import InvalidInput, NotFound, field_error, invalid
 from booking.i18n import lazy
-from booking.idempotency import IdempotencyClaim
+from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.periods import office_area
 from booking.jurisdiction.policy import PartyHome, assess
 from booking.kernel.catalog import DIVORCE
@@ -72,7 +71,7 @@ from booking.security.pii import mask_id_number
 CREATE_SCOPE = "divorce.create"
 
 
-def _named(rt: Runtime, data: CaseIn, now: datetime) -> tuple[str, str, str]:
+def _named(rt: Runtime, data: CaseCreate, now: datetime) -> tuple[str, str, str]:
     """The other spouse as named: (hash, encrypted number, masked number)."""
     try:
         identity = parse_identity(data.other.id_type, data.other.id_number, now.astimezone(UTC).date())
@@ -114,8 +113,8 @@ def new_visit(case: DivorceCase, slot: Slot, principal: Principal, kind: str, po
     return appt, visit
 
 
-async def apply_for_divorce(ctx: Context, data: CaseIn,
-                            key: str | None) -> tuple[int, dict[str, Any]]:
+async def apply_for_divorce(ctx: Context, data: CaseCreate,
+                            key: str | None) -> tuple[int, CaseOut | Replayed]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
@@ -165,7 +164,7 @@ async def apply_for_divorce(ctx: Context, data: CaseIn,
     await flush_refusing(session, {ONE_OPEN_CASE: PartyInOpenCase(), ONE_ACTIVE_BOOKING: PartyAlreadyBooked(party=1)})
     await add_rows(session, case_messages("divorce.applied", case, parties, now, payload={"visit": str(appt.id)}),
                    now)
-    body = case_view(case, parties, [(visit, appt)], office, principal, today(now, office))
+    body = case_out(case, parties, [(visit, appt)], office, principal, today(now, office))
     if claim is not None:
         claim.settle(201, body)
     await session.commit()
@@ -173,7 +172,7 @@ async def apply_for_divorce(ctx: Context, data: CaseIn,
 
 
 async def confirm_application(ctx: Context,
-                              data: ConfirmApplicationIn) -> dict[str, Any]:
+                              data: ConfirmApplicationIn) -> CaseOut:
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
     rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
@@ -223,4 +222,4 @@ async def confirm_application(ctx: Context,
     case.updated_at = now
     await lifecycle.apply(session, [appt], lifecycle.CONFIRM_BY_PARTY, actor=principal, now=now, office=office)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
+from booking.appointments.services import lifecycle
 from booking.context import Context
 from booking.db.models import Appointment, DivorceCase
+from booking.divorce.problems import CertificateNotChecked, NotTheVisitDay, OutsideWindow
+from booking.divorce.schemas import CaseOut, CasePartyRevealed
 from booking.divorce.services.cases import (
     active_visit,
     case_messages,
@@ -28,9 +30,8 @@ from booking.divorce.services.cases import (
     visits_of,
 )
 from booking.divorce.services.periods import case_dates
-from booking.divorce.problems import CertificateNotChecked, NotTheVisitDay, OutsideWindow
-from booking.divorce.views import case_view
 from booking.divorce.services.window import in_window
+from booking.divorce.views import case_out
 from booking.errors import NotFound
 from booking.kernel.access import refuse
 from booking.kernel.audit import record
@@ -62,7 +63,7 @@ async def _complete(session: AsyncSession, principal: Principal, appt: Appointme
 
 
 async def record_receipt(ctx: Context, case_id: uuid.UUID,
-                         certificate_checked: bool) -> dict[str, Any]:
+                         certificate_checked: bool) -> CaseOut:
     """Both parties came to the application visit: the office receives the application
     (受理) today, which starts the cooling-off. Where the office holds no record of the
     marriage, the clerk must have checked the marriage certificate."""
@@ -99,11 +100,11 @@ async def record_receipt(ctx: Context, case_id: uuid.UUID,
            office_id=case.office_id, at=now, received_on=dates.received_on.isoformat(),
            certificate_checked=certificate_checked, marriage_record=case.marriage_record)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def register_divorce(ctx: Context,
-                           case_id: uuid.UUID) -> dict[str, Any]:
+                           case_id: uuid.UUID) -> CaseOut:
     """Both parties came to the certificate visit inside the window: the divorce is
     registered and the certificates issued."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
@@ -122,10 +123,10 @@ async def register_divorce(ctx: Context,
     record(session, principal, "divorce.register", target_type="divorce_case", target_id=case.id,
            office_id=case.office_id, at=now)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def reveal(ctx: Context, case_id: uuid.UUID) -> list[dict[str, Any]]:
+async def reveal(ctx: Context, case_id: uuid.UUID) -> list[CasePartyRevealed]:
     """The parties' full ID numbers and phones, for a clerk of the office; audited."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     case, parties = await visible_case(session, principal, case_id)
@@ -134,7 +135,7 @@ async def reveal(ctx: Context, case_id: uuid.UUID) -> list[dict[str, Any]]:
     record(session, principal, "divorce.reveal", target_type="divorce_case", target_id=case.id,
            office_id=case.office_id, at=rt.clock.now(), positions=[p.position for p in parties])
     await session.commit()
-    return [{"position": p.position, "name": p.name, "id_type": p.id_type,
-             "id_number": rt.vault.decrypt(p.id_enc, context="party.id_number"),
-             "phone": rt.vault.decrypt(p.phone_enc, context="party.phone") if p.phone_enc else None}
+    return [CasePartyRevealed(position=p.position, name=p.name, id_type=p.id_type,
+                              id_number=rt.vault.decrypt(p.id_enc, context="party.id_number"),
+                              phone=rt.vault.decrypt(p.phone_enc, context="party.phone") if p.phone_enc else None)
             for p in parties]

@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from booking.context import Context
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, DivorceCase, DivorceVisit
 from booking.divorce.problems import CaseClosed, NotInCoolingOff
+from booking.divorce.schemas import CaseOut
 from booking.divorce.services.cases import (
     case_messages,
     end,
@@ -32,7 +32,7 @@ from booking.divorce.services.cases import (
     visible_case,
     visits_of,
 )
-from booking.divorce.views import case_view
+from booking.divorce.views import case_out
 from booking.errors import invalid
 from booking.i18n import lazy
 from booking.kernel.access import refuse
@@ -55,7 +55,7 @@ def invited_visit(standing: Appointment | None) -> dict[str, str] | None:
 
 
 async def withdraw(ctx: Context, case_id: uuid.UUID,
-                   party: int | None = None) -> dict[str, Any]:
+                   party: int | None = None) -> CaseOut:
     """A party withdraws the application: online by their own account, or at the counter
     (a clerk of the office names which party, whose identity they checked). Until the
     cooling-off's last day; before receipt it cancels the application visit."""
@@ -86,7 +86,7 @@ async def withdraw(ctx: Context, case_id: uuid.UUID,
         record(session, principal, "divorce.withdraw", target_type="divorce_case", target_id=case.id,
                office_id=case.office_id, at=now, party=position, via=via)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def follow_visits(session: AsyncSession, appts: Sequence[Appointment], t: lifecycle.Transition,

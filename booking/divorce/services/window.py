@@ -19,6 +19,7 @@ from booking.context import Context
 from booking.db.models import DivorceCase, Slot
 from booking.db.unique import flush_refusing
 from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
+from booking.divorce.schemas import CaseOut
 from booking.divorce.services.apply import new_visit, refuse_banned, take_visit_seat
 from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
@@ -33,7 +34,7 @@ from booking.divorce.services.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.views import case_view
+from booking.divorce.views import case_out
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
@@ -53,7 +54,7 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
 
 
 async def book_certificate_visit(ctx: Context, case_id: uuid.UUID,
-                                 slot_id: int) -> dict[str, Any]:
+                                 slot_id: int) -> CaseOut:
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     periods = await rt.policy.periods()  # before this session writes (``apply.py``)
@@ -98,11 +99,11 @@ async def book_certificate_visit(ctx: Context, case_id: uuid.UUID,
                    + case_messages("divorce.visit_to_confirm", case, parties, now, positions=[other.position],
                                    payload=payload), now)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def confirm_certificate_visit(ctx: Context,
-                                    case_id: uuid.UUID) -> dict[str, Any]:
+                                    case_id: uuid.UUID) -> CaseOut:
     """The party who did not book it confirms the certificate visit: it stands from now."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
@@ -125,11 +126,11 @@ async def confirm_certificate_visit(ctx: Context,
     case.updated_at = now
     await lifecycle.apply(session, [appt], lifecycle.CONFIRM_BY_PARTY, actor=principal, now=now, office=office)
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
 async def cancel_certificate_visit(ctx: Context,
-                                   case_id: uuid.UUID) -> dict[str, Any]:
+                                   case_id: uuid.UUID) -> CaseOut:
     """Either party cancels the certificate visit (until the office's deadline); the case
     stays in its window. Whoever stood on it is told it is cancelled, not by whom."""
     rt, session, principal = ctx.rt, ctx.session, ctx.caller
@@ -150,4 +151,4 @@ async def cancel_certificate_visit(ctx: Context,
     case.version += 1
     case.updated_at = now
     await session.commit()
-    return case_view(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
+    return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import management, mfa
 from booking.accounts.principal import Principal
-from booking.accounts.schemas import UserCreateIn
+from booking.accounts.schemas import UserCreate
 from booking.accounts.services import create_staff
 from booking.audit.services import list_entries
 from booking.context import Context
@@ -28,7 +28,7 @@ from booking.db.models import Office, UserAccount
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.jurisdiction import services as policy
-from booking.jurisdiction.schemas import PeriodIn, PeriodPatch, RequiredKind
+from booking.jurisdiction.schemas import PeriodCreate, PeriodUpdate, RequiredKind
 from booking.kernel.catalog import SERVICES
 from booking.notifications.delivery import counts
 from booking.notifications.operations import retry_failed, rows_in_state
@@ -168,7 +168,7 @@ class AdminPages(Controller):
         fields = ("email", "name", "password", "role", "office_id", "locale")
 
         async def act() -> Response[Any]:
-            await create_staff(ctx, parse(UserCreateIn, unflatten(form, fields)))
+            await create_staff(ctx, parse(UserCreate, unflatten(form, fields)))
             return redirect(request, "/admin/staff", notice="account-created")
         typed = {k: v for k, v in form.items() if k != "password"}  # a password is never shown again
         return await submit(ctx, typed, fields, act, lambda state, status: self._staff(
@@ -222,7 +222,7 @@ class AdminPages(Controller):
         raw = await _period_input(request, form)
 
         async def act() -> Response[Any]:
-            await policy.create_period(ctx, parse(PeriodIn, raw))
+            await policy.create_period(ctx, parse(PeriodCreate, raw))
             return redirect(request, "/admin/policy", notice="period-saved")
         return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
             request, ctx, desk, {"new": state}, status))
@@ -238,7 +238,7 @@ class AdminPages(Controller):
         raw.setdefault("note", None)
 
         async def act() -> Response[Any]:
-            await policy.update_period(ctx, period_id, parse(PeriodPatch, raw))
+            await policy.update_period(ctx, period_id, parse(PeriodUpdate, raw))
             return redirect(request, "/admin/policy", notice="period-saved")
         return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
             request, ctx, desk, {str(period_id): state}, status))

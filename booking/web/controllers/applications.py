@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from booking.applications import services as applications
-from booking.applications.schemas import ApplicationIn, DocumentUpload
+from booking.applications.schemas import ApplicationCreate, DocumentUpload
 from booking.context import Context
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
@@ -25,6 +25,7 @@ from booking.jurisdiction.schemas import AssessIn
 from booking.jurisdiction.services import assess_for
 from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
+from booking.schemas import as_json
 from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
@@ -60,8 +61,9 @@ class CrossProvincePages(Controller):
         try:
             await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
-                ctx.rt, principal, parse(ApplicationIn, fields), locale=ctx.locale,
+                ctx.rt, principal, parse(ApplicationCreate, fields), locale=ctx.locale,
                 key=idempotency_key(form))
+            body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -164,6 +166,7 @@ def _around(slots: list[calendar.FreeSlot], office: Any, day: date) -> list[cale
 async def _application_page(request: Request[Any, Any, Any], ctx: Context, application_id: uuid.UUID,
                             form: FormState, *, status_code: int = 200) -> Response[Any]:
     app = await applications.get_application(ctx, application_id)
+    app = as_json(app)
     office = await calendar.office_or_404(ctx.rt, app["office_id"])
     return page(request, "application.html", status_code=status_code, private=True, app=app, office=office,
                 kind_options=[(k, kind.title) for k, kind in DOCUMENT_KINDS.items()], form=form,

@@ -13,11 +13,11 @@ from litestar.params import FromPath
 
 from booking.ballots import entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import EntryIn
+from booking.ballots.schemas import EntryCreate
 from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.peakdays.services import peak_days
-from booking.schemas import PathId
+from booking.schemas import PathId, as_json
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import note_outcome, page, redirect
@@ -46,8 +46,9 @@ class BallotPages(Controller):
             fields["times"] = times
         try:
             await _ballot_of(ctx, office_id, ballot_id)
-            _status, body = await entries.enter(ctx.rt, principal, ballot_id, parse(EntryIn, fields),
+            _status, body = await entries.enter(ctx.rt, principal, ballot_id, parse(EntryCreate, fields),
                                                 key=idempotency_key(form), locale=ctx.locale)
+            body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             await ctx.session.rollback()
@@ -59,6 +60,7 @@ class BallotPages(Controller):
 
 async def _ballot_of(ctx: Context, office_id: int, ballot_id: uuid.UUID) -> dict[str, Any]:
     ballot = await ballots.get_ballot(ctx, ballot_id)
+    ballot = as_json(ballot)
     if ballot["office_id"] != office_id:
         raise NotFound()
     return ballot
@@ -76,6 +78,7 @@ async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, office_id:
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
         own, _ = await entries.list_own(session, viewer, limit=50, offset=0)
+        own = as_json(own)
         mine = [e for e in own if e["ballot_id"] == str(ballot_id)]
     standing = [e for e in mine if e["state"] not in ("withdrawn", "lapsed")]
     return page(request, "ballot.html", status_code=status_code, private=viewer is not None, office=office,

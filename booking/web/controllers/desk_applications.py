@@ -18,6 +18,7 @@ from booking.applications.schemas import ApplicationDecisionIn
 from booking.context import Context
 from booking.errors import NotFound
 from booking.i18n import lazy
+from booking.schemas import as_json
 from booking.web.forms import FormState, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
@@ -37,6 +38,7 @@ STATUSES = ("submitted", "needs_more_info", "approved", "rejected", "withdrawn",
 async def _application(ctx: Context, desk: Desk, application_id: uuid.UUID) -> dict[str, Any]:
     """The application, when it is this desk's office's (the service checks the principal's)."""
     app = await services.get_application(ctx, application_id)
+    app = as_json(app)
     if app["office_id"] != desk.office_id:
         raise NotFound()
     return app
@@ -52,6 +54,7 @@ class DeskApplicationPages(Controller):
         desk = await desk_for(request, ctx, office, "/desk/applications")
         rows, total = await services.queue(ctx, desk.office_id, status=status,
                                            start=None, end=None, limit=PAGE_SIZE, offset=0)
+        rows = as_json(rows)
         return desk_page(request, "desk/applications.html", desk, apps=rows, total=total, status=status,
                          statuses=STATUSES)
 

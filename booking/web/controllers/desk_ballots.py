@@ -21,13 +21,14 @@ from litestar.params import FromPath, QueryParameter
 from booking.ballots import draw as draws
 from booking.ballots import entries as ballot_entries
 from booking.ballots import services as ballots
-from booking.ballots.schemas import BallotIn
+from booking.ballots.schemas import BallotCreate
 from booking.context import Context
 from booking.errors import NotFound
 from booking.i18n import lazy
 from booking.kernel.catalog import service_title
 from booking.peakdays import services as peakdays
-from booking.peakdays.schemas import OfficePeakDayIn
+from booking.peakdays.schemas import PeakDayCreate
+from booking.schemas import as_json
 from booking.web.forms import FormState, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
@@ -60,6 +61,7 @@ def ballot_input(form: dict[str, Any], desk: Desk) -> dict[str, Any]:
 async def _ballot(ctx: Context, desk: Desk, ballot_id: uuid.UUID) -> dict[str, Any]:
     """The ballot, when it is this desk's office's (ballots are public: the office decides)."""
     found = await ballots.get_ballot(ctx, ballot_id)
+    found = as_json(found)
     if found["office_id"] != desk.office_id:
         raise NotFound()
     return found
@@ -84,7 +86,7 @@ class DeskBallotPages(Controller):
         fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
 
         async def act() -> Response[Any]:
-            data = parse(OfficePeakDayIn, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
+            data = parse(PeakDayCreate, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
             await peakdays.add_office_peak_day(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
 
@@ -101,9 +103,9 @@ class DeskBallotPages(Controller):
         form = await posted(request)
 
         async def act() -> Response[Any]:
-            data = parse(BallotIn, ballot_input(form, desk))
+            data = parse(BallotCreate, ballot_input(form, desk))
             created = await ballots.create_ballot(ctx, desk.office_id, data)
-            return redirect(request, desk.href(f"/desk/ballots/{created['id']}"), notice="ballot-created")
+            return redirect(request, desk.href(f"/desk/ballots/{created.id}"), notice="ballot-created")
         return await submit(ctx, form, BALLOT_FIELDS, act, lambda state, status: _overview(
             request, ctx, desk, ballot_form=state, status_code=status))
 
@@ -137,6 +139,7 @@ async def _overview(request: Request[Any, Any, Any], ctx: Context, desk: Desk, *
     today = ctx.now.astimezone(desk.office.tz).date()
     days = await peakdays.peak_days(session, today, today + AHEAD, locale, office_id=desk.office_id)
     listed = await ballots.list_ballots(ctx, desk.office_id, today - RECENT, None)
+    listed = as_json(listed)
     return desk_page(request, "desk/ballots.html", desk, status_code=status_code, peak_days=days, ballots=listed,
                      peak_form=peak_form or FormState(), ballot_form=ballot_form or FormState(),
                      service_options=[(code, service_title(code, locale)) for code in desk.office.services],
@@ -148,6 +151,7 @@ async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk
     found = await _ballot(ctx, desk, ballot_id)
     rows, total = await ballot_entries.list_for_office(ctx.session, desk.principal, ballot_id, status,
                                                        limit=PAGE_SIZE, offset=0)
+    rows = as_json(rows)
     due = found["state"] == "closed" and ctx.now >= datetime.fromisoformat(found["draw_at"])
     return desk_page(request, "desk/ballot.html", desk, status_code=status_code, ballot=found, entries=rows,
                      total=total, status=status, states=ENTRY_STATES, form=form, draw_due=due)

@@ -26,7 +26,7 @@ from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.i18n import lazy
 from booking.kernel.codes import display_code, normalise_code
-from booking.schemas import CheckInIn
+from booking.schemas import CheckInIn, as_json
 from booking.web.forms import FormState, parse, posted, refused
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
@@ -57,7 +57,7 @@ async def _open(ctx: Context, desk: Desk, code: str) -> dict[str, Any]:
         raise NoSuchCode() from None
     except Problem:
         raise NoSuchCode() from None
-    return await get_appointment(ctx, appointment_id)
+    return as_json(await get_appointment(ctx, appointment_id))
 
 
 class DeskCheckInPages(Controller):
@@ -98,6 +98,7 @@ class DeskCheckInPages(Controller):
         form = await posted(request)
         # the services check the office (404 for another office's appointment), as for the API
         appointment = await get_appointment(ctx, appointment_id)
+        appointment = as_json(appointment)
         if appointment["office_id"] != desk.office_id:
             raise NotFound()
         try:

@@ -24,7 +24,7 @@ from booking.events import desk as organiser
 from booking.events import services, signups
 from booking.events.schemas import EventCreate, EventUpdate, SignupCancelIn, SignupDecisionIn
 from booking.i18n import lazy
-from booking.schemas import CheckInIn
+from booking.schemas import CheckInIn, as_json
 from booking.web.forms import Again, FormState, idempotency_key, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
@@ -200,6 +200,7 @@ async def _event_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk,
                       form: FormState, status: str | None, *, status_code: int = 200) -> Response[Any]:
     event, row = await _event(ctx, desk, event_id)
     rows, total, counts = await organiser.list_signups(ctx, event_id, status=status, limit=500, offset=0)
+    rows = as_json(rows)
     tz = desk.office.tz if desk.office else None
     values = {"title_zh": row.title_zh, "title_en": row.title_en, "venue_zh": row.venue_zh,
               "venue_en": row.venue_en, "address_zh": row.address_zh, "address_en": row.address_en,

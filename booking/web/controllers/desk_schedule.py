@@ -25,7 +25,7 @@ from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.schedules import services
 from booking.schedules.official_calendar import DayKind, holiday_name, official_day
-from booking.schedules.schemas import ClosureIn, OfficeDayOut, SpecialOpeningIn, WeeklyScheduleIn
+from booking.schedules.schemas import ClosureCreate, OfficeDayOut, SpecialOpeningCreate, WeeklyScheduleIn
 from booking.slots.services import list_slots
 from booking.web.forms import FormState, parse, posted, refused, submit, unflatten
 from booking.web.pages import NOTICES, redirect
@@ -174,7 +174,7 @@ class DeskSchedulePages(Controller):
         desk = await desk_for(request, ctx, office, "/desk/schedule")
         form = {k: v for k, v in request.query_params.items() if k in ("date", "note")}
         try:
-            data = parse(ClosureIn, unflatten(form, ("date", "note")))
+            data = parse(ClosureCreate, unflatten(form, ("date", "note")))
         except Problem as problem:
             return await _failed(request, ctx, desk, Forms(closure=refused(problem, form, ("date", "note"))),
                                  problem.status)
@@ -193,7 +193,7 @@ class DeskSchedulePages(Controller):
         form = await posted(request)
 
         async def act() -> Response[Any]:
-            data = parse(ClosureIn, unflatten(form, ("date", "note")))
+            data = parse(ClosureCreate, unflatten(form, ("date", "note")))
             await services.add_closure(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                             notice="office-closed")
@@ -209,7 +209,7 @@ class DeskSchedulePages(Controller):
         async def act() -> Response[Any]:
             raw = unflatten(form, ("date", "note", "windows"))
             own = [w for w in raw.pop("windows", []) if w.get("start") or w.get("end")]
-            data = parse(SpecialOpeningIn, {**raw, **({"windows": own} if own else {})})
+            data = parse(SpecialOpeningCreate, {**raw, **({"windows": own} if own else {})})
             await services.add_special_opening(ctx, desk.office_id, data)
             return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
                             notice="opening-added")

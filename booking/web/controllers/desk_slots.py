@@ -22,7 +22,7 @@ from booking.peakdays.services import peak_days
 from booking.schedules.official_calendar import holiday_name
 from booking.slots.availability import MAX_SPAN_DAYS
 from booking.slots.generation import generate_slots, preview_days
-from booking.slots.schemas import GenerateIn, SlotPatch
+from booking.slots.schemas import GenerateIn, SlotUpdate
 from booking.slots.services import close_preview, list_slots, patch_slot
 from booking.web.forms import FormState, parse, posted, refused, submit
 from booking.web.pages import NOTICES, redirect
@@ -137,7 +137,7 @@ async def _change(request: Request[Any, Any, Any], ctx: Context, slot_id: int, s
     back = {"from": form.get("from") or None, "to": form.get("to") or None}
 
     async def act() -> Response[Any]:
-        change = parse(SlotPatch, {"status": status, "note": form.get("note") or ""})
+        change = parse(SlotUpdate, {"status": status, "note": form.get("note") or ""})
         # the service finds the slot among the principal's offices only (another's: 404)
         await patch_slot(ctx, slot_id, change)
         return redirect(request, desk.href("/desk/slots", **back),

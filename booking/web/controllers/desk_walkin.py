@@ -10,11 +10,12 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.services.book import book
 from booking.context import Context
 from booking.errors import Problem
 from booking.i18n import lazy
+from booking.schemas import as_json
 from booking.slots.services import list_slots
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, note_outcome, redirect
@@ -52,12 +53,13 @@ class DeskWalkInPages(Controller):
             slot_id = str(form.get("slot_id") or "")
             service = next((s.service for s in await free_today(ctx, desk) if str(s.id) == slot_id),
                            None)
-            data = parse(AppointmentIn, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
+            data = parse(AppointmentCreate, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
             # the booking writes on its own connection: end this one's read first (SQLite
             # would make the write wait for it)
             await ctx.session.rollback()
             _status, body = await book(ctx.rt, desk.principal, data, key=idempotency_key(form),
                                        locale=ctx.locale, counter_office=desk.office_id)
+            body = as_json(body)
         except Problem as problem:
             await ctx.session.rollback()
             note_outcome(request, problem=problem)

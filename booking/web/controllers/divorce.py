@@ -19,6 +19,7 @@ from booking.divorce.services import apply, counter, ending, reads, window
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
+from booking.schemas import as_json
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import NOTICES, page, redirect
@@ -60,6 +61,7 @@ class DivorcePages(Controller):
             data = parse(ConfirmApplicationIn, {**unflatten(form, ("party",)), "code": form.get("code", ""),
                                                 "locale": ctx.locale})
             case = await apply.confirm_application(ctx, data)
+            case = as_json(case)
         except Problem as problem:
             await ctx.session.rollback()
             return page(request, "divorce_confirm.html", private=True, status_code=problem.status,
@@ -101,6 +103,7 @@ class DivorcePages(Controller):
 async def _case_page(request: Request[Any, Any, Any], ctx: Context, case_id: uuid.UUID, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
     case = await reads.get_case(ctx, case_id)
+    case = as_json(case)
     office = await ctx.rt.offices.of(case["office_id"], ctx.session)
     choices = []
     if case["next_step"] == "book_certificate_visit":
@@ -114,7 +117,7 @@ async def _case_page(request: Request[Any, Any, Any], ctx: Context, case_id: uui
 
 async def my_cases(ctx: Context) -> list[dict[str, Any]]:
     """For ``/me``: the cases the couple's account takes part in."""
-    return await reads.list_own(ctx)
+    return as_json(await reads.list_own(ctx))
 
 
 class DivorceDeskPages(Controller):
@@ -132,6 +135,7 @@ class DivorceDeskPages(Controller):
         desk = await desk_for(request, ctx, office, "/desk/divorce")
         # the case must be this desk's office's (the services check the principal's office)
         case = await reads.get_case(ctx, case_id)
+        case = as_json(case)
         if case["office_id"] != desk.office_id:
             raise NotFound()
         form = await posted(request)

@@ -14,7 +14,8 @@ from booking.context import Context
 from booking.errors import Problem
 from booking.events import services as events
 from booking.events import signups
-from booking.events.schemas import SignupIn
+from booking.events.schemas import SignupCreate
+from booking.schemas import as_json
 from booking.security.ratelimit import count_request
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
@@ -56,9 +57,10 @@ class EventPages(Controller):
             fields.pop("sponsor", None)
         try:
             await count_request(request, "signup", principal.id)
-            _status, body = await signups.sign_up(ctx.rt, principal, event_id, parse(SignupIn, fields),
+            _status, body = await signups.sign_up(ctx.rt, principal, event_id, parse(SignupCreate, fields),
                                                   locale=ctx.locale,
                                   key=idempotency_key(form))
+            body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             return await _event_page(request, ctx, event_id, refused(problem, form, SHOWN),
@@ -85,6 +87,7 @@ async def _event_page(request: Request[Any, Any, Any], ctx: Context, event_id: u
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
         own, _ = await signups.list_own(session, viewer, limit=LISTED, offset=0)
+        own = as_json(own)
         mine = [s for s in own if s["event_id"] == str(event_id)]
     standing = [s for s in mine if s["status"] in signups.STANDING]
     return page(request, "event.html", status_code=status_code, private=viewer is not None, event=event,

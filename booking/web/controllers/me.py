@@ -22,6 +22,7 @@ from booking.events import services as events
 from booking.events import signups
 from booking.i18n import gettext, lazy
 from booking.kernel.codes import display_code, qr_svg
+from booking.schemas import as_json
 from booking.web import calendar
 from booking.web.controllers import divorce as divorce_pages
 from booking.web.forms import Again, FormState, posted, submit
@@ -38,9 +39,13 @@ class MyPages(Controller):
     async def me(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         principal = require_couple(request, ctx.principal)
         appts, _ = await reads.list_own(ctx, status=None, limit=LISTED, offset=0)
+        appts = as_json(appts)
         apps, _ = await applications.list_own(ctx, status=None, limit=LISTED, offset=0)
+        apps = as_json(apps)
         mine, _ = await signups.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        mine = as_json(mine)
         entered, _ = await ballot_entries.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        entered = as_json(entered)
         divorces = await divorce_pages.my_cases(ctx)
         events = await _events_of(ctx, mine)
         offices = {i: await ctx.rt.offices.of(i, ctx.session)
@@ -56,6 +61,7 @@ class MyPages(Controller):
         """Withdraw a ballot entry (a drawn place is given up: its appointment is cancelled)."""
         require_couple(request, ctx.principal)
         entry = await ballot_entries.withdraw(ctx, entry_id)
+        entry = as_json(entry)
         return redirect(request, f"/offices/{entry['office_id']}/ballots/{entry['ballot_id']}#mine",
                         notice="entry-withdrawn")
 
@@ -126,6 +132,7 @@ async def _appointment_page(request: Request[Any, Any, Any], ctx: Context, appoi
                             status_code: int = 200, feed_url: str | None = None) -> Response[Any]:
     appt = await reads.get_appointment(ctx, appointment_id)
     runtime, session, locale = ctx.rt, ctx.session, ctx.locale
+    appt = as_json(appt)
     office = await runtime.offices.of(appt["office_id"], session)
     now = ctx.now
     standing = appt["status"] in ("confirmed", "pending_review")

@@ -9,14 +9,14 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
-from booking.appointments.schemas import AppointmentIn
+from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.services.book import book
 from booking.ballots.services import upcoming as upcoming_ballots
 from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.kernel.catalog import SERVICES
 from booking.runtime import Runtime
-from booking.schemas import PathId
+from booking.schemas import PathId, as_json
 from booking.security.ratelimit import count_request
 from booking.web import calendar
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
@@ -68,10 +68,11 @@ class OfficePages(Controller):
         try:
             # the slot comes from the form: after a refusal the couple may choose another one
             await count_request(request, "booking", principal.id)
-            data = parse(AppointmentIn, unflatten(form, BOOKING_FIELDS))
+            data = parse(AppointmentCreate, unflatten(form, BOOKING_FIELDS))
             chosen = data.slot_id
             _status, body = await book(ctx.rt, principal, data, locale=ctx.locale,
                                        key=idempotency_key(form))
+            body = as_json(body)
         except (SlotFullProblem, SlotNotBookable) as problem:
             note_outcome(request, problem=problem)
             return await _booking_page(request, ctx.rt, office_id, chosen, refused(problem, form, SHOWN),
