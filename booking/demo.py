@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import SYSTEM
 from booking.accounts.schemas import RegisterIn, UserCreate
 from booking.accounts.services import EmailTaken, create_staff, register_couple
 from booking.clock import Clock
+from booking.context import Context
 from booking.db.models import Event, Office, OfficeDay, ScheduleWindow, UserAccount
 from booking.offices.schemas import OfficeCreate
 from booking.offices.services import create_office
@@ -74,34 +74,35 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
     try:
         async with runtime.db.session() as session:
             now = runtime.clock.now()
+            system = Context.system(runtime, session)  # the demo's data, written as SYSTEM
             offices: list[Office] = []
             for spec in DEMO_OFFICES:
                 office = (await session.execute(select(Office).where(Office.code == spec["code"]))).scalar_one_or_none()
                 if office is None:
-                    office = await create_office(session, OfficeCreate(
-                        **spec, services=["marriage_registration", "certificate_reissue"]), SYSTEM, now)
+                    office = await create_office(system, OfficeCreate(
+                        **spec, services=["marriage_registration", "certificate_reissue"]))
                 offices.append(office)
             for office in offices:
                 assert office.id is not None
                 has_schedule = (await session.execute(
                     select(ScheduleWindow.id).where(ScheduleWindow.office_id == office.id).limit(1))).first()
                 if not has_schedule:
-                    await replace_schedule(session, office.id, demo_schedule(), SYSTEM)
+                    await replace_schedule(system, office.id, demo_schedule())
                 may20 = next_may_20(now.date())
                 has_opening = (await session.execute(
                     select(OfficeDay.id).where(OfficeDay.office_id == office.id, OfficeDay.day == may20))).first()
                 if not has_opening:
                     # extra hours beside the usual ones (a special opening never stacks on them)
-                    await add_special_opening(session, office.id, SpecialOpeningCreate(
+                    await add_special_opening(system, office.id, SpecialOpeningCreate(
                         date=may20, note="5·20 特别开放日 / 5-20 extended opening",
                         windows=[WindowIn(start=start, end=end, capacities={"marriage_registration": 20})
                                  for start, end in ((time(8), time(9)), (time(12), time(14)),
                                                     (time(17), time(19)))],
-                    ), SYSTEM, now)
+                    ))
                 rules = office.rules or {}
                 start = now.astimezone(ZoneInfo(office.timezone)).date()
                 end = start + timedelta(days=int(rules.get("booking_window_days", 15)) + 1)
-                result = await generate_slots(session, office.id, start, end, SYSTEM, now, allow_unannounced=True)
+                result = await generate_slots(system, office.id, start, end, allow_unannounced=True)
                 lines.append(f"office {office.code} (id {office.id}): {result.created} new slots "
                              f"{start}..{end}")
                 if result.assumed_years:
@@ -116,9 +117,8 @@ async def seed_demo(settings: Settings, clock: Clock | None = None) -> list[str]
             for email, role, office_id, name in accounts:
                 exists = (await session.execute(select(UserAccount.id).where(UserAccount.email == email))).first()
                 if not exists:
-                    await create_staff(session, runtime, UserCreate(
-                        email=email, password=logins.new(email), name=name, role=role, office_id=office_id),
-                        SYSTEM)
+                    await create_staff(system, UserCreate(
+                        email=email, password=logins.new(email), name=name, role=role, office_id=office_id))
                 lines.append(f"{role:6} {email}  password: {logins.shown(email)}")
             lines += await seed_events(runtime, session, offices)
             couple_email = "couple@demo.invalid"
@@ -192,14 +192,14 @@ async def seed_events(runtime: Runtime, session: AsyncSession, offices: list[Off
             day = now.astimezone(tz).date() + timedelta(days=ahead)
             day += timedelta(days=(weekday - day.isoweekday()) % 7)
             starts = datetime.combine(day, start, tzinfo=tz)
-            created = await create_event(runtime, session, SYSTEM, EventCreate(
+            created = await create_event(Context.system(runtime, session, "zh_Hans_CN"), EventCreate(
                 office_id=office.id or 0, kind=kind,  # type: ignore[arg-type]
                 title_zh=title_zh.format(office=office.name_zh), title_en=title_en.format(office=office.name_en),
                 description_zh="演示活动：欢迎报名。", description_en="A demo event: sign-ups welcome.",
                 venue_zh="婚姻登记处颁证大厅", venue_en="Certificate Hall of the Registry",
                 address_zh=office.address_zh, address_en=office.address_en, starts_at=starts,
                 ends_at=starts + timedelta(hours=hours), capacity=capacity, guests_per_couple=guests,
-                guest_seats=seats, eligibility=EligibilityIn(**rules)), "zh_Hans_CN")
+                guest_seats=seats, eligibility=EligibilityIn(**rules)))
             lines.append(f"event  {kind:10} at {office.code}: {created.id} on {day}")
     return lines
 
@@ -223,7 +223,7 @@ async def create_user_cli(settings: Settings, email: str, password: str, role: s
             except Exception as exc:  # pydantic's message names the field at fault
                 raise ValueError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[1].strip()) from exc
             try:
-                account = await create_staff(session, runtime, data, SYSTEM)
+                account = await create_staff(Context.system(runtime, session), data)
             except EmailTaken as exc:
                 raise ValueError(f"an account with email {email} exists") from exc
             return f"created {account.role} {account.email} (id {account.id})"

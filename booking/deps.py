@@ -1,4 +1,4 @@
-"""Dependencies shared by every controller: the runtime, a database session, the caller."""
+"""The one dependency every API controller takes: ``ctx``, the request's ``Context``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import Unauthorized
 from booking.http.problems import request_locale
 from booking.runtime import Runtime
@@ -34,3 +35,13 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 def provide_locale(request: Request[Any, Any, Any]) -> str:
     return request_locale(request)
+
+
+async def provide_ctx(request: Request[Any, Any, Any]) -> AsyncIterator[Context]:
+    """The request's context; its session is closed when the response is sent (the service
+    commits once, an exception rolls back). No database connection is taken until used."""
+    rt: Runtime = request.app.state.runtime
+    user = request.scope.get("user")
+    async with rt.db.session() as session:
+        yield Context(rt, session, user if isinstance(user, Principal) else None, rt.clock.now(),
+                      request_locale(request))

@@ -10,8 +10,8 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
+from booking.context import Context
 from booking.db.models import Office, UserAccount
 from booking.errors import Conflict, NotFound, invalid
 from booking.i18n import lazy
@@ -40,8 +40,9 @@ async def _bump(session: AsyncSession, account_id: uuid.UUID, **values: object) 
                           .values(session_version=UserAccount.session_version + 1, **values))
 
 
-async def set_active(session: AsyncSession, gate: AccountGate, actor: Principal, account_id: uuid.UUID,
+async def set_active(ctx: Context, gate: AccountGate, account_id: uuid.UUID,
                      active: bool) -> UserAccount:
+    session, actor = ctx.session, ctx.caller
     if account_id == actor.id and not active:
         raise CannotChangeOwnAccount()
     account = await _account(session, account_id)
@@ -55,8 +56,9 @@ async def set_active(session: AsyncSession, gate: AccountGate, actor: Principal,
     return account
 
 
-async def move_clerk(session: AsyncSession, gate: AccountGate, actor: Principal, account_id: uuid.UUID,
+async def move_clerk(ctx: Context, gate: AccountGate, account_id: uuid.UUID,
                      office_id: int) -> UserAccount:
+    session, actor = ctx.session, ctx.caller
     account = await _account(session, account_id)
     if account.role != "clerk":
         raise NotAClerk()

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.accounts.revocation import AccountGate
 from booking.accounts.tokens import read_mfa_token
+from booking.context import Context
 from booking.db.models import RecoveryCode, UserAccount
 from booking.errors import Conflict, Forbidden, NotFound, Unauthorized
 from booking.i18n import lazy
@@ -177,9 +178,10 @@ async def verify(session: AsyncSession, rt: Runtime, account_id: uuid.UUID, *, c
     return account
 
 
-async def reset(session: AsyncSession, gate: AccountGate, actor: Principal, account_id: uuid.UUID) -> None:
+async def reset(ctx: Context, gate: AccountGate, account_id: uuid.UUID) -> None:
     """An admin clears a staff member's second factor (a lost phone and codes): they enrol
     again at their next login; their sessions end."""
+    session, actor = ctx.session, ctx.caller
     account = await _staff(session, account_id)
     await session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
     await session.execute(update(UserAccount).where(UserAccount.id == account_id).values(

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.accounts.schemas import AccountOut, RegisterIn, UserCreate
+from booking.context import Context
 from booking.db.models import Office, UserAccount
 from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, Unauthorized, invalid
@@ -45,7 +45,8 @@ async def register_couple(session: AsyncSession, rt: Runtime, data: RegisterIn) 
     return account
 
 
-async def create_staff(session: AsyncSession, rt: Runtime, data: UserCreate, actor: Principal) -> UserAccount:
+async def create_staff(ctx: Context, data: UserCreate) -> UserAccount:
+    session, rt, actor = ctx.session, ctx.rt, ctx.caller
     if data.role == "clerk":
         if data.office_id is None:
             raise invalid("office_id", lazy("A clerk must belong to an office."))

@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
@@ -25,9 +24,9 @@ from booking.applications.schemas import (
     DocumentUpload,
     ResubmitIn,
 )
+from booking.context import Context
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
-from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
 from booking.security.ratelimit import rate_limited
 
@@ -55,21 +54,19 @@ class ApplicationController(Controller):
 
     @get("/", guards=[requires_couple], summary="The calling couple's applications")
     async def list_mine(
-        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str], status: StatusFilter = None,
+        self, ctx: NamedDependency[Context], status: StatusFilter = None,
         limit: Limit = 20, offset: Offset = 0,
     ) -> ApplicationList:
-        rows, total = await services.list_own(runtime, session, principal, status=status, limit=limit,
-                                              offset=offset, locale=locale)
+        rows, total = await services.list_own(ctx, status=status, limit=limit,
+                                              offset=offset)
         return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)
 
     @get("/{application_id:uuid}", guards=[requires_account], summary="One application (its couple or office)")
     async def get_one(
-        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.get_application(runtime, session, principal, application_id, locale))
+        return Response(await services.get_application(ctx, application_id))
 
     @post("/{application_id:uuid}/documents", guards=[requires_account], status_code=201, opt={"upload": True},
           summary="Upload a scan (PDF, JPEG or PNG)",
@@ -80,11 +77,10 @@ class ApplicationController(Controller):
     async def upload(
         self, application_id: FromPath[uuid.UUID],
         data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str], idempotency_key: IdempotencyKey = None,
+        ctx: NamedDependency[Context], idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
-            status, body = await services.upload(runtime, session, principal, application_id, data, locale,
+            status, body = await services.upload(ctx, application_id, data,
                                                  key=idempotency_key)
         finally:
             await data.file.close()
@@ -95,10 +91,9 @@ class ApplicationController(Controller):
          summary="Read a scan (its couple; clerks of the office, audited)")
     async def read_document(
         self, application_id: FromPath[uuid.UUID], document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
+        ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        content, doc = await services.read_document(runtime, session, principal, application_id, document_id)
+        content, doc = await services.read_document(ctx, application_id, document_id)
         # A generated name: the client's file name never reaches a header.
         name = f"{doc.kind}-{doc.party or 'couple'}{EXTENSIONS[doc.media_type]}"
         return Response(content, media_type=doc.media_type, headers={
@@ -113,28 +108,25 @@ class ApplicationController(Controller):
           "confirms the held appointment; rejection releases the seat.")
     async def decide(
         self, application_id: FromPath[uuid.UUID], data: JSONBody[ApplicationDecisionIn],
-        principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.decide(runtime, session, principal, application_id, data, locale))
+        return Response(await services.decide(ctx, application_id, data))
 
     @post("/{application_id:uuid}/resubmit", guards=[requires_couple], status_code=200,
           summary="Send the application back to the office after adding what it asked for")
     async def resubmit(
-        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         data: JSONBody[ResubmitIn | None] = None,
     ) -> Response[ApplicationOut]:
-        return Response(await services.resubmit(runtime, session, principal, application_id,
-                                                data.note if data else None, locale))
+        return Response(await services.resubmit(ctx, application_id,
+                                                data.note if data else None))
 
     @post("/{application_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the application; the held seat is released")
     async def withdraw(
-        self, application_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, application_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[ApplicationOut]:
-        return Response(await services.withdraw(runtime, session, principal, application_id, locale))
+        return Response(await services.withdraw(ctx, application_id))
 
 
 class ApplicationQueueController(Controller):
@@ -146,15 +138,14 @@ class ApplicationQueueController(Controller):
          description="Open applications (submitted and needs_more_info) unless `status` says otherwise; "
          "`from`/`to` filter by appointment date (1900-01-01 to 2199-12-31).")
     async def queue(
-        self, office_id: PathId, principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, office_id: PathId, ctx: NamedDependency[Context],
         status: StatusFilter = None,
         start: Annotated[date | None, QueryParameter(name="from")] = None,
         end: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> ApplicationList:
-        rows, total = await services.queue(runtime, session, principal, office_id, status=status,
+        rows, total = await services.queue(ctx, office_id, status=status,
                                            start=check_date("from", start), end=check_date("to", end),
-                                           limit=limit, offset=offset, locale=locale)
+                                           limit=limit, offset=offset)
         return ApplicationList(data=rows, total=total, limit=limit,
                                offset=offset)

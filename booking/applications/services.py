@@ -43,6 +43,7 @@ from booking.appointments.services.book import book
 from booking.appointments.services.hold import ReviewRequest
 from booking.appointments.services.reminders import recipients
 from booking.appointments.views import appointment_out
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import (
     ApplicationDocument,
@@ -147,14 +148,15 @@ async def _bodies(rt: Runtime, session: AsyncSession, apps: Sequence[CrossProvin
     return out
 
 
-async def get_application(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                          locale: str) -> ApplicationOut:
+async def get_application(ctx: Context, application_id: uuid.UUID) -> ApplicationOut:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     app = await _visible(session, principal, application_id)
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None, limit: int,
-                   offset: int, locale: str) -> tuple[list[ApplicationOut], int]:
+async def list_own(ctx: Context, *, status: str | None, limit: int,
+                   offset: int) -> tuple[list[ApplicationOut], int]:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     query = select(CrossProvinceApplication).where(CrossProvinceApplication.account_id == principal.id)
     if status:
         query = query.where(CrossProvinceApplication.status == status)
@@ -164,11 +166,11 @@ async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, 
     return await _bodies(rt, session, apps, locale), total
 
 
-async def queue(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, *,
-                status: str | None, start: date | None, end: date | None, limit: int, offset: int,
-                locale: str) -> tuple[list[ApplicationOut], int]:
+async def queue(ctx: Context, office_id: int, *, status: str | None, start: date | None, end: date | None,
+                limit: int, offset: int) -> tuple[list[ApplicationOut], int]:
     """The office's applications, oldest first (first come, first reviewed); the open
     ones unless a status is asked for. ``start``/``end`` filter by appointment date."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     principal.require_office(office_id)
     query = select(CrossProvinceApplication).where(CrossProvinceApplication.office_id == office_id)
     if status:
@@ -210,9 +212,10 @@ async def _refuse(session: AsyncSession, actor: Principal, action: str, app: Cro
     await refuse(session, actor, action, app, problem, target_type="application", at=now, **detail)
 
 
-async def decide(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 data: ApplicationDecisionIn, locale: str) -> ApplicationOut:
+async def decide(ctx: Context, application_id: uuid.UUID,
+                 data: ApplicationDecisionIn) -> ApplicationOut:
     """A clerk's decision, with its notification to the couple, in one transaction."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     if principal.is_couple:
         raise NotFound()
@@ -251,9 +254,10 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, appli
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                   note: str | None, locale: str) -> ApplicationOut:
+async def resubmit(ctx: Context, application_id: uuid.UUID,
+                   note: str | None) -> ApplicationOut:
     """The couple has added what the office asked for: back to the office's queue."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status != "needs_more_info" or appt.status != "pending_review":
@@ -264,9 +268,9 @@ async def resubmit(rt: Runtime, session: AsyncSession, principal: Principal, app
     return (await _bodies(rt, session, [app], locale))[0]
 
 
-async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                   locale: str) -> ApplicationOut:
+async def withdraw(ctx: Context, application_id: uuid.UUID) -> ApplicationOut:
     """The couple gives up the application; the seat returns at once."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     app, appt = await _locked_pair(session, principal, application_id)
     if app.status not in OPEN_STATUSES or appt.status != "pending_review":
@@ -293,8 +297,8 @@ def _party(kind: str, raw: str | None) -> int | None:
     return int(raw)
 
 
-async def upload(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
-                 form: DocumentUpload, locale: str, *, key: str | None) -> tuple[int, Answer | Replayed]:
+async def upload(ctx: Context, application_id: uuid.UUID,
+                 form: DocumentUpload, *, key: str | None) -> tuple[int, Answer | Replayed]:
     """Add a scan to an open application (the couple, or a clerk of the office at the
     counter). No transaction is open and no row locked while the scan is decoded, cleaned,
     encrypted and written to the shared volume:
@@ -306,6 +310,7 @@ async def upload(rt: Runtime, session: AsyncSession, principal: Principal, appli
        lock, the limit, the row and its audit entry. If it does not commit, or the key
        answers for an earlier upload, the file is deleted.
     """
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     party = _party(form.kind, form.party)
     file_name = safe_file_name(form.file.filename)
@@ -389,10 +394,11 @@ async def _add_document(session: AsyncSession, principal: Principal, doc: Applic
     return (201, body), True
 
 
-async def read_document(rt: Runtime, session: AsyncSession, principal: Principal, application_id: uuid.UUID,
+async def read_document(ctx: Context, application_id: uuid.UUID,
                         document_id: uuid.UUID) -> tuple[bytes, ApplicationDocument]:
     """The couple reads their own; a clerk of the office reads, and the read is audited
     (committed before the bytes leave). No transaction is open while the file is read."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     app = await _visible(session, principal, application_id)
     doc = await session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:

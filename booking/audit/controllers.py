@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
 from booking.audit.services import list_entries
+from booking.context import Context
 from booking.errors import invalid
 from booking.i18n import lazy
 from booking.schemas import Offset, Output
@@ -50,7 +50,7 @@ class AuditController(Controller):
     async def list_audit(
         self,
         request: Request[Any, Any, Any],
-        session: NamedDependency[AsyncSession],
+        ctx: NamedDependency[Context],
         office_id: Annotated[int | None, QueryParameter()] = None,
         action: Annotated[str | None, QueryParameter(
             max_length=64, description="a dotted action or its start: `account` finds `account.deactivate`")] = None,
@@ -66,7 +66,7 @@ class AuditController(Controller):
                 raise invalid(name, lazy("Give the time with its UTC offset."))
             if moment is not None and moment.tzinfo is None:
                 raise invalid(name, lazy("Give the time with its UTC offset."))
-        rows, total = await list_entries(session, office_id=office_id, action=action, limit=limit, offset=offset,
-                                         actor_id=actor_id, since=since, until=until)
+        rows, total = await list_entries(ctx.session, office_id=office_id, action=action, limit=limit,
+                                         offset=offset, actor_id=actor_id, since=since, until=until)
         return AuditList(data=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit,
                          offset=offset)

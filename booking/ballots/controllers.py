@@ -10,15 +10,14 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.ballots import draw, entries, services
 from booking.ballots.schemas import BallotCreate, BallotList, BallotOut, EntryCreate, EntryList, EntryOut
+from booking.context import Context
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
-from booking.runtime import Runtime
 from booking.schemas import IdempotencyKey, Offset, PathId, check_date
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -34,22 +33,20 @@ class BallotController(Controller):
           description="The seed is drawn now and its SHA-256 published as `seed_commitment`; the entry window "
           "must open later and the draw come before the day's normal release.")
     async def create(
-        self, office_id: PathId, data: JSONBody[BallotCreate], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, office_id: PathId, data: JSONBody[BallotCreate], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        return Response(await services.create_ballot(runtime, session, principal, office_id, data, locale),
+        return Response(await services.create_ballot(ctx, office_id, data),
                         status_code=201)
 
     @get("/offices/{office_id:int}/ballots", exclude_from_auth=True, summary="An office's ballots (public)",
          description="From today on by default; `from`/`to` (YYYY-MM-DD) select by the ballot's date.")
     async def list_for_office(
-        self, office_id: PathId, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-        locale: NamedDependency[str],
+        self, office_id: PathId, ctx: NamedDependency[Context],
         start: Annotated[date | None, QueryParameter(name="from")] = None,
         end: Annotated[date | None, QueryParameter(name="to")] = None,
     ) -> Response[BallotList]:
-        rows = await services.list_ballots(runtime, session, office_id, check_date("from", start),
-                                           check_date("to", end), locale)
+        rows = await services.list_ballots(ctx, office_id, check_date("from", start),
+                                           check_date("to", end))
         return Response(BallotList(data=rows))
 
     @get("/ballots/{ballot_id:uuid}", exclude_from_auth=True, summary="One ballot (public), with its check",
@@ -57,10 +54,9 @@ class BallotController(Controller):
          "`entry_ids` (sorted), `winners` (in draw order), `seats` and `entry_times`, and in `verification` "
          "the recipe to recompute the winners from them.")
     async def get_one(
-        self, ballot_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        return Response(await services.get_ballot(runtime, session, ballot_id, locale))
+        return Response(await services.get_ballot(ctx, ballot_id))
 
     @post("/ballots/{ballot_id:uuid}/entries", guards=[requires_couple], status_code=201,
           summary="Enter the ballot (couples, during its window)",
@@ -78,23 +74,21 @@ class BallotController(Controller):
     @get("/ballots/{ballot_id:uuid}/entries", guards=[requires_staff],
          summary="A ballot's entries (clerks of the office), in draw order once drawn")
     async def entries_of(
-        self, ballot_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         entry_state: Annotated[EntryState | None, QueryParameter(name="state")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> Response[EntryList]:
-        rows, total = await entries.list_for_office(session, principal, ballot_id, entry_state, limit=limit,
-                                                    offset=offset)
+        rows, total = await entries.list_for_office(ctx.session, ctx.caller, ballot_id, entry_state,
+                                                    limit=limit, offset=offset)
         return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @post("/ballots/{ballot_id:uuid}/draw", guards=[requires_staff], status_code=200,
           summary="Run the draw now (clerks of the office), if its moment has passed and it has not run")
     async def draw(
-        self, ballot_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, ballot_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[BallotOut]:
-        await draw.draw_by_hand(runtime, session, principal, ballot_id)
-        return Response(await services.get_ballot(runtime, session, ballot_id, locale))
+        await draw.draw_by_hand(ctx, ballot_id)
+        return Response(await services.get_ballot(ctx, ballot_id))
 
 
 class BallotEntryController(Controller):
@@ -103,27 +97,26 @@ class BallotEntryController(Controller):
 
     @get("/", guards=[requires_couple], summary="The calling couple's ballot entries")
     async def list_mine(
-        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        self, ctx: NamedDependency[Context],
         limit: Limit = 20, offset: Offset = 0,
     ) -> Response[EntryList]:
-        rows, total = await entries.list_own(session, principal, limit=limit, offset=offset)
+        rows, total = await entries.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
         return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @get("/{entry_id:uuid}", guards=[requires_account], summary="One entry (its couple or its office's clerks)",
          description="`entered`; after the draw `won` with `appointment_id`, or `waitlisted` with its "
          "`position`; `withdrawn`; `lapsed` when the day's booking closed while it waited.")
     async def get_one(
-        self, entry_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        self, entry_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[EntryOut]:
-        return Response(await entries.out_of(session, await entries.visible_entry(session, principal, entry_id)))
+        entry = await entries.visible_entry(ctx.session, ctx.caller, entry_id)
+        return Response(await entries.out_of(ctx.session, entry))
 
     @post("/{entry_id:uuid}/withdraw", guards=[requires_couple], status_code=200,
           summary="Withdraw the entry (the couple)",
           description="Before the draw, or from the waitlist after it; a winner's withdrawal cancels the "
           "appointment it won, whose seat goes to the first entry waiting for it.")
     async def withdraw(
-        self, entry_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, entry_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[EntryOut]:
-        return Response(await entries.withdraw(runtime, session, principal, entry_id))
+        return Response(await entries.withdraw(ctx, entry_id))

@@ -31,6 +31,7 @@ from booking.ballots.entries import leave_entry
 from booking.ballots.problems import AlreadyDrawn, DrawNotDue
 from booking.ballots.seating import seat_entries
 from booking.ballots.services import SEED_CONTEXT, free_seats, local_time
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty
 from booking.errors import NotFound
@@ -122,9 +123,10 @@ async def _waitlisted_notices(session: AsyncSession, waiting: list[tuple[BallotE
         entry.locale, now, payload={"position": position})]
 
 
-async def draw_by_hand(rt: Runtime, session: AsyncSession, principal: Principal, ballot_id: uuid.UUID) -> None:
+async def draw_by_hand(ctx: Context, ballot_id: uuid.UUID) -> None:
     """A clerk of the office runs the draw now (the worker was down, say): only once its
     moment has passed and only if it has not run."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None or not principal.manages_office(ballot.office_id):
         raise NotFound()

@@ -21,10 +21,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.appointments.problems import PartyAlreadyBooked
 from booking.appointments.services.book import no_show_ban
 from booking.appointments.services.changes import cancel
 from booking.appointments.services.placement import Party, check_couple
-from booking.appointments.problems import PartyAlreadyBooked
 from booking.ballots.problems import (
     AlreadyEntered,
     CannotWithdraw,
@@ -35,6 +35,7 @@ from booking.ballots.problems import (
 )
 from booking.ballots.schemas import EntryCreate, EntryLinks, EntryOut
 from booking.ballots.services import free_seats
+from booking.context import Context
 from booking.db.models import Ballot, BallotEntry, BallotEntryParty, booked_party_values
 from booking.db.unique import flush_refusing
 from booking.errors import NotFound, invalid
@@ -235,14 +236,15 @@ async def _waiting_before(session: AsyncSession, ballot_id: uuid.UUID, rank: int
 # --- withdrawing -------------------------------------------------------------------------
 
 
-async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> EntryOut:
+async def withdraw(ctx: Context, entry_id: uuid.UUID) -> EntryOut:
     """Withdraw an entry: before the draw, or from the waitlist after it. A winner withdraws
     by cancelling the appointment it won (the appointment's own cancellation, which gives
     the seat to the first entry waiting for it, in the same transaction)."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     entry = await visible_entry(session, principal, entry_id)
     if entry.state == "won" and entry.appointment_id is not None:
-        await cancel(rt, session, principal, entry.appointment_id)
+        await cancel(ctx, entry.appointment_id)
         return await out_of(session, await visible_entry(session, principal, entry_id))
     # the ballot row first (FOR SHARE, as entering), then the entry: the draw cannot run in between
     ballot = (await session.execute(select(Ballot).where(Ballot.id == entry.ballot_id).with_for_update(read=True)

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.ballots import order
 from booking.ballots.problems import BallotExists, NoSlotsForBallot
 from booking.ballots.schemas import BallotCreate, BallotOut, SeatsAt
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Ballot, BallotEntry, Slot
 from booking.db.unique import flush_or
@@ -90,11 +90,11 @@ async def ballot_out(session: AsyncSession, ballot: Ballot, office: OfficeInfo, 
         entry_times={str(e.id): e.times for e in drawn if e.times})
 
 
-async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int, data: BallotCreate,
-                        locale: str) -> BallotOut:
+async def create_ballot(ctx: Context, office_id: int, data: BallotCreate) -> BallotOut:
     """Set a ballot up for a peak day of the clerk's office. The seed is drawn now and only
     its commitment is published, before the entry window opens; the draw comes before the
     day's normal release, so nobody can book the day's seats first."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     principal.require_office(office_id)
     now = rt.clock.now()
     office = await rt.offices.of(office_id, session)
@@ -128,7 +128,8 @@ async def create_ballot(rt: Runtime, session: AsyncSession, principal: Principal
     return await ballot_out(session, ballot, office, now, locale)
 
 
-async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, locale: str) -> BallotOut:
+async def get_ballot(ctx: Context, ballot_id: uuid.UUID) -> BallotOut:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None:
         raise NotFound()
@@ -136,9 +137,10 @@ async def get_ballot(rt: Runtime, session: AsyncSession, ballot_id: uuid.UUID, l
     return await ballot_out(session, ballot, office, rt.clock.now(), locale)
 
 
-async def list_ballots(rt: Runtime, session: AsyncSession, office_id: int, start: date | None, end: date | None,
-                       locale: str) -> list[BallotOut]:
+async def list_ballots(ctx: Context, office_id: int, start: date | None,
+                       end: date | None) -> list[BallotOut]:
     """An office's ballots (public), upcoming ones by default."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     office = await rt.offices.get(office_id, session)
     if office is None:
         raise NotFound()

@@ -10,13 +10,11 @@ from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account
-from booking.accounts.principal import Principal
 from booking.calendar import feeds
+from booking.context import Context
 from booking.errors import NotFound
-from booking.runtime import Runtime
 from booking.schemas import Output, Schema
 
 
@@ -47,29 +45,25 @@ class CalendarFeedController(Controller):
     @post("/", guards=[requires_account], status_code=201, summary="Create a secret calendar feed URL",
           description="`couple`: the caller's appointments. `roster`: an office's appointments, for its clerks "
           "(codes and services only). The URL is returned once; revoke it with DELETE.")
-    async def create(self, data: JSONBody[FeedCreate], principal: NamedDependency[Principal],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> FeedCreatedOut:
-        feed, token = await feeds.create_feed(session, principal, data.kind, data.office_id, runtime.clock.now())
-        base = runtime.settings.public_base_url.rstrip("/")
+    async def create(self, data: JSONBody[FeedCreate], ctx: NamedDependency[Context]) -> FeedCreatedOut:
+        feed, token = await feeds.create_feed(ctx, data.kind, data.office_id)
+        base = ctx.rt.settings.public_base_url.rstrip("/")
         return FeedCreatedOut(id=feed.id, kind=feed.kind, office_id=feed.office_id, created_at=feed.created_at,
                            url=f"{base}/api/v1/calendars/feeds/{token}.ics")
 
     @get("/", guards=[requires_account], summary="The caller's feeds (without their secret URLs)")
-    async def list_mine(self, principal: NamedDependency[Principal],
-                        session: NamedDependency[AsyncSession]) -> FeedList:
-        return FeedList(data=[FeedOut.model_validate(f) for f in await feeds.list_feeds(session, principal)])
+    async def list_mine(self, ctx: NamedDependency[Context]) -> FeedList:
+        return FeedList(data=[FeedOut.model_validate(f) for f in await feeds.list_feeds(ctx)])
 
     @delete("/{feed_id:uuid}", guards=[requires_account], status_code=204, summary="Revoke a feed")
-    async def revoke(self, feed_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> None:
-        await feeds.revoke_feed(session, principal, feed_id, runtime.clock.now())
+    async def revoke(self, feed_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> None:
+        await feeds.revoke_feed(ctx, feed_id)
 
     @get("/{feed_file:str}", exclude_from_auth=True, opt={"media_types": ["text/calendar"]}, summary="A feed, by its secret URL (`<token>.ics`)")
-    async def read(self, feed_file: FromPath[str], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[bytes]:
+    async def read(self, feed_file: FromPath[str], ctx: NamedDependency[Context]) -> Response[bytes]:
         token, suffix = feed_file[:-4], feed_file[-4:]
         if suffix != ".ics" or not token:
             raise NotFound()
-        body = await feeds.render_feed(runtime, session, token, locale)
+        body = await feeds.render_feed(ctx, token)
         return Response(body, media_type="text/calendar; method=PUBLISH",
                         headers={"Cache-Control": "private, max-age=300"})

@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.invites import appointment_event
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
+from booking.context import Context
 from booking.db.models import Appointment, CalendarFeed, Office, UserAccount
 from booking.errors import Forbidden, NotFound, invalid
 from booking.i18n import gettext, lazy
@@ -23,7 +23,6 @@ from booking.kernel.audit import record
 from booking.kernel.catalog import service_title
 from booking.kernel.codes import display_code
 from booking.offices.directory import office_info
-from booking.runtime import Runtime
 
 ROSTER_PAST = timedelta(days=7)
 ROSTER_AHEAD = timedelta(days=60)
@@ -33,8 +32,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_feed(session: AsyncSession, actor: Principal, kind: str, office_id: int | None,
-                      now: datetime) -> tuple[CalendarFeed, str]:
+async def create_feed(ctx: Context, kind: str, office_id: int | None) -> tuple[CalendarFeed, str]:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     if kind == "couple":
         if not actor.is_couple:
             raise Forbidden()
@@ -56,14 +55,16 @@ async def create_feed(session: AsyncSession, actor: Principal, kind: str, office
     return feed, token
 
 
-async def list_feeds(session: AsyncSession, actor: Principal) -> list[CalendarFeed]:
+async def list_feeds(ctx: Context) -> list[CalendarFeed]:
+    session, actor = ctx.session, ctx.caller
     rows = await session.execute(select(CalendarFeed).where(CalendarFeed.owner_id == actor.id,
                                                             CalendarFeed.revoked_at.is_(None))  # type: ignore[union-attr]
                                  .order_by(CalendarFeed.created_at))
     return list(rows.scalars().all())
 
 
-async def revoke_feed(session: AsyncSession, actor: Principal, feed_id: uuid.UUID, now: datetime) -> None:
+async def revoke_feed(ctx: Context, feed_id: uuid.UUID) -> None:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     feed = await session.get(CalendarFeed, feed_id)
     if feed is None or feed.revoked_at is not None or (feed.owner_id != actor.id and not (
             feed.office_id is not None and not actor.is_couple and actor.manages_office(feed.office_id))):
@@ -84,7 +85,8 @@ def owner_may_read(feed: CalendarFeed, owner: UserAccount | None) -> bool:
     return Principal(owner.id, owner.role, owner.office_id).manages_office(feed.office_id)
 
 
-async def render_feed(rt: Runtime, session: AsyncSession, token: str, locale: str) -> bytes:
+async def render_feed(ctx: Context, token: str) -> bytes:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     feed = (await session.execute(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))))\
         .scalar_one_or_none()
     if feed is None or feed.revoked_at is not None or not owner_may_read(feed, await session.get(

@@ -10,11 +10,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
-from booking.divorce.services import apply, counter, ending, reads, window
+from booking.context import Context
 from booking.divorce.schemas import (
     CaseCreate,
     CaseList,
@@ -25,7 +24,7 @@ from booking.divorce.schemas import (
     VisitIn,
     WithdrawIn,
 )
-from booking.runtime import Runtime
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.schemas import IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
@@ -42,79 +41,68 @@ class DivorceCaseController(Controller):
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
     async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseCreate],
-                    principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+                    ctx: NamedDependency[Context],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:
-        status, body = await apply.apply_for_divorce(runtime, session, principal, data, idempotency_key, locale)
+        status, body = await apply.apply_for_divorce(ctx, data, idempotency_key)
         return Response(body, status_code=status)
 
     @post("/confirm", guards=[requires_couple, rate_limited("booking")], status_code=200,
           summary="The other party confirms the application visit with their own account")
-    async def confirm(self, data: JSONBody[ConfirmApplicationIn], principal: NamedDependency[Principal],
-                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                      locale: NamedDependency[str]) -> Response[CaseOut]:
-        return Response(await apply.confirm_application(runtime, session, principal, data, locale))
+    async def confirm(self, data: JSONBody[ConfirmApplicationIn],
+                      ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await apply.confirm_application(ctx, data))
 
     @get("/", guards=[requires_couple], summary="The calling party's cases")
-    async def list_mine(self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-                        runtime: NamedDependency[Runtime]) -> CaseList:
-        cases = await reads.list_own(runtime, session, principal)
+    async def list_mine(self, ctx: NamedDependency[Context]) -> CaseList:
+        cases = await reads.list_own(ctx)
         return CaseList(data=cases, total=len(cases))
 
     @get(CASE, guards=[requires_account], summary="One case (its parties, each seeing their own; its office)")
-    async def get_one(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> Response[CaseOut]:
-        return Response(await reads.get_case(runtime, session, principal, case_id))
+    async def get_one(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await reads.get_case(ctx, case_id))
 
     @post(CASE + "/withdraw", guards=[requires_account], status_code=200,
           summary="Withdraw the application (a party online, or a clerk at the counter naming the party)",
           description="Until the last day of the cooling-off. The other party is told that the case ended.")
-    async def withdraw(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    async def withdraw(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
                        data: JSONBody[WithdrawIn | None] = None) -> Response[CaseOut]:
-        return Response(await ending.withdraw(runtime, session, principal, case_id, data.party if data else None))
+        return Response(await ending.withdraw(ctx, case_id, data.party if data else None))
 
     @post(CASE + "/certificate-visit", guards=[requires_couple], status_code=201,
           summary="Book the certificate visit inside the window (the other party confirms it)")
     async def book_visit(self, case_id: FromPath[uuid.UUID], data: JSONBody[VisitIn],
-                         principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
-                         runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[CaseOut]:
-        return Response(await window.book_certificate_visit(runtime, session, principal, case_id, data.slot_id,
-                                                            locale), status_code=201)
+                         ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await window.book_certificate_visit(ctx, case_id, data.slot_id), status_code=201)
 
     @post(CASE + "/certificate-visit/confirm", guards=[requires_couple], status_code=200,
           summary="The other party confirms the certificate visit")
-    async def confirm_visit(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                            session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime]) -> Response[CaseOut]:
-        return Response(await window.confirm_certificate_visit(runtime, session, principal, case_id))
+    async def confirm_visit(self, case_id: FromPath[uuid.UUID],
+                            ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await window.confirm_certificate_visit(ctx, case_id))
 
     @post(CASE + "/certificate-visit/cancel", guards=[requires_couple], status_code=200,
           summary="Cancel the certificate visit (either party, before the office's deadline)")
-    async def cancel_visit(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                           session: NamedDependency[AsyncSession],
-                           runtime: NamedDependency[Runtime]) -> Response[CaseOut]:
-        return Response(await window.cancel_certificate_visit(runtime, session, principal, case_id))
+    async def cancel_visit(self, case_id: FromPath[uuid.UUID],
+                           ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await window.cancel_certificate_visit(ctx, case_id))
 
     @post(CASE + "/receipt", guards=[requires_staff], status_code=200,
           summary="Record receipt (受理) at the application visit: starts the cooling-off (clerks)")
-    async def receipt(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    async def receipt(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
                       data: JSONBody[ReceiptIn | None] = None) -> Response[CaseOut]:
         checked = data.marriage_certificate_checked if data else False
-        return Response(await counter.record_receipt(runtime, session, principal, case_id, checked))
+        return Response(await counter.record_receipt(ctx, case_id, checked))
 
     @post(CASE + "/registration", guards=[requires_staff], status_code=200,
           summary="Register the divorce at the certificate visit, inside the window (clerks)")
-    async def register(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> Response[CaseOut]:
-        return Response(await counter.register_divorce(runtime, session, principal, case_id))
+    async def register(self, case_id: FromPath[uuid.UUID],
+                       ctx: NamedDependency[Context]) -> Response[CaseOut]:
+        return Response(await counter.register_divorce(ctx, case_id))
 
     @post(CASE + "/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of the parties (clerks; audited)")
-    async def reveal(self, case_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> CaseRevealOut:
-        return CaseRevealOut(case_id=case_id, parties=await counter.reveal(runtime, session, principal, case_id))
+    async def reveal(self, case_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> CaseRevealOut:
+        return CaseRevealOut(case_id=case_id, parties=await counter.reveal(ctx, case_id))
 
 
 class OfficeDivorceController(Controller):
@@ -123,12 +111,11 @@ class OfficeDivorceController(Controller):
     guards = [requires_staff]
 
     @get("/", summary="The office's divorce cases (clerks of the office)")
-    async def list_office(self, office_id: PathId, principal: NamedDependency[Principal],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+    async def list_office(self, office_id: PathId, ctx: NamedDependency[Context],
                           status: Annotated[str | None, QueryParameter(
                               pattern=r"^(applying|received|registered|withdrawn|deemed_withdrawn|lapsed)$")] = None,
                           limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
                           offset: Offset = 0) -> CaseList:
-        cases, total = await reads.list_office(runtime, session, principal, office_id, status=status, limit=limit,
+        cases, total = await reads.list_office(ctx, office_id, status=status, limit=limit,
                                                offset=offset)
         return CaseList(data=cases, total=total)

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.events import desk, services, signups
 from booking.events.schemas import (
     MAX_ID,
@@ -35,7 +35,6 @@ from booking.events.schemas import (
 )
 from booking.http.problems import request_locale
 from booking.observability.outcomes import booking_answer
-from booking.runtime import Runtime
 from booking.schemas import CheckInIn, IdempotencyKey, Offset, PathId
 from booking.security.ratelimit import rate_limited
 
@@ -50,7 +49,7 @@ class EventController(Controller):
          description="By default the published events not yet over; `from`/`to` (YYYY-MM-DD) select by the "
          "date each event starts on in its own timezone.")
     async def list_events(
-        self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, ctx: NamedDependency[Context],
         office_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         kind: Annotated[EventKind | None, QueryParameter()] = None,
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD (1900-2199)")] = None,
@@ -59,45 +58,40 @@ class EventController(Controller):
         limit: Limit = 50, offset: Offset = 0,
     ) -> EventList:
         rows, total = await services.list_events(
-            runtime, session, office_id=office_id, kind=kind, start=query_day("from", start),
-            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset,
-            locale=locale)
+            ctx, office_id=office_id, kind=kind, start=query_day("from", start),
+            end=query_day("to", end), include_cancelled=include_cancelled, limit=limit, offset=offset)
         return EventList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{event_id:uuid}", exclude_from_auth=True, summary="One event (public), with the places remaining")
     async def get_event(
-        self, event_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.get_event(runtime, session, event_id, locale)
+        return await services.get_event(ctx, event_id)
 
     @post("/", guards=[requires_staff], status_code=201,
           summary="Create an event (clerks of the office, admins)",
           description="A retry with the same Idempotency-Key and body returns the first answer and creates "
           "nothing; the key with another body is a 409 `idempotency-key-reused`.")
     async def create_event(
-        self, data: JSONBody[EventCreate], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, data: JSONBody[EventCreate], ctx: NamedDependency[Context],
         idempotency_key: IdempotencyKey = None,
     ) -> EventOut:
-        return await services.create_event(runtime, session, principal, data, locale, key=idempotency_key)
+        return await services.create_event(ctx, data, key=idempotency_key)
 
     @patch("/{event_id:uuid}", guards=[requires_staff], summary="Edit an event (clerks of the office, admins)",
            description="A raised capacity or guest seats promotes waitlisted couples at once; a limit below what "
            "is taken is refused (409). Changes couples see re-send their invites.")
     async def update_event(
-        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventUpdate], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventUpdate], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.update_event(runtime, session, principal, event_id, data, locale)
+        return await services.update_event(ctx, event_id, data)
 
     @post("/{event_id:uuid}/cancel", guards=[requires_staff], status_code=200,
           summary="Cancel an event; every couple signed up is told")
     async def cancel_event(
-        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventCancelIn], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[EventCancelIn], ctx: NamedDependency[Context],
     ) -> EventOut:
-        return await services.cancel_event(runtime, session, principal, event_id, data.reason, locale)
+        return await services.cancel_event(ctx, event_id, data.reason)
 
     @post("/{event_id:uuid}/signups", guards=[requires_couple, rate_limited("signup")], status_code=201,
           summary="Sign up for an event",
@@ -115,11 +109,10 @@ class EventController(Controller):
 
     @get("/{event_id:uuid}/signups", guards=[requires_staff], summary="The event's sign-ups and counts (organisers)")
     async def list_signups(
-        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         status: Annotated[SignupStatus | None, QueryParameter()] = None, limit: Limit = 100, offset: Offset = 0,
     ) -> SignupList:
-        rows, total, counts = await desk.list_signups(runtime, session, principal, event_id, status=status,
+        rows, total, counts = await desk.list_signups(ctx, event_id, status=status,
                                                       limit=limit, offset=offset)
         return SignupList(data=rows, total=total, limit=limit, offset=offset,
                           counts=counts)
@@ -127,28 +120,25 @@ class EventController(Controller):
     @get("/{event_id:uuid}/signups.csv", guards=[requires_staff], opt={"media_types": ["text/csv"]}, summary="Export the sign-ups as CSV (organisers)",
          description="ID numbers and phones masked unless `reveal=true`; every export is audited.")
     async def export(
-        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         reveal: Annotated[bool, QueryParameter()] = False,
     ) -> Response[bytes]:
-        body, filename = await desk.export_csv(runtime, session, principal, event_id, reveal=reveal, locale=locale)
+        body, filename = await desk.export_csv(ctx, event_id, reveal=reveal)
         return Response(body, media_type="text/csv",  # Litestar adds "; charset=utf-8"
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @get("/{event_id:uuid}/pledges", guards=[requires_staff], summary="Charity pledges and sponsors, with totals")
     async def pledges(
-        self, event_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, event_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> PledgeList:
-        return await desk.pledges(runtime, session, principal, event_id)
+        return await desk.pledges(ctx, event_id)
 
     @post("/{event_id:uuid}/check-in", guards=[requires_staff], status_code=200,
           summary="Check a couple in at the venue by their code (organisers, on the day)")
     async def check_in(
-        self, event_id: FromPath[uuid.UUID], data: JSONBody[CheckInIn], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, event_id: FromPath[uuid.UUID], data: JSONBody[CheckInIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.check_in(runtime, session, principal, event_id, data.code))
+        return Response(await desk.check_in(ctx, event_id, data.code))
 
 
 class SignupController(Controller):
@@ -157,51 +147,46 @@ class SignupController(Controller):
 
     @get("/", guards=[requires_couple], summary="The calling couple's sign-ups")
     async def list_mine(
-        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession],
+        self, ctx: NamedDependency[Context],
         limit: Limit = 20, offset: Offset = 0,
     ) -> SignupList:
-        rows, total = await signups.list_own(session, principal, limit=limit, offset=offset)
+        rows, total = await signups.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
         return SignupList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{signup_id:uuid}", guards=[requires_account], summary="One sign-up (its couple or the organisers)")
     async def get_one(
-        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await signups.get_signup(session, principal, signup_id))
+        return Response(await signups.get_signup(ctx.session, ctx.caller, signup_id))
 
     @post("/{signup_id:uuid}/cancel", guards=[requires_account], status_code=200,
           summary="Cancel before the event (the couple or the organisers); the place goes to the waitlist")
     async def cancel(
-        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
         data: JSONBody[SignupCancelIn | None] = None,
     ) -> Response[SignupOut]:
-        return Response(await signups.cancel(runtime, session, principal, signup_id, data.reason if data else None))
+        return Response(await signups.cancel(ctx, signup_id, data.reason if data else None))
 
     @post("/{signup_id:uuid}/decision", guards=[requires_staff], status_code=200,
           summary="Approve, or reject with a reason (organisers)")
     async def decide(
-        self, signup_id: FromPath[uuid.UUID], data: JSONBody[SignupDecisionIn], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[SignupDecisionIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.decide(runtime, session, principal, signup_id, data))
+        return Response(await desk.decide(ctx, signup_id, data))
 
     @post("/{signup_id:uuid}/attendance", guards=[requires_staff], status_code=200,
           summary="Mark a couple attended or absent (organisers, once the event has started)")
     async def attendance(
-        self, signup_id: FromPath[uuid.UUID], data: JSONBody[AttendanceIn], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, signup_id: FromPath[uuid.UUID], data: JSONBody[AttendanceIn], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await desk.mark_attendance(runtime, session, principal, signup_id, data.attended))
+        return Response(await desk.mark_attendance(ctx, signup_id, data.attended))
 
     @post("/{signup_id:uuid}/reveal", guards=[requires_staff], status_code=200,
           summary="Full ID numbers and phones of a sign-up (organisers; audited)")
     async def reveal(
-        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
+        self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> SignupRevealOut:
-        return await desk.reveal(runtime, session, principal, signup_id)
+        return await desk.reveal(ctx, signup_id)
 
     @get("/{signup_id:uuid}/invite.ics", guards=[requires_account],
          opt={"media_types": ["text/calendar"], "problems": [409]}, summary="Calendar invite (iCalendar)",
@@ -210,10 +195,9 @@ class SignupController(Controller):
          "organisers' copy is METHOD:PUBLISH without attendees (STATUS:CANCELLED once over). One UID per "
          "sign-up, SEQUENCE raised on every change. 409 while on the waitlist.")
     async def invite(
-        self, signup_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        body, method, filename = await signups.invite_file(runtime, session, principal, signup_id, locale)
+        body, method, filename = await signups.invite_file(ctx, signup_id)
         return Response(body, media_type=f"text/calendar; method={method}",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -225,10 +209,8 @@ class EventFeedController(Controller):
     @get("/events.ics", exclude_from_auth=True, opt={"media_types": ["text/calendar"]}, summary="The office's events as a public calendar feed",
          description="METHOD:PUBLISH, one VEVENT per event (cancelled ones as STATUS:CANCELLED), no personal data.")
     async def feed(
-        self, office_id: PathId, session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
-        locale: NamedDependency[str],
+        self, office_id: PathId, ctx: NamedDependency[Context],
     ) -> Response[bytes]:
-        body = await services.office_feed(runtime, session, office_id, locale)
+        body = await services.office_feed(ctx, office_id)
         return Response(body, media_type="text/calendar; method=PUBLISH",
                         headers={"Content-Disposition": f'inline; filename="office-{office_id}-events.ics"'})

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Event, Signup
 from booking.errors import NotFound
@@ -52,7 +53,6 @@ from booking.kernel.audit import record
 from booking.kernel.codes import display_code, normalise_code
 from booking.notifications.outbox import add_rows
 from booking.parties.schemas import PartyRevealed
-from booking.runtime import Runtime
 from booking.schemas import iso
 
 
@@ -66,10 +66,11 @@ async def staff_signup(session: AsyncSession, principal: Principal, signup_id: u
 # --- approval ----------------------------------------------------------------------------
 
 
-async def decide(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+async def decide(ctx: Context, signup_id: uuid.UUID,
                  data: SignupDecisionIn) -> SignupOut:
     """Approve a couple holding a place (they are confirmed), or reject a couple holding or
     awaiting one, with a reason (their place goes to the waitlist at once)."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     event, signup = await lock_signup(session, await staff_signup(session, principal, signup_id))
     allowed = ("pending_approval",) if data.decision == "approve" else ("pending_approval", "waitlisted")
@@ -100,9 +101,10 @@ async def decide(rt: Runtime, session: AsyncSession, principal: Principal, signu
 # --- at the venue ------------------------------------------------------------------------
 
 
-async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
+async def check_in(ctx: Context, event_id: uuid.UUID,
                    code: str) -> SignupOut:
     """Check a confirmed couple in by their code, on the day(s) of the event."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id)
     signup = next(iter(await lock_rows(session, Signup, where=and_(
@@ -129,10 +131,11 @@ async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, eve
     return await out_of(session, signup, event)
 
 
-async def mark_attendance(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+async def mark_attendance(ctx: Context, signup_id: uuid.UUID,
                           attended: bool) -> SignupOut:
     """After the start: a confirmed couple came (``attended``) or did not (``no_show``);
     a mistake can be corrected. Both keep their place, so no counter moves."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     await staff_signup(session, principal, signup_id)
     (signup,) = await lock_rows(session, Signup, [signup_id])
@@ -172,9 +175,10 @@ def _position(waitlist: list[int], signup: Signup) -> int | None:
     return bisect.bisect_right(waitlist, signup.arrival_no) if signup.status == "waitlisted" else None
 
 
-async def list_signups(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID, *,
+async def list_signups(ctx: Context, event_id: uuid.UUID, *,
                        status: str | None, limit: int, offset: int) -> tuple[list[SignupOut], int, dict[str, int]]:
     """The event's sign-ups in arrival order (masked), and how many are in each state."""
+    session, principal = ctx.session, ctx.caller
     event = await staff_event(session, principal, event_id)
     query = select(Signup).where(Signup.event_id == event_id)
     if status:
@@ -196,10 +200,11 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def export_csv(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID, *,
-                     reveal: bool, locale: str) -> tuple[bytes, str]:
+async def export_csv(ctx: Context, event_id: uuid.UUID, *,
+                     reveal: bool) -> tuple[bytes, str]:
     """Every sign-up as CSV (UTF-8 with a BOM, so spreadsheets read the Chinese), masked
     unless ``reveal``; the export is audited either way, the reveal with it."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id)
     tz = ZoneInfo(event.timezone)
@@ -240,8 +245,9 @@ async def export_csv(rt: Runtime, session: AsyncSession, principal: Principal, e
     return ("\ufeff" + out.getvalue()).encode("utf-8"), f"event-{event_id}-signups.csv"
 
 
-async def reveal(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> SignupRevealOut:
+async def reveal(ctx: Context, signup_id: uuid.UUID) -> SignupRevealOut:
     """The full ID numbers and phones of one sign-up, written to the audit log."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     signup = await staff_signup(session, principal, signup_id)
     parties = (await signup_parties(session, [signup.id])).get(signup.id, [])
     record(session, principal, "party.reveal", target_type="signup", target_id=signup.id, office_id=signup.office_id,
@@ -256,9 +262,10 @@ async def reveal(rt: Runtime, session: AsyncSession, principal: Principal, signu
                        if signup.contact_phone_enc else None))
 
 
-async def pledges(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> PledgeList:
+async def pledges(ctx: Context, event_id: uuid.UUID) -> PledgeList:
     """A charity wedding's pledges and sponsors, with the totals (cancelled and rejected
     sign-ups left out)."""
+    session, principal = ctx.session, ctx.caller
     await staff_event(session, principal, event_id)
     signups = list((await session.execute(select(Signup).where(
         Signup.event_id == event_id, Signup.status.notin_(("cancelled", "rejected")),  # type: ignore[attr-defined]

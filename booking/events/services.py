@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.invites import organizer
 from booking.calendar.ics import CalendarEvent, build_calendar, uid_for
+from booking.context import Context
 from booking.db.models import ACTIVE_SIGNUP_STATUSES, Event, Signup, SignupParty
 from booking.errors import Conflict, InvalidInput, NotFound, field_error, invalid
 from booking.events import capacity, eligibility
@@ -28,7 +29,6 @@ from booking.i18n import gettext, lazy
 from booking.idempotency import IdempotencyClaim
 from booking.kernel.access import refuse
 from booking.kernel.audit import record
-from booking.runtime import Runtime
 
 # --- problems -------------------------------------------------------------------------
 
@@ -120,11 +120,11 @@ async def staff_event(session: AsyncSession, principal: Principal, event_id: uui
 # --- organisers -----------------------------------------------------------------------
 
 
-async def create_event(rt: Runtime, session: AsyncSession, principal: Principal, data: EventCreate,
-                       locale: str, *, key: str | None = None) -> EventOut:
+async def create_event(ctx: Context, data: EventCreate, *, key: str | None = None) -> EventOut:
     """Create an event. With an Idempotency-Key, a retry with the same body gets the first
     answer and creates nothing (also once the event has started or the office closed); the
     key with another body is refused (409)."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     principal.require_office(data.office_id)
     claim = IdempotencyClaim.of(rt, principal.id, key, CREATE_SCOPE, data.model_dump(mode="json"))
@@ -162,8 +162,9 @@ async def create_event(rt: Runtime, session: AsyncSession, principal: Principal,
     return created
 
 
-async def update_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
-                       data: EventUpdate, locale: str) -> EventOut:
+async def update_event(ctx: Context, event_id: uuid.UUID,
+                       data: EventUpdate) -> EventOut:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
@@ -211,10 +212,11 @@ async def update_event(rt: Runtime, session: AsyncSession, principal: Principal,
     return event_out(event, locale, now)
 
 
-async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal, event_id: uuid.UUID,
-                       reason: str, locale: str) -> EventOut:
+async def cancel_event(ctx: Context, event_id: uuid.UUID,
+                       reason: str) -> EventOut:
     """Cancel the event: every sign-up still standing is cancelled, its reminders with it,
     and every couple is told (with a CANCEL for their invite)."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     event = await staff_event(session, principal, event_id, lock=True)
     office_id = event.office_id
@@ -258,18 +260,20 @@ async def cancel_event(rt: Runtime, session: AsyncSession, principal: Principal,
 # --- anyone ---------------------------------------------------------------------------
 
 
-async def get_event(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, locale: str) -> EventOut:
+async def get_event(ctx: Context, event_id: uuid.UUID) -> EventOut:
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     event = await session.get(Event, event_id)
     if event is None:
         raise NotFound()
     return event_out(event, locale, rt.clock.now())
 
 
-async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | None, kind: str | None,
-                      start: date | None, end: date | None, include_cancelled: bool, limit: int, offset: int,
-                      locale: str) -> tuple[list[EventOut], int]:
+async def list_events(ctx: Context, *, office_id: int | None, kind: str | None, start: date | None,
+                      end: date | None, include_cancelled: bool, limit: int,
+                      offset: int) -> tuple[list[EventOut], int]:
     """Events by start; by default those not yet over. ``from``/``to`` are compared with the
     date each event starts on in its own timezone (``Event.starts_on``)."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     now = rt.clock.now()
     query = select(Event)
     if office_id is not None:
@@ -289,9 +293,10 @@ async def list_events(rt: Runtime, session: AsyncSession, *, office_id: int | No
     return [event_out(e, locale, now) for e in rows], total
 
 
-async def office_feed(rt: Runtime, session: AsyncSession, office_id: int, locale: str) -> bytes:
+async def office_feed(ctx: Context, office_id: int) -> bytes:
     """The office's events as a public iCalendar feed (METHOD:PUBLISH): what, when and
     where, and nothing about who signed up."""
+    rt, session, locale = ctx.rt, ctx.session, ctx.locale
     now = rt.clock.now()
     office = await rt.offices.get(office_id, session)
     if office is None:

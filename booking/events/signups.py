@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.queries import account_email
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import (
     HOLDING_STATUSES,
@@ -411,11 +412,11 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
     return await outs_of(session, signups), total
 
 
-async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
-                      locale: str) -> tuple[bytes, str, str]:
+async def invite_file(ctx: Context, signup_id: uuid.UUID) -> tuple[bytes, str, str]:
     """The sign-up's invite: (iCalendar file, METHOD, file name). Only the couple's own copy
     names them as attendee (with their e-mail address); the organisers' copy is PUBLISH,
     without attendees."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     signup = await visible_signup(session, principal, signup_id)
     event = await session.get(Event, signup.event_id)
     if event is None:
@@ -477,9 +478,10 @@ async def leave(rt: Runtime, session: AsyncSession, event: Event, signup: Signup
     return len(promoted)
 
 
-async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, signup_id: uuid.UUID,
+async def cancel(ctx: Context, signup_id: uuid.UUID,
                  reason: str | None = None) -> SignupOut:
     """Cancel before the event starts (the couple, or the organiser)."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     event, signup = await lock_signup(session, await visible_signup(session, principal, signup_id))
     by_office = not principal.is_couple

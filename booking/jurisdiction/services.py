@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.models import JurisdictionArea, JurisdictionPeriod
 from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
@@ -69,8 +69,8 @@ async def _replace_areas(session: AsyncSession, period_id: int, areas: dict[str,
         await session.execute(insert(JurisdictionArea), rows)
 
 
-async def create_period(rt: Runtime, session: AsyncSession, principal: Principal, data: PeriodCreate,
-                        locale: str) -> PeriodOut:
+async def create_period(ctx: Context, data: PeriodCreate) -> PeriodOut:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     row = JurisdictionPeriod(**data.model_dump(exclude={"areas"}), created_at=now, updated_at=now)
     session.add(row)
@@ -83,8 +83,9 @@ async def create_period(rt: Runtime, session: AsyncSession, principal: Principal
     return period_out(row, (await _areas(session, [row.id or 0])).get(row.id or 0, {}), locale)
 
 
-async def update_period(rt: Runtime, session: AsyncSession, principal: Principal, period_id: int,
-                        data: PeriodUpdate, locale: str) -> PeriodOut:
+async def update_period(ctx: Context, period_id: int,
+                        data: PeriodUpdate) -> PeriodOut:
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     row = await session.get(JurisdictionPeriod, period_id, with_for_update=True)
     if row is None:

@@ -9,13 +9,11 @@ from typing import Annotated, Literal
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_admin
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.notifications import operations
 from booking.notifications.delivery import counts
-from booking.runtime import Runtime
 from booking.schemas import Output
 
 
@@ -51,24 +49,24 @@ class NotificationController(Controller):
     guards = [requires_admin]
 
     @get("/counts", summary="Outbox rows by state (admins)")
-    async def counts(self, runtime: NamedDependency[Runtime]) -> NotificationCounts:
-        return NotificationCounts(**await counts(runtime))
+    async def counts(self, ctx: NamedDependency[Context]) -> NotificationCounts:
+        return NotificationCounts(**await counts(ctx.rt))
 
     @get("/", summary="Outbox rows in one state, oldest first (admins)",
          description="No addresses or phone numbers: recipients are resolved only when a row is sent.")
     async def rows(
         self,
-        session: NamedDependency[AsyncSession],
+        ctx: NamedDependency[Context],
         in_state: Annotated[Literal["pending", "sent", "failed", "dropped", "cancelled"],
                             QueryParameter(name="state")] = "failed",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> NotificationList:
-        rows = await operations.rows_in_state(session, in_state, limit)
+        rows = await operations.rows_in_state(ctx.session, in_state, limit)
         return NotificationList(data=[NotificationOut.model_validate(r) for r in rows])
 
     @post("/{notification_id:uuid}/retry", status_code=200, summary="Send a failed notification again (admins)",
           description="Back to the sweep with a fresh set of attempts; audited. Only a `failed` row (409).")
-    async def retry(self, notification_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime]) -> NotificationOut:
-        row = await operations.retry_failed(session, principal, notification_id, runtime.clock.now())
+    async def retry(self, notification_id: FromPath[uuid.UUID],
+                    ctx: NamedDependency[Context]) -> NotificationOut:
+        row = await operations.retry_failed(ctx, notification_id)
         return NotificationOut.model_validate(row)

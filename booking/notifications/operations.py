@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.models import Notification
 from booking.errors import Conflict, NotFound
 from booking.i18n import lazy
@@ -26,11 +25,11 @@ async def rows_in_state(session: AsyncSession, state: str, limit: int) -> list[N
                                        .order_by(Notification.due_at).limit(limit))).scalars().all())
 
 
-async def retry_failed(session: AsyncSession, actor: Principal, notification_id: uuid.UUID,
-                       now: datetime) -> Notification:
+async def retry_failed(ctx: Context, notification_id: uuid.UUID) -> Notification:
     """A failed row goes back to the sweep with a fresh set of attempts (a compare-and-swap on
     its state: two operators retrying at once send it once). A reminder whose moment has
     passed meanwhile is dropped by the sweep, not sent late. Audited."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     done = (await session.execute(
         update(Notification).where(Notification.id == notification_id, Notification.state == "failed")
         .values(state="pending", attempts=0, next_attempt_at=now, leased_until=None)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Office, Slot
 from booking.db.unique import flush_or
@@ -23,7 +21,8 @@ class OfficeCodeTaken(Conflict):
     title = lazy("An office with this code already exists.")
 
 
-async def create_office(session: AsyncSession, data: OfficeCreate, actor: Principal, now: Any) -> Office:
+async def create_office(ctx: Context, data: OfficeCreate) -> Office:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     office = Office(**data.model_dump(exclude={"rules"}), rules=data.rules.model_dump(mode="json"),
                     created_at=now, updated_at=now)
     session.add(office)
@@ -43,10 +42,11 @@ class OfficeHasFutureSlots(Conflict):
 SETTLED_BY_SLOTS = ("timezone", "province_code")
 
 
-async def update_office(session: AsyncSession, office_id: int, data: OfficeUpdate, actor: Principal, now: Any) -> Office:
+async def update_office(ctx: Context, office_id: int, data: OfficeUpdate) -> Office:
     """Edit an office. Its timezone and province are refused while slots are to come: each
     slot keeps the local date it was made for, and its bookings were judged by the
     province's policy (an office that moves closes or lets its slots run out first)."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     office = await lock_office(session, office_id, active_only=False)  # beside slot generation
     changes = data.model_dump(exclude_unset=True)
     moved = sorted(f for f in SETTLED_BY_SLOTS if f in changes and changes[f] != getattr(office, f))

@@ -16,7 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from booking.background.heartbeat import live_workers
-from booking.runtime import Runtime
+from booking.context import Context
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -43,23 +43,23 @@ class OpsController(Controller):
     @get("/ready", exclude_from_auth=True, summary="Readiness: the database (and Redis, when configured) answer",
          responses={503: ResponseSpec(Readiness, generate_examples=False,
                                       description="The database does not answer: `checks` says what failed")})
-    async def ready(self, runtime: NamedDependency[Runtime]) -> Response[Readiness]:
+    async def ready(self, ctx: NamedDependency[Context]) -> Response[Readiness]:
         checks: dict[str, Any] = {}
         ok, degraded = True, False
         try:
-            async with runtime.db.connect() as conn:
+            async with ctx.rt.db.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = f"error: {type(exc).__name__}"
             ok = False
-        if runtime.settings.redis_url:
+        if ctx.rt.settings.redis_url:
             try:
                 async with asyncio.timeout(2):
-                    await runtime.redis.ping()  # type: ignore[union-attr]
+                    await ctx.rt.redis.ping()  # type: ignore[union-attr]
                     checks["redis"] = "ok"
                     # reported, not required: the API serves without a worker, mail waits in the outbox
-                    workers = await live_workers(runtime.redis)
+                    workers = await live_workers(ctx.rt.redis)
                 checks["workers"] = workers
                 checks["worker_heartbeat"] = "ok" if workers else "missing"
             except Exception as exc:  # noqa: BLE001

@@ -8,13 +8,11 @@ from typing import Annotated
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.peakdays import services
 from booking.peakdays.schemas import PeakDayCreate, PeakDayList, PeakDayOut
-from booking.runtime import Runtime
 from booking.schemas import INT_MAX, PathId, check_date
 
 
@@ -27,31 +25,29 @@ class PeakDayController(Controller):
          "(in the caller's language), its kinds, the offices that made it their own and the ballots that allot "
          "it; with `office_id`, only that office's and `booking` says how it books the date.")
     async def list_peak_days(
-        self, session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, ctx: NamedDependency[Context],
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
         office_id: Annotated[int | None, QueryParameter(ge=1, le=INT_MAX)] = None,
     ) -> PeakDayList:
-        today = runtime.clock.now().astimezone(services.CHINA).date()
+        today = ctx.now.astimezone(services.CHINA).date()
         first, last = services.default_range(today, check_date("from", start), check_date("to", end))
         services.check_span(first, last)
         return PeakDayList(data=[PeakDayOut.model_validate(d)
-                                 for d in await services.peak_days(session, first, last, locale, office_id)])
+                                 for d in await services.peak_days(ctx.session, first, last, ctx.locale, office_id)])
 
     @post("/offices/{office_id:int}/peak-days", guards=[requires_staff], status_code=201,
           summary="Add a peak day of the office's own (clerks of the office)")
     async def add(
-        self, office_id: PathId, data: JSONBody[PeakDayCreate], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession], locale: NamedDependency[str],
+        self, office_id: PathId, data: JSONBody[PeakDayCreate], ctx: NamedDependency[Context],
     ) -> PeakDayOut:
-        row = await services.add_office_peak_day(session, principal, office_id, data)
-        listed = await services.peak_days(session, row.day, row.day, locale, office_id)
+        row = await services.add_office_peak_day(ctx, office_id, data)
+        listed = await services.peak_days(ctx.session, row.day, row.day, ctx.locale, office_id)
         return PeakDayOut.model_validate(listed[0])
 
     @delete("/offices/{office_id:int}/peak-days/{day:date}", guards=[requires_staff], status_code=204,
             summary="Remove one of the office's own peak days (clerks of the office)")
     async def remove(
-        self, office_id: PathId, day: FromPath[date], principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        self, office_id: PathId, day: FromPath[date], ctx: NamedDependency[Context],
     ) -> None:
-        await services.remove_office_peak_day(session, principal, office_id, check_date("day", day) or day)
+        await services.remove_office_peak_day(ctx, office_id, check_date("day", day) or day)

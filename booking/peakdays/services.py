@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.models import Ballot, OfficePeakDay
 from booking.db.unique import flush_or
 from booking.errors import Conflict, NotFound, invalid
@@ -89,8 +89,9 @@ def default_range(today: date, start: date | None, end: date | None) -> tuple[da
     return start, end or start + timedelta(days=365)
 
 
-async def add_office_peak_day(session: AsyncSession, principal: Principal, office_id: int,
+async def add_office_peak_day(ctx: Context, office_id: int,
                               data: PeakDayCreate) -> OfficePeakDay:
+    session, principal = ctx.session, ctx.caller
     principal.require_office(office_id)
     row = OfficePeakDay(office_id=office_id, day=data.date, name_zh=data.name_zh, name_en=data.name_en or "")
     session.add(row)
@@ -101,8 +102,9 @@ async def add_office_peak_day(session: AsyncSession, principal: Principal, offic
     return row
 
 
-async def remove_office_peak_day(session: AsyncSession, principal: Principal, office_id: int, day: date) -> None:
+async def remove_office_peak_day(ctx: Context, office_id: int, day: date) -> None:
     """The date stops being the office's own peak day; a ballot already set up stays."""
+    session, principal = ctx.session, ctx.caller
     principal.require_office(office_id)
     gone = await session.execute(delete(OfficePeakDay).where(OfficePeakDay.office_id == office_id,
                                                              OfficePeakDay.day == day).returning(OfficePeakDay.id))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.appointments.schemas import RosterEntry
 from booking.appointments.services.changes import cancel_standing, standing_on
 from booking.appointments.services.desk import roster_entries
-from booking.appointments.schemas import RosterEntry
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, Office, OfficeDay, ScheduleWindow, Slot
 from booking.db.unique import flush_or
@@ -66,9 +66,10 @@ async def get_schedule(session: AsyncSession, office_id: int) -> WeeklyScheduleO
 
 
 async def replace_schedule(
-    session: AsyncSession, office_id: int, data: WeeklyScheduleIn, actor: Principal
+    ctx: Context, office_id: int, data: WeeklyScheduleIn
 ) -> WeeklyScheduleOut:
     """The weekly schedule is replaced as a whole; slots already generated stay as they are."""
+    session, actor = ctx.session, ctx.caller
     actor.require_office(office_id)
     office = await get_office(session, office_id)
     _check_services([w.capacities for w in data.windows], office.services, "windows")
@@ -131,11 +132,12 @@ def _closing(office_id: int, day: date) -> tuple[Any, ...]:
     return (Slot.office_id == office_id, Slot.local_date == day)
 
 
-async def closure_preview(session: AsyncSession, office_id: int, day: date, actor: Principal,
+async def closure_preview(ctx: Context, office_id: int, day: date,
                           tz: ZoneInfo) -> tuple[list[RosterEntry], int]:
     """What ``add_closure`` of ``day`` would cancel if saved now (the same slots, the same
     rule of what stands on them), and how many open slots it would close. Read without
     locks: a booking made after the preview is cancelled all the same when it is saved."""
+    session, actor = ctx.session, ctx.caller
     actor.require_office(office_id)
     slots = select(Slot.id).where(*_closing(office_id, day))
     appts = list((await session.execute(select(Appointment).where(standing_on(slots))
@@ -144,12 +146,12 @@ async def closure_preview(session: AsyncSession, office_id: int, day: date, acto
     return await roster_entries(session, appts, tz), open_slots
 
 
-async def add_closure(session: AsyncSession, office_id: int, data: ClosureCreate, actor: Principal,
-                      now: datetime) -> tuple[OfficeDayOut, int]:
+async def add_closure(ctx: Context, office_id: int, data: ClosureCreate) -> tuple[OfficeDayOut, int]:
     """Close the office on a date. In one transaction: the date's slots are locked (in id
     order) and the open ones closed, so no booking can land on them any more; then every
     appointment standing on them is cancelled by the office, each couple told (with a
     calendar CANCEL). Returns the number cancelled."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     actor.require_office(office_id)
     await lock_office(session, office_id)
     row = OfficeDay(office_id=office_id, day=data.date, kind="closure", note=data.note)
@@ -164,11 +166,11 @@ async def add_closure(session: AsyncSession, office_id: int, data: ClosureCreate
     return _day_out(row), cancelled
 
 
-async def add_special_opening(session: AsyncSession, office_id: int, data: SpecialOpeningCreate, actor: Principal,
-                              now: datetime) -> OfficeDayOut:
+async def add_special_opening(ctx: Context, office_id: int, data: SpecialOpeningCreate) -> OfficeDayOut:
     """Open the office on a date with windows of its own (or the usual working-day ones).
     They come beside what the day already has, never on top: a window that overlaps the
     day's slots or its weekly windows, for the same service, is refused."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     actor.require_office(office_id)
     office = await lock_office(session, office_id)
     windows = [Window(w.start, w.end, dict(w.capacities)) for w in data.windows or []]
@@ -187,13 +189,13 @@ async def add_special_opening(session: AsyncSession, office_id: int, data: Speci
     return _day_out(row)
 
 
-async def remove_day(session: AsyncSession, office_id: int, kind: str, day: date, actor: Principal,
-                     now: datetime) -> int:
+async def remove_day(ctx: Context, office_id: int, kind: str, day: date) -> int:
     """Remove a closure: the slots it closed reopen (slots a clerk closed stay closed).
     Remove a special opening: its own slots close (the office is no longer open then),
     what stands on them is cancelled by the office (couples told), and those nobody ever
     booked are deleted; the day's other slots are not touched. Returns the number of
     appointments cancelled."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     actor.require_office(office_id)
     await lock_office(session, office_id, active_only=False)
     row = (await session.execute(select(OfficeDay).where(

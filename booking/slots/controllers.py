@@ -8,15 +8,13 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.guards import requires_staff
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import ServiceName
 from booking.peakdays.services import peak_days
-from booking.runtime import Runtime
 from booking.schedules.official_calendar import holiday_name
 from booking.schemas import PathId
 from booking.slots import services
@@ -49,12 +47,12 @@ class AvailabilityController(Controller):
         self,
         office_id: PathId,
         service: Annotated[ServiceName, QueryParameter()],
-        runtime: NamedDependency[Runtime],
+        ctx: NamedDependency[Context],
         start: Annotated[date | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         end: Annotated[date | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
     ) -> Response[AvailabilityOut]:
-        reader: AvailabilityReader = runtime.availability
-        body = await reader.read(office_id, service, start, end, runtime.clock.now())
+        reader: AvailabilityReader = ctx.rt.availability
+        body = await reader.read(office_id, service, start, end, ctx.now)
         return Response(content=body, media_type="application/json")
 
     @post("/slots/generate", guards=[requires_staff], status_code=200, summary="Generate slots for a date range",
@@ -64,22 +62,19 @@ class AvailabilityController(Controller):
         self,
         office_id: PathId,
         data: JSONBody[GenerateIn],
-        principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
-        locale: NamedDependency[str],
+        ctx: NamedDependency[Context],
     ) -> GenerateOut:
-        result = await generate_slots(session, office_id, data.from_, data.to, principal, runtime.clock.now(),
+        result = await generate_slots(ctx, office_id, data.from_, data.to,
                                       allow_unannounced=data.allow_unannounced_years)
         # which of these days are peak days, and whether a ballot allots them yet
-        peaks = await peak_days(session, data.from_, data.to, locale, office_id)
+        peaks = await peak_days(ctx.session, data.from_, data.to, ctx.locale, office_id)
         names = {p["date"]: p["names"] for p in peaks}
         return GenerateOut(
             created=result.created,
             existing=result.existing,
             assumed_years=result.assumed_years,
             days=[GeneratedDay(date=d.day, status=d.status, windows=len(d.windows), announced=d.announced,
-                               holiday=holiday_name(d.holiday, locale), peak=names.get(d.day.isoformat()))
+                               holiday=holiday_name(d.holiday, ctx.locale), peak=names.get(d.day.isoformat()))
                   for d in result.days],
             peak_days=peaks,
         )
@@ -88,15 +83,14 @@ class AvailabilityController(Controller):
     async def list_slots(
         self,
         office_id: PathId,
-        principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
+        ctx: NamedDependency[Context],
         start: Annotated[date, QueryParameter(name="from")],
         end: Annotated[date, QueryParameter(name="to")],
         service: Annotated[ServiceName | None, QueryParameter()] = None,
     ) -> SlotList:
         if end < start or end - start > timedelta(days=MAX_SPAN_DAYS):
             raise invalid("to", lazy("At most {days} days at a time.", days=MAX_SPAN_DAYS))
-        rows = await services.list_slots(session, office_id, principal, start, end, service)
+        rows = await services.list_slots(ctx, office_id, start, end, service)
         return SlotList(data=[services.slot_out(s) for s in rows])
 
 
@@ -112,9 +106,7 @@ class SlotController(Controller):
         self,
         slot_id: PathId,
         data: JSONBody[SlotUpdate],
-        principal: NamedDependency[Principal],
-        session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
+        ctx: NamedDependency[Context],
     ) -> SlotOut:
-        slot = await services.patch_slot(session, slot_id, data, principal, runtime.clock.now())
+        slot = await services.patch_slot(ctx, slot_id, data)
         return services.slot_out(slot)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import ClosedReason, OfficeDay, ScheduleWindow, Slot
 from booking.errors import Conflict
@@ -153,10 +153,11 @@ async def _reopen_removed(session: AsyncSession, office_id: int, start: date, en
     return len(planned)
 
 
-async def preview_days(session: AsyncSession, office_id: int, start: date, end: date,
-                       actor: Principal) -> tuple[list[DayPlan], list[int]]:
+async def preview_days(ctx: Context, office_id: int, start: date,
+                       end: date) -> tuple[list[DayPlan], list[int]]:
     """What ``generate_slots`` would plan for these dates (its own plan: open and closed days,
     their windows), and the years whose holidays it would have to guess. Nothing is written."""
+    session, actor = ctx.session, ctx.caller
     actor.require_office(office_id)
     return await day_plans(session, office_id, start, end), unannounced_years(start, end)
 
@@ -170,15 +171,14 @@ class GenerationResult:
 
 
 async def generate_slots(
-    session: AsyncSession,
+    ctx: Context,
     office_id: int,
     start: date,
     end: date,
-    actor: Principal,
-    now: datetime,
     *,
     allow_unannounced: bool = False,
 ) -> GenerationResult:
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     actor.require_office(office_id)
     office = await lock_office(session, office_id)  # the day exceptions cannot change under us
     unknown = unannounced_years(start, end)

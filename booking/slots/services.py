@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import NoReturn
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
 from booking.appointments.services.changes import cancel_standing, standing_on
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, ClosedReason, OfficeDay, Slot
 from booking.errors import Conflict, NotFound
@@ -64,13 +65,13 @@ async def get_slot_for_staff(session: AsyncSession, slot_id: int, actor: Princip
     return slot
 
 
-async def patch_slot(session: AsyncSession, slot_id: int, data: SlotUpdate, actor: Principal,
-                     now: datetime) -> Slot:
+async def patch_slot(ctx: Context, slot_id: int, data: SlotUpdate) -> Slot:
     """Change capacity (never below what is booked: the CHECK constraint backs the check
     made here under the slot's lock) or open/close a slot. Closing a slot cancels, as the
     office, what stands on it (each couple told, as a closure of the day does): no active
     appointment stands on a closed slot. A clerk reopens only a slot a clerk closed, and
     not while its day is closed."""
+    session, actor, now = ctx.session, ctx.caller, ctx.now
     slot = await get_slot_for_staff(session, slot_id, actor, lock=True)
     values: dict[str, object] = {}
     if data.capacity is not None:
@@ -94,9 +95,10 @@ async def patch_slot(session: AsyncSession, slot_id: int, data: SlotUpdate, acto
     return slot
 
 
-async def close_preview(session: AsyncSession, slot_id: int, actor: Principal) -> tuple[Slot, list[Appointment]]:
+async def close_preview(ctx: Context, slot_id: int) -> tuple[Slot, list[Appointment]]:
     """The slot, and what closing it would cancel if done now (the rule ``patch_slot``'s
     closing applies: ``cancel_standing``'s). Read without locks."""
+    session, actor = ctx.session, ctx.caller
     slot = await get_slot_for_staff(session, slot_id, actor)
     standing = (await session.execute(select(Appointment).where(standing_on([slot_id]))
                                       .order_by(Appointment.created_at))).scalars().all()
@@ -122,8 +124,9 @@ async def _refuse(session: AsyncSession, actor: Principal, slot: Slot, problem: 
 
 
 async def list_slots(
-    session: AsyncSession, office_id: int, actor: Principal, start: date, end: date, service: str | None
+    ctx: Context, office_id: int, start: date, end: date, service: str | None
 ) -> list[Slot]:
+    session, actor = ctx.session, ctx.caller
     actor.require_office(office_id)
     query = select(Slot).where(Slot.office_id == office_id, Slot.local_date >= start, Slot.local_date <= end)
     if service:

@@ -51,7 +51,7 @@ from booking.web.controllers.home import HomePages
 from booking.web.controllers.me import MyPages
 from booking.web.controllers.offices import OfficePages
 from booking.web.errors import PageCSRFMiddleware, page_exception_handlers
-from booking.web.pages import prepare_page, provide_page_locale, provide_viewer
+from booking.web.pages import prepare_page, provide_page_ctx
 from booking.web.staff import OfficeChoice, on_office_choice
 from booking.web.templates import STATIC
 
@@ -85,8 +85,7 @@ def web_handlers(settings: Settings) -> list[Any]:
         path="/", route_handlers=PAGE_CONTROLLERS,
         middleware=[GZIP, DefineMiddleware(PageCSRFMiddleware, config=csrf_config(settings))],
         before_request=prepare_page,
-        dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False),
-                      "locale": Provide(provide_page_locale, sync_to_thread=False)},
+        dependencies={"ctx": Provide(provide_page_ctx)},
         exception_handlers={**page_exception_handlers, OfficeChoice: on_office_choice},
         # the page session is a cookie read by the pages themselves, never a bearer token
         opt={"exclude_from_auth": True}, include_in_schema=False,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from booking.context import Context
 from booking.errors import InvalidInput, Problem
 from booking.http.validation import pydantic_field_errors
 from booking.i18n import LazyText
@@ -127,3 +128,22 @@ async def posted(request: Any) -> dict[str, Any]:
     """The posted form as a plain dict (one value per name; uploaded files as ``UploadFile``)."""
     form = await request.form()
     return {key: form.get(key) for key in form}
+
+
+Again = Callable[[FormState, int], Awaitable[Any]]
+
+
+async def submit(ctx: Context, form: Mapping[str, Any], shown: Iterable[str],
+                 act: Callable[[], Awaitable[Any]], again: Again, *,
+                 passes: tuple[type[Problem], ...] = ()) -> Any:
+    """A page's post: ``act`` parses the form, calls the service and answers (a redirect).
+    A refusal rolls the request's transaction back and renders the page ``again`` with the
+    form as typed, the problem beside the fields in ``shown``, and the problem's status.
+    Problems of the types in ``passes`` are not the form's: they go on (a 404 page)."""
+    try:
+        return await act()
+    except Problem as problem:
+        if isinstance(problem, passes):
+            raise
+        await ctx.session.rollback()
+        return await again(refused(problem, form, shown), problem.status)

@@ -8,16 +8,18 @@ for it, so a problem raised by a service on a page is worded in the page's langu
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import Problem
 from booking.http.problems import PROBLEM_CODE_STATE
 from booking.i18n import LazyText, lazy, negotiate
 from booking.observability.outcomes import ANSWER_STATUS_STATE
+from booking.runtime import Runtime
 from booking.web import session as page_session
 
 LANG_COOKIE = "lang"
@@ -62,12 +64,11 @@ async def prepare_page(request: Request[Any, Any, Any]) -> None:
     request.state.viewer = await page_session.provide_viewer(request)
 
 
-def provide_viewer(request: Request[Any, Any, Any]) -> Principal | None:
-    return request.state.get("viewer")  # type: ignore[no-any-return]
-
-
-def provide_page_locale(request: Request[Any, Any, Any]) -> str:
-    return request.state.locale  # type: ignore[no-any-return]
+async def provide_page_ctx(request: Request[Any, Any, Any]) -> AsyncIterator[Context]:
+    """A page's ``Context``: the viewer (or None) as its principal, the page's language."""
+    rt: Runtime = request.app.state.runtime
+    async with rt.db.session() as session:
+        yield Context(rt, session, request.state.get("viewer"), rt.clock.now(), request.state.locale)
 
 
 def _finish(response: Response[Any], request: Request[Any, Any, Any]) -> Response[Any]:

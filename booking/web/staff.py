@@ -29,11 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.db.models import Office
 from booking.errors import Forbidden, NotFound
 from booking.i18n import LazyText, lazy
 from booking.offices.directory import OfficeInfo
-from booking.runtime import Runtime
 from booking.web.controllers.accounts import HOME_OF_ROLE
 from booking.web.pages import page
 from booking.web.session import require_login
@@ -129,21 +129,20 @@ def on_office_choice(request: Request[Any, Any, Any], exc: OfficeChoice) -> Resp
     return Redirect(path=f"/desk/offices?next={quote(exc.next_path, safe='/')}", status_code=303)
 
 
-async def desk_for(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                   viewer: Principal | None, office: int | None, current: str, *,
+async def desk_for(request: Request[Any, Any, Any], ctx: Context, office: int | None, current: str, *,
                    choose: bool = True) -> Desk:
     """The desk of the page: the principal (staff only) and the office it works on.
 
     A clerk: their own office; any other ``office`` is 404. An admin: the ``office`` asked
     for; none asked raises ``OfficeChoice`` (``choose=False``: a ``Desk`` without office)."""
-    principal = require_staff(request, viewer)
+    principal = require_staff(request, ctx.principal)
     office_id = office if office is not None else principal.office_id
     if office_id is None:
         if choose:
             raise OfficeChoice(request.url.path)
         return Desk(principal, None, current)
     principal.require_office(office_id)  # a clerk of another office: 404, as the API
-    return Desk(principal, await runtime.offices.of(office_id, session), current)
+    return Desk(principal, await ctx.rt.offices.of(office_id, ctx.session), current)
 
 
 async def offices_to_choose(session: AsyncSession) -> list[Office]:

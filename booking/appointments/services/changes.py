@@ -13,8 +13,6 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
-from booking.appointments.services import hold, lifecycle
-from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.problems import (
     CancelDeadlinePassed,
     InvalidTransition,
@@ -24,7 +22,10 @@ from booking.appointments.problems import (
 )
 from booking.appointments.queries import parties_of
 from booking.appointments.schemas import AppointmentOut
+from booking.appointments.services import hold, lifecycle
+from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.views import appointment_out
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication, Slot
 from booking.errors import NotFound, invalid
@@ -34,7 +35,6 @@ from booking.kernel.access import may_see, refuse
 from booking.kernel.audit import record
 from booking.offices.directory import OfficeInfo
 from booking.parties.services import stored_facts
-from booking.runtime import Runtime
 from booking.security.pii import PersonalDataVault
 
 
@@ -55,10 +55,11 @@ async def _before_deadline(session: AsyncSession, principal: Principal, appt: Ap
                      CancelDeadlinePassed(deadline=deadline.astimezone(office.tz).isoformat()))
 
 
-async def cancel(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+async def cancel(ctx: Context, appointment_id: uuid.UUID,
                  reason: str | None = None) -> AppointmentOut:
     """Cancel: before the office's deadline for couples, any time before the start for the
     office. The seat returns at once; pending reminders are cancelled; a CANCEL goes out."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     appt = await _visible_for_change(session, principal, appointment_id)
     office = await rt.offices.of(appt.office_id, session)
@@ -97,12 +98,13 @@ def stored_parties(vault: PersonalDataVault, parties: Sequence[AppointmentParty]
     return [Party(stored_facts(vault, p), PartyHome(p.hukou_province, p.id_type)) for p in parties]
 
 
-async def reschedule(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+async def reschedule(ctx: Context, appointment_id: uuid.UUID,
                      new_slot_id: int) -> AppointmentOut:
     """Move to another slot of the same office and service in one transaction: the new
     seat is taken and the old one released together, or nothing changes. The same rules
     as a booking (a clerk's move, at the counter, is free of the online cut-off); a held
     seat's hold follows it to the new date."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     appt = await _visible_for_change(session, principal, appointment_id, also_slot=new_slot_id)
     office = await rt.offices.of(appt.office_id, session)

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
-from booking.appointments.services import lifecycle
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.queries import load, parties_of
 from booking.appointments.schemas import AppointmentOut, RosterEntry
+from booking.appointments.services import lifecycle
 from booking.appointments.views import appointment_out
+from booking.context import Context
 from booking.db.locking import lock_rows
 from booking.db.models import Appointment, AppointmentParty, Slot
 from booking.errors import NotFound
@@ -56,10 +57,11 @@ ON_THE_DAY = {
 }
 
 
-async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+async def _desk(ctx: Context, appointment_id: uuid.UUID,
                 change: lifecycle.Transition, *, on_the_day: bool = False, after_start: bool = False,
                 reason: str | None = None) -> AppointmentOut:
     """A clerk's change at the counter, audited (refusals too)."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     appt = await _staff_change(session, principal, appointment_id, change)
     office = await rt.offices.of(appt.office_id, session)
@@ -77,27 +79,27 @@ async def _desk(rt: Runtime, session: AsyncSession, principal: Principal, appoin
     return appointment_out(appt, await parties_of(session, appt.id), office)
 
 
-async def check_in(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
+async def check_in(ctx: Context, appointment_id: uuid.UUID) -> AppointmentOut:
     """Check a couple in on the day of their appointment."""
-    return await _desk(rt, session, principal, appointment_id, lifecycle.CHECK_IN, on_the_day=True)
+    return await _desk(ctx, appointment_id, lifecycle.CHECK_IN, on_the_day=True)
 
 
-async def complete(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> AppointmentOut:
+async def complete(ctx: Context, appointment_id: uuid.UUID) -> AppointmentOut:
     """The registration is done: the one outcome that records a registration."""
-    return await _desk(rt, session, principal, appointment_id, lifecycle.COMPLETE)
+    return await _desk(ctx, appointment_id, lifecycle.COMPLETE)
 
 
-async def turn_away(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
+async def turn_away(ctx: Context, appointment_id: uuid.UUID,
                     reason: str) -> AppointmentOut:
     """The couple came but cannot be served (a document missing, say): the seat and the
     parties are free again, and it counts neither as a no-show nor as a registration."""
-    return await _desk(rt, session, principal, appointment_id, lifecycle.TURN_AWAY, on_the_day=True,
+    return await _desk(ctx, appointment_id, lifecycle.TURN_AWAY, on_the_day=True,
                        reason=reason)
 
 
-async def mark_no_show(rt: Runtime, session: AsyncSession, principal: Principal,
+async def mark_no_show(ctx: Context,
                        appointment_id: uuid.UUID) -> AppointmentOut:
-    return await _desk(rt, session, principal, appointment_id, lifecycle.NO_SHOW, after_start=True)
+    return await _desk(ctx, appointment_id, lifecycle.NO_SHOW, after_start=True)
 
 
 async def sweep_no_shows(rt: Runtime, limit: int = 500) -> int:
@@ -120,8 +122,9 @@ async def sweep_no_shows(rt: Runtime, limit: int = 500) -> int:
         return len(appts)
 
 
-async def roster(rt: Runtime, session: AsyncSession, principal: Principal, office_id: int,
+async def roster(ctx: Context, office_id: int,
                  day: date) -> tuple[list[RosterEntry], dict[str, int]]:
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     principal.require_office(office_id)
     office = await rt.offices.of(office_id, session)
     start = datetime.combine(day, time(0), tzinfo=office.tz).astimezone(UTC)
@@ -147,10 +150,11 @@ async def roster_entries(session: AsyncSession, appts: list[Appointment], tz: Zo
             for a in appts]
 
 
-async def reveal(rt: Runtime, session: AsyncSession, principal: Principal,
+async def reveal(ctx: Context,
                  appointment_id: uuid.UUID, reason: str | None = None) -> list[PartyRevealed]:
     """The full ID numbers and phones, for a clerk of the office, written to the audit log
     (with the clerk's reason, which the desk page asks for)."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     appt = await load(session, appointment_id)
     if appt is None or principal.is_couple or not principal.manages_office(appt.office_id):
         raise NotFound()

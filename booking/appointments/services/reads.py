@@ -12,15 +12,16 @@ from booking.appointments.invites import appointment_calendar
 from booking.appointments.queries import account_email, load, parties_of
 from booking.appointments.schemas import AppointmentOut
 from booking.appointments.views import application_id_of, appointment_out
+from booking.context import Context
 from booking.db.models import Appointment, AppointmentParty, CrossProvinceApplication
 from booking.errors import NotFound
 from booking.kernel.access import may_see
 from booking.kernel.catalog import DIVORCE
-from booking.runtime import Runtime
 
 
-async def get_appointment(rt: Runtime, session: AsyncSession, principal: Principal,
+async def get_appointment(ctx: Context,
                           appointment_id: uuid.UUID) -> AppointmentOut:
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     appt = await load(session, appointment_id)
     if appt is None or not may_see(principal, appt):
         raise NotFound()
@@ -28,9 +29,10 @@ async def get_appointment(rt: Runtime, session: AsyncSession, principal: Princip
     return appointment_out(appt, await parties_of(session, appt.id), office, await application_id_of(session, appt))
 
 
-async def list_own(rt: Runtime, session: AsyncSession, principal: Principal, *, status: str | None,
+async def list_own(ctx: Context, *, status: str | None,
                    limit: int, offset: int) -> tuple[list[AppointmentOut], int]:
     # a divorce's visits are shown with their case (``booking.divorce``)
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     query = select(Appointment).where(Appointment.account_id == principal.id, Appointment.service != DIVORCE)
     if status:
         query = query.where(Appointment.status == status)
@@ -61,11 +63,11 @@ async def visible(session: AsyncSession, principal: Principal, appointment_id: u
     return appt
 
 
-async def invite_file(rt: Runtime, session: AsyncSession, principal: Principal, appointment_id: uuid.UUID,
-                      locale: str) -> tuple[bytes, str, str]:
+async def invite_file(ctx: Context, appointment_id: uuid.UUID) -> tuple[bytes, str, str]:
     """The appointment's invite: (iCalendar file, METHOD, file name). The couple's own copy
     names them as attendee (METHOD:REQUEST); staff get the event without the couple's
     address (PUBLISH, or a CANCEL naming the office as its attendee)."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     appt = await visible(session, principal, appointment_id)
     office = await rt.offices.of(appt.office_id, session)
     attendee = await account_email(session, appt.account_id) if principal.is_couple else (None, None)

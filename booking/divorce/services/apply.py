@@ -36,6 +36,7 @@ from booking.appointments.services.hold import hold_until
 from booking.appointments.services.noshow import bans
 from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.store import bind_holder
+from booking.context import Context
 from booking.db.models import Appointment, DivorceCase, DivorceParty, DivorceVisit, Slot
 from booking.db.unique import flush_refusing
 from booking.divorce.problems import CaseClosed, NothingToConfirm, NotTheOtherParty, PartyInOpenCase
@@ -112,9 +113,10 @@ def new_visit(case: DivorceCase, slot: Slot, principal: Principal, kind: str, po
     return appt, visit
 
 
-async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Principal, data: CaseCreate,
-                            key: str | None, locale: str) -> tuple[int, CaseOut | Replayed]:
+async def apply_for_divorce(ctx: Context, data: CaseCreate,
+                            key: str | None) -> tuple[int, CaseOut | Replayed]:
     """Book the application visit for the calling party, naming the other: 201 with the case."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     # the policy periods first: their cache may read through a connection of its own, which
     # on SQLite must not wait behind this session's write lock
@@ -169,10 +171,11 @@ async def apply_for_divorce(rt: Runtime, session: AsyncSession, principal: Princ
     return 201, body
 
 
-async def confirm_application(rt: Runtime, session: AsyncSession, principal: Principal,
-                              data: ConfirmApplicationIn, locale: str) -> CaseOut:
+async def confirm_application(ctx: Context,
+                              data: ConfirmApplicationIn) -> CaseOut:
     """The other party confirms the application visit with their own account: the booking
     stands from now (both are told, each by their own contact); the case is theirs to see."""
+    rt, session, principal, locale = ctx.rt, ctx.session, ctx.caller, ctx.locale
     now = rt.clock.now()
     periods = await rt.policy.periods()  # before this session writes (see above)
     found = (await session.execute(select(DivorceVisit).join(Appointment, Appointment.id == DivorceVisit.appointment_id)

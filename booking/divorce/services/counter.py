@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.principal import Principal
 from booking.appointments.problems import InvalidTransition
 from booking.appointments.services import lifecycle
+from booking.context import Context
 from booking.db.models import Appointment, DivorceCase
 from booking.divorce.problems import CertificateNotChecked, NotTheVisitDay, OutsideWindow
 from booking.divorce.schemas import CaseOut, CasePartyRevealed
@@ -36,7 +37,6 @@ from booking.kernel.access import refuse
 from booking.kernel.audit import record
 from booking.notifications.outbox import add_rows
 from booking.offices.directory import OfficeInfo
-from booking.runtime import Runtime
 
 WINDOW_CLOSING_NOTICE = timedelta(days=7)  # "a week before it closes"
 
@@ -62,11 +62,12 @@ async def _complete(session: AsyncSession, principal: Principal, appt: Appointme
     await lifecycle.apply(session, [appt], lifecycle.COMPLETE, actor=principal, now=now)
 
 
-async def record_receipt(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
+async def record_receipt(ctx: Context, case_id: uuid.UUID,
                          certificate_checked: bool) -> CaseOut:
     """Both parties came to the application visit: the office receives the application
     (受理) today, which starts the cooling-off. Where the office holds no record of the
     marriage, the clerk must have checked the marriage certificate."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, _parties = await visible_case(session, principal, case_id)
     if principal.is_couple:
@@ -102,10 +103,11 @@ async def record_receipt(rt: Runtime, session: AsyncSession, principal: Principa
     return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def register_divorce(rt: Runtime, session: AsyncSession, principal: Principal,
+async def register_divorce(ctx: Context,
                            case_id: uuid.UUID) -> CaseOut:
     """Both parties came to the certificate visit inside the window: the divorce is
     registered and the certificates issued."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, _parties = await visible_case(session, principal, case_id)
     if principal.is_couple:
@@ -124,8 +126,9 @@ async def register_divorce(rt: Runtime, session: AsyncSession, principal: Princi
     return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def reveal(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> list[CasePartyRevealed]:
+async def reveal(ctx: Context, case_id: uuid.UUID) -> list[CasePartyRevealed]:
     """The parties' full ID numbers and phones, for a clerk of the office; audited."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     case, parties = await visible_case(session, principal, case_id)
     if principal.is_couple:
         raise NotFound()

@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import SYSTEM, Principal
 from booking.appointments.services import lifecycle
+from booking.context import Context
 from booking.db.locking import Busy, lock_rows
 from booking.db.models import Appointment, DivorceCase, DivorceVisit
+from booking.divorce.problems import CaseClosed, NotInCoolingOff
+from booking.divorce.schemas import CaseOut
 from booking.divorce.services.cases import (
     case_messages,
     end,
@@ -29,8 +32,6 @@ from booking.divorce.services.cases import (
     visible_case,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NotInCoolingOff
-from booking.divorce.schemas import CaseOut
 from booking.divorce.views import case_out
 from booking.errors import invalid
 from booking.i18n import lazy
@@ -53,11 +54,12 @@ def invited_visit(standing: Appointment | None) -> dict[str, str] | None:
     return None
 
 
-async def withdraw(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
+async def withdraw(ctx: Context, case_id: uuid.UUID,
                    party: int | None = None) -> CaseOut:
     """A party withdraws the application: online by their own account, or at the counter
     (a clerk of the office names which party, whose identity they checked). Until the
     cooling-off's last day; before receipt it cancels the application visit."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
     office = await rt.offices.of(case.office_id, session)

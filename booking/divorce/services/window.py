@@ -10,14 +10,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
+from booking.appointments.queries import parties_of as visit_parties
 from booking.appointments.services import lifecycle
 from booking.appointments.services.changes import stored_parties
 from booking.appointments.services.placement import check_placement
-from booking.appointments.problems import CancelDeadlinePassed, PartyAlreadyBooked
-from booking.appointments.queries import parties_of as visit_parties
+from booking.context import Context
 from booking.db.models import DivorceCase, Slot
 from booking.db.unique import flush_refusing
+from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
+from booking.divorce.schemas import CaseOut
 from booking.divorce.services.apply import new_visit, refuse_banned, take_visit_seat
 from booking.divorce.services.cases import (
     ONE_ACTIVE_BOOKING,
@@ -32,14 +34,11 @@ from booking.divorce.services.cases import (
     visit_party,
     visits_of,
 )
-from booking.divorce.problems import CaseClosed, NothingToConfirm, OutsideWindow, VisitAlreadyBooked
-from booking.divorce.schemas import CaseOut
 from booking.divorce.views import case_out
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
 from booking.notifications.outbox import add_rows
-from booking.runtime import Runtime
 
 
 def in_window(case: DivorceCase, day: Any) -> bool:
@@ -54,8 +53,9 @@ async def _application_rows(session: AsyncSession, case_id: uuid.UUID) -> dict[i
     return {p.position: p for p in await visit_parties(session, application.id)}
 
 
-async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal, case_id: uuid.UUID,
-                                 slot_id: int, locale: str) -> CaseOut:
+async def book_certificate_visit(ctx: Context, case_id: uuid.UUID,
+                                 slot_id: int) -> CaseOut:
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     periods = await rt.policy.periods()  # before this session writes (``apply.py``)
     case, parties = await visible_case(session, principal, case_id)
@@ -102,9 +102,10 @@ async def book_certificate_visit(rt: Runtime, session: AsyncSession, principal: 
     return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
+async def confirm_certificate_visit(ctx: Context,
                                     case_id: uuid.UUID) -> CaseOut:
     """The party who did not book it confirms the certificate visit: it stands from now."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
     me = party_of(parties, principal)
@@ -128,10 +129,11 @@ async def confirm_certificate_visit(rt: Runtime, session: AsyncSession, principa
     return case_out(case, parties, await visits_of(session, case.id), office, principal, today(now, office))
 
 
-async def cancel_certificate_visit(rt: Runtime, session: AsyncSession, principal: Principal,
+async def cancel_certificate_visit(ctx: Context,
                                    case_id: uuid.UUID) -> CaseOut:
     """Either party cancels the certificate visit (until the office's deadline); the case
     stays in its window. Whoever stood on it is told it is cancelled, not by whom."""
+    rt, session, principal = ctx.rt, ctx.session, ctx.caller
     now = rt.clock.now()
     case, parties = await visible_case(session, principal, case_id)
     if party_of(parties, principal) is None:

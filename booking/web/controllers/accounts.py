@@ -11,7 +11,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import mfa
 from booking.accounts import services as accounts
@@ -19,8 +18,8 @@ from booking.accounts.principal import Principal
 from booking.accounts.revocation import end_session
 from booking.accounts.schemas import LoginIn, RegisterIn
 from booking.accounts.tokens import issue_mfa_token
+from booking.context import Context
 from booking.errors import Problem
-from booking.runtime import Runtime
 from booking.security.ratelimit import count_request
 from booking.web.forms import FormState, parse, posted, refused, unflatten
 from booking.web.pages import page, redirect
@@ -41,24 +40,23 @@ class AccountPages(Controller):
         return page(request, "login.html", form=FormState(), next=safe_next(next_path, ""))
 
     @post("/login", name="login-post")
-    async def login(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime]) -> Response[Any]:
+    async def login(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         form = await posted(request)
         target = safe_next(form.get("next"), "")
         try:
             await count_request(request, "login", None)
             data = parse(LoginIn, unflatten(form, LOGIN_FIELDS))
-            account = await accounts.login(session, runtime, data.email, data.password,
-                                           runtime.rate_limiter.address_of(request.scope))
+            account = await accounts.login(ctx.session, ctx.rt, data.email, data.password,
+                                           ctx.rt.rate_limiter.address_of(request.scope))
         except Problem as problem:
             return _refused(request, "login.html", problem, form, LOGIN_FIELDS, target)
-        if mfa.needs_second_factor(runtime, account):
+        if mfa.needs_second_factor(ctx.rt, account):
             # staff with a second factor: half logged in until the code (/login/second-factor)
             response = Redirect(path="/login/second-factor" + (f"?next={quote(target, safe='/')}" if target else ""),
                                 status_code=303)
-            response.set_cookie(MFA_COOKIE, issue_mfa_token(runtime.settings, account.id, account.session_version),
-                                max_age=runtime.settings.mfa_token_ttl_seconds, path="/login", httponly=True,
-                                samesite="lax", secure=runtime.settings.env == "production")
+            response.set_cookie(MFA_COOKIE, issue_mfa_token(ctx.rt.settings, account.id, account.session_version),
+                                max_age=ctx.rt.settings.mfa_token_ttl_seconds, path="/login", httponly=True,
+                                samesite="lax", secure=ctx.rt.settings.env == "production")
             return response
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "logged-in",
                           account.session_version)
@@ -68,17 +66,16 @@ class AccountPages(Controller):
         return page(request, "register.html", form=FormState(), next=safe_next(next_path, ""))
 
     @post("/register", name="register-post")
-    async def register(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[Any]:
+    async def register(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         form = await posted(request)
         target = safe_next(form.get("next"), "")
         try:
             await count_request(request, "register", None)
-            data = parse(RegisterIn, {**unflatten(form, REGISTER_FIELDS), "locale": locale})
-            await accounts.register_couple(session, runtime, data)
+            data = parse(RegisterIn, {**unflatten(form, REGISTER_FIELDS), "locale": ctx.locale})
+            await accounts.register_couple(ctx.session, ctx.rt, data)
             # logged in the way every login is: through the login service
-            account = await accounts.login(session, runtime, data.email, data.password,
-                                           runtime.rate_limiter.address_of(request.scope))
+            account = await accounts.login(ctx.session, ctx.rt, data.email, data.password,
+                                           ctx.rt.rate_limiter.address_of(request.scope))
         except Problem as problem:
             return _refused(request, "register.html", problem, form, REGISTER_FIELDS, target)
         return _signed_in(request, Principal(account.id, account.role, account.office_id), target, "registered",
@@ -89,11 +86,10 @@ class AccountPages(Controller):
         return page(request, "logout.html")
 
     @post("/logout", name="logout-post")
-    async def logout(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime]) -> Response[Any]:
+    async def logout(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         token = await session_token(request)
         if token is not None:  # the session ends on the server too, not only in this browser
-            await end_session(session, runtime.account_gate, token[0].id, token[1].jti or "", token[1].exp)
+            await end_session(ctx.session, ctx.rt.account_gate, token[0].id, token[1].jti or "", token[1].exp)
         request.state[RENEW] = None  # no renewed session set on the way out
         response = redirect(request, "/", notice="logged-out")
         clear_session(response)

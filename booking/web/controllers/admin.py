@@ -23,6 +23,7 @@ from booking.accounts.principal import Principal
 from booking.accounts.schemas import UserCreate
 from booking.accounts.services import create_staff
 from booking.audit.services import list_entries
+from booking.context import Context
 from booking.db.models import Office, UserAccount
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
@@ -34,8 +35,7 @@ from booking.notifications.operations import retry_failed, rows_in_state
 from booking.offices import services as offices
 from booking.offices.rules import rules_of
 from booking.offices.schemas import OfficeCreate, OfficeUpdate
-from booking.runtime import Runtime
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import FormState, parse, posted, refused, submit, unflatten
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, desk_page, require_admin
 
@@ -83,10 +83,10 @@ class AdminPages(Controller):
 
     # --- offices and their booking rules ---------------------------------------------
     @get("/", name="admin")
-    async def office_list(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
-        return await self._offices(request, session, desk, FormState())
+    async def office_list(self, request: Request[Any, Any, Any],
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
+        return await self._offices(request, ctx.session, desk, FormState())
 
     async def _offices(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, form: FormState,
                        status_code: int = 200) -> Response[Any]:
@@ -94,26 +94,24 @@ class AdminPages(Controller):
                        offices=await _all_offices(session), form=form, services=SERVICES)
 
     @post("/offices", name="admin-office-create")
-    async def create_office(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime],
-                            viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_office(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         chosen = (await request.form()).getall("services", [])
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(OfficeCreate, {**unflatten(form, OFFICE_FIELDS), "services": chosen})
-            office = await offices.create_office(session, data, desk.principal, runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            return await self._offices(request, session, desk, refused(problem, form, (*OFFICE_FIELDS, "services")),
-                                       problem.status)
-        return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
+            office = await offices.create_office(ctx, data)
+            return redirect(request, f"/admin/offices/{office.id}", notice="office-created")
+        return await submit(ctx, form, (*OFFICE_FIELDS, "services"), act, lambda state, status: self._offices(
+            request, ctx.session, desk, state, status))
 
     @get("/offices/{office_id:int}", name="admin-office")
     async def office(self, request: Request[Any, Any, Any], office_id: FromPath[int],
-                     session: NamedDependency[AsyncSession], viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
-        return await self._office(request, session, desk, office_id, FormState())
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
+        return await self._office(request, ctx.session, desk, office_id, FormState())
 
     async def _office(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, office_id: int,
                       form: FormState, status_code: int = 200) -> Response[Any]:
@@ -129,31 +127,29 @@ class AdminPages(Controller):
 
     @post("/offices/{office_id:int}", name="admin-office-save")
     async def save_office(self, request: Request[Any, Any, Any], office_id: FromPath[int],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         raw = unflatten(form, EDITABLE)
         raw.setdefault("rules", {}).update({flag: form.get(f"rules.{flag}") == "on" for flag in RULE_FLAGS})
         for optional in ("email", "phone", "address_en"):
             raw.setdefault(optional, None if optional != "address_en" else "")
-        try:
-            data = parse(OfficeUpdate, {**raw, "services": (await request.form()).getall("services", []),
+        chosen = (await request.form()).getall("services", [])
+
+        async def act() -> Response[Any]:
+            data = parse(OfficeUpdate, {**raw, "services": chosen,
                                         "is_active": form.get("is_active") == "on"})
-            await offices.update_office(session, office_id, data, desk.principal, runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            shown = [k for k in form if k != "_csrf_token"] + ["services"]
-            return await self._office(request, session, desk, office_id, refused(problem, form, shown),
-                                      problem.status)
-        runtime.offices.forget(office_id)  # this process sees the edit at once, as the API's
-        return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
+            await offices.update_office(ctx, office_id, data)
+            ctx.rt.offices.forget(office_id)  # this process sees the edit at once, as the API's
+            return redirect(request, f"/admin/offices/{office_id}", notice="office-saved")
+        shown = [k for k in form if k != "_csrf_token"] + ["services"]
+        return await submit(ctx, form, shown, act, lambda state, status: self._office(
+            request, ctx.session, desk, office_id, state, status))
 
     # --- staff accounts -----------------------------------------------------------------
     @get("/staff", name="admin-staff")
-    async def staff(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        return await self._staff(request, session, _admin(request, viewer), FormState())
+    async def staff(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._staff(request, ctx.session, _admin(request, ctx.principal), FormState())
 
     async def _staff(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, form: FormState,
                      status_code: int = 200) -> Response[Any]:
@@ -165,143 +161,134 @@ class AdminPages(Controller):
                                        for o in all_offices])
 
     @post("/staff", name="admin-staff-create")
-    async def create_account(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                             runtime: NamedDependency[Runtime],
-                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_account(self, request: Request[Any, Any, Any],
+                             ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
         fields = ("email", "name", "password", "role", "office_id", "locale")
-        try:
-            data = parse(UserCreate, unflatten(form, fields))
-            await create_staff(session, runtime, data, desk.principal)
-        except Problem as problem:
-            await session.rollback()
-            form.pop("password", None)  # never shown again
-            return await self._staff(request, session, desk, refused(problem, form, fields), problem.status)
-        return redirect(request, "/admin/staff", notice="account-created")
+
+        async def act() -> Response[Any]:
+            await create_staff(ctx, parse(UserCreate, unflatten(form, fields)))
+            return redirect(request, "/admin/staff", notice="account-created")
+        typed = {k: v for k, v in form.items() if k != "password"}  # a password is never shown again
+        return await submit(ctx, typed, fields, act, lambda state, status: self._staff(
+            request, ctx.session, desk, state, status))
 
     @post("/staff/{account_id:uuid}/{action:str}", name="admin-staff-change")
     async def change_account(self, request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID],
-                             action: FromPath[str], session: NamedDependency[AsyncSession],
-                             runtime: NamedDependency[Runtime],
-                             viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                             action: FromPath[str], ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
-        gate = runtime.account_gate
-        try:
+        gate = ctx.rt.account_gate
+
+        async def act() -> Response[Any]:
             if action in ("deactivate", "reactivate"):
-                await management.set_active(session, gate, desk.principal, account_id, action == "reactivate")
+                await management.set_active(ctx, gate, account_id,
+                                            action == "reactivate")
                 notice = f"account-{action}d"
             elif action == "office":
                 raw = form.get("office_id")
                 if not (isinstance(raw, str) and raw.isdigit() and len(raw) < 10):
                     raise invalid("office_id", lazy("No such office."))
-                await management.move_clerk(session, gate, desk.principal, account_id, int(raw))
+                await management.move_clerk(ctx, gate, account_id, int(raw))
                 notice = "account-moved"
             elif action == "mfa-reset":
-                await mfa.reset(session, gate, desk.principal, account_id)
+                await mfa.reset(ctx, gate, account_id)
                 notice = "mfa-reset"
             else:
                 raise NotFound()
-        except Problem as problem:
-            await session.rollback()
-            return await self._staff(request, session, desk, refused(problem), problem.status)
-        return redirect(request, "/admin/staff", notice=notice)
+            return redirect(request, "/admin/staff", notice=notice)
+        return await submit(ctx, {}, (), act, lambda state, status: self._staff(
+            request, ctx.session, desk, state, status))
 
     # --- jurisdiction policy periods ---------------------------------------------------
     @get("/policy", name="admin-policy")
-    async def periods(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await self._periods(request, session, _admin(request, viewer), locale, {})
+    async def periods(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._periods(request, ctx, _admin(request, ctx.principal), {})
 
-    async def _periods(self, request: Request[Any, Any, Any], session: AsyncSession, desk: Desk, locale: str,
-                       forms: dict[str, FormState], status_code: int = 200) -> Response[Any]:
+    async def _periods(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk,
+                       forms: dict[str, FormState],
+                       status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/policy.html", "policy", status_code=status_code,
-                       periods=await policy.list_periods(session, locale), forms=forms, empty=FormState(),
+                       periods=await policy.list_periods(ctx.session,
+                                                         ctx.locale), forms=forms, empty=FormState(),
                        kinds=get_args(RequiredKind), services=SERVICES)
 
     @post("/policy", name="admin-policy-create")
-    async def create_period(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                            locale: NamedDependency[str]) -> Response[Any]:
-        desk = _admin(request, viewer)
+    async def create_period(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
-        try:
-            data = parse(PeriodCreate, await _period_input(request, form))
-            await policy.create_period(runtime, session, desk.principal, data, locale)
-        except Problem as problem:
-            await session.rollback()
-            return await self._periods(request, session, desk, locale,
-                                       {"new": refused(problem, form, _period_fields(form))}, problem.status)
-        return redirect(request, "/admin/policy", notice="period-saved")
+        raw = await _period_input(request, form)
+
+        async def act() -> Response[Any]:
+            await policy.create_period(ctx, parse(PeriodCreate, raw))
+            return redirect(request, "/admin/policy", notice="period-saved")
+        return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
+            request, ctx, desk, {"new": state}, status))
 
     @post("/policy/{period_id:int}", name="admin-policy-save")
     async def save_period(self, request: Request[Any, Any, Any], period_id: FromPath[int],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        desk = _admin(request, viewer)
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
         form = await posted(request)
-        try:
-            raw = await _period_input(request, form)
-            raw.pop("code", None)  # a period's code is its stable name
-            raw.setdefault("effective_to", None)
-            raw.setdefault("note", None)
-            data = parse(PeriodUpdate, raw)
-            await policy.update_period(runtime, session, desk.principal, period_id, data, locale)
-        except Problem as problem:
-            await session.rollback()
-            return await self._periods(request, session, desk, locale,
-                                       {str(period_id): refused(problem, form, _period_fields(form))},
-                                       problem.status)
-        return redirect(request, "/admin/policy", notice="period-saved")
+        raw = await _period_input(request, form)
+        raw.pop("code", None)  # a period's code is its stable name
+        raw.setdefault("effective_to", None)
+        raw.setdefault("note", None)
+
+        async def act() -> Response[Any]:
+            await policy.update_period(ctx, period_id, parse(PeriodUpdate, raw))
+            return redirect(request, "/admin/policy", notice="period-saved")
+        return await submit(ctx, form, _period_fields(form), act, lambda state, status: self._periods(
+            request, ctx, desk, {str(period_id): state}, status))
 
     # --- notifications that failed ------------------------------------------------------
     @get("/notifications", name="admin-notifications")
-    async def notifications(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                            runtime: NamedDependency[Runtime],
-                            viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        return await self._notifications(request, session, runtime, _admin(request, viewer), FormState())
+    async def notifications(self, request: Request[Any, Any, Any],
+                            ctx: NamedDependency[Context]) -> Response[Any]:
+        return await self._notifications(request, ctx, _admin(request, ctx.principal), FormState())
 
-    async def _notifications(self, request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime,
-                             desk: Desk, form: FormState, status_code: int = 200) -> Response[Any]:
+    async def _notifications(self, request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState,
+                             status_code: int = 200) -> Response[Any]:
         return _render(request, desk, "admin/notifications.html", "notifications", status_code=status_code,
-                       counts=await counts(runtime), failed=await rows_in_state(session, "failed", 200), form=form,
-                       tz=AUDIT_TZ.key)
+                       counts=await counts(ctx.rt), failed=await rows_in_state(ctx.session, "failed", 200),
+                       form=form, tz=AUDIT_TZ.key)
 
     @post("/notifications/{notification_id:uuid}/retry", name="admin-notification-retry")
     async def retry(self, request: Request[Any, Any, Any], notification_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        desk = _admin(request, viewer)
-        try:
-            await retry_failed(session, desk.principal, notification_id, runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            return await self._notifications(request, session, runtime, desk, refused(problem), problem.status)
-        return redirect(request, "/admin/notifications", notice="notification-retried")
+                    ctx: NamedDependency[Context]) -> Response[Any]:
+        desk = _admin(request, ctx.principal)
+
+        async def act() -> Response[Any]:
+            await retry_failed(ctx, notification_id)
+            return redirect(request, "/admin/notifications", notice="notification-retried")
+        return await submit(ctx, {}, (), act, lambda state, status: self._notifications(
+            request, ctx, desk, state, status))
 
     # --- the audit log --------------------------------------------------------------------
     @get("/audit", name="admin-audit")
-    async def audit(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    viewer: NamedDependency[Principal | None], who: Text = None, what: Text = None,
+    async def audit(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context], who: Text = None,
+                    what: Text = None,
                     start: FromDay = None, end: ToDay = None, page_number: PageNumber = 1) -> Response[Any]:
-        desk = _admin(request, viewer)
+        desk = _admin(request, ctx.principal)
         values = {k: v for k, v in (("who", who), ("what", what), ("from", start), ("to", end)) if v}
         form = FormState(values=values)
         rows: list[Any] = []
         total = 0
         try:
-            actor_id = await _who(session, who)
+            actor_id = await _who(ctx.session, who)
             since = _day_start(start, "from")
             until = _day_start(end, "to", next_day=True)
             if actor_id is not False:
-                rows, total = await list_entries(session, office_id=None, action=(what or "").strip() or None,
+                rows, total = await list_entries(ctx.session, office_id=None,
+                                                 action=(what or "").strip() or None,
                                                  limit=AUDIT_PAGE, offset=(page_number - 1) * AUDIT_PAGE,
                                                  actor_id=actor_id or None, since=since, until=until)
         except Problem as problem:
             form = refused(problem, values, ("who", "what", "from", "to"))
         ids = {r.actor_id for r in rows if r.actor_id}
-        emails = dict((await session.execute(select(UserAccount.id, UserAccount.email).where(
+        emails = dict((await ctx.session.execute(select(UserAccount.id, UserAccount.email).where(
             UserAccount.id.in_(ids)))).all()) if ids else {}  # type: ignore[attr-defined]
         return _render(request, desk, "admin/audit.html", "audit", status_code=400 if form.failed else 200,
                        rows=rows, total=total, emails=emails, form=form, tz=AUDIT_TZ.key, page=page_number,

@@ -13,11 +13,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.applications import services as applications
 from booking.applications.schemas import ApplicationCreate, DocumentUpload
+from booking.context import Context
 from booking.db.models.applications import OPEN_STATUSES
 from booking.errors import Problem, invalid
 from booking.i18n import lazy
@@ -26,11 +25,10 @@ from booking.jurisdiction.schemas import AssessIn
 from booking.jurisdiction.services import assess_for
 from booking.kernel.catalog import SERVICES, service_title
 from booking.offices import services as offices
-from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.security.ratelimit import count_request
 from booking.web import calendar
-from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
 from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
 
@@ -48,16 +46,13 @@ class CrossProvincePages(Controller):
     path = "/cross-province"
 
     @get("/", name="cross-province")
-    async def assess(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[Any]:
+    async def assess(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         asked = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        return await _assessment_page(request, runtime, session, locale, asked, FormState(values=asked))
+        return await _assessment_page(request, ctx, asked, FormState(values=asked))
 
     @post("/applications", name="cross-province-apply")
-    async def apply(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                    locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+    async def apply(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         fields = unflatten(form, APPLY_FIELDS)
         answers = fields.setdefault("answers", {})
@@ -66,78 +61,73 @@ class CrossProvincePages(Controller):
         try:
             await count_request(request, "booking", principal.id)
             _status, body = await applications.submit(
-                runtime, principal, parse(ApplicationCreate, fields), locale=locale,
+                ctx.rt, principal, parse(ApplicationCreate, fields), locale=ctx.locale,
                 key=idempotency_key(form))
             body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
             asked = {k: v for k, v in form.items() if isinstance(v, str)}
-            return await _assessment_page(request, runtime, session, locale, asked,
+            return await _assessment_page(request, ctx, asked,
                                           refused(problem, form, APPLY_SHOWN), status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, f"/cross-province/applications/{body['id']}", notice="applied")
 
     @get("/applications/{application_id:uuid}", name="cross-province-application")
     async def application(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                          session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                          viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        return await _application_page(request, runtime, session, principal, application_id, locale, FormState())
+                          ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
+        return await _application_page(request, ctx, application_id, FormState())
 
     @post("/applications/{application_id:uuid}/documents", name="cross-province-upload")
     async def upload(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                     ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
         form = await posted(request)
         file, kind, party = form.get("file"), form.get("kind"), form.get("party")
-        try:
+
+        async def act() -> Response[Any]:
             if not isinstance(file, UploadFile) or not file.filename:
                 raise invalid("file", lazy("Choose a file to upload."))
             try:
-                await applications.upload(runtime, session, principal, application_id, DocumentUpload(
+                await applications.upload(ctx, application_id, DocumentUpload(
                     file=file, kind=kind if isinstance(kind, str) else "",
-                    party=party if isinstance(party, str) and party else None), locale, key=None)
+                    party=party if isinstance(party, str) and party else None), key=None)
             finally:
                 await file.close()
-        except Problem as problem:
-            await session.rollback()
-            return await _application_page(request, runtime, session, principal, application_id, locale,
-                                           refused(problem, form, UPLOAD_SHOWN), status_code=problem.status)
-        return redirect(request, f"/cross-province/applications/{application_id}", notice="uploaded")
+            return redirect(request, f"/cross-province/applications/{application_id}", notice="uploaded")
+        return await submit(ctx, form, UPLOAD_SHOWN, act, lambda state, status: _application_page(
+            request, ctx, application_id, state, status_code=status))
 
     @post("/applications/{application_id:uuid}/resubmit", name="cross-province-resubmit")
     async def resubmit(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _change(request, session, runtime, viewer, application_id, locale, "resubmitted",
-                             lambda who: applications.resubmit(runtime, session, who, application_id, None, locale))
+                       ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _change(request, ctx, application_id, "resubmitted",
+                             lambda: applications.resubmit(ctx, application_id, None))
 
     @post("/applications/{application_id:uuid}/withdraw", name="cross-province-withdraw")
     async def withdraw(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _change(request, session, runtime, viewer, application_id, locale, "withdrawn",
-                             lambda who: applications.withdraw(runtime, session, who, application_id, locale))
+                       ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _change(request, ctx, application_id, "withdrawn",
+                             lambda: applications.withdraw(ctx, application_id))
 
 
-async def _change(request: Request[Any, Any, Any], session: AsyncSession, runtime: Runtime,
-                  viewer: Principal | None, application_id: uuid.UUID, locale: str, notice: str,
-                  action: Callable[[Principal], Awaitable[Any]]) -> Response[Any]:
-    principal = require_couple(request, viewer)
-    try:
-        await action(principal)
-    except Problem as problem:
-        await session.rollback()
-        return await _application_page(request, runtime, session, principal, application_id, locale,
-                                       refused(problem), status_code=problem.status)
-    return redirect(request, f"/cross-province/applications/{application_id}", notice=notice)
+async def _change(request: Request[Any, Any, Any], ctx: Context, application_id: uuid.UUID, notice: str,
+                  action: Callable[[], Awaitable[Any]]) -> Response[Any]:
+    require_couple(request, ctx.principal)
+
+    async def act() -> Response[Any]:
+        await action()
+        return redirect(request, f"/cross-province/applications/{application_id}", notice=notice)
+    return await submit(ctx, {}, (), act, lambda state, status: _application_page(
+        request, ctx, application_id, state, status_code=status))
 
 
-async def _assessment_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, locale: str,
-                           asked: dict[str, str], form: FormState, *, status_code: int = 200) -> Response[Any]:
+async def _assessment_page(request: Request[Any, Any, Any], ctx: Context, asked: dict[str, str],
+                           form: FormState,
+                           *, status_code: int = 200) -> Response[Any]:
     """The question form; with an answer once it is asked; with the application form when
     the answer is "yes, after the office's review"."""
+    runtime, session, locale = ctx.rt, ctx.session, ctx.locale
     rows, _ = await offices.list_offices(session, province=None, service=None, limit=500, offset=0)
     office_options = [(str(o.id), o.name_zh if locale.startswith("zh") else o.name_en) for o in rows]
     verdict = office = None
@@ -173,12 +163,11 @@ def _around(slots: list[calendar.FreeSlot], office: Any, day: date) -> list[cale
     return that_day or calendar.nearest(free, datetime.combine(day, time(12), tzinfo=office.tz), count=NEAR)
 
 
-async def _application_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                            principal: Principal, application_id: uuid.UUID, locale: str, form: FormState, *,
-                            status_code: int = 200) -> Response[Any]:
-    app = await applications.get_application(runtime, session, principal, application_id, locale)
+async def _application_page(request: Request[Any, Any, Any], ctx: Context, application_id: uuid.UUID,
+                            form: FormState, *, status_code: int = 200) -> Response[Any]:
+    app = await applications.get_application(ctx, application_id)
     app = as_json(app)
-    office = await calendar.office_or_404(runtime, app["office_id"])
+    office = await calendar.office_or_404(ctx.rt, app["office_id"])
     return page(request, "application.html", status_code=status_code, private=True, app=app, office=office,
                 kind_options=[(k, kind.title) for k, kind in DOCUMENT_KINDS.items()], form=form,
                 open=app["status"] in OPEN_STATUSES)

@@ -11,17 +11,15 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
 from booking.applications.schemas import ApplicationDecisionIn
-from booking.errors import NotFound, Problem
+from booking.context import Context
+from booking.errors import NotFound
 from booking.i18n import lazy
-from booking.runtime import Runtime
 from booking.schemas import as_json
-from booking.web.forms import FormState, parse, posted, refused
+from booking.web.forms import FormState, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
 
@@ -37,10 +35,9 @@ PAGE_SIZE = 100
 STATUSES = ("submitted", "needs_more_info", "approved", "rejected", "withdrawn", "expired")
 
 
-async def _application(runtime: Runtime, session: AsyncSession, desk: Desk, application_id: uuid.UUID,
-                       locale: str) -> dict[str, Any]:
+async def _application(ctx: Context, desk: Desk, application_id: uuid.UUID) -> dict[str, Any]:
     """The application, when it is this desk's office's (the service checks the principal's)."""
-    app = await services.get_application(runtime, session, desk.principal, application_id, locale)
+    app = await services.get_application(ctx, application_id)
     app = as_json(app)
     if app["office_id"] != desk.office_id:
         raise NotFound()
@@ -51,34 +48,31 @@ class DeskApplicationPages(Controller):
     path = "/desk/applications"
 
     @get("/", name="desk-applications")
-    async def queue(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                    locale: NamedDependency[str], office: OfficeParam = None,
+    async def queue(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                    office: OfficeParam = None,
                     status: QueueStatus = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        rows, total = await services.queue(runtime, session, desk.principal, desk.office_id, status=status,
-                                           start=None, end=None, limit=PAGE_SIZE, offset=0, locale=locale)
+        desk = await desk_for(request, ctx, office, "/desk/applications")
+        rows, total = await services.queue(ctx, desk.office_id, status=status,
+                                           start=None, end=None, limit=PAGE_SIZE, offset=0)
         rows = as_json(rows)
         return desk_page(request, "desk/applications.html", desk, apps=rows, total=total, status=status,
                          statuses=STATUSES)
 
     @get("/{application_id:uuid}", name="desk-application")
     async def one(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                  ctx: NamedDependency[Context],
                   office: OfficeParam = None, doc: DocParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        return await _page(request, runtime, session, desk, application_id, locale, FormState(), doc)
+        desk = await desk_for(request, ctx, office, "/desk/applications")
+        return await _page(request, ctx, desk, application_id, FormState(), doc)
 
     @get("/{application_id:uuid}/documents/{document_id:uuid}", name="desk-application-document")
     async def document(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                       document_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[bytes]:
+                       document_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
+                       office: OfficeParam = None) -> Response[bytes]:
         """The scan itself, shown inside the application's page (the read is audited)."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
-        await _application(runtime, session, desk, application_id, locale)
-        content, found = await services.read_document(runtime, session, desk.principal, application_id,
+        desk = await desk_for(request, ctx, office, "/desk/applications")
+        await _application(ctx, desk, application_id)
+        content, found = await services.read_document(ctx, application_id,
                                                       document_id)
         name = f"{found.kind}-{found.party or 'couple'}{EXTENSIONS[found.media_type]}"
         return Response(content, media_type=found.media_type, headers={
@@ -87,28 +81,26 @@ class DeskApplicationPages(Controller):
 
     @post("/{application_id:uuid}/decision", name="desk-application-decision")
     async def decide(self, request: Request[Any, Any, Any], application_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     ctx: NamedDependency[Context],
                      office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/applications")
+        desk = await desk_for(request, ctx, office, "/desk/applications")
         form = await posted(request)
-        await _application(runtime, session, desk, application_id, locale)
-        try:
+        await _application(ctx, desk, application_id)
+        notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
+
+        async def act() -> Response[Any]:
             data = parse(ApplicationDecisionIn, {k: form[k].strip() for k in ("decision", "reason")
                                       if isinstance(form.get(k), str) and form[k].strip()})
-            await services.decide(runtime, session, desk.principal, application_id, data, locale)
-        except Problem as problem:
-            await session.rollback()
-            return await _page(request, runtime, session, desk, application_id, locale,
-                               refused(problem, form, ("decision", "reason")), None, status_code=problem.status)
-        notice = {"approve": "desk-approved", "reject": "desk-rejected", "needs_more_info": "desk-asked"}
-        return redirect(request, desk.href(f"/desk/applications/{application_id}"), notice=notice[data.decision])
+            await services.decide(ctx, application_id, data)
+            return redirect(request, desk.href(f"/desk/applications/{application_id}"),
+                            notice=notice[data.decision])
+        return await submit(ctx, form, ("decision", "reason"), act, lambda state, status: _page(
+            request, ctx, desk, application_id, state, None, status_code=status))
 
 
-async def _page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                application_id: uuid.UUID, locale: str, form: FormState, doc: uuid.UUID | None, *,
-                status_code: int = 200) -> Response[Any]:
-    app = await _application(runtime, session, desk, application_id, locale)
+async def _page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, application_id: uuid.UUID,
+                form: FormState, doc: uuid.UUID | None, *, status_code: int = 200) -> Response[Any]:
+    app = await _application(ctx, desk, application_id)
     shown = next((d for d in app["documents"] if str(d["id"]) == str(doc)), None) if doc else None
     return desk_page(request, "desk/application.html", desk, status_code=status_code, app=app, form=form,
                      shown=shown)

@@ -10,27 +10,26 @@ the office's timezone."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.ballots import draw as draws
 from booking.ballots import entries as ballot_entries
 from booking.ballots import services as ballots
 from booking.ballots.schemas import BallotCreate
-from booking.errors import NotFound, Problem
+from booking.context import Context
+from booking.errors import NotFound
 from booking.i18n import lazy
 from booking.kernel.catalog import service_title
 from booking.peakdays import services as peakdays
 from booking.peakdays.schemas import PeakDayCreate
-from booking.runtime import Runtime
 from booking.schemas import as_json
-from booking.web.forms import FormState, parse, posted, refused
+from booking.web.forms import FormState, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
 
@@ -59,10 +58,9 @@ def ballot_input(form: dict[str, Any], desk: Desk) -> dict[str, Any]:
     return data
 
 
-async def _ballot(runtime: Runtime, session: AsyncSession, desk: Desk, ballot_id: uuid.UUID,
-                  locale: str) -> dict[str, Any]:
+async def _ballot(ctx: Context, desk: Desk, ballot_id: uuid.UUID) -> dict[str, Any]:
     """The ballot, when it is this desk's office's (ballots are public: the office decides)."""
-    found = await ballots.get_ballot(runtime, session, ballot_id, locale)
+    found = await ballots.get_ballot(ctx, ballot_id)
     found = as_json(found)
     if found["office_id"] != desk.office_id:
         raise NotFound()
@@ -73,80 +71,74 @@ class DeskBallotPages(Controller):
     path = "/desk/ballots"
 
     @get("/", name="desk-ballots")
-    async def overview(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                       locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        return await _overview(request, runtime, session, desk, locale)
+    async def overview(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                       office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
+        return await _overview(request, ctx, desk)
 
     @post("/peak-days", name="desk-peak-day-add")
-    async def add_peak_day(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                           runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                           locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+    async def add_peak_day(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                           office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         form = await posted(request)
         # the form's fields are named ``peak_day.date`` ...: the ballot's form on the same page
         # has a ``date`` of its own
         fields = {k: form.get(f"{PEAK_FORM}.{k}") for k in PEAK_FIELDS}
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(PeakDayCreate, {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()})
-            await peakdays.add_office_peak_day(session, desk.principal, desk.office_id, data)
-        except Problem as problem:
-            await session.rollback()
-            state = refused(problem, fields, PEAK_FIELDS)
+            await peakdays.add_office_peak_day(ctx, desk.office_id, data)
+            return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
+
+        def again(state: FormState, status: int) -> Awaitable[Response[Any]]:
             state.values = {f"{PEAK_FORM}.{k}": v for k, v in state.values.items()}
             state.errors = {f"{PEAK_FORM}.{k}": v for k, v in state.errors.items()}
-            return await _overview(request, runtime, session, desk, locale, peak_form=state,
-                                   status_code=problem.status)
-        return redirect(request, desk.href("/desk/ballots"), notice="peak-day-added")
+            return _overview(request, ctx, desk, peak_form=state, status_code=status)
+        return await submit(ctx, fields, PEAK_FIELDS, act, again)
 
     @post("/", name="desk-ballot-create")
-    async def create(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
+    async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                     office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
         form = await posted(request)
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(BallotCreate, ballot_input(form, desk))
-            created = await ballots.create_ballot(runtime, session, desk.principal, desk.office_id, data, locale)
-        except Problem as problem:
-            await session.rollback()
-            return await _overview(request, runtime, session, desk, locale,
-                                   ballot_form=refused(problem, form, BALLOT_FIELDS), status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/ballots/{created['id']}"), notice="ballot-created")
+            created = await ballots.create_ballot(ctx, desk.office_id, data)
+            return redirect(request, desk.href(f"/desk/ballots/{created.id}"), notice="ballot-created")
+        return await submit(ctx, form, BALLOT_FIELDS, act, lambda state, status: _overview(
+            request, ctx, desk, ballot_form=state, status_code=status))
 
     @get("/{ballot_id:uuid}", name="desk-ballot")
     async def ballot(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                     ctx: NamedDependency[Context],
                      office: OfficeParam = None, status: EntryState = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        return await _ballot_page(request, runtime, session, desk, ballot_id, locale, status, FormState())
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
+        return await _ballot_page(request, ctx, desk, ballot_id, status, FormState())
 
     @post("/{ballot_id:uuid}/draw", name="desk-ballot-draw")
     async def draw(self, request: Request[Any, Any, Any], ballot_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
+                   ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/ballots")
-        await _ballot(runtime, session, desk, ballot_id, locale)
+        desk = await desk_for(request, ctx, office, "/desk/ballots")
+        await _ballot(ctx, desk, ballot_id)
         await posted(request)
-        try:
-            await draws.draw_by_hand(runtime, session, desk.principal, ballot_id)
-        except Problem as problem:
-            await session.rollback()
-            return await _ballot_page(request, runtime, session, desk, ballot_id, locale, None,
-                                      refused(problem), status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/ballots/{ballot_id}"), notice="ballot-drawn")
+
+        async def act() -> Response[Any]:
+            await draws.draw_by_hand(ctx, ballot_id)
+            return redirect(request, desk.href(f"/desk/ballots/{ballot_id}"), notice="ballot-drawn")
+        return await submit(ctx, {}, (), act, lambda state, status: _ballot_page(
+            request, ctx, desk, ballot_id, None, state, status_code=status))
 
 
-async def _overview(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                    locale: str, *, peak_form: FormState | None = None, ballot_form: FormState | None = None,
+async def _overview(request: Request[Any, Any, Any], ctx: Context, desk: Desk, *,
+                    peak_form: FormState | None = None, ballot_form: FormState | None = None,
                     status_code: int = 200) -> Response[Any]:
     assert desk.office is not None
-    today = runtime.clock.now().astimezone(desk.office.tz).date()
+    session, locale = ctx.session, ctx.locale
+    today = ctx.now.astimezone(desk.office.tz).date()
     days = await peakdays.peak_days(session, today, today + AHEAD, locale, office_id=desk.office_id)
-    listed = await ballots.list_ballots(runtime, session, desk.office_id, today - RECENT, None, locale)
+    listed = await ballots.list_ballots(ctx, desk.office_id, today - RECENT, None)
     listed = as_json(listed)
     return desk_page(request, "desk/ballots.html", desk, status_code=status_code, peak_days=days, ballots=listed,
                      peak_form=peak_form or FormState(), ballot_form=ballot_form or FormState(),
@@ -154,13 +146,12 @@ async def _overview(request: Request[Any, Any, Any], runtime: Runtime, session: 
                      chosen_date=request.query_params.get("date", ""))
 
 
-async def _ballot_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                       ballot_id: uuid.UUID, locale: str, status: str | None, form: FormState, *,
-                       status_code: int = 200) -> Response[Any]:
-    found = await _ballot(runtime, session, desk, ballot_id, locale)
-    rows, total = await ballot_entries.list_for_office(session, desk.principal, ballot_id, status,
+async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, ballot_id: uuid.UUID,
+                       status: str | None, form: FormState, *, status_code: int = 200) -> Response[Any]:
+    found = await _ballot(ctx, desk, ballot_id)
+    rows, total = await ballot_entries.list_for_office(ctx.session, desk.principal, ballot_id, status,
                                                        limit=PAGE_SIZE, offset=0)
     rows = as_json(rows)
-    due = found["state"] == "closed" and runtime.clock.now() >= datetime.fromisoformat(found["draw_at"])
+    due = found["state"] == "closed" and ctx.now >= datetime.fromisoformat(found["draw_at"])
     return desk_page(request, "desk/ballot.html", desk, status_code=status_code, ballot=found, entries=rows,
                      total=total, status=status, states=ENTRY_STATES, form=form, draw_due=due)

@@ -17,17 +17,15 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
-from booking.errors import NotFound, Problem
+from booking.context import Context
+from booking.errors import NotFound
 from booking.events import desk as organiser
 from booking.events import services, signups
 from booking.events.schemas import EventCreate, EventUpdate, SignupCancelIn, SignupDecisionIn
 from booking.i18n import lazy
-from booking.runtime import Runtime
 from booking.schemas import CheckInIn, as_json
-from booking.web.forms import FormState, idempotency_key, parse, posted, refused
+from booking.web.forms import Again, FormState, idempotency_key, parse, posted, submit
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page, office_moments
 
@@ -77,148 +75,131 @@ def local_input(value: datetime, tz: Any) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
 
 
-async def _event(session: AsyncSession, runtime: Runtime, desk: Desk, event_id: uuid.UUID, locale: str) -> Any:
+async def _event(ctx: Context, desk: Desk, event_id: uuid.UUID) -> Any:
     """The event (as the API shows it, and its row), when it is this desk's office's (the
     service checks the principal's office too)."""
-    row = await services.staff_event(session, desk.principal, event_id)
+    row = await services.staff_event(ctx.session, desk.principal, event_id)
     if row.office_id != desk.office_id:
         raise NotFound()
-    return await services.get_event(runtime, session, event_id, locale), row
+    return await services.get_event(ctx, event_id), row
 
 
 class DeskEventPages(Controller):
     path = "/desk/events"
 
     @get("/", name="desk-events")
-    async def events(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        return await _list_page(request, runtime, session, desk, locale, FormState())
+    async def events(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                     office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/events")
+        return await _list_page(request, ctx, desk, FormState())
 
     @post("/", name="desk-events-create")
-    async def create(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
+    async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                     office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/events")
         form = await posted(request)
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(EventCreate, event_input(form, desk, creating=True))
-            event = await services.create_event(runtime, session, desk.principal, data, locale,
-                                                key=idempotency_key(form))
-        except Problem as problem:
-            await session.rollback()
-            return await _list_page(request, runtime, session, desk, locale, refused(problem, form, EVENT_FIELDS),
-                                    status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/events/{event.id}"), notice="event-created")
+            event = await services.create_event(ctx, data, key=idempotency_key(form))
+            return redirect(request, desk.href(f"/desk/events/{event.id}"), notice="event-created")
+        return await submit(ctx, form, EVENT_FIELDS, act, lambda state, status: _list_page(
+            request, ctx, desk, state, status_code=status))
 
     @get("/{event_id:uuid}", name="desk-event")
     async def event(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
-                    office: OfficeParam = None, status: StateParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        return await _event_page(request, runtime, session, desk, event_id, locale, FormState(), status)
+                    ctx: NamedDependency[Context], office: OfficeParam = None,
+                    status: StateParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/events")
+        return await _event_page(request, ctx, desk, event_id, FormState(), status)
 
     @post("/{event_id:uuid}", name="desk-event-save")
     async def save(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
-                   office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        form = await posted(request)
-        try:
+                   ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk, form = await _event_post(request, ctx, office, event_id)
+
+        async def act() -> Response[Any]:
             data = parse(EventUpdate, event_input(form, desk, creating=False))
-            await services.update_event(runtime, session, desk.principal, event_id, data, locale)
-        except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
-                                     refused(problem, form, EVENT_FIELDS), None, status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="event-saved")
+            await services.update_event(ctx, event_id, data)
+            return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="event-saved")
+        return await submit(ctx, form, EVENT_FIELDS, act, _again(request, ctx, desk, event_id))
 
     @post("/{event_id:uuid}/check-in", name="desk-event-check-in")
     async def check_in(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                       session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                       viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
-                       office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        form = await posted(request)
-        try:
-            data = parse(CheckInIn, {"code": form.get("code") or ""})
-            await organiser.check_in(runtime, session, desk.principal, event_id, data.code)
-        except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
-                                     refused(problem, form, ("code",)), None, status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="signup-attended")
+                       ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk, form = await _event_post(request, ctx, office, event_id)
+
+        async def act() -> Response[Any]:
+            await organiser.check_in(ctx, event_id, parse(CheckInIn, {"code": form.get("code") or ""}).code)
+            return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="signup-attended")
+        return await submit(ctx, form, ("code",), act, _again(request, ctx, desk, event_id))
 
     @get("/{event_id:uuid}/signups.csv", name="desk-event-csv")
     async def export(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                     session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                     viewer: NamedDependency[Principal | None], locale: NamedDependency[str],
-                     office: OfficeParam = None) -> Response[bytes]:
+                     ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[bytes]:
         """The masked export (the full numbers only through the API's audited ``reveal=true``)."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        body, filename = await organiser.export_csv(runtime, session, desk.principal, event_id, reveal=False,
-                                                    locale=locale)
+        desk = await desk_for(request, ctx, office, "/desk/events")
+        await _event(ctx, desk, event_id)
+        body, filename = await organiser.export_csv(ctx, event_id, reveal=False)
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "private, no-store"})
 
     @post("/{event_id:uuid}/signups/{signup_id:uuid}/{action:str}", name="desk-signup-action")
     async def act(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                  signup_id: FromPath[uuid.UUID], action: FromPath[str], session: NamedDependency[AsyncSession],
-                  runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                  locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/events")
-        await _event(session, runtime, desk, event_id, locale)
-        signup = await organiser.staff_signup(session, desk.principal, signup_id)
+                  signup_id: FromPath[uuid.UUID], action: FromPath[str], ctx: NamedDependency[Context],
+                  office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/events")
+        await _event(ctx, desk, event_id)
+        signup = await organiser.staff_signup(ctx.session, desk.principal, signup_id)
         if signup.event_id != event_id:
             raise NotFound()
         form = await posted(request)
-        principal = desk.principal
-        try:
+
+        async def act() -> Response[Any]:
             if action in ("approve", "reject"):
                 data = parse(SignupDecisionIn, {"decision": action, **({"reason": form["reason"].strip()} if isinstance(
                     form.get("reason"), str) and form["reason"].strip() else {})})
-                await organiser.decide(runtime, session, principal, signup_id, data)
+                await organiser.decide(ctx, signup_id, data)
                 notice = "signup-approved" if action == "approve" else "signup-rejected"
             elif action == "cancel":
                 reason = parse(SignupCancelIn, {"reason": form.get("reason") or None}).reason
-                await signups.cancel(runtime, session, principal, signup_id, reason)
+                await signups.cancel(ctx, signup_id, reason)
                 notice = "signup-cancelled-by-office"
             elif action in ("attended", "no-show"):
-                await organiser.mark_attendance(runtime, session, principal, signup_id, action == "attended")
+                await organiser.mark_attendance(ctx, signup_id, action == "attended")
                 notice = "signup-attended" if action == "attended" else "signup-no-show"
             else:
                 raise NotFound()
-        except NotFound:
-            raise
-        except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, desk, event_id, locale,
-                                     refused(problem, form, ("reason",)), None, status_code=problem.status)
-        return redirect(request, desk.href(f"/desk/events/{event_id}"), notice=notice)
+            return redirect(request, desk.href(f"/desk/events/{event_id}"), notice=notice)
+        return await submit(ctx, form, ("reason",), act, _again(request, ctx, desk, event_id),
+                            passes=(NotFound,))
 
 
-async def _list_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                     locale: str, form: FormState, *, status_code: int = 200) -> Response[Any]:
-    events, _total = await services.list_events(runtime, session, office_id=desk.office_id, kind=None, start=None,
-                                                end=None, include_cancelled=True, limit=100, offset=0,
-                                                locale=locale)
+async def _event_post(request: Request[Any, Any, Any], ctx: Context, office: int | None,
+                      event_id: uuid.UUID) -> tuple[Desk, dict[str, Any]]:
+    """A post on an event's page: its desk (the event this office's) and the form."""
+    desk = await desk_for(request, ctx, office, "/desk/events")
+    await _event(ctx, desk, event_id)
+    return desk, await posted(request)
+
+
+def _again(request: Request[Any, Any, Any], ctx: Context, desk: Desk, event_id: uuid.UUID) -> Again:
+    return lambda state, status: _event_page(request, ctx, desk, event_id, state, None, status_code=status)
+
+
+async def _list_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState, *,
+                     status_code: int = 200) -> Response[Any]:
+    events, _total = await services.list_events(ctx, office_id=desk.office_id, kind=None, start=None, end=None,
+                                                include_cancelled=True, limit=100, offset=0)
     return desk_page(request, "desk/events.html", desk, status_code=status_code, events=events, form=form,
                      key=form.key(), kinds=KINDS)
 
 
-async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                      event_id: uuid.UUID, locale: str, form: FormState, status: str | None, *,
-                      status_code: int = 200) -> Response[Any]:
-    event, row = await _event(session, runtime, desk, event_id, locale)
-    rows, total, counts = await organiser.list_signups(runtime, session, desk.principal, event_id, status=status,
-                                                       limit=500, offset=0)
+async def _event_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, event_id: uuid.UUID,
+                      form: FormState, status: str | None, *, status_code: int = 200) -> Response[Any]:
+    event, row = await _event(ctx, desk, event_id)
+    rows, total, counts = await organiser.list_signups(ctx, event_id, status=status, limit=500, offset=0)
     rows = as_json(rows)
     tz = desk.office.tz if desk.office else None
     values = {"title_zh": row.title_zh, "title_en": row.title_en, "venue_zh": row.venue_zh,
@@ -226,7 +207,7 @@ async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session
               "starts_at": local_input(event.starts_at, tz), "ends_at": local_input(event.ends_at, tz),
               "capacity": str(event.capacity), "guests_per_couple": str(event.guests_per_couple)}
     form.values = {**values, **form.values}
-    now = runtime.clock.now()
+    now = ctx.now
     return desk_page(request, "desk/event.html", desk, status_code=status_code, event=event, signups=rows,
                      total=total, counts=counts, status=status, states=SIGNUP_STATES, form=form,
                      started=now >= event.starts_at, on_the_day=event.starts_at.astimezone(tz).date()

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts import mfa
 from booking.accounts.principal import Principal
 from booking.accounts.schemas import MfaVerifyIn
+from booking.context import Context
 from booking.db.models import UserAccount
 from booking.errors import Problem, Unauthorized
 from booking.runtime import Runtime
@@ -73,26 +74,25 @@ class StaffSignInPages(Controller):
     path = "/login/second-factor"
 
     @get("/", name="login-second-factor")
-    async def form(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], next_path: Next = None) -> Response[Any]:
+    async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                   next_path: Next = None) -> Response[Any]:
         target = safe_next(next_path, "")
-        account = await _account(request, session, runtime)
+        account = await _account(request, ctx.session, ctx.rt)
         if account is None:
             return _expired(request, target)
         return page(request, "login_second_factor.html", private=True, form=FormState(), next=target,
                     enrolled=account.totp_enabled_at is not None, setup=None)
 
     @post("/enrol", name="login-second-factor-enrol")
-    async def enrol(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                    runtime: NamedDependency[Runtime], locale: NamedDependency[str]) -> Response[Any]:
+    async def enrol(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         form = await posted(request)
         target = safe_next(form.get("next"), "")
-        account = await _account(request, session, runtime)
+        account = await _account(request, ctx.session, ctx.rt)
         if account is None:
             return _expired(request, target)
         try:
             await count_request(request, "login", None)
-            secret, uri = await mfa.start_enrolment(session, runtime, account.id)
+            secret, uri = await mfa.start_enrolment(ctx.session, ctx.rt, account.id)
         except Problem as problem:
             return page(request, "login_second_factor.html", private=True, status_code=problem.status,
                         form=refused(problem), next=target, enrolled=True, setup=None)
@@ -100,20 +100,19 @@ class StaffSignInPages(Controller):
                     enrolled=False, setup=_setup(secret, uri))
 
     @post("/", name="login-second-factor-post")
-    async def verify(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime]) -> Response[Any]:
+    async def verify(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
         form = await posted(request)
         target = safe_next(form.get("next"), "")
-        account = await _account(request, session, runtime)
+        account = await _account(request, ctx.session, ctx.rt)
         if account is None:
             return _expired(request, target)
         # read now: a refused code rolls the session back, which expires the row
         enrolled, email = account.totp_enabled_at is not None, account.email
         principal = Principal(account.id, account.role, account.office_id)
         session_version = account.session_version
-        throttle, subject = runtime.login_throttle, f"mfa:{principal.id}"
-        address = runtime.rate_limiter.address_of(request.scope)
-        now = runtime.clock.now().timestamp()
+        throttle, subject = ctx.rt.login_throttle, f"mfa:{principal.id}"
+        address = ctx.rt.rate_limiter.address_of(request.scope)
+        now = ctx.now.timestamp()
         codes = None
         try:
             await count_request(request, "login", None)
@@ -123,9 +122,10 @@ class StaffSignInPages(Controller):
             await throttle.check(subject, address, now)
             try:
                 if not enrolled:
-                    codes = await mfa.confirm_enrolment(session, runtime, principal.id, data.code or "")
+                    codes = await mfa.confirm_enrolment(ctx.session, ctx.rt, principal.id, data.code or "")
                 else:
-                    await mfa.verify(session, runtime, principal.id, code=data.code, recovery_code=data.recovery_code)
+                    await mfa.verify(ctx.session, ctx.rt, principal.id, code=data.code,
+                                     recovery_code=data.recovery_code)
             except mfa.InvalidSecondFactor as wrong:
                 await throttle.failed(subject, address, now)
                 wrong.errors = [{"field": "recovery_code" if data.recovery_code else "code", "message": wrong.title}]

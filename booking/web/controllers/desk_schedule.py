@@ -19,17 +19,15 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
-from booking.runtime import Runtime
 from booking.schedules import services
 from booking.schedules.official_calendar import DayKind, holiday_name, official_day
 from booking.schedules.schemas import ClosureCreate, OfficeDayOut, SpecialOpeningCreate, WeeklyScheduleIn
 from booking.slots.services import list_slots
-from booking.web.forms import FormState, parse, posted, refused, unflatten
+from booking.web.forms import FormState, parse, posted, refused, submit, unflatten
 from booking.web.pages import NOTICES, redirect
 from booking.web.staff import Desk, OfficeParam, desk_for, desk_page
 
@@ -75,15 +73,16 @@ def _month(value: str | None, today: date) -> date:
     return today.replace(day=1)
 
 
-async def month_calendar(session: AsyncSession, desk: Desk, first: date, locale: str) -> list[list[CalendarDay]]:
+async def month_calendar(ctx: Context, desk: Desk, first: date) -> list[list[CalendarDay]]:
     """Weeks (Monday first) covering the month: each day's official kind, the office's own
     closure or special opening, and its slots (count, seats, booked)."""
     start = first - timedelta(days=first.weekday())
     last = first.replace(day=pycalendar.monthrange(first.year, first.month)[1])
     end = last + timedelta(days=6 - last.weekday())
+    session, locale = ctx.session, ctx.locale
     closures = {d.date: d for d in await services.list_days(session, desk.office_id, "closure", start, end)}
     openings = {d.date: d for d in await services.list_days(session, desk.office_id, "special_opening", start, end)}
-    slots = await list_slots(session, desk.office_id, desk.principal, start, end, None)
+    slots = await list_slots(ctx, desk.office_id, start, end, None)
     weeks: list[list[CalendarDay]] = []
     day = start
     while day <= end:
@@ -103,18 +102,19 @@ async def month_calendar(session: AsyncSession, desk: Desk, first: date, locale:
     return weeks
 
 
-async def _schedule_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                         month: date, forms: Forms, *, status_code: int = 200) -> Response[Any]:
-    locale = request.state.locale
+async def _schedule_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, month: date,
+                         forms: Forms, *,
+                         status_code: int = 200) -> Response[Any]:
+    session = ctx.session
     schedule = await services.get_schedule(session, desk.office_id)
-    today = runtime.clock.now().astimezone(desk.office.tz).date() if desk.office else month
+    today = ctx.now.astimezone(desk.office.tz).date() if desk.office else month
     upcoming_closures = await services.list_days(session, desk.office_id, "closure", today, None)
     upcoming_openings = await services.list_days(session, desk.office_id, "special_opening", today, None)
     rows = [w.model_dump(mode="json") for w in schedule.windows] + [{} for _ in range(BLANK_ROWS)]
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return desk_page(request, "desk/schedule.html", desk, status_code=status_code, forms=forms, rows=rows,
-                     weeks=await month_calendar(session, desk, month, locale), month=month, previous=previous,
+                     weeks=await month_calendar(ctx, desk, month), month=month, previous=previous,
                      following=following, today=today, closures=upcoming_closures, openings=upcoming_openings,
                      services=desk.office.services if desk.office else ())
 
@@ -146,114 +146,104 @@ class DeskSchedulePages(Controller):
     path = "/desk/schedule"
 
     @get("/", name="desk-schedule")
-    async def schedule(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                       runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def schedule(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                        office: OfficeParam = None, month: Month = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
-        today = runtime.clock.now().astimezone(desk.office.tz).date() if desk.office else date.today()
-        return await _schedule_page(request, runtime, session, desk, _month(month, today), Forms())
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
+        return await _schedule_page(request, ctx, desk, _month(month, _today(ctx, desk)), Forms())
 
     @post("/weekly", name="desk-schedule-weekly")
-    async def save_weekly(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def save_weekly(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
         form = await posted(request)
         data, shown = _weekly_input(form)
-        try:
+
+        async def act() -> Response[Any]:
             try:
-                await services.replace_schedule(session, desk.office_id, parse(WeeklyScheduleIn, data),
-                                                desk.principal)
+                await services.replace_schedule(ctx, desk.office_id, parse(WeeklyScheduleIn, data))
             except Problem as problem:
                 raise _renumbered(problem, shown) from None
-        except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(weekly=refused(
-                problem, form, _weekly_fields(form))), problem)
-        return redirect(request, desk.href("/desk/schedule"), notice="schedule-saved")
+            return redirect(request, desk.href("/desk/schedule"), notice="schedule-saved")
+        return await submit(ctx, form, _weekly_fields(form), act, lambda state, status: _failed(
+            request, ctx, desk, Forms(weekly=state), status))
 
     @get("/closures/preview", name="desk-closure-preview")
-    async def preview_closure(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                              runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def preview_closure(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                               office: OfficeParam = None) -> Response[Any]:
         """What closing the date would cancel now, and the button that closes it."""
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
         form = {k: v for k, v in request.query_params.items() if k in ("date", "note")}
         try:
             data = parse(ClosureCreate, unflatten(form, ("date", "note")))
         except Problem as problem:
-            return await _failed(request, runtime, session, desk, Forms(closure=refused(
-                problem, form, ("date", "note"))), problem)
+            return await _failed(request, ctx, desk, Forms(closure=refused(problem, form, ("date", "note"))),
+                                 problem.status)
         assert desk.office is not None
-        appointments, open_slots = await services.closure_preview(session, desk.office_id, data.date,
-                                                                  desk.principal, desk.office.tz)
+        appointments, open_slots = await services.closure_preview(ctx, desk.office_id, data.date,
+                                                                  desk.office.tz)
         official = official_day(data.date)
         return desk_page(request, "desk/schedule_closure.html", desk, closure=data, appointments=appointments,
-                         open_slots=open_slots, holiday=holiday_name(official.holiday, request.state.locale),
+                         open_slots=open_slots, holiday=holiday_name(official.holiday, ctx.locale),
                          form=FormState(values=form))
 
     @post("/closures", name="desk-closure-add")
-    async def add_closure(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def add_closure(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
         form = await posted(request)
-        try:
+
+        async def act() -> Response[Any]:
             data = parse(ClosureCreate, unflatten(form, ("date", "note")))
-            await services.add_closure(session, desk.office_id, data, desk.principal, runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(closure=refused(
-                problem, form, ("date", "note"))), problem)
-        return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
-                        notice="office-closed")
+            await services.add_closure(ctx, desk.office_id, data)
+            return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
+                            notice="office-closed")
+        return await submit(ctx, form, ("date", "note"), act, lambda state, status: _failed(
+            request, ctx, desk, Forms(closure=state), status))
 
     @post("/openings", name="desk-opening-add")
-    async def add_opening(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                          runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def add_opening(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                           office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
         form = await posted(request)
-        fields = ["date", "note", *_weekly_fields(form)]
-        try:
+
+        async def act() -> Response[Any]:
             raw = unflatten(form, ("date", "note", "windows"))
             own = [w for w in raw.pop("windows", []) if w.get("start") or w.get("end")]
             data = parse(SpecialOpeningCreate, {**raw, **({"windows": own} if own else {})})
-            await services.add_special_opening(session, desk.office_id, data, desk.principal,
-                                               runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(opening=refused(problem, form, fields)),
-                                 problem)
-        return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
-                        notice="opening-added")
+            await services.add_special_opening(ctx, desk.office_id, data)
+            return redirect(request, desk.href("/desk/schedule", month=data.date.strftime("%Y-%m")),
+                            notice="opening-added")
+        return await submit(ctx, form, ["date", "note", *_weekly_fields(form)], act, lambda state,
+                            status: _failed(
+            request, ctx, desk, Forms(opening=state), status))
 
     @post("/{kind:str}/{day:date}/remove", name="desk-office-day-remove")
     async def remove_day(self, request: Request[Any, Any, Any], kind: FromPath[str], day: FromPath[date],
-                         session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                         viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/schedule")
+                         ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/schedule")
         stored = {"closures": ("closure", "closure-removed"), "openings": ("special_opening", "opening-removed")}
         if kind not in stored:
             raise NotFound()
-        try:
-            await services.remove_day(session, desk.office_id, stored[kind][0], day, desk.principal,
-                                      runtime.clock.now())
-        except Problem as problem:
-            await session.rollback()
-            return await _failed(request, runtime, session, desk, Forms(), problem)
-        return redirect(request, desk.href("/desk/schedule", month=day.strftime("%Y-%m")), notice=stored[kind][1])
+
+        async def act() -> Response[Any]:
+            await services.remove_day(ctx, desk.office_id, stored[kind][0], day)
+            return redirect(request, desk.href("/desk/schedule", month=day.strftime("%Y-%m")),
+                            notice=stored[kind][1])
+        return await submit(ctx, {}, (), act, lambda state, status: _failed(
+            request, ctx, desk, Forms(top=state), status))
 
 
-async def _failed(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                  forms: Forms, problem: Problem) -> Response[Any]:
-    """The schedule page again, the refusal beside the form it is about (or at the top)."""
-    if not (forms.weekly.failed or forms.closure.failed or forms.opening.failed):
-        forms.top = refused(problem)
+def _today(ctx: Context, desk: Desk) -> date:
+    return ctx.now.astimezone(desk.office.tz).date() if desk.office else date.today()
+
+
+async def _failed(request: Request[Any, Any, Any], ctx: Context, desk: Desk, forms: Forms,
+                  status_code: int) -> Response[Any]:
+    """The schedule page again, the refusal beside the form it is about (or at the top), on
+    the month of the date typed."""
     month_value = forms.closure.values.get("date") or forms.opening.values.get("date") or ""
-    today = runtime.clock.now().astimezone(desk.office.tz).date() if desk.office else date.today()
     try:
         month = date.fromisoformat(month_value).replace(day=1)
     except ValueError:
-        month = today.replace(day=1)
-    return await _schedule_page(request, runtime, session, desk, month, forms, status_code=problem.status)
+        month = _today(ctx, desk).replace(day=1)
+    return await _schedule_page(request, ctx, desk, month, forms, status_code=status_code)

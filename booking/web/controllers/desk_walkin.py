@@ -9,14 +9,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
 from booking.appointments.schemas import AppointmentCreate
 from booking.appointments.services.book import book
+from booking.context import Context
 from booking.errors import Problem
 from booking.i18n import lazy
-from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.slots.services import list_slots
 from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
@@ -28,12 +26,12 @@ FIELDS = ("slot_id", "service", "parties")
 SHOWN = ("slot_id", *PARTIES_SHOWN)
 
 
-async def free_today(runtime: Runtime, session: AsyncSession, desk: Desk) -> list[Any]:
+async def free_today(ctx: Context, desk: Desk) -> list[Any]:
     """Today's open slots with a place left that have not ended (the clerk's slot list)."""
     assert desk.office is not None
-    now = runtime.clock.now()
+    now = ctx.now
     today = now.astimezone(desk.office.tz).date()
-    slots = await list_slots(session, desk.office_id, desk.principal, today, today, None)
+    slots = await list_slots(ctx, desk.office_id, today, today, None)
     return [s for s in slots if s.status == "open" and s.booked < s.capacity and s.ends_at > now]
 
 
@@ -41,39 +39,37 @@ class DeskWalkInPages(Controller):
     path = "/desk/walk-in"
 
     @get("/", name="desk-walk-in")
-    async def form(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def form(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/walk-in")
-        return await _page(request, runtime, session, desk, FormState())
+        desk = await desk_for(request, ctx, office, "/desk/walk-in")
+        return await _page(request, ctx, desk, FormState())
 
     @post("/", name="desk-walk-in-post")
-    async def book(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                   locale: NamedDependency[str], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/walk-in")
+    async def book(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
+                   office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/walk-in")
         form = await posted(request)
         try:
             slot_id = str(form.get("slot_id") or "")
-            service = next((s.service for s in await free_today(runtime, session, desk) if str(s.id) == slot_id),
+            service = next((s.service for s in await free_today(ctx, desk) if str(s.id) == slot_id),
                            None)
             data = parse(AppointmentCreate, unflatten({**form, "service": service or "marriage_registration"}, FIELDS))
             # the booking writes on its own connection: end this one's read first (SQLite
             # would make the write wait for it)
-            await session.rollback()
-            _status, body = await book(runtime, desk.principal, data, key=idempotency_key(form), locale=locale,
-                                       counter_office=desk.office_id)
+            await ctx.session.rollback()
+            _status, body = await book(ctx.rt, desk.principal, data, key=idempotency_key(form),
+                                       locale=ctx.locale, counter_office=desk.office_id)
             body = as_json(body)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             note_outcome(request, problem=problem)
-            return await _page(request, runtime, session, desk, refused(problem, form, SHOWN),
+            return await _page(request, ctx, desk, refused(problem, form, SHOWN),
                                status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, desk.href("/desk/check-in", code=body["code"]), notice="desk-walk-in")
 
 
-async def _page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, desk: Desk,
-                form: FormState, *, status_code: int = 200) -> Response[Any]:
+async def _page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState, *,
+                status_code: int = 200) -> Response[Any]:
     return desk_page(request, "desk/walk_in.html", desk, status_code=status_code, form=form, key=form.key(),
-                     slots=await free_today(runtime, session, desk))
+                     slots=await free_today(ctx, desk))

@@ -12,15 +12,13 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
-from booking.divorce.services import apply, counter, ending, reads, window
+from booking.context import Context
 from booking.divorce.schemas import ConfirmApplicationIn
+from booking.divorce.services import apply, counter, ending, reads, window
 from booking.errors import NotFound, Problem, invalid
 from booking.i18n import lazy
 from booking.kernel.catalog import DIVORCE
-from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.web import calendar
 from booking.web.forms import FormState, parse, posted, refused, unflatten
@@ -51,47 +49,43 @@ class DivorcePages(Controller):
 
     @get("/confirm", name="divorce-confirm")
     async def confirm_form(self, request: Request[Any, Any, Any],
-                           viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        require_couple(request, viewer)
+                           ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
         return page(request, "divorce_confirm.html", private=True, form=FormState())
 
     @post("/confirm", name="divorce-confirm-post")
-    async def confirm(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                      locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+    async def confirm(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
         form = await posted(request)
         try:
             data = parse(ConfirmApplicationIn, {**unflatten(form, ("party",)), "code": form.get("code", ""),
-                                                "locale": locale})
-            case = await apply.confirm_application(runtime, session, principal, data, locale)
+                                                "locale": ctx.locale})
+            case = await apply.confirm_application(ctx, data)
             case = as_json(case)
         except Problem as problem:
-            await session.rollback()
+            await ctx.session.rollback()
             return page(request, "divorce_confirm.html", private=True, status_code=problem.status,
                         form=refused(problem, form, PARTY_FIELDS))
         return redirect(request, f"/me/divorce/{case['id']}", notice="divorce-confirmed")
 
     @get("/{case_id:uuid}", name="my-divorce")
     async def case(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID],
-                   session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                   viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        return await _case_page(request, runtime, session, principal, case_id, FormState())
+                   ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
+        return await _case_page(request, ctx, case_id, FormState())
 
     @post("/{case_id:uuid}/{action:str}", name="my-divorce-action")
     async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                  ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
         form = await posted(request)
         steps = {
-            "withdraw": (lambda: ending.withdraw(runtime, session, principal, case_id), "divorce-withdrawn"),
-            "book-visit": (lambda: window.book_certificate_visit(runtime, session, principal, case_id,
-                                                                 _slot_id(form), locale), "divorce-visit-booked"),
-            "confirm-visit": (lambda: window.confirm_certificate_visit(runtime, session, principal, case_id),
+            "withdraw": (lambda: ending.withdraw(ctx, case_id), "divorce-withdrawn"),
+            "book-visit": (lambda: window.book_certificate_visit(ctx, case_id,
+                                                                 _slot_id(form)), "divorce-visit-booked"),
+            "confirm-visit": (lambda: window.confirm_certificate_visit(ctx, case_id),
                               "divorce-confirmed"),
-            "cancel-visit": (lambda: window.cancel_certificate_visit(runtime, session, principal, case_id),
+            "cancel-visit": (lambda: window.cancel_certificate_visit(ctx, case_id),
                              "divorce-visit-cancelled"),
         }
         if action not in steps:
@@ -100,83 +94,79 @@ class DivorcePages(Controller):
         try:
             await step()
         except Problem as problem:
-            await session.rollback()
-            return await _case_page(request, runtime, session, principal, case_id,
+            await ctx.session.rollback()
+            return await _case_page(request, ctx, case_id,
                                     refused(problem, form, ("slot_id",)), status_code=problem.status)
         return redirect(request, f"/me/divorce/{case_id}", notice=notice)
 
 
-async def _case_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                     principal: Principal, case_id: uuid.UUID, form: FormState, *,
+async def _case_page(request: Request[Any, Any, Any], ctx: Context, case_id: uuid.UUID, form: FormState, *,
                      status_code: int = 200) -> Response[Any]:
-    case = await reads.get_case(runtime, session, principal, case_id)
+    case = await reads.get_case(ctx, case_id)
     case = as_json(case)
-    office = await runtime.offices.of(case["office_id"], session)
+    office = await ctx.rt.offices.of(case["office_id"], ctx.session)
     choices = []
     if case["next_step"] == "book_certificate_visit":
         opens, ends = date.fromisoformat(case["window_opens"]), date.fromisoformat(case["window_ends"])
-        choices = [(str(s.slot_id), calendar.slot_label(s, office.timezone, request.state.locale))
-                   for s in await calendar.free_slots(runtime, office.id, DIVORCE)
+        choices = [(str(s.slot_id), calendar.slot_label(s, office.timezone, ctx.locale))
+                   for s in await calendar.free_slots(ctx.rt, office.id, DIVORCE)
                    if s.remaining > 0 and opens <= s.starts_at.astimezone(office.tz).date() <= ends]
     return page(request, "divorce.html", status_code=status_code, private=True, case=case, office=office,
                 choices=choices, form=form)
 
 
-async def my_cases(runtime: Runtime, session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+async def my_cases(ctx: Context) -> list[dict[str, Any]]:
     """For ``/me``: the cases the couple's account takes part in."""
-    return as_json(await reads.list_own(runtime, session, principal))
+    return as_json(await reads.list_own(ctx))
 
 
 class DivorceDeskPages(Controller):
     path = "/desk/divorce"
 
     @get("/", name="desk-divorce")
-    async def desk(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
+    async def desk(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                    office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
-        return await _desk_page(request, runtime, session, desk, FormState())
+        desk = await desk_for(request, ctx, office, "/desk/divorce")
+        return await _desk_page(request, ctx, desk, FormState())
 
     @post("/{case_id:uuid}/{action:str}", name="desk-divorce-action")
     async def act(self, request: Request[Any, Any, Any], case_id: FromPath[uuid.UUID], action: FromPath[str],
-                  session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                  viewer: NamedDependency[Principal | None], office: OfficeParam = None) -> Response[Any]:
-        desk = await desk_for(request, runtime, session, viewer, office, "/desk/divorce")
-        principal = desk.principal
+                  ctx: NamedDependency[Context], office: OfficeParam = None) -> Response[Any]:
+        desk = await desk_for(request, ctx, office, "/desk/divorce")
         # the case must be this desk's office's (the services check the principal's office)
-        case = await reads.get_case(runtime, session, principal, case_id)
+        case = await reads.get_case(ctx, case_id)
         case = as_json(case)
         if case["office_id"] != desk.office_id:
             raise NotFound()
         form = await posted(request)
         try:
             if action == "receipt":
-                await counter.record_receipt(runtime, session, principal, case_id,
+                await counter.record_receipt(ctx, case_id,
                                              form.get("marriage_certificate_checked") == "on")
                 notice = "divorce-received"
             elif action == "withdraw":
                 party = form.get("party")
                 if party not in ("1", "2"):
                     raise invalid("party", lazy("Say which party withdraws."))
-                await ending.withdraw(runtime, session, principal, case_id, int(party))
+                await ending.withdraw(ctx, case_id, int(party))
                 notice = "divorce-withdrawn"
             elif action == "registration":
-                await counter.register_divorce(runtime, session, principal, case_id)
+                await counter.register_divorce(ctx, case_id)
                 notice = "divorce-registered"
             else:
                 raise NotFound()
         except Problem as problem:
-            await session.rollback()
-            return await _desk_page(request, runtime, session, desk, refused(problem, form),
+            await ctx.session.rollback()
+            return await _desk_page(request, ctx, desk, refused(problem, form),
                                     status_code=problem.status)
         return redirect(request, desk.href("/desk/divorce"), notice=notice)
 
 
-async def _desk_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                     desk: Desk, form: FormState, *, status_code: int = 200) -> Response[Any]:
+async def _desk_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, form: FormState, *,
+                     status_code: int = 200) -> Response[Any]:
     open_cases = []
     for status in ("applying", "received"):
-        cases, _total = await reads.list_office(runtime, session, desk.principal, desk.office_id, status=status,
+        cases, _total = await reads.list_office(ctx, desk.office_id, status=status,
                                                 limit=100, offset=0)
         open_cases += cases
     return desk_page(request, "desk_divorce.html", desk, status_code=status_code, cases=open_cases, form=form)

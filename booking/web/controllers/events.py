@@ -9,17 +9,15 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.principal import Principal
+from booking.context import Context
 from booking.errors import Problem
 from booking.events import services as events
 from booking.events import signups
 from booking.events.schemas import SignupCreate
-from booking.runtime import Runtime
 from booking.schemas import as_json
 from booking.security.ratelimit import count_request
-from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, unflatten
+from booking.web.forms import PARTIES_SHOWN, FormState, idempotency_key, parse, posted, refused, submit, unflatten
 from booking.web.labels import event_conditions, needs_marriage_date
 from booking.web.pages import note_outcome, page, redirect
 from booking.web.session import require_couple
@@ -36,25 +34,21 @@ class EventPages(Controller):
     path = "/events"
 
     @get("/", name="events")
-    async def events(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+    async def events(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
                      kind: Kind = None) -> Response[Any]:
-        rows, total = await events.list_events(runtime, session, office_id=None, kind=kind or None, start=None,
-                                               end=None, include_cancelled=False, limit=LISTED, offset=0,
-                                               locale=locale)
+        rows, total = await events.list_events(ctx, office_id=None, kind=kind or None, start=None,
+                                               end=None, include_cancelled=False, limit=LISTED, offset=0)
         return page(request, "events.html", fragment="_events.html", events=rows, total=total, kind=kind or "")
 
     @get("/{event_id:uuid}", name="event")
     async def event(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                    session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                    viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        return await _event_page(request, runtime, session, viewer, event_id, locale, FormState())
+                    ctx: NamedDependency[Context]) -> Response[Any]:
+        return await _event_page(request, ctx, event_id, FormState())
 
     @post("/{event_id:uuid}/signups", name="event-signup")
     async def sign_up(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                      session: NamedDependency[AsyncSession], runtime: NamedDependency[Runtime],
-                      viewer: NamedDependency[Principal | None], locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                      ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         fields = unflatten(form, SIGNUP_FIELDS)
         if form.get("contribution") != "pledge":
@@ -63,35 +57,33 @@ class EventPages(Controller):
             fields.pop("sponsor", None)
         try:
             await count_request(request, "signup", principal.id)
-            _status, body = await signups.sign_up(runtime, principal, event_id, parse(SignupCreate, fields), locale=locale,
+            _status, body = await signups.sign_up(ctx.rt, principal, event_id, parse(SignupCreate, fields),
+                                                  locale=ctx.locale,
                                   key=idempotency_key(form))
             body = as_json(body)
         except Problem as problem:
             note_outcome(request, problem=problem)
-            return await _event_page(request, runtime, session, principal, event_id, locale,
-                                     refused(problem, form, SHOWN), status_code=problem.status)
+            return await _event_page(request, ctx, event_id, refused(problem, form, SHOWN),
+                                     status_code=problem.status)
         note_outcome(request, status=body["status"])
         return redirect(request, f"/events/{event_id}#mine", notice="signed-up")
 
     @post("/{event_id:uuid}/signups/{signup_id:uuid}/cancel", name="event-signup-cancel")
     async def cancel(self, request: Request[Any, Any, Any], event_id: FromPath[uuid.UUID],
-                     signup_id: FromPath[uuid.UUID], session: NamedDependency[AsyncSession],
-                     runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                     locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
-        try:
-            await signups.cancel(runtime, session, principal, signup_id)
-        except Problem as problem:
-            await session.rollback()
-            return await _event_page(request, runtime, session, principal, event_id, locale, refused(problem),
-                                     status_code=problem.status)
-        return redirect(request, f"/events/{event_id}#mine", notice="signup-cancelled")
+                     signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
+
+        async def act() -> Response[Any]:
+            await signups.cancel(ctx, signup_id)
+            return redirect(request, f"/events/{event_id}#mine", notice="signup-cancelled")
+        return await submit(ctx, {}, (), act, lambda state, status: _event_page(
+            request, ctx, event_id, state, status_code=status))
 
 
-async def _event_page(request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession,
-                      viewer: Principal | None, event_id: uuid.UUID, locale: str, form: FormState, *,
+async def _event_page(request: Request[Any, Any, Any], ctx: Context, event_id: uuid.UUID, form: FormState, *,
                       status_code: int = 200) -> Response[Any]:
-    event = await events.get_event(runtime, session, event_id, locale)
+    session, viewer = ctx.session, ctx.principal
+    event = await events.get_event(ctx, event_id)
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
         own, _ = await signups.list_own(session, viewer, limit=LISTED, offset=0)

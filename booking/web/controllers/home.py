@@ -8,11 +8,10 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.context import Context
 from booking.events import services as events
 from booking.offices import services as offices
-from booking.runtime import Runtime
 from booking.web.pages import page, set_language
 from booking.web.session import safe_next
 
@@ -22,21 +21,19 @@ UPCOMING_EVENTS = 6
 class HomePages(Controller):
     @get("/", name="home")
     async def home(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime], locale: NamedDependency[str],
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[Context],
         province: Annotated[str | None, QueryParameter(pattern=r"^([0-9]{2})?$")] = None,
         q: Annotated[str | None, QueryParameter(max_length=50)] = None,
     ) -> Template:
-        rows, _total = await offices.list_offices(session, province=province or None, service=None, limit=500,
-                                                  offset=0)
-        found = [offices.office_public(o, locale) for o in rows]
+        rows, _total = await offices.list_offices(ctx.session, province=province or None, service=None,
+                                                  limit=500, offset=0)
+        found = [offices.office_public(o, ctx.locale) for o in rows]
         words = (q or "").strip().casefold()
         if words:  # by name, city or address, in either language
             found = [o for o in found if any(words in text.casefold() for text in (
                 o.name_zh, o.name_en, o.city, o.address))]
-        upcoming, _ = await events.list_events(runtime, session, office_id=None, kind=None, start=None, end=None,
-                                               include_cancelled=False, limit=UPCOMING_EVENTS, offset=0,
-                                               locale=locale)
+        upcoming, _ = await events.list_events(ctx, office_id=None, kind=None, start=None, end=None,
+                                               include_cancelled=False, limit=UPCOMING_EVENTS, offset=0)
         return page(request, "home.html", fragment="_offices.html", offices=found, events=upcoming,
                     province=province or "", q=q or "")
 

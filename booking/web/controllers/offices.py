@@ -8,11 +8,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from booking.accounts.principal import Principal
-from booking.appointments.services.book import book
 from booking.appointments.problems import SlotFullProblem, SlotNotBookable
 from booking.appointments.schemas import AppointmentCreate
+from booking.appointments.services.book import book
 from booking.ballots.services import upcoming as upcoming_ballots
+from booking.context import Context
 from booking.errors import NotFound, Problem
 from booking.kernel.catalog import SERVICES
 from booking.runtime import Runtime
@@ -34,36 +34,35 @@ class OfficePages(Controller):
     path = "/offices"
 
     @get("/{office_id:int}", name="office")
-    async def office(self, request: Request[Any, Any, Any], office_id: PathId, runtime: NamedDependency[Runtime],
-                     locale: NamedDependency[str], service: Service = None) -> Response[Any]:
-        office = await calendar.office_or_404(runtime, office_id)
+    async def office(self, request: Request[Any, Any, Any], office_id: PathId, ctx: NamedDependency[Context],
+                     service: Service = None) -> Response[Any]:
+        office = await calendar.office_or_404(ctx.rt, office_id)
         chosen = service if service in office.services else office.services[0]
-        now = runtime.clock.now()
+        now = ctx.now
         left = {}
         for offered in office.services:
-            slots = await calendar.free_slots(runtime, office_id, offered)
+            slots = await calendar.free_slots(ctx.rt, office_id, offered)
             left[offered] = sum(s.remaining for s in slots)
             if offered == chosen:
                 shown = slots
         release_day, release_at = calendar.next_release(office, now)
         return page(request, "office.html", fragment="_calendar.html", office=office, service=chosen,
                     services=[s for s in SERVICES if s in office.services], left=left,
-                    days=calendar.days(office, shown, now, locale), release_day=release_day,
+                    days=calendar.days(office, shown, now, ctx.locale), release_day=release_day,
                     release_at=release_at, today=now.astimezone(office.tz).date(),
-                    profile=await calendar.office_profile(runtime, office_id),
-                    ballots=await upcoming_ballots(runtime, office))
+                    profile=await calendar.office_profile(ctx.rt, office_id),
+                    ballots=await upcoming_ballots(ctx.rt, office))
 
     @get("/{office_id:int}/book", name="book")
     async def book_form(self, request: Request[Any, Any, Any], office_id: PathId, slot_id: SlotParam,
-                        runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None]) -> Response[Any]:
-        require_couple(request, viewer)
-        return await _booking_page(request, runtime, office_id, slot_id, FormState())
+                        ctx: NamedDependency[Context]) -> Response[Any]:
+        require_couple(request, ctx.principal)
+        return await _booking_page(request, ctx.rt, office_id, slot_id, FormState())
 
     @post("/{office_id:int}/book", name="book-post")
     async def book(self, request: Request[Any, Any, Any], office_id: PathId, slot_id: SlotParam,
-                   runtime: NamedDependency[Runtime], viewer: NamedDependency[Principal | None],
-                   locale: NamedDependency[str]) -> Response[Any]:
-        principal = require_couple(request, viewer)
+                   ctx: NamedDependency[Context]) -> Response[Any]:
+        principal = require_couple(request, ctx.principal)
         form = await posted(request)
         chosen = slot_id
         try:
@@ -71,16 +70,16 @@ class OfficePages(Controller):
             await count_request(request, "booking", principal.id)
             data = parse(AppointmentCreate, unflatten(form, BOOKING_FIELDS))
             chosen = data.slot_id
-            _status, body = await book(runtime, principal, data, locale=locale,
+            _status, body = await book(ctx.rt, principal, data, locale=ctx.locale,
                                        key=idempotency_key(form))
             body = as_json(body)
         except (SlotFullProblem, SlotNotBookable) as problem:
             note_outcome(request, problem=problem)
-            return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
+            return await _booking_page(request, ctx.rt, office_id, chosen, refused(problem, form, SHOWN),
                                        status_code=problem.status, taken=True)
         except Problem as problem:
             note_outcome(request, problem=problem)
-            return await _booking_page(request, runtime, office_id, chosen, refused(problem, form, SHOWN),
+            return await _booking_page(request, ctx.rt, office_id, chosen, refused(problem, form, SHOWN),
                                        status_code=problem.status)
         note_outcome(request, status=body["status"])
         application = body["links"].get("application")
