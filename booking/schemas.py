@@ -276,4 +276,8 @@ class DecisionIn(Schema):
 class CheckInIn(Schema):
     """A booking code typed or scanned at a desk (an appointment's or a sign-up's)."""
 
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
+    # what the schema says is what is checked: letters, digits, spaces and dashes, no
+    # surrounding whitespace (the pages strip what a clerk typed; the API takes it as sent)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    code: Annotated[str, StringConstraints(min_length=4, max_length=16,
+                                           pattern=r"^[0-9A-Za-z][0-9A-Za-z -]{2,14}[0-9A-Za-z]$")]

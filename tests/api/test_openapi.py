@@ -128,3 +128,26 @@ async def test_numbers_are_not_taken_for_dates_or_booleans_for_numbers(client, a
         "date": 0, "office_id": office["id"], "service": "marriage_registration",
         "parties": [{"hukou_province": "44"}, {"hukou_province": "44"}]})
     assert answer.status_code == 422, answer.text
+
+
+async def test_a_check_in_code_is_refused_exactly_when_its_schema_refuses_it(client, runtime, admin):
+    """The fuzzer's stateful run found ``"<two astral characters>(\\f"``: four characters by
+    the schema's ``minLength``, three once the server stripped the form feed, so a
+    schema-valid body got a 422. The schema now states the rule the server checks."""
+    import re
+
+    from tests.factories import open_office
+
+    office = await open_office(client, runtime, admin)
+    document = (await client.get("/schema/openapi.json")).json()
+    rule = document["components"]["schemas"]["CheckInIn"]["properties"]["code"]
+    pattern = re.compile(rule["pattern"])
+    url = f"/api/v1/offices/{office.id}/check-in"
+    for code in ("\U000f35a5(\U000eaf90\f", " ABCD-EFGH", "ABCD\n", "AB", "ABCD_EFGH"):
+        assert not pattern.fullmatch(code)  # as JSON Schema reads it: "$" is the very end
+        answer = await client.post(url, json={"code": code}, headers=office.clerk.headers)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "code", (code, answer.text)
+    for code in ("abcd-efgh", "ABCD EFGH", "2345"):  # schema-valid: looked up (no such code here)
+        assert pattern.fullmatch(code) and rule["minLength"] <= len(code) <= rule["maxLength"]
+        answer = await client.post(url, json={"code": code}, headers=office.clerk.headers)
+        assert answer.status_code == 404, (code, answer.text)

@@ -130,7 +130,7 @@ class DeskEventPages(Controller):
         desk, form = await _event_post(request, ctx, office, event_id)
 
         async def act() -> Response[Any]:
-            await organiser.check_in(ctx, event_id, parse(CheckInIn, {"code": form.get("code") or ""}).code)
+            await organiser.check_in(ctx, event_id, parse(CheckInIn, {"code": (form.get("code") or "").strip()}).code)
             return redirect(request, desk.href(f"/desk/events/{event_id}"), notice="signup-attended")
         return await submit(ctx, form, ("code",), act, _again(request, ctx, desk, event_id))
 
