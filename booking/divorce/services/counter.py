@@ -41,18 +41,24 @@ from booking.offices.directory import OfficeInfo
 WINDOW_CLOSING_NOTICE = timedelta(days=7)  # "a week before it closes"
 
 
-async def _counter_visit(session: AsyncSession, principal: Principal, case_id: uuid.UUID, kind: str,
-                         action: str, office: OfficeInfo, now: Any) -> tuple[DivorceCase, Appointment]:
-    """The case locked with its standing visit of ``kind``, there today, for a clerk."""
+async def _counter_visit(ctx: Context, case_id: uuid.UUID, kind: str,
+                         action: str) -> tuple[DivorceCase, Appointment, OfficeInfo]:
+    """For a clerk of its office: the case locked with its standing visit of ``kind``, there
+    today (a couple, or another office's clerk: not found)."""
+    session, principal = ctx.session, ctx.caller
+    case, _parties = await visible_case(session, principal, case_id)
+    if principal.is_couple:
+        raise NotFound()
+    office = await ctx.rt.offices.of(case.office_id, session)
     case, appt = await lock_case(session, case_id)
     standing = active_visit(await visits_of(session, case.id))
     expected = "applying" if kind == "application" else "received"
     if (case.status != expected or appt is None or standing is None or standing[0].kind != kind
             or appt.status not in ("confirmed", "checked_in")):
         await refuse(session, principal, action, case, InvalidTransition(), target_type="divorce_case")
-    if appt.starts_at.astimezone(office.tz).date() != today(now, office):
+    if appt.starts_at.astimezone(office.tz).date() != today(ctx.now, office):
         await refuse(session, principal, action, case, NotTheVisitDay(), target_type="divorce_case")
-    return case, appt
+    return case, appt, office
 
 
 async def _complete(session: AsyncSession, principal: Principal, appt: Appointment, now: Any) -> None:
@@ -67,13 +73,8 @@ async def record_receipt(ctx: Context, case_id: uuid.UUID,
     """Both parties came to the application visit: the office receives the application
     (受理) today, which starts the cooling-off. Where the office holds no record of the
     marriage, the clerk must have checked the marriage certificate."""
-    rt, session, principal = ctx.rt, ctx.session, ctx.caller
-    now = rt.clock.now()
-    case, _parties = await visible_case(session, principal, case_id)
-    if principal.is_couple:
-        raise NotFound()
-    office = await rt.offices.of(case.office_id, session)
-    case, appt = await _counter_visit(session, principal, case_id, "application", "divorce.receipt", office, now)
+    session, principal, now = ctx.session, ctx.caller, ctx.now
+    case, appt, office = await _counter_visit(ctx, case_id, "application", "divorce.receipt")
     if case.marriage_record is None and not certificate_checked:
         await refuse(session, principal, "divorce.receipt", case, CertificateNotChecked(), target_type="divorce_case")
     await _complete(session, principal, appt, now)
@@ -107,13 +108,8 @@ async def register_divorce(ctx: Context,
                            case_id: uuid.UUID) -> CaseOut:
     """Both parties came to the certificate visit inside the window: the divorce is
     registered and the certificates issued."""
-    rt, session, principal = ctx.rt, ctx.session, ctx.caller
-    now = rt.clock.now()
-    case, _parties = await visible_case(session, principal, case_id)
-    if principal.is_couple:
-        raise NotFound()
-    office = await rt.offices.of(case.office_id, session)
-    case, appt = await _counter_visit(session, principal, case_id, "certificate", "divorce.register", office, now)
+    session, principal, now = ctx.session, ctx.caller, ctx.now
+    case, appt, office = await _counter_visit(ctx, case_id, "certificate", "divorce.register")
     if not in_window(case, today(now, office)):
         await refuse(session, principal, "divorce.register", case, OutsideWindow(), target_type="divorce_case")
     await _complete(session, principal, appt, now)
