@@ -187,7 +187,7 @@ class DeskController(Controller):
     async def check_in_by_code(
         self, office_id: PathId, data: JSONBody[CheckInIn], ctx: NamedDependency[Context],
     ) -> Response[AppointmentOut]:
-        appointment_id = await find_by_code(ctx.session, ctx.caller, office_id, data.code)
+        appointment_id = await find_by_code(ctx, office_id, data.code)
         return Response(await check_in(ctx, appointment_id))
 
     @post("/appointments", status_code=201, summary="Book for a walk-in couple (clerks; same rules)")

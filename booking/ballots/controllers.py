@@ -78,7 +78,7 @@ class BallotController(Controller):
         entry_state: Annotated[EntryState | None, QueryParameter(name="state")] = None,
         limit: Limit = 50, offset: Offset = 0,
     ) -> Response[EntryList]:
-        rows, total = await entries.list_for_office(ctx.session, ctx.caller, ballot_id, entry_state,
+        rows, total = await entries.list_for_office(ctx, ballot_id, entry_state,
                                                     limit=limit, offset=offset)
         return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
@@ -100,7 +100,7 @@ class BallotEntryController(Controller):
         self, ctx: NamedDependency[Context],
         limit: Limit = 20, offset: Offset = 0,
     ) -> Response[EntryList]:
-        rows, total = await entries.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
+        rows, total = await entries.list_own(ctx, limit=limit, offset=offset)
         return Response(EntryList(data=rows, total=total, limit=limit, offset=offset))
 
     @get("/{entry_id:uuid}", guards=[requires_account], summary="One entry (its couple or its office's clerks)",

@@ -189,8 +189,8 @@ async def visible_entry(session: AsyncSession, principal: Principal, entry_id: u
     return entry
 
 
-async def list_own(session: AsyncSession, principal: Principal, *, limit: int, offset: int
-                   ) -> tuple[list[EntryOut], int]:
+async def list_own(ctx: Context, *, limit: int, offset: int) -> tuple[list[EntryOut], int]:
+    session, principal = ctx.session, ctx.caller
     query = select(BallotEntry).where(BallotEntry.account_id == principal.id)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     entries = (await session.execute(query.order_by(BallotEntry.created_at.desc())  # type: ignore[attr-defined]
@@ -198,10 +198,11 @@ async def list_own(session: AsyncSession, principal: Principal, *, limit: int, o
     return [await out_of(session, e) for e in entries], total
 
 
-async def list_for_office(session: AsyncSession, principal: Principal, ballot_id: uuid.UUID, state: str | None,
-                          *, limit: int, offset: int) -> tuple[list[EntryOut], int]:
+async def list_for_office(ctx: Context, ballot_id: uuid.UUID, state: str | None, *, limit: int,
+                          offset: int) -> tuple[list[EntryOut], int]:
     """A ballot's entries for the clerks of its office (masked parties), in draw order once
     drawn, else in order of arrival."""
+    session, principal = ctx.session, ctx.caller
     ballot = await session.get(Ballot, ballot_id)
     if ballot is None or not principal.manages_office(ballot.office_id):
         raise NotFound()

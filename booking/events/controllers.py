@@ -150,7 +150,7 @@ class SignupController(Controller):
         self, ctx: NamedDependency[Context],
         limit: Limit = 20, offset: Offset = 0,
     ) -> SignupList:
-        rows, total = await signups.list_own(ctx.session, ctx.caller, limit=limit, offset=offset)
+        rows, total = await signups.list_own(ctx, limit=limit, offset=offset)
         return SignupList(data=rows, total=total, limit=limit, offset=offset)
 
     @get("/{signup_id:uuid}", guards=[requires_account], summary="One sign-up (its couple or the organisers)")

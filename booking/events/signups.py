@@ -403,8 +403,8 @@ async def get_signup(session: AsyncSession, principal: Principal, signup_id: uui
     return await out_of(session, await visible_signup(session, principal, signup_id))
 
 
-async def list_own(session: AsyncSession, principal: Principal, *, limit: int,
-                   offset: int) -> tuple[list[SignupOut], int]:
+async def list_own(ctx: Context, *, limit: int, offset: int) -> tuple[list[SignupOut], int]:
+    session, principal = ctx.session, ctx.caller
     query = select(Signup).where(Signup.account_id == principal.id)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     signups = list((await session.execute(

@@ -33,9 +33,10 @@ from booking.runtime import Runtime
 NO_SHOW_GRACE = timedelta(hours=1)
 
 
-async def find_by_code(session: AsyncSession, principal: Principal, office_id: int, code: str) -> uuid.UUID:
+async def find_by_code(ctx: Context, office_id: int, code: str) -> uuid.UUID:
+    principal = ctx.caller
     principal.require_office(office_id)
-    found = (await session.execute(select(Appointment.id).where(
+    found = (await ctx.session.execute(select(Appointment.id).where(
         Appointment.code == normalise_code(code), Appointment.office_id == office_id))).scalar_one_or_none()
     if found is None:
         raise NotFound()

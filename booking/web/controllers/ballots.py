@@ -77,7 +77,7 @@ async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, office_id:
     seats, _slots = await ballots.free_seats(session, office, ballot["service"], day)
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
-        own, _ = await entries.list_own(session, viewer, limit=50, offset=0)
+        own, _ = await entries.list_own(ctx, limit=50, offset=0)
         own = as_json(own)
         mine = [e for e in own if e["ballot_id"] == str(ballot_id)]
     standing = [e for e in mine if e["state"] not in ("withdrawn", "lapsed")]

@@ -149,7 +149,7 @@ async def _overview(request: Request[Any, Any, Any], ctx: Context, desk: Desk, *
 async def _ballot_page(request: Request[Any, Any, Any], ctx: Context, desk: Desk, ballot_id: uuid.UUID,
                        status: str | None, form: FormState, *, status_code: int = 200) -> Response[Any]:
     found = await _ballot(ctx, desk, ballot_id)
-    rows, total = await ballot_entries.list_for_office(ctx.session, desk.principal, ballot_id, status,
+    rows, total = await ballot_entries.list_for_office(ctx, ballot_id, status,
                                                        limit=PAGE_SIZE, offset=0)
     rows = as_json(rows)
     due = found["state"] == "closed" and ctx.now >= datetime.fromisoformat(found["draw_at"])

@@ -52,7 +52,7 @@ async def _open(ctx: Context, desk: Desk, code: str) -> dict[str, Any]:
     """The appointment of the code at this desk's office (another office's: not found)."""
     try:
         data = parse(CheckInIn, {"code": code.strip()})
-        appointment_id = await counter.find_by_code(ctx.session, desk.principal, desk.office_id, data.code)
+        appointment_id = await counter.find_by_code(ctx, desk.office_id, data.code)
     except NotFound:
         raise NoSuchCode() from None
     except Problem:

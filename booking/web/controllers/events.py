@@ -82,11 +82,11 @@ class EventPages(Controller):
 
 async def _event_page(request: Request[Any, Any, Any], ctx: Context, event_id: uuid.UUID, form: FormState, *,
                       status_code: int = 200) -> Response[Any]:
-    session, viewer = ctx.session, ctx.principal
+    viewer = ctx.principal
     event = await events.get_event(ctx, event_id)
     mine: list[dict[str, Any]] = []
     if viewer is not None and viewer.is_couple:
-        own, _ = await signups.list_own(session, viewer, limit=LISTED, offset=0)
+        own, _ = await signups.list_own(ctx, limit=LISTED, offset=0)
         own = as_json(own)
         mine = [s for s in own if s["event_id"] == str(event_id)]
     standing = [s for s in mine if s["status"] in signups.STANDING]

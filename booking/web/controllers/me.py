@@ -37,14 +37,14 @@ class MyPages(Controller):
 
     @get("/", name="me")
     async def me(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> Response[Any]:
-        principal = require_couple(request, ctx.principal)
+        require_couple(request, ctx.principal)
         appts, _ = await reads.list_own(ctx, status=None, limit=LISTED, offset=0)
         appts = as_json(appts)
         apps, _ = await applications.list_own(ctx, status=None, limit=LISTED, offset=0)
         apps = as_json(apps)
-        mine, _ = await signups.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        mine, _ = await signups.list_own(ctx, limit=LISTED, offset=0)
         mine = as_json(mine)
-        entered, _ = await ballot_entries.list_own(ctx.session, principal, limit=LISTED, offset=0)
+        entered, _ = await ballot_entries.list_own(ctx, limit=LISTED, offset=0)
         entered = as_json(entered)
         divorces = await divorce_pages.my_cases(ctx)
         events = await _events_of(ctx, mine)
