@@ -24,7 +24,7 @@ from booking.background.lifespan import start_background, stop_background
 from booking.background.wiring import register_areas
 from booking.ballots.controllers import BallotController, BallotEntryController
 from booking.calendar.controllers import CalendarFeedController
-from booking.deps import provide_ctx, provide_locale, provide_principal, provide_runtime, provide_session
+from booking.deps import provide_ctx
 from booking.divorce.controllers import DivorceCaseController, OfficeDivorceController
 from booking.events.controllers import EventController, EventFeedController, SignupController
 from booking.http.problems import exception_handlers
@@ -113,10 +113,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         template_config=template_config(),
         dependencies={
             "ctx": Provide(provide_ctx),
-            "runtime": Provide(provide_runtime, sync_to_thread=False),
-            "session": Provide(provide_session),
-            "principal": Provide(provide_principal, sync_to_thread=False),
-            "locale": Provide(provide_locale, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers, NotFoundException: _not_found,
                             MethodNotAllowedException: _not_found},

@@ -58,7 +58,7 @@ from booking.db.models import (
     UserAccount,
     booked_party_values,
 )
-from booking.db.statements import numbered
+from booking.db.statements import PARTIES_UNNEST, numbered, party_arrays
 from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
@@ -181,12 +181,7 @@ WITH idem AS (
                                    service, active)
     SELECT p.id, appt.id, p.position, p.name, p.id_type, p.id_hash, p.id_enc, p.id_masked, p.phone_enc,
            p.phone_hash, p.phone_masked, p.facts_enc, p.hukou_province, :service::text, true
-    FROM appt, unnest(:p_id::uuid[], :p_position::smallint[], :p_name::text[], :p_id_type::text[],
-                      :p_id_hash::text[], :p_id_enc::text[], :p_id_masked::text[], :p_phone_enc::text[],
-                      :p_phone_hash::text[], :p_phone_masked::text[], :p_facts_enc::text[],
-                      :p_hukou_province::text[])
-         AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
-              facts_enc, hukou_province)
+    FROM appt, """ + PARTIES_UNNEST + """
     RETURNING 1
 ), application AS (
     INSERT INTO cross_province_application (id, appointment_id, office_id, account_id, service, status, route,
@@ -255,11 +250,7 @@ def _book_values(d: BookingDraft) -> dict[str, Any]:
         "service": d.service, "account_id": d.account_id, "booked_by": d.booked_by, "channel": d.channel,
         "status": d.status, "starts_at": d.starts_at, "ends_at": d.ends_at, "locale": d.locale,
         "review_reason": d.review_reason, "remind_at": d.remind_at,
-        "p_id": [x.id for x in p], "p_position": [x.position for x in p], "p_name": [x.name for x in p],
-        "p_id_type": [x.id_type for x in p], "p_id_hash": [x.id_hash for x in p], "p_id_enc": [x.id_enc for x in p],
-        "p_id_masked": [x.id_masked for x in p], "p_phone_enc": [x.phone_enc for x in p],
-        "p_phone_hash": [x.phone_hash for x in p], "p_phone_masked": [x.phone_masked for x in p],
-        "p_facts_enc": [x.facts_enc for x in p], "p_hukou_province": [x.hukou_province for x in p],
+        **party_arrays(p),
         "o_id": [r.id for r in o], "o_kind": [r.kind for r in o], "o_channel": [r.channel for r in o],
         "o_account_id": [r.account_id for r in o], "o_party_id": [r.party_id for r in o],
         "o_locale": [r.locale for r in o], "o_due_at": [r.due_at for r in o],

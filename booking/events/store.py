@@ -25,7 +25,7 @@ import asyncpg
 import msgspec
 
 from booking.db.engine import Database
-from booking.db.statements import arguments, numbered
+from booking.db.statements import PARTIES_UNNEST, arguments, numbered, party_arrays
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow
 from booking.parties.services import PreparedParty
@@ -65,12 +65,7 @@ WITH ev AS (
                               phone_enc, phone_hash, phone_masked, facts_enc, hukou_province, active)
     SELECT p.id, signup_row.id, :event_id::uuid, p.position, p.name, p.id_type, p.id_hash, p.id_enc,
            p.id_masked, p.phone_enc, p.phone_hash, p.phone_masked, p.facts_enc, p.hukou_province, true
-    FROM signup_row, unnest(:p_id::uuid[], :p_position::smallint[], :p_name::text[], :p_id_type::text[],
-                            :p_id_hash::text[], :p_id_enc::text[], :p_id_masked::text[], :p_phone_enc::text[],
-                            :p_phone_hash::text[], :p_phone_masked::text[], :p_facts_enc::text[],
-                            :p_hukou_province::text[])
-         AS p(id, position, name, id_type, id_hash, id_enc, id_masked, phone_enc, phone_hash, phone_masked,
-              facts_enc, hukou_province)
+    FROM signup_row, """ + PARTIES_UNNEST + """
     RETURNING 1
 ), outbox AS (
     -- the rows of all three outcomes come in; only those of the outcome decided above are written
@@ -171,11 +166,7 @@ def _values(d: SignupDraft) -> dict[str, Any]:
         "contact_name": contact[0] if contact else None, "contact_phone_enc": contact[1] if contact else None,
         "contact_phone_hash": contact[2] if contact else None,
         "contact_phone_masked": contact[3] if contact else None, "locale": d.locale, "now": d.now,
-        "p_id": [x.id for x in p], "p_position": [x.position for x in p], "p_name": [x.name for x in p],
-        "p_id_type": [x.id_type for x in p], "p_id_hash": [x.id_hash for x in p], "p_id_enc": [x.id_enc for x in p],
-        "p_id_masked": [x.id_masked for x in p], "p_phone_enc": [x.phone_enc for x in p],
-        "p_phone_hash": [x.phone_hash for x in p], "p_phone_masked": [x.phone_masked for x in p],
-        "p_facts_enc": [x.facts_enc for x in p], "p_hukou_province": [x.hukou_province for x in p],
+        **party_arrays(p),
         "o_outcome": [o for o, _ in rows], "o_id": [r.id for _, r in rows], "o_kind": [r.kind for _, r in rows],
         "o_channel": [r.channel for _, r in rows], "o_account_id": [r.account_id for _, r in rows],
         "o_party_id": [r.party_id for _, r in rows], "o_locale": [r.locale for _, r in rows],

@@ -57,7 +57,7 @@ class TtlCache(Generic[K, V]):
         if pending is None:
             pending = asyncio.ensure_future(self._load(key, load, ttl_of, self._generation))
             self._loading[key] = pending
-            pending.add_done_callback(lambda _f: self._loading.pop(key, None))
+            pending.add_done_callback(lambda done: self._done_loading(key, done))
         # a caller that gives up (a client gone) must not cancel the load the others wait for
         return await asyncio.shield(pending)
 
@@ -68,18 +68,27 @@ class TtlCache(Generic[K, V]):
             self.put(key, value, ttl_of(value))
         return value
 
+    def _done_loading(self, key: K, done: asyncio.Future[V]) -> None:
+        if self._loading.get(key) is done:  # not a newer load started after a forget
+            del self._loading[key]
+
     def forget(self, key: K | None = None) -> None:
-        """Drop one entry, or all of them."""
+        """Drop one entry, or all of them; a load already running is not joined any more
+        (it read what was there before the change)."""
         self._generation += 1
         if key is None:
             self._entries.clear()
+            self._loading.clear()
         else:
             self._entries.pop(key, None)
+            self._loading.pop(key, None)
 
     def forget_where(self, predicate: Callable[[K], bool]) -> None:
         self._generation += 1
         for key in [k for k in self._entries if predicate(k)]:
             del self._entries[key]
+        for key in [k for k in self._loading if predicate(k)]:
+            del self._loading[key]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -71,3 +71,28 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_others_load():
     release.set()
     assert await second == "slot"
     assert first.cancelled()
+
+
+async def test_a_caller_after_forget_does_not_join_the_load_from_before():
+    """An office edited while its old record was being loaded: a request after the edit
+    starts a load of its own instead of waiting for the stale one."""
+    cache: TtlCache[int, str] = TtlCache(60)
+    stored = "before the edit"
+    first_release, first_read = asyncio.Event(), asyncio.Event()
+
+    async def load() -> str:
+        value = stored
+        if value == "before the edit":
+            first_read.set()
+            await first_release.wait()
+        return value
+
+    old = asyncio.ensure_future(cache.get_or_load(7, load))
+    await first_read.wait()  # the first load has read the old record and waits
+    stored = "after the edit"
+    cache.forget(7)
+    # joining the old load would wait for it forever (it is held until after this line)
+    assert await asyncio.wait_for(cache.get_or_load(7, load), 10) == "after the edit"
+    first_release.set()
+    assert await old == "before the edit"  # its own caller gets what it read ...
+    assert cache.get(7) == "after the edit"  # ... but the cache keeps the new value
