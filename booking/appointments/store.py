@@ -58,7 +58,7 @@ from booking.db.models import (
     UserAccount,
     booked_party_values,
 )
-from booking.db.statements import PARTIES_UNNEST, numbered, party_arrays
+from booking.db.statements import PARTIES_UNNEST, arguments, json_text, numbered, party_arrays
 from booking.db.unique import flush_or, flush_refusing
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow, add_rows
@@ -141,7 +141,7 @@ class CodeTaken(Exception):
 # --- PostgreSQL: one round trip each ---------------------------------------------------
 
 # Written with named parameters (``:name``); ``numbered`` turns them into asyncpg's $n once,
-# at import, and ``_book_args`` fills them by name.
+# at import, and ``arguments`` fills them by name.
 _PG_BOOK_NAMED = """
 WITH idem AS (
     INSERT INTO idempotency_record (owner_id, key, scope, request_hash, status_code, response, created_at)
@@ -227,13 +227,6 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
 
 _PG_BOOK, _PG_BOOK_PARAMETERS = numbered(_PG_BOOK_NAMED)
 
-_encode = msgspec.json.Encoder()
-
-
-def _json(value: Any) -> str:
-    return _encode.encode(value).decode()
-
-
 _HASH_IN_DETAIL = re.compile(r"=\(([0-9a-f]{64}),")
 
 
@@ -245,7 +238,7 @@ def _book_values(d: BookingDraft) -> dict[str, Any]:
     a = d.application
     return {
         "owner_id": c.owner_id if c else d.booked_by, "key": c.key if c else None, "scope": c.scope if c else None,
-        "request_hash": c.request_hash if c else None, "response": _json(d.response), "now": d.now,
+        "request_hash": c.request_hash if c else None, "response": json_text(d.response), "now": d.now,
         "slot_id": d.slot_id, "appointment_id": d.appointment_id, "code": d.code, "office_id": d.office_id,
         "service": d.service, "account_id": d.account_id, "booked_by": d.booked_by, "channel": d.channel,
         "status": d.status, "starts_at": d.starts_at, "ends_at": d.ends_at, "locale": d.locale,
@@ -254,21 +247,16 @@ def _book_values(d: BookingDraft) -> dict[str, Any]:
         "o_id": [r.id for r in o], "o_kind": [r.kind for r in o], "o_channel": [r.channel for r in o],
         "o_account_id": [r.account_id for r in o], "o_party_id": [r.party_id for r in o],
         "o_locale": [r.locale for r in o], "o_due_at": [r.due_at for r in o],
-        "o_not_after": [r.not_after for r in o], "o_payload": [_json(r.payload) for r in o],
+        "o_not_after": [r.not_after for r in o], "o_payload": [json_text(r.payload) for r in o],
         "o_subject_type": [r.subject_type for r in o], "o_subject_id": [r.subject_id for r in o],
         "ban_window_days": d.no_show.window_days, "ban_limit": d.no_show.limit, "ban_days": d.no_show.ban_days,
         "a_id": a.id if a else None, "a_route": a.route if a else None,
         "a_policy_period_id": a.policy_period_id if a else None,
-        "a_documents_required": _json(a.documents_required) if a else None,
-        "a_answers": _json(a.answers) if a else None, "a_hold_expires_at": a.hold_expires_at if a else None,
-        "a_history": _json(a.history) if a else None,
+        "a_documents_required": json_text(a.documents_required) if a else None,
+        "a_answers": json_text(a.answers) if a else None, "a_hold_expires_at": a.hold_expires_at if a else None,
+        "a_history": json_text(a.history) if a else None,
         "audit_role": d.audit_role, "holder_hash": d.holder_hash,
     }
-
-
-def _book_args(d: BookingDraft) -> list[Any]:
-    values = _book_values(d)
-    return [values[name] for name in _PG_BOOK_PARAMETERS]
 
 
 class PgBookingStore:
@@ -278,7 +266,7 @@ class PgBookingStore:
     async def book(self, draft: BookingDraft) -> None:
         try:
             async with self._db.raw() as conn:
-                await conn.fetchval(_PG_BOOK, *_book_args(draft))
+                await conn.fetchval(_PG_BOOK, *arguments(_PG_BOOK_PARAMETERS, _book_values(draft)))
         except asyncpg.exceptions.RaiseError as exc:
             if "slot_full" in str(exc):
                 raise SlotFull() from exc

@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+
+from booking.db.models import BookedParty
+
 _PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -22,16 +26,23 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PARAMETER.sub(number, sql), tuple(names)
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
+def json_text(value: Any) -> str:
+    """A ``json`` parameter's text (asyncpg takes JSON as text)."""
+    return _ENCODER.encode(value).decode()
+
+
 def arguments(names: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
     """The statement's arguments in its ``$n`` order."""
     return [values[name] for name in names]
 
 
 # A booked party's stored columns (appointment, sign-up and ballot-entry parties: the
-# ``BookedParty`` of db/models/_base.py), as the one-statement writes insert them: one array
+# ``BookedParty`` of db/models), as the one-statement writes insert them: one array
 # parameter per column (``:p_<column>``), unnested into rows ``p``.
-PARTY_COLUMNS = ("id", "position", "name", "id_type", "id_hash", "id_enc", "id_masked", "phone_enc", "phone_hash",
-                 "phone_masked", "facts_enc", "hukou_province")
+PARTY_COLUMNS = ("id", *BookedParty.model_fields)
 _PARTY_TYPES = {"id": "uuid", "position": "smallint"}
 PARTIES_UNNEST = ("unnest(" + ", ".join(f":p_{c}::{_PARTY_TYPES.get(c, 'text')}[]" for c in PARTY_COLUMNS)
                   + ") AS p(" + ", ".join(PARTY_COLUMNS) + ")")

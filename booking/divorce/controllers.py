@@ -5,14 +5,13 @@ the registration."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from booking.accounts.guards import requires_account, requires_couple, requires_staff
-from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.divorce.schemas import (
     CaseCreate,
@@ -40,8 +39,7 @@ class DivorceCaseController(Controller):
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
           "own account (`POST /api/v1/divorce-cases/confirm`, with the visit's code).")
-    async def apply(self, request: Request[Principal, Any, Any], data: JSONBody[CaseCreate],
-                    ctx: NamedDependency[Context],
+    async def apply(self, data: JSONBody[CaseCreate], ctx: NamedDependency[Context],
                     idempotency_key: IdempotencyKey = None) -> Response[CaseOut]:
         status, body = await apply.apply_for_divorce(ctx, data, idempotency_key)
         return Response(body, status_code=status)

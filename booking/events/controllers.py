@@ -157,7 +157,7 @@ class SignupController(Controller):
     async def get_one(
         self, signup_id: FromPath[uuid.UUID], ctx: NamedDependency[Context],
     ) -> Response[SignupOut]:
-        return Response(await signups.get_signup(ctx.session, ctx.caller, signup_id))
+        return Response(await signups.get_signup(ctx, signup_id))
 
     @post("/{signup_id:uuid}/cancel", guards=[requires_account], status_code=200,
           summary="Cancel before the event (the couple or the organisers); the place goes to the waitlist")

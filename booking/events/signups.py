@@ -35,6 +35,7 @@ from booking.db.models import (
     Office,
     Signup,
     SignupParty,
+    booked_party_values,
 )
 from booking.db.unique import flush_or
 from booking.errors import Conflict, InvalidInput, NotFound, Problem, field_error
@@ -355,11 +356,8 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
             locale=data.locale or locale, sequence=0, created_at=now, updated_at=now)
         session.add(signup)
         await flush_or(session, _CodeTaken())
-        stored = [SignupParty(
-            id=p.id, signup_id=signup.id, event_id=event_id, position=p.position, name=p.name, id_type=p.id_type,
-            id_hash=p.id_hash, id_enc=p.id_enc, id_masked=p.id_masked, phone_enc=p.phone_enc,
-            phone_hash=p.phone_hash, phone_masked=p.phone_masked, facts_enc=p.facts_enc,
-            hukou_province=p.hukou_province, active=True) for p in parties]
+        stored = [SignupParty(id=p.id, signup_id=signup.id, event_id=event_id, active=True, **booked_party_values(p))
+                  for p in parties]
         session.add_all(stored)
         try:
             await session.flush()
@@ -399,8 +397,8 @@ async def visible_signup(session: AsyncSession, principal: Principal, signup_id:
     return signup
 
 
-async def get_signup(session: AsyncSession, principal: Principal, signup_id: uuid.UUID) -> SignupOut:
-    return await out_of(session, await visible_signup(session, principal, signup_id))
+async def get_signup(ctx: Context, signup_id: uuid.UUID) -> SignupOut:
+    return await out_of(ctx.session, await visible_signup(ctx.session, ctx.caller, signup_id))
 
 
 async def list_own(ctx: Context, *, limit: int, offset: int) -> tuple[list[SignupOut], int]:

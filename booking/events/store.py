@@ -22,10 +22,9 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from booking.db.engine import Database
-from booking.db.statements import PARTIES_UNNEST, arguments, numbered, party_arrays
+from booking.db.statements import PARTIES_UNNEST, arguments, json_text, numbered, party_arrays
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow
 from booking.parties.services import PreparedParty
@@ -102,13 +101,6 @@ FROM claim
 
 _SIGN_UP, _SIGN_UP_PARAMETERS = numbered(_SIGN_UP_NAMED)
 
-_encode = msgspec.json.Encoder()
-
-
-def _json(value: Any) -> str:
-    return _encode.encode(value).decode()
-
-
 @dataclass(slots=True)
 class SignupDraft:
     signup_id: uuid.UUID
@@ -171,7 +163,7 @@ def _values(d: SignupDraft) -> dict[str, Any]:
         "o_channel": [r.channel for _, r in rows], "o_account_id": [r.account_id for _, r in rows],
         "o_party_id": [r.party_id for _, r in rows], "o_locale": [r.locale for _, r in rows],
         "o_sequence": [r.sequence for _, r in rows], "o_due_at": [r.due_at for _, r in rows],
-        "o_not_after": [r.not_after for _, r in rows], "o_payload": [_json(r.payload) for _, r in rows],
+        "o_not_after": [r.not_after for _, r in rows], "o_payload": [json_text(r.payload) for _, r in rows],
         "owner_id": c.owner_id if c else d.account_id, "key": c.key if c else None,
         "scope": c.scope if c else None, "request_hash": c.request_hash if c else None,
         **_response(d.response),
@@ -183,7 +175,7 @@ def _response(response: dict[str, Any]) -> dict[str, str]:
     where the write fills in what it decides."""
     token = uuid.uuid4().hex
     marks = {name: f"@@{name}-{token}@@" for name in ("status", "arrival", "position")}
-    text = _json(dict(response, status=marks["status"], arrival_no=marks["arrival"],
+    text = json_text(dict(response, status=marks["status"], arrival_no=marks["arrival"],
                       waitlist_position=marks["position"]))
     return {"response": text, **{f"mark_{name}": f'"{mark}"' for name, mark in marks.items()}}
 

@@ -53,9 +53,7 @@ async def _open(ctx: Context, desk: Desk, code: str) -> dict[str, Any]:
     try:
         data = parse(CheckInIn, {"code": code.strip()})
         appointment_id = await counter.find_by_code(ctx, desk.office_id, data.code)
-    except NotFound:
-        raise NoSuchCode() from None
-    except Problem:
+    except Problem:  # a malformed code, or none at this office: the same answer
         raise NoSuchCode() from None
     return as_json(await get_appointment(ctx, appointment_id))
 
