@@ -34,7 +34,7 @@ OFFICE_PROFILE_SECONDS = 60.0  # an office page's opening hours and phone
 class BookingStore(Protocol):
     """The booking write: one statement on PostgreSQL, a transaction elsewhere."""
 
-    async def book(self, draft: BookingDraft) -> None: ...
+    async def book(self, draft: BookingDraft) -> int: ...  # the seats left
 
 
 @dataclass(eq=False)

@@ -1,7 +1,8 @@
 """Sold-out slots remembered for a moment, so that the rush's refusals cost almost nothing.
 
 At a release 95% of the requests are refusals: the slot is full. A process that has just
-been told so by the database (the seat's conditional UPDATE found no room) refuses further
+been told so by the database (the seat's conditional UPDATE found no room, or a booking
+took the last seat) refuses further
 requests for that slot from memory for ``sold_out_memory_seconds`` (1 s by default),
 without encrypting the parties or asking the database.
 

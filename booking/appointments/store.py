@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.appointments.services.hold import ApplicationDraft
 from booking.appointments.services.noshow import banned_sql, bans
-from booking.db.engine import Database
+from booking.db.engine import Database, hot_statement
 from booking.db.locking import Busy
 from booking.db.models import (
     Appointment,
@@ -166,7 +166,7 @@ WITH idem AS (
       AND NOT EXISTS (SELECT 1 FROM banned)
       AND NOT EXISTS (SELECT 1 FROM ballot b WHERE b.office_id = slot.office_id AND b.service = slot.service
                       AND b.day = slot.local_date AND b.state = 'open')
-    RETURNING id
+    RETURNING id, capacity - booked AS seats_left
 ), appt AS (
     INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
                              starts_at, ends_at, locale, sequence, review_reason, remind_at, created_at, updated_at)
@@ -211,9 +211,7 @@ WITH idem AS (
     FROM appt WHERE :audit_role::text IS NOT NULL
     RETURNING 1
 )
-SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
-            THEN (SELECT count(*) FROM parties) + (SELECT count(*) FROM outbox)
-                 + (SELECT count(*) FROM application) + (SELECT count(*) FROM audit)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM seat) THEN (SELECT seats_left FROM seat)
             WHEN :holder_hash::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holder)
                 THEN booking_fail('holder_mismatch')
             WHEN EXISTS (SELECT 1 FROM banned) THEN booking_fail('no_show_ban')
@@ -226,6 +224,7 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM seat)
 """
 
 _PG_BOOK, _PG_BOOK_PARAMETERS = numbered(_PG_BOOK_NAMED)
+hot_statement(_PG_BOOK)
 
 _HASH_IN_DETAIL = re.compile(r"=\(([0-9a-f]{64}),")
 
@@ -263,10 +262,11 @@ class PgBookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def book(self, draft: BookingDraft) -> None:
+    async def book(self, draft: BookingDraft) -> int:
+        """Book; returns the seats the slot has left after this one."""
         try:
             async with self._db.raw() as conn:
-                await conn.fetchval(_PG_BOOK, *arguments(_PG_BOOK_PARAMETERS, _book_values(draft)))
+                return int(await conn.fetchval(_PG_BOOK, *arguments(_PG_BOOK_PARAMETERS, _book_values(draft))))
         except asyncpg.exceptions.RaiseError as exc:
             if "slot_full" in str(exc):
                 raise SlotFull() from exc
@@ -303,7 +303,7 @@ class SqlBookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def book(self, d: BookingDraft) -> None:
+    async def book(self, d: BookingDraft) -> int:
         async with self._db.session() as session:
             if d.claim is not None:
                 c = d.claim
@@ -325,9 +325,10 @@ class SqlBookingStore:
                 update(Slot)
                 .where(Slot.id == d.slot_id, Slot.booked < Slot.capacity, Slot.status == "open")
                 .values(booked=Slot.booked + 1)
-                .returning(Slot.id)
+                .returning(Slot.capacity - Slot.booked)
             )
-            if seat.first() is None:
+            taken = seat.first()
+            if taken is None:
                 status = (await session.execute(select(Slot.status).where(Slot.id == d.slot_id))).scalar()
                 await session.rollback()
                 raise SlotClosed() if status != "open" else SlotFull()
@@ -361,6 +362,7 @@ class SqlBookingStore:
                                        target_type="appointment", target_id=str(d.appointment_id),
                                        detail={"slot_id": d.slot_id}))
             await session.commit()
+            return int(taken[0])
 
     async def _holder(self, d: BookingDraft) -> str | None:
         async with self._db.session() as session:

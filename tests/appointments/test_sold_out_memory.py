@@ -16,17 +16,19 @@ async def test_full_slot_refused_from_memory_until_it_lapses(client, runtime, ad
     memory.seconds = 1.0
     ticks = [1000.0]  # the memory's clock, moved by hand: the test does not race the machine's load
     memory.monotonic = lambda: ticks[0]
-    office = await open_office(client, runtime, admin, capacity=1)
+    office = await open_office(client, runtime, admin, capacity=2)
     slot_id = await slot_on(client, office, "2026-09-15")
     first, second, third = [await make_actor(runtime, "couple") for _ in range(3)]
     keyed = {**first.headers, "Idempotency-Key": "first-1"}
     request = body(slot_id, couple_parties())
     booked = await client.post("/api/v1/appointments", json=request, headers=keyed)
     assert booked.status_code == 201
-    assert not memory.is_full(slot_id)  # a success teaches the memory nothing
-    full = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=second.headers)
+    assert not memory.is_full(slot_id)  # a seat is left: nothing to remember
+    last = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=second.headers)
+    assert last.status_code == 201
+    assert memory.is_full(slot_id)  # that booking took the last seat, and the write said so
+    full = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=third.headers)
     assert full.status_code == 409 and full.json()["code"] == "slot-full"
-    assert memory.is_full(slot_id)  # the database said so
     # the seat comes free through the database; this process still refuses for the moment
     assert (await client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel",
                               headers=first.headers)).status_code == 200
@@ -42,6 +44,23 @@ async def test_full_slot_refused_from_memory_until_it_lapses(client, runtime, ad
     again = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=third.headers)
     assert again.status_code == 201, again.text
     assert await remaining(client, office, slot_id) == 0
+
+
+async def test_a_refusal_by_the_database_is_remembered(client, runtime, admin):
+    """Another process took the last seat: this one learns it from the write's refusal."""
+    memory = runtime.sold_out
+    memory.seconds = 1.0
+    memory.monotonic = lambda: 1000.0
+    office = await open_office(client, runtime, admin, capacity=1)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    first, second = [await make_actor(runtime, "couple") for _ in range(2)]
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                              headers=first.headers)).status_code == 201
+    memory.forget(slot_id)  # as if the last seat had been taken through another process
+    assert not memory.is_full(slot_id)
+    refused = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=second.headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "slot-full"
+    assert memory.is_full(slot_id)  # the database said so
 
 
 async def test_memory_off_asks_the_database_every_time(client, runtime, admin):

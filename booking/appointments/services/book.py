@@ -158,7 +158,11 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, loca
             draft.response = review.respond(application, office, draft.response, notice_locale)
         try:
             with span("booking.write", expected=WRITE_REFUSALS):
-                await rt.booking_store.book(draft)
+                seats_left = await rt.booking_store.book(draft)
+            if seats_left <= 0:
+                # this booking took the last seat: the rush's next requests for the slot are
+                # refused from memory without a statement each to learn it
+                sold_out.saw_full(slot.id)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()
