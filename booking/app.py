@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         load_catalogs()
+        await runtime.db.open_hot_pool()
         await start_background(runtime)
         try:
             yield

@@ -28,14 +28,15 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.engine import hot_statement
 from booking.db.models import IdempotencyRecord
 from booking.errors import Conflict
 from booking.i18n import lazy
 
 _canonical = msgspec.json.Encoder(order="sorted")
 _decode = msgspec.json.decode
-_STORED = ("SELECT scope, request_hash, status_code, response FROM idempotency_record "
-           "WHERE owner_id = $1 AND key = $2")
+_STORED = hot_statement("SELECT scope, request_hash, status_code, response FROM idempotency_record "
+                        "WHERE owner_id = $1 AND key = $2")
 
 # An earlier answer, replayed as the JSON it was stored as (an ``Answer`` encoded then); not
 # decoded again, so an answer stored before a field was added still replays.

@@ -24,15 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
-from booking.db.engine import Database
+from booking.db.engine import Database, hot_statement
 from booking.db.models import RevokedToken
 from booking.kernel.ttl import MISSING, TtlCache
 
-_STATE_PG = """
+_STATE_PG = hot_statement("""
 SELECT a.is_active, a.role, a.office_id, a.session_version,
        EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $2) AS revoked
 FROM user_account a WHERE a.id = $1
-"""
+""")
 _STATE_SQL = text(
     "SELECT a.is_active, a.role, a.office_id, a.session_version, "
     "EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = :jti) AS revoked "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from booking.settings import Settings
+
+logger = logging.getLogger("booking.db")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -84,6 +87,28 @@ def asyncpg_dsn(url: URL) -> str:
     return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
 
 
+# The statements the hot paths run on the raw pool (``hot_statement``): each is prepared on
+# every pool connection as the connection opens, so that the first requests of a release
+# rush find them parsed and their types known on all connections instead of paying that
+# (and a fresh backend's catalog lookups) on the first statement of each connection.
+_HOT_STATEMENTS: list[str] = []
+
+
+def hot_statement(sql: str) -> str:
+    """Register ``sql`` (asyncpg's ``$n`` form) as a hot-path statement; returns it."""
+    _HOT_STATEMENTS.append(sql)
+    return sql
+
+
+async def _prepare_hot(connection: Any) -> None:
+    """Pool ``init``: put every hot statement in this connection's statement cache, the one
+    ``fetch``/``fetchrow``/``fetchval`` look in. asyncpg's public ``prepare`` returns a
+    statement outside that cache; ``_prepare(use_cache=True)`` is its cached form (stable
+    across the asyncpg versions pyproject admits)."""
+    for sql in _HOT_STATEMENTS:
+        await connection._prepare(sql, use_cache=True)
+
+
 async def _no_reset(_connection: Any) -> None:
     """Hot-path connections run single autocommit statements and change no session state,
     so asyncpg's reset query on every release (an extra round trip) is not needed."""
@@ -140,6 +165,17 @@ class Database:
                 connection.terminate()
                 raise
 
+    async def open_hot_pool(self) -> None:
+        """At start-up: open the hot paths' pool (``BOOKING_DB_FAST_POOL_MIN_SIZE`` connections,
+        each with the hot statements prepared), so that a rush finds it open. A database not
+        answering yet does not stop the start: the pool then opens at its first use."""
+        if not self.is_postgres or self._fast_pool is not None:
+            return
+        try:
+            await self._create_fast_pool()
+        except Exception as exc:  # noqa: BLE001 - unreachable, refused, not migrated yet: all alike here
+            logger.warning("hot pool not opened at start-up", extra={"error": type(exc).__name__})
+
     async def _create_fast_pool(self) -> Any:
         import asyncpg
 
@@ -150,7 +186,7 @@ class Database:
                 self._fast_pool = await asyncpg.create_pool(
                     asyncpg_dsn(make_url(self.settings.database_url)),
                     min_size=min(self.settings.db_fast_pool_min_size, self.settings.db_fast_pool_size),
-                    max_size=self.settings.db_fast_pool_size, reset=_no_reset,
+                    max_size=self.settings.db_fast_pool_size, reset=_no_reset, init=_prepare_hot,
                     # an idle connection stays open: the next rush finds it (budgeted in
                     # max_connections with the pool's size anyway)
                     max_inactive_connection_lifetime=0,

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from booking.db.engine import Database
+from booking.db.engine import Database, hot_statement
 from booking.db.statements import PARTIES_UNNEST, arguments, json_text, numbered, party_arrays
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow
@@ -100,6 +100,7 @@ FROM claim
 """
 
 _SIGN_UP, _SIGN_UP_PARAMETERS = numbered(_SIGN_UP_NAMED)
+hot_statement(_SIGN_UP)
 
 @dataclass(slots=True)
 class SignupDraft:

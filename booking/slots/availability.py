@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
-from booking.db.engine import Database
+from booking.db.engine import Database, hot_statement
 from booking.db.models import Slot
 from booking.errors import NotFound, invalid
 from booking.i18n import lazy
@@ -25,13 +25,13 @@ from booking.offices.directory import OfficeDirectory
 
 MAX_SPAN_DAYS = 92
 
-PG_AVAILABILITY = """
+PG_AVAILABILITY = hot_statement("""
 SELECT id, starts_at, ends_at, capacity, booked
 FROM slot
 WHERE office_id = $1 AND service = $2 AND local_date BETWEEN $3 AND $4
   AND starts_at > $5 AND status = 'open'
 ORDER BY starts_at, id
-"""
+""")
 
 _encoder = msgspec.json.Encoder()
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from booking.db.engine import Database
+from booking.db.engine import Database, hot_statement
 from booking.db.models import Slot
 from booking.kernel.ttl import MISSING, TtlCache
 
@@ -26,6 +26,8 @@ class SlotFacts:
     starts_at: datetime
     ends_at: datetime
 
+
+_PG_FACTS = hot_statement("SELECT id, office_id, service, local_date, starts_at, ends_at FROM slot WHERE id = $1")
 
 class SlotFactsCache:
     def __init__(self, db: Database, ttl_seconds: float = 300.0, max_entries: int = 50_000) -> None:
@@ -43,8 +45,7 @@ class SlotFactsCache:
     async def _load(self, slot_id: int) -> SlotFacts | None:
         if self._db.is_postgres:
             async with self._db.raw() as conn:
-                row = await conn.fetchrow(
-                    "SELECT id, office_id, service, local_date, starts_at, ends_at FROM slot WHERE id = $1", slot_id)
+                row = await conn.fetchrow(_PG_FACTS, slot_id)
             return SlotFacts(*row) if row else None
         async with self._db.session() as session:
             row = (await session.execute(
