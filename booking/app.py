@@ -30,6 +30,7 @@ from booking.events.controllers import EventController, EventFeedController, Sig
 from booking.http.problems import exception_handlers
 from booking.i18n import load_catalogs
 from booking.jurisdiction.controllers import JurisdictionController
+from booking.kernel.heap import freeze_startup_heap
 from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.observability import api_observability
@@ -84,8 +85,15 @@ def _not_found(request: Any, exc: HTTPException) -> Any:
     return exception_handlers[HTTPException](request, exc)
 
 
+def serve_app() -> Litestar:
+    """The app as ``booking serve`` runs it (uvicorn's factory): from the environment's
+    settings, with the start-up heap frozen once the lifespan has started
+    (booking.kernel.heap; not in tests, which build many apps in one process)."""
+    return create_app(freeze_heap=True)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,
-               close_runtime: bool | None = None) -> Litestar:
+               close_runtime: bool | None = None, freeze_heap: bool = False) -> Litestar:
     """Build the app. Tests pass their own ``runtime`` (database, clock); ``booking serve``
     passes nothing and gets the settings from the environment. The runtime is closed with
     the app when the app built it, or when ``close_runtime`` says so."""
@@ -102,6 +110,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         load_catalogs()
         await runtime.db.open_hot_pool()
         await start_background(runtime)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:

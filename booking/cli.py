@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     remove_metrics_dir = prepare_multiprocess_dir(args.workers)
     try:
         uvicorn.run(
-            "booking.app:create_app",
+            "booking.app:serve_app",
             factory=True,
             host=args.host or settings.host,
             port=args.port or settings.port,
