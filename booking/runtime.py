@@ -14,6 +14,7 @@ from booking.accounts.throttle import LoginThrottle
 from booking.applications.documents import DocumentStore
 from booking.appointments.soldout import SoldOutMemory
 from booking.appointments.store import BookingDraft, booking_store
+from booking.background.load import RequestLoad
 from booking.clock import Clock
 from booking.db.engine import Database
 from booking.jurisdiction.periods import PolicyBook
@@ -67,6 +68,8 @@ class Runtime:
     # which is connected after start-up); a test may put its own
     channels: Channels | None = None
     background_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # the API requests being answered now: in-process background work yields to them
+    request_load: RequestLoad = field(default_factory=RequestLoad)
     next_retention_sweep: datetime | None = None
 
     def __post_init__(self) -> None:

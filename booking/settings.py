@@ -128,6 +128,9 @@ class Settings(BaseSettings):
 
     # Background delivery: the embedded default delivers in-process when no Redis is set.
     outbox_poll_seconds: float = 2.0
+    # in-process delivery (no Redis) waits at most this long per message for a moment with no
+    # request in flight (booking.background.load): the requests come first
+    background_yield_seconds: float = Field(default=1.0, ge=0, le=60)
     notification_job_timeout_seconds: int = 20
     notification_max_attempts: int = 6
     # a delivery holds its row for job timeout + this margin; a row handed to the queue

@@ -190,6 +190,8 @@ async def _sweep_once(rt: Runtime, limit: int) -> SweepResult:
                           job_id=f"notify:{notification_id}:{handed_on}")
     else:
         for position, notification_id in enumerate(due):
+            # in-process (the embedded default): the API's requests in this process come first
+            await rt.request_load.lull(rt.settings.background_yield_seconds)
             if rt.delivery_gate.closed:  # stopping: the rest go back to the next sweep now
                 await _hand_back(rt, due[position:])
                 break

@@ -55,6 +55,9 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
         route = scope.get("path_template") or UNMATCHED_ROUTE
         method = method_label(scope.get("method"))
         answered = {"status": 500}
+        # in flight, for the in-process background work that yields to requests
+        load = scope["app"].state.runtime.request_load
+        load.in_flight += 1
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -68,6 +71,7 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             else:
                 await _traced(app, tracer, scope, receive, _send, route, method, answered)
         finally:
+            load.in_flight -= 1
             _count_answer(scope, route, method, answered["status"], time.perf_counter() - started)
 
     return middleware

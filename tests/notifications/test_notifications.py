@@ -412,6 +412,64 @@ async def test_embedded_default_delivers_in_process(tmp_path, sink):
             assert _invite(sink.messages[1])[1].method.value == "CANCEL"
 
 
+@pytest.mark.sqlite
+async def test_in_process_delivery_yields_to_requests_in_flight(tmp_path, sink):
+    """The embedded default delivers on the API's own event loop: each message first waits
+    for a moment with no request in flight, at most BOOKING_BACKGROUND_YIELD_SECONDS, then
+    goes ahead anyway (the outbox still moves under unbroken load)."""
+    from booking.migrations import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'embedded.sqlite3'}"
+    await upgrade_async(url)
+    settings = make_settings(url, tmp_path, smtp_host="127.0.0.1", smtp_port=sink.port,
+                             background_yield_seconds=0.6)
+    rt = Runtime.build(settings, clock=FixedClock(datetime(2026, 9, 10, 2, 0, tzinfo=UTC)))
+    rt.run_in_process_jobs = False  # the test sweeps at the moments it chooses
+    load = rt.request_load
+    async with running(create_app(runtime=rt, close_runtime=True)) as app:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            _booked, couple, _slots, _parties = await _book(client, rt, day="2026-09-15")
+            # the API counts its requests in flight: one while a request is being answered
+            from booking.appointments import controllers
+
+            seen: list[int] = []
+            listed = controllers.list_own
+
+            async def listing(*args: Any, **kwargs: Any) -> Any:
+                seen.append(load.in_flight)
+                return await listed(*args, **kwargs)
+
+            controllers.list_own = listing  # type: ignore[assignment]
+            try:
+                assert (await client.get("/api/v1/appointments", headers=couple.headers)).status_code == 200
+            finally:
+                controllers.list_own = listed  # type: ignore[assignment]
+            assert seen == [1] and load.in_flight == 0
+
+            # a request in flight holds the confirmation back; the lull lets it go at once
+            load.in_flight += 1
+            sweeping = asyncio.create_task(sweep(rt))
+            await asyncio.sleep(0.3)
+            assert sink.messages == [] and not sweeping.done()
+            load.in_flight -= 1
+            await asyncio.wait_for(sweeping, 30)
+            assert len(sink.messages) == 1 and len(channels(rt).sms.sent) == 1
+
+            # under load that never pauses, each message waits out the bound and then leaves
+            other = await make_actor(rt, "couple")
+            slot = _slots[0]
+            made = await client.post("/api/v1/appointments", headers=other.headers, json={
+                "slot_id": slot["id"], "service": "marriage_registration", "parties": couple_parties()})
+            assert made.status_code == 201, made.text
+            load.in_flight += 1
+            started = time.monotonic()
+            await asyncio.wait_for(sweep(rt), 30)
+            waited = time.monotonic() - started
+            load.in_flight -= 1
+            assert len(sink.messages) == 2 and len(channels(rt).sms.sent) == 2
+            assert waited >= 2 * 0.6  # two messages (e-mail, SMS), each after the bound
+
+
 async def test_attempts_exhausted_row_is_failed_and_visible(client, runtime, sink, worker, admin, clock):
     sink.stop()
     runtime.settings.notification_max_attempts = 2
