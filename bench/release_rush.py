@@ -3,7 +3,7 @@
 Run by hand against PostgreSQL (nothing here is a test):
 
     .venv/bin/python bench/release_rush.py [--couples 2000] [--connections 64]
-        [--slots 20] [--capacity 5] [--sustained 3000] [--workers 1] [--pool 32] [--fast-pool 10]
+        [--slots 20] [--capacity 5] [--sustained 3000] [--warm 200] [--workers 1] [--pool 32] [--fast-pool 10]
         [--processes N [--redis redis://127.0.0.1:6379/5]]
 
 1. Seeds an office whose next day is released a few seconds from now, with ``--slots``
@@ -12,7 +12,10 @@ Run by hand against PostgreSQL (nothing here is a test):
    ``POST /api/v1/appointments`` over ``--connections`` keep-alive connections.
    Prints bookings (must equal the total capacity), outcomes as the clients saw them and
    as the server's /metrics counted them (the same vocabulary; they must agree), overbooked
-   slots (must be 0), requests/s and latency percentiles.
+   slots (must be 0), requests/s, latency percentiles and when the requests over 100 ms
+   were sent. Before the moment, ``--warm`` bookings on another day go through the same
+   connections: the server has been serving that morning, as a registry's would at 08:30
+   (``--warm 0``: a server started just before the moment).
 2. Sustained booking throughput: ``--sustained`` bookings that all succeed (1,000 slots
    with room), against the raw primitive measured in the same process (the conditional
    UPDATE + INSERT in one transaction through plain asyncpg, 1,000 slots, 32
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import time
 import uuid
 from collections import Counter
@@ -63,8 +67,11 @@ from common import (
 
 
 async def _fire(addresses: list[str], connections: int, jobs: list[tuple[Account, int]], start_at: float
-                ) -> tuple[list[float], Counter[str], float]:
+                ) -> tuple[list[float], Counter[str], float, list[float]]:
+    """The jobs over the connections from ``start_at``: latencies, outcomes, elapsed seconds,
+    and when each request was sent (seconds after the start, in the latencies' order)."""
     latencies: list[float] = []
+    sent: list[float] = []
     outcomes: Counter[str] = Counter()
     queue: asyncio.Queue[tuple[Account, int]] = asyncio.Queue()
     for job in jobs:
@@ -88,13 +95,22 @@ async def _fire(addresses: list[str], connections: int, jobs: list[tuple[Account
                     {"slot_id": slot_id, "service": "marriage_registration", "parties": parties()},
                     {"Authorization": f"Bearer {account.token}"})
                 latencies.append(time.perf_counter() - t0)
+                sent.append(t0 - started)
                 outcomes[answer_outcome(status, body)] += 1
 
         await asyncio.gather(*(worker(c) for c in clients))
         elapsed = time.perf_counter() - started
         for i, c in enumerate(clients):
             pools[i // (connections // len(addresses))].put_nowait(c)
-    return latencies, outcomes, elapsed
+    return latencies, outcomes, elapsed, sent
+
+
+def _slow_line(latencies: list[float], sent: list[float], over: float = 0.1) -> str:
+    slow = sorted(s for s, latency in zip(sent, latencies, strict=True) if latency > over)
+    if not slow:
+        return f"over {over * 1000:.0f} ms: none"
+    return (f"over {over * 1000:.0f} ms: {len(slow)} requests, sent {slow[0] * 1000:.0f} to "
+            f"{slow[-1] * 1000:.0f} ms after the moment (median {slow[len(slow) // 2] * 1000:.0f} ms)")
 
 
 async def _counted(addresses: list[str]) -> Counter[str]:
@@ -133,7 +149,8 @@ async def main(args: argparse.Namespace) -> None:
     async with bench_database() as (dsn, url):
         keys = bench_secrets()
         now_local = datetime.now(SH)
-        release = (now_local + timedelta(seconds=12)).replace(microsecond=0)
+        # room before the moment for the set-up, and for the warm-up's bookings and their delivery
+        release = (now_local + timedelta(seconds=12 + (20 if args.warm else 0))).replace(microsecond=0)
         window = 15
         office_id = await seed_office(dsn, release, window)
         rush_day = release.date() + timedelta(days=window)
@@ -169,11 +186,26 @@ async def main(args: argparse.Namespace) -> None:
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
+            if args.warm:
+                # that morning's bookings before the moment, on the last of the steady day's slots
+                warm_accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.warm)
+                _, warmed, _, _ = await _fire(addresses, args.connections,
+                                              [(a, steady_slots[-1 - i]) for i, a in enumerate(warm_accounts)],
+                                              time.time())
+                if not args.processes:  # their confirmations leave before the moment, not during the rush
+                    await outbox_settled(dsn, timeout=max(1.0, release.timestamp() - time.time() - 2))
+                print(f"before the moment (--warm): {dict(warmed)}")
+            # the bench's own heap (thousands of accounts and tokens) out of its collector's
+            # walk: a full collection in the client would stall its reading of the answers and
+            # count as the server's latency
+            gc.collect()
+            gc.freeze()
             print(load_line())
             counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
             cpu_before = server_cpu()
-            latencies, outcomes, elapsed = await _fire(addresses, args.connections, jobs, release.timestamp() + 0.05)
+            latencies, outcomes, elapsed, sent = await _fire(addresses, args.connections, jobs,
+                                                             release.timestamp() + 0.05)
             rush_server = (server_cpu() - cpu_before) / len(jobs)
             counted_after = await _counted(addresses)
             rush_cost = await pg_cost_line(dsn, cost_before, len(jobs), "request")
@@ -190,6 +222,7 @@ async def main(args: argparse.Namespace) -> None:
             print_outcomes(outcomes, counted_before, counted_after)
             print(f"overbooked or miscounted slots: {overbooked}")
             print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
+            print(_slow_line(latencies, sent))
             print(f"{rush_cost}; server process CPU {rush_server * 1000:.2f} ms")
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
@@ -197,8 +230,9 @@ async def main(args: argparse.Namespace) -> None:
             counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
             cpu_before, worker_before = server_cpu(), worker_cpu()
-            latencies, outcomes, elapsed = await _fire(addresses, args.connections, jobs, time.time())
-            steady_server = (server_cpu() - cpu_before) / max(1, outcomes["booked"])
+            latencies, outcomes, elapsed, _ = await _fire(addresses, args.connections, jobs, time.time())
+            ended, cpu_at_end = time.perf_counter(), server_cpu()
+            steady_server = (cpu_at_end - cpu_before) / max(1, outcomes["booked"])
             counted_after = await _counted(addresses)
             endpoint_rate = outcomes["booked"] / elapsed
             print_outcomes(outcomes, counted_before, counted_after)
@@ -207,6 +241,13 @@ async def main(args: argparse.Namespace) -> None:
                   f"server process CPU {steady_server * 1000:.2f} ms")
             if sink is not None:
                 await _deliveries(dsn, sink, worker_cpu() - worker_before, booked + outcomes["booked"])
+            else:
+                # in-process delivery yields to requests (BOOKING_BACKGROUND_YIELD_SECONDS): the
+                # confirmations leave once the load has passed; what that took, and its CPU
+                states = await outbox_settled(dsn)
+                print(f"outbox delivered in-process after the phase: {states}; settled "
+                      f"{time.perf_counter() - ended:.1f} s after it; server CPU meanwhile "
+                      f"{(server_cpu() - cpu_at_end) / max(1, outcomes['booked']) * 1000:.2f} ms per booking")
 
         primitive = await raw_booking_primitive(dsn, transactions=max(args.sustained, 5000))
         print(f"raw primitive (asyncpg, UPDATE+INSERT in one transaction, 1,000 slots, 32 connections): "
@@ -223,6 +264,8 @@ if __name__ == "__main__":
     parser.add_argument("--capacity", type=int, default=5)
     parser.add_argument("--sustained", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--warm", type=int, default=200,
+                        help="bookings on another day before the moment (the server has been serving); 0: none")
     parser.add_argument("--pool", type=int, default=32, help="server's database pool size (each process's)")
     parser.add_argument("--fast-pool", type=int, default=10,
                         help="the hot paths' asyncpg pool per process (BOOKING_DB_FAST_POOL_SIZE, opened in full)")
