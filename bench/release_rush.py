@@ -182,7 +182,6 @@ async def main(args: argparse.Namespace) -> None:
                       f"{args.processes} arq workers")
             else:
                 addresses = [stack.enter_context(running_server(env, workers=args.workers))]
-            address = addresses[0]
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]

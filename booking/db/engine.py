@@ -104,9 +104,17 @@ async def _prepare_hot(connection: Any) -> None:
     """Pool ``init``: put every hot statement in this connection's statement cache, the one
     ``fetch``/``fetchrow``/``fetchval`` look in. asyncpg's public ``prepare`` returns a
     statement outside that cache; ``_prepare(use_cache=True)`` is its cached form (stable
-    across the asyncpg versions pyproject admits)."""
+    across the asyncpg versions pyproject admits).
+
+    A statement the database cannot prepare (its schema not migrated yet) is left for its
+    first use, which reports the real error where it happens: the pool still opens."""
+    import asyncpg
+
     for sql in _HOT_STATEMENTS:
-        await connection._prepare(sql, use_cache=True)
+        try:
+            await connection._prepare(sql, use_cache=True)
+        except asyncpg.PostgresError:
+            continue
 
 
 async def _no_reset(_connection: Any) -> None:
