@@ -35,6 +35,9 @@ OFFICE_PROFILE_SECONDS = 60.0  # an office page's opening hours and phone
 class BookingStore(Protocol):
     """The booking write: one statement on PostgreSQL, a transaction elsewhere."""
 
+    # whether the write checks ``draft.account_check`` itself (else the caller checks first)
+    checks_accounts: bool
+
     async def book(self, draft: BookingDraft) -> int: ...  # the seats left
 
 

@@ -71,10 +71,19 @@ class AccountGate:
             ttl_seconds, self.MAX_ENTRIES, clock=lambda: clock.now().timestamp())
 
     async def admits(self, claims: SessionClaims) -> bool:
-        state = await self.state(claims.account_id, claims.token_id)
-        return (state is not None and state.active and not state.token_revoked
-                and state.role == claims.role and state.office_id == claims.office_id
-                and state.session_version == claims.session_version)
+        return _allows(await self.state(claims.account_id, claims.token_id), claims)
+
+    def known(self, claims: SessionClaims) -> bool | None:
+        """Whether the cached state admits ``claims``; None when this process has none cached
+        (a write that checks the account itself may then take the check over)."""
+        cached = self._cache.get((claims.account_id, claims.token_id))
+        return None if cached is MISSING else _allows(cached, claims)  # type: ignore[arg-type]
+
+    def admitted(self, claims: SessionClaims) -> None:
+        """A write that checked the account in its own statement found that it allows
+        ``claims``: cached as a read at that moment would have been."""
+        self._cache.put((claims.account_id, claims.token_id),
+                        AccountState(True, claims.role, claims.office_id, claims.session_version, False))
 
     async def state(self, account_id: uuid.UUID, token_id: str) -> AccountState | None:
         key = (account_id, token_id)
@@ -97,6 +106,12 @@ class AccountGate:
         if row is None:
             return None
         return AccountState(bool(row[0]), row[1], row[2], int(row[3]), bool(row[4]))
+
+
+def _allows(state: AccountState | None, claims: SessionClaims) -> bool:
+    return (state is not None and state.active and not state.token_revoked
+            and state.role == claims.role and state.office_id == claims.office_id
+            and state.session_version == claims.session_version)
 
 
 async def end_session(session: AsyncSession, gate: AccountGate, account_id: uuid.UUID, token_id: str,

@@ -72,9 +72,13 @@ class AppointmentController(Controller):
             # only the account's owner may see: checked first (``book`` replays it).
             # Returned, not raised: the same answer without Litestar's exception path.
             return problem_response(request, SlotFullProblem())
-        await check_account(request)
+        # An unkeyed booking's account, not cached here, is checked by the write itself (one
+        # round trip); what ``book`` may answer before it (422 for the body, or a slot it
+        # knows no seat in) tells nothing of the account and writes nothing.
+        unchecked = await check_account(
+            request, write_checks=idempotency_key is None and runtime.booking_store.checks_accounts)
         status, body = await book(runtime, request.user, data, key=idempotency_key,
-                                  locale=request_locale(request))
+                                  locale=request_locale(request), account_check=unchecked)
         return booking_answer(request, status, body)
 
     @get("/", guards=[requires_couple], summary="The calling couple's appointments")

@@ -189,3 +189,61 @@ async def test_a_page_logout_ends_the_session_on_the_server(client, runtime):
     out = await client.post("/logout", data={"_csrf_token": csrf(page.text)})
     assert out.status_code == 303
     assert await _status(client, token) == 401  # a copy of the cookie is worth nothing now
+
+
+async def test_a_booking_checks_an_account_not_cached_in_its_own_write(client, runtime, admin: Actor):
+    """The booking POST leaves the check of an account this process has not cached to the
+    write's statement: one round trip, the same answers (401, nothing written) as the read."""
+    from tests.appointments.test_appointments import body, remaining, slot_on
+    from tests.factories import couple_parties
+
+    office = await open_office(client, runtime, admin, capacity=3)
+    slot_id = await slot_on(client, office, "2026-09-15")
+    gate = runtime.account_gate
+    reads: list[object] = []
+    read = gate._read
+
+    async def counted(*args: object) -> object:
+        reads.append(args)
+        return await read(*args)
+
+    gate._read = counted  # type: ignore[method-assign]
+
+    # a token seen for the first time books without a read of its account; the write's
+    # check is cached like a read: the next request reads nothing either
+    fresh = await make_actor(runtime, "couple")
+    booked = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()), headers=fresh.headers)
+    assert booked.status_code == 201, booked.text
+    assert (await client.get("/api/v1/me", headers=fresh.headers)).status_code == 200
+    assert reads == []
+
+    # logged out on another replica (here: its cached state forgotten, as another process
+    # never had it), deactivated, or moved to another session version: the write refuses
+    # with 401 and writes nothing
+    ended, deactivated = await make_actor(runtime, "couple"), await make_actor(runtime, "couple")
+    assert (await client.post("/api/v1/auth/logout", headers=ended.headers)).status_code == 204
+    assert (await client.post(f"/api/v1/users/{deactivated.id}/deactivate", headers=admin.headers)).status_code == 200
+    gate.forget(ended.id)
+    gate.forget(deactivated.id)
+    reads.clear()
+    for actor in (ended, deactivated):
+        refused = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                                    headers=actor.headers)
+        assert refused.status_code == 401 and refused.headers["content-type"].startswith("application/problem+json")
+    assert reads == []
+    assert await remaining(client, office, slot_id) == 2
+    async with runtime.db.raw() as conn:
+        held = await conn.fetchval("SELECT count(*) FROM appointment WHERE account_id = ANY($1::uuid[])",
+                                   [ended.id, deactivated.id])
+        bound = await conn.fetchval("SELECT count(*) FROM user_account WHERE id = ANY($1::uuid[]) "
+                                    "AND id_hash IS NOT NULL", [ended.id, deactivated.id])
+    assert held == 0 and bound == 0
+
+    # an answer before the write (a body the rules refuse) is the same for any token, and
+    # writes nothing; the retry of a keyed request is checked first, as it may replay
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()[:1]),
+                              headers=ended.headers)).status_code == 422
+    keyed = {**ended.headers, "Idempotency-Key": "after-logout"}
+    assert (await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
+                              headers=keyed)).status_code == 401
+    assert len(reads) == 1

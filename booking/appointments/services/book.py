@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.principal import Principal
+from booking.accounts.revocation import SessionClaims
 from booking.appointments.problems import (
     AccountAlreadyBooked,
     HolderMismatch,
@@ -31,6 +32,7 @@ from booking.appointments.services.placement import Party, check_placement
 from booking.appointments.services.reminders import first_reminder, recipients
 from booking.appointments.store import (
     AccountHoldsBooking,
+    AccountRefused,
     BallotPending,
     BookingDraft,
     CodeTaken,
@@ -41,7 +43,7 @@ from booking.appointments.store import (
     SlotClosed,
     SlotFull,
 )
-from booking.errors import Conflict, Problem, invalid
+from booking.errors import Conflict, Problem, Unauthorized, invalid
 from booking.i18n import lazy
 from booking.idempotency import IdempotencyClaim, Replayed
 from booking.jurisdiction.policy import UNANSWERED, PartyHome
@@ -56,18 +58,22 @@ from booking.schemas import Answer
 
 CREATE_SCOPE = "appointment.create"
 # the write's refusals: outcomes of a booking, not errors, in a trace
-WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken)
+WRITE_REFUSALS = (SlotFull, SlotClosed, BallotPending, PartyBanned, PartyHoldsBooking, KeyTaken, CodeTaken,
+                  AccountRefused)
 
 
 async def book(rt: Runtime, principal: Principal, data: AppointmentCreate, *, key: str | None, locale: str,
-               counter_office: int | None = None, review: ReviewRequest | None = None) -> tuple[int, Answer | Replayed]:
+               counter_office: int | None = None, review: ReviewRequest | None = None,
+               account_check: SessionClaims | None = None) -> tuple[int, Answer | Replayed]:
     """Book a slot for two parties; returns (status code, body). ``counter_office`` is set
     when a clerk books for a walk-in couple at their own office; ``review`` when the couple
     applies through the cross-province endpoint (the body is then the application).
 
     Whenever the policy routes the couple to pre-review, from either endpoint, the same
     write opens the application that holds the seat (``hold.py``). A walk-in is exempt from
-    the online cut-off; every other rule is the same (``placement.py``).
+    the online cut-off; every other rule is the same (``placement.py``). ``account_check``:
+    the caller's account, not checked yet, for the write to check (401 when it does not
+    allow the token).
 
     One database round trip when all is well: the slot's fixed facts and the office come
     from per-process caches, and everything that can change (seats, open/closed, the
@@ -83,7 +89,7 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentCreate, *, ke
         scope = APPLICATION_SCOPE
     claim = IdempotencyClaim.of(rt, principal.id, key, scope, body)
     try:
-        return await _book(rt, principal, data, locale, counter_office, now, claim, review)
+        return await _book(rt, principal, data, locale, counter_office, now, claim, review, account_check)
     except Problem:
         # A retry of a request that succeeded gets the first answer, even if the slot has
         # filled up or closed since.
@@ -93,8 +99,8 @@ async def book(rt: Runtime, principal: Principal, data: AppointmentCreate, *, ke
 
 
 async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, locale: str, counter_office: int | None,
-                now: datetime, claim: IdempotencyClaim | None,
-                review: ReviewRequest | None) -> tuple[int, Answer | Replayed]:
+                now: datetime, claim: IdempotencyClaim | None, review: ReviewRequest | None,
+                account_check: SessionClaims | None) -> tuple[int, Answer | Replayed]:
     sold_out = rt.sold_out
     if sold_out.is_full(data.slot_id):
         # the database said "full" a moment ago: refused without asking it again (a retried
@@ -146,6 +152,7 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, loca
         audit_role=principal.role if counter_office is not None else None,
         # 实名: online, the account books for its holder (walk-ins are the clerk's, exempt)
         holder_hash=parties[data.holder - 1].id_hash if counter_office is None else None,
+        account_check=account_check,
     )
     party_outs = [PartyOut.of(p) for p in parties]
     for _attempt in range(5):
@@ -163,6 +170,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, loca
                 # this booking took the last seat: the rush's next requests for the slot are
                 # refused from memory without a statement each to learn it
                 sold_out.saw_full(slot.id)
+            if account_check is not None:
+                rt.account_gate.admitted(account_check)
             return 201, draft.response
         except CodeTaken:
             draft.code = new_code()
@@ -174,6 +183,8 @@ async def _book(rt: Runtime, principal: Principal, data: AppointmentCreate, loca
         except SlotFull:
             sold_out.saw_full(slot.id)
             raise SlotFullProblem() from None
+        except AccountRefused:
+            raise Unauthorized() from None
         except SlotClosed:
             raise SlotNotBookable(lazy("The office has closed this slot.")) from None
         except BallotPending:
