@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -218,14 +218,18 @@ def _check_request(event: Event, data: SignupCreate, now: datetime) -> None:
 async def couple_record(session: AsyncSession, id_hashes: list[str]) -> tuple[date | None, datetime | None]:
     """What this service knows of the couple: the date it registered their marriage (a
     completed registration of both), and the start of their booked one, if any."""
-    rows = (await session.execute(
+    return _record_of((await session.execute(
         select(Appointment.status, Appointment.starts_at, Office.timezone)
         .join(AppointmentParty, AppointmentParty.appointment_id == Appointment.id)
         .join(Office, Office.id == Appointment.office_id)
         .where(AppointmentParty.id_hash.in_(id_hashes), Appointment.service == "marriage_registration",  # type: ignore[attr-defined]
                Appointment.status.in_(("pending_review", "confirmed", "checked_in", "completed")))  # type: ignore[attr-defined]
         .group_by(Appointment.id, Appointment.status, Appointment.starts_at, Office.timezone)
-        .having(func.count(func.distinct(AppointmentParty.id_hash)) == 2))).all()
+        .having(func.count(func.distinct(AppointmentParty.id_hash)) == 2))).all())
+
+
+def _record_of(rows: Any) -> tuple[date | None, datetime | None]:
+    """(date registered, start of the booked registration) from (status, start, timezone) rows."""
     registered = [at.astimezone(ZoneInfo(tz)).date() for status, at, tz in rows if status == "completed"]
     booked = [at for status, at, _tz in rows if status != "completed"]
     return (max(registered) if registered else None), (min(booked) if booked else None)
@@ -242,10 +246,51 @@ class _Checked:
     contact: tuple[str, str, str, str] | None  # name, phone encrypted, its hash, masked
 
 
-async def _check(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, data: SignupCreate,
+class _Reads(Protocol):
+    """Where the checks read: an ORM session (SQLite, in the write's transaction) or the hot
+    connection (PostgreSQL, before the one-statement write)."""
+
+    async def event(self, event_id: uuid.UUID) -> Event | None: ...
+
+    async def couple_record(self, id_hashes: list[str]) -> tuple[date | None, datetime | None]: ...
+
+    async def office(self, office_id: int) -> OfficeInfo: ...
+
+
+@dataclass(slots=True)
+class _SessionReads:
+    rt: Runtime
+    session: AsyncSession
+
+    async def event(self, event_id: uuid.UUID) -> Event | None:
+        return await self.session.get(Event, event_id)
+
+    async def couple_record(self, id_hashes: list[str]) -> tuple[date | None, datetime | None]:
+        return await couple_record(self.session, id_hashes)
+
+    async def office(self, office_id: int) -> OfficeInfo:
+        return await self.rt.offices.of(office_id, self.session)
+
+
+@dataclass(slots=True)
+class _HotReads:
+    rt: Runtime
+    conn: Any
+
+    async def event(self, event_id: uuid.UUID) -> Event | None:
+        return await store.read_event(self.conn, event_id)
+
+    async def couple_record(self, id_hashes: list[str]) -> tuple[date | None, datetime | None]:
+        return _record_of(await store.couple_registrations(self.conn, id_hashes))
+
+    async def office(self, office_id: int) -> OfficeInfo:
+        return await self.rt.offices.of(office_id)
+
+
+async def _check(rt: Runtime, reads: _Reads, event_id: uuid.UUID, data: SignupCreate,
                  now: datetime) -> _Checked:
     """Everything a sign-up is checked against before its write (reads only)."""
-    event = await session.get(Event, event_id)
+    event = await reads.event(event_id)
     if event is None:
         raise NotFound()
     today = now.astimezone(ZoneInfo(event.timezone)).date()  # the venue's day, as every date of the event
@@ -254,7 +299,7 @@ async def _check(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, data: 
     if refusals:
         raise InvalidInput(errors=[field_error(r.field, r.message) for r in refusals])
     _check_request(event, data, now)
-    registered_on, appointment_at = await couple_record(session, [p.id_hash for p in parties])
+    registered_on, appointment_at = await reads.couple_record([p.id_hash for p in parties])
     verdict = eligibility.check(
         event.kind, event.eligibility or {}, eligibility.CoupleFacts(
             birth_dates=(parties[0].birth_date, parties[1].birth_date), marriage_date=data.marriage_date,
@@ -262,7 +307,7 @@ async def _check(rt: Runtime, session: AsyncSession, event_id: uuid.UUID, data: 
             has_pledge_or_sponsor=data.pledge is not None or data.sponsor is not None),
         event.starts_on, event.starts_at, today)
     verdict.raise_if_refused()
-    office = await rt.offices.of(event.office_id, session)
+    office = await reads.office(event.office_id)
     contact = None
     if data.contact is not None:
         contact = (data.contact.name, rt.vault.encrypt(data.contact.phone, context="party.phone"),
@@ -275,8 +320,9 @@ async def _sign_up_in_one_statement(rt: Runtime, principal: Principal, event_id:
                                     now: datetime) -> tuple[int, SignupOut | Replayed]:
     """PostgreSQL: the checks' reads, then the write in one statement (``events/store.py``),
     which holds the event row only for itself."""
-    async with rt.db.session() as session:
-        checked = await _check(rt, session, event_id, data, now)
+    # the checks read on the hot connection (the event, the couple's record): no ORM session
+    async with rt.db.raw() as conn:
+        checked = await _check(rt, _HotReads(rt, conn), event_id, data, now)
     event, contact = checked.event, checked.contact
     signup = SimpleNamespace(
         id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,
@@ -334,7 +380,7 @@ async def _write(rt: Runtime, principal: Principal, event_id: uuid.UUID, data: S
         # concurrent duplicate waits on the key until this transaction ends.
         if claim is not None and (answer := await claim.take(session, now)) is not None:
             return answer
-        checked = await _check(rt, session, event_id, data, now)
+        checked = await _check(rt, _SessionReads(rt, session), event_id, data, now)
         event, parties, verdict, contact = checked.event, checked.parties, checked.verdict, checked.contact
 
         # --- the write: everything below commits together or not at all ---

@@ -16,14 +16,17 @@ included) undone; the caller replays the stored answer.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+from sqlalchemy import JSON
 
 from booking.db.engine import Database, hot_statement
+from booking.db.models import Event
 from booking.db.statements import PARTIES_UNNEST, arguments, json_text, numbered, party_arrays
 from booking.idempotency import IdempotencyClaim
 from booking.notifications.outbox import OutboxRow
@@ -199,4 +202,46 @@ async def write_signup(db: Database, draft: SignupDraft) -> Written:
     return Written(row["status"], row["arrival_no"], row["position"])
 
 
-__all__ = ["CodeTaken", "EventGone", "KeyTaken", "PartyTaken", "SignupDraft", "Written", "write_signup"]
+# --- the checks' reads before the write, on the hot connection (no ORM session) ----------
+
+_EVENT_COLUMNS = [column.name for column in Event.__table__.columns]  # type: ignore[attr-defined]
+_EVENT_JSON = {column.name for column in Event.__table__.columns  # type: ignore[attr-defined]
+               if isinstance(column.type, JSON)}
+_EVENT = hot_statement(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM event WHERE id = $1")
+
+# The couple's marriage registrations this service holds (both parties on one appointment):
+# from each person to their own appointments, each read by its primary key. The lateral
+# subqueries are fenced (OFFSET 0) for the reason ``noshow.banned_sql`` gives: a cached
+# generic plan must not turn them into a scan of every party.
+_COUPLE_RECORD = hot_statement("""
+SELECT a.status, a.starts_at, o.timezone
+FROM unnest($1::text[]) AS h(id_hash),
+     LATERAL (SELECT p.appointment_id FROM appointment_party p WHERE p.id_hash = h.id_hash OFFSET 0) p,
+     LATERAL (SELECT a.id, a.status, a.starts_at, a.office_id FROM appointment a
+              WHERE a.id = p.appointment_id AND a.service = 'marriage_registration'
+                AND a.status IN ('pending_review', 'confirmed', 'checked_in', 'completed') OFFSET 0) a
+     JOIN office o ON o.id = a.office_id
+GROUP BY a.id, a.status, a.starts_at, o.timezone
+HAVING count(DISTINCT h.id_hash) = 2
+""")
+
+
+async def read_event(conn: Any, event_id: uuid.UUID) -> Event | None:
+    """The event as the ORM would load it (a detached object), in one primary-key read."""
+    row = await conn.fetchrow(_EVENT, event_id)
+    if row is None:
+        return None
+    values = dict(zip(_EVENT_COLUMNS, row, strict=True))
+    for name in _EVENT_JSON:
+        if isinstance(values[name], str):
+            values[name] = json.loads(values[name])
+    return Event(**values)
+
+
+async def couple_registrations(conn: Any, id_hashes: list[str]) -> list[tuple[str, datetime, str]]:
+    """(status, start, office timezone) of each registration that holds both parties."""
+    return [(r[0], r[1], r[2]) for r in await conn.fetch(_COUPLE_RECORD, id_hashes)]
+
+
+__all__ = ["CodeTaken", "EventGone", "KeyTaken", "PartyTaken", "SignupDraft", "Written", "couple_registrations",
+           "read_event", "write_signup"]
