@@ -185,6 +185,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"release moment {release.isoformat()} for {rush_day}: {args.couples} couples, "
                   f"{args.connections} connections, {args.slots} slots x {args.capacity} seats")
             jobs = [(a, rush_slots[i % len(rush_slots)]) for i, a in enumerate(accounts)]
+            warmed: Counter[str] = Counter()
             if args.warm:
                 # that morning's bookings before the moment, on the last of the steady day's slots
                 warm_accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.warm)
@@ -239,7 +240,9 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{await pg_cost_line(dsn, cost_before, max(1, outcomes['booked']))}; "
                   f"server process CPU {steady_server * 1000:.2f} ms")
             if sink is not None:
-                await _deliveries(dsn, sink, worker_cpu() - worker_before, booked + outcomes["booked"])
+                # the warm-up's bookings were confirmed by the same workers
+                await _deliveries(dsn, sink, worker_cpu() - worker_before,
+                                  warmed["booked"] + booked + outcomes["booked"])
             else:
                 # in-process delivery yields to requests (BOOKING_BACKGROUND_YIELD_SECONDS): the
                 # confirmations leave once the load has passed; what that took, and its CPU
