@@ -535,6 +535,21 @@ async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str
             f"notification updates by deliveries); PostgreSQL backend CPU {cpu / operations * 1000:.2f} ms")
 
 
+_cpu_times_at_last_line: list[int] | None = None
+
+
 def load_line() -> str:
+    """The load average; from the second call on, also the share of the machine's CPU time
+    the hypervisor took since the previous call (steal: on a shared VM it comes in bursts,
+    and a run with a few percent of it is not comparable with one without)."""
+    global _cpu_times_at_last_line
     with open("/proc/loadavg") as f:
-        return "load average " + " ".join(f.read().split()[:3])
+        line = "load average " + " ".join(f.read().split()[:3])
+    with open("/proc/stat") as f:
+        # user nice system idle iowait irq softirq steal (guest time is counted in user)
+        times = [int(t) for t in f.readline().split()[1:9]]
+    if _cpu_times_at_last_line is not None:
+        delta = [now - then for now, then in zip(times, _cpu_times_at_last_line, strict=True)]
+        line += f"; CPU stolen by the hypervisor since the line above: {100 * delta[7] / max(1, sum(delta)):.1f}%"
+    _cpu_times_at_last_line = times
+    return line
