@@ -224,6 +224,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
             print(_slow_line(latencies, sent))
             print(f"{rush_cost}; server process CPU {rush_server * 1000:.2f} ms")
+            print(load_line())
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
             jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]

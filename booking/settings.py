@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # how long a process refuses a slot from memory after the database said it was full
     # (refusals only, never acceptances; 0 = always ask the database)
     sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=10)
+    # how long before a release moment each API process reads the fixed facts of the slots
+    # it releases (booking.slots.release), so the moment's first bookings find them cached
+    # (0 = off: the first booking of each slot reads them)
+    release_prefetch_seconds: float = Field(default=90.0, ge=0, le=600)
 
     smtp_host: str | None = None
     smtp_port: int = 25

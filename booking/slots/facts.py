@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from booking.db.engine import Database, hot_statement
 from booking.db.models import Slot
@@ -41,6 +41,22 @@ class SlotFactsCache:
         # an unknown id is remembered only briefly: it may be created by the next generation
         return await self._entries.get_or_load(slot_id, lambda: self._load(slot_id),
                                                lambda facts: None if facts else 2.0)
+
+    async def preload(self, days: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
+        """Cache the facts of every slot of these (office, local date) pairs, in one query
+        (a release's slots, shortly before its moment); returns how many each pair had."""
+        if not days:
+            return {}
+        async with self._db.session() as session:
+            rows = (await session.execute(
+                select(Slot.id, Slot.office_id, Slot.service, Slot.local_date, Slot.starts_at, Slot.ends_at)
+                .where(tuple_(Slot.office_id, Slot.local_date).in_(days)))).all()
+        found: dict[tuple[int, date], int] = {}
+        for row in rows:
+            facts = SlotFacts(*row)  # type: ignore[arg-type]
+            self._entries.put(facts.id, facts)
+            found[(facts.office_id, facts.local_date)] = found.get((facts.office_id, facts.local_date), 0) + 1
+        return found
 
     async def _load(self, slot_id: int) -> SlotFacts | None:
         if self._db.is_postgres:
