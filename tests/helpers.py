@@ -127,3 +127,17 @@ async def remind_at(runtime: Any, appointment_id: Any) -> Any:
     async with runtime.db.session() as session:
         appt = await session.get(Appointment, uuid.UUID(str(appointment_id)))
         return appt.remind_at if appt is not None else None
+
+
+def record_calls(obj: Any, method: str) -> list[tuple[Any, ...]]:
+    """Wrap the async ``method`` of ``obj`` (an instance): each call's arguments are appended
+    to the list returned, and the call goes through. Shows whether a read happened."""
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(obj, method)
+
+    async def recorded(*args: Any) -> Any:
+        calls.append(args)
+        return await original(*args)
+
+    setattr(obj, method, recorded)
+    return calls

@@ -196,18 +196,12 @@ async def test_a_booking_checks_an_account_not_cached_in_its_own_write(client, r
     write's statement: one round trip, the same answers (401, nothing written) as the read."""
     from tests.appointments.test_appointments import body, remaining, slot_on
     from tests.factories import couple_parties
+    from tests.helpers import record_calls
 
     office = await open_office(client, runtime, admin, capacity=3)
     slot_id = await slot_on(client, office, "2026-09-15")
     gate = runtime.account_gate
-    reads: list[object] = []
-    read = gate._read
-
-    async def counted(*args: object) -> object:
-        reads.append(args)
-        return await read(*args)
-
-    gate._read = counted  # type: ignore[method-assign]
+    reads = record_calls(gate, "_read")
 
     # a token seen for the first time books without a read of its account; the write's
     # check is cached like a read: the next request reads nothing either

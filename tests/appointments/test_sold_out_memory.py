@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import couple_parties, make_actor, open_office
+from tests.helpers import record_calls
 from tests.appointments.test_appointments import body, remaining, slot_on
 
 pytestmark = pytest.mark.asyncio
@@ -92,15 +93,7 @@ async def test_refusal_from_memory_comes_before_the_account_check(client, runtim
                               headers=second.headers)).status_code == 409
     assert memory.is_full(slot_id)
 
-    gate = runtime.account_gate
-    reads: list[object] = []
-    read = gate._read
-
-    async def counted(*args: object) -> object:
-        reads.append(args)
-        return await read(*args)
-
-    gate._read = counted  # type: ignore[method-assign]
+    reads = record_calls(runtime.account_gate, "_read")
     refused = await client.post("/api/v1/appointments", json=body(slot_id, couple_parties()),
                                 headers=third.headers)
     assert refused.status_code == 409 and refused.json()["code"] == "slot-full"

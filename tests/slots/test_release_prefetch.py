@@ -10,6 +10,7 @@ import pytest
 from booking.slots.release import prefetch_once
 from tests.appointments.test_appointments import SH
 from tests.factories import couple_parties, create_office, make_actor, open_office
+from tests.helpers import record_calls
 
 pytestmark = pytest.mark.asyncio
 
@@ -22,14 +23,7 @@ async def _prefetched_before_the_moment(client, runtime, admin, clock) -> None:
     slots = (await client.get(f"/api/v1/offices/{office.id}/slots?from={RELEASED}&to={RELEASED}",
                               headers=office.clerk.headers)).json()["data"]
     assert len(slots) == 2
-    loads: list[int] = []
-    load = runtime.slot_facts._load
-
-    async def counted(slot_id: int) -> object:
-        loads.append(slot_id)
-        return await load(slot_id)
-
-    runtime.slot_facts._load = counted  # type: ignore[method-assign]
+    loads = record_calls(runtime.slot_facts, "_load")
 
     done: set[tuple[int, date]] = set()
     clock.set(datetime(2026, 9, 13, 8, 27, tzinfo=SH))  # three minutes before: outside the 90 s
