@@ -274,14 +274,18 @@ class _SessionReads:
 
 @dataclass(slots=True)
 class _HotReads:
+    """Each read takes a hot connection for itself: none is held across the parties'
+    encryption or an office loaded into its cache."""
+
     rt: Runtime
-    conn: Any
 
     async def event(self, event_id: uuid.UUID) -> Event | None:
-        return await store.read_event(self.conn, event_id)
+        async with self.rt.db.raw() as conn:
+            return await store.read_event(conn, event_id)
 
     async def couple_record(self, id_hashes: list[str]) -> tuple[date | None, datetime | None]:
-        return _record_of(await store.couple_registrations(self.conn, id_hashes))
+        async with self.rt.db.raw() as conn:
+            return _record_of(await store.couple_registrations(conn, id_hashes))
 
     async def office(self, office_id: int) -> OfficeInfo:
         return await self.rt.offices.of(office_id)
@@ -320,9 +324,8 @@ async def _sign_up_in_one_statement(rt: Runtime, principal: Principal, event_id:
                                     now: datetime) -> tuple[int, SignupOut | Replayed]:
     """PostgreSQL: the checks' reads, then the write in one statement (``events/store.py``),
     which holds the event row only for itself."""
-    # the checks read on the hot connection (the event, the couple's record): no ORM session
-    async with rt.db.raw() as conn:
-        checked = await _check(rt, _HotReads(rt, conn), event_id, data, now)
+    # the checks read on the hot connections (the event, the couple's record): no ORM session
+    checked = await _check(rt, _HotReads(rt), event_id, data, now)
     event, contact = checked.event, checked.contact
     signup = SimpleNamespace(
         id=uuid.uuid4(), event_id=event_id, office_id=event.office_id, code=new_code(), account_id=principal.id,

@@ -7,6 +7,7 @@ change and are never taken from here: the write checks them itself.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -51,12 +52,12 @@ class SlotFactsCache:
             rows = (await session.execute(
                 select(Slot.id, Slot.office_id, Slot.service, Slot.local_date, Slot.starts_at, Slot.ends_at)
                 .where(tuple_(Slot.office_id, Slot.local_date).in_(days)))).all()
-        found: dict[tuple[int, date], int] = {}
+        found: Counter[tuple[int, date]] = Counter()
         for row in rows:
             facts = SlotFacts(*row)  # type: ignore[arg-type]
             self._entries.put(facts.id, facts)
-            found[(facts.office_id, facts.local_date)] = found.get((facts.office_id, facts.local_date), 0) + 1
-        return found
+            found[(facts.office_id, facts.local_date)] += 1
+        return dict(found)
 
     async def _load(self, slot_id: int) -> SlotFacts | None:
         if self._db.is_postgres:
