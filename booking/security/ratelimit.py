@@ -2,9 +2,10 @@
 
 Each rule counts requests in a fixed window, per keyed hash of the client address and per
 account; the first count past its limit answers ``429`` problem+json with ``Retry-After``
-(the end of the window). Both counters of a request go to Redis in one pipelined round
-trip (INCR + EXPIRE NX each), the only cost a limited request pays; without Redis, or
-while it does not answer, the counters are kept in this process.
+(the end of the window). Both counters of a request go to Redis in one round trip,
+shared with the other requests counted in the same turn of the event loop (one script
+call: ``booking.security.counters``), the only cost a limited request pays; without
+Redis, or while it does not answer, the counters are kept in this process.
 
 The client address is the connecting peer's, unless that peer is one of the configured
 proxies (``BOOKING_TRUSTED_PROXIES``): then it is the right-most address in
@@ -122,8 +123,13 @@ def build_rate_limiter(runtime: Any) -> RateLimiter:
     rules = {name: Rule(*values) for name, values in {**DEFAULT_RULES, **settings.rate_limits}.items()}
     if not settings.rate_limits_enabled:
         rules = {}
-    return RateLimiter(Counters(lambda: runtime.redis), rules, settings.trusted_proxies,
-                       lambda address: runtime.vault.lookup_hash(address, kind="client_address")[:32])
+
+    # a keyed hash per request is measurable in a rush; a client sends many requests
+    @lru_cache(maxsize=4096)
+    def pseudonym(address: str) -> str:
+        return runtime.vault.lookup_hash(address, kind="client_address")[:32]
+
+    return RateLimiter(Counters(lambda: runtime.redis), rules, settings.trusted_proxies, pseudonym)
 
 
 async def count_request(request: Any, name: str, account: Any | None) -> None:
