@@ -3,19 +3,17 @@
 Every booking asks ``assess``; reading the periods from the database each time would add
 a round trip to the hottest write. They change a few times a decade, so each process
 keeps them for ``ttl_seconds``; an admin's edit drops this process's copy at once, other
-processes (API replicas, workers) see it within the TTL.
+processes (API replicas, workers) see it within two TTLs (refreshed ahead).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from sqlalchemy import select
 
 from booking.db.engine import Database
 from booking.db.models import JurisdictionArea, JurisdictionPeriod
 from booking.jurisdiction.policy import OfficeArea, Period
-from booking.kernel.ttl import MISSING, TtlCache
+from booking.kernel.ttl import TtlCache
 from booking.offices.directory import OfficeInfo
 
 DEFAULT_TTL_SECONDS = 30.0
@@ -31,18 +29,16 @@ def period_of(row: JurisdictionPeriod, areas: list[tuple[str, str]]) -> Period:
 class PolicyBook:
     def __init__(self, db: Database, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self._db = db
-        self._entry: TtlCache[None, tuple[Period, ...]] = TtlCache(ttl_seconds, max_entries=1)
-        self._lock = asyncio.Lock()
+        # one load at a time, however many requests want it; refreshed ahead (``TtlCache``)
+        self._entry: TtlCache[None, tuple[Period, ...]] = TtlCache(ttl_seconds, max_entries=1,
+                                                                   stale_seconds=ttl_seconds)
 
     async def periods(self) -> tuple[Period, ...]:
-        hit = self._entry.get(None)
-        if hit is not MISSING:
-            return hit  # type: ignore[return-value]
-        async with self._lock:  # one reload at a time, however many requests wait for it
-            hit = self._entry.get(None)
-            if hit is not MISSING:
-                return hit  # type: ignore[return-value]
-            return self._entry.put(None, await self._load())
+        return await self._entry.get_or_load(None, self._load)
+
+    async def reload(self) -> tuple[Period, ...]:
+        """Read the periods now (before a release moment)."""
+        return await self._entry.reload(None, self._load)
 
     async def _load(self) -> tuple[Period, ...]:
         async with self._db.session() as session:

@@ -1,10 +1,19 @@
 """One small per-process cache: entries live a fixed time, an edit in this process drops
 them at once, and a full cache is emptied (its keys may come from public URLs, so unknown
-ones must not pile up). Every per-process cache of the service is one of these."""
+ones must not pile up). Every per-process cache of the service is one of these.
+
+A cache built with ``stale_seconds`` refreshes ahead of its callers: an entry that ran out
+less than that long ago is still answered by ``get_or_load`` while one load replaces it in
+the background. Without it, every request in flight when a hot entry (an office, the
+policy periods) runs out waits for the reload, and under a rush that reload waits behind
+all of them: measured at the release moment, the first wave's bookings all stalled ~20 ms
+on one office's reload. Such an entry is at most ``ttl + stale`` seconds old, plus a load.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Final, Generic, TypeVar
@@ -20,12 +29,15 @@ class _Missing:
 
 MISSING: Final = _Missing()  # what ``get`` answers for no live entry (None may be cached)
 
+logger = logging.getLogger("booking.cache")
+
 
 class TtlCache(Generic[K, V]):
     def __init__(self, ttl_seconds: float, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stale_seconds: float = 0.0) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
+        self.stale_seconds = stale_seconds
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
@@ -50,16 +62,32 @@ class TtlCache(Generic[K, V]):
         cache's own). One load per key at a time: concurrent callers for a key that is
         being loaded wait for that load (at a release, 64 requests for a slot not cached
         yet ask the database once, not 64 times)."""
-        hit = self.get(key)
-        if hit is not MISSING:
-            return hit  # type: ignore[return-value]
+        found = self._entries.get(key)
+        if found is not None:
+            now = self._clock()
+            if found[0] > now:
+                return found[1]
+            if found[0] + self.stale_seconds > now:
+                # ran out a moment ago: answered as it was while one load replaces it
+                self._start_load(key, load, ttl_of)
+                return found[1]
+        # a caller that gives up (a client gone) must not cancel the load the others wait for
+        return await asyncio.shield(self._start_load(key, load, ttl_of))
+
+    async def reload(self, key: K, load: Callable[[], Awaitable[V]],
+                     ttl_of: Callable[[V], float | None] = lambda _value: None) -> V:
+        """Load ``key`` now, live entry or not (joining a load already running): a value
+        about to be needed by many requests at once is read before they come."""
+        return await asyncio.shield(self._start_load(key, load, ttl_of))
+
+    def _start_load(self, key: K, load: Callable[[], Awaitable[V]],
+                    ttl_of: Callable[[V], float | None]) -> asyncio.Future[V]:
         pending = self._loading.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._load(key, load, ttl_of, self._generation))
             self._loading[key] = pending
             pending.add_done_callback(lambda done: self._done_loading(key, done))
-        # a caller that gives up (a client gone) must not cancel the load the others wait for
-        return await asyncio.shield(pending)
+        return pending
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V]], ttl_of: Callable[[V], float | None],
                     generation: int) -> V:
@@ -71,6 +99,10 @@ class TtlCache(Generic[K, V]):
     def _done_loading(self, key: K, done: asyncio.Future[V]) -> None:
         if self._loading.get(key) is done:  # not a newer load started after a forget
             del self._loading[key]
+        if not done.cancelled() and (exc := done.exception()) is not None:
+            # retrieved here, so that a background refresh nobody awaited does not go
+            # unreported; a caller waiting for this load gets the exception too
+            logger.warning("cache load failed", extra={"error": type(exc).__name__})
 
     def forget(self, key: K | None = None) -> None:
         """Drop one entry, or all of them; a load already running is not joined any more

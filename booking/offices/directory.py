@@ -61,7 +61,9 @@ class OfficeDirectory:
     def __init__(self, db: Database, ttl_seconds: float = 5.0) -> None:
         self._db = db
         self._ttl = ttl_seconds
-        self._entries: TtlCache[int, OfficeInfo | None] = TtlCache(ttl_seconds)
+        # refreshed ahead: an office read by every request must not stall them all when it
+        # runs out (``TtlCache``); an edit elsewhere is seen within two TTLs
+        self._entries: TtlCache[int, OfficeInfo | None] = TtlCache(ttl_seconds, stale_seconds=ttl_seconds)
 
     async def get(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo | None:
         """The office, or None when it does not exist or is inactive. Inside a transaction,
@@ -74,14 +76,20 @@ class OfficeDirectory:
             info = office_info(office) if office is not None and office.is_active else None
             return self._entries.put(office_id, info, self._ttl if info else min(self._ttl, 1.0))
 
-        async def load() -> OfficeInfo | None:
-            async with self._db.session() as own:
-                office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
-            return office_info(office) if office is not None and office.is_active else None
-
         # one load at a time per office (the rush's first requests all miss at once)
-        return await self._entries.get_or_load(office_id, load,
-                                               lambda info: self._ttl if info else min(self._ttl, 1.0))
+        return await self._entries.get_or_load(office_id, lambda: self._load(office_id), self._ttl_of)
+
+    async def reload(self, office_id: int) -> OfficeInfo | None:
+        """Read the office now (before a release moment, when every request will need it)."""
+        return await self._entries.reload(office_id, lambda: self._load(office_id), self._ttl_of)
+
+    async def _load(self, office_id: int) -> OfficeInfo | None:
+        async with self._db.session() as own:
+            office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
+        return office_info(office) if office is not None and office.is_active else None
+
+    def _ttl_of(self, info: OfficeInfo | None) -> float:
+        return self._ttl if info else min(self._ttl, 1.0)
 
     async def of(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo:
         """The office of an existing record (appointment, event, application), also when the

@@ -96,3 +96,61 @@ async def test_a_caller_after_forget_does_not_join_the_load_from_before():
     first_release.set()
     assert await old == "before the edit"  # its own caller gets what it read ...
     assert cache.get(7) == "after the edit"  # ... but the cache keeps the new value
+
+
+async def test_an_entry_just_run_out_is_answered_while_one_load_refreshes_it():
+    now = [0.0]
+    cache: TtlCache[int, str] = TtlCache(5, clock=lambda: now[0], stale_seconds=5)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> str:
+        nonlocal loads
+        loads += 1
+        await release.wait()
+        return f"version {loads}"
+
+    release.set()
+    assert await cache.get_or_load(1, load) == "version 1"
+    release.clear()
+    now[0] = 6.0  # ran out one second ago: within the 5 s it may still be answered
+    # 64 callers at once: none waits for the database, one load runs behind them
+    answers = await asyncio.gather(*(cache.get_or_load(1, load) for _ in range(64)))
+    assert answers == ["version 1"] * 64 and loads == 2
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert cache.get(1) == "version 2"
+    assert await cache.get_or_load(1, load) == "version 2" and loads == 2
+
+    now[0] = 6.0 + 5 + 5 + 0.1  # older than ttl + stale: the caller waits for a fresh load
+    assert await cache.get_or_load(1, load) == "version 3"
+
+    cache.forget(1)  # an edit in this process: never answered stale
+    release.clear()
+    waiting = asyncio.ensure_future(cache.get_or_load(1, load))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    release.set()
+    assert await waiting == "version 4"
+
+
+async def test_without_stale_seconds_a_run_out_entry_waits_for_its_load():
+    now = [0.0]
+    cache: TtlCache[int, str] = TtlCache(5, clock=lambda: now[0])
+    assert await cache.get_or_load(1, _value("old")) == "old"
+    now[0] = 5.5
+    assert await cache.get_or_load(1, _value("new")) == "new"
+
+
+async def test_reload_reads_a_live_entry_again():
+    cache: TtlCache[int, str] = TtlCache(60)
+    assert await cache.get_or_load(1, _value("old")) == "old"
+    assert await cache.reload(1, _value("new")) == "new"
+    assert cache.get(1) == "new"
+
+
+def _value(text: str):  # type: ignore[no-untyped-def]
+    async def load() -> str:
+        return text
+    return load

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from booking.slots.release import prefetch_once
+from booking.slots.release import Release, prefetch_once, refresh_before
 from tests.appointments.test_appointments import SH
 from tests.factories import couple_parties, create_office, make_actor, open_office
 from tests.helpers import record_calls
@@ -49,3 +49,23 @@ async def test_a_release_moments_slots_are_read_before_it(client, runtime, admin
 async def test_the_same_on_the_embedded_default(sqlite_client, sqlite_runtime, clock):
     admin = await make_actor(sqlite_runtime, "admin")
     await _prefetched_before_the_moment(sqlite_client, sqlite_runtime, admin, clock)
+
+
+async def test_the_office_and_the_periods_are_read_again_just_before_the_moment(client, runtime, admin, clock):
+    office = await open_office(client, runtime, admin)
+    refreshes: dict = {}
+    clock.set(datetime(2026, 9, 13, 8, 29, tzinfo=SH))
+    await prefetch_once(runtime, set(), refreshes)
+    try:
+        # one refresh waiting for its moment per office releasing soon
+        assert list(refreshes) == [(office.id, RELEASED)]
+        assert not refreshes[(office.id, RELEASED)].done()
+    finally:
+        for task in refreshes.values():
+            task.cancel()
+
+    office_reads = record_calls(runtime.offices, "_load")
+    period_reads = record_calls(runtime.policy, "_load")
+    clock.set(datetime(2026, 9, 13, 8, 29, 59, tzinfo=SH))  # within the last 2 s: read now
+    await refresh_before(runtime, Release(office.id, RELEASED, datetime(2026, 9, 13, 8, 30, tzinfo=SH)))
+    assert office_reads == [(office.id,)] and period_reads == [()]
