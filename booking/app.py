@@ -31,7 +31,6 @@ from booking.http.problems import exception_handlers
 from booking.i18n import load_catalogs
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.kernel.heap import freeze_startup_heap
-from booking.logs import access_log_middleware
 from booking.notifications.controllers import NotificationController
 from booking.observability import api_observability
 from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
@@ -128,7 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         exception_handlers={**exception_handlers, NotFoundException: _not_found,
                             MethodNotAllowedException: _not_found},
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[metrics_middleware, access_log_middleware, DefineMiddleware(
+        middleware=[metrics_middleware, DefineMiddleware(
             body_limits, json_max_bytes=settings.json_max_bytes, upload_max_bytes=settings.upload_max_bytes)],
         request_class=BoundedRequest,
         multipart_form_part_limit=MULTIPART_PART_LIMIT,

@@ -18,6 +18,7 @@ from litestar import Controller, Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.errors import NotFound, Unauthorized
+from booking.logs import log_request
 from booking.observability import tracing
 from booking.observability.exposition import exposition
 from booking.observability.metrics import (
@@ -45,7 +46,8 @@ def _count_answer(scope: Scope, route: str, method: str, status: int, seconds: f
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
     """Runs for every request that matched a route (Litestar routes before middleware), so
-    ``path_template`` is known; the rest are counted by ``count_unmatched``."""
+    ``path_template`` is known; the rest are counted by ``count_unmatched``. It also writes
+    the request's access line (``booking.logs.log_request``)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +74,9 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
                 await _traced(app, tracer, scope, receive, _send, route, method, answered)
         finally:
             load.in_flight -= 1
-            _count_answer(scope, route, method, answered["status"], time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            _count_answer(scope, route, method, answered["status"], elapsed)
+            log_request(scope, answered["status"], elapsed)
 
     return middleware
 
