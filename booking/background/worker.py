@@ -64,7 +64,9 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         "functions": [timed(f) for f in WORKER_FUNCTIONS],
         "cron_jobs": [
             cron(timed(heartbeat), second={0, 15, 30, 45}, run_at_startup=True, timeout=10),
-            cron(timed(run_periodic_jobs), second={0, 20, 40}, run_at_startup=True, timeout=55, unique=True),
+            # every 20 s, but off the minute: offices release their days on the minute
+            # (08:30:00), and a sweep then would meet the rush in the database
+            cron(timed(run_periodic_jobs), second={5, 25, 45}, run_at_startup=True, timeout=55, unique=True),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
