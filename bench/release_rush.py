@@ -42,6 +42,7 @@ import asyncpg
 from common import (
     SH,
     Account,
+    Prepared,
     SmtpCounter,
     answer_outcome,
     bench_database,
@@ -57,6 +58,7 @@ from common import (
     pg_snapshot,
     print_outcomes,
     raw_booking_primitive,
+    request_bytes,
     running_server,
     running_worker,
     seed_office,
@@ -73,9 +75,12 @@ async def _fire(addresses: list[str], connections: int, jobs: list[tuple[Account
     latencies: list[float] = []
     sent: list[float] = []
     outcomes: Counter[str] = Counter()
-    queue: asyncio.Queue[tuple[Account, int]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
+    queue: asyncio.Queue[Prepared] = asyncio.Queue()
+    for account, slot_id in jobs:  # built before the moment, as each couple's phone would
+        queue.put_nowait(Prepared(request_bytes(
+            "127.0.0.1", "POST", "/api/v1/appointments",
+            {"slot_id": slot_id, "service": "marriage_registration", "parties": parties()},
+            {"Authorization": f"Bearer {account.token}"})))
     async with contextlib.AsyncExitStack() as stack:
         # the connections split evenly over the API processes (as a load balancer would)
         pools = [await stack.enter_async_context(client_pool(a, connections // len(addresses)))
@@ -88,12 +93,9 @@ async def _fire(addresses: list[str], connections: int, jobs: list[tuple[Account
 
         async def worker(client) -> None:  # type: ignore[no-untyped-def]
             while not queue.empty():
-                account, slot_id = queue.get_nowait()
+                prepared = queue.get_nowait()
                 t0 = time.perf_counter()
-                status, body = await client.request(
-                    "POST", "/api/v1/appointments",
-                    {"slot_id": slot_id, "service": "marriage_registration", "parties": parties()},
-                    {"Authorization": f"Bearer {account.token}"})
+                status, body = await client.request("POST", "/api/v1/appointments", prepared)
                 latencies.append(time.perf_counter() - t0)
                 sent.append(t0 - started)
                 outcomes[answer_outcome(status, body)] += 1
