@@ -106,8 +106,9 @@ def _b64(segment: str) -> bytes:
 class AccessToken(Token):
     """Litestar's token, verified on a short path for the one form this service issues.
 
-    Every request verifies its token, and PyJWT's general path (key preparation, header
-    parsing, options merging) measured ~45 µs of the release rush's ~500 µs per refusal.
+    Every request verifies its token: through Litestar and PyJWT's general path (key
+    preparation, header parsing, options merging) that measured 60-100 µs, here ~35 µs,
+    of a release rush refusal's ~450 µs of server CPU.
     A token of exactly our form (``_OWN_FORM``, the options Litestar passes for our
     ``JWTAuth``) is checked here with the same rules PyJWT applies, in the same words
     (its exceptions); anything else (another header or algorithm, padding, odd options)
@@ -160,7 +161,8 @@ def _check_claims(payload: dict[str, Any], options: dict[str, Any], issuer: str 
             raise MissingRequiredClaimError("iss")
         if not isinstance(payload["iss"], str):
             raise InvalidIssuerError("Payload Issuer (iss) must be a string")
-        if payload["iss"] != issuer if isinstance(issuer, str) else payload["iss"] not in issuer:
+        accepted = (payload["iss"] == issuer) if isinstance(issuer, str) else (payload["iss"] in issuer)
+        if not accepted:
             raise InvalidIssuerError("Invalid issuer")
     if options.get("verify_aud"):
         _check_audience(payload, audience)

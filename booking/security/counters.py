@@ -135,17 +135,19 @@ class IncrBatcher:
     async def _send(self, batch: list[tuple[list[tuple[str, int]], asyncio.Future[list[int] | None]]]) -> None:
         keys = [PREFIX + key for wanted, _ in batch for key, _ in wanted]
         ttls = [ttl for wanted, _ in batch for _, ttl in wanted]
+        counts: list[int] | None = None
         try:
             async with asyncio.timeout(REDIS_BUDGET):
                 counts = [int(c) for c in await self._script_of(self._redis_of())(keys=keys, args=ttls)]
         except Exception as exc:  # noqa: BLE001 - any Redis failure: the callers count here instead
             self._fell_back(exc)
-            counts = None
-        start = 0
-        for wanted, waiter in batch:
-            if not waiter.done():
-                waiter.set_result(None if counts is None else counts[start:start + len(wanted)])
-            start += len(wanted)
+        finally:
+            # every caller gets an answer, also when this send is cancelled (a stopping process)
+            start = 0
+            for wanted, waiter in batch:
+                if not waiter.done():
+                    waiter.set_result(None if counts is None else counts[start:start + len(wanted)])
+                start += len(wanted)
 
 
 class Counters:
