@@ -12,9 +12,11 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 from jwt.exceptions import (
     DecodeError,
     ExpiredSignatureError,
@@ -100,7 +102,21 @@ _PLAIN_OPTIONS = frozenset({"verify_aud", "verify_iss", "require"})
 
 
 def _b64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    """A segment's bytes; like PyJWT, only the one canonical spelling of them (the last
+    character's spare bits zero), else ``DecodeError``."""
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != segment:
+        raise DecodeError("Invalid padding")
+    return raw
+
+
+@lru_cache(maxsize=8)
+def _usable_secret(secret: str) -> bool:
+    """The secret is one PyJWT takes as an HMAC key (not empty, not a PEM or SSH key)."""
+    try:
+        return bool(secret) and bool(HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(secret))
+    except jwt.InvalidKeyError:
+        return False
 
 
 class AccessToken(Token):
@@ -122,14 +138,15 @@ class AccessToken(Token):
                        options: Any = None) -> Any:
         own = _OWN_FORM.fullmatch(encoded_token) if isinstance(encoded_token, str) else None
         if own is None or algorithms != ["HS256"] or not isinstance(secret, str) or options is None or (
-                not _PLAIN_OPTIONS.issuperset(options)):
+                not _PLAIN_OPTIONS.issuperset(options)) or not _usable_secret(secret):
             return super().decode_payload(encoded_token, secret, algorithms, issuer, audience, options)
         signing_input = encoded_token[:own.start(2) - 1].encode()
         expected = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64(own.group(2))):
+        payload_bytes, signature = _b64(own.group(1)), _b64(own.group(2))  # both checked first, as PyJWT does
+        if not hmac.compare_digest(expected, signature):
             raise InvalidSignatureError("Signature verification failed")
         try:
-            payload = json.loads(_b64(own.group(1)))
+            payload = json.loads(payload_bytes)
         except (ValueError, RecursionError) as exc:
             raise DecodeError(f"Invalid payload string: {exc}") from exc
         if not isinstance(payload, dict):
@@ -140,7 +157,7 @@ class AccessToken(Token):
 
 def _check_claims(payload: dict[str, Any], options: dict[str, Any], issuer: str | Sequence[str] | None,
                   audience: str | Sequence[str] | None) -> None:
-    """PyJWT's claim checks (``PyJWT._validate_claims``) for its default options, no leeway."""
+    """PyJWT's claim checks (``PyJWT._validate_claims``) with its defaults, no leeway."""
     for claim in options.get("require", ()):
         if payload.get(claim) is None:
             raise MissingRequiredClaimError(claim)
@@ -156,7 +173,7 @@ def _check_claims(payload: dict[str, Any], options: dict[str, Any], issuer: str 
             raise ExpiredSignatureError("Signature has expired")
         if claim != "exp" and moment > now:
             raise ImmatureSignatureError(f"The token is not yet valid ({claim})")
-    if options.get("verify_iss") and issuer is not None:
+    if options.get("verify_iss", True) and issuer is not None:
         if "iss" not in payload:
             raise MissingRequiredClaimError("iss")
         if not isinstance(payload["iss"], str):
@@ -164,7 +181,7 @@ def _check_claims(payload: dict[str, Any], options: dict[str, Any], issuer: str 
         accepted = (payload["iss"] == issuer) if isinstance(issuer, str) else (payload["iss"] in issuer)
         if not accepted:
             raise InvalidIssuerError("Invalid issuer")
-    if options.get("verify_aud"):
+    if options.get("verify_aud", True):
         _check_audience(payload, audience)
     if "sub" in payload and not isinstance(payload["sub"], str):
         raise InvalidSubjectError("Subject must be a string")

@@ -75,8 +75,8 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             load.in_flight -= 1
             elapsed = time.perf_counter() - started
-            _count_answer(scope, route, method, answered["status"], elapsed)
             log_request(scope, answered["status"], elapsed)
+            _count_answer(scope, route, method, answered["status"], elapsed)
 
     return middleware
 

@@ -126,6 +126,9 @@ class IncrBatcher:
         task = asyncio.get_running_loop().create_task(self._send(batch))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+        # every caller gets an answer, also when the send is cancelled before it ran (a
+        # stopping process): whoever has none yet counts in the process
+        task.add_done_callback(lambda _: self._answer(batch, None))
 
     def _script_of(self, redis: Any) -> Any:
         if self._script is None or self._script[0] is not redis:
@@ -135,19 +138,22 @@ class IncrBatcher:
     async def _send(self, batch: list[tuple[list[tuple[str, int]], asyncio.Future[list[int] | None]]]) -> None:
         keys = [PREFIX + key for wanted, _ in batch for key, _ in wanted]
         ttls = [ttl for wanted, _ in batch for _, ttl in wanted]
-        counts: list[int] | None = None
         try:
             async with asyncio.timeout(REDIS_BUDGET):
                 counts = [int(c) for c in await self._script_of(self._redis_of())(keys=keys, args=ttls)]
         except Exception as exc:  # noqa: BLE001 - any Redis failure: the callers count here instead
             self._fell_back(exc)
-        finally:
-            # every caller gets an answer, also when this send is cancelled (a stopping process)
-            start = 0
-            for wanted, waiter in batch:
-                if not waiter.done():
-                    waiter.set_result(None if counts is None else counts[start:start + len(wanted)])
-                start += len(wanted)
+            return
+        self._answer(batch, counts)
+
+    @staticmethod
+    def _answer(batch: list[tuple[list[tuple[str, int]], asyncio.Future[list[int] | None]]],
+                counts: list[int] | None) -> None:
+        start = 0
+        for wanted, waiter in batch:
+            if not waiter.done():
+                waiter.set_result(None if counts is None else counts[start:start + len(wanted)])
+            start += len(wanted)
 
 
 class Counters:

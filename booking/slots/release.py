@@ -61,11 +61,11 @@ async def refresh_before(rt: Runtime, release: Release) -> None:
     wait = (release.moment - rt.clock.now()).total_seconds() - REFRESH_BEFORE_SECONDS
     if wait > 0:
         await asyncio.sleep(wait)
-    try:
-        await rt.offices.reload(release.office_id)
-        await rt.policy.reload()
-    except Exception as exc:  # noqa: BLE001 - a missed refresh only costs the first wave a read
-        logger.warning("release refresh failed", extra={"error": type(exc).__name__})
+    for reload in (lambda: rt.offices.reload(release.office_id), rt.policy.reload):
+        try:
+            await reload()
+        except Exception as exc:  # noqa: BLE001 - a missed refresh only costs the first wave a read
+            logger.warning("release refresh failed", extra={"error": type(exc).__name__})
 
 
 async def prefetch_once(rt: Runtime, done: set[tuple[int, date]],

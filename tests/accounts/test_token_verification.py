@@ -56,6 +56,22 @@ def _signed(header: str, payload: bytes) -> str:
     return body + "." + _b64(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
 
 
+def _respelled_payload() -> str:
+    """A valid token whose payload segment ends in a character with spare bits, then that
+    character's other spelling (re-signed: the signature covers the text)."""
+    for n in range(64):
+        claims = _claims(jti="j" * n)
+        segment = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        if len(segment) % 4 in (2, 3):
+            last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(segment[-1])
+            respelled = segment[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last + 1]
+            import hashlib
+            import hmac
+            body = f"{HEADER}.{respelled}"
+            return body + "." + _b64(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
+    raise AssertionError("no payload with spare bits")
+
+
 def _decide(decoder: Any, token: str) -> tuple[str, Any]:
     try:
         return "accepted", decoder.decode_payload(token, SECRET, ["HS256"], issuer=[ISS], audience=[AUD],
@@ -103,6 +119,9 @@ CASES = {
     "payload not json": _signed(HEADER, b"{not json"),
     "padded signature": _token() + "=",
     "junk in the signature": _token()[:-2] + "!!",
+    # the same signature bytes, spelled with the last character's spare bits set
+    "signature spelled otherwise": (lambda t: t[:-1] + chr(ord(t[-1]) + 1))(_token()),
+    "payload spelled otherwise": _respelled_payload(),
     "extra segment": HEADER + "." + _token().split(".", 1)[1] + ".x",
     "two segments": ".".join(_token().split(".")[:2]),
     "tampered payload": HEADER + "." + _b64(json.dumps(_claims(role="admin")).encode()) + "."
@@ -132,8 +151,19 @@ def test_the_services_own_tokens_take_the_short_path(monkeypatch: pytest.MonkeyP
 
 
 @settings(max_examples=300, deadline=None)
-@given(position=st.integers(min_value=0, max_value=400), replacement=st.sampled_from("AQgw_-.=+/ é0"))
+@given(position=st.integers(min_value=0, max_value=400),
+       replacement=st.sampled_from("ABQRghwx_-.=+/ é015"))
 def test_any_one_character_changed_is_answered_as_pyjwt(position: int, replacement: str):
     token = CASES["valid"]
     position %= len(token)
     _same(token[:position] + replacement + token[position + 1:])
+
+
+def test_options_left_out_mean_what_they_mean_to_pyjwt():
+    # no "verify_aud" / "verify_iss": PyJWT checks both; a token with an audience is refused
+    # where none is expected, and one from another issuer where an issuer is
+    for options, issuer, audience in (({}, None, None), ({"require": ["exp"]}, ["elsewhere"], [AUD])):
+        for decoder in (AccessToken, Token):
+            with pytest.raises(jwt.InvalidTokenError):
+                decoder.decode_payload(CASES["valid"], SECRET, ["HS256"], issuer=issuer, audience=audience,
+                                       options=dict(options))

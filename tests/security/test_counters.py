@@ -48,3 +48,21 @@ async def test_when_redis_fails_every_caller_of_the_turn_counts_in_the_process()
         assert await counters.local.get(["k"]) == [5]
     finally:
         await nobody.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_send_cancelled_before_it_ran_leaves_no_caller_waiting():
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        counters = Counters(lambda: redis)
+        callers = [asyncio.ensure_future(counters.incr([(f"t:{secrets.token_hex(4)}", 60)])) for _ in range(3)]
+        await asyncio.sleep(0)  # the callers have asked; the turn's send is scheduled
+        await asyncio.sleep(0)  # the send task exists, not run yet
+        sending = list(counters._batcher._sending)
+        assert sending
+        for task in sending:
+            task.cancel()
+        # they fall back to the process's counters instead of waiting for ever
+        assert await asyncio.wait_for(asyncio.gather(*callers), 1) == [[1], [1], [1]]
+    finally:
+        await redis.aclose()
