@@ -33,8 +33,21 @@ def secrets_of(spouse: Spouse) -> list[str]:
             mask_id_number(number)]
 
 
+# random identifiers (UUIDs, hex ids) carry digits of their own: a phone's last four digits
+# were once found inside one of them
+_RANDOM_IDS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32}")
+
+
 def leaks(texts: Iterable[str], of: Spouse) -> list[str]:
-    return [s for s in secrets_of(of) for text in texts if s in text]
+    readable = [_RANDOM_IDS.sub("<id>", text) for text in texts]
+    return [s for s in secrets_of(of) for text in readable if s in text]
+
+
+def shown(message: Any) -> str:
+    """What a recipient reads in an e-mail: its headers and its decoded text parts (the raw
+    message's base64 is noise in which four digits turn up by chance)."""
+    parts = [part.get_content() for part in message.walk() if part.get_content_maintype() == "text"]
+    return "\n".join([f"{name}: {value}" for name, value in message.items()] + parts)
 
 
 class Seen:
@@ -111,8 +124,8 @@ async def test_neither_party_sees_the_others_contact_anywhere(client, runtime, a
     kinds_to_her = {m["Subject"] for m in to_her}
     assert len(to_him) >= 5 and len(to_her) >= 5, kinds_to_her
     # whole messages, with their calendar invites, as they arrived
-    assert leaks([m.as_string() for m in to_him], of=her) == []
-    assert leaks([m.as_string() for m in to_her], of=him) == []
+    assert leaks([shown(m) for m in to_him], of=her) == []
+    assert leaks([shown(m) for m in to_her], of=him) == []
     invites = [p.get_content() for m in to_her for p in m.walk() if p.get_content_type() == "text/calendar"]
     assert invites and all(him.actor.email not in i for i in invites)
     # each in their own language
@@ -159,4 +172,4 @@ async def test_a_withdrawal_cancels_the_visit_in_both_calendars(client, runtime,
         (_r, uid, sequence), (_c, cancelled_uid, later) = seen
         assert uid == cancelled_uid and uid.startswith("appointment-") and later > sequence  # the same event
     to_her = [m for m in sink.messages if her.actor.email in m["To"]]
-    assert leaks([m.as_string() for m in to_her], of=him) == []
+    assert leaks([shown(m) for m in to_her], of=him) == []
