@@ -166,13 +166,18 @@ def server_cpu() -> float:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    """``booking serve`` in its own process (the real ASGI server), until the block ends."""
+def running_server(env: dict[str, str], workers: int = 1, app: str | None = None) -> Iterator[str]:
+    """``booking serve`` in its own process (the real ASGI server), until the block ends;
+    ``app``: another ASGI app (``module:attribute`` under bench/), served by uvicorn as
+    ``booking serve`` serves the service (uvloop, httptools, no access log)."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
     full_env.update(env)
     full_env.setdefault("BOOKING_LOG_LEVEL", "WARNING")
     command = [sys.executable, "-m", "booking.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if app is not None:
+        command = [sys.executable, "-m", "uvicorn", app, "--app-dir", "bench", "--host", "127.0.0.1", "--port",
+                   str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     if os.environ.get("BENCH_PYSPY"):  # e.g. BENCH_PYSPY=/tmp/server.txt: collapsed stacks of the server
         command = ["py-spy", "record", "--format", "raw", "-r", "400", "-o", os.environ["BENCH_PYSPY"],
                    "--", *command]

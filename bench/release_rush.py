@@ -4,7 +4,7 @@ Run by hand against PostgreSQL (nothing here is a test):
 
     .venv/bin/python bench/release_rush.py [--couples 2000] [--connections 64]
         [--slots 20] [--capacity 5] [--sustained 3000] [--warm 200] [--workers 1] [--pool 32] [--fast-pool 10]
-        [--processes N [--redis redis://127.0.0.1:6379/5]]
+        [--processes N [--redis redis://127.0.0.1:6379/5]] [--no-floor]
 
 1. Seeds an office whose next day is released a few seconds from now, with ``--slots``
    slots of ``--capacity`` seats; starts the real server (``booking serve``, uvicorn) in
@@ -25,6 +25,11 @@ Run by hand against PostgreSQL (nothing here is a test):
    deliver the outbox through Redis to an SMTP server in the bench; after the phases it
    waits for the outbox to settle and prints whether every confirmation e-mail arrived
    exactly once (by its dedupe key) and whether anything arrived twice.
+4. The floor (``--no-floor`` skips it): the same rush and sustained phases, with the same
+   client, requests and connections, against a minimal Litestar POST doing only the raw
+   primitive (``bench/floor_app.py``, served by uvicorn as ``booking serve`` is): the rush
+   p99 and the ratio to the primitive that HTTP and the framework alone reach on this
+   machine, and the endpoint's ratio to that floor.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from common import (
     metrics_outcomes,
     outbox_settled,
     parties,
+    percentile,
     pg_cost_line,
     pg_snapshot,
     print_outcomes,
@@ -152,8 +158,9 @@ async def main(args: argparse.Namespace) -> None:
         keys = bench_secrets()
         now_local = datetime.now(SH)
         # room before the moment for the set-up, and for the warm-up's bookings and their delivery
-        # (a worker's sweep runs every 20 s: room for one to deliver them with --processes)
-        release = (now_local + timedelta(seconds=12 + (20 + (25 if args.processes else 0) if args.warm else 0))
+        # (a worker's sweep runs every 20 s: room for one to deliver them with --processes), and
+        # then for PostgreSQL's statistics to take in the warm-up's rows (below)
+        release = (now_local + timedelta(seconds=12 + (31 + (25 if args.processes else 0) if args.warm else 0))
                    ).replace(microsecond=0)
         window = 15
         office_id = await seed_office(dsn, release, window)
@@ -198,8 +205,11 @@ async def main(args: argparse.Namespace) -> None:
                                               time.time())
                 # their confirmations leave before the moment (in-process, or by the worker's
                 # sweep), so that the rush measures the rush's own work
-                await outbox_settled(dsn, timeout=max(1.0, release.timestamp() - time.time() - 2))
+                await outbox_settled(dsn, timeout=max(1.0, release.timestamp() - time.time() - 13))
                 print(f"before the moment (--warm): {dict(warmed)}")
+                # idle backends report their row counts within 10 s (PostgreSQL 15): the rush's
+                # baseline below must already hold the warm-up's rows, not count them as the rush's
+                await asyncio.sleep(max(0.0, min(11.0, release.timestamp() - time.time() - 2)))
             # the bench's own heap (thousands of accounts and tokens) out of its collector's
             # walk: a full collection in the client would stall its reading of the answers and
             # count as the server's latency
@@ -211,6 +221,7 @@ async def main(args: argparse.Namespace) -> None:
             cpu_before = server_cpu()
             latencies, outcomes, elapsed, sent = await _fire(addresses, args.connections, jobs,
                                                              release.timestamp() + 0.05)
+            jobs_of_rush, rush_p99 = jobs, percentile(latencies, 99)
             rush_server = (server_cpu() - cpu_before) / len(jobs)
             counted_after = await _counted(addresses)
             rush_cost = await pg_cost_line(dsn, cost_before, len(jobs), "request")
@@ -232,7 +243,8 @@ async def main(args: argparse.Namespace) -> None:
             print(load_line())
 
             print(f"\n== sustained bookings ({args.sustained}, all succeed) ==")
-            jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)]) for i in range(args.sustained)]
+            jobs = steady_jobs = [(steady_accounts[i], steady_slots[i % len(steady_slots)])
+                                  for i in range(args.sustained)]
             counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
             cpu_before, worker_before = server_cpu(), worker_cpu()
@@ -262,6 +274,47 @@ async def main(args: argparse.Namespace) -> None:
               f"{primitive:.0f} tx/s")
         print(f"ratio endpoint / primitive: {endpoint_rate / primitive:.2f}")
         print(load_line())
+        if args.floor:
+            await _floor(dsn, args, jobs_of_rush, steady_jobs, primitive, endpoint_rate, rush_p99)
+
+
+async def _floor(dsn: str, args: argparse.Namespace, rush_jobs: list[tuple[Account, int]],
+                 steady_jobs: list[tuple[Account, int]], primitive: float, endpoint_rate: float,
+                 rush_p99: float) -> None:
+    """The same rush and sustained phases against the floor (bench/floor_app.py: a minimal
+    Litestar POST doing only the primitive, served as the service is), with the same client,
+    requests and connections: what HTTP and the framework alone leave of the primitive here."""
+    print("\n== the floor: a minimal Litestar POST doing only the primitive (bench/floor_app.py) ==")
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("""
+        DROP TABLE IF EXISTS floor_booking; DROP TABLE IF EXISTS floor_slot;
+        CREATE TABLE floor_slot (id bigint PRIMARY KEY, capacity int NOT NULL, booked int NOT NULL DEFAULT 0,
+                                 CHECK (booked BETWEEN 0 AND capacity));
+        CREATE TABLE floor_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES floor_slot(id),
+                                    created_at timestamptz NOT NULL DEFAULT now());
+    """)
+    rush_slots = {slot for _, slot in rush_jobs}
+    await conn.executemany("INSERT INTO floor_slot (id, capacity) VALUES ($1, $2)",
+                           [(slot, args.capacity) for slot in rush_slots]
+                           + [(slot, 1_000_000) for slot in {slot for _, slot in steady_jobs} - rush_slots])
+    with running_server({"FLOOR_DSN": dsn, "FLOOR_POOL": str(args.fast_pool)}, app="floor_app:app") as address:
+        if args.warm:  # served a while before the moment, as the service was
+            await _fire([address], args.connections, steady_jobs[:args.warm], time.time())
+        latencies, outcomes, elapsed, _ = await _fire([address], args.connections, rush_jobs, time.time() + 1.0)
+        booked = await conn.fetchval("SELECT count(*) FROM floor_booking b WHERE b.slot_id = ANY($1::bigint[])",
+                                     list(rush_slots))
+        p99 = percentile(latencies, 99)
+        print(f"rush: {booked} booked of {len(rush_slots) * args.capacity}, outcomes {dict(outcomes)}; "
+              f"{len(latencies) / elapsed:.0f} requests/s; {latency_line(latencies)}")
+        print(f"the endpoint's rush p99 / the floor's: {rush_p99 * 1000:.1f} / {p99 * 1000:.1f} ms")
+        cpu_before = server_cpu()
+        latencies, outcomes, elapsed, _ = await _fire([address], args.connections, steady_jobs, time.time())
+        rate = outcomes["booked"] / elapsed
+        print(f"sustained: {rate:.0f} bookings/s; {latency_line(latencies)}; server process CPU "
+              f"{(server_cpu() - cpu_before) / max(1, outcomes['booked']) * 1000:.2f} ms per booking")
+        print(f"ratio floor / primitive: {rate / primitive:.2f}; endpoint / floor: {endpoint_rate / rate:.2f}")
+    await conn.close()
+    print(load_line())
 
 
 if __name__ == "__main__":
@@ -281,6 +334,9 @@ if __name__ == "__main__":
                         help="N `booking serve` processes on N ports (the client splits its connections) and N "
                         "arq workers delivering the outbox to an SMTP server of the bench's; 0: one server "
                         "that delivers in-process (no Redis)")
+    parser.add_argument("--no-floor", dest="floor", action="store_false",
+                        help="skip the floor: the same phases against a minimal Litestar POST doing only the "
+                        "primitive (bench/floor_app.py)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5",
                         help="Redis for --processes (a queue name of its own per run)")
     asyncio.run(main(parser.parse_args()))
