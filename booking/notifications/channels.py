@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import collections
+import io
 import logging
+import re
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import Charset
+from email.encoders import encode_base64
+from email.generator import BytesGenerator
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any, Protocol
 
@@ -35,38 +44,83 @@ class RateLimited(DeliveryError):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """An e-mail as it goes on the wire, with its envelope."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
 def build_email(settings: Settings, to: str, to_name: str | None, rendered: Rendered, message_id: str,
-                calendar_name: str = "invite.ics") -> EmailMessage:
+                calendar_name: str = "invite.ics") -> OutgoingMail:
     """Plain text and HTML alternatives; the invite attached as ``text/calendar`` with its
-    METHOD (REQUEST or CANCEL), which is what calendar clients act on."""
-    message = EmailMessage()
+    METHOD (REQUEST or CANCEL), which is what calendar clients act on.
+
+    Built with the standard library's classic MIME classes (policy compat32) and flattened
+    once, here: the same structure as ``EmailMessage`` builds (multipart/mixed holding
+    multipart/alternative and the invite) at a sixth of its CPU (bench/delivery_cost.py:
+    3.4 ms a message with ``EmailMessage``, most of it parsing the headers it had just been
+    given). Non-ASCII headers are RFC 2047 words, as before."""
     sender_name, sender = parseaddr(settings.smtp_from)
-    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
-    message["To"] = formataddr((to_name, to)) if to_name else to
-    message["Subject"] = rendered.subject
+    if _LINE_BREAK.search(to) or _LINE_BREAK.search(sender):
+        raise Undeliverable("line break in an address")
+    message = MIMEMultipart("mixed")
+    message["From"] = formataddr((_one_line(sender_name), sender), charset="utf-8") if sender_name else sender
+    message["To"] = formataddr((_one_line(to_name), to), charset="utf-8") if to_name else to
+    message["Subject"] = Header(_one_line(rendered.subject), "utf-8")
     message["Message-ID"] = message_id
     message["Date"] = formatdate(localtime=False)
     message["X-Booking-Dedupe-Key"] = message_id.strip("<>").split("@")[0]
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
+    alternatives = MIMEMultipart("alternative")
+    alternatives.attach(_part(MIMEText(rendered.text, "plain", _EIGHT_BIT)))
+    alternatives.attach(_part(MIMEText(rendered.html, "html", "utf-8")))
+    message.attach(_part(alternatives))
     if rendered.calendar is not None:
-        message.add_attachment(rendered.calendar, maintype="text", subtype="calendar", filename=calendar_name,
-                               params={"method": rendered.calendar_method or "PUBLISH", "charset": "utf-8"})
-    return message
+        invite = MIMEBase("text", "calendar", method=rendered.calendar_method or "PUBLISH", charset="utf-8")
+        invite.set_payload(rendered.calendar)
+        encode_base64(invite)
+        invite.add_header("Content-Disposition", "attachment", filename=calendar_name)
+        message.attach(_part(invite))
+    with io.BytesIO() as out:
+        # lines end in LF here; the SMTP client sends every line ending as CRLF
+        BytesGenerator(out, mangle_from_=False, policy=compat32).flatten(message)
+        return OutgoingMail(sender=sender, recipient=to, message_id=message_id, data=out.getvalue())
+
+
+_LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    """A header's text on one line: a name or subject with a line break in it must not
+    start a header of its own (the classic classes do not refuse one, as EmailMessage did)."""
+    return _LINE_BREAK.sub(" ", value)
+
+
+# the text part in 8 bits, readable as it is (as ``EmailMessage`` wrote it); HTML in base64
+_EIGHT_BIT = Charset("utf-8")
+_EIGHT_BIT.body_encoding = None
+
+
+def _part(part: MIMEBase) -> MIMEBase:
+    del part["MIME-Version"]  # the classic classes give every part one; only the message has it
+    return part
 
 
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, mail: OutgoingMail) -> None: ...
 
 
 class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, mail: OutgoingMail) -> None:
         s = self.settings
         try:
-            await aiosmtplib.send(message, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
+            await aiosmtplib.send(mail.data, sender=mail.sender, recipients=[mail.recipient], hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
                                   password=s.smtp_password, start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise DeliveryError(f"smtp: {type(exc).__name__}") from exc
@@ -75,8 +129,8 @@ class SmtpMailer:
 class LogMailer:
     """No SMTP server configured (the embedded default): say that a mail would go out."""
 
-    async def send(self, message: EmailMessage) -> None:
-        logger.info("mail not sent (no BOOKING_SMTP_HOST)", extra={"message_id": message["Message-ID"]})
+    async def send(self, mail: OutgoingMail) -> None:
+        logger.info("mail not sent (no BOOKING_SMTP_HOST)", extra={"message_id": mail.message_id})
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ documents, the clerk's queue and decisions, expiry, and the notifications they w
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import io
 import json
 import threading
@@ -24,7 +26,7 @@ from booking.applications.documents import DocumentStore
 from booking.applications.schemas import ApplicationOut
 from booking.applications.services import expire_holds
 from booking.clock import FixedClock
-from booking.notifications.channels import Channels, SmsMessage, SmsRateLimiter
+from booking.notifications.channels import Channels, OutgoingMail, SmsMessage, SmsRateLimiter
 from booking.notifications.delivery import sweep
 from tests.factories import Actor, Office, couple_parties, make_actor, open_office
 from tests.helpers import calendar_part
@@ -137,8 +139,8 @@ class CaptureMailer:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def send(self, message: EmailMessage) -> None:
-        self.messages.append(message)
+    async def send(self, mail: OutgoingMail) -> None:  # kept as its recipient's client reads it
+        self.messages.append(email.message_from_bytes(mail.data, policy=email.policy.default))  # type: ignore[arg-type]
 
 
 class CaptureSms:

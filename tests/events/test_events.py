@@ -4,6 +4,8 @@ the waitlist, approval, the desk, invites and the public feed."""
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import uuid
 from collections import Counter
@@ -773,11 +775,13 @@ async def test_only_the_couple_s_own_invite_names_them(client, runtime, admin, c
 
 
 class CaptureMailer:
+    """Keeps each e-mail as its recipient's client reads it (parsed from the wire bytes)."""
+
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def send(self, message: Any) -> None:
-        self.messages.append(message)
+    async def send(self, mail: Any) -> None:
+        self.messages.append(email.message_from_bytes(mail.data, policy=email.policy.default))
 
 
 async def deliver_due(runtime) -> list[str]:
