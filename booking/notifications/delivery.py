@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from booking.background.queue import enqueue
 from booking.db.models import Appointment, CrossProvinceApplication, Notification, Signup, UserAccount
@@ -71,6 +71,18 @@ logger = logging.getLogger("booking.notifications")
 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
+
+
+# The lease and the settling of a row: two statements of every delivery, built once as Core
+# statements (an ORM update built per call cost more CPU than the message's e-mail)
+_OUTBOX = Notification.__table__  # type: ignore[attr-defined]
+_LEASE = (update(_OUTBOX)
+          .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.state == "pending",
+                 or_(_OUTBOX.c.leased_until.is_(None), _OUTBOX.c.leased_until < bindparam("now")))
+          .values(leased_until=bindparam("until"), attempts=_OUTBOX.c.attempts + 1)
+          .returning(_OUTBOX.c.id))
+_SETTLE = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.state == "pending")
+           .returning(_OUTBOX.c.channel))
 
 
 def channels(rt: Runtime) -> Channels:
@@ -218,14 +230,9 @@ async def _deliver(rt: Runtime, notification_id: uuid.UUID) -> str:
     read and render; record the outcome. Reading, rendering and sending must end within
     the job timeout; the lease is longer by the margin, which is the mark's."""
     now = rt.clock.now()
-    async with rt.db.session() as session:
-        leased = (await session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.state == "pending",
-                   (Notification.leased_until.is_(None)) | (Notification.leased_until < now))  # type: ignore[union-attr,operator]
-            .values(leased_until=now + lease_length(rt), attempts=Notification.attempts + 1)
-            .returning(Notification.id))).first()
-        await session.commit()
+    async with rt.db.engine.begin() as conn:
+        leased = (await conn.execute(_LEASE, {"row_id": notification_id, "now": now,
+                                              "until": now + lease_length(rt)})).first()
     if leased is None:
         return "skipped"  # sent, cancelled, dropped, or another worker holds it
     kind, attempts = "?", 1
@@ -308,11 +315,9 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
 async def _settle(rt: Runtime, notification_id: uuid.UUID, outcome: str, **values: Any) -> bool:
     """Write what became of an attempt, if the row is still pending (compare-and-swap: a
     job run twice settles it once), releasing its lease; counted by channel and outcome."""
-    async with rt.db.session() as session:
-        settled = (await session.execute(
-            update(Notification).where(Notification.id == notification_id, Notification.state == "pending")
-            .values(leased_until=None, **values).returning(Notification.channel))).first()
-        await session.commit()
+    async with rt.db.engine.begin() as conn:
+        settled = (await conn.execute(_SETTLE.values(leased_until=None, **values),
+                                      {"row_id": notification_id})).first()
     if settled is not None:
         count_delivery(settled.channel, outcome)
     return settled is not None
