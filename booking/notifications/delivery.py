@@ -83,6 +83,12 @@ _LEASE = (update(_OUTBOX)
           .returning(_OUTBOX.c.id))
 _SETTLE = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.state == "pending")
            .returning(_OUTBOX.c.channel))
+# sent, failed or dropped: the row leaves the outbox's pending state
+_SETTLE_FINAL = _SETTLE.values(leased_until=None, state=bindparam("new_state"), last_error=bindparam("error"),
+                               sent_at=bindparam("sent"))
+# tried, to be tried again at ``at``
+_SETTLE_RETRY = _SETTLE.values(leased_until=None, next_attempt_at=bindparam("at"), last_error=bindparam("error"),
+                               attempts=bindparam("tried"))
 
 
 def channels(rt: Runtime) -> Channels:
@@ -312,12 +318,11 @@ async def _prepare(rt: Runtime, session: Any, row: Notification) -> Callable[[],
     return send_sms
 
 
-async def _settle(rt: Runtime, notification_id: uuid.UUID, outcome: str, **values: Any) -> bool:
+async def _settle(rt: Runtime, notification_id: uuid.UUID, outcome: str, statement: Any, **values: Any) -> bool:
     """Write what became of an attempt, if the row is still pending (compare-and-swap: a
     job run twice settles it once), releasing its lease; counted by channel and outcome."""
     async with rt.db.engine.begin() as conn:
-        settled = (await conn.execute(_SETTLE.values(leased_until=None, **values),
-                                      {"row_id": notification_id})).first()
+        settled = (await conn.execute(statement, {"row_id": notification_id, **values})).first()
     if settled is not None:
         count_delivery(settled.channel, outcome)
     return settled is not None
@@ -325,12 +330,13 @@ async def _settle(rt: Runtime, notification_id: uuid.UUID, outcome: str, **value
 
 async def _finish(rt: Runtime, notification_id: uuid.UUID, state: str, error: str | None,
                   sent_at: datetime | None = None) -> str:
-    settled = await _settle(rt, notification_id, state, state=state, last_error=error, sent_at=sent_at)
+    settled = await _settle(rt, notification_id, state, _SETTLE_FINAL, new_state=state, error=error,
+                            sent=sent_at)
     return state if settled else "skipped"
 
 
 async def _retry(rt: Runtime, notification_id: uuid.UUID, attempts: int, at: datetime, error: str) -> str:
-    await _settle(rt, notification_id, "retry", next_attempt_at=at, last_error=error, attempts=attempts)
+    await _settle(rt, notification_id, "retry", _SETTLE_RETRY, at=at, error=error, tried=attempts)
     return "retry"
 
 
