@@ -267,6 +267,15 @@ class SmtpCounter:
         self._controller.stop()
 
 
+async def outbox_counts(dsn: str) -> dict[str, int]:
+    """The outbox's rows by state, now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return dict(await conn.fetch("SELECT state, count(*) FROM notification GROUP BY state"))
+    finally:
+        await conn.close()
+
+
 async def outbox_settled(dsn: str, timeout: float = 300.0) -> dict[str, int]:
     """Wait until no notification is pending (each sent, dropped or failed); the counts by state."""
     deadline = time.monotonic() + timeout

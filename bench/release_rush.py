@@ -57,6 +57,7 @@ from common import (
     load_line,
     make_couple_accounts,
     metrics_outcomes,
+    outbox_counts,
     outbox_settled,
     parties,
     percentile,
@@ -129,12 +130,15 @@ async def _counted(addresses: list[str]) -> Counter[str]:
     return total
 
 
-async def _deliveries(dsn: str, sink: SmtpCounter, worker_seconds: float, bookings: int) -> None:
+async def _deliveries(dsn: str, sink: SmtpCounter, worker_before: float, worker_in_phase: float,
+                      settled_before: int, bookings: int) -> None:
     """Once the outbox has settled: every confirmation e-mail reached the SMTP server
-    exactly once (by its dedupe key), and nothing else arrived twice."""
+    exactly once (by its dedupe key), and nothing else arrived twice; the workers' CPU
+    during the sustained phase and in all, per message."""
     started = time.perf_counter()
     states = await outbox_settled(dsn)
     settled = time.perf_counter() - started
+    worker_seconds = worker_cpu() - worker_before
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT id, state FROM notification WHERE kind = 'appointment.confirmed' "
@@ -150,7 +154,9 @@ async def _deliveries(dsn: str, sink: SmtpCounter, worker_seconds: float, bookin
           f"received more than once (any message): {twice}; messages at the SMTP server: "
           f"{sum(sink.received.values())}")
     print(f"exact delivery: {'yes' if once == len(confirmations) == bookings and not twice else 'NO'}; "
-          f"worker CPU over the sustained phase and the drain: {worker_seconds:.1f} s")
+          f"workers' CPU during the sustained phase {worker_in_phase:.1f} s, with the drain after it "
+          f"{worker_seconds:.1f} s ({worker_seconds / max(1, sum(states.values()) - settled_before) * 1000:.2f} ms "
+          f"per message settled since the phase began)")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -247,6 +253,7 @@ async def main(args: argparse.Namespace) -> None:
                                   for i in range(args.sustained)]
             counted_before = await _counted(addresses)
             cost_before = await pg_snapshot(dsn)
+            settled_before = sum(n for state, n in (await outbox_counts(dsn)).items() if state != "pending")
             cpu_before, worker_before = server_cpu(), worker_cpu()
             latencies, outcomes, elapsed, _ = await _fire(addresses, args.connections, jobs, time.time())
             ended, cpu_at_end = time.perf_counter(), server_cpu()
@@ -259,7 +266,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"server process CPU {steady_server * 1000:.2f} ms")
             if sink is not None:
                 # the warm-up's bookings were confirmed by the same workers
-                await _deliveries(dsn, sink, worker_cpu() - worker_before,
+                await _deliveries(dsn, sink, worker_before, worker_cpu() - worker_before, settled_before,
                                   warmed["booked"] + booked + outcomes["booked"])
             else:
                 # in-process delivery yields to requests (BOOKING_BACKGROUND_YIELD_SECONDS): the
