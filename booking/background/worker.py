@@ -17,7 +17,7 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker
 
-from booking.background.heartbeat import heartbeat, heartbeat_key
+from booking.background.heartbeat import farewell, heartbeat
 from booking.background.jobs import PERIODIC_JOBS, WORKER_FUNCTIONS
 from booking.background.queue import redis_settings
 from booking.background.wiring import register_areas
@@ -49,7 +49,7 @@ def worker_settings(settings: Settings, runtime: Runtime | None = None) -> dict[
         await _start_observability(ctx, rt)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["redis"].delete(heartbeat_key())  # /ready stops counting this worker now
+        await farewell(ctx["redis"])  # /ready stops counting this worker now
         if "observability" in ctx:
             await ctx["observability"].aclose()
         rt: Runtime | None = ctx.get("runtime")

@@ -1,9 +1,10 @@
 """The worker's health check, as the deploy files run it: ``python -m booking.ops.probe worker``.
 
-Each worker process refreshes its own heartbeat key, ``booking:worker:heartbeat:<host>:<pid>``
-(60 s TTL, every 15 s; ``booking.background.heartbeat``). A container or pod has a host name of its own, so
-"a key with this host name exists" means "the worker in this container ran its heartbeat in
-the last minute": a hung or dead worker fails its own check, whatever its neighbours do.
+Each worker process beats every 15 s in the sorted set ``booking:worker:heartbeats`` (member
+``<host>:<pid>``, scored by the time; ``booking.background.heartbeat``). A container or pod has a
+host name of its own, so "a member with this host name beat in the last 60 s" means "the worker
+in this container ran its heartbeat in the last minute": a hung or dead worker fails its own
+check, whatever its neighbours do.
 Reads only ``BOOKING_REDIS_URL``: the check needs no database and none of the keys.
 """
 
@@ -15,14 +16,13 @@ import sys
 
 import redis
 
-from booking.background.heartbeat import HEARTBEAT_PREFIX
+from booking.background.heartbeat import alive_on_host
 
 
 def worker_alive(redis_url: str, host: str | None = None) -> bool:
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
-        pattern = f"{HEARTBEAT_PREFIX}{host or socket.gethostname()}:*"
-        return next(iter(client.scan_iter(match=pattern, count=1000)), None) is not None
+        return alive_on_host(client, host or socket.gethostname())
     finally:
         client.close()
 
