@@ -410,18 +410,23 @@ async def make_couple_accounts(dsn: str, secret_key: str, count: int) -> list[Ac
     return [Account(i, issue_token(auth, settings, subject=i, role="couple", office_id=None)) for i in ids]
 
 
+def primitive_tables(prefix: str) -> str:
+    """The primitive's two tables, ``<prefix>_slot`` and ``<prefix>_booking``, made afresh."""
+    return f"""
+        DROP TABLE IF EXISTS {prefix}_booking; DROP TABLE IF EXISTS {prefix}_slot;
+        CREATE TABLE {prefix}_slot (id bigint PRIMARY KEY, capacity int NOT NULL, booked int NOT NULL DEFAULT 0,
+                                    CHECK (booked BETWEEN 0 AND capacity));
+        CREATE TABLE {prefix}_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES {prefix}_slot(id),
+                                       created_at timestamptz NOT NULL DEFAULT now());
+    """
+
+
 async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 32,
                                 slots: int = 1000) -> float:
     """The baseline of DESIGN.md section 8: a conditional UPDATE and an INSERT in one
     transaction through plain asyncpg, over ``slots`` slots; returns transactions/s."""
     conn = await asyncpg.connect(dsn)
-    await conn.execute("""
-        DROP TABLE IF EXISTS bench_booking; DROP TABLE IF EXISTS bench_slot;
-        CREATE TABLE bench_slot (id bigint PRIMARY KEY, capacity int NOT NULL, booked int NOT NULL DEFAULT 0,
-                                 CHECK (booked BETWEEN 0 AND capacity));
-        CREATE TABLE bench_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES bench_slot(id),
-                                    created_at timestamptz NOT NULL DEFAULT now());
-    """)
+    await conn.execute(primitive_tables("bench"))
     await conn.execute("INSERT INTO bench_slot (id, capacity) SELECT g, 1000000 FROM generate_series(1, $1) g",
                        slots)
     await conn.close()

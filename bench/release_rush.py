@@ -63,6 +63,7 @@ from common import (
     percentile,
     pg_cost_line,
     pg_snapshot,
+    primitive_tables,
     print_outcomes,
     raw_booking_primitive,
     request_bytes,
@@ -293,13 +294,7 @@ async def _floor(dsn: str, args: argparse.Namespace, rush_jobs: list[tuple[Accou
     requests and connections: what HTTP and the framework alone leave of the primitive here."""
     print("\n== the floor: a minimal Litestar POST doing only the primitive (bench/floor_app.py) ==")
     conn = await asyncpg.connect(dsn)
-    await conn.execute("""
-        DROP TABLE IF EXISTS floor_booking; DROP TABLE IF EXISTS floor_slot;
-        CREATE TABLE floor_slot (id bigint PRIMARY KEY, capacity int NOT NULL, booked int NOT NULL DEFAULT 0,
-                                 CHECK (booked BETWEEN 0 AND capacity));
-        CREATE TABLE floor_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES floor_slot(id),
-                                    created_at timestamptz NOT NULL DEFAULT now());
-    """)
+    await conn.execute(primitive_tables("floor"))  # the primitive's tables
     rush_slots = {slot for _, slot in rush_jobs}
     await conn.executemany("INSERT INTO floor_slot (id, capacity) VALUES ($1, $2)",
                            [(slot, args.capacity) for slot in rush_slots]
