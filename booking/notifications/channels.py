@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import io
 import logging
 import re
 import time
 from dataclasses import dataclass
-from email.charset import Charset
 from email.encoders import encode_base64
 from email.generator import BytesGenerator
 from email.header import Header
@@ -60,49 +61,60 @@ def build_email(settings: Settings, to: str, to_name: str | None, rendered: Rend
     METHOD (REQUEST or CANCEL), which is what calendar clients act on.
 
     Built with the standard library's classic MIME classes (policy compat32) and flattened
-    once, here: the same structure as ``EmailMessage`` builds (multipart/mixed holding
-    multipart/alternative and the invite) at about a third of its CPU (bench/delivery_cost.py:
-    4.1-4.6 ms a message with ``EmailMessage`` and aiosmtplib's flattening, most of it parsing
-    the headers it had just been given; 1.2-1.3 ms now). Non-ASCII headers are RFC 2047
-    words, as before."""
+    once, here, at about a third of the CPU ``EmailMessage`` took (bench/delivery_cost.py:
+    4.1-4.6 ms a message with aiosmtplib's flattening, most of it parsing the headers it had
+    just been given; 1.2-1.3 ms now). The same structure: multipart/alternative, inside
+    multipart/mixed when an invite is attached. 7-bit clean: bodies in base64 (a clerk's
+    reason is one line of up to 1,000 characters, past SMTP's 998 bytes a line), non-ASCII
+    header text in RFC 2047 words of at most 75 characters, so no server needs 8BITMIME."""
     sender_name, sender = parseaddr(settings.smtp_from)
     if _LINE_BREAK.search(to) or _LINE_BREAK.search(sender):
         raise Undeliverable("line break in an address")
-    message = MIMEMultipart("mixed")
-    message["From"] = formataddr((_one_line(sender_name), sender), charset="utf-8") if sender_name else sender
-    message["To"] = formataddr((_one_line(to_name), to), charset="utf-8") if to_name else to
-    message["Subject"] = Header(_one_line(rendered.subject), "utf-8")
-    message["Message-ID"] = message_id
-    message["Date"] = formatdate(localtime=False)
-    message["X-Booking-Dedupe-Key"] = message_id.strip("<>").split("@")[0]
     alternatives = MIMEMultipart("alternative")
-    alternatives.attach(_part(MIMEText(rendered.text, "plain", _EIGHT_BIT)))
+    alternatives.attach(_part(MIMEText(rendered.text, "plain", "utf-8")))
     alternatives.attach(_part(MIMEText(rendered.html, "html", "utf-8")))
-    message.attach(_part(alternatives))
+    message = alternatives
     if rendered.calendar is not None:
+        message = MIMEMultipart("mixed")
+        message.attach(_part(alternatives))
         invite = MIMEBase("text", "calendar", method=rendered.calendar_method or "PUBLISH", charset="utf-8")
         invite.set_payload(rendered.calendar)
         encode_base64(invite)
         invite.add_header("Content-Disposition", "attachment", filename=calendar_name)
         message.attach(_part(invite))
+    message["From"] = _address(sender_name, sender, "From")
+    message["To"] = _address(to_name, to, "To")
+    message["Subject"] = _text(rendered.subject, "Subject")
+    message["Message-ID"] = message_id
+    message["Date"] = formatdate(localtime=False)
+    message["X-Booking-Dedupe-Key"] = message_id.strip("<>").split("@")[0]
     with io.BytesIO() as out:
         # lines end in LF here; the SMTP client sends every line ending as CRLF
-        BytesGenerator(out, mangle_from_=False, policy=compat32).flatten(message)
+        BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(message)
         return OutgoingMail(sender=sender, recipient=to, message_id=message_id, data=out.getvalue())
 
 
+# folded at 76: an encoded word, with the space before it, then stays within RFC 2047's 75
+_WIRE = compat32.clone(max_line_length=76)
 _LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
-def _one_line(value: str) -> str:
-    """A header's text on one line: a name or subject with a line break in it must not
-    start a header of its own (the classic classes do not refuse one, as EmailMessage did)."""
-    return _LINE_BREAK.sub(" ", value)
+def _text(value: str, header: str) -> str | Header:
+    """A header's text on one line (a name or subject with a line break in it must not start
+    a header of its own: the classic classes do not refuse one, as EmailMessage did);
+    non-ASCII text as RFC 2047 words, which the generator folds."""
+    value = _LINE_BREAK.sub(" ", value)
+    return value if value.isascii() else Header(value, "utf-8", header_name=header)
 
 
-# the text part in 8 bits, readable as it is (as ``EmailMessage`` wrote it); HTML in base64
-_EIGHT_BIT = Charset("utf-8")
-_EIGHT_BIT.body_encoding = None
+def _address(name: str | None, address: str, header: str) -> str | Header:
+    if not name:
+        return address
+    text = _text(name, header)
+    if isinstance(text, str):
+        return formataddr((text, address))
+    text.append(f"<{address}>", "us-ascii")
+    return text
 
 
 def _part(part: MIMEBase) -> MIMEBase:
@@ -115,17 +127,80 @@ class Mailer(Protocol):
 
 
 class SmtpMailer:
-    def __init__(self, settings: Settings) -> None:
+    """Sends over SMTP, keeping up to ``keep`` sessions open between messages (each idle at
+    most ``IDLE_SECONDS``): opening one (connection, EHLO, and STARTTLS and AUTH where set)
+    had cost ~17% of a delivery's CPU on a plain local connection, and more with TLS.
+
+    A session is used by one delivery at a time. A kept session is checked with NOOP before
+    its next message: one the server has closed meanwhile is replaced by a new one before any
+    of the message is sent. A session that failed, or whose send was cancelled, is closed,
+    never kept. Sessions belong to the event loop that opened them."""
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self, settings: Settings, keep: int = 8) -> None:
         self.settings = settings
+        self.keep = keep
+        self._idle: list[tuple[aiosmtplib.SMTP, float, asyncio.AbstractEventLoop]] = []
 
     async def send(self, mail: OutgoingMail) -> None:
-        s = self.settings
+        loop = asyncio.get_running_loop()
+        client = await self._kept(loop)
         try:
-            await aiosmtplib.send(mail.data, sender=mail.sender, recipients=[mail.recipient], hostname=s.smtp_host,
-                                  port=s.smtp_port, username=s.smtp_username, password=s.smtp_password,
-                                  start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"smtp: {type(exc).__name__}") from exc
+            if client is None:
+                s = self.settings
+                client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
+                                         password=s.smtp_password, start_tls=s.smtp_starttls,
+                                         timeout=s.smtp_timeout_seconds)
+                await client.connect()
+            await client.sendmail(mail.sender, [mail.recipient], mail.data)
+        except BaseException as exc:
+            if client is not None:
+                client.close()
+            if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
+                raise DeliveryError(f"smtp: {type(exc).__name__}") from exc
+            raise
+        if len(self._idle) < self.keep:
+            self._idle.append((client, time.monotonic(), loop))
+        else:
+            client.close()
+
+    async def _kept(self, loop: asyncio.AbstractEventLoop) -> aiosmtplib.SMTP | None:
+        """A kept session of this loop that still answers, or None."""
+        while self._idle:
+            client, since, owner = self._idle.pop()
+            if owner is not loop:
+                _close_elsewhere(client, owner)
+                continue
+            if not client.is_connected or time.monotonic() - since > self.IDLE_SECONDS:
+                client.close()
+                continue
+            try:
+                await client.noop()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+                continue
+            return client
+        return None
+
+    async def close(self) -> None:
+        """Close the kept sessions (the process or its runtime is stopping)."""
+        loop = asyncio.get_running_loop()
+        idle, self._idle = self._idle, []
+        for client, _since, owner in idle:
+            if owner is loop:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await client.quit()
+                client.close()
+            else:
+                _close_elsewhere(client, owner)
+
+
+def _close_elsewhere(client: aiosmtplib.SMTP, owner: asyncio.AbstractEventLoop) -> None:
+    """Close a session of another event loop, from that loop (a transport is not thread-safe)."""
+    if not owner.is_closed():
+        with contextlib.suppress(RuntimeError):  # closed between the check and the call
+            owner.call_soon_threadsafe(client.close)
 
 
 class LogMailer:
@@ -194,3 +269,9 @@ class Channels:
     mailer: Mailer
     sms: SmsProvider
     sms_limiter: SmsRateLimiter
+
+    async def close(self) -> None:
+        """Let go of what the channels keep open (the mailer's SMTP sessions)."""
+        close = getattr(self.mailer, "close", None)
+        if close is not None:
+            await close()
