@@ -3,7 +3,6 @@ counts as alive, and reading them costs the same whatever else Redis holds (no S
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ import redis.asyncio as aioredis
 from booking.background.heartbeat import (
     HEARTBEAT_TTL_SECONDS,
     HEARTBEATS_KEY,
+    LEGACY_PREFIX,
     alive_on_host,
     farewell,
     heartbeat,
@@ -37,19 +37,28 @@ def _calls(client: redis.Redis, command: str) -> int:
     return int(client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
+async def _redis_now(client: aioredis.Redis) -> float:
+    seconds, micros = await client.time()
+    return seconds + micros / 1e6
+
+
 async def test_live_workers_are_those_that_beat_in_the_last_minute(own_redis: OwnRedis):
     client = aioredis.Redis.from_url(own_redis.url)
     try:
-        now = time.time()
         assert await live_workers(client) == 0
         await heartbeat({"redis": client})  # this process, as a worker
+        now = await _redis_now(client)  # times are Redis's own, whatever the hosts' clocks say
         await client.zadd(HEARTBEATS_KEY, {"other-pod:7": now - 10, "dead-pod:9": now - HEARTBEAT_TTL_SECONDS - 5})
         assert await live_workers(client) == 2
-        assert await live_workers(client, now=now + HEARTBEAT_TTL_SECONDS + 1) == 0  # nobody beat since
         await heartbeat({"redis": client})  # a beat also clears the dead worker's entry
         assert set(await client.zrange(HEARTBEATS_KEY, 0, -1)) == {worker_name().encode(), b"other-pod:7"}
+        await client.zadd(HEARTBEATS_KEY, {"other-pod:7": now - HEARTBEAT_TTL_SECONDS - 1})
+        assert await live_workers(client) == 1  # stale for the reader, before any beat clears it
+        # the previous release's API counts per-worker keys: still set during a rollout
+        assert await client.ttl(LEGACY_PREFIX + worker_name()) > 0
         await farewell(client)  # stopping gracefully: not counted from now on
-        assert await live_workers(client) == 1
+        assert await live_workers(client) == 0
+        assert not await client.exists(LEGACY_PREFIX + worker_name())
     finally:
         await client.aclose()
 
@@ -78,7 +87,8 @@ async def test_reading_them_costs_the_same_whatever_redis_holds(own_redis: OwnRe
 def test_the_probe_finds_its_own_host_only(own_redis: OwnRedis):
     sync = redis.Redis.from_url(own_redis.url)
     try:
-        now = time.time()
+        seconds, micros = sync.time()
+        now = seconds + micros / 1e6
         sync.zadd(HEARTBEATS_KEY, {"worker-a:1": now, "worker-ab:2": now - HEARTBEAT_TTL_SECONDS - 1})
         assert alive_on_host(sync, "worker-a")
         assert not alive_on_host(sync, "worker-ab")  # stale
