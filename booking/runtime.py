@@ -104,6 +104,8 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self.channels is not None:
+            await self.channels.close()
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None

@@ -58,6 +58,7 @@ class SmtpSink:
         self.in_rcpt = threading.Event()
         self.reply_delay = 0.0
         self.replying = 0
+        self.sessions = 0  # SMTP sessions opened (EHLO), kept ones counted once
         self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
         self._controller: Any = None
 
@@ -67,6 +68,11 @@ class SmtpSink:
         sink = self
 
         class Handler:
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802, ANN001, ANN201
+                session.host_name = hostname
+                sink.sessions += 1
+                return responses
+
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001, ANN201
                 sink.in_rcpt.set()
                 while sink.hold_rcpt.is_set():

@@ -96,7 +96,7 @@ def channels(rt: Runtime) -> Channels:
     if rt.channels is None:
         s = rt.settings
         rt.channels = Channels(
-            mailer=SmtpMailer(s) if s.smtp_host else LogMailer(),
+            mailer=SmtpMailer(s, keep=s.notification_concurrency) if s.smtp_host else LogMailer(),
             sms=sms_provider(s),
             sms_limiter=SmsRateLimiter(s.sms_per_number_per_hour, rt.redis),
         )
