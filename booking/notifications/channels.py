@@ -128,8 +128,9 @@ class Mailer(Protocol):
 
 class SmtpMailer:
     """Sends over SMTP, keeping up to ``keep`` sessions open between messages (each idle at
-    most ``IDLE_SECONDS``): opening one (connection, EHLO, and STARTTLS and AUTH where set)
-    had cost ~17% of a delivery's CPU on a plain local connection, and more with TLS.
+    most ``IDLE_SECONDS``): a relay reached over STARTTLS and AUTH costs a TLS handshake and a
+    login per new session, and throttles new connections (on a plain local connection the
+    difference is below what bench/delivery_cost.py resolves).
 
     A session is used by one delivery at a time. A kept session is checked with NOOP before
     its next message: one the server has closed meanwhile is replaced by a new one before any
