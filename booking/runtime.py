@@ -104,8 +104,13 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        if self.channels is not None:
-            await self.channels.close()
+        try:
+            if self.channels is not None:
+                await self.channels.close()
+        finally:
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None

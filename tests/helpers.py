@@ -59,6 +59,7 @@ class SmtpSink:
         self.reply_delay = 0.0
         self.replying = 0
         self.sessions = 0  # SMTP sessions opened (EHLO), kept ones counted once
+        self.refuse_mail = 0  # answer the next this many MAIL commands with 421
         self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
         self._controller: Any = None
 
@@ -72,6 +73,14 @@ class SmtpSink:
                 session.host_name = hostname
                 sink.sessions += 1
                 return responses
+
+            async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802, ANN001, ANN201
+                if sink.refuse_mail:
+                    sink.refuse_mail -= 1
+                    return "421 Too many messages on this connection"
+                envelope.mail_from = address
+                envelope.mail_options.extend(mail_options)
+                return "250 OK"
 
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001, ANN201
                 sink.in_rcpt.set()

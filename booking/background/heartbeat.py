@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any
 
 HEARTBEATS_KEY = "booking:worker:heartbeats"
@@ -26,7 +27,6 @@ _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2])
 _BEAT = _NOW + """
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('SET', KEYS[2], tostring(math.floor(now)), 'EX', tonumber(ARGV[2]))
 return 1"""
 _LIVE = _NOW + "return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')"
 _LIVE_MEMBERS = _NOW + "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')"
@@ -40,7 +40,11 @@ def worker_name(host: str | None = None, pid: int | None = None) -> str:
 async def heartbeat(ctx: dict[str, Any]) -> None:
     # a worker killed hard never says goodbye: its entry goes once it is stale
     name = worker_name()
-    await ctx["redis"].eval(_BEAT, 2, HEARTBEATS_KEY, LEGACY_PREFIX + name, name, HEARTBEAT_TTL_SECONDS)
+    async with ctx["redis"].pipeline(transaction=False) as pipe:
+        pipe.eval(_BEAT, 1, HEARTBEATS_KEY, name, HEARTBEAT_TTL_SECONDS)
+        # apart from the script, which touches one key only (a cluster's slot rule)
+        pipe.set(LEGACY_PREFIX + name, str(int(time.time())), ex=HEARTBEAT_TTL_SECONDS)
+        await pipe.execute()
 
 
 async def farewell(redis: Any) -> None:

@@ -128,48 +128,68 @@ class Mailer(Protocol):
 
 class SmtpMailer:
     """Sends over SMTP, keeping up to ``keep`` sessions open between messages (each idle at
-    most ``IDLE_SECONDS``): a relay reached over STARTTLS and AUTH costs a TLS handshake and a
-    login per new session, and throttles new connections (on a plain local connection the
-    difference is below what bench/delivery_cost.py resolves).
+    most ``IDLE_SECONDS``, and retired after ``MESSAGES_PER_SESSION``): a relay reached over
+    STARTTLS and AUTH costs a TLS handshake and a login per new session, and throttles new
+    connections (on a plain local connection the difference is below what
+    bench/delivery_cost.py resolves).
 
-    A session is used by one delivery at a time. A kept session is checked with NOOP before
-    its next message: one the server has closed meanwhile is replaced by a new one before any
-    of the message is sent. A session that failed, or whose send was cancelled, is closed,
-    never kept. Sessions belong to the event loop that opened them."""
+    A session is used by one delivery at a time. A kept session is checked with NOOP (a short
+    timeout) before its next message; one that does not answer is closed, and so are the
+    others kept, which a dropped network path has likely killed too. A kept session whose
+    server refuses the next message's sender (a cap on messages per connection) is replaced
+    once by a new session: nothing of the message has been sent then. A session that failed,
+    or whose send was cancelled, is closed, never kept. Sessions belong to the event loop
+    that opened them."""
 
     IDLE_SECONDS = 30.0
+    NOOP_TIMEOUT_SECONDS = 2.0
+    MESSAGES_PER_SESSION = 100
 
     def __init__(self, settings: Settings, keep: int = 8) -> None:
         self.settings = settings
         self.keep = keep
-        self._idle: list[tuple[aiosmtplib.SMTP, float, asyncio.AbstractEventLoop]] = []
+        # (session, idle since, messages sent on it, its event loop)
+        self._idle: list[tuple[aiosmtplib.SMTP, float, int, asyncio.AbstractEventLoop]] = []
+        self._closed = False
 
     async def send(self, mail: OutgoingMail) -> None:
         loop = asyncio.get_running_loop()
-        client = await self._kept(loop)
+        kept = await self._kept(loop)
+        client, sent = kept if kept is not None else (None, 0)
         try:
-            if client is None:
-                s = self.settings
-                client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
-                                         password=s.smtp_password, start_tls=s.smtp_starttls,
-                                         timeout=s.smtp_timeout_seconds)
-                await client.connect()
-            await client.sendmail(mail.sender, [mail.recipient], mail.data)
+            try:
+                if client is None:
+                    client = await self._open()
+                await client.sendmail(mail.sender, [mail.recipient], mail.data)
+            except aiosmtplib.SMTPSenderRefused:
+                if kept is None:
+                    raise
+                client.close()  # refused at MAIL, before anything of the message: a new session
+                client, sent = None, 0
+                client = await self._open()
+                await client.sendmail(mail.sender, [mail.recipient], mail.data)
         except BaseException as exc:
             if client is not None:
                 client.close()
             if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
                 raise DeliveryError(f"smtp: {type(exc).__name__}") from exc
             raise
-        if len(self._idle) < self.keep:
-            self._idle.append((client, time.monotonic(), loop))
+        if not self._closed and len(self._idle) < self.keep and sent + 1 < self.MESSAGES_PER_SESSION:
+            self._idle.append((client, time.monotonic(), sent + 1, loop))
         else:
             client.close()
 
-    async def _kept(self, loop: asyncio.AbstractEventLoop) -> aiosmtplib.SMTP | None:
-        """A kept session of this loop that still answers, or None."""
+    async def _open(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
+                                 password=s.smtp_password, start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds)
+        await client.connect()
+        return client
+
+    async def _kept(self, loop: asyncio.AbstractEventLoop) -> tuple[aiosmtplib.SMTP, int] | None:
+        """A kept session of this loop that still answers, with the messages it has sent."""
         while self._idle:
-            client, since, owner = self._idle.pop()
+            client, since, sent, owner = self._idle.pop()
             if owner is not loop:
                 _close_elsewhere(client, owner)
                 continue
@@ -177,24 +197,32 @@ class SmtpMailer:
                 client.close()
                 continue
             try:
-                await client.noop()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                await client.noop(timeout=self.NOOP_TIMEOUT_SECONDS)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 client.close()
+                if isinstance(exc, TimeoutError):  # a dead path: the others are likely dead too
+                    self._drop(loop)
                 continue
-            return client
+            except BaseException:  # cancelled meanwhile: the session is in no known state
+                client.close()
+                raise
+            return client, sent
         return None
 
-    async def close(self) -> None:
-        """Close the kept sessions (the process or its runtime is stopping)."""
-        loop = asyncio.get_running_loop()
+    def _drop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close every kept session (of this loop here, of others from their own loop)."""
         idle, self._idle = self._idle, []
-        for client, _since, owner in idle:
+        for client, _since, _sent, owner in idle:
             if owner is loop:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                    await client.quit()
                 client.close()
             else:
                 _close_elsewhere(client, owner)
+
+    async def close(self) -> None:
+        """Close the kept sessions and keep none from now on (the runtime is stopping). No
+        QUIT: a server that hangs must not hold up the process's stop."""
+        self._closed = True
+        self._drop(asyncio.get_running_loop())
 
 
 def _close_elsewhere(client: aiosmtplib.SMTP, owner: asyncio.AbstractEventLoop) -> None:

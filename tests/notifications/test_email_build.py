@@ -55,7 +55,7 @@ def test_the_recipient_reads_text_html_and_the_invite():
     # reason's paragraph is 3,000 bytes on one line
     assert len(REASON.encode()) > 998 and REASON in message.get_body(("plain",)).get_content()
     assert mail.data.isascii()
-    assert max(len(line) for line in mail.data.split(b"\n")) <= 78
+    assert max(len(line) for line in mail.data.split(b"\n")) <= 76
 
 
 def test_long_names_and_subjects_are_split_into_words_of_at_most_75_characters():

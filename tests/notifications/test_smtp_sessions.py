@@ -59,11 +59,46 @@ async def test_concurrent_sends_each_have_a_session_and_at_most_keep_are_kept(si
     m = mailer(sink, keep=3)
     await asyncio.gather(*(m.send(mail(n)) for n in range(6)))
     assert sorted(x["Subject"] for x in sink.messages) == [str(n) for n in range(6)]
-    opened = sink.sessions
-    assert opened == 6  # none was shared by two messages at once
-    await asyncio.gather(*(m.send(mail(n)) for n in range(6, 9)))
-    assert sink.sessions == opened  # the three kept carried the next three
+    assert sink.sessions == 6  # none was shared by two messages at once
+    await asyncio.gather(*(m.send(mail(n)) for n in range(6, 12)))
+    assert sink.sessions == 9  # three kept carried three of the next six; three were new
+    assert len(sink.messages) == 12
     await m.close()
+
+
+async def test_closed_idle_and_worn_sessions_are_not_reused(sink: SmtpSink, monkeypatch: pytest.MonkeyPatch):
+    m = mailer(sink)
+    await m.send(mail(1))
+    await m.close()  # the runtime stops: what was kept is closed, nothing is kept from now on
+    await m.send(mail(2))
+    await m.send(mail(3))
+    assert sink.sessions == 3
+    m = mailer(sink)
+    monkeypatch.setattr(SmtpMailer, "IDLE_SECONDS", 0.0)  # every kept session idle too long
+    await m.send(mail(4))
+    await m.send(mail(5))
+    assert sink.sessions == 5
+    monkeypatch.setattr(SmtpMailer, "IDLE_SECONDS", 30.0)
+    monkeypatch.setattr(SmtpMailer, "MESSAGES_PER_SESSION", 2)  # a session retires after two
+    for n in range(6, 10):
+        await m.send(mail(n))
+    assert sink.sessions == 7
+    assert [x["Subject"] for x in sink.messages] == [str(n) for n in range(1, 10)]
+    await m.close()
+
+
+async def test_a_kept_session_refused_at_mail_is_replaced_once(sink: SmtpSink):
+    m = mailer(sink)
+    await m.send(mail(1))
+    sink.refuse_mail = 1  # the server caps messages per connection: 421 at the next MAIL
+    await m.send(mail(2))  # nothing of it had been sent: sent again on a new session
+    assert [x["Subject"] for x in sink.messages] == ["1", "2"] and sink.sessions == 2
+    sink.refuse_mail = 2  # refused on a new session too: an error, retried later by the outbox
+    m2 = mailer(sink)
+    with pytest.raises(DeliveryError):
+        await m2.send(mail(3))
+    await m.close()
+    await m2.close()
 
 
 async def test_a_failed_or_cancelled_send_keeps_no_session(sink: SmtpSink):
