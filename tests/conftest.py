@@ -30,6 +30,7 @@ from booking.runtime import Runtime
 from booking.settings import Settings
 from tests.factories import Actor, make_actor
 from tests.helpers import SmtpSink
+from tests.servers import OwnRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BOOKING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -165,6 +166,17 @@ def sink() -> Iterator[SmtpSink]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A redis-server of the test's own (its keyspace and command counts are the test's)."""
+    server = OwnRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -68,16 +68,14 @@ class OfficeDirectory:
     async def get(self, office_id: int, session: AsyncSession | None = None) -> OfficeInfo | None:
         """The office, or None when it does not exist or is inactive. Inside a transaction,
         pass its session: a second connection would wait on the first's locks (SQLite)."""
-        hit = self._entries.get(office_id)
+        if session is None:
+            # one load at a time per office (the rush's first requests all miss at once)
+            return await self._entries.get_or_load(office_id, lambda: self._load(office_id), self._ttl_of)
+        hit = self._entries.get(office_id)  # live entries only: no stale answer inside a transaction
         if hit is not MISSING:
             return hit  # type: ignore[return-value]
-        if session is not None:
-            office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
-            info = office_info(office) if office is not None and office.is_active else None
-            return self._entries.put(office_id, info, self._ttl if info else min(self._ttl, 1.0))
-
-        # one load at a time per office (the rush's first requests all miss at once)
-        return await self._entries.get_or_load(office_id, lambda: self._load(office_id), self._ttl_of)
+        info = await self._read(session, office_id)
+        return self._entries.put(office_id, info, self._ttl_of(info))
 
     async def reload(self, office_id: int) -> OfficeInfo | None:
         """Read the office now (before a release moment, when every request will need it)."""
@@ -85,7 +83,11 @@ class OfficeDirectory:
 
     async def _load(self, office_id: int) -> OfficeInfo | None:
         async with self._db.session() as own:
-            office = (await own.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
+            return await self._read(own, office_id)
+
+    @staticmethod
+    async def _read(session: AsyncSession, office_id: int) -> OfficeInfo | None:
+        office = (await session.execute(select(Office).where(Office.id == office_id))).scalar_one_or_none()
         return office_info(office) if office is not None and office.is_active else None
 
     def _ttl_of(self, info: OfficeInfo | None) -> float:

@@ -15,7 +15,7 @@ from sqlalchemy import select, tuple_
 
 from booking.db.engine import Database, hot_statement
 from booking.db.models import Slot
-from booking.kernel.ttl import MISSING, TtlCache
+from booking.kernel.ttl import TtlCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,6 @@ class SlotFactsCache:
         self._entries: TtlCache[int, SlotFacts | None] = TtlCache(ttl_seconds, max_entries)
 
     async def get(self, slot_id: int) -> SlotFacts | None:
-        hit = self._entries.get(slot_id)
-        if hit is not MISSING:
-            return hit  # type: ignore[return-value]
         # an unknown id is remembered only briefly: it may be created by the next generation
         return await self._entries.get_or_load(slot_id, lambda: self._load(slot_id),
                                                lambda facts: None if facts else 2.0)

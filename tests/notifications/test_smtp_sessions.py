@@ -5,23 +5,12 @@ dropped replaced before anything is sent, a failed or cancelled one never kept."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from booking.notifications.channels import DeliveryError, OutgoingMail, SmtpMailer
 from booking.settings import Settings
 from tests.helpers import SmtpSink
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def mail(n: int) -> OutgoingMail:

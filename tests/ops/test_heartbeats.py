@@ -4,7 +4,6 @@ counts as alive, and reading them costs the same whatever else Redis holds (no S
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -22,16 +21,6 @@ from booking.background.heartbeat import (
 )
 from booking.ops.probe import worker_alive
 from tests.servers import OwnRedis
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _calls(client: redis.Redis, command: str) -> int:

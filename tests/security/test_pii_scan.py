@@ -20,19 +20,11 @@ import redis.asyncio as aioredis
 from booking.logs import JsonFormatter
 from booking.notifications.delivery import sweep
 from tests.helpers import SmtpSink
+from tests.notifications.test_notifications import worker  # noqa: F401  (a fixture: an arq worker; the SMTP sink is conftest's)
 from tests.privacy_scenario import Secrets, run_scenario
 from tests.servers import OwnRedis
-from tests.notifications.test_notifications import worker  # noqa: F401  (a fixture: an arq worker; the SMTP sink is conftest's)
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
