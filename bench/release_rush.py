@@ -257,7 +257,7 @@ async def main(args: argparse.Namespace) -> None:
             settled_before = sum(n for state, n in (await outbox_counts(dsn)).items() if state != "pending")
             cpu_before, worker_before = server_cpu(), worker_cpu()
             latencies, outcomes, elapsed, _ = await _fire(addresses, args.connections, jobs, time.time())
-            ended, cpu_at_end = time.perf_counter(), server_cpu()
+            ended, cpu_at_end, worker_at_end = time.perf_counter(), server_cpu(), worker_cpu()
             steady_server = (cpu_at_end - cpu_before) / max(1, outcomes["booked"])
             counted_after = await _counted(addresses)
             endpoint_rate = outcomes["booked"] / elapsed
@@ -267,7 +267,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"server process CPU {steady_server * 1000:.2f} ms")
             if sink is not None:
                 # the warm-up's bookings were confirmed by the same workers
-                await _deliveries(dsn, sink, worker_before, worker_cpu() - worker_before, settled_before,
+                await _deliveries(dsn, sink, worker_before, worker_at_end - worker_before, settled_before,
                                   warmed["booked"] + booked + outcomes["booked"])
             else:
                 # in-process delivery yields to requests (BOOKING_BACKGROUND_YIELD_SECONDS): the
