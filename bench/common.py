@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -124,7 +125,8 @@ async def bench_database() -> AsyncIterator[tuple[str, str]]:
             await conn.close()
 
     await admin(f'CREATE DATABASE "{name}"')
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    admin_url = urllib.parse.urlsplit(PG_ADMIN)  # may carry a socket directory: ?host=/var/run/postgresql
+    dsn = urllib.parse.urlunsplit(admin_url._replace(path=f"/{name}"))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     try:
         await upgrade_async(url)
@@ -519,6 +521,7 @@ def _backend_cpu(pid: int) -> float | None:
 class PgSnapshot:
     rows: dict[str, tuple[int, int, int]]  # table: (inserted, updated, deleted)
     cpu: dict[int, float]  # backend pid: CPU seconds
+    hot: dict[str, int]  # table: updates that were HOT (no index entry written)
     at: float
 
 
@@ -529,14 +532,16 @@ async def pg_snapshot(dsn: str) -> PgSnapshot:
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_stat_clear_snapshot()")
-        rows = {r["relname"]: (r["n_tup_ins"], r["n_tup_upd"], r["n_tup_del"]) for r in await conn.fetch(
-            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables")}
+        stats = await conn.fetch(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables")
+        rows = {r["relname"]: (r["n_tup_ins"], r["n_tup_upd"], r["n_tup_del"]) for r in stats}
+        hot = {r["relname"]: r["n_tup_hot_upd"] for r in stats}
         pids = [r["pid"] for r in await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
     finally:
         await conn.close()
     cpu = {pid: c for pid in pids if (c := _backend_cpu(pid)) is not None}
-    return PgSnapshot(rows, cpu, time.time())
+    return PgSnapshot(rows, cpu, hot, time.time())
 
 
 async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str = "booking") -> str:
@@ -558,13 +563,19 @@ async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str
         n = (ins - b[0]) + (upd - b[1]) + (dele - b[2])
         if n:
             written[table] = n
+    # HOT updates write no index entries; one that is not HOT writes one in every index
+    hot = {table: (hot_now - before.hot.get(table, 0), upd - before.rows.get(table, (0, 0, 0))[1])
+           for table, hot_now in after.hot.items() if table != "notification"
+           for _, upd, _ in [after.rows[table]] if upd - before.rows.get(table, (0, 0, 0))[1] >= operations * 0.005}
     cpu = sum(c - before.cpu.get(pid, 0.0) for pid, c in cpu_now.cpu.items())
     deliveries = written.pop("(notification updates: deliveries)", 0)
     per = {t: n / operations for t, n in sorted(written.items()) if n / operations >= 0.005}
     total = sum(written.values()) / operations
     detail = ", ".join(f"{t} {v:.2f}" for t, v in per.items())
     return (f"per {label}: {total:.2f} rows written ({detail}; and {deliveries / operations:.2f} "
-            f"notification updates by deliveries); PostgreSQL backend CPU {cpu / operations * 1000:.2f} ms")
+            f"notification updates by deliveries); HOT updates: "
+            f"{', '.join(f'{t} {h / u:.0%}' for t, (h, u) in sorted(hot.items())) or 'none'}; "
+            f"PostgreSQL backend CPU {cpu / operations * 1000:.2f} ms")
 
 
 _cpu_times_at_last_line: list[int] | None = None
