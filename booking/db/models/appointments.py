@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -61,14 +62,22 @@ class Appointment(SQLModel, table=True):
         # the reminder sweep: confirmed appointments whose next reminder is due
         Index("ix_appointment_remind_at", "remind_at", postgresql_where=text("remind_at IS NOT NULL"),
               sqlite_where=text("remind_at IS NOT NULL")),
+        # The slot and its office, in one reference: the appointment's office is its slot's.
+        # Not a reference to the office row: PostgreSQL checks one with a FOR KEY SHARE lock
+        # on the referenced row, and every booking of an office would take it on the same
+        # office row, whose lock concurrent bookings then rewrite one at a time (a MultiXact;
+        # bench/parent_lock.py). The slot row is already the booking's (the seat's UPDATE):
+        # checking the reference to it takes no new lock.
+        ForeignKeyConstraint(["slot_id", "office_id"], ["slot.id", "slot.office_id"],
+                             name="fk_appointment_slot_office", ondelete="RESTRICT"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
     # short human code for the counter: unambiguous characters, random, unique
     code: str = Field(sa_column=Column(String(12), nullable=False, unique=True))
-    office_id: int = Field(sa_column=Column(Integer, ForeignKey("office.id", ondelete="RESTRICT"), nullable=False))
-    slot_id: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                          ForeignKey("slot.id", ondelete="RESTRICT"), nullable=False, index=True))
+    # both in ``fk_appointment_slot_office`` above
+    office_id: int = Field(sa_column=Column(Integer, nullable=False))
+    slot_id: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), nullable=False, index=True))
     service: str = Field(sa_column=Column(String(32), nullable=False))
     # the couple's account; None for a walk-in couple booked by a clerk
     account_id: uuid.UUID | None = Field(default=None, sa_column=Column(

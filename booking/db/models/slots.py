@@ -46,6 +46,8 @@ class Slot(SQLModel, table=True):
         UniqueConstraint("office_id", "service", "starts_at", name="uq_slot_office_service_start"),
         # the availability read: one office, one service, a range of local dates
         Index("ix_slot_availability", "office_id", "service", "local_date", "starts_at"),
+        # what an appointment's (slot, office) references (``fk_appointment_slot_office``)
+        Index("uq_slot_id_office", "id", "office_id", unique=True),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
