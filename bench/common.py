@@ -563,10 +563,13 @@ async def pg_cost_line(dsn: str, before: PgSnapshot, operations: int, label: str
         n = (ins - b[0]) + (upd - b[1]) + (dele - b[2])
         if n:
             written[table] = n
-    # HOT updates write no index entries; one that is not HOT writes one in every index
-    hot = {table: (hot_now - before.hot.get(table, 0), upd - before.rows.get(table, (0, 0, 0))[1])
-           for table, hot_now in after.hot.items() if table != "notification"
-           for _, upd, _ in [after.rows[table]] if upd - before.rows.get(table, (0, 0, 0))[1] >= operations * 0.005}
+    # the operation's updates that were HOT (no index entry written; one that is not HOT
+    # writes an entry in each of the table's indexes), by table: (HOT, all)
+    hot: dict[str, tuple[int, int]] = {}
+    for table, (_, upd, _) in after.rows.items():
+        updated = upd - before.rows.get(table, (0, 0, 0))[1]
+        if table != "notification" and updated >= operations * 0.005:
+            hot[table] = (after.hot.get(table, 0) - before.hot.get(table, 0), updated)
     cpu = sum(c - before.cpu.get(pid, 0.0) for pid, c in cpu_now.cpu.items())
     deliveries = written.pop("(notification updates: deliveries)", 0)
     per = {t: n / operations for t, n in sorted(written.items()) if n / operations >= 0.005}
