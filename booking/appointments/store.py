@@ -185,11 +185,11 @@ WITH idem AS (
       AND NOT EXISTS (SELECT 1 FROM banned)
       AND NOT EXISTS (SELECT 1 FROM ballot b WHERE b.office_id = slot.office_id AND b.service = slot.service
                       AND b.day = slot.local_date AND b.state = 'open')
-    RETURNING id, capacity - booked AS seats_left
+    RETURNING id, office_id, capacity - booked AS seats_left
 ), appt AS (
     INSERT INTO appointment (id, code, office_id, slot_id, service, account_id, booked_by, channel, status,
                              starts_at, ends_at, locale, sequence, review_reason, remind_at, created_at, updated_at)
-    SELECT :appointment_id::uuid, :code::text, :office_id::int, seat.id, :service::text, :account_id::uuid,
+    SELECT :appointment_id::uuid, :code::text, seat.office_id, seat.id, :service::text, :account_id::uuid,
            :booked_by::uuid, :channel::text, :status::text, :starts_at::timestamptz, :ends_at::timestamptz,
            :locale::text, 0, :review_reason::text, :remind_at::timestamptz, :now::timestamptz, :now::timestamptz
     FROM seat

@@ -4,8 +4,9 @@ The order every transaction follows, so that no two of them ever wait on each ot
 circle (a deadlock would cost a second of waiting and then a failed request):
 
 1. the office row, for changes to an office's schedule (closures, special openings, slot
-   generation, timezone or province): ``FOR NO KEY UPDATE``, which bookings (which only
-   hold the key share their foreign keys take) never wait on;
+   generation, timezone or province): ``FOR NO KEY UPDATE``, which writes that reference
+   the office (a cross-province application, a sign-up: they only hold the key share their
+   foreign keys take; an appointment references its slot) never wait on;
 2. slots, by id;
 3. appointments, by id;
 4. what hangs on an appointment (its cross-province application, parties, outbox rows).

@@ -68,8 +68,8 @@ async def update_office(ctx: Context, office_id: int, data: OfficeUpdate) -> Off
 async def lock_office(session: AsyncSession, office_id: int, *, active_only: bool = True) -> Office:
     """The office's schedule lock, first in the lock order (``booking.db.locking``):
     closures, special openings, slot generation and timezone or province changes of one
-    office take turns. ``FOR NO KEY UPDATE``: bookings, whose foreign keys only share the
-    key, never wait on it."""
+    office take turns. ``FOR NO KEY UPDATE``: the writes that reference the office, whose
+    foreign keys only share the key, never wait on it."""
     found = await lock_rows(session, Office, [office_id], key_share=True)
     if not found or (active_only and not found[0].is_active):
         raise NotFound()
