@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import asyncpg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.command import downgrade
 from alembic.runtime.migration import MigrationContext
@@ -124,3 +125,35 @@ def test_the_lifecycle_revision_carries_what_was_there():
     assert (rules["release_time"], rules["cutoff_time"]) == ("08:30:00", "15:00:00")
     assert office["name_en"] == "Old  Registry" and account["name"] == "张  Bcc: x@example.com"
     assert [r["status"] for r in before] == ["day_closed", "day_closed", "closed", "open", "open"]
+
+
+def test_the_office_key_revision_stops_on_an_appointment_of_another_office():
+    """An appointment must name its slot's office once an appointment references (slot,
+    office): the revision stops with a message instead of a bare violation, and goes
+    through once the row is corrected."""
+    from tests.conftest import scratch_database
+
+    async def run(url: str, sql: str, fetch: str | None = None) -> Any:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            await conn.execute(sql)
+            return await conn.fetch(fetch) if fetch else None
+        finally:
+            await conn.close()
+
+    other_office = """
+INSERT INTO office (id, code, name_zh, name_en, province_code, city, address_zh, address_en, timezone, services,
+                    rules, is_active, created_at, updated_at)
+VALUES (2, 'OTHER', '别处', 'Other Registry', '44', '广州', '地址', '', 'Asia/Shanghai', '["marriage_registration"]',
+        '{"release_time": "08:30:00+08:00", "cutoff_time": "15:00:00", "booking_window_days": 15}', true, now(), now());
+UPDATE appointment SET office_id = 2 WHERE status = 'confirmed';
+"""
+    with scratch_database(LIFECYCLE_BEFORE, prefix="booking_migrate") as url:
+        asyncio.run(run(url, LEGACY_DATA + other_office))
+        with pytest.raises(RuntimeError, match="another office than their slot's"):
+            upgrade(url, "head")
+        asyncio.run(run(url, "UPDATE appointment SET office_id = 1"))
+        upgrade(url, "head")
+        keys = asyncio.run(run(url, "SELECT 1", "SELECT conname FROM pg_constraint "
+                                                "WHERE conrelid = 'appointment'::regclass AND contype = 'f' ORDER BY 1"))
+    assert [r["conname"] for r in keys] == ["appointment_account_id_fkey", "fk_appointment_slot_office"]
