@@ -96,28 +96,30 @@ FROM unnest(ARRAY['confirmed', 'completed', 'no_show']) AS s;
 """
 
 
+async def _run(url: str, sql: str, fetch: str | None = None) -> Any:
+    """``sql`` on the database at ``url``, then the rows of ``fetch``, if given."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        await conn.execute(sql)
+        return await conn.fetch(fetch) if fetch else None
+    finally:
+        await conn.close()
+
+
 def test_the_lifecycle_revision_carries_what_was_there():
     """Upgraded with data in it: who closed each slot, the seats of ended appointments given
     back, rule times made local, names made one line."""
     from tests.conftest import scratch_database
 
-    async def run(url: str, sql: str, fetch: str | None = None) -> Any:
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            await conn.execute(sql)
-            return await conn.fetch(fetch) if fetch else None
-        finally:
-            await conn.close()
-
     with scratch_database(LIFECYCLE_BEFORE, prefix="booking_migrate") as url:
-        asyncio.run(run(url, LEGACY_DATA))
+        asyncio.run(_run(url, LEGACY_DATA))
         upgrade(url, "head")
-        slots = asyncio.run(run(url, "SELECT 1", "SELECT id, status, closed_reason, office_day_id, booked "
+        slots = asyncio.run(_run(url, "SELECT 1", "SELECT id, status, closed_reason, office_day_id, booked "
                                                  "FROM slot ORDER BY id"))
-        office = asyncio.run(run(url, "SELECT 1", "SELECT name_en, rules FROM office"))[0]
-        account = asyncio.run(run(url, "SELECT 1", "SELECT name FROM user_account"))[0]
+        office = asyncio.run(_run(url, "SELECT 1", "SELECT name_en, rules FROM office"))[0]
+        account = asyncio.run(_run(url, "SELECT 1", "SELECT name FROM user_account"))[0]
         downgrade(alembic_config(url), LIFECYCLE_BEFORE)  # and back, for an operator's rollback
-        before = asyncio.run(run(url, "SELECT 1", "SELECT status FROM slot ORDER BY id"))
+        before = asyncio.run(_run(url, "SELECT 1", "SELECT status FROM slot ORDER BY id"))
     assert [tuple(r) for r in slots] == [
         (1, "closed", "closure", None, 0), (2, "closed", "opening_removed", None, 0), (3, "closed", "clerk", None, 0),
         (4, "open", None, None, 1), (5, "open", None, 2, 0)]
@@ -133,14 +135,6 @@ def test_the_office_key_revision_stops_on_an_appointment_of_another_office():
     through once the row is corrected."""
     from tests.conftest import scratch_database
 
-    async def run(url: str, sql: str, fetch: str | None = None) -> Any:
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            await conn.execute(sql)
-            return await conn.fetch(fetch) if fetch else None
-        finally:
-            await conn.close()
-
     other_office = """
 INSERT INTO office (id, code, name_zh, name_en, province_code, city, address_zh, address_en, timezone, services,
                     rules, is_active, created_at, updated_at)
@@ -149,11 +143,11 @@ VALUES (2, 'OTHER', '别处', 'Other Registry', '44', '广州', '地址', '', 'A
 UPDATE appointment SET office_id = 2 WHERE status = 'confirmed';
 """
     with scratch_database(LIFECYCLE_BEFORE, prefix="booking_migrate") as url:
-        asyncio.run(run(url, LEGACY_DATA + other_office))
+        asyncio.run(_run(url, LEGACY_DATA + other_office))
         with pytest.raises(RuntimeError, match="another office than their slot's"):
             upgrade(url, "head")
-        asyncio.run(run(url, "UPDATE appointment SET office_id = 1"))
+        asyncio.run(_run(url, "UPDATE appointment SET office_id = 1"))
         upgrade(url, "head")
-        keys = asyncio.run(run(url, "SELECT 1", "SELECT conname FROM pg_constraint "
+        keys = asyncio.run(_run(url, "SELECT 1", "SELECT conname FROM pg_constraint "
                                                 "WHERE conrelid = 'appointment'::regclass AND contype = 'f' ORDER BY 1"))
     assert [r["conname"] for r in keys] == ["appointment_account_id_fkey", "fk_appointment_slot_office"]
