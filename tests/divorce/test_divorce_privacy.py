@@ -40,7 +40,15 @@ _RANDOM_IDS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 
 def leaks(texts: Iterable[str], of: Spouse) -> list[str]:
     readable = [_RANDOM_IDS.sub("<id>", text) for text in texts]
-    return [s for s in secrets_of(of) for text in readable if s in text]
+    return [s for s in secrets_of(of) for text in readable if _shows(s, text)]
+
+
+def _shows(secret: str, text: str) -> bool:
+    """A run of digits (the phone's last four) leaks where it stands on its own, not inside a
+    longer number: "2609" once turned up in an invite's DTSTAMP:20260901T..."""
+    if secret.isdigit():
+        return re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
+    return secret in text
 
 
 def shown(message: Any) -> str:
