@@ -29,8 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
-
 from common import (
     SH,
     _backend_cpu,
@@ -43,6 +41,7 @@ from common import (
     seed_office,
     seed_slots,
 )
+from redis.asyncio import Redis
 
 PATH = "/api/v1/appointments"
 
