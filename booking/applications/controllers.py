@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
-from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.guards import in_order, requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.applications import services
 from booking.applications.documents import EXTENSIONS
@@ -39,7 +39,7 @@ class ApplicationController(Controller):
     path = "/api/v1/cross-province-applications"
     tags = ["cross-province applications"]
 
-    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201,
+    @post("/", guards=[in_order(requires_couple, rate_limited("booking"))], status_code=201,
           summary="Apply, holding a seat during the review",
           description="The couple, the slot (its seat is held until the office decides or the hold ends) and "
           "the answers the policy in force asks for. 409 when the office cannot register the couple on that "

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.guards import in_order, requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.accounts.tokens import ACCOUNT_CHECK_IN_HANDLER, check_account
 from booking.appointments.problems import SlotFullProblem
@@ -48,7 +48,7 @@ class AppointmentController(Controller):
     path = "/api/v1/appointments"
     tags = ["appointments"]
 
-    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201, summary="Book an appointment",
+    @post("/", guards=[in_order(requires_couple, rate_limited("booking"))], status_code=201, summary="Book an appointment",
           opt={ACCOUNT_CHECK_IN_HANDLER: True},
           description="Both parties; the slot's office rules apply. 201 with status `confirmed`, or "
           "`pending_review` when a clerk must pre-review first. 409 when the slot is full, a party "

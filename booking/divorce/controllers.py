@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.guards import in_order, requires_account, requires_couple, requires_staff
 from booking.context import Context
 from booking.divorce.schemas import (
     CaseCreate,
@@ -34,7 +34,7 @@ class DivorceCaseController(Controller):
     path = "/api/v1/divorce-cases"
     tags = ["divorce"]
 
-    @post("/", guards=[requires_couple, rate_limited("booking")], status_code=201,
+    @post("/", guards=[in_order(requires_couple, rate_limited("booking"))], status_code=201,
           summary="Apply: book the application visit",
           description="By one party's account, naming the other spouse (name and ID number only: their contact is "
           "theirs to give). The visit holds its seat as `awaiting_party` until the other party confirms with their "
@@ -44,7 +44,7 @@ class DivorceCaseController(Controller):
         status, body = await apply.apply_for_divorce(ctx, data, idempotency_key)
         return Response(body, status_code=status)
 
-    @post("/confirm", guards=[requires_couple, rate_limited("booking")], status_code=200,
+    @post("/confirm", guards=[in_order(requires_couple, rate_limited("booking"))], status_code=200,
           summary="The other party confirms the application visit with their own account")
     async def confirm(self, data: JSONBody[ConfirmApplicationIn],
                       ctx: NamedDependency[Context]) -> Response[CaseOut]:

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from booking.accounts.guards import requires_account, requires_couple, requires_staff
+from booking.accounts.guards import in_order, requires_account, requires_couple, requires_staff
 from booking.accounts.principal import Principal
 from booking.context import Context
 from booking.events import desk, services, signups
@@ -93,7 +93,7 @@ class EventController(Controller):
     ) -> EventOut:
         return await services.cancel_event(ctx, event_id, data.reason)
 
-    @post("/{event_id:uuid}/signups", guards=[requires_couple, rate_limited("signup")], status_code=201,
+    @post("/{event_id:uuid}/signups", guards=[in_order(requires_couple, rate_limited("signup"))], status_code=201,
           summary="Sign up for an event",
           description="Both parties (validated as for appointments), the marriage date where the event's "
           "eligibility needs it, guests, contact. 201 with status `confirmed`, `pending_approval` or "
