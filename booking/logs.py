@@ -37,6 +37,11 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The JSON lines name no source line, thread or process: the logging module need not
+    # look them up for every record (the access line is written for every request; the
+    # caller's frame walk was ~9 of its ~29 µs). Logging HOWTO, "Optimization".
+    logging._srcfile = None  # the documented switch
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for noisy in ("uvicorn.access", "arq.worker", "arq.jobs", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -56,7 +61,7 @@ def log_request(scope: Scope, status: int, seconds: float) -> None:
         "request",
         extra={
             "method": scope.get("method"),
-            "route": sorted(route)[0] if route else "unmatched",
+            "route": min(route) if route else "unmatched",
             "status": status,
             "ms": round(seconds * 1000, 1),
         },
