@@ -7,11 +7,15 @@ other than its slot's."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.appointments.test_appointments import slot_on
+from booking.appointments.store import _PG_BOOK
+from tests.appointments.test_appointments import body, slot_on
 from tests.factories import open_office
 
 pytestmark = pytest.mark.asyncio
@@ -24,22 +28,51 @@ FROM slot s WHERE s.id = $4
 """
 
 
-class _Undo(Exception):
-    """Rolls the writer's transaction back: the test leaves nothing behind."""
+class _HeldOpen:
+    """A hot-pool connection that runs the booking statement inside a transaction and,
+    before committing it, asks ``probe`` (on another connection) what the booking holds."""
+
+    def __init__(self, connection: Any, probe: Any) -> None:
+        self._connection, self._probe = connection, probe
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        if sql != _PG_BOOK:
+            return await self._connection.fetchval(sql, *args)
+        async with self._connection.transaction():
+            value = await self._connection.fetchval(sql, *args)
+            await self._probe()
+        return value
 
 
-async def test_an_appointment_being_written_holds_no_lock_on_its_office(client, runtime, admin):
+async def test_the_booking_statement_in_flight_holds_no_lock_on_its_office(client, runtime, admin, couple,
+                                                                           monkeypatch):
+    """The real statement, through the API: between its write and its commit, the office row
+    can be locked FOR UPDATE by anyone else (a reference to the office row would hold FOR
+    KEY SHARE on it until the commit)."""
     office = await open_office(client, runtime, admin, capacity=2)
     slot_id = await slot_on(client, office, "2026-09-15")
-    async with runtime.db.raw() as writer, runtime.db.raw() as other:
-        with pytest.raises(_Undo):
-            async with writer.transaction():
-                await writer.execute(_INSERT, uuid.uuid4(), "REFCHECK1", office.id, slot_id)
-                # FOR UPDATE conflicts with the FOR KEY SHARE that a reference to the office
-                # row would hold until the writer commits (LockNotAvailableError before)
-                locked = await other.fetchval("SELECT id FROM office WHERE id = $1 FOR UPDATE NOWAIT", office.id)
-                assert locked == office.id
-                raise _Undo
+    raw = runtime.db.raw
+    probed: list[Any] = []
+
+    async def probe() -> None:
+        async with raw() as other:
+            try:
+                probed.append(await other.fetchval("SELECT id FROM office WHERE id = $1 FOR UPDATE NOWAIT", office.id))
+            except asyncpg.LockNotAvailableError as exc:
+                probed.append(exc)
+
+    @asynccontextmanager
+    async def held_open() -> AsyncIterator[Any]:
+        async with raw() as connection:
+            yield _HeldOpen(connection, probe)
+
+    monkeypatch.setattr(runtime.db, "raw", held_open)
+    booked = await client.post("/api/v1/appointments", json=body(slot_id), headers=couple.headers)
+    assert booked.status_code == 201, booked.text
+    assert probed == [office.id]  # probed once, in flight, and the office row was free
 
 
 async def test_an_appointment_cannot_name_another_office_than_its_slots(client, runtime, admin):
