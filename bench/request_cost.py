@@ -7,9 +7,9 @@ and after a change to the request's path. Run by hand:
 
     .venv/bin/python bench/request_cost.py [--requests 3000] [--rounds 3] [--profile] 2>/dev/null
 
-Prints, for each round (endpoint and floor interleaved, so that a drift of the machine
-shows as a drift): Python CPU per request in this process and the PostgreSQL backends' CPU
-per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
+Prints, for each round (endpoint, floor and the endpoint's work without Litestar's
+layers interleaved, so that a drift of the machine shows as a drift): Python CPU per
+request in this process and the PostgreSQL backends' CPU per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
 No HTTP parsing or socket I/O is in these figures (uvicorn's share is the same for both).
 The server's logs go to stderr, as they do in a deployment (one access line per request).
 """
@@ -79,6 +79,53 @@ async def call(app: Any, body: bytes, token: str | None) -> int:
     return status
 
 
+def without_the_framework(app: Any) -> Any:
+    """The endpoint's own work for an unkeyed booking that succeeds, as an ASGI callable
+    without Litestar's layers (router, middleware stack, signature model, guards, response
+    objects): the token check, the rate limit, the body's validation, ``book()``, the
+    answer, the access line and the metrics. What a path in front of Litestar could at best
+    save; a measurement only (it answers no error, checks no header it is not given)."""
+    from litestar.serialization import encode_json
+
+    from booking.accounts.principal import Principal
+    from booking.accounts.revocation import SessionClaims
+    from booking.accounts.tokens import AccessToken
+    from booking.appointments.schemas import AppointmentCreate
+    from booking.appointments.services.book import book
+    from booking.logs import log_request
+    from booking.observability.metrics import observe_request
+
+    runtime = app.state.runtime
+    settings = runtime.settings
+    options = {"verify_aud": True, "verify_iss": True, "require": ["exp", "sub", "aud", "iss"]}
+
+    async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        token = dict(scope["headers"])[b"authorization"][7:].decode()
+        claims = AccessToken.decode_payload(token, settings.secret_key, ["HS256"], issuer=[settings.token_issuer],
+                                            audience=[settings.token_audience], options=options)
+        extras = claims["extras"]
+        session = SessionClaims(uuid.UUID(claims["sub"]), claims["jti"], extras["role"], extras.get("office"),
+                                extras["sv"])
+        user = Principal(id=session.account_id, role=session.role, office_id=session.office_id)
+        limiter = runtime.rate_limiter
+        await limiter.check("booking", address_key=limiter.address_key(scope), account=user.id,
+                            now=runtime.clock.now().timestamp())
+        data = AppointmentCreate.model_validate_json((await receive())["body"])
+        unchecked = session if runtime.account_gate.known(session) is None else None
+        status, body = await book(runtime, user, data, key=None, locale="zh_Hans_CN", account_check=unchecked)
+        content = encode_json(body)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(content)).encode())]})
+        await send({"type": "http.response.body", "body": content})
+        elapsed = time.perf_counter() - started
+        log_request(scope, status, elapsed)
+        observe_request(PATH, "POST", status, elapsed)
+
+    return bare
+
+
 async def _pids(dsn: str) -> list[int]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -145,6 +192,8 @@ async def main(args: argparse.Namespace) -> None:
         async with app.lifespan(), floor_app.app.lifespan():
             endpoint: list[float] = []
             floor: list[float] = []
+            bare: list[float] = []
+            direct = without_the_framework(app)
             for round_ in range(args.rounds + 1):  # the first round warms both up
                 accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.requests)
                 jobs = [(json.dumps({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
@@ -157,12 +206,18 @@ async def main(args: argparse.Namespace) -> None:
                 e = await measure(app, dsn, jobs, 201, f"{label}, the endpoint",
                                   profile=args.profile and round_ == args.rounds)
                 f = await measure(floor_app.app, dsn, floor_jobs, 201, f"{label}, the floor")
+                accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.requests)
+                bare_jobs = [(json.dumps({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
+                                          "parties": parties()}).encode(), a.token) for i, a in enumerate(accounts)]
+                b = await measure(direct, dsn, bare_jobs, 201, f"{label}, the endpoint's work without Litestar's layers")
                 if round_:
                     endpoint.append(e)
                     floor.append(f)
+                    bare.append(b)
             print(f"endpoint: {min(endpoint) * 1e6:.0f}-{max(endpoint) * 1e6:.0f} µs per request; floor: "
                   f"{min(floor) * 1e6:.0f}-{max(floor) * 1e6:.0f} µs; above the floor: "
-                  f"{(min(endpoint) - min(floor)) * 1e6:.0f} µs (best rounds)")
+                  f"{(min(endpoint) - min(floor)) * 1e6:.0f} µs (best rounds); without Litestar's layers: "
+                  f"{min(bare) * 1e6:.0f}-{max(bare) * 1e6:.0f} µs")
         print(load_line())
     redis = Redis.from_url(args.redis)
     try:
