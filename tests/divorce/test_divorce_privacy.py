@@ -44,9 +44,10 @@ def leaks(texts: Iterable[str], of: Spouse) -> list[str]:
 
 
 def _shows(secret: str, text: str) -> bool:
-    """A run of digits (the phone's last four) leaks where it stands on its own, not inside a
-    longer number: "2609" once turned up in an invite's DTSTAMP:20260901T..."""
-    if secret.isdigit():
+    """A short run of digits (the phone's last four) leaks where it stands on its own, not
+    inside a longer number: "2609" once turned up in an invite's DTSTAMP:20260901T... Whole
+    numbers (the phone, the ID number) count anywhere."""
+    if secret.isdigit() and len(secret) <= 4:
         return re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
     return secret in text
 
