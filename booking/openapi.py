@@ -122,9 +122,10 @@ def _public(handler: HTTPRouteHandler, path: str) -> bool:
 
 
 def _roles(handler: HTTPRouteHandler) -> list[str]:
-    for guard in handler.resolve_guards():
-        if guard in _ROLES:
-            return _ROLES[guard]
+    for resolved in handler.resolve_guards():
+        for guard in getattr(resolved, "guards", (resolved,)):  # the guards of an ``in_order``
+            if guard in _ROLES:
+                return _ROLES[guard]
     return ["couple", "clerk", "admin"]
 
 

@@ -56,4 +56,5 @@ def in_order(*guards: Guard) -> Guard:
             await each(connection, handler)
 
     guard.__name__ = "_then_".join(getattr(g, "__name__", "guard") for g in guards)
+    guard.guards = guards  # type: ignore[attr-defined]  # read by the OpenAPI document's x-roles
     return guard

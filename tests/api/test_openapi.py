@@ -86,6 +86,18 @@ async def test_every_operation_documents_its_problems_security_and_media(client)
     assert "pattern" in register["properties"]["email"]
 
 
+async def test_x_roles_names_who_may_call(client):
+    """The roles a route's guards admit, also where a couple check and a rate limit run as
+    one guard (``in_order``): the couples' writes are not offered to clerks."""
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in ("/api/v1/appointments", "/api/v1/cross-province-applications", "/api/v1/divorce-cases",
+                 "/api/v1/divorce-cases/confirm", "/api/v1/events/{event_id}/signups"):
+        assert paths[path]["post"]["x-roles"] == ["couple"], path
+    assert paths["/api/v1/appointments"]["get"]["x-roles"] == ["couple"]
+    assert paths["/api/v1/offices/{office_id}/roster"]["get"]["x-roles"] == ["clerk", "admin"]
+    assert paths["/api/v1/appointments/{appointment_id}"]["get"]["x-roles"] == ["couple", "clerk", "admin"]
+
+
 async def test_offices_answer_what_their_schema_says(client, admin):
     from jsonschema import Draft202012Validator
 
