@@ -31,6 +31,7 @@ from booking.http.problems import exception_handlers
 from booking.i18n import load_catalogs
 from booking.jurisdiction.controllers import JurisdictionController
 from booking.kernel.heap import freeze_startup_heap
+from booking.logs import configure_logging
 from booking.notifications.controllers import NotificationController
 from booking.observability import api_observability
 from booking.observability.http import MetricsController, count_unmatched, metrics_middleware
@@ -88,7 +89,11 @@ def serve_app() -> Litestar:
     """The app as ``booking serve`` runs it (uvicorn's factory): from the environment's
     settings, with the start-up heap frozen once the lifespan has started
     (booking.kernel.heap; not in tests, which build many apps in one process)."""
-    return create_app(freeze_heap=True)
+    settings = get_settings()
+    # each of ``booking serve --workers N``'s processes is spawned afresh by uvicorn and
+    # configures its own logs (the CLI's configuration stays in the parent)
+    configure_logging(settings.log_level)
+    return create_app(settings, freeze_heap=True)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,

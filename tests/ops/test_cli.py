@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -95,6 +96,35 @@ def test_demo_twice_then_serve(tmp_path: Path):
     # the logs are JSON lines and carry no personal data (no emails, no passwords)
     assert "clerk9@example.com" not in err and "password-123" not in err
     assert '"logger": "booking.access"' in err
+    # each request's access line names its route's full template, as the metrics do
+    assert {"/api/v1/offices", "/api/v1/offices/{office_id}/availability", "/api/v1/auth/login"} <= _routes(err)
+
+
+def _routes(log: str) -> set[str]:
+    """The routes named by the access lines among the JSON log lines."""
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return {line["route"] for line in lines if line.get("logger") == "booking.access"}
+
+
+def test_every_worker_process_of_serve_writes_the_access_lines(tmp_path: Path):
+    """``serve --workers 2``: uvicorn spawns each process afresh; each configures its logs."""
+    port = _free_port()
+    server = subprocess.Popen([*BOOKING, "serve", "--port", str(port), "--workers", "2"], env=_env(tmp_path),
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        answered = 0
+        for _ in range(200):
+            try:
+                answered += httpx.get(f"http://127.0.0.1:{port}/api/v1/offices", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.1)
+            if answered >= 6:
+                break
+        assert answered >= 6
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=30)
+    assert "/api/v1/offices" in _routes(err), err[-2000:]
 
 
 def _logins(output: str) -> dict[str, str]:
