@@ -8,9 +8,9 @@ and after a change to the request's path. Run by hand:
     .venv/bin/python bench/request_cost.py [--requests 3000] [--rounds 3] [--profile] 2>/dev/null
 
 Prints, for each round (endpoint, floor and the endpoint's work without Litestar's
-layers interleaved, so that a drift of the machine shows as a drift): Python CPU per
-request in this process and the PostgreSQL backends' CPU per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
-No HTTP parsing or socket I/O is in these figures (uvicorn's share is the same for both).
+layers, in that order in every round, so that a drift of the machine shows as a drift):
+Python CPU per request in this process and the PostgreSQL backends' CPU per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
+No HTTP parsing or socket I/O is in these figures (uvicorn's share is the same for all three).
 The server's logs go to stderr, as they do in a deployment (one access line per request).
 """
 

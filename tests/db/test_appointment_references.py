@@ -47,11 +47,12 @@ class _HeldOpen:
         return value
 
 
-async def test_the_booking_statement_in_flight_holds_no_lock_on_its_office(client, runtime, admin, couple,
-                                                                           monkeypatch):
+async def test_an_online_booking_in_flight_holds_no_lock_on_its_office(client, runtime, admin, couple,
+                                                                       monkeypatch):
     """The real statement, through the API: between its write and its commit, the office row
     can be locked FOR UPDATE by anyone else (a reference to the office row would hold FOR
-    KEY SHARE on it until the commit)."""
+    KEY SHARE on it until the commit). A booking routed to pre-review still does: its
+    cross-province application references the office (README, sixth pass)."""
     office = await open_office(client, runtime, admin, capacity=2)
     slot_id = await slot_on(client, office, "2026-09-15")
     raw = runtime.db.raw
