@@ -8,8 +8,9 @@ and after a change to the request's path. Run by hand:
     .venv/bin/python bench/request_cost.py [--requests 3000] [--rounds 3] [--profile] 2>/dev/null
 
 Prints, for each round (endpoint, floor and the endpoint's work without Litestar's
-layers, in that order in every round, so that a drift of the machine shows as a drift):
-Python CPU per request in this process and the PostgreSQL backends' CPU per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
+layers, each round another first, so that a drift of the machine shows as a drift and no
+position favours one): Python CPU per request in this process and the PostgreSQL
+backends' CPU per request. ``--profile`` adds cProfile's view of one round of the endpoint (cumulative).
 No HTTP parsing or socket I/O is in these figures (uvicorn's share is the same for all three).
 The server's logs go to stderr, as they do in a deployment (one access line per request).
 """
@@ -157,6 +158,17 @@ async def measure(app: Any, dsn: str, jobs: list[tuple[bytes, str | None]], expe
     return py / n
 
 
+async def _jobs(dsn: str, secret_key: str, slots: list[int], count: int,
+                booking: bool) -> list[tuple[bytes, str | None]]:
+    """A booking's body and a fresh couple's token each (an account books once), or the
+    floor's body (a slot, no token)."""
+    if not booking:
+        return [(json.dumps({"slot_id": slots[i % len(slots)]}).encode(), None) for i in range(count)]
+    accounts = await make_couple_accounts(dsn, secret_key, count)
+    return [(json.dumps({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
+                         "parties": parties()}).encode(), a.token) for i, a in enumerate(accounts)]
+
+
 async def main(args: argparse.Namespace) -> None:
     from booking.app import create_app
     from booking.logs import configure_logging
@@ -190,30 +202,21 @@ async def main(args: argparse.Namespace) -> None:
         configure_logging(settings.log_level)
         print(load_line())
         async with app.lifespan(), floor_app.app.lifespan():
-            endpoint: list[float] = []
-            floor: list[float] = []
-            bare: list[float] = []
-            direct = without_the_framework(app)
-            for round_ in range(args.rounds + 1):  # the first round warms both up
-                accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.requests)
-                jobs = [(json.dumps({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
-                                     "parties": parties()}).encode(), a.token) for i, a in enumerate(accounts)]
-                floor_jobs = [(json.dumps({"slot_id": slots[i % len(slots)]}).encode(), None)
-                              for i in range(args.requests)]
-                gc.collect()
-                gc.freeze()
+            contenders = [("the endpoint", app, True), ("the floor", floor_app.app, False),
+                          ("the endpoint's work without Litestar's layers", without_the_framework(app), True)]
+            spent: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
+            for round_ in range(args.rounds + 1):  # the first round warms them up
                 label = "warm-up" if round_ == 0 else f"round {round_}"
-                e = await measure(app, dsn, jobs, 201, f"{label}, the endpoint",
-                                  profile=args.profile and round_ == args.rounds)
-                f = await measure(floor_app.app, dsn, floor_jobs, 201, f"{label}, the floor")
-                accounts = await make_couple_accounts(dsn, keys["BOOKING_SECRET_KEY"], args.requests)
-                bare_jobs = [(json.dumps({"slot_id": slots[i % len(slots)], "service": "marriage_registration",
-                                          "parties": parties()}).encode(), a.token) for i, a in enumerate(accounts)]
-                b = await measure(direct, dsn, bare_jobs, 201, f"{label}, the endpoint's work without Litestar's layers")
-                if round_:
-                    endpoint.append(e)
-                    floor.append(f)
-                    bare.append(b)
+                # a different one goes first each round: none is always measured in the same place
+                for name, target, booking in contenders[round_ % 3:] + contenders[:round_ % 3]:
+                    jobs = await _jobs(dsn, keys["BOOKING_SECRET_KEY"], slots, args.requests, booking)
+                    gc.collect()
+                    gc.freeze()
+                    cost = await measure(target, dsn, jobs, 201, f"{label}, {name}",
+                                         profile=args.profile and round_ == args.rounds and target is app)
+                    if round_:
+                        spent[name].append(cost)
+            endpoint, floor, bare = spent.values()
             print(f"endpoint: {min(endpoint) * 1e6:.0f}-{max(endpoint) * 1e6:.0f} µs per request; floor: "
                   f"{min(floor) * 1e6:.0f}-{max(floor) * 1e6:.0f} µs; above the floor: "
                   f"{(min(endpoint) - min(floor)) * 1e6:.0f} µs (best rounds); without Litestar's layers: "
