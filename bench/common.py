@@ -22,7 +22,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -423,6 +423,33 @@ def primitive_tables(prefix: str) -> str:
     """
 
 
+def primitive_step(prefix: str, slots: int) -> Callable[[Any, int], Awaitable[None]]:
+    """The primitive's transaction ``n`` on ``<prefix>_slot``/``<prefix>_booking``: the
+    conditional UPDATE of slot ``n % slots + 1`` and the INSERT of a booking."""
+
+    async def step(connection: Any, n: int) -> None:
+        slot = await connection.fetchval(f"UPDATE {prefix}_slot SET booked = booked + 1 "
+                                         "WHERE id = $1 AND booked < capacity RETURNING id", n % slots + 1)
+        await connection.execute(f"INSERT INTO {prefix}_booking (id, slot_id) VALUES ($1, $2)", uuid.uuid4(), slot)
+
+    return step
+
+
+async def concurrently(pool: Any, transactions: int, step: Callable[[Any, int], Awaitable[None]]) -> float:
+    """``transactions`` transactions, each ``step(connection, n)`` in one transaction, over
+    as many workers as the pool has connections; returns the seconds they took."""
+    numbers = iter(range(transactions))
+
+    async def worker() -> None:
+        for n in numbers:
+            async with pool.acquire() as c, c.transaction():
+                await step(c, n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(pool.get_max_size())))
+    return time.perf_counter() - started
+
+
 async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 32,
                                 slots: int = 1000) -> float:
     """The baseline of DESIGN.md section 8: a conditional UPDATE and an INSERT in one
@@ -433,19 +460,8 @@ async def raw_booking_primitive(dsn: str, transactions: int, connections: int = 
                        slots)
     await conn.close()
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
-    counter = iter(range(transactions))
     before = await pg_snapshot(dsn)
-
-    async def worker() -> None:
-        for n in counter:
-            async with pool.acquire() as c, c.transaction():
-                slot = await c.fetchval("UPDATE bench_slot SET booked = booked + 1 "
-                                        "WHERE id = $1 AND booked < capacity RETURNING id", n % slots + 1)
-                await c.execute("INSERT INTO bench_booking (id, slot_id) VALUES ($1, $2)", uuid.uuid4(), slot)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
+    elapsed = await concurrently(pool, transactions, primitive_step("bench", slots))
     print(f"raw primitive, {await pg_cost_line(dsn, before, transactions, 'transaction')}")
     await pool.close()
     return transactions / elapsed

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
-import uuid
 
 import asyncpg
-from common import bench_database, load_line, pg_snapshot
+from common import bench_database, concurrently, load_line, pg_snapshot, primitive_step
 
 
 async def _round(dsn: str, referenced: bool, transactions: int, connections: int) -> None:
@@ -37,23 +35,13 @@ async def _round(dsn: str, referenced: bool, transactions: int, connections: int
         INSERT INTO lock_slot SELECT g, 1, 1000000 FROM generate_series(1, 1000) g;
     """)
     reference = "REFERENCES lock_office" if referenced else ""
+    # the primitive's INSERT names no office: every booking is the one office's (DEFAULT 1)
     await conn.execute(f"CREATE TABLE lock_booking (id uuid PRIMARY KEY, slot_id bigint NOT NULL REFERENCES lock_slot,"
-                       f" office_id int NOT NULL {reference})")
+                       f" office_id int NOT NULL DEFAULT 1 {reference})")
     await conn.close()
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
-    numbers = iter(range(transactions))
     before = await pg_snapshot(dsn)
-
-    async def worker() -> None:
-        for n in numbers:
-            async with pool.acquire() as c, c.transaction():
-                slot = await c.fetchval("UPDATE lock_slot SET booked = booked + 1 "
-                                        "WHERE id = $1 AND booked < capacity RETURNING id", n % 1000 + 1)
-                await c.execute("INSERT INTO lock_booking VALUES ($1, $2, 1)", uuid.uuid4(), slot)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
+    elapsed = await concurrently(pool, transactions, primitive_step("lock", 1000))
     after = await pg_snapshot(dsn)
     await pool.close()
     cpu = sum(c - before.cpu.get(pid, 0.0) for pid, c in after.cpu.items())
