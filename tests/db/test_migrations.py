@@ -96,11 +96,12 @@ FROM unnest(ARRAY['confirmed', 'completed', 'no_show']) AS s;
 """
 
 
-async def _run(url: str, sql: str, fetch: str | None = None) -> Any:
-    """``sql`` on the database at ``url``, then the rows of ``fetch``, if given."""
+async def _run(url: str, sql: str | None = None, fetch: str | None = None) -> Any:
+    """``sql`` on the database at ``url``, if given, then the rows of ``fetch``, if given."""
     conn = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
-        await conn.execute(sql)
+        if sql:
+            await conn.execute(sql)
         return await conn.fetch(fetch) if fetch else None
     finally:
         await conn.close()
@@ -114,12 +115,12 @@ def test_the_lifecycle_revision_carries_what_was_there():
     with scratch_database(LIFECYCLE_BEFORE, prefix="booking_migrate") as url:
         asyncio.run(_run(url, LEGACY_DATA))
         upgrade(url, "head")
-        slots = asyncio.run(_run(url, "SELECT 1", "SELECT id, status, closed_reason, office_day_id, booked "
-                                                 "FROM slot ORDER BY id"))
-        office = asyncio.run(_run(url, "SELECT 1", "SELECT name_en, rules FROM office"))[0]
-        account = asyncio.run(_run(url, "SELECT 1", "SELECT name FROM user_account"))[0]
+        slots = asyncio.run(_run(url, fetch="SELECT id, status, closed_reason, office_day_id, booked "
+                                            "FROM slot ORDER BY id"))
+        office = asyncio.run(_run(url, fetch="SELECT name_en, rules FROM office"))[0]
+        account = asyncio.run(_run(url, fetch="SELECT name FROM user_account"))[0]
         downgrade(alembic_config(url), LIFECYCLE_BEFORE)  # and back, for an operator's rollback
-        before = asyncio.run(_run(url, "SELECT 1", "SELECT status FROM slot ORDER BY id"))
+        before = asyncio.run(_run(url, fetch="SELECT status FROM slot ORDER BY id"))
     assert [tuple(r) for r in slots] == [
         (1, "closed", "closure", None, 0), (2, "closed", "opening_removed", None, 0), (3, "closed", "clerk", None, 0),
         (4, "open", None, None, 1), (5, "open", None, 2, 0)]
@@ -148,6 +149,6 @@ UPDATE appointment SET office_id = 2 WHERE status = 'confirmed';
             upgrade(url, "head")
         asyncio.run(_run(url, "UPDATE appointment SET office_id = 1"))
         upgrade(url, "head")
-        keys = asyncio.run(_run(url, "SELECT 1", "SELECT conname FROM pg_constraint "
-                                                "WHERE conrelid = 'appointment'::regclass AND contype = 'f' ORDER BY 1"))
+        keys = asyncio.run(_run(url, fetch="SELECT conname FROM pg_constraint "
+                                           "WHERE conrelid = 'appointment'::regclass AND contype = 'f' ORDER BY 1"))
     assert [r["conname"] for r in keys] == ["appointment_account_id_fkey", "fk_appointment_slot_office"]
